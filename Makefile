@@ -1,0 +1,138 @@
+# lsptap — see README.md. `make` builds, `make check` tests, `make demo` runs.
+#
+# Layout: every .c under framing/ inspect/ proxy/ netcheck/ goes into
+# $(B)/liblsptap.a; cli/*.c link with it into $(B)/lsptap. Each
+# tests/unit/test_*.c is one cmocka program; each tests/fuzz/fuzz_*.c one
+# libFuzzer target. Nothing here needs editing when a file is added.
+
+CC      ?= cc
+B       ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+PKGS     := libuv jansson openssl libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' $(WARN) \
+              -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lpthread
+
+ifeq ($(SAN),1)
+  ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS    += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(sort $(wildcard framing/*.c inspect/*.c proxy/*.c netcheck/*.c))
+CLI_SRC  := $(sort $(wildcard cli/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+.PHONY: all check unit e2e fuzz fuzz-smoke asan demo bench install uninstall clean deps format lint
+all: $(B)/lsptap
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/liblsptap.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/lsptap: $(CLI_OBJ) $(B)/liblsptap.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/liblsptap.a $(LDLIBS)
+	ln -sf lsptap $(B)/gopls
+	ln -sf lsptap $(B)/dlv
+
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/liblsptap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/liblsptap.a $(LDLIBS) -lcmocka
+
+$(B)/bench/%: bench/%.c $(B)/liblsptap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/liblsptap.a $(LDLIBS)
+
+# ---- tests -------------------------------------------------------------
+
+deps:
+	@scripts/deps.sh
+
+# The one test command: dependencies, build, unit, end-to-end, fuzz smoke,
+# and the sanitizer build's unit and end-to-end tests.
+check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) e2e
+	$(MAKE) fuzz-smoke
+	$(MAKE) asan
+
+unit: $(UNIT_BIN)
+	@scripts/run-unit.sh $(UNIT_BIN)
+
+e2e: $(B)/lsptap $(B)/bench/echo_peer
+	LSPTAP_BIN=$(abspath $(B)/lsptap) LSPTAP_PEER=$(abspath $(B)/bench/echo_peer) \
+	  node --test --test-concurrency=1 tests/e2e/
+
+asan:
+	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e
+
+# libFuzzer needs clang; skipped with a message otherwise.
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(filter framing/%.c inspect/%.c,$(LIB_SRC)) $(PKG_LIBS)
+
+FUZZ_SECONDS ?= 20
+fuzz-smoke:
+	@if command -v clang >/dev/null 2>&1; then \
+	  $(MAKE) $(FUZZ_BIN) && scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN); \
+	else echo "fuzz: clang not found, libFuzzer run skipped (apt-get install clang)"; fi
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-600}
+
+# ---- run -----------------------------------------------------------------
+
+demo: deps all
+	scripts/demo.sh $(abspath $(B)/lsptap)
+
+bench: deps all $(BENCH_BIN)
+	scripts/bench.sh $(abspath $(B))
+
+# ---- install -------------------------------------------------------------
+
+install: $(B)/lsptap
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lsptap $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(B)/lsptap $(DESTDIR)$(PREFIX)/bin/lsptap
+	ln -sf ../../bin/lsptap $(DESTDIR)$(PREFIX)/lib/lsptap/gopls
+	ln -sf ../../bin/lsptap $(DESTDIR)$(PREFIX)/lib/lsptap/dlv
+	install -m 0644 docs/lsptap.1 $(DESTDIR)$(PREFIX)/share/man/man1/lsptap.1
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/lsptap $(DESTDIR)$(PREFIX)/lib/lsptap/gopls \
+	      $(DESTDIR)$(PREFIX)/lib/lsptap/dlv $(DESTDIR)$(PREFIX)/share/man/man1/lsptap.1
+	-rmdir $(DESTDIR)$(PREFIX)/lib/lsptap
+
+clean:
+	rm -rf build build-asan build-fuzz build-clang
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I. \
+	  --suppress=missingIncludeSystem framing inspect proxy netcheck cli
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

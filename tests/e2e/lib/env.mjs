@@ -75,24 +75,26 @@ export function childEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
-// spawn(), registered so the test's after-hook kills the whole process
-// (SIGKILL) if the test did not already see it exit. `exited` resolves to
-// {code, signal} once the process has exited and its pipes are closed.
+// spawn(), registered so the test's after-hook leaves nothing behind. The
+// child leads its own process group, so the hook's SIGKILL also reaches
+// whatever it started (a server lsptap failed to reap must not outlive the
+// test, nor hold the test's pipes open). `exited` resolves to {code, signal}
+// once the process has exited and its pipes are closed.
 export function spawnTracked(t, cmd, args, opts = {}) {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...opts });
   child.exited = new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   child.exited.catch(() => {});
   t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // Already gone.
-      }
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // The whole group is already gone.
     }
+    for (const s of [child.stdin, child.stdout, child.stderr]) if (s) s.destroy();
   });
   return child;
 }

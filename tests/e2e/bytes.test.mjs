@@ -33,7 +33,7 @@ function offsetOf(e) {
   for (const [k, v] of Object.entries(e)) if (/off/.test(k) && Number.isInteger(v)) return v;
   return undefined;
 }
-const dirOf = (e) => e.dir ?? e.direction ?? e.side;
+const dirOf = (e) => e.stream ?? e.dir ?? e.direction ?? e.side;
 
 async function relay(t) {
   t.diagnostic(`seed ${SEED} (set LSPTAP_SEED to replay)`);

@@ -59,10 +59,15 @@ async function relay(t) {
   const out = collect(child.stdout);
   const err = collect(child.stderr);
   child.stdin.on('error', () => {});
-  await writeChopped(child.stdin, c2s.buf, prng(SEED + 3));
-  child.stdin.end();
-  const st = await withTimeout(child.exited, 40000, 'lsptap exit after stdin EOF');
-  return { c2s, s2c, st, stdout: out.buffer(), stderr: err.text(), received: fs.readFileSync(record), sessions };
+  try {
+    await writeChopped(child.stdin, c2s.buf, prng(SEED + 3));
+    child.stdin.end();
+    const st = await withTimeout(child.exited, 40000, 'lsptap exit after stdin EOF');
+    return { c2s, s2c, st, stdout: out.buffer(), stderr: err.text(), received: fs.readFileSync(record), sessions };
+  } catch (e) {
+    e.message += `\nlsptap stderr:\n${err.text()}`;
+    throw e;
+  }
 }
 
 test('bytes: 8 MB each way of every frame size and header shape, split at random, then malformed input, arrive byte for byte', { timeout: 60000 }, async (t) => {

@@ -37,17 +37,21 @@ async function until(fn, ms, what) {
   for (;;) {
     const v = fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(50);
   }
 }
 
-// The one server process lsptap started.
-async function serverPid(lsptap) {
+// The one server process lsptap started. `stderr` (a collector) goes into
+// the failure message.
+async function serverPid(lsptap, stderr) {
   const kids = await until(() => {
+    if (lsptap.exitCode !== null || lsptap.signalCode !== null) {
+      throw new Error(`lsptap exited (${lsptap.exitCode ?? lsptap.signalCode}) without a server; stderr:\n${stderr ? stderr.text() : ''}`);
+    }
     const k = childPids(lsptap.pid);
     return k.length > 0 ? k : null;
-  }, 10000, 'lsptap to start the server');
+  }, 10000, () => `lsptap to start the server; lsptap stderr:\n${stderr ? stderr.text() : ''}`);
   assert.equal(kids.length, 1, `lsptap has exactly one child: ${kids}`);
   return kids[0];
 }
@@ -71,7 +75,7 @@ test('faults: server killed mid-request: EOF to the editor, exit 128+9, pending 
     frame({ jsonrpc: '2.0', id: 'req-abc', method: 'textDocument/definition', params: { textDocument: { uri }, position: { line: 3, character: 4 } } }),
   ]);
   lsptap.stdin.write(reqs);
-  const pid = await serverPid(lsptap);
+  const pid = await serverPid(lsptap, stderr);
   await until(() => fs.existsSync(record) && fs.statSync(record).size === reqs.length, 10000, 'the server to receive both requests');
 
   process.kill(pid, 'SIGKILL');
@@ -113,7 +117,7 @@ async function closeAfterInitialized(t, cmd, env) {
   await ed.initialize();
   ed.notify('initialized', {});
   await ed.request('textDocument/documentSymbol', { textDocument: { uri: ed.uri('main.go') } });
-  const pid = cmd === realGopls() ? ed.child.pid : await serverPid(ed.child);
+  const pid = cmd === realGopls() ? ed.child.pid : await serverPid(ed.child, ed.stderr);
   ed.child.stdin.end();
   const st = await withTimeout(ed.child.exited, 20000, `${path.basename(cmd)} exit after stdin EOF`);
   return { st, pid, stderr: ed.stderr.text() };
@@ -143,7 +147,7 @@ test('faults: editor closes stdin, server ignores EOF and SIGTERM: SIGTERM, then
   });
   const stderr = collect(lsptap.stderr);
   lsptap.stdout.resume();
-  const pid = await serverPid(lsptap);
+  const pid = await serverPid(lsptap, stderr);
   // Let node in the peer install its handlers before the EOF arrives.
   await sleep(500);
   const t0 = Date.now();
@@ -182,13 +186,15 @@ test('faults: editor stops reading while the server writes 200 MB: lsptap stays 
   let since = Date.now();
   const t0 = Date.now();
   for (;;) {
-    peak = Math.max(peak, rssBytes(lsptap.pid) ?? 0);
+    const rss = rssBytes(lsptap.pid);
+    assert.ok(rss !== null && lsptap.exitCode === null, `lsptap exited during the stall; stderr:\n${stderr.text()}`);
+    peak = Math.max(peak, rss);
     const p = progress();
     if (p !== last) {
       last = p;
       since = Date.now();
     } else if (p > 0 && Date.now() - since > 1000) break;
-    assert.ok(Date.now() - t0 < 30000, `the server never stalled (wrote ${p} bytes)`);
+    assert.ok(Date.now() - t0 < 30000, `the server never stalled (wrote ${p} bytes); lsptap stderr:\n${stderr.text()}`);
     assert.ok(!fs.existsSync(report), 'the server wrote all 200 MB while the editor read nothing: no backpressure');
     await sleep(50);
   }

@@ -118,3 +118,23 @@ test('stand-in: LSPTAP_RECORD=meta records every message without bodies', { time
   assertMatchesTraffic(s, 'c2s', ed.sent, { record: 'meta' });
   assertMatchesTraffic(s, 's2c', ed.received, { record: 'meta' });
 });
+
+test('stand-in: server flags reach gopls unchanged (-rpc.trace -logfile=F serve)', { timeout: 60000 }, async (t) => {
+  // gopls writes its rpc trace to the log file only if it got both flags.
+  const ws = copyExample(t);
+  const dir = tempDir(t);
+  const log = `${dir}/gopls.log`;
+  const args = ['-rpc.trace', `-logfile=${log}`, 'serve'];
+  const ed = startEditor(t, standIn(), args, {
+    workspace: ws,
+    env: childEnv({ LSPTAP_GOPLS: realGopls(), LSPTAP_DIR: `${dir}/s` }),
+  });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  const st = await ed.shutdown();
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${ed.stderr.text()}`);
+  assert.ok(fs.existsSync(log), `gopls wrote no ${log}: -logfile did not reach it`);
+  assert.match(fs.readFileSync(log, 'utf8'), /request 'initialize - \(0\)'/, '-rpc.trace reached gopls');
+  const s = checkedSession(`${dir}/s`);
+  for (const a of args) assert.ok(JSON.stringify(s.header).includes(JSON.stringify(a)), `header records argument ${a}`);
+});

@@ -24,12 +24,15 @@ if [ -z "$session" ]; then
   echo "demo: no session file was written under $sessions" >&2
   exit 1
 fi
+rel=${session#"$PWD"/}
 echo
-"$bin" stats "$session"
+rc=0
+"$bin" stats "$rel" || rc=$?
 echo
-if "$bin" report "$session" -o demo-out/report.html; then
+if "$bin" report "$rel" -o demo-out/report.html; then
   echo "report: demo-out/report.html"
 else
-  echo "demo: lsptap report failed; the session file is still complete" >&2
+  echo "demo: lsptap report failed; the session file is complete all the same" >&2
 fi
-echo "session file: ${session#"$PWD"/}"
+echo "session file: $rel"
+exit "$rc"

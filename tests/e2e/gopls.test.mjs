@@ -138,3 +138,19 @@ test('stand-in: server flags reach gopls unchanged (-rpc.trace -logfile=F serve)
   const s = checkedSession(`${dir}/s`);
   for (const a of args) assert.ok(JSON.stringify(s.header).includes(JSON.stringify(a)), `header records argument ${a}`);
 });
+
+test('stand-in: LSPTAP_RECORD=off relays and writes no session file', { timeout: 60000 }, async (t) => {
+  const ws = copyExample(t);
+  const sessions = `${tempDir(t)}/s`;
+  const ed = startEditor(t, standIn(), [], {
+    workspace: ws,
+    env: childEnv({ LSPTAP_GOPLS: realGopls(), LSPTAP_DIR: sessions, LSPTAP_RECORD: 'off' }),
+  });
+  const init = await ed.initialize();
+  assert.equal(init.serverInfo.name, 'gopls');
+  ed.notify('initialized', {});
+  const st = await ed.shutdown();
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${ed.stderr.text()}`);
+  const files = fs.existsSync(sessions) ? fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl')) : [];
+  assert.deepEqual(files, [], 'no session file with recording off');
+});

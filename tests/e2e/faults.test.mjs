@@ -118,7 +118,7 @@ async function closeAfterInitialized(t, cmd, env) {
   ed.notify('initialized', {});
   await ed.request('textDocument/documentSymbol', { textDocument: { uri: ed.uri('main.go') } });
   const pid = cmd === realGopls() ? ed.child.pid : await serverPid(ed.child, ed.stderr);
-  ed.child.stdin.end();
+  ed.hangUp();
   const st = await withTimeout(ed.child.exited, 20000, `${path.basename(cmd)} exit after stdin EOF`);
   return { st, pid, stderr: ed.stderr.text() };
 }

@@ -3,6 +3,7 @@
 // VS Code does, and counts every message each way so a test can hold the
 // session file against what really crossed the pipe.
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   createProtocolConnection,
@@ -33,9 +34,21 @@ export function startEditor(t, cmd, args, { workspace, env }) {
       received.push(msg);
       cb(msg);
     });
-  const writer = new StreamMessageWriter(child.stdin);
+  // The writer writes through a pipe end of our own: after the editor hung
+  // up, replies to late server requests go nowhere instead of hitting a
+  // closed stdin (vscode-jsonrpc would reject that write, unhandled). A
+  // failed write (server gone) shows up as the request failing, via gone().
+  let hungUp = false;
+  const toServer = new Writable({
+    write(chunk, _enc, cb) {
+      if (hungUp || child.stdin.destroyed) return cb();
+      child.stdin.write(chunk, () => cb());
+    },
+  });
+  const writer = new StreamMessageWriter(toServer);
   const write = writer.write.bind(writer);
   writer.write = (msg) => {
+    if (hungUp) return Promise.resolve();
     sent.push(msg);
     return write(msg);
   };
@@ -144,6 +157,12 @@ export function startEditor(t, cmd, args, { workspace, env }) {
           setTimeout(r, 200);
         });
       }
+    },
+
+    // The editor goes away without shutdown: closes the server's stdin.
+    hangUp() {
+      hungUp = true;
+      child.stdin.end();
     },
 
     async shutdown(ms = 15000) {

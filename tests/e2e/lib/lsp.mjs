@@ -7,6 +7,8 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   createProtocolConnection,
+  ExitNotification,
+  ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-languageserver-protocol/node';
@@ -166,8 +168,9 @@ export function startEditor(t, cmd, args, { workspace, env }) {
     },
 
     async shutdown(ms = 15000) {
-      await editor.request('shutdown', undefined, ms);
-      editor.notify('exit');
+      // The typed forms send no "params" at all, as VS Code does.
+      await withTimeout(Promise.race([conn.sendRequest(ShutdownRequest.type), gone('shutdown')]), ms, 'shutdown request');
+      conn.sendNotification(ExitNotification.type);
       const st = await withTimeout(child.exited, ms, 'server exit after exit notification');
       conn.dispose();
       return st;

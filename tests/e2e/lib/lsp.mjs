@@ -14,14 +14,9 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { collect, spawnTracked, withTimeout } from './env.mjs';
 
-function kindOf(msg) {
-  if ('method' in msg) return 'id' in msg ? 'request' : 'notification';
-  return 'response';
-}
-
-// Starts `cmd args` in `workspace` and connects to it. Returns
-// { child, conn, stderr, sent, received, request, notify, initialize,
-//   waitForLoad, shutdown }.
+// Starts `cmd args` in `workspace` and connects to it. Returns the editor:
+// { child, conn, stderr, sent, received, logs, rootUri, uri(rel), request,
+//   notify, initialize, hoverWhenLoaded, hangUp, shutdown }.
 // `sent`/`received` list every message object written/read, in order.
 export function startEditor(t, cmd, args, { workspace, env }) {
   const child = spawnTracked(t, cmd, args, { cwd: workspace, env });
@@ -60,7 +55,6 @@ export function startEditor(t, cmd, args, { workspace, env }) {
 
   const conn = createProtocolConnection(reader, writer);
   const logs = [];
-  const progressEnds = [];
   let onActivity = () => {};
 
   // What VS Code answers: the settings it has (none here), yes to progress
@@ -78,10 +72,7 @@ export function startEditor(t, cmd, args, { workspace, env }) {
     logs.push(p);
     onActivity();
   });
-  conn.onNotification('$/progress', (p) => {
-    if (p.value && p.value.kind === 'end') progressEnds.push(p);
-    onActivity();
-  });
+  conn.onNotification('$/progress', () => onActivity());
   conn.onNotification('textDocument/publishDiagnostics', () => onActivity());
   conn.onError(() => {});
   conn.listen();
@@ -177,11 +168,6 @@ export function startEditor(t, cmd, args, { workspace, env }) {
     },
   };
   return editor;
-}
-
-// Messages as the session file should count them: {kind, method?, id?}.
-export function summarize(msgs) {
-  return msgs.map((m) => ({ kind: kindOf(m), method: m.method, id: m.id }));
 }
 
 // Every file: URI and absolute path of `root` in `value` replaced by a

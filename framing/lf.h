@@ -118,6 +118,8 @@ struct lf_stream {
     uint64_t body_left;  /* in LF_ST_BODY */
     uint64_t block_off;  /* stream offset where the buffered header block starts */
     uint64_t skip_off;   /* in LF_ST_RESYNC: where skipping started */
+    uint64_t scan_end;   /* after an error: bytes before this offset hold no
+                            line end a new block could stop at (see lf.c) */
     size_t hdr_len;      /* bytes buffered in hdr */
     size_t last_len;
     char hdr[LF_MAX_HEADER_BLOCK];

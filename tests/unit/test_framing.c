@@ -99,7 +99,7 @@ static const struct pcase cases[] = {
 
     BAD("Content-Length: -5\r\n\r\n", LF_EBADLEN, 16),
     BAD("Content-Length: +5\r\n\r\n", LF_EBADLEN, 16),
-    BAD("Content-Length: 1 2\r\n\r\n", LF_EBADLEN, 17),
+    BAD("Content-Length: 1 2\r\n\r\n", LF_EBADLEN, 18),
     BAD("Content-Length: 12a\r\n\r\n", LF_EBADLEN, 18),
     BAD("Content-Length: 0x1F\r\n\r\n", LF_EBADLEN, 17),
     BAD("Content-Length: \r\n\r\n", LF_EBADLEN, 16),
@@ -112,15 +112,16 @@ static const struct pcase cases[] = {
     BAD("Content-Length: 5\r\n\n", LF_EBADHDR, 19),
     BAD("Content-Length: 5\r\r\n\r\n", LF_EBADHDR, 17),
     BAD("Content-Length: 5\rX\n\r\n", LF_EBADHDR, 17),
-    BAD("Content-Length 5\r\n\r\n", LF_EBADHDR, 0),
+    BAD("Content-Length 5\r\n\r\n", LF_EBADHDR, 14),
     BAD(": 5\r\nContent-Length: 5\r\n\r\n", LF_EBADHDR, 0),
     BAD("Content Length: 5\r\n\r\n", LF_EBADHDR, 7),
     BAD(" Content-Length: 5\r\n\r\n", LF_EBADHDR, 0),
-    BAD("Content-Length: 5\r\nX-A\r\n\r\n", LF_EBADHDR, 19),
-    BAD("Content-Length: 5\x01\r\n\r\n", LF_EBADHDR, 17),
+    BAD("Content-Length: 5\r\nX-A\r\n\r\n", LF_EBADHDR, 22),
+    BAD("Content-Length: 5\x01\r\n\r\n", LF_EBADLEN, 17),
+    BAD("Content-Length: 5\r\nX: a\x01\r\n\r\n", LF_EBADHDR, 23),
     BAD("Content-Length: 5\r\nX: \x7f\r\n\r\n", LF_EBADHDR, 22),
     BAD("{\"jsonrpc\":\"2.0\"}Content-Length: 2\r\n\r\n", LF_EBADHDR, 0),
-    BAD("X-A\r\nContent-Length: -1\r\n\r\n", LF_EBADHDR, 0),
+    BAD("X-A\r\nContent-Length: -1\r\n\r\n", LF_EBADHDR, 3),
     BAD("Content-Length: 5\r\nContent-Length: 5\r\n\r\n", LF_EDUPLEN, 19),
     BAD("Content-Length: 5\r\ncontent-length: 6\r\n\r\n", LF_EDUPLEN, 19),
     BAD("Content-Length: 5\r\nContent-Type: application/vscode-jsonrpc; charset=latin1\r\n\r\n",
@@ -478,7 +479,7 @@ struct ev {
 #define SKIP(off, n) {EV_SKIP, off, n, 0}
 #define FIN(rc) {EV_FINISH, 0, 0, rc}
 
-#define MAX_EV 1024
+#define MAX_EV 2048
 
 struct rec {
     const char *in; /* the whole stream */
@@ -709,7 +710,7 @@ static void test_stream_log_line_between_frames(void **state)
     EXPECT_STREAM(F2 "garbage\n" F2, HDR(0, 21, 2), BODY(21, 2), END, ERR(LF_EBADHDR, 30),
                   SKIP(23, 8), HDR(31, 21, 2), BODY(52, 2), END, FIN(0));
     EXPECT_STREAM(F2 "Connecting to gopls\n" F2, HDR(0, 21, 2), BODY(21, 2), END,
-                  ERR(LF_EBADHDR, 42), SKIP(23, 20), HDR(43, 21, 2), BODY(64, 2), END, FIN(0));
+                  ERR(LF_EBADHDR, 33), SKIP(23, 20), HDR(43, 21, 2), BODY(64, 2), END, FIN(0));
 }
 
 static void test_stream_body_without_header(void **state)
@@ -809,6 +810,37 @@ static void test_stream_header_too_big(void **state)
     expect_stream(in, sizeof(in), 0, want, ARRAY_LEN(want));
 }
 
+static void test_stream_runs_of_content_length(void **state)
+{
+    (void)state;
+    EXPECT_STREAM("Content-Length:Content-Length:" F2, ERR(LF_EBADLEN, 15), SKIP(0, 15),
+                  ERR(LF_EBADLEN, 30), SKIP(15, 15), HDR(30, 21, 2), BODY(51, 2), END, FIN(0));
+}
+
+/* 600 "Content-Length:" with no line end: each is a block decided only by
+ * the 8 KiB limit, each fails at its value, and the frame after them is
+ * still found. */
+static void test_stream_long_run_of_content_length(void **state)
+{
+    (void)state;
+    enum { RUN = 600, PAT = 15 };
+    static char in[RUN * PAT + 23];
+    static struct ev want[2 * RUN + 4];
+    size_t n = 0;
+
+    for (size_t i = 0; i < RUN; i++) {
+        memcpy(in + i * PAT, "Content-Length:", PAT);
+        want[n++] = (struct ev)ERR(LF_EBADLEN, (i + 1) * PAT);
+        want[n++] = (struct ev)SKIP(i * PAT, PAT);
+    }
+    memcpy(in + RUN * PAT, F2, 23);
+    want[n++] = (struct ev)HDR(RUN * PAT, 21, 2);
+    want[n++] = (struct ev)BODY(RUN * PAT + 21, 2);
+    want[n++] = (struct ev)END;
+    want[n++] = (struct ev)FIN(0);
+    expect_stream(in, sizeof(in), 0, want, n);
+}
+
 static void test_stream_works_without_callbacks(void **state)
 {
     (void)state;
@@ -853,6 +885,8 @@ int main(void)
         cmocka_unit_test(test_stream_trailing_garbage),
         cmocka_unit_test(test_stream_length_over_max),
         cmocka_unit_test(test_stream_header_too_big),
+        cmocka_unit_test(test_stream_runs_of_content_length),
+        cmocka_unit_test(test_stream_long_run_of_content_length),
         cmocka_unit_test(test_stream_works_without_callbacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -650,7 +650,8 @@ static struct pend_ref *gather_pending(const struct li_session *s, size_t *n)
     li_pair_each(&s->pend[0], gather_one, &g);
     g.dir = LI_S2C;
     li_pair_each(&s->pend[1], gather_one, &g);
-    qsort(g.v, g.n, sizeof *g.v, by_time);
+    if (g.n > 1)
+        qsort(g.v, g.n, sizeof *g.v, by_time);
     *n = g.n;
     return g.v;
 }

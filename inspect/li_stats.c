@@ -323,12 +323,19 @@ static int cmp_open(const void *a, const void *b)
     return (x->t_us > y->t_us) - (x->t_us < y->t_us);
 }
 
+/* qsort's pointer must not be NULL even for zero elements. */
+static void sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(v, n, size, cmp);
+}
+
 void li_stats_finish(struct li_stats *st)
 {
     for (size_t i = 0; i < st->nrows; i++)
-        qsort(st->rows[i].lat, st->rows[i].nlat, sizeof(int64_t), cmp_i64);
-    qsort(st->rows, st->nrows, sizeof *st->rows, cmp_row);
-    qsort(st->open.v, st->open.n, sizeof *st->open.v, cmp_open);
+        sort(st->rows[i].lat, st->rows[i].nlat, sizeof(int64_t), cmp_i64);
+    sort(st->rows, st->nrows, sizeof *st->rows, cmp_row);
+    sort(st->open.v, st->open.n, sizeof *st->open.v, cmp_open);
     for (size_t i = 0; i < st->open.n; i++)
         st->open.v[i].age_us = (int64_t)(st->last_t_us - st->open.v[i].t_us);
     if (!st->summary)

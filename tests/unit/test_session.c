@@ -272,7 +272,8 @@ static void test_invalid_body(void **state)
     frame(s, LI_C2S, "{bad\n", 1);
     frame(s, LI_C2S, "{\"s\":\"\xff\"}", 2);
     frame(s, LI_C2S, "[1,2]", 3);
-    assert_int_equal(nlines, 3);
+    frame(s, LI_C2S, "", 4);
+    assert_int_equal(nlines, 4);
     assert_str(0, "kind", "invalid");
     assert_str(0, "body", "{bad\n");
     assert_str(0, "body_error", "invalid JSON at byte 1: expected a string key");
@@ -282,9 +283,12 @@ static void test_invalid_body(void **state)
     assert_str(2, "why", "not a JSON object");
     assert_json(2, "body", "[1,2]");
     assert_absent(2, "body_error");
+    assert_str(3, "why", "invalid JSON at byte 0: empty body");
+    assert_str(3, "body", "");
+    assert_int(3, "bytes", 21); /* "Content-Length: 0\r\n\r\n" */
     struct li_counts c;
     li_session_counts(s, &c);
-    assert_int_equal(c.invalid[0], 3);
+    assert_int_equal(c.invalid[0], 4);
     li_session_free(s);
 }
 

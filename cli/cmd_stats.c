@@ -31,8 +31,7 @@ int cmd_stats(int argc, char **argv)
         else
             path = argv[i];
     }
-    if (!path)
-        return usage(stderr);
+    if (!path) return usage(stderr);
 
     char err[1024];
     struct li_stats *st;

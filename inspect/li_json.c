@@ -48,8 +48,7 @@ static int utf8_seq(const unsigned char *p, const unsigned char *end)
     unsigned c = p[0];
     unsigned lo = 0x80, hi = 0xBF;
     int n;
-    if (c < 0xC2)
-        return 0;
+    if (c < 0xC2) return 0;
     if (c < 0xE0) {
         n = 2;
     } else if (c < 0xF0) {
@@ -67,15 +66,11 @@ static int utf8_seq(const unsigned char *p, const unsigned char *end)
     } else {
         return 0;
     }
-    if (end - p < 2)
-        return -1;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
+    if (end - p < 2) return -1;
+    if (p[1] < lo || p[1] > hi) return 0;
     for (int i = 2; i < n; i++) {
-        if (end - p <= i)
-            return -1;
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
+        if (end - p <= i) return -1;
+        if ((p[i] & 0xC0) != 0x80) return 0;
     }
     return n;
 }
@@ -89,8 +84,7 @@ size_t li_utf8_valid_prefix(const char *s, size_t len)
             continue;
         }
         int n = utf8_seq(p, end);
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         p += n;
     }
     return (size_t)(p - (const unsigned char *)s);
@@ -98,11 +92,9 @@ size_t li_utf8_valid_prefix(const char *s, size_t len)
 
 static int hexval(unsigned c)
 {
-    if (c - '0' < 10)
-        return (int)(c - '0');
+    if (c - '0' < 10) return (int)(c - '0');
     c |= 0x20;
-    if (c - 'a' < 6)
-        return (int)(c - 'a' + 10);
+    if (c - 'a' < 6) return (int)(c - 'a' + 10);
     return -1;
 }
 
@@ -128,8 +120,7 @@ static long hex4(struct scan *s, const unsigned char *p)
 /* p is just after a backslash; returns the byte after the escape. */
 static const unsigned char *scan_escape(struct scan *s, const unsigned char *p)
 {
-    if (p >= s->end)
-        return out_of_input(s);
+    if (p >= s->end) return out_of_input(s);
     switch (*p) {
     case '"':
     case '\\':
@@ -146,22 +137,15 @@ static const unsigned char *scan_escape(struct scan *s, const unsigned char *p)
         return fail(s, p - 1, "invalid escape in string");
     }
     long u = hex4(s, p + 1);
-    if (u < 0)
-        return NULL;
+    if (u < 0) return NULL;
     p += 5;
-    if (u >= 0xDC00 && u <= 0xDFFF)
-        return fail(s, p - 6, "unpaired surrogate in \\u escape");
-    if (u < 0xD800 || u > 0xDBFF)
-        return p;
-    if (s->end - p < 2)
-        return out_of_input(s);
-    if (p[0] != '\\' || p[1] != 'u')
-        return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    if (u >= 0xDC00 && u <= 0xDFFF) return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    if (u < 0xD800 || u > 0xDBFF) return p;
+    if (s->end - p < 2) return out_of_input(s);
+    if (p[0] != '\\' || p[1] != 'u') return fail(s, p - 6, "unpaired surrogate in \\u escape");
     long lo = hex4(s, p + 2);
-    if (lo < 0)
-        return NULL;
-    if (lo < 0xDC00 || lo > 0xDFFF)
-        return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    if (lo < 0) return NULL;
+    if (lo < 0xDC00 || lo > 0xDFFF) return fail(s, p - 6, "unpaired surrogate in \\u escape");
     return p + 6;
 }
 
@@ -179,8 +163,7 @@ static size_t plain_run(const unsigned char *p, size_t n)
         __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
         hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
         unsigned mask = (unsigned)_mm_movemask_epi8(hit) | (unsigned)_mm_movemask_epi8(v);
-        if (mask)
-            return i + (size_t)__builtin_ctz(mask);
+        if (mask) return i + (size_t)__builtin_ctz(mask);
     }
 #else
     /* SWAR on 8 bytes: flags bytes that are '"', '\\', < 0x20 or >= 0x80. */
@@ -190,8 +173,7 @@ static size_t plain_run(const unsigned char *p, size_t n)
         memcpy(&w, p + i, 8);
         uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
         uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
-        if (t & highs)
-            break;
+        if (t & highs) break;
     }
 #endif
     while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
@@ -205,23 +187,18 @@ static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
 {
     for (;;) {
         p += plain_run(p, (size_t)(s->end - p));
-        if (p >= s->end)
-            return out_of_input(s);
+        if (p >= s->end) return out_of_input(s);
         unsigned c = *p;
-        if (c == '"')
-            return p + 1;
+        if (c == '"') return p + 1;
         if (c == '\\') {
             p = scan_escape(s, p + 1);
-            if (!p)
-                return NULL;
+            if (!p) return NULL;
         } else if (c < 0x20) {
             return fail(s, p, "control character in string");
         } else {
             int n = utf8_seq(p, s->end);
-            if (n < 0)
-                return out_of_input(s);
-            if (n == 0)
-                return fail(s, p, "invalid UTF-8 in string");
+            if (n < 0) return out_of_input(s);
+            if (n == 0) return fail(s, p, "invalid UTF-8 in string");
             p += n;
         }
     }
@@ -242,15 +219,12 @@ static const unsigned char *digits(const unsigned char *p, const unsigned char *
 static const unsigned char *scan_number(struct scan *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
-    if (*p == '-')
-        p++;
-    if (p >= end)
-        return out_of_input(s);
+    if (*p == '-') p++;
+    if (p >= end) return out_of_input(s);
     const unsigned char *int_start = p;
     if (*p == '0') {
         p++;
-        if (is_digit(p, end))
-            return fail(s, p, "invalid number: leading zero");
+        if (is_digit(p, end)) return fail(s, p, "invalid number: leading zero");
     } else if ((unsigned)(*p - '1') < 9u) {
         p = digits(p, end);
     } else {
@@ -261,25 +235,19 @@ static const unsigned char *scan_number(struct scan *s, const unsigned char *p)
     if (p < end && *p == '.') {
         real = 1;
         p++;
-        if (p >= end)
-            return out_of_input(s);
-        if (!is_digit(p, end))
-            return fail(s, p, "invalid number: digit expected after '.'");
+        if (p >= end) return out_of_input(s);
+        if (!is_digit(p, end)) return fail(s, p, "invalid number: digit expected after '.'");
         p = digits(p, end);
     }
     if (p < end && (*p | 0x20) == 'e') {
         s->flags |= LI_JSON_F_WIDE_NUMBER;
         p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        if (p >= end)
-            return out_of_input(s);
-        if (!is_digit(p, end))
-            return fail(s, p, "invalid number: digit expected in exponent");
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end) return out_of_input(s);
+        if (!is_digit(p, end)) return fail(s, p, "invalid number: digit expected in exponent");
         p = digits(p, end);
     }
-    if ((!real && int_digits > 18) || int_digits > 300)
-        s->flags |= LI_JSON_F_WIDE_NUMBER;
+    if ((!real && int_digits > 18) || int_digits > 300) s->flags |= LI_JSON_F_WIDE_NUMBER;
     return p;
 }
 
@@ -288,10 +256,8 @@ static const unsigned char *scan_literal(struct scan *s, const unsigned char *p,
 {
     size_t avail = (size_t)(s->end - p);
     size_t k = avail < n ? avail : n;
-    if (memcmp(p, lit, k) != 0)
-        return fail(s, p, "invalid literal");
-    if (k < n)
-        return out_of_input(s);
+    if (memcmp(p, lit, k) != 0) return fail(s, p, "invalid literal");
+    if (k < n) return out_of_input(s);
     return p + n;
 }
 
@@ -303,8 +269,7 @@ struct stack {
 
 static int push(struct stack *st, int is_obj)
 {
-    if (st->depth >= LI_JSON_MAX_DEPTH)
-        return -1;
+    if (st->depth >= LI_JSON_MAX_DEPTH) return -1;
     uint64_t m = (uint64_t)1 << (st->depth % 64);
     if (is_obj)
         st->bits[st->depth / 64] |= m;
@@ -325,21 +290,16 @@ static int top_is_obj(const struct stack *st)
 static const unsigned char *scan_key(struct scan *s, const unsigned char *p, struct li_span *key)
 {
     const unsigned char *end = s->end;
-    if (p >= end)
-        return out_of_input(s);
-    if (*p != '"')
-        return fail(s, p, "expected a string key");
+    if (p >= end) return out_of_input(s);
+    if (*p != '"') return fail(s, p, "expected a string key");
     const unsigned char *k = p;
     p = scan_string(s, p + 1);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     key->p = (const char *)k;
     key->len = (size_t)(p - k);
     p = skip_ws(p, end);
-    if (p >= end)
-        return out_of_input(s);
-    if (*p != ':')
-        return fail(s, p, "expected ':'");
+    if (p >= end) return out_of_input(s);
+    if (*p != ':') return fail(s, p, "expected ':'");
     return skip_ws(p + 1, end);
 }
 
@@ -377,29 +337,23 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
 
     for (;;) {
         /* value: */
-        if (p >= end)
-            return out_of_input(s);
+        if (p >= end) return out_of_input(s);
         unsigned c = *p;
-        if (st.depth == 0)
-            *top = type_of(c);
+        if (st.depth == 0) *top = type_of(c);
         if (st.depth == 1 && top_obj) {
             mem->val.p = (const char *)p;
             mem->type = type_of(c);
             s->in_member = 1;
         }
         if (c == '{' || c == '[') {
-            if (push(&st, c == '{') < 0)
-                return fail(s, p, "nesting too deep");
-            if (st.depth == 1)
-                top_obj = c == '{';
+            if (push(&st, c == '{') < 0) return fail(s, p, "nesting too deep");
+            if (st.depth == 1) top_obj = c == '{';
             p = skip_ws(p + 1, end);
-            if (p >= end)
-                return out_of_input(s);
+            if (p >= end) return out_of_input(s);
             if (*p != (c == '{' ? '}' : ']')) {
                 if (c == '{') {
                     p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
-                    if (!p)
-                        return NULL;
+                    if (!p) return NULL;
                 }
                 continue;
             }
@@ -418,29 +372,24 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
         } else {
             return fail(s, p, "expected a value");
         }
-        if (!p)
-            return NULL;
+        if (!p) return NULL;
 
         /* after: */
         for (;;) {
-            if (st.depth == 0)
-                return p;
+            if (st.depth == 0) return p;
             if (st.depth == 1 && top_obj) {
                 mem->val.len = (size_t)(p - (const unsigned char *)mem->val.p);
                 s->in_member = 0;
-                if (fn)
-                    fn(ud, mem);
+                if (fn) fn(ud, mem);
             }
             p = skip_ws(p, end);
-            if (p >= end)
-                return out_of_input(s);
+            if (p >= end) return out_of_input(s);
             int obj = top_is_obj(&st);
             if (*p == ',') {
                 p = skip_ws(p + 1, end);
                 if (obj) {
                     p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
-                    if (!p)
-                        return NULL;
+                    if (!p) return NULL;
                 }
                 break;
             }

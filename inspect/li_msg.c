@@ -61,36 +61,22 @@ static int key_is(const struct li_span *k, const char *quoted, size_t n)
 static int field_of(enum li_proto proto, const struct li_span *k)
 {
     if (proto == LI_LSP) {
-        if (KEY(k, "id"))
-            return F_ID;
-        if (KEY(k, "method"))
-            return F_METHOD;
-        if (KEY(k, "params"))
-            return F_PARAMS;
-        if (KEY(k, "result"))
-            return F_RESULT;
-        if (KEY(k, "error"))
-            return F_ERROR;
-        if (KEY(k, "jsonrpc"))
-            return F_JSONRPC;
+        if (KEY(k, "id")) return F_ID;
+        if (KEY(k, "method")) return F_METHOD;
+        if (KEY(k, "params")) return F_PARAMS;
+        if (KEY(k, "result")) return F_RESULT;
+        if (KEY(k, "error")) return F_ERROR;
+        if (KEY(k, "jsonrpc")) return F_JSONRPC;
         return -1;
     }
-    if (KEY(k, "seq"))
-        return F_SEQ;
-    if (KEY(k, "type"))
-        return F_TYPE;
-    if (KEY(k, "command"))
-        return F_COMMAND;
-    if (KEY(k, "event"))
-        return F_EVENT;
-    if (KEY(k, "request_seq"))
-        return F_REQUEST_SEQ;
-    if (KEY(k, "success"))
-        return F_SUCCESS;
-    if (KEY(k, "message"))
-        return F_MESSAGE;
-    if (KEY(k, "arguments"))
-        return F_ARGUMENTS;
+    if (KEY(k, "seq")) return F_SEQ;
+    if (KEY(k, "type")) return F_TYPE;
+    if (KEY(k, "command")) return F_COMMAND;
+    if (KEY(k, "event")) return F_EVENT;
+    if (KEY(k, "request_seq")) return F_REQUEST_SEQ;
+    if (KEY(k, "success")) return F_SUCCESS;
+    if (KEY(k, "message")) return F_MESSAGE;
+    if (KEY(k, "arguments")) return F_ARGUMENTS;
     return -1;
 }
 
@@ -98,8 +84,7 @@ static void on_member(void *ud, const struct li_json_member *m)
 {
     struct seen *s = ud;
     int f = field_of(s->proto, &m->key);
-    if (f >= 0)
-        s->f[f] = *m; /* a repeated key: the last wins, as in jansson */
+    if (f >= 0) s->f[f] = *m; /* a repeated key: the last wins, as in jansson */
 }
 
 static int present(const struct seen *s, int f)
@@ -117,8 +102,7 @@ static int complete(const struct seen *s, int f, enum li_jtype t1, enum li_jtype
 static struct li_span span_of(const struct seen *s, int f)
 {
     struct li_span sp = {NULL, 0};
-    if (present(s, f) && !s->f[f].partial)
-        sp = s->f[f].val;
+    if (present(s, f) && !s->f[f].partial) sp = s->f[f].val;
     return sp;
 }
 
@@ -174,8 +158,7 @@ static int classify_lsp(const struct seen *s, const char *body, int truncated, s
         m->error = span_of(s, F_ERROR);
     }
     if (!present(s, F_ID)) {
-        if (!truncated)
-            return invalid(m, 0, "response without \"id\"");
+        if (!truncated) return invalid(m, 0, "response without \"id\"");
     } else if (!is_id(s, F_ID) && !(has_error && complete(s, F_ID, LI_J_NULL, LI_J_NULL))) {
         return invalid(m, off_of(s, F_ID, body), "response \"id\" is not a number or string");
     }
@@ -194,10 +177,8 @@ static int type_is(const struct seen *s, const char *quoted)
  * the message invalid, except in a prefix where it may simply be cut. */
 static int need(const struct seen *s, int f, enum li_jtype t1, enum li_jtype t2, int truncated)
 {
-    if (complete(s, f, t1, t2))
-        return 1;
-    if (truncated && (!present(s, f) || s->f[f].partial))
-        return 1;
+    if (complete(s, f, t1, t2)) return 1;
+    if (truncated && (!present(s, f) || s->f[f].partial)) return 1;
     return 0;
 }
 
@@ -209,7 +190,8 @@ static int classify_dap(const struct seen *s, const char *body, int truncated, s
         return invalid(m, off_of(s, F_SEQ, body), "\"seq\" is missing or not a number");
     if (type_is(s, "\"request\"")) {
         if (!need(s, F_COMMAND, LI_J_STRING, LI_J_STRING, truncated))
-            return invalid(m, off_of(s, F_COMMAND, body), "request \"command\" missing or not a string");
+            return invalid(m, off_of(s, F_COMMAND, body),
+                           "request \"command\" missing or not a string");
         m->method = span_of(s, F_COMMAND);
         m->kind = LI_K_REQUEST;
         return 0;
@@ -228,8 +210,7 @@ static int classify_dap(const struct seen *s, const char *body, int truncated, s
         m->method = span_of(s, F_COMMAND);
         if (complete(s, F_SUCCESS, LI_J_FALSE, LI_J_FALSE)) {
             m->is_error = 1;
-            if (complete(s, F_MESSAGE, LI_J_STRING, LI_J_STRING))
-                m->error = s->f[F_MESSAGE].val;
+            if (complete(s, F_MESSAGE, LI_J_STRING, LI_J_STRING)) m->error = s->f[F_MESSAGE].val;
         }
         m->kind = LI_K_RESPONSE;
         return 0;
@@ -243,8 +224,7 @@ static int classify_dap(const struct seen *s, const char *body, int truncated, s
     }
     if (!present(s, F_TYPE) || s->f[F_TYPE].partial)
         return invalid(m, 0,
-                       truncated ? "message truncated before its kind is known"
-                                 : "no \"type\"");
+                       truncated ? "message truncated before its kind is known" : "no \"type\"");
     return invalid(m, off_of(s, F_TYPE, body),
                    "\"type\" is not \"request\", \"response\" or \"event\"");
 }
@@ -259,8 +239,7 @@ int li_classify(enum li_proto proto, const char *body, size_t len, int truncated
     li_json_scan(body, len, truncated, on_member, &s, &r);
     m->json_ok = r.ok;
     m->wide_numbers = (r.flags & LI_JSON_F_WIDE_NUMBER) != 0;
-    if (!r.ok && !truncated)
-        return invalid(m, r.err_off, r.why);
+    if (!r.ok && !truncated) return invalid(m, r.err_off, r.why);
     if (r.top != LI_J_OBJECT)
         return invalid(m, 0, r.top == LI_J_NONE ? r.why : "not a JSON object");
     int rc = proto == LI_LSP ? classify_lsp(&s, body, truncated, m)

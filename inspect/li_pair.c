@@ -71,12 +71,10 @@ static void unlink_entry(struct li_pair_table *t, struct li_pair_entry *e)
 /* Keeps chains short: at most one entry per bucket on average. */
 static int grow(struct li_pair_table *t)
 {
-    if (t->buckets && t->count < t->nbuckets)
-        return 0;
+    if (t->buckets && t->count < t->nbuckets) return 0;
     size_t n = t->nbuckets ? t->nbuckets * 2 : MIN_BUCKETS;
     struct li_pair_entry **b = calloc(n, sizeof *b);
-    if (!b)
-        return t->buckets ? 0 : -ENOMEM; /* a full old table still works */
+    if (!b) return t->buckets ? 0 : -ENOMEM; /* a full old table still works */
     for (struct li_pair_entry *e = t->oldest; e; e = e->next) {
         e->hnext = b[e->hash & (n - 1)];
         b[e->hash & (n - 1)] = e;
@@ -90,15 +88,11 @@ static int grow(struct li_pair_table *t)
 int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const char *method,
                 size_t mlen, uint64_t t_us)
 {
-    if (klen > LI_PAIR_MAX_KEY)
-        return 1;
-    if (mlen > LI_PAIR_MAX_METHOD)
-        mlen = 0;
-    if (grow(t) < 0)
-        return -ENOMEM;
+    if (klen > LI_PAIR_MAX_KEY) return 1;
+    if (mlen > LI_PAIR_MAX_METHOD) mlen = 0;
+    if (grow(t) < 0) return -ENOMEM;
     struct li_pair_entry *e = malloc(sizeof *e + klen + mlen);
-    if (!e)
-        return -ENOMEM;
+    if (!e) return -ENOMEM;
     uint32_t h = hash_of(key, klen);
     struct li_pair_entry **pp = slot_of(t, key, klen, h);
     if (*pp) {
@@ -117,8 +111,7 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
     e->klen = klen;
     e->mlen = mlen;
     memcpy(e->text, key, klen);
-    if (mlen)
-        memcpy(e->text + klen, method, mlen);
+    if (mlen) memcpy(e->text + klen, method, mlen);
     pp = &t->buckets[h & (t->nbuckets - 1)];
     e->hnext = *pp;
     *pp = e;
@@ -135,16 +128,14 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
 
 static struct li_pair_entry *find(const struct li_pair_table *t, const char *key, size_t klen)
 {
-    if (!t->count || klen > LI_PAIR_MAX_KEY)
-        return NULL;
+    if (!t->count || klen > LI_PAIR_MAX_KEY) return NULL;
     return *slot_of(t, key, klen, hash_of(key, klen));
 }
 
 int li_pair_take(struct li_pair_table *t, const char *key, size_t klen, struct li_pair_hit *hit)
 {
     struct li_pair_entry *e = find(t, key, klen);
-    if (!e)
-        return -1;
+    if (!e) return -1;
     hit->t_us = e->t_us;
     hit->cancelled = e->cancelled;
     hit->method_len = e->mlen;
@@ -157,10 +148,8 @@ int li_pair_take(struct li_pair_table *t, const char *key, size_t klen, struct l
 int li_pair_cancel(struct li_pair_table *t, const char *key, size_t klen)
 {
     struct li_pair_entry *e = find(t, key, klen);
-    if (!e)
-        return -1;
-    if (e->cancelled)
-        return 1;
+    if (!e) return -1;
+    if (e->cancelled) return 1;
     e->cancelled = 1;
     return 0;
 }
@@ -168,6 +157,5 @@ int li_pair_cancel(struct li_pair_table *t, const char *key, size_t klen)
 void li_pair_each(const struct li_pair_table *t, li_pair_visit_fn fn, void *ud)
 {
     for (const struct li_pair_entry *e = t->oldest; e; e = e->next)
-        if (fn(ud, e->text, e->klen, e->text + e->klen, e->mlen, e->t_us, e->cancelled))
-            break;
+        if (fn(ud, e->text, e->klen, e->text + e->klen, e->mlen, e->t_us, e->cancelled)) break;
 }

@@ -34,8 +34,8 @@ struct li_pair_table {
 struct li_pair_hit {
     uint64_t t_us;
     int cancelled;
-    size_t method_len;                /* 0 when the method is unknown */
-    char method[LI_PAIR_MAX_METHOD];  /* the method's JSON string, quotes included */
+    size_t method_len;               /* 0 when the method is unknown */
+    char method[LI_PAIR_MAX_METHOD]; /* the method's JSON string, quotes included */
 };
 
 void li_pair_init(struct li_pair_table *t, size_t max);

@@ -33,10 +33,8 @@ struct li_reader *li_reader_open(const char *path, char *err, size_t errlen)
 
 void li_reader_close(struct li_reader *r)
 {
-    if (!r)
-        return;
-    if (r->f)
-        fclose(r->f);
+    if (!r) return;
+    if (r->f) fclose(r->f);
     free(r->line);
     free(r->path);
     free(r);
@@ -55,19 +53,16 @@ int li_reader_next(struct li_reader *r, json_t **out, size_t *lineno, char *err,
         ssize_t n = getline(&r->line, &r->cap, r->f);
         if (n < 0) {
             if (ferror(r->f)) {
-                snprintf(err, errlen, "cannot read %s: %s", r->path,
-                         strerror(errno ? errno : EIO));
+                snprintf(err, errlen, "cannot read %s: %s", r->path, strerror(errno ? errno : EIO));
                 return LI_READ_ERROR;
             }
             return LI_READ_EOF;
         }
         r->lineno++;
-        if (lineno)
-            *lineno = r->lineno;
+        if (lineno) *lineno = r->lineno;
         int complete = r->line[n - 1] == '\n';
         size_t len = (size_t)n - (size_t)complete;
-        if (len == 0 || (len == 1 && r->line[0] == '\r'))
-            continue;
+        if (len == 0 || (len == 1 && r->line[0] == '\r')) continue;
         json_error_t je;
         json_t *v = json_loadb(r->line, len, JSON_ALLOW_NUL, &je);
         if (v && json_is_object(v)) {
@@ -81,8 +76,7 @@ int li_reader_next(struct li_reader *r, json_t **out, size_t *lineno, char *err,
             return LI_READ_EOF;
         }
         if (v)
-            snprintf(err, errlen, "%s:%zu: malformed line: not a JSON object", r->path,
-                     r->lineno);
+            snprintf(err, errlen, "%s:%zu: malformed line: not a JSON object", r->path, r->lineno);
         else
             snprintf(err, errlen, "%s:%zu: malformed line: %s (column %d)", r->path, r->lineno,
                      je.text, je.column);

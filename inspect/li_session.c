@@ -28,8 +28,8 @@ struct dirstate {
     uint64_t header_len;
     uint64_t content_length;
     uint64_t body_seen;
-    int in_frame;      /* a header was parsed and its message not yet handled */
-    int over;          /* content_length > max_inspect: keep a prefix only */
+    int in_frame;       /* a header was parsed and its message not yet handled */
+    int over;           /* content_length > max_inspect: keep a prefix only */
     const char *direct; /* the whole body, when it came in one piece */
     struct buf acc;     /* the body (or its prefix), when it came in pieces */
 };
@@ -46,10 +46,8 @@ struct li_session {
 
 static int buf_reserve(struct buf *b, size_t more)
 {
-    if (b->oom)
-        return -1;
-    if (b->cap - b->len >= more)
-        return 0;
+    if (b->oom) return -1;
+    if (b->p && b->cap - b->len >= more) return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < more) {
         if (cap > SIZE_MAX / 2) {
@@ -117,19 +115,18 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    if (buf_reserve(b, n + 2) < 0)
-        return;
+    if (buf_reserve(b, n + 2) < 0) return;
     PUT_LIT(b, "\"");
     while (p < end) {
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
         buf_put(b, (const char *)run, (size_t)(p - run));
-        if (p >= end)
-            break;
+        if (p >= end) break;
         unsigned c = *p;
         if (c >= 0x80) {
-            size_t ok = li_utf8_valid_prefix((const char *)p, (size_t)(end - p) < 4 ? (size_t)(end - p) : 4);
+            size_t ok = li_utf8_valid_prefix((const char *)p,
+                                             (size_t)(end - p) < 4 ? (size_t)(end - p) : 4);
             if (ok) {
                 /* copy the one valid sequence that starts here */
                 size_t k = 1;
@@ -166,8 +163,7 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
  * turning them into spaces keeps the value and the line one line. */
 static void buf_json_oneline(struct buf *b, const char *s, size_t n)
 {
-    if (buf_reserve(b, n) < 0)
-        return;
+    if (buf_reserve(b, n) < 0) return;
     char *dst = b->p + b->len;
     memcpy(dst, s, n);
     b->len += n;
@@ -198,8 +194,7 @@ static void buf_json_id(struct buf *b, struct li_span sp)
 
 static void emit(struct li_session *s, struct buf *b)
 {
-    if (b->oom || !s->o.sink)
-        return;
+    if (b->oom || !s->o.sink) return;
     s->o.sink(s->o.sink_ud, b->p, b->len);
 }
 
@@ -207,15 +202,12 @@ static void emit(struct li_session *s, struct buf *b)
  * character, so no raw newline gets in. */
 static void emit_json(struct li_session *s, json_t *obj)
 {
-    if (s->o.record == LI_REC_OFF || !s->o.sink || !obj)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (!n)
-        return;
+    if (!n) return;
     struct buf *b = &s->line;
     buf_reset(b);
-    if (buf_reserve(b, n + 1) < 0)
-        return;
+    if (buf_reserve(b, n + 1) < 0) return;
     json_dumpb(obj, b->p, n, JSON_COMPACT);
     b->len = n;
     PUT_LIT(b, "\n");
@@ -234,19 +226,16 @@ static void copy_members(json_t *dst, json_t *src, const char *skip1, const char
 {
     const char *k;
     json_t *v;
-    if (!json_is_object(src))
-        return;
+    if (!json_is_object(src)) return;
     json_object_foreach(src, k, v)
     {
-        if (strcmp(k, skip1) != 0 && strcmp(k, skip2) != 0)
-            json_object_set(dst, k, v);
+        if (strcmp(k, skip1) != 0 && strcmp(k, skip2) != 0) json_object_set(dst, k, v);
     }
 }
 
 void li_session_event(struct li_session *s, uint64_t t_us, const char *name, json_t *fields)
 {
-    if (s->o.record == LI_REC_OFF || !s->o.sink)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     json_t *o = event_obj(t_us, name);
     copy_members(o, fields, "t_us", "event");
     emit_json(s, o);
@@ -255,8 +244,7 @@ void li_session_event(struct li_session *s, uint64_t t_us, const char *name, jso
 
 void li_session_write_header(struct li_session *s, json_t *fields)
 {
-    if (s->o.record == LI_REC_OFF || !s->o.sink)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     json_t *o = json_object();
     json_object_set_new(o, "lsptap", json_integer(LI_FORMAT_VERSION));
     json_object_set_new(o, "protocol", json_string(s->o.proto == LI_LSP ? "lsp" : "dap"));
@@ -295,13 +283,11 @@ static int span_is(struct li_span sp, const char *quoted)
 static void note_cancel(struct li_session *s, enum li_dir dir, const struct li_msg *m)
 {
     const char *name = s->o.proto == LI_LSP ? "\"$/cancelRequest\"" : "\"cancel\"";
-    if (!m->method.p || !m->params.p || !span_is(m->method, name))
-        return;
+    if (!m->method.p || !m->params.p || !span_is(m->method, name)) return;
     struct li_span id = {NULL, 0};
     struct li_json_result r;
     li_json_scan(m->params.p, m->params.len, 0, key_of_id, &id, &r);
-    if (id.p && li_pair_cancel(&s->pend[dir], id.p, id.len) == 0)
-        s->c.cancelled++;
+    if (id.p && li_pair_cancel(&s->pend[dir], id.p, id.len) == 0) s->c.cancelled++;
 }
 
 static void pair(struct li_session *s, enum li_dir dir, const struct li_msg *m, uint64_t t_us,
@@ -324,8 +310,7 @@ static void pair(struct li_session *s, enum li_dir dir, const struct li_msg *m, 
             rp->method.len = rp->hit.method_len;
         }
     }
-    if (m->kind == LI_K_REQUEST || m->kind == LI_K_NOTIFICATION)
-        note_cancel(s, dir, m);
+    if (m->kind == LI_K_REQUEST || m->kind == LI_K_NOTIFICATION) note_cancel(s, dir, m);
 }
 
 static void invalid_text(char *out, size_t cap, const struct li_msg *m, int truncated)
@@ -340,8 +325,7 @@ static void invalid_text(char *out, size_t cap, const struct li_msg *m, int trun
  * int64/double range) is stored as a string, so every line stays loadable. */
 static int loadable(const struct li_msg *m, const char *body, size_t len, char *why, size_t cap)
 {
-    if (!m->wide_numbers)
-        return 1;
+    if (!m->wide_numbers) return 1;
     json_error_t err;
     json_t *v = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v) {
@@ -374,8 +358,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     PUT_LIT(b, "\"");
     if (m->kind != LI_K_INVALID) {
         struct li_span method = m->method;
-        if (!dap && m->kind == LI_K_RESPONSE)
-            method = rp->method;
+        if (!dap && m->kind == LI_K_RESPONSE) method = rp->method;
         if (method.p) {
             if (!dap)
                 PUT_LIT(b, ",\"method\":");
@@ -408,8 +391,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
             else
                 buf_json_string(b, m->error.p, m->error.len);
         }
-        if (rp->cancelled)
-            PUT_LIT(b, ",\"cancelled\":true");
+        if (rp->cancelled) PUT_LIT(b, ",\"cancelled\":true");
     } else {
         invalid_text(why, sizeof why, m, d->over);
         PUT_LIT(b, ",\"why\":");
@@ -423,8 +405,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
             buf_json_oneline(b, body, len);
         } else {
             buf_json_string(b, body, len);
-            if (!m->json_ok)
-                invalid_text(why_load, sizeof why_load, m, 0);
+            if (!m->json_ok) invalid_text(why_load, sizeof why_load, m, 0);
             PUT_LIT(b, ",\"body_error\":");
             buf_json_string(b, why_load, strlen(why_load));
         }
@@ -440,18 +421,14 @@ static void handle_message(struct dirstate *d, const char *body, size_t len)
     struct reply rp;
     li_classify(s->o.proto, body, len, d->over, &m);
     s->c.messages[d->dir]++;
-    if (m.kind == LI_K_INVALID)
-        s->c.invalid[d->dir]++;
-    if (m.kind == LI_K_RESPONSE && m.is_error)
-        s->c.error_replies++;
-    if (d->over)
-        s->c.truncated++;
+    if (m.kind == LI_K_INVALID) s->c.invalid[d->dir]++;
+    if (m.kind == LI_K_RESPONSE && m.is_error) s->c.error_replies++;
+    if (d->over) s->c.truncated++;
     pair(s, d->dir, &m, d->t_us, &rp);
     if (s->o.on_msg)
         s->o.on_msg(s->o.msg_ud, d->dir, &m, d->over ? NULL : body, d->over ? 0 : len,
                     rp.latency_us);
-    if (s->o.record != LI_REC_OFF && s->o.sink)
-        write_message(s, d, &m, body, len, &rp);
+    if (s->o.record != LI_REC_OFF && s->o.sink) write_message(s, d, &m, body, len, &rp);
 }
 
 /* ---- framing callbacks ------------------------------------------------------ */
@@ -478,8 +455,7 @@ static void on_header(void *ud, const struct lf_frame *f, uint64_t off)
 
 static void finish_message(struct dirstate *d)
 {
-    if (!d->in_frame)
-        return;
+    if (!d->in_frame) return;
     if (d->direct)
         handle_message(d, d->direct, (size_t)d->content_length);
     else
@@ -490,23 +466,20 @@ static void finish_message(struct dirstate *d)
 static void on_body(void *ud, const char *data, size_t len)
 {
     struct dirstate *d = ud;
-    if (!d->in_frame || !len)
-        return;
+    if (!d->in_frame || !len) return;
     if (d->body_seen == 0 && len == d->content_length && !d->over) {
         d->direct = data; /* zero copy: the frame lies in this chunk */
     } else {
         uint64_t keep = d->over ? LI_PREFIX_KEEP : d->content_length;
         if (d->body_seen < keep) {
             size_t n = (size_t)(keep - d->body_seen < len ? keep - d->body_seen : len);
-            if (d->acc.len == 0)
-                buf_reserve(&d->acc, (size_t)keep);
+            if (d->acc.len == 0) buf_reserve(&d->acc, (size_t)keep);
             buf_put(&d->acc, data, n);
         }
     }
     d->body_seen += len;
     /* Handled here, while `data` is still valid, rather than in on_end. */
-    if (d->body_seen >= d->content_length)
-        finish_message(d);
+    if (d->body_seen >= d->content_length) finish_message(d);
 }
 
 static void on_end(void *ud)
@@ -520,8 +493,7 @@ static void on_error(void *ud, int code, uint64_t off)
     struct li_session *s = d->s;
     s->c.framing_errors[d->dir]++;
     end_frame(d);
-    if (s->o.record == LI_REC_OFF || !s->o.sink)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     json_t *o = event_obj(d->t_us, "framing_error");
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
@@ -535,8 +507,7 @@ static void on_skip(void *ud, uint64_t off, uint64_t skipped)
 {
     struct dirstate *d = ud;
     struct li_session *s = d->s;
-    if (s->o.record == LI_REC_OFF || !s->o.sink)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     json_t *o = event_obj(d->t_us, "framing_skip");
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
@@ -552,13 +523,10 @@ static const struct lf_stream_cb stream_cb = {on_header, on_body, on_end, on_err
 struct li_session *li_session_new(const struct li_opts *o)
 {
     struct li_session *s = calloc(1, sizeof *s);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s->o = *o;
-    if (!s->o.max_inspect)
-        s->o.max_inspect = LI_DEFAULT_MAX_INSPECT;
-    if (!s->o.max_pending)
-        s->o.max_pending = LI_DEFAULT_MAX_PENDING;
+    if (!s->o.max_inspect) s->o.max_inspect = LI_DEFAULT_MAX_INSPECT;
+    if (!s->o.max_pending) s->o.max_pending = LI_DEFAULT_MAX_PENDING;
     for (int i = 0; i < 2; i++) {
         s->d[i].s = s;
         s->d[i].dir = (enum li_dir)i;
@@ -572,8 +540,7 @@ struct li_session *li_session_new(const struct li_opts *o)
 
 void li_session_free(struct li_session *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     for (int i = 0; i < 2; i++) {
         buf_free(&s->d[i].acc);
         li_pair_free(&s->pend[i]);
@@ -634,8 +601,7 @@ static int gather_one(void *ud, const char *key, size_t klen, const char *method
 static int by_time(const void *a, const void *b)
 {
     const struct pend_ref *x = a, *y = b;
-    if (x->t_us != y->t_us)
-        return x->t_us < y->t_us ? -1 : 1;
+    if (x->t_us != y->t_us) return x->t_us < y->t_us ? -1 : 1;
     return (int)x->dir - (int)y->dir;
 }
 
@@ -650,8 +616,7 @@ static struct pend_ref *gather_pending(const struct li_session *s, size_t *n)
     li_pair_each(&s->pend[0], gather_one, &g);
     g.dir = LI_S2C;
     li_pair_each(&s->pend[1], gather_one, &g);
-    if (g.n > 1)
-        qsort(g.v, g.n, sizeof *g.v, by_time);
+    if (g.n > 1) qsort(g.v, g.n, sizeof *g.v, by_time);
     *n = g.n;
     return g.v;
 }
@@ -660,8 +625,7 @@ static struct pend_ref *gather_pending(const struct li_session *s, size_t *n)
 static json_t *json_of(const char *p, size_t n)
 {
     json_t *v = n ? json_loadb(p, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL) : NULL;
-    if (!v)
-        v = json_stringn_nocheck(p, n);
+    if (!v) v = json_stringn_nocheck(p, n);
     return v;
 }
 
@@ -697,8 +661,7 @@ static json_t *per_dir(const uint64_t v[2])
 
 void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra)
 {
-    if (s->o.record == LI_REC_OFF || !s->o.sink)
-        return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     size_t n;
     struct pend_ref *v = gather_pending(s, &n);
     for (size_t i = 0; i < n; i++) {

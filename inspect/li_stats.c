@@ -44,24 +44,21 @@ struct li_stats {
 static char *xstrdup(const char *s)
 {
     char *d = strdup(s ? s : "");
-    if (!d)
-        abort(); /* a report tool with no memory left has nothing better to do */
+    if (!d) abort(); /* a report tool with no memory left has nothing better to do */
     return d;
 }
 
 static void *xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
-    if (!p)
-        abort();
+    if (!p) abort();
     return p;
 }
 
 struct li_stats *li_stats_new(const char *source)
 {
     struct li_stats *st = calloc(1, sizeof *st);
-    if (!st)
-        abort();
+    if (!st) abort();
     st->source = xstrdup(source);
     st->warnings = json_array();
     return st;
@@ -78,8 +75,7 @@ static void plist_free(struct plist *l)
 
 void li_stats_free(struct li_stats *st)
 {
-    if (!st)
-        return;
+    if (!st) return;
     for (size_t i = 0; i < st->nrows; i++) {
         free(st->rows[i].name);
         free(st->rows[i].lat);
@@ -191,8 +187,7 @@ static void open_request(struct li_stats *st, int dir, const char *method, json_
 
 static struct pend *find_open(struct li_stats *st, int dir, json_t *id)
 {
-    if (!id)
-        return NULL;
+    if (!id) return NULL;
     char *key = json_text(id);
     struct pend *found = NULL;
     for (size_t i = st->open.n; i-- > 0;) {
@@ -218,11 +213,9 @@ static void note_cancel(struct li_stats *st, int dir, json_t *line)
     json_t *params = json_object_get(json_object_get(line, "body"),
                                      strcmp(st->protocol, "dap") == 0 ? "arguments" : "params");
     json_t *id = json_object_get(params, "id");
-    if (!id)
-        id = json_object_get(params, "requestId");
+    if (!id) id = json_object_get(params, "requestId");
     struct pend *p = find_open(st, dir, id);
-    if (p)
-        p->cancelled = 1;
+    if (p) p->cancelled = 1;
 }
 
 static void add_message(struct li_stats *st, json_t *line, const char *dirs, const char *kind)
@@ -249,21 +242,16 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
         json_t *key = json_object_get(line, dap ? "request_seq" : "id");
         struct pend *p = find_open(st, !dir, key);
         if (p) {
-            if (!name)
-                name = p->method; /* a reader of an older line format */
+            if (!name) name = p->method; /* a reader of an older line format */
         }
         struct row *r = row_of(st, name ? name : "(unmatched reply)", 0);
-        if (p)
-            close_open(st, p);
+        if (p) close_open(st, p);
         r->replies++;
         r->bytes += bytes;
-        if (json_object_get(line, "error"))
-            r->errors++;
-        if (json_is_true(json_object_get(line, "cancelled")))
-            r->cancelled++;
+        if (json_object_get(line, "error")) r->errors++;
+        if (json_is_true(json_object_get(line, "cancelled"))) r->cancelled++;
         json_t *lat = json_object_get(line, "latency_us");
-        if (json_is_integer(lat))
-            add_latency(r, json_integer_value(lat));
+        if (json_is_integer(lat)) add_latency(r, json_integer_value(lat));
         return;
     }
     struct row *r = row_of(st, name ? name : "(unknown)", 0);
@@ -275,8 +263,7 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
             note_cancel(st, dir, line);
     } else {
         r->notifications++;
-        if (name && strcmp(name, "$/cancelRequest") == 0)
-            note_cancel(st, dir, line);
+        if (name && strcmp(name, "$/cancelRequest") == 0) note_cancel(st, dir, line);
     }
 }
 
@@ -284,8 +271,7 @@ void li_stats_add(struct li_stats *st, json_t *line)
 {
     st->lines++;
     uint64_t t = u64_member(line, "t_us");
-    if (t > st->last_t_us)
-        st->last_t_us = t;
+    if (t > st->last_t_us) st->last_t_us = t;
     if (st->lines == 1) {
         const char *proto = str_member(line, "protocol");
         snprintf(st->protocol, sizeof st->protocol, "%s", proto ? proto : "lsp");
@@ -310,10 +296,8 @@ static int cmp_row(const void *a, const void *b)
 {
     const struct row *x = a, *y = b;
     uint64_t nx = x->requests + x->notifications, ny = y->requests + y->notifications;
-    if (nx != ny)
-        return nx > ny ? -1 : 1;
-    if (x->is_event != y->is_event)
-        return x->is_event - y->is_event;
+    if (nx != ny) return nx > ny ? -1 : 1;
+    if (x->is_event != y->is_event) return x->is_event - y->is_event;
     return strcmp(x->name, y->name);
 }
 
@@ -326,8 +310,7 @@ static int cmp_open(const void *a, const void *b)
 /* qsort's pointer must not be NULL even for zero elements. */
 static void sort(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
-    if (n > 1)
-        qsort(v, n, size, cmp);
+    if (n > 1) qsort(v, n, size, cmp);
 }
 
 void li_stats_finish(struct li_stats *st)
@@ -345,11 +328,9 @@ void li_stats_finish(struct li_stats *st)
 
 int64_t li_percentile(const int64_t *v, size_t n, unsigned p)
 {
-    if (!n)
-        return -1;
+    if (!n) return -1;
     size_t rank = (p * n + 99) / 100;
-    if (rank < 1)
-        rank = 1;
+    if (rank < 1) rank = 1;
     return v[rank - 1];
 }
 
@@ -365,8 +346,7 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
     json_t *line;
     *out = NULL;
     struct li_reader *r = li_reader_open(path, err, errlen);
-    if (!r)
-        return 2;
+    if (!r) return 2;
     int rc = li_reader_next(r, &line, &lineno, msg, sizeof msg);
     if (rc != LI_READ_LINE || !json_object_get(line, "lsptap")) {
         if (rc == LI_READ_LINE)
@@ -395,8 +375,7 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
             return 2;
         }
         if (rc == LI_READ_BAD) {
-            if (warn)
-                fprintf(warn, "lsptap stats: %s; skipped\n", msg);
+            if (warn) fprintf(warn, "lsptap stats: %s; skipped\n", msg);
             li_stats_note(st, msg);
             continue;
         }
@@ -408,8 +387,7 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
                  "%s:%zu: the last line is cut short (the session did not end cleanly); "
                  "the lines before it are used",
                  path, li_reader_truncated(r));
-        if (warn)
-            fprintf(warn, "lsptap stats: %s\n", msg);
+        if (warn) fprintf(warn, "lsptap stats: %s\n", msg);
         li_stats_note(st, msg);
     }
     li_reader_close(r);
@@ -468,8 +446,7 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     int w = 6;
     for (size_t i = 0; i < st->nrows; i++) {
         row_name(name, sizeof name, &st->rows[i]);
-        if ((int)strlen(name) > w)
-            w = (int)strlen(name);
+        if ((int)strlen(name) > w) w = (int)strlen(name);
     }
     fmt_bytes(a, sizeof a, st->bytes[0] + st->bytes[1]);
     fmt_us(b, sizeof b, (int64_t)st->last_t_us);
@@ -501,10 +478,8 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     if (p->n) {
         int mw = 6, iw = 2;
         for (size_t i = 0; i < p->n; i++) {
-            if ((int)strlen(p->v[i].method) > mw)
-                mw = (int)strlen(p->v[i].method);
-            if ((int)strlen(p->v[i].id) > iw)
-                iw = (int)strlen(p->v[i].id);
+            if ((int)strlen(p->v[i].method) > mw) mw = (int)strlen(p->v[i].method);
+            if ((int)strlen(p->v[i].id) > iw) iw = (int)strlen(p->v[i].id);
         }
         fprintf(out, "%-3s  %-*s  %-*s  %8s  %s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
                 "CANCELLED");
@@ -548,20 +523,18 @@ json_t *li_stats_json(const struct li_stats *st)
             rows, json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "method", r->name, "event",
                             r->is_event, "requests", (json_int_t)r->requests, "notifications",
                             (json_int_t)r->notifications, "replies", (json_int_t)r->replies,
-                            "errors", (json_int_t)r->errors, "cancelled",
-                            (json_int_t)r->cancelled, "bytes", (json_int_t)r->bytes,
-                            "latency_us", lat));
+                            "errors", (json_int_t)r->errors, "cancelled", (json_int_t)r->cancelled,
+                            "bytes", (json_int_t)r->bytes, "latency_us", lat));
     }
     json_object_set_new(o, "methods", rows);
     json_t *pend = json_array();
     const struct plist *p = final_pending(st);
     for (size_t i = 0; i < p->n; i++) {
         json_t *id = json_loads(p->v[i].id, JSON_DECODE_ANY, NULL);
-        json_array_append_new(pend, json_pack("{s:s,s:s,s:o,s:I,s:b}", "dir",
-                                              p->v[i].dir ? "s2c" : "c2s", "method",
-                                              p->v[i].method, "id", id ? id : json_null(),
-                                              "age_us", (json_int_t)p->v[i].age_us,
-                                              "cancelled", p->v[i].cancelled));
+        json_array_append_new(
+            pend, json_pack("{s:s,s:s,s:o,s:I,s:b}", "dir", p->v[i].dir ? "s2c" : "c2s", "method",
+                            p->v[i].method, "id", id ? id : json_null(), "age_us",
+                            (json_int_t)p->v[i].age_us, "cancelled", p->v[i].cancelled));
     }
     json_object_set_new(o, "pending", pend);
     json_t *ex = json_null();

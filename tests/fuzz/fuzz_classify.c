@@ -12,8 +12,7 @@
 static void check_line(void *ud, const char *line, size_t len)
 {
     (void)ud;
-    if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1))
-        abort();
+    if (len == 0 || line[len - 1] != '\n' || memchr(line, '\n', len - 1)) abort();
     json_error_t err;
     json_t *v = json_loadb(line, len, JSON_ALLOW_NUL, &err);
     if (!v) {
@@ -27,22 +26,17 @@ static void check_msg(const uint8_t *data, size_t size, const struct li_msg *m, 
 {
     const char *lo = (const char *)data, *hi = lo + size;
     const struct li_span *spans[] = {&m->id, &m->method, &m->request_seq, &m->error, &m->params};
-    if ((rc == 0) != (m->kind != LI_K_INVALID))
-        abort();
+    if ((rc == 0) != (m->kind != LI_K_INVALID)) abort();
     for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++)
-        if (spans[i]->p && (spans[i]->p < lo || spans[i]->p + spans[i]->len > hi))
-            abort();
-    if (m->kind == LI_K_INVALID && (!m->why || m->err_off > size))
-        abort();
+        if (spans[i]->p && (spans[i]->p < lo || spans[i]->p + spans[i]->len > hi)) abort();
+    if (m->kind == LI_K_INVALID && (!m->why || m->err_off > size)) abort();
 }
 
-static void run_session(enum li_proto proto, uint64_t max_inspect, const uint8_t *data,
-                        size_t size)
+static void run_session(enum li_proto proto, uint64_t max_inspect, const uint8_t *data, size_t size)
 {
     struct li_opts o = {proto, LI_REC_FULL, max_inspect, 4, check_line, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
-    if (!s)
-        return;
+    if (!s) return;
     li_session_write_header(s, NULL);
     /* The raw bytes as a stream, cut where the first byte says. */
     size_t cut = size ? data[0] % (size + 1) : 0;

@@ -105,8 +105,8 @@ static void test_lsp_invalid(void **state)
     assert_lsp_invalid("[1,2]", 0, "not a JSON object", 1);
     assert_lsp_invalid("{\"jsonrpc\":\"2.0\"}", 0, "no \"method\", \"result\" or \"error\"", 1);
     assert_lsp_invalid("{\"id\":1,\"method\":5}", 17, "\"method\" is not a string", 1);
-    assert_lsp_invalid("{\"id\":[1],\"method\":\"m\"}", 6, "request \"id\" is not a number or string",
-                       1);
+    assert_lsp_invalid("{\"id\":[1],\"method\":\"m\"}", 6,
+                       "request \"id\" is not a number or string", 1);
     assert_lsp_invalid("{\"id\":null,\"method\":\"m\"}", 6,
                        "request \"id\" is not a number or string", 1);
     assert_lsp_invalid("{\"id\":null,\"result\":1}", 6, "response \"id\" is not a number or string",
@@ -120,7 +120,8 @@ static void test_lsp_invalid(void **state)
 static void test_lsp_truncated(void **state)
 {
     (void)state;
-    const char *s = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"textDocument/didOpen\",\"params\":{\"te";
+    const char *s =
+        "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"textDocument/didOpen\",\"params\":{\"te";
     assert_int_equal(li_classify(LI_LSP, s, strlen(s), 1, &m), 0);
     assert_int_equal(m.kind, LI_K_REQUEST);
     assert_span(m.id, "9");
@@ -189,10 +190,12 @@ static void test_dap_invalid(void **state)
 {
     (void)state;
     assert_dap_invalid("{\"seq\":1}", "no \"type\"");
-    assert_dap_invalid("{\"type\":\"request\",\"command\":\"x\"}", "\"seq\" is missing or not a number");
+    assert_dap_invalid("{\"type\":\"request\",\"command\":\"x\"}",
+                       "\"seq\" is missing or not a number");
     assert_dap_invalid("{\"seq\":1,\"type\":\"reply\"}",
                        "\"type\" is not \"request\", \"response\" or \"event\"");
-    assert_dap_invalid("{\"seq\":1,\"type\":\"request\"}", "request \"command\" missing or not a string");
+    assert_dap_invalid("{\"seq\":1,\"type\":\"request\"}",
+                       "request \"command\" missing or not a string");
     assert_dap_invalid("{\"seq\":1,\"type\":\"response\",\"success\":true,\"command\":\"x\"}",
                        "response \"request_seq\" missing or not a number");
     assert_dap_invalid("{\"seq\":1,\"type\":\"response\",\"request_seq\":1,\"success\":1,"
@@ -205,11 +208,11 @@ static void test_dap_invalid(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lsp_request),        cmocka_unit_test(test_lsp_notification),
-        cmocka_unit_test(test_lsp_response),       cmocka_unit_test(test_lsp_error_response),
-        cmocka_unit_test(test_lsp_invalid),        cmocka_unit_test(test_lsp_truncated),
-        cmocka_unit_test(test_dap_request),        cmocka_unit_test(test_dap_response),
-        cmocka_unit_test(test_dap_event),          cmocka_unit_test(test_dap_invalid),
+        cmocka_unit_test(test_lsp_request),  cmocka_unit_test(test_lsp_notification),
+        cmocka_unit_test(test_lsp_response), cmocka_unit_test(test_lsp_error_response),
+        cmocka_unit_test(test_lsp_invalid),  cmocka_unit_test(test_lsp_truncated),
+        cmocka_unit_test(test_dap_request),  cmocka_unit_test(test_dap_response),
+        cmocka_unit_test(test_dap_event),    cmocka_unit_test(test_dap_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,19 +21,16 @@ static int scan(const char *s, struct li_json_result *r)
 static void assert_valid(const char *s)
 {
     struct li_json_result r;
-    if (scan(s, &r) != 0)
-        fail_msg("expected valid: %s (got '%s' at %zu)", s, r.why, r.err_off);
+    if (scan(s, &r) != 0) fail_msg("expected valid: %s (got '%s' at %zu)", s, r.why, r.err_off);
     assert_int_equal(r.ok, 1);
 }
 
 static void assert_invalid_at(const char *s, size_t off, const char *why)
 {
     struct li_json_result r;
-    if (scan(s, &r) == 0)
-        fail_msg("expected invalid: %s", s);
+    if (scan(s, &r) == 0) fail_msg("expected invalid: %s", s);
     assert_int_equal(r.ok, 0);
-    if (r.err_off != off)
-        fail_msg("%s: err_off %zu, expected %zu (%s)", s, r.err_off, off, r.why);
+    if (r.err_off != off) fail_msg("%s: err_off %zu, expected %zu (%s)", s, r.err_off, off, r.why);
     assert_string_equal(r.why, why);
 }
 
@@ -144,8 +141,7 @@ struct seen {
 static void collect(void *ud, const struct li_json_member *m)
 {
     struct seen *s = ud;
-    if (s->n >= 8)
-        return;
+    if (s->n >= 8) return;
     snprintf(s->keys[s->n], sizeof s->keys[0], "%.*s", (int)m->key.len, m->key.p);
     snprintf(s->vals[s->n], sizeof s->vals[0], "%.*s", (int)m->val.len, m->val.p);
     s->types[s->n] = m->type;
@@ -156,7 +152,8 @@ static void collect(void *ud, const struct li_json_member *m)
 static void test_members(void **state)
 {
     (void)state;
-    const char *s = "{ \"id\" : 7, \"method\":\"a/b\",\"params\":{\"id\":9,\"x\":[1,{}]} ,\"e\":null}";
+    const char *s =
+        "{ \"id\" : 7, \"method\":\"a/b\",\"params\":{\"id\":9,\"x\":[1,{}]} ,\"e\":null}";
     struct seen seen = {0};
     struct li_json_result r;
     assert_int_equal(li_json_scan(s, strlen(s), 0, collect, &seen, &r), 0);
@@ -211,11 +208,13 @@ static void test_guard_page(void **state)
 {
     (void)state;
     long pg = sysconf(_SC_PAGESIZE);
-    char *map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *map =
+        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(map != MAP_FAILED);
     assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
     const char *cases[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef0123\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef0123\"}"
+        "}",
         "\"\\uD83D\\uDE00 \xf0\x9f\x98\x80 tail of some length\"",
         "[true,false,null,-1.5e+10,{\"k\":[]}]",
     };

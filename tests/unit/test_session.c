@@ -29,8 +29,7 @@ static void sink(void *ud, const char *line, size_t len)
     assert_null(memchr(line, '\n', len - 1));
     json_error_t err;
     json_t *v = json_loadb(line, len, JSON_ALLOW_NUL, &err);
-    if (!v)
-        fail_msg("line does not load: %s: %.*s", err.text, (int)len, line);
+    if (!v) fail_msg("line does not load: %s: %.*s", err.text, (int)len, line);
     assert_true(nlines < MAX_LINES);
     lines[nlines++] = v;
 }
@@ -84,23 +83,20 @@ static json_t *get(int i, const char *key)
 static void assert_str(int i, const char *key, const char *want)
 {
     json_t *v = get(i, key);
-    if (!json_is_string(v))
-        fail_msg("line %d: \"%s\" is not a string", i, key);
+    if (!json_is_string(v)) fail_msg("line %d: \"%s\" is not a string", i, key);
     assert_string_equal(json_string_value(v), want);
 }
 
 static void assert_int(int i, const char *key, json_int_t want)
 {
     json_t *v = get(i, key);
-    if (!json_is_integer(v))
-        fail_msg("line %d: \"%s\" is not an integer", i, key);
+    if (!json_is_integer(v)) fail_msg("line %d: \"%s\" is not an integer", i, key);
     assert_int_equal(json_integer_value(v), want);
 }
 
 static void assert_absent(int i, const char *key)
 {
-    if (get(i, key))
-        fail_msg("line %d: unexpected \"%s\"", i, key);
+    if (get(i, key)) fail_msg("line %d: unexpected \"%s\"", i, key);
 }
 
 static void assert_json(int i, const char *key, const char *want_text)
@@ -122,7 +118,8 @@ static void test_lsp_request_and_reply(void **state)
     (void)state;
     struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
     size_t n1 = frame(s, LI_C2S, HOVER, 100);
-    size_t n2 = frame(s, LI_S2C, "{\"jsonrpc\":\"2.0\",\"result\":{\"contents\":\"x\"},\"id\":3}", 350);
+    size_t n2 =
+        frame(s, LI_S2C, "{\"jsonrpc\":\"2.0\",\"result\":{\"contents\":\"x\"},\"id\":3}", 350);
     assert_int_equal(nlines, 2);
     assert_int(0, "t_us", 100);
     assert_str(0, "dir", "c2s");
@@ -188,9 +185,11 @@ static void test_cancel_and_error_reply(void **state)
     (void)state;
     struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
     frame(s, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"textDocument/completion\"}", 1);
-    frame(s, LI_C2S, "{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":5}}", 2);
+    frame(s, LI_C2S, "{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":5}}",
+          2);
     frame(s, LI_S2C,
-          "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32800,\"message\":\"cancelled\"}}", 9);
+          "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32800,\"message\":\"cancelled\"}}",
+          9);
     assert_int_equal(nlines, 3);
     assert_str(1, "kind", "notification");
     assert_str(1, "method", "$/cancelRequest");
@@ -261,7 +260,8 @@ static void test_body_with_crlf(void **state)
     frame(s, LI_C2S, body, 1);
     assert_int_equal(nlines, 1);
     assert_str(0, "kind", "notification");
-    assert_json(0, "body", "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{\"s\":\"a\\r\\nb\"}}");
+    assert_json(0, "body",
+                "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{\"s\":\"a\\r\\nb\"}}");
     li_session_free(s);
 }
 
@@ -309,8 +309,10 @@ static void test_oversize_message(void **state)
 {
     (void)state;
     char body[512];
-    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"textDocument/didOpen\","
-                                "\"params\":{\"text\":\"%0300d\"}}", 0);
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"textDocument/didOpen\","
+             "\"params\":{\"text\":\"%0300d\"}}",
+             0);
     struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 100, 0);
     size_t n = frame(s, LI_C2S, body, 1);
     frame(s, LI_S2C, "{\"id\":8,\"result\":null}", 4);
@@ -470,18 +472,21 @@ static void test_dap(void **state)
 {
     (void)state;
     struct li_session *s = new_session(LI_DAP, LI_REC_FULL, 0, 0);
-    frame(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"launch\",\"arguments\":{}}", 10);
+    frame(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"launch\",\"arguments\":{}}",
+          10);
     frame(s, LI_S2C, "{\"seq\":1,\"type\":\"event\",\"event\":\"output\",\"body\":{}}", 12);
     frame(s, LI_S2C,
           "{\"seq\":2,\"type\":\"response\",\"request_seq\":1,\"success\":false,\"command\":"
           "\"launch\",\"message\":\"no program\"}",
           30);
     frame(s, LI_C2S, "{\"seq\":2,\"type\":\"request\",\"command\":\"threads\"}", 40);
-    frame(s, LI_C2S, "{\"seq\":3,\"type\":\"request\",\"command\":\"cancel\",\"arguments\":"
-                     "{\"requestId\":2}}",
+    frame(s, LI_C2S,
+          "{\"seq\":3,\"type\":\"request\",\"command\":\"cancel\",\"arguments\":"
+          "{\"requestId\":2}}",
           41);
-    frame(s, LI_S2C, "{\"seq\":3,\"type\":\"response\",\"request_seq\":2,\"success\":true,"
-                     "\"command\":\"threads\"}",
+    frame(s, LI_S2C,
+          "{\"seq\":3,\"type\":\"response\",\"request_seq\":2,\"success\":true,"
+          "\"command\":\"threads\"}",
           45);
     assert_int_equal(nlines, 6);
     assert_str(0, "kind", "request");

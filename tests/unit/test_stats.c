@@ -22,8 +22,8 @@ static int setup(void **state)
     (void)state;
     const char *f = __FILE__;
     const char *slash = strrchr(f, '/');
-    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl",
-             slash ? (int)(slash - f) : 1, slash ? f : ".");
+    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
+             slash ? f : ".");
     assert_non_null(mkdtemp(tmpdir));
     return 0;
 }
@@ -47,8 +47,7 @@ static const char *variant(const char *name, int keep, const char *insert_at3, c
     char *line = NULL;
     size_t cap = 0;
     for (int i = 1; i <= keep && getline(&line, &cap, in) > 0; i++) {
-        if (i == 3 && insert_at3)
-            fputs(insert_at3, out);
+        if (i == 3 && insert_at3) fputs(insert_at3, out);
         fputs(line, out);
     }
     fputs(tail, out);
@@ -64,8 +63,7 @@ static json_t *method(json_t *report, const char *name)
     size_t i;
     json_array_foreach(rows, i, r)
     {
-        if (strcmp(json_string_value(json_object_get(r, "method")), name) == 0)
-            return r;
+        if (strcmp(json_string_value(json_object_get(r, "method")), name) == 0) return r;
     }
     fail_msg("no row for %s", name);
     return NULL;
@@ -78,8 +76,7 @@ static json_int_t num(json_t *o, const char *path)
     json_t *v = o;
     for (char *k = strtok(buf, "."); k; k = strtok(NULL, "."))
         v = json_object_get(v, k);
-    if (!json_is_integer(v))
-        fail_msg("%s is not an integer", path);
+    if (!json_is_integer(v)) fail_msg("%s is not an integer", path);
     return json_integer_value(v);
 }
 
@@ -241,7 +238,8 @@ static void test_not_a_session(void **state)
     fputs("{\"name\":\"x\"}\n", f);
     fclose(f);
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 2);
-    assert_non_null(strstr(err, "other.jsonl:1: not a session file (first line has no \"lsptap\" key)"));
+    assert_non_null(
+        strstr(err, "other.jsonl:1: not a session file (first line has no \"lsptap\" key)"));
     snprintf(path, sizeof path, "%s/missing.jsonl", tmpdir);
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 2);
     assert_non_null(strstr(err, "cannot open "));

@@ -13,6 +13,7 @@
 
 #include "cli/cmd_stats.c"
 #include "inspect/li_reader.h"
+#include "inspect/li_session.h"
 
 static char fixture[1024];
 static char tmpdir[] = "/tmp/lsptap-test-stats-XXXXXX";
@@ -250,6 +251,65 @@ static void test_not_a_session(void **state)
     assert_non_null(strstr(err, "empty.jsonl: not a session file (it is empty)"));
 }
 
+static void to_stats(void *ud, const char *line, size_t len)
+{
+    json_t *v = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+    assert_non_null(v);
+    li_stats_add(ud, v);
+    json_decref(v);
+}
+
+static void feed(struct li_session *s, enum li_dir dir, const char *body, uint64_t t)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    li_session_feed(s, dir, buf, (size_t)n, t);
+}
+
+/* What li_session writes, li_stats reads: a DAP session end to end. */
+static void test_session_lines_to_stats(void **state)
+{
+    (void)state;
+    struct li_stats *st = li_stats_new("live");
+    struct li_opts o = {LI_DAP, LI_REC_META, 0, 0, to_stats, st, NULL, NULL};
+    struct li_session *s = li_session_new(&o);
+    li_session_write_header(s, NULL);
+    feed(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"threads\"}", 100);
+    feed(s, LI_S2C, "{\"seq\":1,\"type\":\"event\",\"event\":\"stopped\"}", 150);
+    feed(s, LI_S2C,
+         "{\"seq\":2,\"type\":\"response\",\"request_seq\":1,\"success\":true,"
+         "\"command\":\"threads\"}",
+         400);
+    feed(s, LI_C2S, "{\"seq\":2,\"type\":\"request\",\"command\":\"threads\"}", 500);
+    feed(s, LI_S2C,
+         "{\"seq\":3,\"type\":\"response\",\"request_seq\":2,\"success\":false,"
+         "\"command\":\"threads\",\"message\":\"busy\"}",
+         600);
+    feed(s, LI_C2S, "{\"seq\":3,\"type\":\"request\",\"command\":\"continue\"}", 700);
+    li_session_write_summary(s, 1000, NULL);
+    li_session_free(s);
+    li_stats_finish(st);
+
+    json_t *o2 = li_stats_json(st);
+    json_t *t = method(o2, "threads");
+    assert_int_equal(num(t, "requests"), 2);
+    assert_int_equal(num(t, "replies"), 2);
+    assert_int_equal(num(t, "errors"), 1);
+    assert_int_equal(num(t, "latency_us.p50"), 100); /* 100, 300: rank ceil(1.0) = 1 */
+    assert_int_equal(num(t, "latency_us.max"), 300);
+    json_t *ev = method(o2, "stopped");
+    assert_true(json_is_true(json_object_get(ev, "event")));
+    assert_int_equal(num(ev, "notifications"), 1);
+    json_t *p = json_object_get(o2, "pending");
+    assert_int_equal(json_array_size(p), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "method")),
+                        "continue");
+    assert_int_equal(num(json_array_get(p, 0), "age_us"), 300);
+    assert_true(json_is_true(json_object_get(o2, "complete")));
+    json_decref(o2);
+    li_stats_free(st);
+}
+
 /* Runs cmd_stats with stdout and stderr sent to /dev/null. */
 static int run_stats(int argc, char **argv)
 {
@@ -296,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_malformed_middle_line),
         cmocka_unit_test(test_not_a_session),
         cmocka_unit_test(test_cmd_stats_exit_codes),
+        cmocka_unit_test(test_session_lines_to_stats),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

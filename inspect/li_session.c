@@ -10,8 +10,9 @@
 #include "inspect/li_pair.h"
 
 /* Buffers above this size are released after use, so one huge message
- * does not pin its memory for the rest of the session. */
-#define KEEP_BUF (1u << 20)
+ * does not pin its memory for the rest of the session; below it they are
+ * reused, so a stream of MiB-sized messages does not allocate per message. */
+#define KEEP_BUF (4u << 20)
 
 struct buf {
     char *p;
@@ -473,7 +474,15 @@ static void on_body(void *ud, const char *data, size_t len)
         uint64_t keep = d->over ? LI_PREFIX_KEEP : d->content_length;
         if (d->body_seen < keep) {
             size_t n = (size_t)(keep - d->body_seen < len ? keep - d->body_seen : len);
-            if (d->acc.len == 0) buf_reserve(&d->acc, (size_t)keep);
+            if (d->acc.len == 0 && buf_reserve(&d->acc, (size_t)keep) < 0) {
+                /* No memory for the whole body: record it as an oversized
+                 * message (metadata from a prefix) rather than lose it. */
+                d->acc.oom = 0;
+                d->over = 1;
+                keep = LI_PREFIX_KEEP;
+                n = (size_t)(keep - d->body_seen < len ? keep - d->body_seen : len);
+                buf_reserve(&d->acc, (size_t)keep);
+            }
             buf_put(&d->acc, data, n);
         }
     }

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +48,11 @@ struct dr_child {
 };
 
 struct dr_usage {
-    long hwm_kib;     /* CMD's peak RSS before its stdin closed; -1 if unknown */
-    double cpu_ms;    /* CMD's own user+system CPU before its stdin closed */
-    double tree_ms;   /* CMD and the children it reaped, from wait4 */
-    char status[32];  /* "exit=N" or "signal=N" */
-    int ok;           /* exited 0 */
+    long hwm_kib;    /* CMD's peak RSS before its stdin closed; -1 if unknown */
+    double cpu_ms;   /* CMD's own user+system CPU before its stdin closed */
+    double tree_ms;  /* CMD and the children it reaped, from wait4 */
+    char status[32]; /* "exit=N" or "signal=N" */
+    int ok;          /* exited 0 */
 };
 
 static double dr_now_us(void)
@@ -61,10 +62,26 @@ static double dr_now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static void dr_die(const char *what)
+static pid_t dr_child_pid; /* killed on any failure: a benchmark leaves no orphans */
+
+static _Noreturn void dr_fail(const char *fmt, ...)
 {
-    fprintf(stderr, "driver: %s: %s\n", what, strerror(errno));
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("driver: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    if (dr_child_pid > 0) {
+        kill(dr_child_pid, SIGKILL);
+        waitpid(dr_child_pid, NULL, 0);
+    }
     exit(1);
+}
+
+static _Noreturn void dr_die(const char *what)
+{
+    dr_fail("%s: %s", what, strerror(errno));
 }
 
 static int dr_spawn(struct dr_child *c, char **argv)
@@ -80,6 +97,7 @@ static int dr_spawn(struct dr_child *c, char **argv)
         fprintf(stderr, "driver: exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
+    dr_child_pid = c->pid;
     close(in[0]);
     close(out[1]);
     c->to_child = in[1];
@@ -95,10 +113,7 @@ static void dr_wait_fd(int fd, short events, const char *what)
     for (;;) {
         int n = poll(&p, 1, DR_IO_TIMEOUT_MS);
         if (n > 0) return;
-        if (n == 0) {
-            fprintf(stderr, "driver: %s: no progress for %d ms\n", what, DR_IO_TIMEOUT_MS);
-            exit(1);
-        }
+        if (n == 0) dr_fail("%s: no progress for %d ms", what, DR_IO_TIMEOUT_MS);
         if (errno != EINTR) dr_die("poll");
     }
 }
@@ -207,10 +222,7 @@ static long dr_parse_header(const char *buf, size_t len, size_t *hlen)
     if (!end) return -1;
     *hlen = (size_t)(end - buf) + 4;
     const char *cl = memmem(buf, *hlen, "Content-Length: ", 16);
-    if (!cl) {
-        fprintf(stderr, "driver: echo without Content-Length\n");
-        exit(1);
-    }
+    if (!cl) dr_fail("echo without Content-Length");
     return strtol(cl + 16, NULL, 10);
 }
 
@@ -251,10 +263,7 @@ static int dr_latency(int n, char **cmd)
         long clen = -1;
         while (clen < 0 || got < hlen + (size_t)clen) {
             size_t r = dr_read_some(c.from_child, rbuf + got, DR_RBUF - got, "latency echo");
-            if (r == 0) {
-                fprintf(stderr, "driver: child closed stdout after %d requests\n", id - 1);
-                return 1;
-            }
+            if (r == 0) dr_fail("child closed stdout after %d requests", id - 1);
             got += r;
             if (clen < 0) clen = dr_parse_header(rbuf, got, &hlen);
         }
@@ -266,12 +275,13 @@ static int dr_latency(int n, char **cmd)
     long long extra;
     dr_finish(&c, &u, &extra);
     double sum = 0;
-    for (int i = 0; i < n; i++) sum += rtt[i];
+    for (int i = 0; i < n; i++)
+        sum += rtt[i];
     qsort(rtt, (size_t)n, sizeof(*rtt), dr_cmp_double);
     printf("result mode=latency n=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f "
            "mean_us=%.1f mismatched=%d hwm_kib=%ld cpu_ms=%.0f tree_cpu_ms=%.0f %s\n",
-           n, dr_pct(rtt, n, 0.50), dr_pct(rtt, n, 0.90), dr_pct(rtt, n, 0.99), rtt[n - 1],
-           sum / n, bad, u.hwm_kib, u.cpu_ms, u.tree_ms, u.status);
+           n, dr_pct(rtt, n, 0.50), dr_pct(rtt, n, 0.90), dr_pct(rtt, n, 0.99), rtt[n - 1], sum / n,
+           bad, u.hwm_kib, u.cpu_ms, u.tree_ms, u.status);
     free(rtt);
     free(rbuf);
     return bad == 0 && extra == 0 && u.ok ? 0 : 1;
@@ -342,11 +352,9 @@ static int dr_throughput(long total_mib, long frame_kib, char **cmd)
         int n = poll(p, 2, DR_IO_TIMEOUT_MS);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) dr_die("poll");
-        if (n == 0) {
-            fprintf(stderr, "driver: throughput: no progress for %d ms (sent %llu, got %llu)\n",
-                    DR_IO_TIMEOUT_MS, sent, recv);
-            return 1;
-        }
+        if (n == 0)
+            dr_fail("throughput: no progress for %d ms (sent %llu, got %llu)", DR_IO_TIMEOUT_MS,
+                    sent, recv);
         if (p[1].revents & (POLLOUT | POLLERR)) {
             size_t off = (size_t)(sent % flen);
             ssize_t w = write(c.to_child, frame + off, flen - off);
@@ -356,11 +364,7 @@ static int dr_throughput(long total_mib, long frame_kib, char **cmd)
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t r = read(c.from_child, rbuf, DR_RBUF);
             if (r < 0 && errno != EAGAIN && errno != EINTR) dr_die("read from child");
-            if (r == 0) {
-                fprintf(stderr, "driver: child closed stdout after %llu of %llu bytes\n", recv,
-                        total);
-                return 1;
-            }
+            if (r == 0) dr_fail("child closed stdout after %llu of %llu bytes", recv, total);
             /* The echo of a stream of identical frames: byte k is frame[k % flen]. */
             for (ssize_t i = 0; i < r && mismatch_at < 0;) {
                 size_t off = (size_t)((recv + (unsigned long long)i) % flen);
@@ -378,9 +382,8 @@ static int dr_throughput(long total_mib, long frame_kib, char **cmd)
     printf("result mode=throughput mib=%ld frame_kib=%ld frames=%lld seconds=%.3f mib_s=%.1f "
            "bytes_sent=%llu bytes_recv=%llu extra=%lld verified=%s hwm_kib=%ld cpu_ms=%.0f "
            "tree_cpu_ms=%.0f %s\n",
-           total_mib, frame_kib, nframes, secs, (double)recv / (1024.0 * 1024.0) / secs, sent,
-           recv, extra, mismatch_at < 0 ? "yes" : "no", u.hwm_kib, u.cpu_ms, u.tree_ms,
-           u.status);
+           total_mib, frame_kib, nframes, secs, (double)recv / (1024.0 * 1024.0) / secs, sent, recv,
+           extra, mismatch_at < 0 ? "yes" : "no", u.hwm_kib, u.cpu_ms, u.tree_ms, u.status);
     if (mismatch_at >= 0) fprintf(stderr, "driver: echo differs at byte %lld\n", mismatch_at);
     free(frame);
     free(rbuf);

@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 enum {
-    EP_BUF_SIZE = 1 << 20,   /* one read: large, so bulk transfers cost few syscalls */
-    EP_HDR_MAX = 8 * 1024,   /* same cap as framing/ (DESIGN.md) */
+    EP_BUF_SIZE = 1 << 20, /* one read: large, so bulk transfers cost few syscalls */
+    EP_HDR_MAX = 8 * 1024, /* same cap as framing/ (DESIGN.md) */
 };
 
 static unsigned char ep_buf[EP_BUF_SIZE];
@@ -59,12 +59,14 @@ static int64_t ep_content_length(const unsigned char *hdr, size_t len)
             size_t j = nlen;
             int64_t v = 0;
             int digits = 0;
-            while (j < llen && (line[j] == ' ' || line[j] == '\t')) j++;
+            while (j < llen && (line[j] == ' ' || line[j] == '\t'))
+                j++;
             for (; j < llen && line[j] >= '0' && line[j] <= '9'; j++, digits++) {
                 if (v > (INT64_MAX - 9) / 10) return -1;
                 v = v * 10 + (line[j] - '0');
             }
-            while (j < llen && (line[j] == ' ' || line[j] == '\t')) j++;
+            while (j < llen && (line[j] == ' ' || line[j] == '\t'))
+                j++;
             if (digits == 0 || j + 2 != llen || line[j] != '\r') return -1;
             return v;
         }

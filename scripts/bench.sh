@@ -72,8 +72,9 @@ run() {
 }
 
 LAT_CFGS=(lat/direct)
-[ $have_socat = 1 ] && LAT_CFGS+=(lat/socat)
 TP_CFGS=(tp/direct)
+# socat is the reference relay: what a byte-copying process costs.
+[ $have_socat = 1 ] && LAT_CFGS+=(lat/socat) && TP_CFGS+=(tp/socat)
 
 # lsptap takes part only if its stand-in relays one short session correctly.
 lsptap_note=""

@@ -41,15 +41,20 @@ run() {
   local drvargs
   case $cfg in
     lat/*) drvargs=(latency "$LAT_N") ;;
+    # pin1: the same round trips with every process on CPU 0 (see below).
+    pin1/*) drvargs=(latency "$LAT_N") ;;
     tp/*)  drvargs=(throughput "$TP_MIB" "$TP_KIB") ;;
   esac
+  local pre=()
+  [ "${cfg%%/*}" = pin1 ] && pre=(taskset -c 0)
   rm -rf "$dir"; mkdir -m 0700 "$dir"
   case $cfg in
-    */direct) "$DRV" "${drvargs[@]}" -- "$PEER" >"$out" 2>"$err" ;;
-    */socat)  "$DRV" "${drvargs[@]}" -- socat - "EXEC:$PEER" >"$out" 2>"$err" ;;
+    */direct) "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$PEER" >"$out" 2>"$err" ;;
+    */socat)  "${pre[@]}" "$DRV" "${drvargs[@]}" -- socat - "EXEC:$PEER" >"$out" 2>"$err" ;;
+    */uv-relay) "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$B/bench/uv_relay" "$PEER" >"$out" 2>"$err" ;;
     */lsptap-*)
       LSPTAP_GOPLS=$PEER LSPTAP_RECORD=${cfg#*/lsptap-} LSPTAP_DIR=$dir \
-        "$DRV" "${drvargs[@]}" -- "$STANDIN" >"$out" 2>"$err" ;;
+        "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$STANDIN" >"$out" 2>"$err" ;;
   esac
   local rc=$? line extra=""
   line=$(grep '^result ' "$out" | tail -n 1)
@@ -72,9 +77,18 @@ run() {
 }
 
 LAT_CFGS=(lat/direct)
+# On this kind of VM, waking a process on the other vCPU costs tens of µs
+# (an IPI to a halted vCPU), so unpinned latency counts hops more than work.
+# pin1/ repeats the latency runs on one CPU, where it counts the work.
+PIN_CFGS=()
+command -v taskset >/dev/null 2>&1 && PIN_CFGS=(pin1/direct)
 TP_CFGS=(tp/direct)
 # socat is the reference relay: what a byte-copying process costs.
 [ $have_socat = 1 ] && LAT_CFGS+=(lat/socat) && TP_CFGS+=(tp/socat)
+[ $have_socat = 1 ] && [ ${#PIN_CFGS[@]} -gt 0 ] && PIN_CFGS+=(pin1/socat)
+# uv-relay (bench/uv_relay.c) is a bare libuv relay: the floor under lsptap's.
+[ -x "$B/bench/uv_relay" ] && LAT_CFGS+=(lat/uv-relay) && TP_CFGS+=(tp/uv-relay)
+[ -x "$B/bench/uv_relay" ] && [ ${#PIN_CFGS[@]} -gt 0 ] && PIN_CFGS+=(pin1/uv-relay)
 
 # lsptap takes part only if its stand-in relays one short session correctly.
 lsptap_note=""
@@ -83,6 +97,7 @@ if [ -x "$STANDIN" ]; then
     timeout 20 "$DRV" latency 10 -- "$STANDIN" 2>&1)
   if [ $? -eq 0 ]; then
     LAT_CFGS+=(lat/lsptap-full)
+    [ ${#PIN_CFGS[@]} -gt 0 ] && PIN_CFGS+=(pin1/lsptap-full)
     TP_CFGS+=(tp/lsptap-meta tp/lsptap-full)
   else
     lsptap_note="lsptap's relay did not pass a 10-request smoke run, so it is not measured: $(echo "$smoke" | tail -n 2 | tr '\n' ' ')"
@@ -97,7 +112,7 @@ echo "bench: $(nproc) CPUs, $ROUNDS rounds; latency: $LAT_N round trips of ~200 
   "throughput: $TP_MIB MiB in $TP_KIB KiB frames"
 [ -n "$lsptap_note" ] && echo "bench: $lsptap_note"
 for ((r = 1; r <= ROUNDS; r++)); do
-  cfgs=("${LAT_CFGS[@]}" "${TP_CFGS[@]}")
+  cfgs=("${LAT_CFGS[@]}" "${PIN_CFGS[@]}" "${TP_CFGS[@]}")
   n=${#cfgs[@]}
   for ((i = 0; i < n; i++)); do
     run "${cfgs[$(((i + r) % n))]}" "$r"
@@ -106,7 +121,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 # The report: medians per configuration and per-round ratios to the baseline.
-awk -v lat_cfgs="${LAT_CFGS[*]}" -v lat_msgs=$((2 * (LAT_N + 100))) -v tp_cfgs="${TP_CFGS[*]}" -v tp_kib="$TP_KIB" '
+awk -v lat_cfgs="${LAT_CFGS[*]}" -v pin_cfgs="${PIN_CFGS[*]}" -v lat_msgs=$((2 * (LAT_N + 100))) -v tp_cfgs="${TP_CFGS[*]}" -v tp_kib="$TP_KIB" '
 function val(cfg, r, key) { return V[cfg, r, key] }
 function median(arr, n,    i, j, t) {
   for (i = 2; i <= n; i++) { t = arr[i]; for (j = i - 1; j >= 1 && arr[j] > t; j--) arr[j + 1] = arr[j]; arr[j + 1] = t }
@@ -135,6 +150,16 @@ function maxof(cfg, key,    r, m) {
 }
 function fails(cfg,    r, n) { n = 0; for (r = 1; r <= R; r++) if (V[cfg, r, "failed"]) n++; return n }
 function mark(ok) { return ok ? "PASS" : "MISS" }
+function lattable(L, nl, base,    i, c, note) {
+  printf "%-16s %9s %9s %9s %11s %10s %9s %10s %s\n", "config", "p50", "p90", "p99", "added p50", "x direct", "hwm KiB", "cpu ms", "notes"
+  for (i = 1; i <= nl; i++) {
+    c = L[i]
+    note = fails(c) ? fails(c) " failed runs" : ""
+    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" lat_msgs " dropped=" maxof(c, "dropped")
+    printf "%-16s %9.1f %9.1f %9.1f %11.1f %9.2fx %9s %10s %s\n", c, stat(c, "p50_us", "abs"), stat(c, "p90_us", "abs"), stat(c, "p99_us", "abs"),
+      stat(c, "p50_us", "diff", base), stat(c, "p50_us", "ratio", base), maxof(c, "hwm_kib"), stat(c, "cpu_ms", "abs"), note
+  }
+}
 {
   cfg = $1; r = $2; if (r > R) R = r
   for (i = 3; i <= NF; i++) { split($i, kv, "="); V[cfg, r, kv[1]] = kv[2] }
@@ -142,13 +167,11 @@ function mark(ok) { return ok ? "PASS" : "MISS" }
 END {
   nl = split(lat_cfgs, L, " "); nt = split(tp_cfgs, T, " ")
   printf "\nLatency: round trip of one ~200 B request (us), median of %d rounds\n", R
-  printf "%-16s %9s %9s %9s %11s %10s %9s %10s %s\n", "config", "p50", "p90", "p99", "added p50", "x direct", "hwm KiB", "cpu ms", "notes"
-  for (i = 1; i <= nl; i++) {
-    c = L[i]
-    note = fails(c) ? fails(c) " failed runs" : ""
-    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" lat_msgs " dropped=" maxof(c, "dropped")
-    printf "%-16s %9.1f %9.1f %9.1f %11.1f %9.2fx %9s %10s %s\n", c, stat(c, "p50_us", "abs"), stat(c, "p90_us", "abs"), stat(c, "p99_us", "abs"),
-      stat(c, "p50_us", "diff", "lat/direct"), stat(c, "p50_us", "ratio", "lat/direct"), maxof(c, "hwm_kib"), stat(c, "cpu_ms", "abs"), note
+  lattable(L, nl, "lat/direct")
+  np = split(pin_cfgs, P, " ")
+  if (np) {
+    printf "\nLatency with every process on CPU 0 (taskset): the work per round trip, without cross-CPU wakeups\n"
+    lattable(P, np, "pin1/direct")
   }
   printf "\nThroughput: %d KiB frames echoed (MiB/s), median of %d rounds\n", tp_kib, R
   printf "%-16s %9s %10s %9s %10s %14s %s\n", "config", "MiB/s", "x direct", "hwm KiB", "cpu ms", "cpu ms/GiB", "notes"
@@ -167,6 +190,10 @@ END {
   sadded = stat("lat/socat", "p50_us", "diff", "lat/direct")
   if (sadded != "nan")
     printf "  %s added latency p50: lsptap full %.1f us <= socat %.1f us\n", mark(added <= sadded), added, sadded
+  padded = stat("pin1/lsptap-full", "p50_us", "diff", "pin1/direct")
+  psadded = stat("pin1/socat", "p50_us", "diff", "pin1/direct")
+  if (padded != "nan" && psadded != "nan")
+    printf "  %s added latency p50 on one CPU: lsptap full %.1f us <= socat %.1f us\n", mark(padded <= psadded), padded, psadded
   m = stat("tp/lsptap-meta", "mib_s", "ratio", "tp/direct"); f = stat("tp/lsptap-full", "mib_s", "ratio", "tp/direct")
   printf "  %s throughput, meta recording: %.2fx direct >= 0.80x\n", mark(m >= 0.8), m
   printf "  %s throughput, full recording: %.2fx direct >= 0.50x", mark(f >= 0.5), f

@@ -7,10 +7,13 @@
  *   driver latency N -- CMD...
  *       N requests of ~200 bytes, one at a time, each waiting for its echo;
  *       reports the round-trip p50/p90/p99 in microseconds.
- *   driver throughput TOTAL_MIB FRAME_KIB -- CMD...
+ *   driver throughput TOTAL_MIB FRAME_KIB [--body=code|ascii] -- CMD...
  *       TOTAL_MIB of notifications, FRAME_KIB each, written while the echo is
  *       read (one poll loop); reports MiB/s from the first byte written to
- *       the last byte read, and checks every byte that came back.
+ *       the last byte read, and checks every byte that came back. The string
+ *       in each body is Go source with JSON escapes (code, the default) or
+ *       plain ASCII without a single escape (ascii): the pair shows what a
+ *       JSON scanner's escape handling costs.
  *
  * Before closing CMD's stdin it reads CMD's peak RSS (VmHWM) and CPU time
  * from /proc, so when CMD is lsptap these are lsptap's own; then it closes
@@ -289,8 +292,9 @@ static int dr_latency(int n, char **cmd)
 
 /* One frame of exactly frame_bytes: a notification whose string parameter
  * looks like Go source in JSON (with \n, \t and \" escapes, as didOpen and
- * didChange carry), so a recorder that re-escapes bodies does real work. */
-static char *dr_big_frame(size_t body_len, size_t *frame_len)
+ * didChange carry), so a recorder that re-escapes bodies does real work;
+ * with `ascii`, the same text with no escapes at all. */
+static char *dr_big_frame(size_t body_len, int ascii, size_t *frame_len)
 {
     static const char head[] =
         "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{\"text\":\"";
@@ -299,6 +303,11 @@ static char *dr_big_frame(size_t body_len, size_t *frame_len)
                               "\\tif err := s.check(ctx, \\\"hover\\\"); err != nil {\\n"
                               "\\t\\treturn fmt.Errorf(\\\"handle: %w\\\", err)\\n\\t}\\n"
                               "\\treturn nil\\n}\\n\\n";
+    static const char plain[] = "func (s *server) handle(ctx context.Context) error { "
+                                "if err := s.check(ctx, hover); err != nil { "
+                                "return fmt.Errorf(handle: %w, err) } return nil } ";
+    const char *text = ascii ? plain : src;
+    size_t tlen = ascii ? sizeof(plain) - 1 : sizeof(src) - 1;
     char hdr[64];
     int hl = snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n\r\n", body_len);
     size_t fixed = sizeof(head) - 1 + sizeof(tail) - 1;
@@ -313,13 +322,12 @@ static char *dr_big_frame(size_t body_len, size_t *frame_len)
     memcpy(p, head, sizeof(head) - 1), p += sizeof(head) - 1;
     size_t fill = body_len - fixed;
     while (fill > 0) {
-        size_t k = sizeof(src) - 1;
-        if (k > fill) k = fill;
+        size_t k = tlen < fill ? tlen : fill;
         /* never end the string inside an escape: pad the tail with spaces */
-        if (k < sizeof(src) - 1) {
+        if (k < tlen) {
             memset(p, ' ', k);
         } else {
-            memcpy(p, src, k);
+            memcpy(p, text, k);
         }
         p += k;
         fill -= k;
@@ -329,10 +337,10 @@ static char *dr_big_frame(size_t body_len, size_t *frame_len)
     return f;
 }
 
-static int dr_throughput(long total_mib, long frame_kib, char **cmd)
+static int dr_throughput(long total_mib, long frame_kib, int ascii, char **cmd)
 {
     size_t flen;
-    char *frame = dr_big_frame((size_t)frame_kib * 1024, &flen);
+    char *frame = dr_big_frame((size_t)frame_kib * 1024, ascii, &flen);
     long long nframes = total_mib * 1024 / frame_kib;
     unsigned long long total = (unsigned long long)nframes * flen;
     char *rbuf = malloc(DR_RBUF);
@@ -379,11 +387,13 @@ static int dr_throughput(long total_mib, long frame_kib, char **cmd)
     struct dr_usage u;
     long long extra;
     dr_finish(&c, &u, &extra);
-    printf("result mode=throughput mib=%ld frame_kib=%ld frames=%lld seconds=%.3f mib_s=%.1f "
-           "bytes_sent=%llu bytes_recv=%llu extra=%lld verified=%s hwm_kib=%ld cpu_ms=%.0f "
-           "tree_cpu_ms=%.0f %s\n",
-           total_mib, frame_kib, nframes, secs, (double)recv / (1024.0 * 1024.0) / secs, sent, recv,
-           extra, mismatch_at < 0 ? "yes" : "no", u.hwm_kib, u.cpu_ms, u.tree_ms, u.status);
+    printf(
+        "result mode=throughput body=%s mib=%ld frame_kib=%ld frames=%lld seconds=%.3f mib_s=%.1f "
+        "bytes_sent=%llu bytes_recv=%llu extra=%lld verified=%s hwm_kib=%ld cpu_ms=%.0f "
+        "tree_cpu_ms=%.0f %s\n",
+        ascii ? "ascii" : "code", total_mib, frame_kib, nframes, secs,
+        (double)recv / (1024.0 * 1024.0) / secs, sent, recv, extra, mismatch_at < 0 ? "yes" : "no",
+        u.hwm_kib, u.cpu_ms, u.tree_ms, u.status);
     if (mismatch_at >= 0) fprintf(stderr, "driver: echo differs at byte %lld\n", mismatch_at);
     free(frame);
     free(rbuf);
@@ -393,7 +403,7 @@ static int dr_throughput(long total_mib, long frame_kib, char **cmd)
 static int dr_usage_exit(void)
 {
     fprintf(stderr, "usage: driver latency N -- CMD...\n"
-                    "       driver throughput TOTAL_MIB FRAME_KIB -- CMD...\n");
+                    "       driver throughput TOTAL_MIB FRAME_KIB [--body=code|ascii] -- CMD...\n");
     return 2;
 }
 
@@ -419,9 +429,14 @@ int main(int argc, char **argv)
         long n = dr_positive(argv[2]);
         return n > 0 ? dr_latency((int)n, cmd) : dr_usage_exit();
     }
-    if (strcmp(argv[1], "throughput") == 0 && dash == 4) {
+    if (strcmp(argv[1], "throughput") == 0 && (dash == 4 || dash == 5)) {
         long mib = dr_positive(argv[2]), kib = dr_positive(argv[3]);
-        return mib > 0 && kib > 0 ? dr_throughput(mib, kib, cmd) : dr_usage_exit();
+        int ascii = 0;
+        if (dash == 5 && strcmp(argv[4], "--body=ascii") == 0)
+            ascii = 1;
+        else if (dash == 5 && strcmp(argv[4], "--body=code") != 0)
+            return dr_usage_exit();
+        return mib > 0 && kib > 0 ? dr_throughput(mib, kib, ascii, cmd) : dr_usage_exit();
     }
     return dr_usage_exit();
 }

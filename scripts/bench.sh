@@ -52,6 +52,10 @@ run() {
     */direct) "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$PEER" >"$out" 2>"$err" ;;
     */socat)  "${pre[@]}" "$DRV" "${drvargs[@]}" -- socat - "EXEC:$PEER" >"$out" 2>"$err" ;;
     */uv-relay) "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$B/bench/uv_relay" "$PEER" >"$out" 2>"$err" ;;
+    */lsptap-*-ascii)
+      local mode=${cfg#*/lsptap-}
+      LSPTAP_GOPLS=$PEER LSPTAP_RECORD=${mode%-ascii} \
+        LSPTAP_DIR=$dir "${pre[@]}" "$DRV" "${drvargs[@]}" --body=ascii -- "$STANDIN" >"$out" 2>"$err" ;;
     */lsptap-*)
       LSPTAP_GOPLS=$PEER LSPTAP_RECORD=${cfg#*/lsptap-} LSPTAP_DIR=$dir \
         "${pre[@]}" "$DRV" "${drvargs[@]}" -- "$STANDIN" >"$out" 2>"$err" ;;
@@ -98,7 +102,8 @@ if [ -x "$STANDIN" ]; then
   if [ $? -eq 0 ]; then
     LAT_CFGS+=(lat/lsptap-full)
     [ ${#PIN_CFGS[@]} -gt 0 ] && PIN_CFGS+=(pin1/lsptap-full)
-    TP_CFGS+=(tp/lsptap-meta tp/lsptap-full)
+    # meta-ascii: bodies without JSON escapes, to show what escapes cost the inspector.
+    TP_CFGS+=(tp/lsptap-meta tp/lsptap-full tp/lsptap-meta-ascii)
   else
     lsptap_note="lsptap's relay did not pass a 10-request smoke run, so it is not measured: $(echo "$smoke" | tail -n 2 | tr '\n' ' ')"
   fi
@@ -143,6 +148,17 @@ function stat(cfg, key, mode, base,    r, n, a, x, y) {
   }
   return median(a, n)
 }
+# "lo..hi" of cfg-base over the rounds: how far apart the rounds were.
+function spread(cfg, key, base,    r, lo, hi, x) {
+  lo = ""; hi = ""
+  for (r = 1; r <= R; r++) {
+    if (!((cfg, r, key) in V) || !((base, r, key) in V) || V[cfg, r, "failed"] || V[base, r, "failed"]) continue
+    x = V[cfg, r, key] - V[base, r, key]
+    if (lo == "" || x < lo) lo = x
+    if (hi == "" || x > hi) hi = x
+  }
+  return sprintf("%.1f..%.1f", lo, hi)
+}
 function maxof(cfg, key,    r, m) {
   m = ""
   for (r = 1; r <= R; r++) if ((cfg, r, key) in V && (m == "" || V[cfg, r, key] + 0 > m + 0)) m = V[cfg, r, key]
@@ -151,12 +167,12 @@ function maxof(cfg, key,    r, m) {
 function fails(cfg,    r, n) { n = 0; for (r = 1; r <= R; r++) if (V[cfg, r, "failed"]) n++; return n }
 function mark(ok) { return ok ? "PASS" : "MISS" }
 function lattable(L, nl, base,    i, c, note) {
-  printf "%-16s %9s %9s %9s %11s %10s %9s %10s %s\n", "config", "p50", "p90", "p99", "added p50", "x direct", "hwm KiB", "cpu ms", "notes"
+  printf "%-21s %9s %9s %9s %11s %10s %9s %10s %s\n", "config", "p50", "p90", "p99", "added p50", "x direct", "hwm KiB", "cpu ms", "notes"
   for (i = 1; i <= nl; i++) {
     c = L[i]
     note = fails(c) ? fails(c) " failed runs" : ""
-    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" lat_msgs " dropped=" maxof(c, "dropped")
-    printf "%-16s %9.1f %9.1f %9.1f %11.1f %9.2fx %9s %10s %s\n", c, stat(c, "p50_us", "abs"), stat(c, "p90_us", "abs"), stat(c, "p99_us", "abs"),
+    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" lat_msgs " dropped(max)=" maxof(c, "dropped")
+    printf "%-21s %9.1f %9.1f %9.1f %11.1f %9.2fx %9s %10s %s\n", c, stat(c, "p50_us", "abs"), stat(c, "p90_us", "abs"), stat(c, "p99_us", "abs"),
       stat(c, "p50_us", "diff", base), stat(c, "p50_us", "ratio", base), maxof(c, "hwm_kib"), stat(c, "cpu_ms", "abs"), note
   }
 }
@@ -174,13 +190,13 @@ END {
     lattable(P, np, "pin1/direct")
   }
   printf "\nThroughput: %d KiB frames echoed (MiB/s), median of %d rounds\n", tp_kib, R
-  printf "%-16s %9s %10s %9s %10s %14s %s\n", "config", "MiB/s", "x direct", "hwm KiB", "cpu ms", "cpu ms/GiB", "notes"
+  printf "%-21s %9s %10s %9s %10s %14s %s\n", "config", "MiB/s", "x direct", "hwm KiB", "cpu ms", "cpu ms/GiB", "notes"
   for (i = 1; i <= nt; i++) {
     c = T[i]
     note = fails(c) ? fails(c) " failed runs" : ""
-    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" 2 * val(c, 1, "frames") " dropped=" maxof(c, "dropped")
+    if (c ~ /lsptap/) note = note " recorded=" stat(c, "recorded", "abs") "/" 2 * val(c, 1, "frames") " dropped(max)=" maxof(c, "dropped")
     mibs = stat(c, "mib_s", "abs"); cpu = stat(c, "cpu_ms", "abs")
-    printf "%-16s %9.1f %9.2fx %9s %10s %14.0f %s\n", c, mibs, stat(c, "mib_s", "ratio", "tp/direct"), maxof(c, "hwm_kib"), cpu,
+    printf "%-21s %9.1f %9.2fx %9s %10s %14.0f %s\n", c, mibs, stat(c, "mib_s", "ratio", "tp/direct"), maxof(c, "hwm_kib"), cpu,
       cpu / (val(c, 1, "mib") / 1024), note
   }
   printf "\nTargets (informational; bench never fails the build)\n"
@@ -189,11 +205,13 @@ END {
   added = stat("lat/lsptap-full", "p50_us", "diff", "lat/direct")
   sadded = stat("lat/socat", "p50_us", "diff", "lat/direct")
   if (sadded != "nan")
-    printf "  %s added latency p50: lsptap full %.1f us <= socat %.1f us\n", mark(added <= sadded), added, sadded
+    printf "  %s added latency p50: lsptap full %.1f us <= socat %.1f us (per round: lsptap %s, socat %s)\n", mark(added <= sadded), added, sadded,
+      spread("lat/lsptap-full", "p50_us", "lat/direct"), spread("lat/socat", "p50_us", "lat/direct")
   padded = stat("pin1/lsptap-full", "p50_us", "diff", "pin1/direct")
   psadded = stat("pin1/socat", "p50_us", "diff", "pin1/direct")
   if (padded != "nan" && psadded != "nan")
-    printf "  %s added latency p50 on one CPU: lsptap full %.1f us <= socat %.1f us\n", mark(padded <= psadded), padded, psadded
+    printf "  %s added latency p50 on one CPU: lsptap full %.1f us <= socat %.1f us (per round: lsptap %s, socat %s)\n", mark(padded <= psadded), padded, psadded,
+      spread("pin1/lsptap-full", "p50_us", "pin1/direct"), spread("pin1/socat", "p50_us", "pin1/direct")
   m = stat("tp/lsptap-meta", "mib_s", "ratio", "tp/direct"); f = stat("tp/lsptap-full", "mib_s", "ratio", "tp/direct")
   printf "  %s throughput, meta recording: %.2fx direct >= 0.80x\n", mark(m >= 0.8), m
   printf "  %s throughput, full recording: %.2fx direct >= 0.50x", mark(f >= 0.5), f

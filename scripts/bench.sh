@@ -9,7 +9,8 @@
 # whatever the numbers are, and fails only when it cannot run at all.
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_LAT_N (2000 round trips),
-# BENCH_TP_MIB (256), BENCH_TP_FRAME_KIB (1024).
+# BENCH_TP_MIB (256), BENCH_TP_FRAME_KIB (1024); BENCH_PERF=1 adds a perf profile
+# of lsptap in each throughput mode.
 set -u
 
 B=${1:?usage: scripts/bench.sh BUILD_DIR}
@@ -228,5 +229,23 @@ END {
 for f in "$TMP"/dropped_lines.*; do
   if [ -s "$f" ]; then echo "  ${f##*/dropped_lines.} stderr: $(tail -n 1 "$f")"; fi
 done
+# BENCH_PERF=1: one more run per lsptap throughput mode under perf record,
+# and lsptap's own hottest symbols (self time), to say where its time goes.
+if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
+  for cfg in "${TP_CFGS[@]}"; do
+    case $cfg in */lsptap-*) ;; *) continue ;; esac
+    mode=${cfg#*/lsptap-}
+    body=code
+    case $mode in *-ascii) body=ascii; mode=${mode%-ascii} ;; esac
+    rm -rf "$TMP/sessions"; mkdir -m 0700 "$TMP/sessions"
+    echo
+    echo "perf: $cfg, lsptap's hottest symbols (self time, % of all samples in the run)"
+    LSPTAP_GOPLS=$PEER LSPTAP_RECORD=$mode LSPTAP_DIR=$TMP/sessions \
+      perf record -q -o "$TMP/perf.data" -- "$DRV" throughput "$TP_MIB" "$TP_KIB" --body=$body \
+      -- "$STANDIN" >/dev/null 2>&1
+    perf report -i "$TMP/perf.data" --comm "$(basename "$STANDIN")" --no-children --sort dso,sym \
+      --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15
+  done
+fi
 echo "bench: done in $(($(date +%s) - start)) s"
 exit 0

@@ -129,7 +129,7 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
 {
     char label[64];
     err[0] = '\0';
-    add(err, errlen, "cannot find the real %s. Searched, in order:", tool);
+    add(err, errlen, "the real %s was not found. Searched, in order:", tool);
     if (configured && *configured) {
         if (!executable_file(configured)) {
             add(err, errlen, "\n  %s=%s: not an executable file", configured_from, configured);

@@ -115,7 +115,7 @@ static void not_found_names_every_place(void **state)
     setenv("PATH", path, 1);
     int r = lp_find_tool("dlv", "", "LSPTAP_DLV", out, sizeof out, err, sizeof err);
     assert_int_equal(r, -ENOENT);
-    assert_non_null(strstr(err, "cannot find the real dlv"));
+    assert_non_null(strstr(err, "the real dlv was not found"));
     assert_non_null(strstr(err, "LSPTAP_DLV"));
     assert_non_null(strstr(err, "PATH: /nonexistent/dlv (no such executable)"));
     assert_non_null(strstr(err, "go env GOBIN"));

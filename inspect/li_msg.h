@@ -36,10 +36,14 @@ struct li_msg {
     struct li_span method;     /* LSP "method"; DAP "command" or "event" (a JSON string) */
     struct li_span request_seq;/* DAP response "request_seq" */
     struct li_span error;      /* LSP "error" object; DAP "message" of a failed response */
+    struct li_span params;     /* LSP "params"; DAP "arguments" (for cancellation) */
     /* When kind == LI_K_INVALID: */
     size_t err_off;            /* byte offset in the body */
-    const char *why;           /* static text: "invalid JSON: expected ':'", ... */
+    const char *why;           /* static text; when json_ok is 0 it is the JSON
+                                  error ("expected ':'"), else what is missing
+                                  ("no \"method\", \"result\" or \"error\"") */
     int json_ok;               /* the body is valid JSON (even if not a message) */
+    int wide_numbers;          /* a number some readers cannot hold (li_json.h) */
 };
 
 const char *li_kind_name(enum li_kind k);   /* "request", "response", ... */

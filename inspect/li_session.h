@@ -61,7 +61,8 @@ struct li_session *li_session_new(const struct li_opts *o);
 void li_session_free(struct li_session *s);
 
 /* Writes the header line: the members of `fields` (borrowed; may be NULL)
- * preceded by "lsptap": LI_FORMAT_VERSION and "protocol": "lsp"|"dap". */
+ * preceded by "lsptap": LI_FORMAT_VERSION and "protocol": "lsp"|"dap"
+ * (members of those two names in `fields` are ignored). */
 void li_session_write_header(struct li_session *s, json_t *fields);
 
 /* Bytes read from one side, exactly as read (already forwarded). t_us is the
@@ -73,7 +74,9 @@ void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf,
  * framing error. */
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);
 
-/* An event line: {"t_us":..,"event":name, ...fields}. fields borrowed. */
+/* An event line: {"t_us":..,"event":name, ...fields}. fields borrowed;
+ * members named "t_us" or "event" in it are ignored, and it must not have
+ * "dir" (that key marks message lines; use "stream"). */
 void li_session_event(struct li_session *s, uint64_t t_us, const char *name,
                       json_t *fields);
 
@@ -101,9 +104,11 @@ struct li_pending {
 size_t li_session_pending(const struct li_session *s, struct li_pending *out,
                           size_t max);
 
-/* Writes one event line per pending request ("event":"pending", with dir,
- * method, id, age_us) and the closing "summary" event line with the counts
- * and the members of `extra` (borrowed; may be NULL). */
+/* Writes one event line per pending request, oldest first ("event":
+ * "pending", with stream, method (DAP: command), id, age_us, cancelled) and
+ * the closing "summary" event line with the counts and the members of
+ * `extra` (borrowed; may be NULL). The direction is named "stream", not
+ * "dir": a line with "dir" is a message line (DESIGN.md, Interfaces). */
 void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra);
 
 #endif

@@ -1,0 +1,62 @@
+/*
+ * lsptap's entry point. The base name of argv[0] picks the role, as busybox
+ * does: `gopls` and `dlv` are the stand-ins VS Code launches; `lsptap` takes
+ * a command.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: lsptap <command> [args]\n"
+          "\n"
+          "As `gopls` or `dlv` (a link named so), lsptap stands in for the real tool:\n"
+          "server sessions are relayed byte for byte and recorded; every other\n"
+          "invocation runs the real tool unchanged.\n"
+          "\n"
+          "commands:\n"
+          "  gopls [ARGS...]     the gopls stand-in, as if invoked through the link\n"
+          "  dlv [ARGS...]       the dlv stand-in\n"
+          "  stats SESSION...    per-method latency table of a recorded session\n"
+          "  version             print lsptap's version\n"
+          "  help                this text\n"
+          "\n"
+          "Environment: LSPTAP_GOPLS, LSPTAP_DLV (real binaries), LSPTAP_DIR (session\n"
+          "directory), LSPTAP_RECORD (full|meta|off). See lsptap(1).\n",
+          f);
+}
+
+static const char *base(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+int main(int argc, char **argv)
+{
+    const char *self = argc > 0 ? argv[0] : "lsptap";
+    const char *name = base(self);
+    if (!strcmp(name, "gopls")) return cmd_gopls(argc, argv, self);
+    if (!strcmp(name, "dlv")) return cmd_dlv(argc, argv, self);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "gopls")) return cmd_gopls(argc - 1, argv + 1, self);
+    if (!strcmp(cmd, "dlv")) return cmd_dlv(argc - 1, argv + 1, self);
+    if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("lsptap %s\n", LSPTAP_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "lsptap: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

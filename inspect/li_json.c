@@ -1,0 +1,442 @@
+#include "inspect/li_json.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Scanner state. `eof` distinguishes "ran out of bytes" (fine for a prefix)
+ * from a real error; both stop the scan. */
+struct scan {
+    const unsigned char *base;
+    const unsigned char *end;
+    const char *why;
+    size_t err_off;
+    int eof;
+    unsigned flags;
+    int in_member; /* inside the value of a top-level member (mem) */
+    struct li_json_member mem;
+};
+
+static const unsigned char *fail(struct scan *s, const unsigned char *at, const char *why)
+{
+    s->why = why;
+    s->err_off = (size_t)(at - s->base);
+    return NULL;
+}
+
+static const unsigned char *out_of_input(struct scan *s)
+{
+    s->eof = 1;
+    return fail(s, s->end, "unexpected end of input");
+}
+
+static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Length of the UTF-8 sequence at p (p[0] >= 0x80), 0 when it is invalid,
+ * or -1 when it is cut by the end of the buffer. Table 3-7 of the Unicode
+ * standard: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_seq(const unsigned char *p, const unsigned char *end)
+{
+    unsigned c = p[0];
+    unsigned lo = 0x80, hi = 0xBF;
+    int n;
+    if (c < 0xC2) return 0;
+    if (c < 0xE0) {
+        n = 2;
+    } else if (c < 0xF0) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c < 0xF5) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (end - p < 2) return -1;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (int i = 2; i < n; i++) {
+        if (end - p <= i) return -1;
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    }
+    return n;
+}
+
+size_t li_utf8_valid_prefix(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int n = utf8_seq(p, end);
+        if (n <= 0) break;
+        p += n;
+    }
+    return (size_t)(p - (const unsigned char *)s);
+}
+
+static int hexval(unsigned c)
+{
+    if (c - '0' < 10) return (int)(c - '0');
+    c |= 0x20;
+    if (c - 'a' < 6) return (int)(c - 'a' + 10);
+    return -1;
+}
+
+/* Reads the 4 hex digits after "\u" at p; returns the code unit or -1. */
+static long hex4(struct scan *s, const unsigned char *p)
+{
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        if (p + i >= s->end) {
+            out_of_input(s);
+            return -1;
+        }
+        int h = hexval(p[i]);
+        if (h < 0) {
+            fail(s, p + i, "invalid \\u escape");
+            return -1;
+        }
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* p is just after a backslash; returns the byte after the escape. */
+static const unsigned char *scan_escape(struct scan *s, const unsigned char *p)
+{
+    if (p >= s->end) return out_of_input(s);
+    switch (*p) {
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't':
+        return p + 1;
+    case 'u':
+        break;
+    default:
+        return fail(s, p - 1, "invalid escape in string");
+    }
+    long u = hex4(s, p + 1);
+    if (u < 0) return NULL;
+    p += 5;
+    if (u >= 0xDC00 && u <= 0xDFFF) return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    if (u < 0xD800 || u > 0xDBFF) return p;
+    if (s->end - p < 2) return out_of_input(s);
+    if (p[0] != '\\' || p[1] != 'u') return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    long lo = hex4(s, p + 2);
+    if (lo < 0) return NULL;
+    if (lo < 0xDC00 || lo > 0xDFFF) return fail(s, p - 6, "unpaired surrogate in \\u escape");
+    return p + 6;
+}
+
+/* Offset of the first byte in p[0..n) that needs a look inside a string:
+ * '"', '\\', a control byte or a non-ASCII byte. n when there is none. */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    const __m128i ctl = _mm_set1_epi8(0x1F);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+        hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit) | (unsigned)_mm_movemask_epi8(v);
+        if (mask) return i + (size_t)__builtin_ctz(mask);
+    }
+#else
+    /* SWAR on 8 bytes: flags bytes that are '"', '\\', < 0x20 or >= 0x80. */
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t t = ((q - ones) & ~q) | ((b - ones) & ~b) | (w - ones * 0x20) | w;
+        if (t & highs) break;
+    }
+#endif
+    while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+        i++;
+    return i;
+}
+
+/* p is just after the opening quote; returns the byte after the closing
+ * quote. */
+static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
+{
+    for (;;) {
+        p += plain_run(p, (size_t)(s->end - p));
+        if (p >= s->end) return out_of_input(s);
+        unsigned c = *p;
+        if (c == '"') return p + 1;
+        if (c == '\\') {
+            p = scan_escape(s, p + 1);
+            if (!p) return NULL;
+        } else if (c < 0x20) {
+            return fail(s, p, "control character in string");
+        } else {
+            int n = utf8_seq(p, s->end);
+            if (n < 0) return out_of_input(s);
+            if (n == 0) return fail(s, p, "invalid UTF-8 in string");
+            p += n;
+        }
+    }
+}
+
+static int is_digit(const unsigned char *p, const unsigned char *end)
+{
+    return p < end && (unsigned)(*p - '0') < 10u;
+}
+
+static const unsigned char *digits(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && (unsigned)(*p - '0') < 10u)
+        p++;
+    return p;
+}
+
+static const unsigned char *scan_number(struct scan *s, const unsigned char *p)
+{
+    const unsigned char *end = s->end;
+    if (*p == '-') p++;
+    if (p >= end) return out_of_input(s);
+    const unsigned char *int_start = p;
+    if (*p == '0') {
+        p++;
+        if (is_digit(p, end)) return fail(s, p, "invalid number: leading zero");
+    } else if ((unsigned)(*p - '1') < 9u) {
+        p = digits(p, end);
+    } else {
+        return fail(s, p, "invalid number");
+    }
+    size_t int_digits = (size_t)(p - int_start);
+    int real = 0;
+    if (p < end && *p == '.') {
+        real = 1;
+        p++;
+        if (p >= end) return out_of_input(s);
+        if (!is_digit(p, end)) return fail(s, p, "invalid number: digit expected after '.'");
+        p = digits(p, end);
+    }
+    if (p < end && (*p | 0x20) == 'e') {
+        s->flags |= LI_JSON_F_WIDE_NUMBER;
+        p++;
+        if (p < end && (*p == '+' || *p == '-')) p++;
+        if (p >= end) return out_of_input(s);
+        if (!is_digit(p, end)) return fail(s, p, "invalid number: digit expected in exponent");
+        p = digits(p, end);
+    }
+    if ((!real && int_digits > 18) || int_digits > 300) s->flags |= LI_JSON_F_WIDE_NUMBER;
+    return p;
+}
+
+static const unsigned char *scan_literal(struct scan *s, const unsigned char *p, const char *lit,
+                                         size_t n)
+{
+    size_t avail = (size_t)(s->end - p);
+    size_t k = avail < n ? avail : n;
+    if (memcmp(p, lit, k) != 0) return fail(s, p, "invalid literal");
+    if (k < n) return out_of_input(s);
+    return p + n;
+}
+
+/* The nesting stack: one bit per level, 1 for an object. */
+struct stack {
+    uint64_t bits[LI_JSON_MAX_DEPTH / 64];
+    unsigned depth;
+};
+
+static int push(struct stack *st, int is_obj)
+{
+    if (st->depth >= LI_JSON_MAX_DEPTH) return -1;
+    uint64_t m = (uint64_t)1 << (st->depth % 64);
+    if (is_obj)
+        st->bits[st->depth / 64] |= m;
+    else
+        st->bits[st->depth / 64] &= ~m;
+    st->depth++;
+    return 0;
+}
+
+static int top_is_obj(const struct stack *st)
+{
+    unsigned d = st->depth - 1;
+    return (int)((st->bits[d / 64] >> (d % 64)) & 1);
+}
+
+/* Expects a member key at p (after '{' or ','): the key string, ':' and the
+ * whitespace before the value. Returns the start of the value. */
+static const unsigned char *scan_key(struct scan *s, const unsigned char *p, struct li_span *key)
+{
+    const unsigned char *end = s->end;
+    if (p >= end) return out_of_input(s);
+    if (*p != '"') return fail(s, p, "expected a string key");
+    const unsigned char *k = p;
+    p = scan_string(s, p + 1);
+    if (!p) return NULL;
+    key->p = (const char *)k;
+    key->len = (size_t)(p - k);
+    p = skip_ws(p, end);
+    if (p >= end) return out_of_input(s);
+    if (*p != ':') return fail(s, p, "expected ':'");
+    return skip_ws(p + 1, end);
+}
+
+static enum li_jtype type_of(unsigned c)
+{
+    switch (c) {
+    case '{':
+        return LI_J_OBJECT;
+    case '[':
+        return LI_J_ARRAY;
+    case '"':
+        return LI_J_STRING;
+    case 't':
+        return LI_J_TRUE;
+    case 'f':
+        return LI_J_FALSE;
+    case 'n':
+        return LI_J_NULL;
+    default:
+        return LI_J_NUMBER;
+    }
+}
+
+/* The grammar as a loop: "value" scans one value (opening a container
+ * pushes and goes on to its first element); "after" handles what follows a
+ * complete value at the current depth. Members of the top-level object are
+ * reported when their value completes at depth 1. */
+static const unsigned char *scan_value(struct scan *s, const unsigned char *p, li_json_member_fn fn,
+                                       void *ud, enum li_jtype *top)
+{
+    const unsigned char *end = s->end;
+    struct stack st = {{0}, 0};
+    struct li_json_member *mem = &s->mem;
+    int top_obj = 0;
+
+    for (;;) {
+        /* value: */
+        if (p >= end) return out_of_input(s);
+        unsigned c = *p;
+        if (st.depth == 0) *top = type_of(c);
+        if (st.depth == 1 && top_obj) {
+            mem->val.p = (const char *)p;
+            mem->type = type_of(c);
+            s->in_member = 1;
+        }
+        if (c == '{' || c == '[') {
+            if (push(&st, c == '{') < 0) return fail(s, p, "nesting too deep");
+            if (st.depth == 1) top_obj = c == '{';
+            p = skip_ws(p + 1, end);
+            if (p >= end) return out_of_input(s);
+            if (*p != (c == '{' ? '}' : ']')) {
+                if (c == '{') {
+                    p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
+                    if (!p) return NULL;
+                }
+                continue;
+            }
+            st.depth--;
+            p++;
+        } else if (c == '"') {
+            p = scan_string(s, p + 1);
+        } else if (c == '-' || c - '0' < 10u) {
+            p = scan_number(s, p);
+        } else if (c == 't') {
+            p = scan_literal(s, p, "true", 4);
+        } else if (c == 'f') {
+            p = scan_literal(s, p, "false", 5);
+        } else if (c == 'n') {
+            p = scan_literal(s, p, "null", 4);
+        } else {
+            return fail(s, p, "expected a value");
+        }
+        if (!p) return NULL;
+
+        /* after: */
+        for (;;) {
+            if (st.depth == 0) return p;
+            if (st.depth == 1 && top_obj) {
+                mem->val.len = (size_t)(p - (const unsigned char *)mem->val.p);
+                s->in_member = 0;
+                if (fn) fn(ud, mem);
+            }
+            p = skip_ws(p, end);
+            if (p >= end) return out_of_input(s);
+            int obj = top_is_obj(&st);
+            if (*p == ',') {
+                p = skip_ws(p + 1, end);
+                if (obj) {
+                    p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
+                    if (!p) return NULL;
+                }
+                break;
+            }
+            if (*p != (obj ? '}' : ']'))
+                return fail(s, p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
+            st.depth--;
+            p++;
+        }
+    }
+}
+
+int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn, void *ud,
+                 struct li_json_result *r)
+{
+    struct scan s;
+    memset(&s, 0, sizeof s);
+    s.base = (const unsigned char *)buf;
+    s.end = s.base + len;
+    r->ok = 0;
+    r->top = LI_J_NONE;
+    r->flags = 0;
+    const unsigned char *p = skip_ws(s.base, s.end);
+    if (p >= s.end) {
+        r->err_off = len;
+        r->why = len ? "no JSON value, only whitespace" : "empty body";
+        return -1;
+    }
+    p = scan_value(&s, p, fn, ud, &r->top);
+    r->flags = s.flags;
+    if (!p) {
+        if (s.eof && partial && s.in_member && fn) {
+            s.mem.val.len = (size_t)(s.end - (const unsigned char *)s.mem.val.p);
+            s.mem.partial = 1;
+            fn(ud, &s.mem);
+        }
+        r->err_off = s.err_off;
+        r->why = s.eof && partial ? "message truncated" : s.why;
+        return -1;
+    }
+    p = skip_ws(p, s.end);
+    if (p < s.end) {
+        r->err_off = (size_t)(p - s.base);
+        r->why = "trailing bytes after the JSON value";
+        return -1;
+    }
+    r->ok = 1;
+    r->err_off = 0;
+    r->why = NULL;
+    return 0;
+}

@@ -1,0 +1,203 @@
+#include "proxy/lp_config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *lp_record_name(enum li_record r)
+{
+    switch (r) {
+    case LI_REC_FULL: return "full";
+    case LI_REC_META: return "meta";
+    case LI_REC_OFF: return "off";
+    }
+    return "?";
+}
+
+static void warnf(char *warn, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(warn);
+    if (used + 2 >= cap) return;
+    if (used) warn[used++] = ' ';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(warn + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+static int parse_record(const char *s, enum li_record *out)
+{
+    if (!strcmp(s, "full")) *out = LI_REC_FULL;
+    else if (!strcmp(s, "meta")) *out = LI_REC_META;
+    else if (!strcmp(s, "off")) *out = LI_REC_OFF;
+    else return -1;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* One numeric setting: the file's value (already applied) is overridden by
+ * the environment's; `scale` turns the unit (MB, KB) into bytes. */
+static void env_u64(const char *name, uint64_t scale, uint64_t *dst, char *warn, size_t wcap)
+{
+    const char *v = getenv(name);
+    uint64_t n;
+    if (!v || !*v) return;
+    if (parse_u64(v, &n) || n > UINT64_MAX / scale)
+        warnf(warn, wcap, "%s=%s is not a whole number; using %llu.", name, v,
+              (unsigned long long)(*dst / scale));
+    else
+        *dst = n * scale;
+}
+
+static void json_u64(json_t *root, const char *key, uint64_t scale, uint64_t *dst,
+                     const char *path, char *warn, size_t wcap)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v) return;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+        (uint64_t)json_integer_value(v) > UINT64_MAX / scale)
+        warnf(warn, wcap, "%s: \"%s\" must be a non-negative integer; ignored.", path, key);
+    else
+        *dst = (uint64_t)json_integer_value(v) * scale;
+}
+
+static void json_str(json_t *root, const char *key, char *dst, size_t cap, const char *path,
+                     char *warn, size_t wcap)
+{
+    json_t *v = json_object_get(root, key);
+    if (!v) return;
+    if (!json_is_string(v) || json_string_length(v) >= cap)
+        warnf(warn, wcap, "%s: \"%s\" must be a string (a path); ignored.", path, key);
+    else
+        memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+}
+
+static void env_str(const char *name, char *dst, size_t cap)
+{
+    const char *v = getenv(name);
+    if (v && *v && strlen(v) < cap) memcpy(dst, v, strlen(v) + 1);
+}
+
+static const char *const known_keys[] = {
+    "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
+    "grace_ms", "kill_ms", "high_kb", "low_kb", NULL,
+};
+
+static void load_file(struct lp_config *c, char *warn, size_t wcap)
+{
+    json_error_t jerr;
+    FILE *f = fopen(c->config_path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            warnf(warn, wcap, "cannot read %s: %s; using defaults.", c->config_path,
+                  strerror(errno));
+        return;
+    }
+    json_t *root = json_loadf(f, 0, &jerr);
+    fclose(f);
+    if (!root || !json_is_object(root)) {
+        warnf(warn, wcap, "%s:%d:%d: %s; the file is ignored.", c->config_path, jerr.line,
+              jerr.column, root ? "not a JSON object" : jerr.text);
+        json_decref(root);
+        return;
+    }
+    c->config_found = 1;
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val) {
+        int known = 0;
+        for (const char *const *k = known_keys; *k; k++) known |= !strcmp(*k, key);
+        if (!known) warnf(warn, wcap, "%s: unknown setting \"%s\" ignored.", c->config_path, key);
+    }
+    json_str(root, "gopls", c->gopls, sizeof c->gopls, c->config_path, warn, wcap);
+    json_str(root, "dlv", c->dlv, sizeof c->dlv, c->config_path, warn, wcap);
+    json_str(root, "dir", c->dir, sizeof c->dir, c->config_path, warn, wcap);
+    json_t *rec = json_object_get(root, "record");
+    if (rec && (!json_is_string(rec) || parse_record(json_string_value(rec), &c->record)))
+        warnf(warn, wcap, "%s: \"record\" must be \"full\", \"meta\" or \"off\"; using %s.",
+              c->config_path, lp_record_name(c->record));
+    json_u64(root, "max_total_mb", 1 << 20, &c->max_total, c->config_path, warn, wcap);
+    json_u64(root, "log_buffer_kb", 1 << 10, &c->log_buffer, c->config_path, warn, wcap);
+    json_u64(root, "max_inspect_mb", 1 << 20, &c->max_inspect, c->config_path, warn, wcap);
+    json_u64(root, "grace_ms", 1, &c->grace_ms, c->config_path, warn, wcap);
+    json_u64(root, "kill_ms", 1, &c->kill_ms, c->config_path, warn, wcap);
+    uint64_t hi = c->high_mark, lo = c->low_mark;
+    json_u64(root, "high_kb", 1 << 10, &hi, c->config_path, warn, wcap);
+    json_u64(root, "low_kb", 1 << 10, &lo, c->config_path, warn, wcap);
+    c->high_mark = hi;
+    c->low_mark = lo;
+    json_decref(root);
+}
+
+static void default_dir(struct lp_config *c)
+{
+    const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (state && *state == '/')
+        snprintf(c->dir, sizeof c->dir, "%s/lsptap/sessions", state);
+    else
+        snprintf(c->dir, sizeof c->dir, "%s/.local/state/lsptap/sessions",
+                 home && *home ? home : "/tmp");
+}
+
+void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
+{
+    memset(c, 0, sizeof *c);
+    if (wcap) warn[0] = '\0';
+    c->record = LI_REC_FULL;
+    c->max_total = (uint64_t)256 << 20;
+    c->log_buffer = (uint64_t)4 << 20;
+    c->max_inspect = LI_DEFAULT_MAX_INSPECT;
+    c->grace_ms = 5000;
+    c->kill_ms = 2000;
+    c->high_mark = 1 << 20;
+    c->low_mark = 256 << 10;
+    default_dir(c);
+
+    const char *cfg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    if (cfg && *cfg == '/')
+        snprintf(c->config_path, sizeof c->config_path, "%s/lsptap/config.json", cfg);
+    else
+        snprintf(c->config_path, sizeof c->config_path, "%s/.config/lsptap/config.json",
+                 home && *home ? home : "/nonexistent");
+    load_file(c, warn, wcap);
+
+    env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls);
+    env_str("LSPTAP_DLV", c->dlv, sizeof c->dlv);
+    env_str("LSPTAP_DIR", c->dir, sizeof c->dir);
+    const char *rec = getenv("LSPTAP_RECORD");
+    if (rec && *rec && parse_record(rec, &c->record))
+        warnf(warn, wcap, "LSPTAP_RECORD=%s is not full, meta or off; using %s.", rec,
+              lp_record_name(c->record));
+    env_u64("LSPTAP_MAX_TOTAL_MB", 1 << 20, &c->max_total, warn, wcap);
+    env_u64("LSPTAP_LOG_BUFFER_KB", 1 << 10, &c->log_buffer, warn, wcap);
+    env_u64("LSPTAP_MAX_INSPECT_MB", 1 << 20, &c->max_inspect, warn, wcap);
+    env_u64("LSPTAP_GRACE_MS", 1, &c->grace_ms, warn, wcap);
+    env_u64("LSPTAP_KILL_MS", 1, &c->kill_ms, warn, wcap);
+    uint64_t hi = c->high_mark, lo = c->low_mark;
+    env_u64("LSPTAP_HIGH_KB", 1 << 10, &hi, warn, wcap);
+    env_u64("LSPTAP_LOW_KB", 1 << 10, &lo, warn, wcap);
+    if (hi == 0 || lo >= hi) {
+        warnf(warn, wcap, "the low mark (%llu KiB) must be below the high mark (%llu KiB); "
+                          "using 256 and 1024.",
+              (unsigned long long)(lo >> 10), (unsigned long long)(hi >> 10));
+        hi = 1 << 20;
+        lo = 256 << 10;
+    }
+    c->high_mark = hi;
+    c->low_mark = lo;
+}

@@ -1,0 +1,39 @@
+/*
+ * lp_config — lsptap's settings: environment first, then
+ * $XDG_CONFIG_HOME/lsptap/config.json, then the documented defaults
+ * (docs/configuration.md). Loaded once per process; read-only afterwards.
+ */
+#ifndef LSPTAP_PROXY_LP_CONFIG_H
+#define LSPTAP_PROXY_LP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inspect/li_session.h"
+
+struct lp_config {
+    char gopls[4096];       /* LSPTAP_GOPLS / "gopls"; "" = search */
+    char dlv[4096];         /* LSPTAP_DLV / "dlv"; "" = search */
+    char dir[4096];         /* LSPTAP_DIR / "dir": session directory */
+    enum li_record record;  /* LSPTAP_RECORD / "record": full|meta|off */
+    uint64_t max_total;     /* LSPTAP_MAX_TOTAL_MB / "max_total_mb": rotation cap, bytes */
+    uint64_t log_buffer;    /* LSPTAP_LOG_BUFFER_KB / "log_buffer_kb": queued lines cap */
+    uint64_t max_inspect;   /* LSPTAP_MAX_INSPECT_MB / "max_inspect_mb" */
+    uint64_t grace_ms;      /* LSPTAP_GRACE_MS / "grace_ms": editor EOF -> SIGTERM */
+    uint64_t kill_ms;       /* LSPTAP_KILL_MS / "kill_ms": SIGTERM -> SIGKILL */
+    size_t high_mark;       /* LSPTAP_HIGH_KB / "high_kb": stop reading above */
+    size_t low_mark;        /* LSPTAP_LOW_KB / "low_kb": resume below */
+    char config_path[4096]; /* the file consulted (may not exist) */
+    int config_found;       /* the file existed and parsed */
+};
+
+/* Fills c. Problems in the file or in a variable (unparsable number, unknown
+ * record mode, malformed JSON) are written to `warn` (one sentence each,
+ * naming the source and the value; "" when none) and the default is kept:
+ * a bad setting must never stop the editor's language server. */
+void lp_config_load(struct lp_config *c, char *warn, size_t warnlen);
+
+/* "full", "meta", "off" */
+const char *lp_record_name(enum li_record r);
+
+#endif

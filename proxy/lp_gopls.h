@@ -1,0 +1,24 @@
+/*
+ * lp_gopls — the gopls stand-in (DESIGN.md proxy/).
+ *
+ * A server invocation (no subcommand, or `serve`, with any gopls flags) is
+ * relayed over stdio through lp_relay with a recorded session; anything
+ * else is exec'ed so stdout, stderr and the exit status are gopls's own.
+ */
+#ifndef LSPTAP_PROXY_LP_GOPLS_H
+#define LSPTAP_PROXY_LP_GOPLS_H
+
+/* 1 when gopls, given argv[1..argc), would run an LSP server on stdio; 0 for
+ * any subcommand, help request, or -listen (gopls then serves a socket). */
+int lp_gopls_is_server(int argc, char **argv);
+
+/* Runs the stand-in; argv[0] is how we were invoked. Returns the exit code
+ * (or does not return, having exec'ed the real gopls). */
+int lp_gopls_main(int argc, char **argv);
+
+/* Runs `tool` (found as lp_find_tool does) with argv, replacing this
+ * process. Returns only on failure, with the exit code (127) after telling
+ * stderr why. */
+int lp_exec_tool(const char *tool, const char *configured, const char *from, char **argv);
+
+#endif

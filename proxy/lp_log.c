@@ -1,0 +1,271 @@
+#include "proxy/lp_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct lp_log {
+    int fd;
+    char path[4096 + 64];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *q;        /* lines waiting for the writer */
+    size_t qlen, qcap;
+    size_t limit;   /* max bytes waiting */
+    int closing;
+    int failed;     /* errno of the first write error, 0 if none */
+    int said;       /* the write error was reported on stderr */
+    uint64_t dropped;
+};
+
+static int mkdir_p(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        *p = '/';
+        if (r && errno != EEXIST) return -errno;
+    }
+    if (mkdir(path, 0700) && errno != EEXIST) return -errno;
+    struct stat st;
+    if (stat(path, &st)) return -errno;
+    if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
+    return 0;
+}
+
+struct old_file {
+    char name[256];
+    time_t mtime;
+    off_t size;
+};
+
+static int by_mtime(const void *a, const void *b)
+{
+    const struct old_file *x = a, *y = b;
+    if (x->mtime != y->mtime) return x->mtime < y->mtime ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Keeps the total size of *.jsonl under max by removing the oldest. Best
+ * effort: a file we cannot stat or remove is left as it is. */
+static void rotate(const char *dir, uint64_t max)
+{
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct old_file *files = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t total = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 7 || len >= sizeof files[0].name || strcmp(e->d_name + len - 6, ".jsonl"))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct old_file *nf = realloc(files, nc * sizeof *nf);
+            if (!nf) break;
+            files = nf;
+            cap = nc;
+        }
+        memcpy(files[n].name, e->d_name, len + 1);
+        files[n].mtime = st.st_mtime;
+        files[n].size = st.st_size;
+        total += (uint64_t)st.st_size;
+        n++;
+    }
+    qsort(files, n, sizeof *files, by_mtime);
+    for (size_t i = 0; i < n && total > max; i++) {
+        if (!unlinkat(dirfd(d), files[i].name, 0)) total -= (uint64_t)files[i].size;
+    }
+    free(files);
+    closedir(d);
+}
+
+static void say_failure(struct lp_log *l)
+{
+    char msg[4600];
+    int n = snprintf(msg, sizeof msg,
+                     "lsptap: writing the session file %s failed (%s); the relay goes on, "
+                     "further session lines are dropped and counted.\n",
+                     l->path, strerror(l->failed));
+    if (n > 0 && write(2, msg, (size_t)n) < 0) { /* stderr gone: nothing else to tell */
+    }
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void *writer(void *arg)
+{
+    struct lp_log *l = arg;
+    char *mine = NULL;
+    size_t minecap = 0;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (!l->qlen && !l->closing) pthread_cond_wait(&l->cv, &l->mu);
+        if (!l->qlen && l->closing) break;
+        /* Swap buffers so producers append while this thread writes. */
+        char *full = l->q;
+        size_t fulllen = l->qlen, fullcap = l->qcap;
+        l->q = mine;
+        l->qcap = minecap;
+        l->qlen = 0;
+        pthread_mutex_unlock(&l->mu);
+        int e = l->failed ? 0 : write_all(l->fd, full, fulllen);
+        pthread_mutex_lock(&l->mu);
+        if (e && !l->failed) {
+            l->failed = e;
+            l->dropped++; /* at least the batch that failed; lines in it are not counted apart */
+        }
+        if (l->failed && !l->said) {
+            l->said = 1;
+            say_failure(l);
+        }
+        mine = full;
+        minecap = fullcap;
+        pthread_cond_broadcast(&l->cv);
+        if (minecap > l->limit * 2) { /* one oversize line grew it: give the memory back */
+            free(mine);
+            mine = NULL;
+            minecap = 0;
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    free(mine);
+    return NULL;
+}
+
+void lp_log_line(void *log, const char *line, size_t len)
+{
+    struct lp_log *l = log;
+    pthread_mutex_lock(&l->mu);
+    if (l->failed || (l->qlen && l->qlen + len > l->limit)) {
+        l->dropped++;
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    if (l->qlen + len > l->qcap) {
+        size_t nc = l->qcap ? l->qcap : 65536;
+        while (nc < l->qlen + len) nc *= 2;
+        char *nq = realloc(l->q, nc);
+        if (!nq) {
+            l->dropped++;
+            pthread_mutex_unlock(&l->mu);
+            return;
+        }
+        l->q = nq;
+        l->qcap = nc;
+    }
+    memcpy(l->q + l->qlen, line, len);
+    l->qlen += len;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out, char *err,
+                size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", c->dir);
+    int r = mkdir_p(dir);
+    if (r) {
+        snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir,
+                 strerror(-r));
+        return r;
+    }
+    rotate(dir, c->max_total);
+    struct lp_log *l = calloc(1, sizeof *l);
+    if (!l) return -ENOMEM;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (attempt)
+            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s-%d.jsonl", dir, stamp, (int)getpid(),
+                     role, attempt);
+        else
+            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(),
+                     role);
+        l->fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
+        if (l->fd >= 0 || errno != EEXIST) break;
+    }
+    if (l->fd < 0) {
+        r = -errno;
+        snprintf(err, errlen, "cannot create the session file %s: %s", l->path, strerror(-r));
+        free(l);
+        return r;
+    }
+    l->limit = c->log_buffer ? c->log_buffer : 1;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    if ((r = pthread_create(&l->thread, NULL, writer, l))) {
+        snprintf(err, errlen, "cannot start the session writer: %s", strerror(r));
+        close(l->fd);
+        unlink(l->path);
+        free(l);
+        return -r;
+    }
+    *out = l;
+    return 0;
+}
+
+const char *lp_log_path(const struct lp_log *l)
+{
+    return l->path;
+}
+
+uint64_t lp_log_dropped(struct lp_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    uint64_t d = l->dropped;
+    pthread_mutex_unlock(&l->mu);
+    return d;
+}
+
+void lp_log_drain(struct lp_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    while (l->qlen && !l->failed) pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+}
+
+int lp_log_close(struct lp_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->closing = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->thread, NULL);
+    int failed = l->failed;
+    if (close(l->fd) && !failed) failed = errno;
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    free(l->q);
+    free(l);
+    return -failed;
+}

@@ -1,0 +1,48 @@
+/*
+ * lp_log — the session file on disk, written without blocking the relay.
+ *
+ * lp_log_line() only appends to an in-memory queue under a mutex; a writer
+ * thread drains the queue to the file. When the queue would pass its cap
+ * (config log_buffer) the line is dropped and counted, so a slow or failing
+ * disk never stalls the event loop (DESIGN.md principle 1). A line larger
+ * than the cap is still accepted when the queue is empty, so one big message
+ * is not lost for being big. After a write error (ENOSPC, EIO, ...) every
+ * further line is dropped and counted, and one sentence goes to stderr.
+ */
+#ifndef LSPTAP_PROXY_LP_LOG_H
+#define LSPTAP_PROXY_LP_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/lp_config.h"
+
+struct lp_log;
+
+/* Creates the session directory (0700, with parents), removes the oldest
+ * *.jsonl files while their total passes c->max_total, creates a new file
+ * (0600, never an existing one) named YYYYmmddTHHMMSS-PID-ROLE.jsonl and
+ * starts the writer thread. Returns 0, or a negative errno with a sentence
+ * in err naming the path and the cause. */
+int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out, char *err,
+                size_t errlen);
+
+/* li_sink_fn-compatible: queues one line (copied). Thread-safe. */
+void lp_log_line(void *log, const char *line, size_t len);
+
+/* Path of the file (valid until lp_log_close). */
+const char *lp_log_path(const struct lp_log *l);
+
+/* Lines dropped so far (queue full or after a write error). */
+uint64_t lp_log_dropped(struct lp_log *l);
+
+/* Blocks until every queued line is written (or writing failed): the
+ * closing lines must not be dropped for a queue that is full at the end. */
+void lp_log_drain(struct lp_log *l);
+
+/* Flushes the queue, stops the thread, closes the file and frees l. Blocks:
+ * call it after the relay has finished. Returns 0, or the negative errno of
+ * the first write error. */
+int lp_log_close(struct lp_log *l);
+
+#endif

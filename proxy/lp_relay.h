@@ -1,0 +1,57 @@
+/*
+ * lp_relay — relay this process's stdio to a child server, byte for byte.
+ *
+ * editor stdin -> child stdin, child stdout -> editor stdout, child stderr ->
+ * our stderr, with the inspector fed after each chunk is queued for writing
+ * (forward first). Backpressure with hysteresis: a source stops being read
+ * when its destination's write queue passes cfg->high_mark and resumes below
+ * cfg->low_mark. Half-close: editor EOF is passed on as EOF on the child's
+ * stdin while the other direction keeps flowing. The relay ends only when
+ * the child has exited and its stdout and stderr reached EOF (or 2 s after
+ * the exit, when a grandchild holds them open — said on stderr). Editor
+ * EOF starts the grace timer: SIGTERM after cfg->grace_ms, SIGKILL
+ * cfg->kill_ms later. SIGINT, SIGTERM and SIGHUP are passed to the child.
+ *
+ * stdin/stdout that are pipes or sockets are driven by libuv directly;
+ * files and terminals go through a copying thread and a pipe.
+ */
+#ifndef LSPTAP_PROXY_LP_RELAY_H
+#define LSPTAP_PROXY_LP_RELAY_H
+
+#include <stdint.h>
+
+#include "inspect/li_session.h"
+#include "proxy/lp_config.h"
+
+struct lp_relay_opts {
+    char **argv;             /* argv[0]: path of the server to run */
+    const char *cwd;         /* NULL: ours */
+    char **env;              /* NULL: ours */
+    struct li_session *sess; /* required; fed both directions */
+    uint64_t hr_start;       /* uv_hrtime() when the session started */
+    const struct lp_config *cfg;
+};
+
+struct lp_relay_result {
+    int spawn_error;         /* negative errno when the child could not start */
+    int pid;
+    int exit_status;         /* valid when exited */
+    int term_signal;         /* 0 unless killed by a signal */
+    int exited;
+    int editor_gone;         /* writing to the editor failed */
+    uint64_t read[2];        /* bytes read per li_dir */
+    uint64_t written[2];     /* bytes written per li_dir */
+    uint64_t stderr_bytes;
+    char stderr_tail[65536]; /* the last bytes of the child's stderr (NUL-terminated) */
+};
+
+/* Runs the relay to its end. Returns 0, or the negative errno of a failure
+ * to set up (then r->spawn_error tells whether the child was the problem).
+ * `r` must not be NULL. */
+int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *r);
+
+/* The process exit code for a result: the child's status, 128+N for signal
+ * N, 127 when it could not be started. */
+int lp_relay_exit_code(const struct lp_relay_result *r);
+
+#endif

@@ -1,0 +1,336 @@
+#include "proxy/lp_serve.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "framing/lf.h"
+#include "inspect/li_session.h"
+#include "proxy/lp_log.h"
+#include "proxy/lp_relay.h"
+
+/* Variables that decide how gopls and go behave; recorded in the header so a
+ * session can be understood (and replayed) later. Never secrets by name. */
+static const char *const recorded_env[] = {
+    "PATH",      "GOROOT",     "GOPATH",     "GOBIN",      "GOFLAGS",  "GO111MODULE",
+    "GOPROXY",   "GONOPROXY",  "GOPRIVATE",  "GONOSUMDB",  "GOSUMDB",  "GOWORK",
+    "GOENV",     "GOMODCACHE", "GOCACHE",    "GOTOOLCHAIN", "GOOS",    "GOARCH",
+    "CGO_ENABLED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+    "no_proxy",  "HOME",       "XDG_CONFIG_HOME", "XDG_CACHE_HOME", NULL,
+};
+
+void lp_redact_url(const char *value, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", value);
+    /* Each "scheme://user:pass@" in a list such as GOPROXY. */
+    for (char *p = out; (p = strstr(p, "://")); ) {
+        p += 3;
+        char *at = p + strcspn(p, "@/,| ");
+        char *colon = memchr(p, ':', (size_t)(at - p));
+        if (*at != '@' || !colon) continue;
+        static const char mask[] = "REDACTED";
+        size_t tail = strlen(at) + 1;
+        size_t need = (size_t)(colon + 1 - out) + (sizeof mask - 1) + tail;
+        if (need > outlen) continue;
+        memmove(colon + 1 + sizeof mask - 1, at, tail);
+        memcpy(colon + 1, mask, sizeof mask - 1);
+        p = colon + sizeof mask;
+    }
+}
+
+static json_t *header_fields(const char *role, char **argv, const struct lp_config *cfg)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char when[64], stamp[40];
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when, sizeof when, "%s.%03dZ", stamp, (int)(tv.tv_usec / 1000));
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "?");
+    json_t *av = json_array();
+    for (char **a = argv; *a; a++) json_array_append_new(av, json_string(*a));
+    json_t *env = json_object();
+    for (const char *const *k = recorded_env; *k; k++) {
+        const char *v = getenv(*k);
+        if (!v) continue;
+        char red[8192];
+        lp_redact_url(v, red, sizeof red);
+        json_object_set_new(env, *k, json_string(red));
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:o}", "role", role, "start",
+                     when, "lsptap_version", LSPTAP_VERSION, "server", argv[0], "argv", av,
+                     "pid", (int)getpid(), "cwd", cwd, "record", lp_record_name(cfg->record),
+                     "env", env);
+}
+
+static void sink(void *ud, const char *line, size_t len)
+{
+    lp_log_line(ud, line, len);
+}
+
+/* What a session needs around the relay, shared by both ways of serving. */
+struct session {
+    struct li_session *li;
+    struct lp_log *log;
+    uint64_t hr_start;
+};
+
+static int session_open(struct session *s, const struct lp_config *cfg, const char *role,
+                        enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud)
+{
+    memset(s, 0, sizeof *s);
+    s->hr_start = uv_hrtime();
+    if (cfg->record != LI_REC_OFF) {
+        char err[4600];
+        int r = lp_log_open(cfg, role, &s->log, err, sizeof err);
+        if (r)
+            fprintf(stderr, "lsptap: recording is off for this session: %s. The relay is not "
+                            "affected.\n",
+                    err);
+    }
+    struct li_opts o = {
+        .proto = proto,
+        .record = s->log ? cfg->record : LI_REC_OFF,
+        .max_inspect = cfg->max_inspect,
+        .sink = s->log ? sink : NULL,
+        .sink_ud = s->log,
+        .on_msg = on_msg,
+        .msg_ud = msg_ud,
+    };
+    s->li = li_session_new(&o);
+    if (!s->li) {
+        fprintf(stderr, "lsptap: out of memory setting up the session\n");
+        return -ENOMEM;
+    }
+    json_t *h = header_fields(role, argv, cfg);
+    li_session_write_header(s->li, h);
+    json_decref(h);
+    return 0;
+}
+
+static uint64_t session_now(const struct session *s)
+{
+    return (uv_hrtime() - s->hr_start) / 1000;
+}
+
+static void fmt_age(uint64_t us, char *out, size_t len)
+{
+    if (us < 1000) snprintf(out, len, "%llu µs", (unsigned long long)us);
+    else if (us < 1000000) snprintf(out, len, "%.1f ms", us / 1e3);
+    else snprintf(out, len, "%.1f s", us / 1e6);
+}
+
+/* Names the requests left unanswered on stderr: after a crash that is what
+ * a bug report needs. */
+static void say_pending(const struct session *s, const char *role, int crashed)
+{
+    struct li_pending p[16];
+    size_t n = li_session_pending(s->li, p, 16);
+    if (!n) return;
+    uint64_t now = session_now(s);
+    fprintf(stderr, "lsptap: %s %s with %zu request%s pending:\n", role,
+            crashed ? "died" : "ended", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n && i < 16; i++) {
+        char age[32];
+        fmt_age(now - p[i].t_us, age, sizeof age);
+        fprintf(stderr, "lsptap:   %s id %s (%s, sent %s ago%s)\n",
+                p[i].method[0] ? p[i].method : "(unknown method)", p[i].id,
+                p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
+                p[i].cancelled ? ", cancelled" : "");
+    }
+    if (n > 16) fprintf(stderr, "lsptap:   ... and %zu more (see the session file)\n", n - 16);
+}
+
+static int session_close(struct session *s, const char *role, json_t *extra, const char *ending,
+                         int crashed)
+{
+    struct li_counts c;
+    li_session_counts(s->li, &c);
+    say_pending(s, role, crashed);
+    uint64_t dropped = 0;
+    if (s->log) {
+        lp_log_drain(s->log);
+        dropped = lp_log_dropped(s->log);
+        json_object_set_new(extra, "dropped_lines", json_integer((json_int_t)dropped));
+    }
+    li_session_write_summary(s->li, session_now(s), extra);
+    char where[4200] = "not recorded";
+    if (s->log) {
+        snprintf(where, sizeof where, "recorded in %s", lp_log_path(s->log));
+        int r = lp_log_close(s->log);
+        if (r) snprintf(where, sizeof where, "recording failed (%s)", strerror(-r));
+    }
+    char drops[96] = "";
+    if (dropped)
+        snprintf(drops, sizeof drops, "; %llu session lines dropped (disk too slow or failing)",
+                 (unsigned long long)dropped);
+    fprintf(stderr,
+            "lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
+            "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
+            role, ending, (unsigned long long)c.messages[LI_C2S],
+            (unsigned long long)c.messages[LI_S2C], (unsigned long long)c.error_replies,
+            c.pending[LI_C2S] + c.pending[LI_S2C],
+            (unsigned long long)(c.framing_errors[0] + c.framing_errors[1]), where, drops);
+    li_session_free(s->li);
+    return 0;
+}
+
+int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto,
+                   char **argv)
+{
+    struct session s;
+    if (session_open(&s, cfg, role, proto, argv, NULL, NULL)) return 70;
+    static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
+    struct lp_relay_opts o = {.argv = argv, .sess = s.li, .hr_start = s.hr_start, .cfg = cfg};
+    int rc = lp_relay_run(&o, &res);
+    char ending[256];
+    int crashed = 0;
+    if (res.spawn_error) {
+        snprintf(ending, sizeof ending, "could not start %s: %s", argv[0],
+                 uv_strerror(res.spawn_error));
+    } else if (rc) {
+        snprintf(ending, sizeof ending, "relay failed: %s", uv_strerror(rc));
+    } else if (res.term_signal) {
+        crashed = 1;
+        snprintf(ending, sizeof ending, "%s killed by signal %d (%s)", role, res.term_signal,
+                 strsignal(res.term_signal));
+    } else {
+        crashed = res.exit_status != 0;
+        snprintf(ending, sizeof ending, "%s exited with status %d", role, res.exit_status);
+    }
+    int code = rc && !res.spawn_error ? 70 : lp_relay_exit_code(&res);
+    json_t *extra = json_pack("{s:s, s:i, s:{s:I, s:I}, s:{s:I, s:I}}", "ending", ending,
+                              "exit_code", code, "read", "c2s", (json_int_t)res.read[LI_C2S],
+                              "s2c", (json_int_t)res.read[LI_S2C], "written", "c2s",
+                              (json_int_t)res.written[LI_C2S], "s2c",
+                              (json_int_t)res.written[LI_S2C]);
+    if (res.stderr_bytes)
+        json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
+    if (res.spawn_error)
+        fprintf(stderr, "lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
+    session_close(&s, role, extra, ending, crashed);
+    json_decref(extra);
+    return code;
+}
+
+/* ---- the server that is not there ---- */
+
+struct unavailable {
+    const char *why;
+    int done;
+    char *out; /* replies waiting to be written and recorded */
+    size_t outlen, outcap;
+};
+
+static void queue(struct unavailable *u, const char *p, size_t n)
+{
+    if (u->outlen + n > u->outcap) {
+        size_t nc = u->outcap ? u->outcap * 2 : 4096;
+        while (nc < u->outlen + n) nc *= 2;
+        char *no = realloc(u->out, nc);
+        if (!no) return;
+        u->out = no;
+        u->outcap = nc;
+    }
+    memcpy(u->out + u->outlen, p, n);
+    u->outlen += n;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void reply(struct unavailable *u, json_t *msg)
+{
+    char *body = json_dumps(msg, JSON_COMPACT);
+    if (!body) return;
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t blen = strlen(body);
+    size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
+    queue(u, hdr, hlen);
+    queue(u, body, blen);
+    free(body);
+}
+
+static void unavailable_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                            size_t len, int64_t latency_us)
+{
+    struct unavailable *u = ud;
+    (void)body;
+    (void)len;
+    (void)latency_us;
+    if (dir != LI_C2S || !m->method.p) return;
+    int is = 0;
+#define METHOD_IS(name)                                                                           \
+    (m->method.len == sizeof(name) + 1 && !memcmp(m->method.p + 1, name, sizeof(name) - 1))
+    if (m->kind == LI_K_NOTIFICATION && METHOD_IS("exit")) {
+        u->done = 1;
+        return;
+    }
+    if (m->kind != LI_K_REQUEST) return;
+    json_error_t jerr;
+    json_t *id = json_loadb(m->id.p, m->id.len, JSON_DECODE_ANY, &jerr);
+    if (!id) return;
+    json_t *out;
+    if (METHOD_IS("shutdown")) {
+        out = json_pack("{s:s, s:o, s:n}", "jsonrpc", "2.0", "id", id, "result");
+    } else {
+        is = METHOD_IS("initialize");
+        out = json_pack("{s:s, s:o, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id, "error", "code",
+                        is ? -32603 : -32002, "message", u->why);
+        if (is)
+            json_object_set_new(json_object_get(out, "error"), "data",
+                                json_pack("{s:b}", "retry", 0));
+    }
+#undef METHOD_IS
+    reply(u, out);
+    json_decref(out);
+}
+
+int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **argv,
+                         const char *why)
+{
+    struct unavailable u = {.why = why};
+    struct session s;
+    if (session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) return 127;
+    json_t *f = json_pack("{s:s}", "error", why);
+    li_session_event(s.li, session_now(&s), "spawn_failed", f);
+    json_decref(f);
+    signal(SIGPIPE, SIG_IGN);
+    char buf[65536];
+    while (!u.done) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        li_session_feed(s.li, LI_C2S, buf, (size_t)n, session_now(&s));
+        /* Replies are written after the feed returns, then recorded as what
+         * the editor received. */
+        if (u.outlen) {
+            write_all(1, u.out, u.outlen);
+            li_session_feed(s.li, LI_S2C, u.out, u.outlen, session_now(&s));
+            u.outlen = 0;
+        }
+    }
+    free(u.out);
+    li_session_eof(s.li, LI_C2S, session_now(&s));
+    json_t *extra = json_pack("{s:s, s:i}", "ending", "server unavailable", "exit_code", 127);
+    session_close(&s, role, extra, "the real server could not be started", 0);
+    json_decref(extra);
+    return 127;
+}

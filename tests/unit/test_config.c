@@ -1,0 +1,153 @@
+/* Settings: defaults, the config file, the environment winning over it, and
+ * bad values kept at their default with a sentence saying why. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "proxy/lp_config.h"
+#include "proxy/lp_serve.h"
+
+static char dir[256];
+
+static void write_config(const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/lsptap", dir);
+    mkdir(p, 0700);
+    snprintf(p, sizeof p, "%s/lsptap/config.json", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/lsptap-config-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    setenv("XDG_STATE_HOME", "/state", 1);
+    static const char *const vars[] = {"LSPTAP_GOPLS", "LSPTAP_DIR", "LSPTAP_RECORD",
+                                       "LSPTAP_GRACE_MS", "LSPTAP_HIGH_KB", "LSPTAP_LOW_KB",
+                                       NULL};
+    for (const char *const *v = vars; *v; v++) unsetenv(*v);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void defaults_without_file_or_env(void **state)
+{
+    (void)state;
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_string_equal(warn, "");
+    assert_int_equal(c.config_found, 0);
+    assert_string_equal(c.dir, "/state/lsptap/sessions");
+    assert_int_equal(c.record, LI_REC_FULL);
+    assert_int_equal(c.max_total, 256u << 20);
+    assert_int_equal(c.grace_ms, 5000);
+    assert_true(c.low_mark < c.high_mark);
+}
+
+static void file_sets_and_environment_wins(void **state)
+{
+    (void)state;
+    write_config("{\"gopls\": \"/opt/gopls\", \"record\": \"meta\", \"grace_ms\": 100}");
+    setenv("LSPTAP_RECORD", "off", 1);
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_string_equal(warn, "");
+    assert_int_equal(c.config_found, 1);
+    assert_string_equal(c.gopls, "/opt/gopls");
+    assert_int_equal(c.record, LI_REC_OFF);
+    assert_int_equal(c.grace_ms, 100);
+    unsetenv("LSPTAP_RECORD");
+}
+
+static void malformed_file_is_named_with_its_position(void **state)
+{
+    (void)state;
+    write_config("{\"gopls\": \n  oops}");
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "config.json:2:"));
+    assert_non_null(strstr(warn, "the file is ignored"));
+    assert_string_equal(c.gopls, "");
+}
+
+static void bad_values_keep_defaults_and_say_why(void **state)
+{
+    (void)state;
+    write_config("{\"record\": \"everything\", \"colour\": 1}");
+    setenv("LSPTAP_GRACE_MS", "soon", 1);
+    struct lp_config c;
+    char warn[2048];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "\"record\" must be \"full\", \"meta\" or \"off\""));
+    assert_non_null(strstr(warn, "unknown setting \"colour\""));
+    assert_non_null(strstr(warn, "LSPTAP_GRACE_MS=soon is not a whole number"));
+    assert_int_equal(c.record, LI_REC_FULL);
+    assert_int_equal(c.grace_ms, 5000);
+    unsetenv("LSPTAP_GRACE_MS");
+}
+
+static void low_mark_must_be_below_high_mark(void **state)
+{
+    (void)state;
+    write_config("{}");
+    setenv("LSPTAP_HIGH_KB", "64", 1);
+    setenv("LSPTAP_LOW_KB", "128", 1);
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "low mark"));
+    assert_int_equal(c.high_mark, 1 << 20);
+    assert_int_equal(c.low_mark, 256 << 10);
+    unsetenv("LSPTAP_HIGH_KB");
+    unsetenv("LSPTAP_LOW_KB");
+}
+
+static void url_passwords_are_redacted(void **state)
+{
+    (void)state;
+    char out[256];
+    lp_redact_url("https://alice:s3cret@proxy.example:8080", out, sizeof out);
+    assert_string_equal(out, "https://alice:REDACTED@proxy.example:8080");
+    lp_redact_url("https://a:b@one.example,direct|https://c:dd@two.example", out, sizeof out);
+    assert_string_equal(out, "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
+    lp_redact_url("https://proxy.golang.org,direct", out, sizeof out);
+    assert_string_equal(out, "https://proxy.golang.org,direct");
+    lp_redact_url("http://user@host", out, sizeof out);
+    assert_string_equal(out, "http://user@host");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_without_file_or_env),
+        cmocka_unit_test(file_sets_and_environment_wins),
+        cmocka_unit_test(malformed_file_is_named_with_its_position),
+        cmocka_unit_test(bad_values_keep_defaults_and_say_why),
+        cmocka_unit_test(low_mark_must_be_below_high_mark),
+        cmocka_unit_test(url_passwords_are_redacted),
+    };
+    return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}

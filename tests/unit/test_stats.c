@@ -1,0 +1,362 @@
+/* li_stats / li_reader / cmd_stats on fixture sessions. Percentiles in the
+ * expectations are worked out by hand with the nearest-rank rule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cli/cmd_stats.c"
+#include "inspect/li_reader.h"
+#include "inspect/li_session.h"
+
+static char fixture[1024];
+static char tmpdir[] = "/tmp/lsptap-test-stats-XXXXXX";
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *f = __FILE__;
+    const char *slash = strrchr(f, '/');
+    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
+             slash ? f : ".");
+    assert_non_null(mkdtemp(tmpdir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes the first `keep` lines of the fixture plus `tail` to a new file. */
+static const char *variant(const char *name, int keep, const char *insert_at3, const char *tail)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *in = fopen(fixture, "r"), *out = fopen(path, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    char *line = NULL;
+    size_t cap = 0;
+    for (int i = 1; i <= keep && getline(&line, &cap, in) > 0; i++) {
+        if (i == 3 && insert_at3) fputs(insert_at3, out);
+        fputs(line, out);
+    }
+    fputs(tail, out);
+    free(line);
+    fclose(in);
+    fclose(out);
+    return path;
+}
+
+static json_t *method(json_t *report, const char *name)
+{
+    json_t *rows = json_object_get(report, "methods"), *r;
+    size_t i;
+    json_array_foreach(rows, i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "method")), name) == 0) return r;
+    }
+    fail_msg("no row for %s", name);
+    return NULL;
+}
+
+static json_int_t num(json_t *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *v = o;
+    for (char *k = strtok(buf, "."); k; k = strtok(NULL, "."))
+        v = json_object_get(v, k);
+    if (!json_is_integer(v)) fail_msg("%s is not an integer", path);
+    return json_integer_value(v);
+}
+
+static void test_percentile_nearest_rank(void **state)
+{
+    (void)state;
+    int64_t v[] = {10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+    assert_int_equal(li_percentile(v, 10, 50), 50);
+    assert_int_equal(li_percentile(v, 10, 90), 90);
+    assert_int_equal(li_percentile(v, 10, 99), 100);
+    assert_int_equal(li_percentile(v, 1, 50), 10);
+    assert_int_equal(li_percentile(v, 3, 50), 20);
+    assert_int_equal(li_percentile(v, 0, 50), -1);
+}
+
+static void test_fixture_report(void **state)
+{
+    (void)state;
+    struct li_stats *st;
+    char err[512];
+    assert_int_equal(li_stats_load(fixture, &st, NULL, err, sizeof err), 0);
+    json_t *o = li_stats_json(st);
+
+    json_t *h = method(o, "textDocument/hover");
+    assert_int_equal(num(h, "requests"), 10);
+    assert_int_equal(num(h, "replies"), 10);
+    assert_int_equal(num(h, "latency_us.count"), 10);
+    assert_int_equal(num(h, "latency_us.p50"), 500);  /* rank ceil(5.0) = 5 */
+    assert_int_equal(num(h, "latency_us.p90"), 900);  /* rank 9 */
+    assert_int_equal(num(h, "latency_us.p99"), 1000); /* rank ceil(9.9) = 10 */
+    assert_int_equal(num(h, "latency_us.max"), 1000);
+    assert_int_equal(num(h, "bytes"), 3000);
+
+    json_t *c = method(o, "textDocument/completion");
+    assert_int_equal(num(c, "requests"), 3);
+    assert_int_equal(num(c, "latency_us.p50"), 20); /* 10,20,30: rank ceil(1.5) = 2 */
+    assert_int_equal(num(c, "latency_us.p90"), 30);
+    assert_int_equal(num(c, "latency_us.p99"), 30);
+    assert_int_equal(num(c, "errors"), 1);
+    assert_int_equal(num(c, "cancelled"), 1);
+    assert_int_equal(num(c, "bytes"), 3 * 150 + 2 * 1000 + 90);
+
+    json_t *d = method(o, "textDocument/didOpen");
+    assert_int_equal(num(d, "notifications"), 2);
+    assert_int_equal(num(d, "bytes"), 10000);
+    assert_true(json_is_null(json_object_get(d, "latency_us")));
+
+    json_t *wc = method(o, "workspace/configuration");
+    assert_int_equal(num(wc, "requests"), 1);
+    assert_int_equal(num(wc, "latency_us.p99"), 50);
+    assert_int_equal(num(wc, "bytes"), 180);
+    assert_int_equal(num(method(o, "(unmatched reply)"), "replies"), 1);
+
+    /* Busiest first. */
+    json_t *first = json_array_get(json_object_get(o, "methods"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "method")), "textDocument/hover");
+
+    assert_int_equal(num(o, "messages.c2s"), 19);
+    assert_int_equal(num(o, "messages.s2c"), 15);
+    assert_int_equal(num(o, "invalid"), 1);
+    json_t *p = json_object_get(o, "pending");
+    assert_int_equal(json_array_size(p), 1);
+    json_t *p0 = json_array_get(p, 0);
+    assert_string_equal(json_string_value(json_object_get(p0, "method")),
+                        "textDocument/definition");
+    assert_int_equal(num(p0, "id"), 14);
+    assert_int_equal(num(p0, "age_us"), 100000);
+    assert_int_equal(num(o, "exit.status"), 0);
+    assert_true(json_is_null(json_object_get(json_object_get(o, "exit"), "signal")));
+    assert_true(json_is_true(json_object_get(o, "complete")));
+    json_decref(o);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(st, mem);
+    fclose(mem);
+    assert_non_null(strstr(text, "ended    server exited with status 0\n"));
+    assert_non_null(strstr(text, "textDocument/hover"));
+    assert_non_null(strstr(text, "pending at end: 1\n"));
+    /* Aligned: every table row is as wide as the heading. */
+    char *head = strstr(text, "METHOD");
+    size_t width = strcspn(head, "\n");
+    char *row = strstr(text, "\ntextDocument/completion") + 1;
+    assert_int_equal(strcspn(row, "\n"), width);
+    free(text);
+    li_stats_free(st);
+}
+
+static void test_truncated_last_line(void **state)
+{
+    (void)state;
+    const char *path = variant("crash.jsonl", 36, NULL, "{\"t_us\":400010,\"dir\":\"s2c\",\"by");
+    struct li_reader *r = li_reader_open(path, NULL, 0);
+    assert_non_null(r);
+    json_t *line;
+    size_t lineno = 0, n = 0;
+    char err[256];
+    int rc;
+    while ((rc = li_reader_next(r, &line, &lineno, err, sizeof err)) == LI_READ_LINE) {
+        n++;
+        json_decref(line);
+    }
+    assert_int_equal(rc, LI_READ_EOF);
+    assert_int_equal(n, 36);
+    assert_int_equal(li_reader_truncated(r), 37);
+    li_reader_close(r);
+
+    struct li_stats *st;
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    json_t *o = li_stats_json(st);
+    assert_true(json_is_false(json_object_get(o, "complete")));
+    json_t *p = json_object_get(o, "pending");
+    assert_int_equal(json_array_size(p), 1); /* worked out from the lines */
+    assert_int_equal(num(json_array_get(p, 0), "id"), 14);
+    assert_true(json_is_null(json_object_get(o, "exit")));
+    char *w = json_dumps(json_object_get(o, "warnings"), 0);
+    assert_non_null(strstr(w, "crash.jsonl:37: the last line is cut short"));
+    free(w);
+    json_decref(o);
+    li_stats_free(st);
+}
+
+static void test_malformed_middle_line(void **state)
+{
+    (void)state;
+    const char *path = variant("bad.jsonl", 100, "{\"t_us\": oops}\n", "");
+    struct li_reader *r = li_reader_open(path, NULL, 0);
+    json_t *line;
+    size_t lineno = 0;
+    char err[256];
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    json_decref(line);
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    json_decref(line);
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_BAD);
+    assert_int_equal(lineno, 3);
+    assert_non_null(strstr(err, "bad.jsonl:3: malformed line"));
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    assert_int_equal(lineno, 4);
+    json_decref(line);
+    li_reader_close(r);
+
+    struct li_stats *st;
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    json_t *o = li_stats_json(st);
+    assert_int_equal(num(method(o, "textDocument/hover"), "requests"), 10);
+    json_decref(o);
+    li_stats_free(st);
+}
+
+static void test_not_a_session(void **state)
+{
+    (void)state;
+    char err[512], path[512];
+    struct li_stats *st;
+    snprintf(path, sizeof path, "%s/other.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"name\":\"x\"}\n", f);
+    fclose(f);
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 2);
+    assert_non_null(
+        strstr(err, "other.jsonl:1: not a session file (first line has no \"lsptap\" key)"));
+    snprintf(path, sizeof path, "%s/missing.jsonl", tmpdir);
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "cannot open "));
+    assert_non_null(strstr(err, "missing.jsonl: No such file or directory"));
+    snprintf(path, sizeof path, "%s/empty.jsonl", tmpdir);
+    fclose(fopen(path, "w"));
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 2);
+    assert_non_null(strstr(err, "empty.jsonl: not a session file (it is empty)"));
+}
+
+static void to_stats(void *ud, const char *line, size_t len)
+{
+    json_t *v = json_loadb(line, len, JSON_ALLOW_NUL, NULL);
+    assert_non_null(v);
+    li_stats_add(ud, v);
+    json_decref(v);
+}
+
+static void feed(struct li_session *s, enum li_dir dir, const char *body, uint64_t t)
+{
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    li_session_feed(s, dir, buf, (size_t)n, t);
+}
+
+/* What li_session writes, li_stats reads: a DAP session end to end. */
+static void test_session_lines_to_stats(void **state)
+{
+    (void)state;
+    struct li_stats *st = li_stats_new("live");
+    struct li_opts o = {LI_DAP, LI_REC_META, 0, 0, to_stats, st, NULL, NULL};
+    struct li_session *s = li_session_new(&o);
+    li_session_write_header(s, NULL);
+    feed(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"threads\"}", 100);
+    feed(s, LI_S2C, "{\"seq\":1,\"type\":\"event\",\"event\":\"stopped\"}", 150);
+    feed(s, LI_S2C,
+         "{\"seq\":2,\"type\":\"response\",\"request_seq\":1,\"success\":true,"
+         "\"command\":\"threads\"}",
+         400);
+    feed(s, LI_C2S, "{\"seq\":2,\"type\":\"request\",\"command\":\"threads\"}", 500);
+    feed(s, LI_S2C,
+         "{\"seq\":3,\"type\":\"response\",\"request_seq\":2,\"success\":false,"
+         "\"command\":\"threads\",\"message\":\"busy\"}",
+         600);
+    feed(s, LI_C2S, "{\"seq\":3,\"type\":\"request\",\"command\":\"continue\"}", 700);
+    li_session_write_summary(s, 1000, NULL);
+    li_session_free(s);
+    li_stats_finish(st);
+
+    json_t *o2 = li_stats_json(st);
+    json_t *t = method(o2, "threads");
+    assert_int_equal(num(t, "requests"), 2);
+    assert_int_equal(num(t, "replies"), 2);
+    assert_int_equal(num(t, "errors"), 1);
+    assert_int_equal(num(t, "latency_us.p50"), 100); /* 100, 300: rank ceil(1.0) = 1 */
+    assert_int_equal(num(t, "latency_us.max"), 300);
+    json_t *ev = method(o2, "stopped");
+    assert_true(json_is_true(json_object_get(ev, "event")));
+    assert_int_equal(num(ev, "notifications"), 1);
+    json_t *p = json_object_get(o2, "pending");
+    assert_int_equal(json_array_size(p), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(p, 0), "method")),
+                        "continue");
+    assert_int_equal(num(json_array_get(p, 0), "age_us"), 300);
+    assert_true(json_is_true(json_object_get(o2, "complete")));
+    json_decref(o2);
+    li_stats_free(st);
+}
+
+/* Runs cmd_stats with stdout and stderr sent to /dev/null. */
+static int run_stats(int argc, char **argv)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int o = dup(1), e = dup(2);
+    FILE *null = fopen("/dev/null", "w");
+    dup2(fileno(null), 1);
+    dup2(fileno(null), 2);
+    int rc = cmd_stats(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(o, 1);
+    dup2(e, 2);
+    close(o);
+    close(e);
+    fclose(null);
+    return rc;
+}
+
+static void test_cmd_stats_exit_codes(void **state)
+{
+    (void)state;
+    char missing[512];
+    snprintf(missing, sizeof missing, "%s/nope.jsonl", tmpdir);
+    char *ok[] = {"stats", fixture, NULL};
+    char *js[] = {"stats", fixture, "--json", NULL};
+    char *bad[] = {"stats", missing, NULL};
+    char *none[] = {"stats", NULL};
+    char *opt[] = {"stats", "--frobnicate", fixture, NULL};
+    assert_int_equal(run_stats(2, ok), 0);
+    assert_int_equal(run_stats(3, js), 0);
+    assert_int_equal(run_stats(2, bad), 2);
+    assert_int_equal(run_stats(1, none), 2);
+    assert_int_equal(run_stats(3, opt), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_percentile_nearest_rank),
+        cmocka_unit_test(test_fixture_report),
+        cmocka_unit_test(test_truncated_last_line),
+        cmocka_unit_test(test_malformed_middle_line),
+        cmocka_unit_test(test_not_a_session),
+        cmocka_unit_test(test_cmd_stats_exit_codes),
+        cmocka_unit_test(test_session_lines_to_stats),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

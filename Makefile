@@ -69,10 +69,13 @@ $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 deps:
 	@scripts/deps.sh
 
-# The one test command: dependencies, build, unit, end-to-end, fuzz smoke,
-# and the sanitizer build's unit and end-to-end tests.
+# The one test command: dependencies, build (gcc and clang), install layout,
+# unit, end-to-end, fuzz smoke, and the sanitizer build's unit and
+# end-to-end tests.
 check: deps
 	$(MAKE) all
+	$(MAKE) B=build-clang CC=clang all
+	scripts/check-install.sh
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) fuzz-smoke

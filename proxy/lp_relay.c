@@ -493,6 +493,10 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     r->o = o;
     r->res = res;
     r->loop = uv_default_loop();
+    /* A closed editor or server must be an EPIPE on the write, handled as
+     * "gone", not a signal that kills the relay. libuv resets signal
+     * dispositions in the child, so gopls keeps the default. */
+    signal(SIGPIPE, SIG_IGN);
     int saved_fl[3];
     for (int fd = 0; fd < 3; fd++) saved_fl[fd] = fcntl(fd, F_GETFL);
 

@@ -114,6 +114,8 @@ static const struct pcase cases[] = {
     BAD("Content-Length: 5\r\n\n", LF_EBADHDR, 19),
     BAD("Content-Length: 5\r\r\n\r\n", LF_EBADHDR, 17),
     BAD("Content-Length: 5\rX\n\r\n", LF_EBADHDR, 17),
+    BAD("Content-Length: 5\rX", LF_EBADHDR, 17),
+    BAD("Content-Length: 5\rContent-Type: x\r\r", LF_EBADHDR, 17),
     BAD("Content-Length 5\r\n\r\n", LF_EBADHDR, 14),
     BAD(": 5\r\nContent-Length: 5\r\n\r\n", LF_EBADHDR, 0),
     BAD("Content Length: 5\r\n\r\n", LF_EBADHDR, 7),
@@ -821,6 +823,15 @@ static void test_stream_runs_of_content_length(void **state)
                   ERR(LF_EBADLEN, 30), SKIP(15, 15), HDR(30, 21, 2), BODY(51, 2), END, FIN(0));
 }
 
+/* The second block starts inside bytes the first one's scan passed; its
+ * own stop (the stray '\r') must still be seen. */
+static void test_stream_block_found_inside_a_scanned_block(void **state)
+{
+    (void)state;
+    EXPECT_STREAM("Content-Length: x\r\nContent-Length: 2\rX", ERR(LF_EBADLEN, 16), SKIP(0, 19),
+                  ERR(LF_EBADHDR, 36), SKIP(19, 19), FIN(LF_PARTIAL));
+}
+
 /* 600 "Content-Length:" with no line end: each is a block decided only by
  * the 8 KiB limit, each fails at its value, and the frame after them is
  * still found. */
@@ -890,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_stream_length_over_max),
         cmocka_unit_test(test_stream_header_too_big),
         cmocka_unit_test(test_stream_runs_of_content_length),
+        cmocka_unit_test(test_stream_block_found_inside_a_scanned_block),
         cmocka_unit_test(test_stream_long_run_of_content_length),
         cmocka_unit_test(test_stream_works_without_callbacks),
     };

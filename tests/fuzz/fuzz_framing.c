@@ -18,12 +18,12 @@
 
 #include "framing/lf.h"
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_framing: %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                              \
-        }                                                                                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_framing: %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 enum { EV_HEADER = 1, EV_BODY, EV_END, EV_ERROR, EV_SKIP, EV_FINISH };
@@ -84,8 +84,7 @@ static void on_error(void *ud, int code, uint64_t off)
 {
     struct rec *r = ud;
     CHECK(code < 0 && strcmp(lf_errname(code), "LF_EUNKNOWN") != 0);
-    if (code != LF_PARTIAL)
-        CHECK(off >= r->cursor && off < r->in_len);
+    if (code != LF_PARTIAL) CHECK(off >= r->cursor && off < r->in_len);
     add(r, EV_ERROR, code, off, 0);
 }
 
@@ -117,8 +116,7 @@ static void run(struct rec *r, const uint8_t *in, size_t len, size_t cut, size_t
             n = 1 + (seed >> 16) % 64;
         }
         size_t to = from == 0 && cut > 0 ? cut : from + n;
-        if (to > len)
-            to = len;
+        if (to > len) to = len;
         r->chunk = (const char *)in + from;
         r->chunk_len = to - from;
         lf_stream_feed(&stream, r->chunk, r->chunk_len);
@@ -165,16 +163,13 @@ static void check_parse(const char *buf, size_t len, size_t cut, uint64_t max_le
     int p = lf_parse(buf, cut, 0, max_len, &g, &at2);
     if (p != LF_PARTIAL) {
         CHECK(p == r);
-        if (r < 0)
-            CHECK(at2 == at);
+        if (r < 0) CHECK(at2 == at);
         return;
     }
     int q = lf_parse(buf, len, cut, max_len, &g, &at2);
     CHECK(q == r);
-    if (r < 0 && r != LF_PARTIAL)
-        CHECK(at2 == at);
-    if (r > 0)
-        CHECK(g.content_length == f.content_length && g.num_headers == f.num_headers);
+    if (r < 0 && r != LF_PARTIAL) CHECK(at2 == at);
+    if (r > 0) CHECK(g.content_length == f.content_length && g.num_headers == f.num_headers);
 }
 
 /* Whether buf[0..n) matches the first n bytes of "content-length:",
@@ -184,10 +179,8 @@ static int is_pattern_prefix(const char *buf, size_t n)
     static const char pat[] = "content-length:";
     for (size_t i = 0; i < n; i++) {
         char c = buf[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != pat[i])
-            return 0;
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != pat[i]) return 0;
     }
     return 1;
 }
@@ -198,8 +191,7 @@ static void check_resync(const char *buf, size_t len)
     size_t at = lf_resync(buf, len, &found), first = len;
 
     for (size_t i = 0; i + 15 <= len && first == len; i++)
-        if (is_pattern_prefix(buf + i, 15))
-            first = i;
+        if (is_pattern_prefix(buf + i, 15)) first = i;
     CHECK(at <= len);
     if (found) {
         CHECK(first == at);
@@ -214,8 +206,7 @@ static void check_resync(const char *buf, size_t len)
 /* Event arrays grow and are kept: allocating them per run dominated. */
 static void reserve(struct rec *r, size_t cap)
 {
-    if (r->cap >= cap)
-        return;
+    if (r->cap >= cap) return;
     free(r->ev);
     r->ev = malloc(cap * sizeof(struct ev));
     CHECK(r->ev != NULL);

@@ -88,6 +88,10 @@ static const struct pcase cases[] = {
     OK("Content-Type: application/vscode-jsonrpc; a=b; charset=utf-8\r\nContent-Length: 1\r\n\r\n",
        1, 2, 0, "application/vscode-jsonrpc; a=b; charset=utf-8"),
     OK("CONTENT-LENGTH: 7\r\ncontent-type: application/json\r\n\r\n", 7, 2, 0, "application/json"),
+    OK("Content-Length: 1\r\nContent-Type: a/b; x; charset = \"utf-8\" ; y=z\r\n\r\n", 1, 2, 0,
+       "a/b; x; charset = \"utf-8\" ; y=z"),
+    OK("Content-Type: a/b\r\nContent-Type: c/d; charset=utf8\r\nContent-Length: 1\r\n\r\n", 1, 3, 0,
+       "a/b"),
     OK("content-length: 7\r\n\r\n", 7, 1, 0, NULL),
     OK("Content-Length: 3\r\nX-Trace: abc\r\n\r\n", 3, 2, 1, NULL),
     OK("X-Trace: a:b:c\r\nContent-Length: 1\r\n\r\n", 1, 2, 1, NULL),
@@ -304,6 +308,46 @@ static void test_parse_8192_bytes_without_line_end_is_too_big(void **state)
     assert_int_equal(parse_at_guard(b, LF_MAX_HEADER_BLOCK, 0, &f, &at), LF_EHDRTOOBIG);
     assert_int_equal(at, 0);
     free(b);
+}
+
+/* Blocks whose 8192nd byte falls at every awkward place: inside a line's
+ * "\r\n", right after a line, inside the blank line, inside a value. */
+static void test_parse_limit_inside_a_line_end(void **state)
+{
+    (void)state;
+    for (size_t total = LF_MAX_HEADER_BLOCK + 1; total <= LF_MAX_HEADER_BLOCK + 4; total++) {
+        char *b = padded_block(total);
+        struct pcase c = {b, total, LF_EHDRTOOBIG, 0, 0, 0, 0, NULL};
+        run_case(&c);
+        free(b);
+    }
+}
+
+static void test_parse_limit_inside_a_value(void **state)
+{
+    (void)state;
+    static const char *const heads[] = {"Content-Length: 1\r\nX-Pad: a", "Content-Length: 0",
+                                        "Content-Length: 1 ", "Content-Length: 1\r\nX:  "};
+    char *b = malloc(LF_MAX_HEADER_BLOCK + 1);
+
+    for (size_t i = 0; i < ARRAY_LEN(heads); i++) {
+        size_t n = strlen(heads[i]);
+        struct pcase c = {b, LF_MAX_HEADER_BLOCK + 1, LF_EHDRTOOBIG, 0, 0, 0, 0, NULL};
+        memset(b, heads[i][n - 1], LF_MAX_HEADER_BLOCK + 1);
+        memcpy(b, heads[i], n);
+        run_case(&c);
+    }
+    free(b);
+}
+
+static void test_parse_last_len_past_the_end_is_ignored(void **state)
+{
+    (void)state;
+    static const char in[] = "Content-Length: 5\r\n\r\n";
+    struct lf_frame f;
+
+    assert_int_equal(lf_parse(in, sizeof(in) - 1, 1000, 0, &f, NULL), sizeof(in) - 1);
+    assert_int_equal(lf_parse(in, sizeof(in) - 1, sizeof(in) - 1, 0, &f, NULL), sizeof(in) - 1);
 }
 
 static void test_parse_error_before_the_limit_wins(void **state)
@@ -855,14 +899,37 @@ static void test_stream_long_run_of_content_length(void **state)
     expect_stream(in, sizeof(in), 0, want, n);
 }
 
+/* After a too-big block, the next "Content-Length:" straddles the 8 KiB
+ * that were buffered. */
+static void test_stream_header_across_the_limit(void **state)
+{
+    (void)state;
+    enum { AT = LF_MAX_HEADER_BLOCK - 7 };
+    static char in[AT + 23];
+    static const char head[] = "Content-Length: 1\r\nX: ";
+    static const struct ev want[] = {ERR(LF_EHDRTOOBIG, 0), SKIP(0, AT), HDR(AT, 21, 2),
+                                     BODY(AT + 21, 2),      END,         FIN(0)};
+
+    memset(in, 'a', AT);
+    memcpy(in, head, sizeof(head) - 1);
+    memcpy(in + AT, F2, 23);
+    expect_stream(in, sizeof(in), 0, want, ARRAY_LEN(want));
+}
+
 static void test_stream_works_without_callbacks(void **state)
 {
     (void)state;
-    static const char in[] = F2 "garbage\n" F2 "Content-Length: 9\r\n\r\n";
-    lf_stream_init(&stream, 0, NULL, NULL);
-    lf_stream_feed(&stream, in, sizeof(in) - 1);
-    assert_int_equal(lf_stream_finish(&stream), LF_PARTIAL);
-    assert_int_equal(stream.offset, sizeof(in) - 1);
+    static const char *const ins[] = {
+        F2 "garbage\n" F2 "Content-Length: 0\r\n\r\nContent-Length: 9\r\n\r\n",
+        F2 "garbage\n",
+        F2 "Content-Len",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(ins); i++) {
+        lf_stream_init(&stream, 0, NULL, NULL);
+        lf_stream_feed(&stream, ins[i], strlen(ins[i]));
+        assert_int_equal(lf_stream_finish(&stream), LF_PARTIAL);
+        assert_int_equal(stream.offset, strlen(ins[i]));
+    }
 }
 
 int main(void)
@@ -872,6 +939,9 @@ int main(void)
         cmocka_unit_test(test_parse_block_of_8192_bytes_is_allowed),
         cmocka_unit_test(test_parse_block_of_8193_bytes_is_too_big),
         cmocka_unit_test(test_parse_8192_bytes_without_line_end_is_too_big),
+        cmocka_unit_test(test_parse_limit_inside_a_line_end),
+        cmocka_unit_test(test_parse_limit_inside_a_value),
+        cmocka_unit_test(test_parse_last_len_past_the_end_is_ignored),
         cmocka_unit_test(test_parse_error_before_the_limit_wins),
         cmocka_unit_test(test_parse_32_headers_are_allowed),
         cmocka_unit_test(test_parse_33_headers_are_too_many),
@@ -902,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_stream_runs_of_content_length),
         cmocka_unit_test(test_stream_block_found_inside_a_scanned_block),
         cmocka_unit_test(test_stream_long_run_of_content_length),
+        cmocka_unit_test(test_stream_header_across_the_limit),
         cmocka_unit_test(test_stream_works_without_callbacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

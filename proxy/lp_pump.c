@@ -95,7 +95,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0) return;
     p->src_eof = 1;
     uv_read_stop(s);
-    lp_close_once((uv_handle_t *)s);
+    if (p->close_src) lp_close_once((uv_handle_t *)s);
     if (p->cb->on_src_end) p->cb->on_src_end(p, (int)nread);
     progress(p);
 }
@@ -104,7 +104,7 @@ void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t 
                   size_t low, const struct lp_pump_cb *cb, void *data)
 {
     *p = (struct lp_pump){.src = src, .dst = dst, .cb = cb, .data = data, .high = high,
-                          .low = low, .close_dst = 1};
+                          .low = low, .close_dst = 1, .close_src = 1};
     src->data = p;
 }
 
@@ -118,7 +118,7 @@ void lp_pump_stop_src(struct lp_pump *p)
     if (p->src_eof) return;
     p->src_eof = 1;
     uv_read_stop(p->src);
-    lp_close_once((uv_handle_t *)p->src);
+    if (p->close_src) lp_close_once((uv_handle_t *)p->src);
 }
 
 static void shutdown_done(uv_shutdown_t *req, int status)

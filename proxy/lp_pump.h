@@ -39,7 +39,9 @@ struct lp_pump {
     void *data;          /* the owner's */
     size_t high, low;
     int keep_dst_open;   /* do not shut dst down at src EOF (our stderr) */
-    int close_dst;       /* uv_close dst once its shutdown completed */
+    int close_dst;       /* uv_close dst once its shutdown completed (default 1) */
+    int close_src;       /* uv_close src at its EOF (default 1); a socket that is both
+                            one pump's src and the other's dst is closed by its owner */
     int src_eof, paused, dst_dead, dst_shut, dst_done;
     size_t writes;       /* writes in flight */
     uint64_t read, written, discarded;

@@ -1,6 +1,7 @@
 #include "proxy/lp_relay.h"
 
 #include "proxy/lp_pump.h"
+#include "proxy/lp_stdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,14 +21,6 @@ enum { P_C2S, P_S2C, P_ERR, NPUMPS };
 
 static const int pump_dir[NPUMPS] = {LI_C2S, LI_S2C, -1};
 
-/* Files and terminals cannot be polled: a thread copies between the fd and
- * a pipe that libuv can drive. */
-struct bridge {
-    pthread_t thread;
-    int from, to;
-    int started;
-};
-
 struct relay {
     const struct lp_relay_opts *o;
     struct lp_relay_result *res;
@@ -37,7 +30,7 @@ struct relay {
     uv_signal_t sig[3];
     uv_timer_t grace, drain;
     struct lp_pump pump[NPUMPS];
-    struct bridge in_bridge, out_bridge, err_bridge;
+    struct lp_bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
     int child_running;
     int grace_started, term_sent, kill_sent;
@@ -302,58 +295,6 @@ static void maybe_finish(struct relay *r)
 
 /* ---- setup ---- */
 
-static void *copy_thread(void *arg)
-{
-    struct bridge *b = arg;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(b->from, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(b->to, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) goto out;
-            off += w;
-        }
-    }
-out:
-    close(b->to);
-    return NULL;
-}
-
-/* Opens fd as a libuv pipe handle, bridging through a thread when fd is
- * not something epoll can watch. `reading` says which way the bytes go. */
-static int open_stdio(struct relay *r, uv_pipe_t *h, int fd, int reading, struct bridge *b)
-{
-    int rc = uv_pipe_init(r->loop, h, 0);
-    if (rc) return rc;
-    uv_handle_type t = uv_guess_handle(fd);
-    if (t == UV_NAMED_PIPE || t == UV_TCP || t == UV_UDP) {
-        int dupfd = fd;
-        if (fd == 2) dupfd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* fd 2 stays ours for the end */
-        if (dupfd < 0) return -errno;
-        return uv_pipe_open(h, dupfd);
-    }
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC)) return -errno;
-    if (reading) {
-        b->from = fd == 2 ? fcntl(2, F_DUPFD_CLOEXEC, 3) : fd;
-        b->to = fds[1];
-    } else {
-        b->from = fds[0];
-        b->to = fd == 2 ? fcntl(2, F_DUPFD_CLOEXEC, 3) : dup(fd);
-    }
-    if (pthread_create(&b->thread, NULL, copy_thread, b)) {
-        close(fds[0]);
-        close(fds[1]);
-        return UV_EAGAIN;
-    }
-    b->started = 1;
-    if (reading) pthread_detach(b->thread); /* may block on a terminal forever */
-    return uv_pipe_open(h, reading ? fds[0] : fds[1]);
-}
-
 static json_t *argv_json(char **argv)
 {
     json_t *a = json_array();
@@ -419,9 +360,9 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     event(r, "spawn", json_pack("{s:i, s:s, s:o}", "pid", r->proc.pid, "path", o->argv[0],
                                 "argv", argv_json(o->argv)));
 
-    if ((rc = open_stdio(r, &r->ed_in, 0, 1, &r->in_bridge)) ||
-        (rc = open_stdio(r, &r->ed_out, 1, 0, &r->out_bridge)) ||
-        (rc = open_stdio(r, &r->ed_err, 2, 0, &r->err_bridge))) {
+    if ((rc = lp_stdio_open(r->loop, &r->ed_in, 0, 1, &r->in_bridge)) ||
+        (rc = lp_stdio_open(r->loop, &r->ed_out, 1, 0, &r->out_bridge)) ||
+        (rc = lp_stdio_open(r->loop, &r->ed_err, 2, 0, &r->err_bridge))) {
         fprintf(stderr, "lsptap: cannot use this process's standard streams: %s\n",
                 uv_strerror(rc));
         kill_child(r, SIGKILL);
@@ -456,8 +397,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     res->read[LI_S2C] = r->pump[P_S2C].read;
     res->written[LI_C2S] = r->pump[P_C2S].written;
     res->written[LI_S2C] = r->pump[P_S2C].written;
-    if (r->out_bridge.started) pthread_join(r->out_bridge.thread, NULL);
-    if (r->err_bridge.started) pthread_join(r->err_bridge.thread, NULL);
+    lp_bridge_join(&r->out_bridge);
+    lp_bridge_join(&r->err_bridge);
     for (int fd = 0; fd < 3; fd++)
         if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
     return 0;

@@ -3,6 +3,7 @@
 #include "proxy/lp_config.h"
 #include "proxy/lp_dlv.h"
 #include "proxy/lp_gopls.h"
+#include "proxy/lp_netrelay.h"
 
 int cmd_gopls(int argc, char **argv, const char *self)
 {
@@ -14,4 +15,9 @@ int cmd_dlv(int argc, char **argv, const char *self)
 {
     (void)self;
     return lp_dlv_main(argc, argv);
+}
+
+int cmd_relay(int argc, char **argv)
+{
+    return lp_netrelay_main(argc, argv);
 }

@@ -1,0 +1,639 @@
+#include "proxy/lp_netrelay.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "proxy/lp_config.h"
+#include "proxy/lp_pump.h"
+#include "proxy/lp_serve.h"
+#include "proxy/lp_stdio.h"
+
+#define DEFAULT_MAX_CONNS 16
+
+/* ---- addresses ---- */
+
+int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->text, sizeof a->text, "%s", s);
+    if (!strncmp(s, "unix:", 5)) {
+        a->kind = LP_ADDR_UNIX;
+        if (!s[5] || strlen(s + 5) >= sizeof a->path) {
+            snprintf(err, errlen, "\"%s\": a unix socket path must be 1 to %zu bytes", s,
+                     sizeof a->path - 1);
+            return -1;
+        }
+        strcpy(a->path, s + 5);
+        return 0;
+    }
+    a->kind = LP_ADDR_TCP;
+    if (!strncmp(s, "tls://", 6)) {
+        a->kind = LP_ADDR_TLS;
+        s += 6;
+    } else if (!strncmp(s, "tcp://", 6)) {
+        s += 6;
+    }
+    const char *colon = strrchr(s, ':');
+    if (!colon || !colon[1]) {
+        snprintf(err, errlen, "\"%s\" is not HOST:PORT, [IPV6]:PORT or unix:PATH", a->text);
+        return -1;
+    }
+    size_t hl = (size_t)(colon - s);
+    const char *h = s;
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        h++;
+        hl -= 2;
+    } else if (memchr(h, ':', hl)) {
+        snprintf(err, errlen, "\"%s\": write an IPv6 address in brackets, [::1]:PORT", a->text);
+        return -1;
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || hl >= sizeof a->host) {
+        snprintf(err, errlen, "\"%s\": the port must be a number from 0 to 65535", a->text);
+        return -1;
+    }
+    memcpy(a->host, h, hl);
+    a->host[hl] = '\0';
+    snprintf(a->port, sizeof a->port, "%ld", port);
+    return 0;
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+    return 0;
+}
+
+static int resolve(const struct lp_addr *a, int passive, struct addrinfo **res)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};
+    return getaddrinfo(*a->host ? a->host : NULL, a->port, &hints, res);
+}
+
+int lp_addr_is_local(const struct lp_addr *a)
+{
+    if (a->kind == LP_ADDR_UNIX) return 1;
+    if (!*a->host) return 0; /* ":PORT" means every interface */
+    struct addrinfo *res, *ai;
+    if (resolve(a, 1, &res)) return 0;
+    int local = 1;
+    for (ai = res; ai; ai = ai->ai_next) local &= is_loopback(ai->ai_addr);
+    freeaddrinfo(res);
+    return local;
+}
+
+/* ---- one relayed connection ---- */
+
+struct netrelay;
+
+union stream {
+    uv_handle_t h;
+    uv_stream_t s;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+};
+
+struct conn {
+    struct netrelay *nr;
+    int id;
+    union stream ed, ed_out; /* ed_out used only for stdio (stdin/stdout differ) */
+    int ed_split;            /* editor side is two handles */
+    union stream srv;        /* the connected server, or the child's stdin */
+    union stream srv_out;    /* the child's stdout */
+    int srv_split;
+    uv_process_t proc;
+    int has_proc, running, exited, exit_status, term_signal;
+    uv_connect_t creq;
+    struct lp_pump c2s, s2c;
+    int pumping;
+    struct lp_session sess;
+    int open_handles;
+    int done;
+};
+
+struct netrelay {
+    struct lp_config cfg;
+    uv_loop_t *loop;
+    struct lp_addr listen, connect;
+    int has_listen, has_connect;
+    char **cmd;
+    enum li_proto proto;
+    int max_conns, active, next_id;
+    union stream listener;
+    struct lp_bridge in_bridge, out_bridge;
+    int exit_code;
+    int stdio_mode;
+    char why[1024]; /* stdio mode: why the server is unavailable */
+};
+
+static uint64_t now(struct conn *c)
+{
+    return lp_session_now(&c->sess);
+}
+
+static void event(struct conn *c, const char *name, json_t *f)
+{
+    li_session_event(c->sess.li, now(c), name, f);
+    json_decref(f);
+}
+
+static void conn_check(struct conn *c);
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct conn *c = h->data;
+    if (--c->open_handles == 0) {
+        struct netrelay *nr = c->nr;
+        nr->active--;
+        free(c);
+    }
+}
+
+static void close_h(struct conn *c, uv_handle_t *h)
+{
+    if (!h->loop || uv_is_closing(h)) return;
+    h->data = c;
+    c->open_handles++;
+    uv_close(h, handle_closed);
+}
+
+static void conn_end(struct conn *c, const char *ending)
+{
+    if (c->done) return;
+    c->done = 1;
+    struct li_counts k;
+    li_session_counts(c->sess.li, &k);
+    json_t *extra = json_pack("{s:s, s:i}", "ending", ending, "connection", c->id);
+    char role[32];
+    snprintf(role, sizeof role, "relay #%d", c->id);
+    lp_session_close(&c->sess, role, extra, ending, 0);
+    json_decref(extra);
+    c->open_handles++; /* hold c until every close below has run */
+    close_h(c, &c->ed.h);
+    if (c->ed_split) close_h(c, &c->ed_out.h);
+    close_h(c, &c->srv.h);
+    if (c->srv_split) close_h(c, &c->srv_out.h);
+    if (c->has_proc) close_h(c, (uv_handle_t *)&c->proc);
+    c->open_handles--;
+    if (c->open_handles == 0) {
+        c->nr->active--;
+        free(c);
+    }
+}
+
+static void conn_check(struct conn *c)
+{
+    if (c->done || !c->pumping) return;
+    if (!c->c2s.src_eof || !c->s2c.src_eof) return;
+    if (c->c2s.writes || c->s2c.writes) return;
+    if (c->has_proc && c->running) return;
+    char ending[128];
+    if (c->has_proc && c->term_signal)
+        snprintf(ending, sizeof ending, "server killed by signal %d", c->term_signal);
+    else if (c->has_proc)
+        snprintf(ending, sizeof ending, "server exited with status %d", c->exit_status);
+    else
+        snprintf(ending, sizeof ending, "both sides closed");
+    if (c->nr->stdio_mode)
+        c->nr->exit_code = c->has_proc ? (c->term_signal ? 128 + c->term_signal : c->exit_status)
+                                       : 0;
+    conn_end(c, ending);
+}
+
+static void on_bytes(struct lp_pump *p, const char *data, size_t len)
+{
+    struct conn *c = p->data;
+    li_session_feed(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, data, len, now(c));
+}
+
+static void on_src_end(struct lp_pump *p, int status)
+{
+    struct conn *c = p->data;
+    li_session_eof(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, now(c));
+    event(c, p == &c->c2s ? "editor_eof" : "server_eof",
+          status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
+    lp_pump_shutdown_dst(p);
+    if (p == &c->c2s && c->has_proc && c->running) {
+        /* The grace period of the stdio relay is not repeated here: a
+         * server that ignores EOF on a connection is asked to stop. */
+        uv_process_kill(&c->proc, SIGTERM);
+    }
+}
+
+static void on_dst_error(struct lp_pump *p, int status)
+{
+    struct conn *c = p->data;
+    fprintf(stderr, "lsptap: relay #%d: writing to the %s failed: %s\n", c->id,
+            p == &c->c2s ? "server" : "editor", uv_strerror(status));
+}
+
+static void on_progress(struct lp_pump *p)
+{
+    conn_check(p->data);
+}
+
+static const struct lp_pump_cb pump_cb = {on_bytes, on_src_end, on_dst_error, on_progress};
+
+static void start_pumps(struct conn *c)
+{
+    struct netrelay *nr = c->nr;
+    uv_stream_t *ed_in = &c->ed.s, *ed_out = c->ed_split ? &c->ed_out.s : &c->ed.s;
+    uv_stream_t *srv_in = &c->srv.s, *srv_out = c->srv_split ? &c->srv_out.s : &c->srv.s;
+    lp_pump_init(&c->c2s, ed_in, srv_in, nr->cfg.high_mark, nr->cfg.low_mark, &pump_cb, c);
+    lp_pump_init(&c->s2c, srv_out, ed_out, nr->cfg.high_mark, nr->cfg.low_mark, &pump_cb, c);
+    /* Handles are closed by conn_end, never by one direction's EOF: a
+     * socket is one pump's source and the other's destination. */
+    c->c2s.close_src = c->c2s.close_dst = c->s2c.close_src = c->s2c.close_dst = 0;
+    c->pumping = 1;
+    lp_pump_start(&c->c2s);
+    lp_pump_start(&c->s2c);
+}
+
+static void child_exited(uv_process_t *p, int64_t status, int sig)
+{
+    struct conn *c = p->data;
+    c->running = 0;
+    c->exited = 1;
+    c->exit_status = (int)status;
+    c->term_signal = sig;
+    json_t *f = json_pack("{s:I}", "status", (json_int_t)status);
+    json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
+    event(c, "exit", f);
+    conn_check(c);
+}
+
+static struct conn *conn_new(struct netrelay *nr, char **argv)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->nr = nr;
+    c->id = ++nr->next_id;
+    nr->active++;
+    if (lp_session_open(&c->sess, &nr->cfg, "relay", nr->proto, argv, NULL, NULL)) {
+        nr->active--;
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int spawn_cmd(struct conn *c)
+{
+    struct netrelay *nr = c->nr;
+    uv_pipe_init(nr->loop, &c->srv.pipe, 0);
+    uv_pipe_init(nr->loop, &c->srv_out.pipe, 0);
+    c->srv_split = 1;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = &c->srv.s},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = &c->srv_out.s},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+    };
+    uv_process_options_t po = {.exit_cb = child_exited, .file = nr->cmd[0], .args = nr->cmd,
+                               .stdio_count = 3, .stdio = stdio};
+    c->proc.data = c;
+    int r = uv_spawn(nr->loop, &c->proc, &po);
+    if (r) return r;
+    c->has_proc = c->running = 1;
+    json_t *av = json_array();
+    for (char **a = nr->cmd; *a; a++) json_array_append_new(av, json_string(*a));
+    event(c, "spawn", json_pack("{s:i, s:o}", "pid", c->proc.pid, "argv", av));
+    return 0;
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    struct netrelay *nr = c->nr;
+    if (status) {
+        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
+                 uv_strerror(status));
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        event(c, "connect_failed", json_pack("{s:s, s:s}", "target", nr->connect.text, "error",
+                                             uv_strerror(status)));
+        if (nr->stdio_mode) nr->exit_code = -1; /* answered inside the protocol afterwards */
+        conn_end(c, "connect failed");
+        return;
+    }
+    event(c, "connected", json_pack("{s:s}", "target", nr->connect.text));
+    if (nr->stdio_mode) {
+        /* Only now are stdin and stdout taken over: had the connect failed,
+         * they stay as they are for the answer inside the protocol. */
+        int r = lp_stdio_open(nr->loop, &c->ed.pipe, 0, 1, &nr->in_bridge);
+        if (!r) r = lp_stdio_open(nr->loop, &c->ed_out.pipe, 1, 0, &nr->out_bridge);
+        if (r) {
+            fprintf(stderr, "lsptap: cannot use this process's standard streams: %s\n",
+                    uv_strerror(r));
+            conn_end(c, "stdio unusable");
+            return;
+        }
+        c->ed_split = 1;
+    }
+    start_pumps(c);
+}
+
+/* Starts the server side of c: a connection to --connect, or CMD. */
+static int open_server(struct conn *c)
+{
+    struct netrelay *nr = c->nr;
+    if (nr->cmd) {
+        int r = spawn_cmd(c);
+        if (r) {
+            fprintf(stderr, "lsptap: relay #%d: cannot start %s: %s\n", c->id, nr->cmd[0],
+                    uv_strerror(r));
+            return r;
+        }
+        start_pumps(c);
+        return 0;
+    }
+    c->creq.data = c;
+    if (nr->connect.kind == LP_ADDR_UNIX) {
+        uv_pipe_init(nr->loop, &c->srv.pipe, 0);
+        uv_pipe_connect(&c->creq, &c->srv.pipe, nr->connect.path, on_connected);
+        return 0;
+    }
+    struct addrinfo *res;
+    int g = resolve(&nr->connect, 0, &res);
+    if (g) {
+        snprintf(nr->why, sizeof nr->why, "cannot resolve %s: %s", nr->connect.host,
+                 gai_strerror(g));
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        if (nr->stdio_mode) nr->exit_code = -1;
+        return UV_EAI_NONAME;
+    }
+    uv_tcp_init(nr->loop, &c->srv.tcp);
+    int r = uv_tcp_connect(&c->creq, &c->srv.tcp, res->ai_addr, on_connected);
+    freeaddrinfo(res);
+    if (r) {
+        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
+                 uv_strerror(r));
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        if (nr->stdio_mode) nr->exit_code = -1;
+    }
+    return r;
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct netrelay *nr = l->data;
+    if (status) return;
+    char *argv[] = {nr->cmd ? nr->cmd[0] : nr->connect.text, NULL};
+    struct conn *c = conn_new(nr, nr->cmd ? nr->cmd : argv);
+    if (!c) return;
+    if (nr->listen.kind == LP_ADDR_UNIX) uv_pipe_init(nr->loop, &c->ed.pipe, 0);
+    else uv_tcp_init(nr->loop, &c->ed.tcp);
+    if (uv_accept(l, &c->ed.s)) {
+        conn_end(c, "accept failed");
+        return;
+    }
+    char peer[INET6_ADDRSTRLEN + 16] = "local";
+    if (nr->listen.kind != LP_ADDR_UNIX) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        if (!uv_tcp_getpeername(&c->ed.tcp, (struct sockaddr *)&ss, &len)) {
+            char ip[INET6_ADDRSTRLEN] = "?";
+            int port = 0;
+            if (ss.ss_family == AF_INET6) {
+                uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+            } else {
+                uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+            }
+            snprintf(peer, sizeof peer, "%s:%d", ip, port);
+        }
+    }
+    fprintf(stderr, "lsptap: relay #%d: accepted %s on %s\n", c->id, peer, nr->listen.text);
+    event(c, "accepted", json_pack("{s:s, s:s}", "peer", peer, "listen", nr->listen.text));
+    if (nr->active > nr->max_conns) {
+        fprintf(stderr,
+                "lsptap: relay #%d: refused: %d connections are open, the limit is %d "
+                "(--max-conns)\n",
+                c->id, nr->active - 1, nr->max_conns);
+        conn_end(c, "too many connections");
+        return;
+    }
+    if (open_server(c)) conn_end(c, "server unavailable");
+}
+
+static int start_listener(struct netrelay *nr, char *err, size_t errlen)
+{
+    int r;
+    uv_stream_t *l = &nr->listener.s;
+    if (nr->listen.kind == LP_ADDR_UNIX) {
+        /* The socket is created 0600 inside a 0700 directory. */
+        char dir[sizeof nr->listen.path];
+        strcpy(dir, nr->listen.path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            if (mkdir(dir, 0700) && errno != EEXIST) {
+                snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+                return -1;
+            }
+        }
+        struct stat st;
+        if (!lstat(nr->listen.path, &st) && S_ISSOCK(st.st_mode)) unlink(nr->listen.path);
+        uv_pipe_init(nr->loop, &nr->listener.pipe, 0);
+        mode_t old = umask(0177);
+        r = uv_pipe_bind(&nr->listener.pipe, nr->listen.path);
+        umask(old);
+    } else {
+        struct addrinfo *res;
+        int g = resolve(&nr->listen, 1, &res);
+        if (g) {
+            snprintf(err, errlen, "cannot resolve %s: %s", nr->listen.text, gai_strerror(g));
+            return -1;
+        }
+        uv_tcp_init(nr->loop, &nr->listener.tcp);
+        r = uv_tcp_bind(&nr->listener.tcp, res->ai_addr, 0);
+        freeaddrinfo(res);
+    }
+    nr->listener.h.data = nr;
+    if (!r) r = uv_listen(l, 64, on_connection);
+    if (r) {
+        snprintf(err, errlen, "cannot listen on %s: %s", nr->listen.text, uv_strerror(r));
+        return -1;
+    }
+    char shown[400] = "";
+    if (nr->listen.kind != LP_ADDR_UNIX) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        char ip[INET6_ADDRSTRLEN] = "?";
+        uv_tcp_getsockname(&nr->listener.tcp, (struct sockaddr *)&ss, &len);
+        if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
+            snprintf(shown, sizeof shown, "[%s]:%d", ip,
+                     ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+        } else {
+            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
+            snprintf(shown, sizeof shown, "%s:%d", ip,
+                     ntohs(((struct sockaddr_in *)&ss)->sin_port));
+        }
+    } else {
+        snprintf(shown, sizeof shown, "unix:%s", nr->listen.path);
+    }
+    /* One line on stdout that scripts can read, like dlv's. */
+    printf("lsptap relay listening at: %s\n", shown);
+    fflush(stdout);
+    return 0;
+}
+
+static void usage(void)
+{
+    fputs("usage: lsptap relay --connect ADDR [--protocol lsp|dap]\n"
+          "       lsptap relay --listen ADDR [--insecure] [--max-conns N] [--protocol lsp|dap] "
+          "-- CMD [ARGS...]\n"
+          "       lsptap relay --listen ADDR --connect ADDR [...]\n"
+          "ADDR is HOST:PORT, [IPV6]:PORT or unix:PATH\n",
+          stderr);
+}
+
+static void on_signal(uv_signal_t *s, int sig)
+{
+    (void)sig;
+    uv_stop(s->loop);
+}
+
+int lp_netrelay_main(int argc, char **argv)
+{
+    static struct netrelay n;
+    struct netrelay *nr = &n;
+    memset(nr, 0, sizeof *nr);
+    char warn[4096], err[1024];
+    lp_config_load(&nr->cfg, warn, sizeof warn);
+    if (*warn) fprintf(stderr, "lsptap: %s\n", warn);
+    nr->max_conns = DEFAULT_MAX_CONNS;
+    nr->proto = LI_LSP;
+    int insecure = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--")) {
+            nr->cmd = argv + i + 1;
+            if (!*nr->cmd) nr->cmd = NULL;
+            break;
+        } else if (!strcmp(a, "--listen") && v) {
+            if (lp_addr_parse(v, &nr->listen, err, sizeof err)) goto bad;
+            nr->has_listen = 1;
+            i++;
+        } else if (!strcmp(a, "--connect") && v) {
+            if (lp_addr_parse(v, &nr->connect, err, sizeof err)) goto bad;
+            nr->has_connect = 1;
+            i++;
+        } else if (!strcmp(a, "--protocol") && v) {
+            if (!strcmp(v, "lsp")) nr->proto = LI_LSP;
+            else if (!strcmp(v, "dap")) nr->proto = LI_DAP;
+            else {
+                snprintf(err, sizeof err, "--protocol is lsp or dap, not \"%s\"", v);
+                goto bad;
+            }
+            i++;
+        } else if (!strcmp(a, "--max-conns") && v) {
+            nr->max_conns = atoi(v);
+            if (nr->max_conns < 1) {
+                snprintf(err, sizeof err, "--max-conns must be at least 1");
+                goto bad;
+            }
+            i++;
+        } else if (!strcmp(a, "--insecure")) {
+            insecure = 1;
+        } else if (!strcmp(a, "--cert") || !strcmp(a, "--key") || !strcmp(a, "--ca") ||
+                   !strcmp(a, "--client-ca") || !strcmp(a, "--tls")) {
+            snprintf(err, sizeof err, "%s: TLS is not built into this lsptap yet", a);
+            goto bad;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage();
+            return 0;
+        } else {
+            snprintf(err, sizeof err, "unknown or incomplete option \"%s\"", a);
+            goto bad;
+        }
+    }
+    if (!nr->has_listen && !nr->has_connect) {
+        snprintf(err, sizeof err, "give --listen, --connect, or both");
+        goto bad;
+    }
+    if (nr->has_listen && !nr->has_connect && !nr->cmd) {
+        snprintf(err, sizeof err, "--listen needs a server: -- CMD... or --connect ADDR");
+        goto bad;
+    }
+    if (!nr->has_listen && nr->cmd) {
+        snprintf(err, sizeof err, "-- CMD goes with --listen (with --connect alone, lsptap "
+                                  "relays its own stdin and stdout)");
+        goto bad;
+    }
+    if (nr->has_connect && nr->cmd) {
+        snprintf(err, sizeof err, "give either --connect or -- CMD as the server, not both");
+        goto bad;
+    }
+    if ((nr->has_listen && nr->listen.kind == LP_ADDR_TLS) ||
+        (nr->has_connect && nr->connect.kind == LP_ADDR_TLS)) {
+        snprintf(err, sizeof err, "tls:// addresses: TLS is not built into this lsptap yet");
+        goto bad;
+    }
+    if (nr->has_listen && !insecure && !lp_addr_is_local(&nr->listen)) {
+        fprintf(stderr,
+                "lsptap: refusing to listen on %s without TLS: anyone who can reach it could "
+                "drive the server (and gopls runs go commands). Listen on 127.0.0.1, [::1] or "
+                "unix:PATH, or pass --insecure to accept that risk.\n",
+                nr->listen.text);
+        return 2;
+    }
+
+    signal(SIGPIPE, SIG_IGN);
+    nr->loop = uv_default_loop();
+    uv_signal_t sigs[2];
+    int signums[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        uv_signal_init(nr->loop, &sigs[i]);
+        uv_signal_start(&sigs[i], on_signal, signums[i]);
+        uv_unref((uv_handle_t *)&sigs[i]);
+    }
+
+    if (nr->has_listen) {
+        if (start_listener(nr, err, sizeof err)) {
+            fprintf(stderr, "lsptap: %s\n", err);
+            return 1;
+        }
+        uv_run(nr->loop, UV_RUN_DEFAULT);
+        return 0;
+    }
+
+    /* --connect alone: this process's stdio is the editor. */
+    nr->stdio_mode = 1;
+    char *argv1[] = {nr->connect.text, NULL};
+    struct conn *c = conn_new(nr, argv1);
+    if (!c) return 70;
+    if (open_server(c)) conn_end(c, "server unavailable");
+    uv_run(nr->loop, UV_RUN_DEFAULT);
+    lp_bridge_join(&nr->out_bridge);
+    for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (nr->exit_code == -1 && nr->proto == LI_LSP) {
+        /* The editor is still waiting: it gets the reason as the answer to
+         * initialize rather than a closed pipe. */
+        char why[1100];
+        snprintf(why, sizeof why, "lsptap: %s", nr->why);
+        char *av[] = {nr->connect.text, NULL};
+        lp_serve_unavailable(&nr->cfg, "relay", av, why);
+        return 1;
+    }
+    return nr->exit_code < 0 ? 1 : nr->exit_code;
+bad:
+    fprintf(stderr, "lsptap relay: %s\n", err);
+    usage();
+    return 2;
+}

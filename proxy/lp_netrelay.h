@@ -1,0 +1,40 @@
+/*
+ * lp_netrelay — `lsptap relay`: LSP or DAP over TCP and unix sockets.
+ *
+ *   relay --connect ADDR                 this process's stdio <-> ADDR
+ *   relay --listen ADDR -- CMD...        each connection <-> a new CMD's stdio
+ *   relay --listen ADDR --connect ADDR2  each connection <-> a new connection to ADDR2
+ *
+ * ADDR is host:port, [v6]:port or unix:PATH. Every connection is inspected
+ * and recorded as its own session (role "relay"). A plain listener on an
+ * address that is not loopback is refused unless --insecure (DESIGN.md
+ * principle 6). tls:// addresses and the --cert/--key/--ca/--client-ca
+ * options are refused with a message until TLS is built.
+ */
+#ifndef LSPTAP_PROXY_LP_NETRELAY_H
+#define LSPTAP_PROXY_LP_NETRELAY_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+enum lp_addr_kind { LP_ADDR_TCP, LP_ADDR_TLS, LP_ADDR_UNIX };
+
+struct lp_addr {
+    enum lp_addr_kind kind;
+    char host[256]; /* without brackets */
+    char port[16];
+    char path[108]; /* unix */
+    char text[400]; /* as given */
+};
+
+/* Parses ADDR. Returns 0, or -1 with a sentence in err. */
+int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen);
+
+/* 1 when every address host resolves to is loopback (127/8, ::1); unix
+ * sockets count as local. 0 otherwise or when it does not resolve. */
+int lp_addr_is_local(const struct lp_addr *a);
+
+/* argv[0] is "relay". Returns the exit code. */
+int lp_netrelay_main(int argc, char **argv);
+
+#endif

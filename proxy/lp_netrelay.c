@@ -118,6 +118,8 @@ struct conn {
     uv_process_t proc;
     int has_proc, running, exited, exit_status, term_signal;
     uv_connect_t creq;
+    uv_timer_t grace;   /* CMD: editor EOF -> SIGTERM -> SIGKILL */
+    int grace_init, term_sent;
     struct lp_pump c2s, s2c;
     int pumping;
     struct lp_session sess;
@@ -188,6 +190,7 @@ static void conn_end(struct conn *c, const char *ending)
     close_h(c, &c->srv.h);
     if (c->srv_split) close_h(c, &c->srv_out.h);
     if (c->has_proc) close_h(c, (uv_handle_t *)&c->proc);
+    if (c->grace_init) close_h(c, (uv_handle_t *)&c->grace);
     c->open_handles--;
     if (c->open_handles == 0) {
         c->nr->active--;
@@ -197,9 +200,12 @@ static void conn_end(struct conn *c, const char *ending)
 
 static void conn_check(struct conn *c)
 {
+    /* The connection is over when the server is: it closed its side and
+     * everything it said reached the editor (and, for CMD, it exited). The
+     * editor's side may stay open — nothing is left to read what it sends,
+     * as with the stdio relay. */
     if (c->done || !c->pumping) return;
-    if (!c->c2s.src_eof || !c->s2c.src_eof) return;
-    if (c->c2s.writes || c->s2c.writes) return;
+    if (!c->s2c.src_eof || c->s2c.writes) return;
     if (c->has_proc && c->running) return;
     char ending[128];
     if (c->has_proc && c->term_signal)
@@ -212,6 +218,26 @@ static void conn_check(struct conn *c)
         c->nr->exit_code = c->has_proc ? (c->term_signal ? 128 + c->term_signal : c->exit_status)
                                        : 0;
     conn_end(c, ending);
+}
+
+static void grace_fired(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (!c->running) return;
+    uv_process_kill(&c->proc, c->term_sent ? SIGKILL : SIGTERM);
+    event(c, "terminate", json_pack("{s:s}", "signal", c->term_sent ? "SIGKILL" : "SIGTERM"));
+    if (!c->term_sent) uv_timer_start(&c->grace, grace_fired, c->nr->cfg.kill_ms, 0);
+    c->term_sent = 1;
+}
+
+/* The server got EOF: it may take grace_ms to exit on its own. */
+static void start_grace(struct conn *c)
+{
+    if (c->grace_init) return;
+    uv_timer_init(c->nr->loop, &c->grace);
+    c->grace.data = c;
+    c->grace_init = 1;
+    uv_timer_start(&c->grace, grace_fired, c->nr->cfg.grace_ms, 0);
 }
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
@@ -227,11 +253,7 @@ static void on_src_end(struct lp_pump *p, int status)
     event(c, p == &c->c2s ? "editor_eof" : "server_eof",
           status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
     lp_pump_shutdown_dst(p);
-    if (p == &c->c2s && c->has_proc && c->running) {
-        /* The grace period of the stdio relay is not repeated here: a
-         * server that ignores EOF on a connection is asked to stop. */
-        uv_process_kill(&c->proc, SIGTERM);
-    }
+    if (p == &c->c2s && c->has_proc && c->running) start_grace(c);
 }
 
 static void on_dst_error(struct lp_pump *p, int status)

@@ -1,0 +1,147 @@
+// `lsptap relay`: LSP over TCP and unix sockets, each connection recorded.
+// The editor is VS Code's client library; gopls is the real one.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { childEnv, collect, copyExample, lsptapBin, realGopls, spawnTracked, tempDir, withTimeout } from './lib/env.mjs';
+import { startEditor } from './lib/lsp.mjs';
+import { readSession, validateSession } from './lib/session.mjs';
+
+const MAIN = 'main.go';
+
+// A free loopback port: bind 0, read it, close.
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+// Resolves with the address a `relay --listen` prints on stdout.
+function listeningAt(child) {
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /lsptap relay listening at: (\S+)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.exited.then((st) => reject(new Error(`relay exited early: ${JSON.stringify(st)}`)));
+    }),
+    10000,
+    'relay listening line',
+  );
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
+}
+
+async function hoverSession(t, cmd, args, env, ws) {
+  const ed = startEditor(t, cmd, args, { workspace: ws, env });
+  const init = await ed.initialize();
+  assert.equal(init.serverInfo?.name, 'gopls');
+  ed.notify('initialized', {});
+  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
+  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
+  const hover = await ed.hoverWhenLoaded({ textDocument: { uri: ed.uri(MAIN) }, position: { line: 17, character: 14 } });
+  const st = await ed.shutdown();
+  return { ed, hover, st };
+}
+
+test('relay --connect: an editor reaches a gopls daemon over TCP, recorded', { timeout: 90000 }, async (t) => {
+  const ws = copyExample(t);
+  const port = await freePort();
+  spawnTracked(t, realGopls(), ['serve', `-listen=127.0.0.1:${port}`], { cwd: ws, env: childEnv() });
+  await waitForPort(port);
+  const sessions = tempDir(t);
+  const { ed, hover, st } = await hoverSession(t, lsptapBin(), ['relay', '--connect', `127.0.0.1:${port}`],
+    childEnv({ LSPTAP_DIR: sessions }), ws);
+  assert.match(JSON.stringify(hover), /greet\.New/);
+  assert.deepEqual(st, { code: 0, signal: null }, ed.stderr.text());
+  const files = fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl'));
+  assert.equal(files.length, 1);
+  const s = validateSession(path.join(sessions, files[0]));
+  assert.equal(s.header.role, 'relay');
+  assert.ok(s.events.some((e) => e.event === 'connected'), 'connected event');
+  assert.ok(s.messages.some((m) => m.method === 'textDocument/hover' && m.kind === 'response' && Number.isInteger(m.latency_us)));
+});
+
+test('relay --listen -- gopls, reached through relay --connect over a unix socket', { timeout: 90000 }, async (t) => {
+  const ws = copyExample(t);
+  const dir = tempDir(t);
+  const sock = path.join(dir, 'run', 'gopls.sock');
+  const listenerSessions = tempDir(t);
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', `unix:${sock}`, '--', realGopls()], {
+    cwd: ws,
+    env: childEnv({ LSPTAP_DIR: listenerSessions }),
+  });
+  const lerr = collect(listener.stderr);
+  assert.equal(await listeningAt(listener), `unix:${sock}`);
+  assert.equal(fs.statSync(sock).mode & 0o777, 0o600, 'socket mode');
+  assert.equal(fs.statSync(path.dirname(sock)).mode & 0o777, 0o700, 'socket directory mode');
+
+  const { hover, st } = await hoverSession(t, lsptapBin(), ['relay', '--connect', `unix:${sock}`],
+    childEnv({ LSPTAP_DIR: tempDir(t) }), ws);
+  assert.match(JSON.stringify(hover), /greet\.New/);
+  assert.equal(st.code, 0);
+  // The listener's session for that connection is complete once gopls exits.
+  const deadline = Date.now() + 15000;
+  let files = [];
+  while (Date.now() < deadline) {
+    files = fs.readdirSync(listenerSessions).filter((f) => f.endsWith('.jsonl'));
+    if (files.length && /"event":"summary"/.test(fs.readFileSync(path.join(listenerSessions, files[0]), 'utf8'))) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const s = readSession(path.join(listenerSessions, files[0]));
+  assert.ok(s.events.some((e) => e.event === 'spawn'), 'spawned gopls for the connection');
+  assert.ok(s.events.some((e) => e.event === 'exit' && e.status === 0), `gopls exit 0; stderr:\n${lerr.text()}`);
+  assert.match(lerr.text(), /relay #1: accepted local/);
+});
+
+test('relay --connect to a closed port: initialize fails with the reason', { timeout: 30000 }, async (t) => {
+  const port = await freePort();
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', `127.0.0.1:${port}`], {
+    workspace: tempDir(t),
+    env: childEnv({ LSPTAP_DIR: tempDir(t) }),
+  });
+  await assert.rejects(ed.initialize(), (e) => /cannot connect to 127\.0\.0\.1:\d+: connection refused/.test(e.message));
+});
+
+test('relay refuses a plain listener off loopback unless --insecure', { timeout: 20000 }, async (t) => {
+  const child = spawnTracked(t, lsptapBin(), ['relay', '--listen', '0.0.0.0:0', '--', '/bin/cat'], { env: childEnv() });
+  const err = collect(child.stderr);
+  const st = await withTimeout(child.exited, 10000, 'relay exit');
+  assert.equal(st.code, 2);
+  assert.match(err.text(), /refusing to listen on 0\.0\.0\.0:0 without TLS/);
+});
+
+test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, async (t) => {
+  for (const [args, re] of [
+    [['relay'], /give --listen, --connect, or both/],
+    [['relay', '--listen', '127.0.0.1:0'], /--listen needs a server/],
+    [['relay', '--connect', 'nohost'], /is not HOST:PORT/],
+    [['relay', '--connect', 'tls://example.invalid:443'], /TLS is not built/],
+  ]) {
+    const child = spawnTracked(t, lsptapBin(), args, { env: childEnv() });
+    const err = collect(child.stderr);
+    const st = await withTimeout(child.exited, 10000, 'relay exit');
+    assert.equal(st.code, 2, `${args.join(' ')}: ${err.text()}`);
+    assert.match(err.text(), re);
+  }
+});

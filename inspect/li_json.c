@@ -35,7 +35,8 @@ static const unsigned char *out_of_input(struct scan *s)
 
 static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    /* Most tokens follow each other directly: one compare rejects them. */
+    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;
 }
@@ -334,6 +335,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
     struct stack st = {{0}, 0};
     struct li_json_member *mem = &s->mem;
     int top_obj = 0;
+    int in_obj = 0; /* the innermost open container is an object */
 
     for (;;) {
         /* value: */
@@ -347,7 +349,8 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
         }
         if (c == '{' || c == '[') {
             if (push(&st, c == '{') < 0) return fail(s, p, "nesting too deep");
-            if (st.depth == 1) top_obj = c == '{';
+            in_obj = c == '{';
+            if (st.depth == 1) top_obj = in_obj;
             p = skip_ws(p + 1, end);
             if (p >= end) return out_of_input(s);
             if (*p != (c == '{' ? '}' : ']')) {
@@ -358,6 +361,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
                 continue;
             }
             st.depth--;
+            if (st.depth) in_obj = top_is_obj(&st);
             p++;
         } else if (c == '"') {
             p = scan_string(s, p + 1);
@@ -384,7 +388,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
             }
             p = skip_ws(p, end);
             if (p >= end) return out_of_input(s);
-            int obj = top_is_obj(&st);
+            int obj = in_obj;
             if (*p == ',') {
                 p = skip_ws(p + 1, end);
                 if (obj) {
@@ -396,6 +400,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
             if (*p != (obj ? '}' : ']'))
                 return fail(s, p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
             st.depth--;
+            if (st.depth) in_obj = top_is_obj(&st);
             p++;
         }
     }

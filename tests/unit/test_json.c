@@ -213,8 +213,7 @@ static void test_guard_page(void **state)
     assert_true(map != MAP_FAILED);
     assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
     const char *cases[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef0123\"}"
-        "}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef\"}}",
         "\"\\uD83D\\uDE00 \xf0\x9f\x98\x80 tail of some length\"",
         "[true,false,null,-1.5e+10,{\"k\":[]}]",
     };

@@ -42,7 +42,9 @@ enum {
     LF_EBADLEN = -2,     /* Content-Length not digits, signed, overflowing or over the max */
     LF_ENOLEN = -3,      /* header block without Content-Length */
     LF_EHDRTOOBIG = -4,  /* header block longer than LF_MAX_HEADER_BLOCK */
-    LF_EBADHDR = -5,     /* a header line without ':' , an empty name, or a bare '\n' */
+    LF_EBADHDR = -5,     /* a header line without ':', an empty name or one with a
+                            non-token byte, a control byte in a value, a bare '\n'
+                            or a '\r' not followed by '\n' */
     LF_EDUPLEN = -6,     /* two Content-Length headers */
     LF_EBADTYPE = -7,    /* Content-Type with a charset other than utf-8/utf8 */
     LF_ETOOMANY = -8,    /* more than LF_MAX_HEADERS header lines */
@@ -69,7 +71,13 @@ struct lf_frame {
  * (0 means LF_DEFAULT_MAX_LEN). On success returns frame->header_len (> 0)
  * and fills `frame`; the body is the next content_length bytes after it.
  * Otherwise returns LF_PARTIAL or an LF_E* error; on error `*err_off`, when
- * not NULL, is set to the offset in buf of the offending byte or line. */
+ * not NULL, is set to the offset in buf of the offending byte or line
+ * (docs/framing.md has the table); `frame` is then unspecified.
+ * The answer depends only on buf[0..len): `last_len` saves work but never
+ * changes it, so a block gives the same result however it was split. A
+ * block is decided (an error or a length) only once it ends, meets a bare
+ * '\n' or a stray '\r', or reaches LF_MAX_HEADER_BLOCK bytes; before that
+ * the answer is LF_PARTIAL even when an earlier line is already bad. */
 int lf_parse(const char *buf, size_t len, size_t last_len, uint64_t max_len,
              struct lf_frame *frame, size_t *err_off);
 
@@ -100,10 +108,15 @@ struct lf_stream_cb {
     void (*on_body)(void *ud, const char *data, size_t len);
     /* The current frame's body is complete. */
     void (*on_end)(void *ud);
-    /* A framing error at stream offset `off` (LF_E* code). The framer now
-     * skips to the next "Content-Length:"; `on_skip` tells how much it
-     * skipped once it finds one (or at lf_stream_finish). */
+    /* A framing error (LF_E* code) at stream offset `off`: the offending
+     * byte, or for LF_PARTIAL at lf_stream_finish the start of the cut-short
+     * frame. The framer now skips to the next "Content-Length:" after the
+     * bad block's first byte. */
     void (*on_error)(void *ud, int code, uint64_t off);
+    /* `skipped` bytes from stream offset `off` (the bad block's start) were
+     * not part of any frame; called once the next "Content-Length:" is
+     * found, or at lf_stream_finish. Every byte fed is reported exactly once:
+     * as header (frame->header_len), body, or skipped. */
     void (*on_skip)(void *ud, uint64_t off, uint64_t skipped);
 };
 
@@ -118,6 +131,8 @@ struct lf_stream {
     uint64_t body_left;  /* in LF_ST_BODY */
     uint64_t block_off;  /* stream offset where the buffered header block starts */
     uint64_t skip_off;   /* in LF_ST_RESYNC: where skipping started */
+    uint64_t scan_end;   /* after an error: bytes before this offset hold no
+                            line end a new block could stop at (see lf.c) */
     size_t hdr_len;      /* bytes buffered in hdr */
     size_t last_len;
     char hdr[LF_MAX_HEADER_BLOCK];
@@ -130,7 +145,9 @@ void lf_stream_init(struct lf_stream *s, uint64_t max_len,
 void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len);
 /* End of stream: reports a trailing partial header or body as an error
  * (LF_PARTIAL as code: "stream ended inside a frame") and pending skips.
- * Returns 0 when the stream ended on a frame boundary. */
+ * Returns 0 when the stream ended on a frame boundary, else LF_PARTIAL
+ * (also when it ended in bytes being skipped after an earlier error). The
+ * stream is then at a frame boundary again; `offset` is kept. */
 int lf_stream_finish(struct lf_stream *s);
 
 #endif

@@ -182,26 +182,65 @@ static size_t plain_run(const unsigned char *p, size_t n)
     return i;
 }
 
+/* A byte inside a string that plain_run stopped at: returns the byte after
+ * what it starts (an escape, a UTF-8 sequence), or NULL on an error. Sets
+ * *closed when it is the closing quote. */
+static const unsigned char *special(struct scan *s, const unsigned char *p, int *closed)
+{
+    unsigned c = *p;
+    if (c == '"') {
+        *closed = 1;
+        return p + 1;
+    }
+    if (c == '\\') return scan_escape(s, p + 1);
+    if (c < 0x20) return fail(s, p, "control character in string");
+    int n = utf8_seq(p, s->end);
+    if (n < 0) return out_of_input(s);
+    if (n == 0) return fail(s, p, "invalid UTF-8 in string");
+    return p + n;
+}
+
+#if defined(__SSE2__)
+/* Bit i set when p[i] is '"', '\\', a control byte or non-ASCII. */
+static unsigned special_mask(const unsigned char *p)
+{
+    const __m128i ctl = _mm_set1_epi8(0x1F);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+    return (unsigned)_mm_movemask_epi8(hit) | (unsigned)_mm_movemask_epi8(v);
+}
+#endif
+
 /* p is just after the opening quote; returns the byte after the closing
- * quote. */
+ * quote. Source text in a body is dense with escapes ("\\n", "\\t"), so
+ * every special byte of a 16-byte block is handled from one mask rather
+ * than reloading the block after each. */
 static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
 {
+    int closed = 0;
+#if defined(__SSE2__)
+    while (s->end - p >= 16) {
+        unsigned mask = special_mask(p);
+        const unsigned char *resume = p + 16;
+        while (mask) {
+            const unsigned char *next = special(s, p + __builtin_ctz(mask), &closed);
+            if (!next || closed) return next;
+            if (next >= p + 16) {
+                resume = next;
+                break;
+            }
+            mask &= ~0u << (next - p);
+        }
+        p = resume;
+    }
+#endif
     for (;;) {
         p += plain_run(p, (size_t)(s->end - p));
         if (p >= s->end) return out_of_input(s);
-        unsigned c = *p;
-        if (c == '"') return p + 1;
-        if (c == '\\') {
-            p = scan_escape(s, p + 1);
-            if (!p) return NULL;
-        } else if (c < 0x20) {
-            return fail(s, p, "control character in string");
-        } else {
-            int n = utf8_seq(p, s->end);
-            if (n < 0) return out_of_input(s);
-            if (n == 0) return fail(s, p, "invalid UTF-8 in string");
-            p += n;
-        }
+        p = special(s, p, &closed);
+        if (!p || closed) return p;
     }
 }
 

@@ -33,11 +33,19 @@ static const unsigned char *out_of_input(struct scan *s)
     return fail(s, s->end, "unexpected end of input");
 }
 
-static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+/* Whitespace between tokens. Most tokens follow each other directly: one
+ * compare rejects them. Noting CR/LF here spares the session a search for
+ * them when it puts the body on one line. */
+static const unsigned char *skip_ws(struct scan *s, const unsigned char *p)
 {
-    /* Most tokens follow each other directly: one compare rejects them. */
-    while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    const unsigned char *end = s->end;
+    while (p < end && *p <= ' ') {
+        if (*p == '\n' || *p == '\r')
+            s->flags |= LI_JSON_F_NEWLINE;
+        else if (*p != ' ' && *p != '\t')
+            break;
         p++;
+    }
     return p;
 }
 
@@ -337,10 +345,10 @@ static const unsigned char *scan_key(struct scan *s, const unsigned char *p, str
     if (!p) return NULL;
     key->p = (const char *)k;
     key->len = (size_t)(p - k);
-    p = skip_ws(p, end);
+    p = skip_ws(s, p);
     if (p >= end) return out_of_input(s);
     if (*p != ':') return fail(s, p, "expected ':'");
-    return skip_ws(p + 1, end);
+    return skip_ws(s, p + 1);
 }
 
 static enum li_jtype type_of(unsigned c)
@@ -390,7 +398,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
             if (push(&st, c == '{') < 0) return fail(s, p, "nesting too deep");
             in_obj = c == '{';
             if (st.depth == 1) top_obj = in_obj;
-            p = skip_ws(p + 1, end);
+            p = skip_ws(s, p + 1);
             if (p >= end) return out_of_input(s);
             if (*p != (c == '{' ? '}' : ']')) {
                 if (c == '{') {
@@ -425,11 +433,11 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
                 s->in_member = 0;
                 if (fn) fn(ud, mem);
             }
-            p = skip_ws(p, end);
+            p = skip_ws(s, p);
             if (p >= end) return out_of_input(s);
             int obj = in_obj;
             if (*p == ',') {
-                p = skip_ws(p + 1, end);
+                p = skip_ws(s, p + 1);
                 if (obj) {
                     p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
                     if (!p) return NULL;
@@ -455,7 +463,7 @@ int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn,
     r->ok = 0;
     r->top = LI_J_NONE;
     r->flags = 0;
-    const unsigned char *p = skip_ws(s.base, s.end);
+    const unsigned char *p = skip_ws(&s, s.base);
     if (p >= s.end) {
         r->err_off = len;
         r->why = len ? "no JSON value, only whitespace" : "empty body";
@@ -473,7 +481,8 @@ int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn,
         r->why = s.eof && partial ? "message truncated" : s.why;
         return -1;
     }
-    p = skip_ws(p, s.end);
+    p = skip_ws(&s, p);
+    r->flags = s.flags;
     if (p < s.end) {
         r->err_off = (size_t)(p - s.base);
         r->why = "trailing bytes after the JSON value";

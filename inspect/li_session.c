@@ -161,13 +161,15 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
 }
 
 /* Valid JSON has '\r' and '\n' only as whitespace between tokens, so
- * turning them into spaces keeps the value and the line one line. */
-static void buf_json_oneline(struct buf *b, const char *s, size_t n)
+ * turning them into spaces keeps the value and the line one line. The
+ * search is skipped when the scanner saw none (`newlines` 0). */
+static void buf_json_oneline(struct buf *b, const char *s, size_t n, int newlines)
 {
     if (buf_reserve(b, n) < 0) return;
     char *dst = b->p + b->len;
     memcpy(dst, s, n);
     b->len += n;
+    if (!newlines) return;
     for (char *q = dst, *e = dst + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
         *q = ' ';
     for (char *q = dst, *e = dst + n; (q = memchr(q, '\r', (size_t)(e - q))) != NULL; q++)
@@ -388,7 +390,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
             if (!m->error.p)
                 PUT_LIT(b, "\"\"");
             else if (spans_ok)
-                buf_json_oneline(b, m->error.p, m->error.len);
+                buf_json_oneline(b, m->error.p, m->error.len, 1);
             else
                 buf_json_string(b, m->error.p, m->error.len);
         }
@@ -403,7 +405,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     } else if (s->o.record == LI_REC_FULL) {
         PUT_LIT(b, ",\"body\":");
         if (raw_ok) {
-            buf_json_oneline(b, body, len);
+            buf_json_oneline(b, body, len, m->raw_newlines);
         } else {
             buf_json_string(b, body, len);
             if (!m->json_ok) invalid_text(why_load, sizeof why_load, m, 0);

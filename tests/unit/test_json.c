@@ -201,6 +201,18 @@ static void test_wide_numbers(void **state)
     assert_int_equal(r.flags, LI_JSON_F_WIDE_NUMBER);
 }
 
+static void test_newline_flag(void **state)
+{
+    (void)state;
+    struct li_json_result r;
+    assert_int_equal(scan("{\"a\":\"x\\r\\ny\"}\t ", &r), 0);
+    assert_int_equal(r.flags, 0);
+    assert_int_equal(scan("{\r\n\"a\": 1}", &r), 0);
+    assert_int_equal(r.flags, LI_JSON_F_NEWLINE);
+    assert_int_equal(scan("[1]\n", &r), 0);
+    assert_int_equal(r.flags, LI_JSON_F_NEWLINE);
+}
+
 /* Every prefix of each case, ending exactly at a PROT_NONE page: any read
  * past its last byte faults. */
 static void test_guard_page(void **state)
@@ -232,7 +244,8 @@ int main(void)
         cmocka_unit_test(test_valid_values), cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_nesting),
         cmocka_unit_test(test_members),      cmocka_unit_test(test_partial_prefix),
-        cmocka_unit_test(test_wide_numbers), cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_wide_numbers), cmocka_unit_test(test_newline_flag),
+        cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,13 +208,14 @@ static void emit_json(struct li_session *s, json_t *obj)
     if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     if (!n) return;
-    struct buf *b = &s->line;
-    buf_reset(b);
-    if (buf_reserve(b, n + 1) < 0) return;
-    json_dumpb(obj, b->p, n, JSON_COMPACT);
-    b->len = n;
-    PUT_LIT(b, "\n");
-    emit(s, b);
+    /* Its own buffer, not s->line: a sink may write an event line (say,
+     * about a line it dropped) while a message line is being handed over. */
+    char *line = malloc(n + 1);
+    if (!line) return;
+    json_dumpb(obj, line, n, JSON_COMPACT);
+    line[n] = '\n';
+    s->o.sink(s->o.sink_ud, line, n + 1);
+    free(line);
 }
 
 static json_t *event_obj(uint64_t t_us, const char *name)

@@ -508,6 +508,36 @@ static void test_dap(void **state)
     li_session_free(s);
 }
 
+static struct li_session *reentrant;
+
+static void sink_that_logs(void *ud, const char *line, size_t len)
+{
+    sink(ud, line, len);
+    if (strstr(line, "\"dir\"") && reentrant) {
+        struct li_session *s = reentrant;
+        reentrant = NULL;
+        json_t *f = json_pack("{s:i}", "dropped", 1);
+        li_session_event(s, 77, "log_drop", f);
+        json_decref(f);
+        /* The message line handed to us must still be intact. */
+        assert_int_equal(line[len - 1], '\n');
+    }
+}
+
+static void test_sink_may_write_events(void **state)
+{
+    (void)state;
+    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink_that_logs, NULL, NULL, NULL};
+    struct li_session *s = li_session_new(&o);
+    reentrant = s;
+    frame(s, LI_C2S, HOVER, 5);
+    assert_int_equal(nlines, 2);
+    assert_str(0, "method", "textDocument/hover");
+    assert_str(1, "event", "log_drop");
+    assert_int(1, "t_us", 77);
+    li_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +557,7 @@ int main(void)
         cmocka_unit_test_teardown(test_eof_inside_frame, reset),
         cmocka_unit_test_teardown(test_header_event_summary, reset),
         cmocka_unit_test_teardown(test_dap, reset),
+        cmocka_unit_test_teardown(test_sink_may_write_events, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -513,7 +513,7 @@ static struct li_session *reentrant;
 static void sink_that_logs(void *ud, const char *line, size_t len)
 {
     sink(ud, line, len);
-    if (strstr(line, "\"dir\"") && reentrant) {
+    if (memmem(line, len, "\"dir\"", 5) && reentrant) {
         struct li_session *s = reentrant;
         reentrant = NULL;
         json_t *f = json_pack("{s:i}", "dropped", 1);

@@ -7,6 +7,13 @@
 #include <emmintrin.h>
 #endif
 
+/* The per-token helpers sit in the scanner's innermost loop. */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /* Scanner state. `eof` distinguishes "ran out of bytes" (fine for a prefix)
  * from a real error; both stop the scan. */
 struct scan {
@@ -36,7 +43,7 @@ static const unsigned char *out_of_input(struct scan *s)
 /* Whitespace between tokens. Most tokens follow each other directly: one
  * compare rejects them. Noting CR/LF here spares the session a search for
  * them when it puts the body on one line. */
-static const unsigned char *skip_ws(struct scan *s, const unsigned char *p)
+HOT const unsigned char *skip_ws(struct scan *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
     while (p < end && *p <= ' ') {
@@ -252,19 +259,19 @@ static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
     }
 }
 
-static int is_digit(const unsigned char *p, const unsigned char *end)
+HOT int is_digit(const unsigned char *p, const unsigned char *end)
 {
     return p < end && (unsigned)(*p - '0') < 10u;
 }
 
-static const unsigned char *digits(const unsigned char *p, const unsigned char *end)
+HOT const unsigned char *digits(const unsigned char *p, const unsigned char *end)
 {
     while (p < end && (unsigned)(*p - '0') < 10u)
         p++;
     return p;
 }
 
-static const unsigned char *scan_number(struct scan *s, const unsigned char *p)
+HOT const unsigned char *scan_number(struct scan *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
     if (*p == '-') p++;

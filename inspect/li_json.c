@@ -215,6 +215,11 @@ static const unsigned char *special(struct scan *s, const unsigned char *p, int 
     return p + n;
 }
 
+/* Escapes that are two bytes and always valid: handled in the loop. */
+static const unsigned char simple_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
+};
+
 #if defined(__SSE2__)
 /* Bit i set when p[i] is '"', '\\', a control byte or non-ASCII. */
 static unsigned special_mask(const unsigned char *p)
@@ -240,8 +245,14 @@ static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
         unsigned mask = special_mask(p);
         const unsigned char *resume = p + 16;
         while (mask) {
-            const unsigned char *next = special(s, p + __builtin_ctz(mask), &closed);
-            if (!next || closed) return next;
+            const unsigned char *q = p + __builtin_ctz(mask), *next;
+            if (*q == '"') return q + 1;
+            if (*q == '\\' && s->end - q > 1 && simple_escape[q[1]]) {
+                next = q + 2;
+            } else {
+                next = special(s, q, &closed);
+                if (!next) return NULL;
+            }
             if (next >= p + 16) {
                 resume = next;
                 break;

@@ -7,6 +7,13 @@
 #include <emmintrin.h>
 #endif
 
+/* The per-token helpers sit in the scanner's innermost loop. */
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /* Scanner state. `eof` distinguishes "ran out of bytes" (fine for a prefix)
  * from a real error; both stop the scan. */
 struct scan {
@@ -33,10 +40,19 @@ static const unsigned char *out_of_input(struct scan *s)
     return fail(s, s->end, "unexpected end of input");
 }
 
-static const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
+/* Whitespace between tokens. Most tokens follow each other directly: one
+ * compare rejects them. Noting CR/LF here spares the session a search for
+ * them when it puts the body on one line. */
+HOT const unsigned char *skip_ws(struct scan *s, const unsigned char *p)
 {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+    const unsigned char *end = s->end;
+    while (p < end && *p <= ' ') {
+        if (*p == '\n' || *p == '\r')
+            s->flags |= LI_JSON_F_NEWLINE;
+        else if (*p != ' ' && *p != '\t')
+            break;
         p++;
+    }
     return p;
 }
 
@@ -181,42 +197,92 @@ static size_t plain_run(const unsigned char *p, size_t n)
     return i;
 }
 
+/* A byte inside a string that plain_run stopped at: returns the byte after
+ * what it starts (an escape, a UTF-8 sequence), or NULL on an error. Sets
+ * *closed when it is the closing quote. */
+static const unsigned char *special(struct scan *s, const unsigned char *p, int *closed)
+{
+    unsigned c = *p;
+    if (c == '"') {
+        *closed = 1;
+        return p + 1;
+    }
+    if (c == '\\') return scan_escape(s, p + 1);
+    if (c < 0x20) return fail(s, p, "control character in string");
+    int n = utf8_seq(p, s->end);
+    if (n < 0) return out_of_input(s);
+    if (n == 0) return fail(s, p, "invalid UTF-8 in string");
+    return p + n;
+}
+
+/* Escapes that are two bytes and always valid: handled in the loop. */
+static const unsigned char simple_escape[256] = {
+    ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
+};
+
+#if defined(__SSE2__)
+/* Bit i set when p[i] is '"', '\\', a control byte or non-ASCII. */
+static unsigned special_mask(const unsigned char *p)
+{
+    const __m128i ctl = _mm_set1_epi8(0x1F);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+    return (unsigned)_mm_movemask_epi8(hit) | (unsigned)_mm_movemask_epi8(v);
+}
+#endif
+
 /* p is just after the opening quote; returns the byte after the closing
- * quote. */
+ * quote. Source text in a body is dense with escapes ("\\n", "\\t"), so
+ * every special byte of a 16-byte block is handled from one mask rather
+ * than reloading the block after each. */
 static const unsigned char *scan_string(struct scan *s, const unsigned char *p)
 {
+    int closed = 0;
+#if defined(__SSE2__)
+    while (s->end - p >= 16) {
+        unsigned mask = special_mask(p);
+        const unsigned char *resume = p + 16;
+        while (mask) {
+            const unsigned char *q = p + __builtin_ctz(mask), *next;
+            if (*q == '"') return q + 1;
+            if (*q == '\\' && s->end - q > 1 && simple_escape[q[1]]) {
+                next = q + 2;
+            } else {
+                next = special(s, q, &closed);
+                if (!next) return NULL;
+            }
+            if (next >= p + 16) {
+                resume = next;
+                break;
+            }
+            mask &= ~0u << (next - p);
+        }
+        p = resume;
+    }
+#endif
     for (;;) {
         p += plain_run(p, (size_t)(s->end - p));
         if (p >= s->end) return out_of_input(s);
-        unsigned c = *p;
-        if (c == '"') return p + 1;
-        if (c == '\\') {
-            p = scan_escape(s, p + 1);
-            if (!p) return NULL;
-        } else if (c < 0x20) {
-            return fail(s, p, "control character in string");
-        } else {
-            int n = utf8_seq(p, s->end);
-            if (n < 0) return out_of_input(s);
-            if (n == 0) return fail(s, p, "invalid UTF-8 in string");
-            p += n;
-        }
+        p = special(s, p, &closed);
+        if (!p || closed) return p;
     }
 }
 
-static int is_digit(const unsigned char *p, const unsigned char *end)
+HOT int is_digit(const unsigned char *p, const unsigned char *end)
 {
     return p < end && (unsigned)(*p - '0') < 10u;
 }
 
-static const unsigned char *digits(const unsigned char *p, const unsigned char *end)
+HOT const unsigned char *digits(const unsigned char *p, const unsigned char *end)
 {
     while (p < end && (unsigned)(*p - '0') < 10u)
         p++;
     return p;
 }
 
-static const unsigned char *scan_number(struct scan *s, const unsigned char *p)
+HOT const unsigned char *scan_number(struct scan *s, const unsigned char *p)
 {
     const unsigned char *end = s->end;
     if (*p == '-') p++;
@@ -297,10 +363,10 @@ static const unsigned char *scan_key(struct scan *s, const unsigned char *p, str
     if (!p) return NULL;
     key->p = (const char *)k;
     key->len = (size_t)(p - k);
-    p = skip_ws(p, end);
+    p = skip_ws(s, p);
     if (p >= end) return out_of_input(s);
     if (*p != ':') return fail(s, p, "expected ':'");
-    return skip_ws(p + 1, end);
+    return skip_ws(s, p + 1);
 }
 
 static enum li_jtype type_of(unsigned c)
@@ -334,6 +400,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
     struct stack st = {{0}, 0};
     struct li_json_member *mem = &s->mem;
     int top_obj = 0;
+    int in_obj = 0; /* the innermost open container is an object */
 
     for (;;) {
         /* value: */
@@ -347,8 +414,9 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
         }
         if (c == '{' || c == '[') {
             if (push(&st, c == '{') < 0) return fail(s, p, "nesting too deep");
-            if (st.depth == 1) top_obj = c == '{';
-            p = skip_ws(p + 1, end);
+            in_obj = c == '{';
+            if (st.depth == 1) top_obj = in_obj;
+            p = skip_ws(s, p + 1);
             if (p >= end) return out_of_input(s);
             if (*p != (c == '{' ? '}' : ']')) {
                 if (c == '{') {
@@ -358,6 +426,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
                 continue;
             }
             st.depth--;
+            if (st.depth) in_obj = top_is_obj(&st);
             p++;
         } else if (c == '"') {
             p = scan_string(s, p + 1);
@@ -382,11 +451,11 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
                 s->in_member = 0;
                 if (fn) fn(ud, mem);
             }
-            p = skip_ws(p, end);
+            p = skip_ws(s, p);
             if (p >= end) return out_of_input(s);
-            int obj = top_is_obj(&st);
+            int obj = in_obj;
             if (*p == ',') {
-                p = skip_ws(p + 1, end);
+                p = skip_ws(s, p + 1);
                 if (obj) {
                     p = scan_key(s, p, st.depth == 1 ? &mem->key : &(struct li_span){0});
                     if (!p) return NULL;
@@ -396,6 +465,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
             if (*p != (obj ? '}' : ']'))
                 return fail(s, p, obj ? "expected ',' or '}'" : "expected ',' or ']'");
             st.depth--;
+            if (st.depth) in_obj = top_is_obj(&st);
             p++;
         }
     }
@@ -411,7 +481,7 @@ int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn,
     r->ok = 0;
     r->top = LI_J_NONE;
     r->flags = 0;
-    const unsigned char *p = skip_ws(s.base, s.end);
+    const unsigned char *p = skip_ws(&s, s.base);
     if (p >= s.end) {
         r->err_off = len;
         r->why = len ? "no JSON value, only whitespace" : "empty body";
@@ -429,7 +499,8 @@ int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn,
         r->why = s.eof && partial ? "message truncated" : s.why;
         return -1;
     }
-    p = skip_ws(p, s.end);
+    p = skip_ws(&s, p);
+    r->flags = s.flags;
     if (p < s.end) {
         r->err_off = (size_t)(p - s.base);
         r->why = "trailing bytes after the JSON value";

@@ -51,6 +51,8 @@ typedef void (*li_json_member_fn)(void *ud, const struct li_json_member *m);
  * number with an exponent or a huge integer part that may overflow a
  * double. Rare; the caller may confirm with a full parser. */
 #define LI_JSON_F_WIDE_NUMBER 1u
+/* Set when a raw CR or LF appears between tokens (pretty-printed JSON). */
+#define LI_JSON_F_NEWLINE 2u
 
 struct li_json_result {
     int ok;            /* the whole buffer is exactly one valid JSON value */

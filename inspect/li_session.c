@@ -161,13 +161,15 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
 }
 
 /* Valid JSON has '\r' and '\n' only as whitespace between tokens, so
- * turning them into spaces keeps the value and the line one line. */
-static void buf_json_oneline(struct buf *b, const char *s, size_t n)
+ * turning them into spaces keeps the value and the line one line. The
+ * search is skipped when the scanner saw none (`newlines` 0). */
+static void buf_json_oneline(struct buf *b, const char *s, size_t n, int newlines)
 {
     if (buf_reserve(b, n) < 0) return;
     char *dst = b->p + b->len;
     memcpy(dst, s, n);
     b->len += n;
+    if (!newlines) return;
     for (char *q = dst, *e = dst + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
         *q = ' ';
     for (char *q = dst, *e = dst + n; (q = memchr(q, '\r', (size_t)(e - q))) != NULL; q++)
@@ -206,13 +208,14 @@ static void emit_json(struct li_session *s, json_t *obj)
     if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     if (!n) return;
-    struct buf *b = &s->line;
-    buf_reset(b);
-    if (buf_reserve(b, n + 1) < 0) return;
-    json_dumpb(obj, b->p, n, JSON_COMPACT);
-    b->len = n;
-    PUT_LIT(b, "\n");
-    emit(s, b);
+    /* Its own buffer, not s->line: a sink may write an event line (say,
+     * about a line it dropped) while a message line is being handed over. */
+    char *line = malloc(n + 1);
+    if (!line) return;
+    json_dumpb(obj, line, n, JSON_COMPACT);
+    line[n] = '\n';
+    s->o.sink(s->o.sink_ud, line, n + 1);
+    free(line);
 }
 
 static json_t *event_obj(uint64_t t_us, const char *name)
@@ -388,7 +391,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
             if (!m->error.p)
                 PUT_LIT(b, "\"\"");
             else if (spans_ok)
-                buf_json_oneline(b, m->error.p, m->error.len);
+                buf_json_oneline(b, m->error.p, m->error.len, 1);
             else
                 buf_json_string(b, m->error.p, m->error.len);
         }
@@ -403,7 +406,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     } else if (s->o.record == LI_REC_FULL) {
         PUT_LIT(b, ",\"body\":");
         if (raw_ok) {
-            buf_json_oneline(b, body, len);
+            buf_json_oneline(b, body, len, m->raw_newlines);
         } else {
             buf_json_string(b, body, len);
             if (!m->json_ok) invalid_text(why_load, sizeof why_load, m, 0);

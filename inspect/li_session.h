@@ -33,7 +33,9 @@
 enum li_record { LI_REC_FULL, LI_REC_META, LI_REC_OFF };
 
 /* Receives one complete line (ending in '\n'). `line` is valid only during
- * the call. Called synchronously from li_session_* functions. */
+ * the call. Called synchronously from li_session_* functions. The sink may
+ * call li_session_event (e.g. to record that it dropped lines), but not
+ * li_session_feed or li_session_eof. */
 typedef void (*li_sink_fn)(void *ud, const char *line, size_t len);
 
 /* Called for every message after it is classified and paired, before its

@@ -1,12 +1,14 @@
 /* libFuzzer: li_classify on any bytes (LSP and DAP, whole and as a prefix),
  * and li_session in FULL mode on the same bytes as a raw stream and as one
  * framed body. Every line the session writes must be exactly one line and
- * load with jansson. */
+ * load with jansson, and the scanner must agree with jansson on what is
+ * valid JSON (jansson, unlike RFC 8259, ends the text at a raw NUL). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_json.h"
 #include "inspect/li_session.h"
 
 static void check_line(void *ud, const char *line, size_t len)
@@ -53,8 +55,23 @@ static void run_session(enum li_proto proto, uint64_t max_inspect, const uint8_t
     li_session_free(s);
 }
 
+/* The scanner and jansson must agree on validity, except where the scanner
+ * says why they may not: numbers jansson cannot hold, nesting over 512. */
+static void check_against_jansson(const uint8_t *data, size_t size)
+{
+    struct li_json_result r;
+    li_json_scan((const char *)data, size, 0, NULL, NULL, &r);
+    json_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (r.ok && !v && !(r.flags & LI_JSON_F_WIDE_NUMBER)) abort();
+    /* jansson stops at a raw NUL byte and accepts what came before it. */
+    int nul = memchr(data, 0, size) != NULL;
+    if (!r.ok && v && !nul && strcmp(r.why, "nesting too deep") != 0) abort();
+    json_decref(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_against_jansson(data, size);
     struct li_msg m;
     for (int proto = LI_LSP; proto <= LI_DAP; proto++) {
         for (int truncated = 0; truncated <= 1; truncated++) {

@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "inspect/li_json.h"
+#include "tests/unit/guard_page.h"
 
 static int scan(const char *s, struct li_json_result *r)
 {
@@ -202,34 +201,41 @@ static void test_wide_numbers(void **state)
     assert_int_equal(r.flags, LI_JSON_F_WIDE_NUMBER);
 }
 
-/* A body that ends exactly at a PROT_NONE page: any read past its last
- * byte faults. Every prefix of each case is scanned there. */
+static void test_newline_flag(void **state)
+{
+    (void)state;
+    struct li_json_result r;
+    assert_int_equal(scan("{\"a\":\"x\\r\\ny\"}\t ", &r), 0);
+    assert_int_equal(r.flags, 0);
+    assert_int_equal(scan("{\r\n\"a\": 1}", &r), 0);
+    assert_int_equal(r.flags, LI_JSON_F_NEWLINE);
+    assert_int_equal(scan("[1]\n", &r), 0);
+    assert_int_equal(r.flags, LI_JSON_F_NEWLINE);
+}
+
+/* Every prefix of each case, ending exactly at a PROT_NONE page: any read
+ * past its last byte faults. */
 static void test_guard_page(void **state)
 {
     (void)state;
-    long pg = sysconf(_SC_PAGESIZE);
-    char *map =
-        mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(map != MAP_FAILED);
-    assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+    struct guard_page g;
+    assert_int_equal(guard_page_init(&g, 4096), 0);
     const char *cases[] = {
-        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef0123\"}"
-        "}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"t\":\"0123456789abcdef\"}}",
         "\"\\uD83D\\uDE00 \xf0\x9f\x98\x80 tail of some length\"",
         "[true,false,null,-1.5e+10,{\"k\":[]}]",
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         size_t n = strlen(cases[c]);
         for (size_t k = 0; k <= n; k++) {
-            char *p = map + pg - k;
-            memcpy(p, cases[c], k);
+            char *p = guard_page_place(&g, cases[c], k);
             struct li_json_result r;
             int rc = li_json_scan(p, k, 0, NULL, NULL, &r);
             assert_int_equal(rc == 0, k == n);
             li_json_scan(p, k, 1, NULL, NULL, &r);
         }
     }
-    munmap(map, (size_t)pg * 2);
+    guard_page_free(&g);
 }
 
 int main(void)
@@ -238,7 +244,8 @@ int main(void)
         cmocka_unit_test(test_valid_values), cmocka_unit_test(test_invalid_values),
         cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_nesting),
         cmocka_unit_test(test_members),      cmocka_unit_test(test_partial_prefix),
-        cmocka_unit_test(test_wide_numbers), cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_wide_numbers), cmocka_unit_test(test_newline_flag),
+        cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

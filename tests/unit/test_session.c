@@ -362,6 +362,43 @@ static void test_split_feeding(void **state)
     li_session_free(s);
 }
 
+/* A stream of three frames (one an error reply with CRLF inside, one not
+ * JSON) split in two at every byte gives the same lines as fed whole:
+ * zero-copy and accumulated bodies are recorded alike. */
+static void test_every_split_point(void **state)
+{
+    (void)state;
+    const char *bodies[] = {
+        HOVER,
+        "{\"jsonrpc\":\"2.0\",\r\n\"id\":3,\"error\":{\"code\":-32601,\"message\":\"no\"}}",
+        "not json \xff",
+    };
+    char stream[1024];
+    size_t n = 0;
+    for (int i = 0; i < 3; i++)
+        n += (size_t)snprintf(stream + n, sizeof stream - n, "Content-Length: %zu\r\n\r\n%s",
+                              strlen(bodies[i]), bodies[i]);
+    struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
+    li_session_feed(s, LI_C2S, stream, n, 9);
+    li_session_free(s);
+    assert_int_equal(nlines, 3);
+    json_t *want[3];
+    for (int i = 0; i < 3; i++)
+        want[i] = json_incref(lines[i]);
+    for (size_t cut = 0; cut <= n; cut++) {
+        reset(NULL);
+        s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
+        li_session_feed(s, LI_C2S, stream, cut, 9);
+        li_session_feed(s, LI_C2S, stream + cut, n - cut, 9);
+        li_session_free(s);
+        assert_int_equal(nlines, 3);
+        for (int i = 0; i < 3; i++)
+            if (!json_equal(lines[i], want[i])) fail_msg("cut %zu: line %d differs", cut, i);
+    }
+    for (int i = 0; i < 3; i++)
+        json_decref(want[i]);
+}
+
 static void test_framing_error_and_skip(void **state)
 {
     (void)state;
@@ -508,6 +545,36 @@ static void test_dap(void **state)
     li_session_free(s);
 }
 
+static struct li_session *reentrant;
+
+static void sink_that_logs(void *ud, const char *line, size_t len)
+{
+    sink(ud, line, len);
+    if (memmem(line, len, "\"dir\"", 5) && reentrant) {
+        struct li_session *s = reentrant;
+        reentrant = NULL;
+        json_t *f = json_pack("{s:i}", "dropped", 1);
+        li_session_event(s, 77, "log_drop", f);
+        json_decref(f);
+        /* The message line handed to us must still be intact. */
+        assert_int_equal(line[len - 1], '\n');
+    }
+}
+
+static void test_sink_may_write_events(void **state)
+{
+    (void)state;
+    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink_that_logs, NULL, NULL, NULL};
+    struct li_session *s = li_session_new(&o);
+    reentrant = s;
+    frame(s, LI_C2S, HOVER, 5);
+    assert_int_equal(nlines, 2);
+    assert_str(0, "method", "textDocument/hover");
+    assert_str(1, "event", "log_drop");
+    assert_int(1, "t_us", 77);
+    li_session_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,10 +590,12 @@ int main(void)
         cmocka_unit_test_teardown(test_oversize_message, reset),
         cmocka_unit_test_teardown(test_oversize_in_pieces_calls_on_msg_without_body, reset),
         cmocka_unit_test_teardown(test_split_feeding, reset),
+        cmocka_unit_test_teardown(test_every_split_point, reset),
         cmocka_unit_test_teardown(test_framing_error_and_skip, reset),
         cmocka_unit_test_teardown(test_eof_inside_frame, reset),
         cmocka_unit_test_teardown(test_header_event_summary, reset),
         cmocka_unit_test_teardown(test_dap, reset),
+        cmocka_unit_test_teardown(test_sink_may_write_events, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,10 +69,13 @@ $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 deps:
 	@scripts/deps.sh
 
-# The one test command: dependencies, build, unit, end-to-end, fuzz smoke,
-# and the sanitizer build's unit and end-to-end tests.
+# The one test command: dependencies, build (gcc and clang), install layout,
+# unit, end-to-end, fuzz smoke, and the sanitizer build's unit and
+# end-to-end tests.
 check: deps
 	$(MAKE) all
+	$(MAKE) B=build-clang CC=clang all
+	scripts/check-install.sh
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) fuzz-smoke
@@ -81,9 +84,11 @@ check: deps
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-e2e: $(B)/lsptap $(B)/bench/echo_peer
-	LSPTAP_BIN=$(abspath $(B)/lsptap) LSPTAP_PEER=$(abspath $(B)/bench/echo_peer) \
-	  node --test --test-concurrency=1 tests/e2e/
+# Each test carries its own timeout; --test-force-exit and the outer timeout
+# make sure a handle left open by a failed test can never hang CI.
+e2e: $(B)/lsptap
+	LSPTAP_BIN=$(abspath $(B)/lsptap) timeout 1200 \
+	  node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/e2e/
 
 asan:
 	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e

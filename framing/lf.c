@@ -26,6 +26,7 @@ static inline unsigned char lf__lower(unsigned char c)
 }
 
 /* RFC 9110 token characters: what a header name may contain. */
+/* clang-format off */
 static const unsigned char lf__tchar[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -44,22 +45,20 @@ static const unsigned char lf__tchar[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
+/* clang-format on */
 
 /* Compares s[0..n) with the lowercase literal lit, ignoring ASCII case. */
 static int lf__ieq(const char *s, size_t n, const char *lit, size_t lit_len)
 {
-    if (n != lit_len)
-        return 0;
+    if (n != lit_len) return 0;
     for (size_t i = 0; i < n; i++)
-        if (lf__lower((unsigned char)s[i]) != (unsigned char)lit[i])
-            return 0;
+        if (lf__lower((unsigned char)s[i]) != (unsigned char)lit[i]) return 0;
     return 1;
 }
 
 static int lf__fail(size_t *err_off, size_t off, int code)
 {
-    if (err_off)
-        *err_off = off;
+    if (err_off) *err_off = off;
     return code;
 }
 
@@ -74,8 +73,7 @@ static int lf__scan(const char *buf, size_t len, size_t from, size_t *upto)
     size_t lim = len < LF_MAX_HEADER_BLOCK ? len : LF_MAX_HEADER_BLOCK;
 
     for (size_t i = from; i < lim; i++) {
-        if (b[i] > '\r')
-            continue;
+        if (b[i] > '\r') continue;
         if (b[i] == '\r') {
             if (i + 1 < lim && b[i + 1] != '\n') {
                 *upto = i + 2;
@@ -130,13 +128,11 @@ static size_t lf__bad_charset(const char *v, size_t n)
             p++;
         for (eq = p; eq < end && v[eq] != '='; eq++)
             ;
-        if (eq == end)
-            continue;
+        if (eq == end) continue;
         ve = eq;
         while (ve > p && lf__is_space((unsigned char)v[ve - 1]))
             ve--;
-        if (!lf__ieq(v + p, ve - p, "charset", 7))
-            continue;
+        if (!lf__ieq(v + p, ve - p, "charset", 7)) continue;
         vs = eq + 1;
         ve = end;
         while (vs < ve && lf__is_space((unsigned char)v[vs]))
@@ -158,12 +154,9 @@ static size_t lf__bad_charset(const char *v, size_t n)
  * error at i, or, when the bytes run out at the limit, LF_EHDRTOOBIG. */
 static int lf__eol(const unsigned char *b, size_t i, size_t upto, int code, size_t *err_off)
 {
-    if (i == upto || (b[i] == '\r' && i + 1 == upto))
-        return lf__fail(err_off, 0, LF_EHDRTOOBIG);
-    if (b[i] == '\r' && b[i + 1] == '\n')
-        return 0;
-    if (b[i] == '\r' || b[i] == '\n')
-        return lf__fail(err_off, i, LF_EBADHDR);
+    if (i == upto || (b[i] == '\r' && i + 1 == upto)) return lf__fail(err_off, 0, LF_EHDRTOOBIG);
+    if (b[i] == '\r' && b[i + 1] == '\n') return 0;
+    if (b[i] == '\r' || b[i] == '\n') return lf__fail(err_off, i, LF_EBADHDR);
     return lf__fail(err_off, i, code);
 }
 
@@ -187,31 +180,26 @@ static int lf__length_value(const unsigned char *b, size_t vs, size_t upto, uint
     while (i < upto && lf__is_space(b[i]))
         i++;
     int rc = lf__eol(b, i, upto, LF_EBADLEN, err_off);
-    if (rc != 0)
-        return rc;
-    if (*ve == vs || too_big || x > max_len)
-        return lf__fail(err_off, vs, LF_EBADLEN);
+    if (rc != 0) return rc;
+    if (*ve == vs || too_big || x > max_len) return lf__fail(err_off, vs, LF_EBADLEN);
     *out = x;
     *eol = i;
     return 0;
 }
 
 /* Parses the header line at b[ls]; sets *next to the start of the next. */
-static int lf__line(const char *buf, size_t ls, size_t upto, uint64_t max_len,
-                    struct lf_frame *f, int *have_len, size_t *next, size_t *err_off)
+static int lf__line(const char *buf, size_t ls, size_t upto, uint64_t max_len, struct lf_frame *f,
+                    int *have_len, size_t *next, size_t *err_off)
 {
     const unsigned char *b = (const unsigned char *)buf;
     size_t i = ls, colon, vs, ve;
     int rc;
 
-    if (f->num_headers == LF_MAX_HEADERS)
-        return lf__fail(err_off, ls, LF_ETOOMANY);
+    if (f->num_headers == LF_MAX_HEADERS) return lf__fail(err_off, ls, LF_ETOOMANY);
     while (i < upto && lf__tchar[b[i]])
         i++;
-    if (i == upto)
-        return lf__fail(err_off, 0, LF_EHDRTOOBIG);
-    if (b[i] != ':' || i == ls)
-        return lf__fail(err_off, i, LF_EBADHDR);
+    if (i == upto) return lf__fail(err_off, 0, LF_EHDRTOOBIG);
+    if (b[i] != ':' || i == ls) return lf__fail(err_off, i, LF_EBADHDR);
     colon = i++;
     while (i < upto && lf__is_space(b[i]))
         i++;
@@ -223,12 +211,10 @@ static int lf__line(const char *buf, size_t ls, size_t upto, uint64_t max_len,
     h->value = buf + vs;
 
     if (lf__ieq(h->name, h->name_len, "content-length", 14)) {
-        if (*have_len)
-            return lf__fail(err_off, ls, LF_EDUPLEN);
+        if (*have_len) return lf__fail(err_off, ls, LF_EDUPLEN);
         *have_len = 1;
         rc = lf__length_value(b, vs, upto, max_len, &f->content_length, &ve, &i, err_off);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
         h->value_len = ve - vs;
         *next = i + 2;
         return 0;
@@ -237,8 +223,7 @@ static int lf__line(const char *buf, size_t ls, size_t upto, uint64_t max_len,
     while (i < upto && !lf__is_ctl(b[i]))
         i++;
     rc = lf__eol(b, i, upto, LF_EBADHDR, err_off);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     *next = i + 2;
     ve = i;
     while (ve > vs && lf__is_space(b[ve - 1]))
@@ -247,8 +232,7 @@ static int lf__line(const char *buf, size_t ls, size_t upto, uint64_t max_len,
 
     if (lf__ieq(h->name, h->name_len, "content-type", 12)) {
         size_t bad = lf__bad_charset(h->value, h->value_len);
-        if (bad != h->value_len)
-            return lf__fail(err_off, vs + bad, LF_EBADTYPE);
+        if (bad != h->value_len) return lf__fail(err_off, vs + bad, LF_EBADTYPE);
         if (f->content_type == NULL) {
             f->content_type = h->value;
             f->content_type_len = h->value_len;
@@ -278,18 +262,14 @@ static int lf__block(const char *buf, size_t upto, uint64_t max_len, struct lf_f
     for (;;) {
         if (pos < upto && b[pos] == '\r') {
             int rc = lf__eol(b, pos, upto, LF_EBADHDR, err_off);
-            if (rc != 0)
-                return rc;
-            if (!have_len)
-                return lf__fail(err_off, 0, LF_ENOLEN);
+            if (rc != 0) return rc;
+            if (!have_len) return lf__fail(err_off, 0, LF_ENOLEN);
             f->header_len = pos + 2;
             return (int)f->header_len;
         }
-        if (pos == upto)
-            return lf__fail(err_off, 0, LF_EHDRTOOBIG);
+        if (pos == upto) return lf__fail(err_off, 0, LF_EHDRTOOBIG);
         int rc = lf__line(buf, pos, upto, max_len, f, &have_len, &pos, err_off);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) return rc;
     }
 }
 
@@ -313,8 +293,8 @@ static int lf__parse(const char *buf, size_t len, size_t last_len, uint64_t max_
     return lf__block(buf, upto, max_len ? max_len : LF_DEFAULT_MAX_LEN, frame, err_off);
 }
 
-int lf_parse(const char *buf, size_t len, size_t last_len, uint64_t max_len,
-             struct lf_frame *frame, size_t *err_off)
+int lf_parse(const char *buf, size_t len, size_t last_len, uint64_t max_len, struct lf_frame *frame,
+             size_t *err_off)
 {
     size_t clean;
     return lf__parse(buf, len, last_len, max_len, frame, err_off, &clean);
@@ -332,8 +312,7 @@ static const struct {
     {LF_ENOLEN, "LF_ENOLEN", "header block has no Content-Length"},
     {LF_EHDRTOOBIG, "LF_EHDRTOOBIG",
      "header block longer than " LF__XSTR(LF_MAX_HEADER_BLOCK) " bytes"},
-    {LF_EBADHDR, "LF_EBADHDR",
-     "malformed header line (not \"Name: value\" ending in \\r\\n)"},
+    {LF_EBADHDR, "LF_EBADHDR", "malformed header line (not \"Name: value\" ending in \\r\\n)"},
     {LF_EDUPLEN, "LF_EDUPLEN", "more than one Content-Length header"},
     {LF_EBADTYPE, "LF_EBADTYPE", "Content-Type charset is not utf-8"},
     {LF_ETOOMANY, "LF_ETOOMANY", "more than " LF__XSTR(LF_MAX_HEADERS) " header lines"},
@@ -341,21 +320,17 @@ static const struct {
 
 const char *lf_strerror(int code)
 {
-    if (code >= 0)
-        return "success";
+    if (code >= 0) return "success";
     for (size_t i = 0; i < sizeof(lf__errors) / sizeof(lf__errors[0]); i++)
-        if (lf__errors[i].code == code)
-            return lf__errors[i].msg;
+        if (lf__errors[i].code == code) return lf__errors[i].msg;
     return "unknown framing error";
 }
 
 const char *lf_errname(int code)
 {
-    if (code >= 0)
-        return "LF_OK";
+    if (code >= 0) return "LF_OK";
     for (size_t i = 0; i < sizeof(lf__errors) / sizeof(lf__errors[0]); i++)
-        if (lf__errors[i].code == code)
-            return lf__errors[i].name;
+        if (lf__errors[i].code == code) return lf__errors[i].name;
     return "LF_EUNKNOWN";
 }
 
@@ -369,8 +344,7 @@ size_t lf_resync(const char *buf, size_t len, int *found)
     const unsigned char *b = (const unsigned char *)buf;
 
     for (size_t i = 0; i < len; i++) {
-        if ((b[i] | 0x20) != 'c')
-            continue;
+        if ((b[i] | 0x20) != 'c') continue;
         size_t j = 1;
         while (j < LF__PATTERN_LEN && i + j < len &&
                lf__lower(b[i + j]) == (unsigned char)lf__pattern[j])
@@ -400,8 +374,7 @@ size_t lf_write_header(char *out, size_t cap, uint64_t content_length)
         content_length /= 10;
     } while (content_length != 0);
     n = sizeof(head) - 1 + nd + 4;
-    if (cap < n)
-        return 0;
+    if (cap < n) return 0;
     memcpy(out, head, sizeof(head) - 1);
     for (size_t i = 0; i < nd; i++)
         out[sizeof(head) - 1 + i] = digits[nd - 1 - i];
@@ -420,8 +393,7 @@ size_t lf_write_header(char *out, size_t cap, uint64_t content_length)
 
 static const struct lf_stream_cb lf__no_cb;
 
-void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_stream_cb *cb,
-                    void *ud)
+void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_stream_cb *cb, void *ud)
 {
     s->cb = cb ? cb : &lf__no_cb;
     s->ud = ud;
@@ -438,16 +410,14 @@ void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_strea
 
 static void lf__error(struct lf_stream *s, int code, uint64_t off)
 {
-    if (s->cb->on_error)
-        s->cb->on_error(s->ud, code, off);
+    if (s->cb->on_error) s->cb->on_error(s->ud, code, off);
 }
 
 /* Reports the error of the block at block_off and starts skipping. */
 static void lf__bad_block(struct lf_stream *s, int code, size_t err_off, size_t clean)
 {
     lf__error(s, code, s->block_off + err_off);
-    if (s->block_off + clean > s->scan_end)
-        s->scan_end = s->block_off + clean;
+    if (s->block_off + clean > s->scan_end) s->scan_end = s->block_off + clean;
     s->skip_off = s->block_off;
     s->state = LF_ST_RESYNC;
     s->hdr_len = 0;
@@ -457,21 +427,18 @@ static void lf__bad_block(struct lf_stream *s, int code, size_t err_off, size_t 
  * it already in hdr: report the skipped bytes and start a block there. */
 static void lf__found(struct lf_stream *s, uint64_t off, size_t buffered)
 {
-    if (s->cb->on_skip)
-        s->cb->on_skip(s->ud, s->skip_off, off - s->skip_off);
+    if (s->cb->on_skip) s->cb->on_skip(s->ud, s->skip_off, off - s->skip_off);
     s->state = LF_ST_HEADER;
     s->block_off = off;
     s->hdr_len = buffered;
     s->last_len = s->scan_end > off ? (size_t)(s->scan_end - off) : 0;
-    if (s->last_len < buffered)
-        s->last_len = buffered;
+    if (s->last_len < buffered) s->last_len = buffered;
 }
 
 /* The header block at block_off was parsed: report it and enter its body. */
 static void lf__frame(struct lf_stream *s, const struct lf_frame *f)
 {
-    if (s->cb->on_header)
-        s->cb->on_header(s->ud, f, s->block_off);
+    if (s->cb->on_header) s->cb->on_header(s->ud, f, s->block_off);
     s->scan_end = 0;
     s->hdr_len = 0;
     s->last_len = 0;
@@ -480,8 +447,7 @@ static void lf__frame(struct lf_stream *s, const struct lf_frame *f)
         s->state = LF_ST_BODY;
         return;
     }
-    if (s->cb->on_end)
-        s->cb->on_end(s->ud);
+    if (s->cb->on_end) s->cb->on_end(s->ud);
     s->state = LF_ST_HEADER;
     s->block_off += f->header_len;
 }
@@ -490,12 +456,10 @@ static size_t lf__feed_body(struct lf_stream *s, const char *buf, size_t len)
 {
     size_t n = s->body_left < len ? (size_t)s->body_left : len;
 
-    if (s->cb->on_body)
-        s->cb->on_body(s->ud, buf, n);
+    if (s->cb->on_body) s->cb->on_body(s->ud, buf, n);
     s->body_left -= n;
     if (s->body_left == 0) {
-        if (s->cb->on_end)
-            s->cb->on_end(s->ud);
+        if (s->cb->on_end) s->cb->on_end(s->ud);
         s->state = LF_ST_HEADER;
         s->block_off = s->offset + n;
     }
@@ -559,8 +523,7 @@ static size_t lf__feed_buffered(struct lf_stream *s, const char *buf, size_t len
         lf__bad_block(s, r, eo, clean);
         size_t at = base + 1 + lf_resync(s->hdr + base + 1, n - 1, &found);
         if (at >= pre) {
-            if (found)
-                lf__found(s, s->skip_off + (at - base), 0);
+            if (found) lf__found(s, s->skip_off + (at - base), 0);
             return at - pre;
         }
         if (!found) {
@@ -632,12 +595,10 @@ int lf_stream_finish(struct lf_stream *s)
     if (s->state == LF_ST_BODY) {
         lf__error(s, LF_PARTIAL, s->block_off);
     } else if (s->state == LF_ST_RESYNC) {
-        if (s->cb->on_skip)
-            s->cb->on_skip(s->ud, s->skip_off, s->offset - s->skip_off);
+        if (s->cb->on_skip) s->cb->on_skip(s->ud, s->skip_off, s->offset - s->skip_off);
     } else if (s->hdr_len > 0) {
         lf__error(s, LF_PARTIAL, s->block_off);
-        if (s->cb->on_skip)
-            s->cb->on_skip(s->ud, s->block_off, s->hdr_len);
+        if (s->cb->on_skip) s->cb->on_skip(s->ud, s->block_off, s->hdr_len);
     } else {
         rc = 0;
     }

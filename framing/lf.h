@@ -129,19 +129,22 @@ struct lf_stream {
     uint64_t offset;     /* stream offset of the next byte to be fed */
     enum lf_stream_state state;
     uint64_t body_left;  /* in LF_ST_BODY */
-    uint64_t block_off;  /* stream offset where the buffered header block starts */
+    uint64_t block_off;  /* stream offset where the current header block (in
+                            LF_ST_BODY: the current frame) starts */
     uint64_t skip_off;   /* in LF_ST_RESYNC: where skipping started */
     uint64_t scan_end;   /* after an error: bytes before this offset hold no
                             line end a new block could stop at (see lf.c) */
     size_t hdr_len;      /* bytes buffered in hdr */
-    size_t last_len;
-    char hdr[LF_MAX_HEADER_BLOCK];
+    size_t last_len;     /* lf_parse's last_len for the block at block_off */
+    char hdr[LF_MAX_HEADER_BLOCK]; /* an unfinished header block; in
+                                      LF_ST_RESYNC a partial "Content-Length:" */
 };
 
 /* Initialises s; max_len 0 means LF_DEFAULT_MAX_LEN. */
 void lf_stream_init(struct lf_stream *s, uint64_t max_len,
                     const struct lf_stream_cb *cb, void *ud);
-/* Feeds len bytes; calls the callbacks synchronously. Always consumes all. */
+/* Feeds len bytes; calls the callbacks synchronously. Always consumes all.
+ * A callback must not feed or finish the stream that called it. */
 void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len);
 /* End of stream: reports a trailing partial header or body as an error
  * (LF_PARTIAL as code: "stream ended inside a frame") and pending skips.

@@ -93,7 +93,7 @@ static void env_str(const char *name, char *dst, size_t cap)
 
 static const char *const known_keys[] = {
     "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
-    "grace_ms", "kill_ms", "high_kb", "low_kb", NULL,
+    "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", NULL,
 };
 
 static void load_file(struct lp_config *c, char *warn, size_t wcap)
@@ -134,6 +134,7 @@ static void load_file(struct lp_config *c, char *warn, size_t wcap)
     json_u64(root, "max_inspect_mb", 1 << 20, &c->max_inspect, c->config_path, warn, wcap);
     json_u64(root, "grace_ms", 1, &c->grace_ms, c->config_path, warn, wcap);
     json_u64(root, "kill_ms", 1, &c->kill_ms, c->config_path, warn, wcap);
+    json_u64(root, "dlv_start_ms", 1, &c->dlv_start_ms, c->config_path, warn, wcap);
     uint64_t hi = c->high_mark, lo = c->low_mark;
     json_u64(root, "high_kb", 1 << 10, &hi, c->config_path, warn, wcap);
     json_u64(root, "low_kb", 1 << 10, &lo, c->config_path, warn, wcap);
@@ -163,6 +164,7 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     c->max_inspect = LI_DEFAULT_MAX_INSPECT;
     c->grace_ms = 5000;
     c->kill_ms = 2000;
+    c->dlv_start_ms = 20000; /* under vscode-go's 30 s, so the editor hears why */
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
     default_dir(c);
@@ -188,6 +190,7 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     env_u64("LSPTAP_MAX_INSPECT_MB", 1 << 20, &c->max_inspect, warn, wcap);
     env_u64("LSPTAP_GRACE_MS", 1, &c->grace_ms, warn, wcap);
     env_u64("LSPTAP_KILL_MS", 1, &c->kill_ms, warn, wcap);
+    env_u64("LSPTAP_DLV_START_MS", 1, &c->dlv_start_ms, warn, wcap);
     uint64_t hi = c->high_mark, lo = c->low_mark;
     env_u64("LSPTAP_HIGH_KB", 1 << 10, &hi, warn, wcap);
     env_u64("LSPTAP_LOW_KB", 1 << 10, &lo, warn, wcap);

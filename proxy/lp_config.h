@@ -21,6 +21,7 @@ struct lp_config {
     uint64_t max_inspect;   /* LSPTAP_MAX_INSPECT_MB / "max_inspect_mb" */
     uint64_t grace_ms;      /* LSPTAP_GRACE_MS / "grace_ms": editor EOF -> SIGTERM */
     uint64_t kill_ms;       /* LSPTAP_KILL_MS / "kill_ms": SIGTERM -> SIGKILL */
+    uint64_t dlv_start_ms;  /* LSPTAP_DLV_START_MS / "dlv_start_ms": wait for dlv's line */
     size_t high_mark;       /* LSPTAP_HIGH_KB / "high_kb": stop reading above */
     size_t low_mark;        /* LSPTAP_LOW_KB / "low_kb": resume below */
     char config_path[4096]; /* the file consulted (may not exist) */

@@ -85,7 +85,7 @@ static void rotate(const char *dir, uint64_t max)
         total += (uint64_t)st.st_size;
         n++;
     }
-    qsort(files, n, sizeof *files, by_mtime);
+    if (n) qsort(files, n, sizeof *files, by_mtime); /* qsort(NULL, 0) is undefined */
     for (size_t i = 0; i < n && total > max; i++) {
         if (!unlinkat(dirfd(d), files[i].name, 0)) total -= (uint64_t)files[i].size;
     }

@@ -1,5 +1,7 @@
 #include "proxy/lp_relay.h"
 
+#include "proxy/lp_pump.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,34 +14,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define CHUNK_SIZE (64 * 1024)
 #define DRAIN_AFTER_EXIT_MS 2000
 
 enum { P_C2S, P_S2C, P_ERR, NPUMPS };
 
-struct relay;
-
-/* One direction: bytes read from src are written to dst unchanged. */
-struct pump {
-    struct relay *r;
-    int dir;              /* li_dir, or -1 for the child's stderr */
-    uv_stream_t *src, *dst;
-    int src_eof;          /* src reached EOF or failed */
-    int paused;           /* reading stopped for backpressure */
-    int dst_dead;         /* writing to dst failed: bytes are counted and dropped */
-    int dst_shut;         /* shutdown of dst requested */
-    int dst_done;         /* dst finished: shutdown completed or dead */
-    size_t writes;        /* writes in flight */
-    uint64_t read, written, discarded;
-};
-
-/* A read buffer travels on as the write request that forwards it. */
-struct chunk {
-    uv_write_t req;
-    struct pump *p;
-    size_t len;
-    char data[CHUNK_SIZE];
-};
+static const int pump_dir[NPUMPS] = {LI_C2S, LI_S2C, -1};
 
 /* Files and terminals cannot be polled: a thread copies between the fd and
  * a pipe that libuv can drive. */
@@ -57,7 +36,7 @@ struct relay {
     uv_process_t proc;
     uv_signal_t sig[3];
     uv_timer_t grace, drain;
-    struct pump pump[NPUMPS];
+    struct lp_pump pump[NPUMPS];
     struct bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
     int child_running;
@@ -111,10 +90,6 @@ static void event(struct relay *r, const char *name, json_t *fields)
     json_decref(fields);
 }
 
-static void close_once(uv_handle_t *h)
-{
-    if (!uv_is_closing(h)) uv_close(h, NULL);
-}
 
 /* ---- the child's lifecycle ---- */
 
@@ -162,12 +137,10 @@ static void start_grace(struct relay *r)
     uv_timer_start(&r->grace, grace_fired, r->o->cfg->grace_ms, 0);
 }
 
-static void pump_shutdown_dst(struct pump *p);
-
 static void drain_fired(uv_timer_t *t)
 {
     struct relay *r = t->data;
-    struct pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
+    struct lp_pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
     say(r, "lsptap: %s exited but its %s still open %d ms later (a process it started "
            "holds %s); finishing without waiting.\n",
         r->o->argv[0],
@@ -178,13 +151,11 @@ static void drain_fired(uv_timer_t *t)
     event(r, "orphans_killed", json_pack("{s:i}", "pgid", r->res->pid));
     kill_group(r);
     for (int i = P_S2C; i <= P_ERR; i++) {
-        struct pump *p = &r->pump[i];
+        struct lp_pump *p = &r->pump[i];
         if (p->src_eof) continue;
-        p->src_eof = 1;
-        uv_read_stop(p->src);
-        close_once((uv_handle_t *)p->src);
-        if (p->dir >= 0) li_session_eof(r->o->sess, (enum li_dir)p->dir, now_us(r));
-        pump_shutdown_dst(p);
+        lp_pump_stop_src(p);
+        if (pump_dir[i] >= 0) li_session_eof(r->o->sess, (enum li_dir)pump_dir[i], now_us(r));
+        lp_pump_shutdown_dst(p);
     }
     maybe_finish(r);
 }
@@ -206,7 +177,7 @@ static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
         json_object_set_new(f, "signal", json_null());
     }
     event(r, "exit", f);
-    close_once((uv_handle_t *)proc);
+    lp_close_once((uv_handle_t *)proc);
     if (!r->pump[P_S2C].src_eof || !r->pump[P_ERR].src_eof)
         uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
     maybe_finish(r);
@@ -223,50 +194,10 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 /* ---- pumps ---- */
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-static void resume(struct pump *p)
+static int which(const struct lp_pump *p)
 {
-    if (p->paused && !p->src_eof && p->dst->write_queue_size < p->r->o->cfg->low_mark) {
-        p->paused = 0;
-        uv_read_start(p->src, on_alloc, on_read);
-    }
-}
-
-static void shutdown_done(uv_shutdown_t *req, int status)
-{
-    struct pump *p = req->data;
-    (void)status;
-    free(req);
-    p->dst_done = 1;
-    if (p->dir >= 0) close_once((uv_handle_t *)p->dst);
-    maybe_finish(p->r);
-}
-
-/* Passes EOF on: after the queued writes, the destination's write side is
- * shut down (the child or the editor reads EOF). */
-static void pump_shutdown_dst(struct pump *p)
-{
-    if (p->dst_shut) return;
-    p->dst_shut = 1;
-    if (p->dir < 0) { /* our stderr stays open for lsptap's own lines */
-        p->dst_done = 1;
-        return;
-    }
-    if (p->dst_dead) {
-        p->dst_done = 1;
-        close_once((uv_handle_t *)p->dst);
-        return;
-    }
-    uv_shutdown_t *req = malloc(sizeof *req);
-    if (req) {
-        req->data = p;
-        if (!uv_shutdown(req, p->dst, shutdown_done)) return;
-        free(req);
-    }
-    p->dst_done = 1;
-    close_once((uv_handle_t *)p->dst);
+    struct relay *r = p->data;
+    return (int)(p - r->pump);
 }
 
 static void editor_went_away(struct relay *r, int err)
@@ -276,38 +207,8 @@ static void editor_went_away(struct relay *r, int err)
     say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n", uv_strerror(err),
         r->o->argv[0]);
     event(r, "editor_gone", json_pack("{s:s}", "error", uv_strerror(err)));
-    pump_shutdown_dst(&r->pump[P_C2S]);
+    lp_pump_shutdown_dst(&r->pump[P_C2S]);
     start_grace(r);
-}
-
-static void on_write(uv_write_t *req, int status)
-{
-    struct chunk *c = (struct chunk *)req;
-    struct pump *p = c->p;
-    p->writes--;
-    if (status == 0) {
-        p->written += c->len;
-    } else {
-        p->discarded += c->len;
-        if (!p->dst_dead && status != UV_ECANCELED) {
-            p->dst_dead = 1;
-            if (p->dir == LI_S2C) editor_went_away(p->r, status);
-            else if (p->dir == LI_C2S && p->r->child_running)
-                say(p->r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
-                    p->r->o->argv[0], uv_strerror(status));
-        }
-    }
-    free(c);
-    resume(p);
-    maybe_finish(p->r);
-}
-
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    (void)h;
-    (void)suggested;
-    struct chunk *c = malloc(sizeof *c);
-    *buf = c ? uv_buf_init(c->data, CHUNK_SIZE) : uv_buf_init(NULL, 0);
 }
 
 static void keep_tail(struct relay *r, const char *data, size_t len)
@@ -329,73 +230,68 @@ static void keep_tail(struct relay *r, const char *data, size_t len)
     t[r->tail_len] = '\0';
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
-    struct pump *p = s->data;
-    struct relay *r = p->r;
-    struct chunk *c = buf->base ? (struct chunk *)(buf->base - offsetof(struct chunk, data)) : NULL;
-    if (nread > 0) {
-        size_t n = (size_t)nread;
-        p->read += n;
-        /* Forward first: the write is queued before anything looks at the bytes. */
-        c->p = p;
-        c->len = n;
-        int queued = 0;
-        if (!p->dst_dead) {
-            uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
-            if (uv_write(&c->req, p->dst, &b, 1, on_write) == 0) {
-                queued = 1;
-                p->writes++;
-            } else {
-                p->dst_dead = 1;
-                if (p->dir == LI_S2C) editor_went_away(r, UV_EPIPE);
-            }
-        }
-        if (!queued) p->discarded += n;
-        if (p->dir >= 0)
-            li_session_feed(r->o->sess, (enum li_dir)p->dir, c->data, n, now_us(r));
-        else {
-            r->res->stderr_bytes += n;
-            keep_tail(r, c->data, n);
-        }
-        if (!queued) free(c);
-        if (!p->paused && p->dst->write_queue_size > r->o->cfg->high_mark) {
-            p->paused = 1;
-            uv_read_stop(s);
-        }
-        return;
+    struct relay *r = p->data;
+    int dir = pump_dir[which(p)];
+    if (dir >= 0) {
+        li_session_feed(r->o->sess, (enum li_dir)dir, data, len, now_us(r));
+    } else {
+        r->res->stderr_bytes += len;
+        keep_tail(r, data, len);
     }
-    free(c);
-    if (nread == 0) return;
+}
+
+static void on_dst_error(struct lp_pump *p, int status)
+{
+    struct relay *r = p->data;
+    int i = which(p);
+    if (i == P_S2C) editor_went_away(r, status);
+    else if (i == P_C2S && r->child_running)
+        say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n", r->o->argv[0],
+            uv_strerror(status));
+}
+
+static void on_src_end(struct lp_pump *p, int status)
+{
+    struct relay *r = p->data;
+    int i = which(p);
     /* EOF or a read error: either way this direction has ended. */
-    if (nread != UV_EOF && p->dir != LI_C2S)
+    if (status != UV_EOF && i != P_C2S)
         say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
-            p->dir == LI_S2C ? "stdout" : "stderr", uv_strerror((int)nread));
-    p->src_eof = 1;
-    uv_read_stop(s);
-    close_once((uv_handle_t *)s);
-    if (p->dir >= 0) li_session_eof(r->o->sess, (enum li_dir)p->dir, now_us(r));
-    if (p->dir == LI_C2S) {
-        event(r, "editor_eof", nread == UV_EOF ? NULL
-                                                : json_pack("{s:s}", "error",
-                                                            uv_strerror((int)nread)));
+            i == P_S2C ? "stdout" : "stderr", uv_strerror(status));
+    if (pump_dir[i] >= 0) li_session_eof(r->o->sess, (enum li_dir)pump_dir[i], now_us(r));
+    if (i == P_C2S) {
+        event(r, "editor_eof",
+              status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
     }
-    pump_shutdown_dst(p);
-    maybe_finish(r);
+    lp_pump_shutdown_dst(p);
 }
+
+static void on_progress(struct lp_pump *p)
+{
+    maybe_finish(p->data);
+}
+
+static const struct lp_pump_cb pump_cb = {
+    .on_bytes = on_bytes,
+    .on_src_end = on_src_end,
+    .on_dst_error = on_dst_error,
+    .on_progress = on_progress,
+};
 
 /* ---- the end ---- */
 
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    close_once(h);
+    lp_close_once(h);
 }
 
 static void maybe_finish(struct relay *r)
 {
-    struct pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
+    struct lp_pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
     if (r->finishing || r->child_running || !r->res->exited) return;
     if (!out->src_eof || !err->src_eof) return;
     if (out->writes || err->writes || r->say_writes || !out->dst_done) return;
@@ -458,18 +354,6 @@ static int open_stdio(struct relay *r, uv_pipe_t *h, int fd, int reading, struct
     return uv_pipe_open(h, reading ? fds[0] : fds[1]);
 }
 
-static void pump_init(struct relay *r, int i, int dir, uv_pipe_t *src, uv_pipe_t *dst)
-{
-    struct pump *p = &r->pump[i];
-    memset(p, 0, sizeof *p);
-    p->r = r;
-    p->dir = dir;
-    p->src = (uv_stream_t *)src;
-    p->dst = (uv_stream_t *)dst;
-    src->data = p;
-    dst->data = p;
-}
-
 static json_t *argv_json(char **argv)
 {
     json_t *a = json_array();
@@ -493,6 +377,10 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     r->o = o;
     r->res = res;
     r->loop = uv_default_loop();
+    /* A closed editor or server must be an EPIPE on the write, handled as
+     * "gone", not a signal that kills the relay. libuv resets signal
+     * dispositions in the child, so gopls keeps the default. */
+    signal(SIGPIPE, SIG_IGN);
     int saved_fl[3];
     for (int fd = 0; fd < 3; fd++) saved_fl[fd] = fcntl(fd, F_GETFL);
 
@@ -539,10 +427,14 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         kill_child(r, SIGKILL);
     }
 
-    pump_init(r, P_C2S, LI_C2S, &r->ed_in, &r->ch_in);
-    pump_init(r, P_S2C, LI_S2C, &r->ch_out, &r->ed_out);
-    pump_init(r, P_ERR, -1, &r->ch_err, &r->ed_err);
-    /* ed_err is written by lsptap's own lines too; its data points at the stderr pump. */
+    size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
+    lp_pump_init(&r->pump[P_C2S], (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->ch_in, hi, lo,
+                 &pump_cb, r);
+    lp_pump_init(&r->pump[P_S2C], (uv_stream_t *)&r->ch_out, (uv_stream_t *)&r->ed_out, hi, lo,
+                 &pump_cb, r);
+    lp_pump_init(&r->pump[P_ERR], (uv_stream_t *)&r->ch_err, (uv_stream_t *)&r->ed_err, hi, lo,
+                 &pump_cb, r);
+    r->pump[P_ERR].keep_dst_open = 1; /* our stderr outlives gopls's, for lsptap's own lines */
 
     static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -556,7 +448,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     r->grace.data = r->drain.data = r;
     uv_unref((uv_handle_t *)&r->drain);
 
-    for (int i = 0; i < NPUMPS; i++) uv_read_start(r->pump[i].src, on_alloc, on_read);
+    for (int i = 0; i < NPUMPS; i++) lp_pump_start(&r->pump[i]);
 
     uv_run(r->loop, UV_RUN_DEFAULT);
 

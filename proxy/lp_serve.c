@@ -77,14 +77,7 @@ static void sink(void *ud, const char *line, size_t len)
     lp_log_line(ud, line, len);
 }
 
-/* What a session needs around the relay, shared by both ways of serving. */
-struct session {
-    struct li_session *li;
-    struct lp_log *log;
-    uint64_t hr_start;
-};
-
-static int session_open(struct session *s, const struct lp_config *cfg, const char *role,
+int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const char *role,
                         enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud)
 {
     memset(s, 0, sizeof *s);
@@ -117,7 +110,7 @@ static int session_open(struct session *s, const struct lp_config *cfg, const ch
     return 0;
 }
 
-static uint64_t session_now(const struct session *s)
+uint64_t lp_session_now(const struct lp_session *s)
 {
     return (uv_hrtime() - s->hr_start) / 1000;
 }
@@ -131,12 +124,12 @@ static void fmt_age(uint64_t us, char *out, size_t len)
 
 /* Names the requests left unanswered on stderr: after a crash that is what
  * a bug report needs. */
-static void say_pending(const struct session *s, const char *role, int crashed)
+static void say_pending(const struct lp_session *s, const char *role, int crashed)
 {
     struct li_pending p[16];
     size_t n = li_session_pending(s->li, p, 16);
     if (!n) return;
-    uint64_t now = session_now(s);
+    uint64_t now = lp_session_now(s);
     fprintf(stderr, "lsptap: %s %s with %zu request%s pending:\n", role,
             crashed ? "died" : "ended", n, n == 1 ? "" : "s");
     for (size_t i = 0; i < n && i < 16; i++) {
@@ -150,7 +143,7 @@ static void say_pending(const struct session *s, const char *role, int crashed)
     if (n > 16) fprintf(stderr, "lsptap:   ... and %zu more (see the session file)\n", n - 16);
 }
 
-static int session_close(struct session *s, const char *role, json_t *extra, const char *ending,
+void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
                          int crashed)
 {
     struct li_counts c;
@@ -162,7 +155,7 @@ static int session_close(struct session *s, const char *role, json_t *extra, con
         dropped = lp_log_dropped(s->log);
         json_object_set_new(extra, "dropped_lines", json_integer((json_int_t)dropped));
     }
-    li_session_write_summary(s->li, session_now(s), extra);
+    li_session_write_summary(s->li, lp_session_now(s), extra);
     char where[4200] = "not recorded";
     if (s->log) {
         snprintf(where, sizeof where, "recorded in %s", lp_log_path(s->log));
@@ -181,14 +174,13 @@ static int session_close(struct session *s, const char *role, json_t *extra, con
             c.pending[LI_C2S] + c.pending[LI_S2C],
             (unsigned long long)(c.framing_errors[0] + c.framing_errors[1]), where, drops);
     li_session_free(s->li);
-    return 0;
 }
 
 int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto,
                    char **argv)
 {
-    struct session s;
-    if (session_open(&s, cfg, role, proto, argv, NULL, NULL)) return 70;
+    struct lp_session s;
+    if (lp_session_open(&s, cfg, role, proto, argv, NULL, NULL)) return 70;
     static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
     struct lp_relay_opts o = {.argv = argv, .sess = s.li, .hr_start = s.hr_start, .cfg = cfg};
     int rc = lp_relay_run(&o, &res);
@@ -217,7 +209,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
     if (res.spawn_error)
         fprintf(stderr, "lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
-    session_close(&s, role, extra, ending, crashed);
+    lp_session_close(&s, role, extra, ending, crashed);
     json_decref(extra);
     return code;
 }
@@ -307,10 +299,10 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
                          const char *why)
 {
     struct unavailable u = {.why = why};
-    struct session s;
-    if (session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) return 127;
+    struct lp_session s;
+    if (lp_session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) return 127;
     json_t *f = json_pack("{s:s}", "error", why);
-    li_session_event(s.li, session_now(&s), "spawn_failed", f);
+    li_session_event(s.li, lp_session_now(&s), "spawn_failed", f);
     json_decref(f);
     signal(SIGPIPE, SIG_IGN);
     char buf[65536];
@@ -318,19 +310,19 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
         ssize_t n = read(0, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        li_session_feed(s.li, LI_C2S, buf, (size_t)n, session_now(&s));
+        li_session_feed(s.li, LI_C2S, buf, (size_t)n, lp_session_now(&s));
         /* Replies are written after the feed returns, then recorded as what
          * the editor received. */
         if (u.outlen) {
             write_all(1, u.out, u.outlen);
-            li_session_feed(s.li, LI_S2C, u.out, u.outlen, session_now(&s));
+            li_session_feed(s.li, LI_S2C, u.out, u.outlen, lp_session_now(&s));
             u.outlen = 0;
         }
     }
     free(u.out);
-    li_session_eof(s.li, LI_C2S, session_now(&s));
+    li_session_eof(s.li, LI_C2S, lp_session_now(&s));
     json_t *extra = json_pack("{s:s, s:i}", "ending", "server unavailable", "exit_code", 127);
-    session_close(&s, role, extra, "the real server could not be started", 0);
+    lp_session_close(&s, role, extra, "the real server could not be started", 0);
     json_decref(extra);
     return 127;
 }

@@ -6,8 +6,33 @@
 #ifndef LSPTAP_PROXY_LP_SERVE_H
 #define LSPTAP_PROXY_LP_SERVE_H
 
-#include "inspect/li_msg.h"
+#include <jansson.h>
+
+#include "inspect/li_session.h"
 #include "proxy/lp_config.h"
+#include "proxy/lp_log.h"
+
+/* One recorded session: the inspector, its file (NULL when not recording)
+ * and the clock its t_us count from. */
+struct lp_session {
+    struct li_session *li;
+    struct lp_log *log;
+    uint64_t hr_start;
+};
+
+/* Opens the session file (or says on stderr why recording is off: the
+ * session goes on), creates the inspector and writes the header line. */
+int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const char *role,
+                    enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud);
+
+/* Microseconds since the session started. */
+uint64_t lp_session_now(const struct lp_session *s);
+
+/* Names pending requests on stderr, writes the closing lines (with the
+ * members of `extra`, borrowed), closes the file and prints the one-line
+ * summary. `crashed` words the pending report. Frees the inspector. */
+void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
+                      int crashed);
 
 /* role: "gopls" or "dlv" (names the session file). argv[0] is the path of
  * the real server; the child gets argv as given. Returns the exit code. */

@@ -29,10 +29,10 @@ echo
 rc=0
 "$bin" stats "$rel" || rc=$?
 echo
-if "$bin" report "$rel" -o demo-out/report.html; then
+if why=$("$bin" report "$rel" -o demo-out/report.html 2>&1); then
   echo "report: demo-out/report.html"
 else
-  echo "demo: lsptap report failed; the session file is complete all the same" >&2
+  echo "demo: no HTML report ($(printf '%s\n' "$why" | head -1)); the session file is complete all the same" >&2
 fi
 echo "session file: $rel"
 exit "$rc"

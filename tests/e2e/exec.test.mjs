@@ -95,7 +95,7 @@ test('gopls not found: a server session gets the reason as the error response to
   });
   assert.match(ed.stderr.text(), /^lsptap:.*not found/im, 'the reason is on stderr too');
   // The editor gives up and closes the pipe; lsptap must go away.
-  ed.child.stdin.end();
+  ed.hangUp();
   const st = await Promise.race([ed.child.exited, new Promise((r) => setTimeout(() => r('still running'), 10000))]);
   assert.notEqual(st, 'still running', 'lsptap exits after the editor closes stdin');
 });

@@ -67,6 +67,15 @@ test('stand-in in front of gopls: same answers, exit 0, valid session file match
   }
   assert.deepEqual(tapped.out.exit, { code: 0, signal: null }, `lsptap exit; stderr:\n${tapped.ed.stderr.text()}`);
 
+  // stderr: gopls's own lines unchanged, and from lsptap in a clean session
+  // only the one summary line at the end.
+  const lines = (text) => text.split('\n').filter((l) => l.length > 0);
+  const err = lines(tapped.ed.stderr.text());
+  assert.deepEqual(err.filter((l) => !l.startsWith('lsptap:')), lines(direct.ed.stderr.text()), 'gopls\'s stderr passes through');
+  const own = err.filter((l) => l.startsWith('lsptap:'));
+  assert.equal(own.length, 1, `one lsptap: line (the summary) in a clean session:\n${err.join('\n')}`);
+  assert.equal(err[err.length - 1], own[0], 'the summary is the last line');
+
   const s = checkedSession(sessions, { record: 'full' });
   assertMatchesTraffic(s, 'c2s', tapped.ed.sent);
   assertMatchesTraffic(s, 's2c', tapped.ed.received);

@@ -52,24 +52,56 @@ function stats(args) {
   return r.stdout;
 }
 
-const lineOf = (text, needle) => {
-  const l = text.split('\n').find((x) => x.includes(needle));
-  assert.ok(l, `no line mentions ${needle}:\n${text}`);
-  return l;
-};
-const numbers = (line) => (line.match(/(?<![\w.])\d+(?:\.\d+)?/g) || []).map(Number);
+// "225us", "11.5ms", "1.06s" -> microseconds; "-" -> null.
+function durationUs(cell) {
+  const m = /^(\d+(?:\.\d+)?)(us|µs|ms|s)$/.exec(cell);
+  if (!m) return null;
+  return Number(m[1]) * { us: 1, µs: 1, ms: 1e3, s: 1e6 }[m[2]];
+}
+
+// The table's rows by method, read through its header line: the column
+// names are the stats command's to choose, so they are matched loosely
+// (count: REQ/COUNT/N, errors: ERR*, cancellations: CANC*).
+function table(text) {
+  const lines = text.split('\n');
+  const h = lines.findIndex((l) => /p50/i.test(l) && /p99/i.test(l));
+  assert.ok(h >= 0, `no header line with p50 ... p99:\n${text}`);
+  const cols = lines[h].trim().split(/\s+/);
+  const col = (re, what) => {
+    const i = cols.findIndex((c) => re.test(c));
+    assert.ok(i >= 0, `no ${what} column in ${JSON.stringify(cols)}`);
+    return i;
+  };
+  const idx = { count: col(/^(req|requests|count|n)$/i, 'count'), errors: col(/^err/i, 'errors'), cancelled: col(/^canc/i, 'cancellations') };
+  const lat = ['p50', 'p90', 'p99', 'max'].map((c) => col(new RegExp(`^${c}`, 'i'), c));
+  col(/bytes/i, 'bytes');
+  const rows = {};
+  for (const l of lines.slice(h + 1)) {
+    // "835 B", "1.6 KiB": a number and its unit are one cell.
+    const f = l.trim().replace(/(\d) (B|[KMG]i?B)\b/g, '$1$2').split(/\s+/);
+    if (f.length !== cols.length) continue;
+    rows[f[0]] = { count: Number(f[idx.count]), errors: Number(f[idx.errors]), cancelled: Number(f[idx.cancelled]) };
+    Object.defineProperty(rows[f[0]], 'latencyUs', { value: lat.map((i) => durationUs(f[i])) });
+  }
+  return rows;
+}
 
 test('stats: per-method counts, latency percentiles, errors, cancellations and the pending request', { timeout: 30000 }, async (t) => {
   const file = await scriptedSession(t);
   const text = stats([file]);
-  for (const col of ['p50', 'p90', 'p99', 'max']) assert.match(text, new RegExp(col, 'i'), `a ${col} column:\n${text}`);
-  assert.ok(numbers(lineOf(text, 'test/slow')).includes(5), `test/slow count 5:\n${text}`);
-  const fail = numbers(lineOf(text, 'test/fail'));
-  assert.ok(fail.filter((n) => n === 3).length >= 2, `test/fail: count 3 and errors 3:\n${text}`);
-  const cancel = numbers(lineOf(text, 'test/cancel'));
-  assert.ok(cancel.includes(1), `test/cancel: 1 request, 1 cancellation:\n${text}`);
-  const pending = text.split('\n').filter((l) => l.includes('test/never'));
-  assert.ok(pending.some((l) => l.includes('never-1')), `the pending request is named with its id:\n${text}`);
+  const rows = table(text);
+  const row = (m) => {
+    assert.ok(rows[m], `no row for ${m}:\n${text}`);
+    return rows[m];
+  };
+  assert.deepEqual(row('test/slow'), { count: 5, errors: 0, cancelled: 0 }, `test/slow:\n${text}`);
+  const [p50, p90, p99, max] = row('test/slow').latencyUs;
+  assert.ok(p50 >= 20000, `test/slow p50 ${p50} us: the peer waits 20 ms before each reply:\n${text}`);
+  assert.ok(p50 <= p90 && p90 <= p99 && p99 <= max, `percentiles in order:\n${text}`);
+  assert.deepEqual(row('test/fail'), { count: 3, errors: 3, cancelled: 0 }, `test/fail:\n${text}`);
+  assert.deepEqual(row('test/cancel'), { count: 1, errors: 0, cancelled: 1 }, `test/cancel:\n${text}`);
+  const pending = text.split('\n').filter((l) => l.includes('test/never') && l.includes('never-1'));
+  assert.equal(pending.length, 1, `the pending request is named once, with its id:\n${text}`);
 });
 
 test('stats --json: one JSON document naming every method', { timeout: 30000 }, async (t) => {

@@ -1,7 +1,10 @@
 /*
  * libFuzzer target for framing/lf. Runs lf_parse on the input, and the
  * stream framer over the input whole, cut at a point taken from its first
- * bytes, and byte at a time; abort()s when an invariant breaks:
+ * bytes, byte at a time, and in pieces of pseudo-random sizes. Inputs
+ * whose first byte is a multiple of 16 are also repeated past 8 KiB, so
+ * the header-size limit is reached without slowing every run down.
+ * abort()s when an invariant breaks:
  *   - lf_parse never claims more bytes than it was given, nor more than
  *     LF_MAX_HEADER_BLOCK, and its result does not depend on last_len;
  *   - every byte fed is reported exactly once, in order, as header, body or
@@ -12,16 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "framing/lf.h"
 
-#define CHECK(cond)                                                                               \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            fprintf(stderr, "fuzz_framing: %s:%d: %s\n", __FILE__, __LINE__, #cond);              \
-            abort();                                                                              \
-        }                                                                                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_framing: %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 enum { EV_HEADER = 1, EV_BODY, EV_END, EV_ERROR, EV_SKIP, EV_FINISH };
@@ -82,8 +84,7 @@ static void on_error(void *ud, int code, uint64_t off)
 {
     struct rec *r = ud;
     CHECK(code < 0 && strcmp(lf_errname(code), "LF_EUNKNOWN") != 0);
-    if (code != LF_PARTIAL)
-        CHECK(off >= r->cursor && off < r->in_len);
+    if (code != LF_PARTIAL) CHECK(off >= r->cursor && off < r->in_len);
     add(r, EV_ERROR, code, off, 0);
 }
 
@@ -98,10 +99,10 @@ static void on_skip(void *ud, uint64_t off, uint64_t n)
 static const struct lf_stream_cb cb = {on_header, on_body, on_end, on_error, on_skip};
 static struct lf_stream stream;
 
-/* Feeds the input in pieces of `step` bytes, except that the first piece
- * ends at `cut`. */
+/* Feeds the input in pieces: the first ends at `cut`; the others are
+ * `step` bytes, or of pseudo-random sizes from `seed` when step is 0. */
 static void run(struct rec *r, const uint8_t *in, size_t len, size_t cut, size_t step,
-                uint64_t max_len)
+                uint32_t seed, uint64_t max_len)
 {
     r->in = in;
     r->in_len = len;
@@ -109,9 +110,13 @@ static void run(struct rec *r, const uint8_t *in, size_t len, size_t cut, size_t
     r->n = 0;
     lf_stream_init(&stream, max_len, &cb, r);
     for (size_t from = 0; from < len;) {
-        size_t to = from == 0 && cut > 0 ? cut : from + step;
-        if (to > len)
-            to = len;
+        size_t n = step;
+        if (n == 0) {
+            seed = seed * 1103515245u + 12345u;
+            n = 1 + (seed >> 16) % 64;
+        }
+        size_t to = from == 0 && cut > 0 ? cut : from + n;
+        if (to > len) to = len;
         r->chunk = (const char *)in + from;
         r->chunk_len = to - from;
         lf_stream_feed(&stream, r->chunk, r->chunk_len);
@@ -158,62 +163,95 @@ static void check_parse(const char *buf, size_t len, size_t cut, uint64_t max_le
     int p = lf_parse(buf, cut, 0, max_len, &g, &at2);
     if (p != LF_PARTIAL) {
         CHECK(p == r);
-        if (r < 0)
-            CHECK(at2 == at);
+        if (r < 0) CHECK(at2 == at);
         return;
     }
     int q = lf_parse(buf, len, cut, max_len, &g, &at2);
     CHECK(q == r);
-    if (r < 0 && r != LF_PARTIAL)
-        CHECK(at2 == at);
-    if (r > 0)
-        CHECK(g.content_length == f.content_length && g.num_headers == f.num_headers);
+    if (r < 0 && r != LF_PARTIAL) CHECK(at2 == at);
+    if (r > 0) CHECK(g.content_length == f.content_length && g.num_headers == f.num_headers);
+}
+
+/* Whether buf[0..n) matches the first n bytes of "content-length:",
+ * ignoring case: a second, naive implementation to check lf_resync by. */
+static int is_pattern_prefix(const char *buf, size_t n)
+{
+    static const char pat[] = "content-length:";
+    for (size_t i = 0; i < n; i++) {
+        char c = buf[i];
+        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        if (c != pat[i]) return 0;
+    }
+    return 1;
 }
 
 static void check_resync(const char *buf, size_t len)
 {
-    static const char pat[] = "content-length:";
     int found = -1;
     size_t at = lf_resync(buf, len, &found), first = len;
 
     for (size_t i = 0; i + 15 <= len && first == len; i++)
-        if (strncasecmp(buf + i, pat, 15) == 0)
-            first = i;
+        if (is_pattern_prefix(buf + i, 15)) first = i;
     CHECK(at <= len);
     if (found) {
         CHECK(first == at);
         return;
     }
     CHECK(found == 0 && first == len && len - at < 15);
-    CHECK(strncasecmp(buf + at, pat, len - at) == 0);
+    CHECK(is_pattern_prefix(buf + at, len - at));
     for (size_t i = len > 14 ? len - 14 : 0; i < at; i++)
-        CHECK(strncasecmp(buf + i, pat, len - i) != 0);
+        CHECK(!is_pattern_prefix(buf + i, len - i));
+}
+
+/* Event arrays grow and are kept: allocating them per run dominated. */
+static void reserve(struct rec *r, size_t cap)
+{
+    if (r->cap >= cap) return;
+    free(r->ev);
+    r->ev = malloc(cap * sizeof(struct ev));
+    CHECK(r->ev != NULL);
+    r->cap = cap;
+}
+
+static void check_stream(const uint8_t *data, size_t size, size_t at, uint64_t max_len,
+                         int byte_at_a_time)
+{
+    static struct rec whole, cut, bytes, pieces;
+    size_t cap = 2 * size + 8;
+
+    reserve(&whole, cap);
+    reserve(&cut, cap);
+    reserve(&bytes, cap);
+    reserve(&pieces, cap);
+    run(&whole, data, size, 0, size, 0, max_len);
+    run(&cut, data, size, at, size, 0, max_len);
+    run(&pieces, data, size, 0, 0, (uint32_t)size ^ (uint32_t)at, max_len);
+    same_events(&whole, &cut);
+    same_events(&whole, &pieces);
+    if (byte_at_a_time) {
+        run(&bytes, data, size, 0, 1, 0, max_len);
+        same_events(&whole, &bytes);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct rec whole, cut, bytes;
-    size_t cap = 2 * size + 8;
     size_t at = size >= 2 ? ((size_t)data[0] | (size_t)data[1] << 8) % (size + 1) : 0;
     uint64_t max_len = size > 0 && (data[0] & 0x80) ? 64 : 0;
 
     check_parse((const char *)data, size, at, max_len);
     check_resync((const char *)data, size);
+    check_stream(data, size, at, max_len, 1);
 
-    whole.ev = malloc(cap * sizeof(struct ev));
-    cut.ev = malloc(cap * sizeof(struct ev));
-    bytes.ev = malloc(cap * sizeof(struct ev));
-    CHECK(whole.ev && cut.ev && bytes.ev);
-    whole.cap = cut.cap = bytes.cap = cap;
-
-    run(&whole, data, size, 0, size, max_len);
-    run(&cut, data, size, at, size, max_len);
-    run(&bytes, data, size, 0, 1, max_len);
-    same_events(&whole, &cut);
-    same_events(&whole, &bytes);
-
-    free(whole.ev);
-    free(cut.ev);
-    free(bytes.ev);
+    if (size > 0 && (data[0] & 0x0f) == 0) {
+        size_t big_len = (LF_MAX_HEADER_BLOCK + 2 * size) / size * size;
+        uint8_t *big = malloc(big_len);
+        CHECK(big != NULL);
+        for (size_t i = 0; i < big_len; i += size)
+            memcpy(big + i, data, size);
+        check_parse((const char *)big, big_len, big_len / 2, max_len);
+        check_stream(big, big_len, big_len / 2 + 1, max_len, 0);
+        free(big);
+    }
     return 0;
 }

@@ -55,8 +55,7 @@ static const char *show(const char *s, size_t n)
         else
             out[o++] = (char)c;
     }
-    if (o >= sizeof(out) - 8)
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "...");
+    if (o >= sizeof(out) - 8) o += (size_t)snprintf(out + o, sizeof(out) - o, "...");
     out[o] = '\0';
     return out;
 }
@@ -73,8 +72,10 @@ struct pcase {
     const char *type; /* Content-Type value, NULL when absent */
 };
 
+/* clang-format off */
 #define OK(s, cl, nh, nu, type) {s, sizeof(s) - 1, (int)(sizeof(s) - 1), 0, cl, nh, nu, type}
 #define BAD(s, code, at) {s, sizeof(s) - 1, code, at, 0, 0, 0, NULL}
+/* clang-format on */
 
 static const struct pcase cases[] = {
     OK("Content-Length: 5\r\n\r\n", 5, 1, 0, NULL),
@@ -82,11 +83,15 @@ static const struct pcase cases[] = {
        2, 0, "application/vscode-jsonrpc; charset=utf-8"),
     OK("Content-Length: 52\r\nContent-Type: application/vscode-jsonrpc; charset=utf8\r\n\r\n", 52,
        2, 0, "application/vscode-jsonrpc; charset=utf8"),
-    OK("Content-Type: application/vscode-jsonrpc; charset=\"UTF-8\"\r\nContent-Length: 2\r\n\r\n", 2,
-       2, 0, "application/vscode-jsonrpc; charset=\"UTF-8\""),
-    OK("Content-Type: application/vscode-jsonrpc; foo=bar; charset=utf-8\r\nContent-Length: 1\r\n\r\n",
-       1, 2, 0, "application/vscode-jsonrpc; foo=bar; charset=utf-8"),
+    OK("Content-Type: application/vscode-jsonrpc; charset=\"UTF-8\"\r\nContent-Length: 2\r\n\r\n",
+       2, 2, 0, "application/vscode-jsonrpc; charset=\"UTF-8\""),
+    OK("Content-Type: application/vscode-jsonrpc; a=b; charset=utf-8\r\nContent-Length: 1\r\n\r\n",
+       1, 2, 0, "application/vscode-jsonrpc; a=b; charset=utf-8"),
     OK("CONTENT-LENGTH: 7\r\ncontent-type: application/json\r\n\r\n", 7, 2, 0, "application/json"),
+    OK("Content-Length: 1\r\nContent-Type: a/b; x; charset = \"utf-8\" ; y=z\r\n\r\n", 1, 2, 0,
+       "a/b; x; charset = \"utf-8\" ; y=z"),
+    OK("Content-Type: a/b\r\nContent-Type: c/d; charset=utf8\r\nContent-Length: 1\r\n\r\n", 1, 3, 0,
+       "a/b"),
     OK("content-length: 7\r\n\r\n", 7, 1, 0, NULL),
     OK("Content-Length: 3\r\nX-Trace: abc\r\n\r\n", 3, 2, 1, NULL),
     OK("X-Trace: a:b:c\r\nContent-Length: 1\r\n\r\n", 1, 2, 1, NULL),
@@ -114,6 +119,8 @@ static const struct pcase cases[] = {
     BAD("Content-Length: 5\r\n\n", LF_EBADHDR, 19),
     BAD("Content-Length: 5\r\r\n\r\n", LF_EBADHDR, 17),
     BAD("Content-Length: 5\rX\n\r\n", LF_EBADHDR, 17),
+    BAD("Content-Length: 5\rX", LF_EBADHDR, 17),
+    BAD("Content-Length: 5\rContent-Type: x\r\r", LF_EBADHDR, 17),
     BAD("Content-Length 5\r\n\r\n", LF_EBADHDR, 14),
     BAD(": 5\r\nContent-Length: 5\r\n\r\n", LF_EBADHDR, 0),
     BAD("Content Length: 5\r\n\r\n", LF_EBADHDR, 7),
@@ -136,12 +143,12 @@ static const struct pcase cases[] = {
 
 static const char *case_name;
 
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            print_error("case \"%s\": ", case_name);                                              \
-            fail_msg(__VA_ARGS__);                                                                \
-        }                                                                                         \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error("case \"%s\": ", case_name);                                               \
+            fail_msg(__VA_ARGS__);                                                                 \
+        }                                                                                          \
     } while (0)
 
 /* The outcome of parsing all of c->in, whatever the path that led there. */
@@ -170,8 +177,7 @@ static void expect_outcome(const struct pcase *c, int r, const struct lf_frame *
     }
 }
 
-static int parse_at_guard(const char *in, size_t n, size_t last_len, struct lf_frame *f,
-                          size_t *at)
+static int parse_at_guard(const char *in, size_t n, size_t last_len, struct lf_frame *f, size_t *at)
 {
     const char *p = guard_page_place(&guard, in, n);
     *at = (size_t)-1;
@@ -213,8 +219,7 @@ static void check_splits(const struct pcase *c)
         struct lf_frame f;
         size_t at;
         int r = parse_at_guard(c->in, k, 0, &f, &at);
-        if (r != LF_PARTIAL)
-            continue;
+        if (r != LF_PARTIAL) continue;
         r = parse_at_guard(c->in, c->len, k, &f, &at);
         expect_outcome(c, r, &f, at, "split");
     }
@@ -305,6 +310,46 @@ static void test_parse_8192_bytes_without_line_end_is_too_big(void **state)
     free(b);
 }
 
+/* Blocks whose 8192nd byte falls at every awkward place: inside a line's
+ * "\r\n", right after a line, inside the blank line, inside a value. */
+static void test_parse_limit_inside_a_line_end(void **state)
+{
+    (void)state;
+    for (size_t total = LF_MAX_HEADER_BLOCK + 1; total <= LF_MAX_HEADER_BLOCK + 4; total++) {
+        char *b = padded_block(total);
+        struct pcase c = {b, total, LF_EHDRTOOBIG, 0, 0, 0, 0, NULL};
+        run_case(&c);
+        free(b);
+    }
+}
+
+static void test_parse_limit_inside_a_value(void **state)
+{
+    (void)state;
+    static const char *const heads[] = {"Content-Length: 1\r\nX-Pad: a", "Content-Length: 0",
+                                        "Content-Length: 1 ", "Content-Length: 1\r\nX:  "};
+    char *b = malloc(LF_MAX_HEADER_BLOCK + 1);
+
+    for (size_t i = 0; i < ARRAY_LEN(heads); i++) {
+        size_t n = strlen(heads[i]);
+        struct pcase c = {b, LF_MAX_HEADER_BLOCK + 1, LF_EHDRTOOBIG, 0, 0, 0, 0, NULL};
+        memset(b, heads[i][n - 1], LF_MAX_HEADER_BLOCK + 1);
+        memcpy(b, heads[i], n);
+        run_case(&c);
+    }
+    free(b);
+}
+
+static void test_parse_last_len_past_the_end_is_ignored(void **state)
+{
+    (void)state;
+    static const char in[] = "Content-Length: 5\r\n\r\n";
+    struct lf_frame f;
+
+    assert_int_equal(lf_parse(in, sizeof(in) - 1, 1000, 0, &f, NULL), sizeof(in) - 1);
+    assert_int_equal(lf_parse(in, sizeof(in) - 1, sizeof(in) - 1, 0, &f, NULL), sizeof(in) - 1);
+}
+
 static void test_parse_error_before_the_limit_wins(void **state)
 {
     (void)state;
@@ -393,9 +438,9 @@ static void test_every_code_has_a_name_and_a_message(void **state)
         int code;
         const char *name;
     } codes[] = {
-        {LF_PARTIAL, "LF_PARTIAL"},     {LF_EBADLEN, "LF_EBADLEN"}, {LF_ENOLEN, "LF_ENOLEN"},
-        {LF_EHDRTOOBIG, "LF_EHDRTOOBIG"}, {LF_EBADHDR, "LF_EBADHDR"}, {LF_EDUPLEN, "LF_EDUPLEN"},
-        {LF_EBADTYPE, "LF_EBADTYPE"},   {LF_ETOOMANY, "LF_ETOOMANY"},
+        {LF_PARTIAL, "LF_PARTIAL"},       {LF_EBADLEN, "LF_EBADLEN"},   {LF_ENOLEN, "LF_ENOLEN"},
+        {LF_EHDRTOOBIG, "LF_EHDRTOOBIG"}, {LF_EBADHDR, "LF_EBADHDR"},   {LF_EDUPLEN, "LF_EDUPLEN"},
+        {LF_EBADTYPE, "LF_EBADTYPE"},     {LF_ETOOMANY, "LF_ETOOMANY"},
     };
     for (size_t i = 0; i < ARRAY_LEN(codes); i++) {
         assert_string_equal(lf_errname(codes[i].code), codes[i].name);
@@ -438,8 +483,8 @@ static void test_resync(void **state)
         int found = -1;
         size_t at = lf_resync(p, n, &found);
         case_name = rs[i].in;
-        CHECK(found == rs[i].found && at == rs[i].at, "found %d at %zu, want %d at %zu", found,
-              at, rs[i].found, rs[i].at);
+        CHECK(found == rs[i].found && at == rs[i].at, "found %d at %zu, want %d at %zu", found, at,
+              rs[i].found, rs[i].at);
     }
 }
 
@@ -453,8 +498,7 @@ static void test_write_header_round_trips(void **state)
         size_t n = lf_write_header(out, sizeof(out), lens[i]);
         assert_true(n > 0);
         assert_int_equal(lf_write_header(out, n - 1, lens[i]), 0);
-        assert_int_equal(lf_parse(guard_page_place(&guard, out, n), n, 0, UINT64_MAX, &f, NULL),
-                         n);
+        assert_int_equal(lf_parse(guard_page_place(&guard, out, n), n, 0, UINT64_MAX, &f, NULL), n);
         assert_int_equal(f.content_length, lens[i]);
         assert_int_equal(f.num_headers, 1);
     }
@@ -476,12 +520,14 @@ struct ev {
     int code;     /* HEADER: header bytes; ERROR: code; FINISH: lf_stream_finish's result */
 };
 
+/* clang-format off */
 #define HDR(off, hl, cl) {EV_HEADER, off, cl, hl}
 #define BODY(off, n) {EV_BODY, off, n, 0}
 #define END {EV_END, 0, 0, 0}
 #define ERR(code, off) {EV_ERROR, off, 0, code}
 #define SKIP(off, n) {EV_SKIP, off, n, 0}
 #define FIN(rc) {EV_FINISH, 0, 0, rc}
+/* clang-format on */
 
 #define MAX_EV 2048
 
@@ -532,8 +578,7 @@ static void on_end(void *ud)
 static void on_error(void *ud, int code, uint64_t off)
 {
     struct rec *r = ud;
-    if (code != LF_PARTIAL)
-        assert_true(off >= r->cursor && off < r->in_len);
+    if (code != LF_PARTIAL) assert_true(off >= r->cursor && off < r->in_len);
     add(r, (struct ev)ERR(code, off));
 }
 
@@ -550,8 +595,8 @@ static const struct lf_stream_cb rec_cb = {on_header, on_body, on_end, on_error,
 static struct lf_stream stream;
 
 /* Feeds in[0..len) cut at cuts[] (ascending), then finishes. */
-static void run_stream(struct rec *r, const char *in, size_t len, const size_t *cuts,
-                       size_t ncuts, uint64_t max_len)
+static void run_stream(struct rec *r, const char *in, size_t len, const size_t *cuts, size_t ncuts,
+                       uint64_t max_len)
 {
     size_t from = 0;
 
@@ -627,10 +672,10 @@ static void expect_stream(const char *in, size_t len, uint64_t max_len, const st
     }
 }
 
-#define EXPECT_STREAM(in, ...)                                                                    \
-    do {                                                                                          \
-        static const struct ev want_[] = {__VA_ARGS__};                                           \
-        expect_stream(in, sizeof(in) - 1, 0, want_, ARRAY_LEN(want_));                           \
+#define EXPECT_STREAM(in, ...)                                                                     \
+    do {                                                                                           \
+        static const struct ev want_[] = {__VA_ARGS__};                                            \
+        expect_stream(in, sizeof(in) - 1, 0, want_, ARRAY_LEN(want_));                             \
     } while (0)
 
 /* Each parse case as a stream: a valid block with its body gives one
@@ -742,15 +787,15 @@ static void test_stream_blank_line_after_body(void **state)
 static void test_stream_bad_block_is_not_found_again_at_its_start(void **state)
 {
     (void)state;
-    EXPECT_STREAM("Content-Length: x\r\n\r\n" F2, ERR(LF_EBADLEN, 16), SKIP(0, 21),
-                  HDR(21, 21, 2), BODY(42, 2), END, FIN(0));
+    EXPECT_STREAM("Content-Length: x\r\n\r\n" F2, ERR(LF_EBADLEN, 16), SKIP(0, 21), HDR(21, 21, 2),
+                  BODY(42, 2), END, FIN(0));
 }
 
 static void test_stream_resync_inside_a_bad_line(void **state)
 {
     (void)state;
-    EXPECT_STREAM("Content-Length: Content-Length: 3\r\n\r\nabc", ERR(LF_EBADLEN, 16),
-                  SKIP(0, 16), HDR(16, 21, 3), BODY(37, 3), END, FIN(0));
+    EXPECT_STREAM("Content-Length: Content-Length: 3\r\n\r\nabc", ERR(LF_EBADLEN, 16), SKIP(0, 16),
+                  HDR(16, 21, 3), BODY(37, 3), END, FIN(0));
 }
 
 static void test_stream_bare_lf_framing(void **state)
@@ -779,8 +824,8 @@ static void test_stream_truncated_body(void **state)
 static void test_stream_truncated_header(void **state)
 {
     (void)state;
-    EXPECT_STREAM(F2 "Content-Length: 2\r\n", HDR(0, 21, 2), BODY(21, 2), END,
-                  ERR(LF_PARTIAL, 23), SKIP(23, 19), FIN(LF_PARTIAL));
+    EXPECT_STREAM(F2 "Content-Length: 2\r\n", HDR(0, 21, 2), BODY(21, 2), END, ERR(LF_PARTIAL, 23),
+                  SKIP(23, 19), FIN(LF_PARTIAL));
     EXPECT_STREAM(F2 "junk", HDR(0, 21, 2), BODY(21, 2), END, ERR(LF_PARTIAL, 23), SKIP(23, 4),
                   FIN(LF_PARTIAL));
 }
@@ -799,7 +844,7 @@ static void test_stream_length_over_max(void **state)
     (void)state;
     static const char in[] = "Content-Length: 11\r\n\r\n" F2;
     static const struct ev want[] = {ERR(LF_EBADLEN, 16), SKIP(0, 22), HDR(22, 21, 2),
-                                     BODY(43, 2), END, FIN(0)};
+                                     BODY(43, 2),         END,         FIN(0)};
     expect_stream(in, sizeof(in) - 1, 10, want, ARRAY_LEN(want));
 }
 
@@ -810,7 +855,7 @@ static void test_stream_header_too_big(void **state)
     memset(in, 'a', 9000);
     memcpy(in + 9000, F2, 23);
     static const struct ev want[] = {ERR(LF_EHDRTOOBIG, 0), SKIP(0, 9000), HDR(9000, 21, 2),
-                                     BODY(9021, 2), END, FIN(0)};
+                                     BODY(9021, 2),         END,           FIN(0)};
     expect_stream(in, sizeof(in), 0, want, ARRAY_LEN(want));
 }
 
@@ -819,6 +864,15 @@ static void test_stream_runs_of_content_length(void **state)
     (void)state;
     EXPECT_STREAM("Content-Length:Content-Length:" F2, ERR(LF_EBADLEN, 15), SKIP(0, 15),
                   ERR(LF_EBADLEN, 30), SKIP(15, 15), HDR(30, 21, 2), BODY(51, 2), END, FIN(0));
+}
+
+/* The second block starts inside bytes the first one's scan passed; its
+ * own stop (the stray '\r') must still be seen. */
+static void test_stream_block_found_inside_a_scanned_block(void **state)
+{
+    (void)state;
+    EXPECT_STREAM("Content-Length: x\r\nContent-Length: 2\rX", ERR(LF_EBADLEN, 16), SKIP(0, 19),
+                  ERR(LF_EBADHDR, 36), SKIP(19, 19), FIN(LF_PARTIAL));
 }
 
 /* 600 "Content-Length:" with no line end: each is a block decided only by
@@ -845,14 +899,37 @@ static void test_stream_long_run_of_content_length(void **state)
     expect_stream(in, sizeof(in), 0, want, n);
 }
 
+/* After a too-big block, the next "Content-Length:" straddles the 8 KiB
+ * that were buffered. */
+static void test_stream_header_across_the_limit(void **state)
+{
+    (void)state;
+    enum { AT = LF_MAX_HEADER_BLOCK - 7 };
+    static char in[AT + 23];
+    static const char head[] = "Content-Length: 1\r\nX: ";
+    static const struct ev want[] = {ERR(LF_EHDRTOOBIG, 0), SKIP(0, AT), HDR(AT, 21, 2),
+                                     BODY(AT + 21, 2),      END,         FIN(0)};
+
+    memset(in, 'a', AT);
+    memcpy(in, head, sizeof(head) - 1);
+    memcpy(in + AT, F2, 23);
+    expect_stream(in, sizeof(in), 0, want, ARRAY_LEN(want));
+}
+
 static void test_stream_works_without_callbacks(void **state)
 {
     (void)state;
-    static const char in[] = F2 "garbage\n" F2 "Content-Length: 9\r\n\r\n";
-    lf_stream_init(&stream, 0, NULL, NULL);
-    lf_stream_feed(&stream, in, sizeof(in) - 1);
-    assert_int_equal(lf_stream_finish(&stream), LF_PARTIAL);
-    assert_int_equal(stream.offset, sizeof(in) - 1);
+    static const char *const ins[] = {
+        F2 "garbage\n" F2 "Content-Length: 0\r\n\r\nContent-Length: 9\r\n\r\n",
+        F2 "garbage\n",
+        F2 "Content-Len",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(ins); i++) {
+        lf_stream_init(&stream, 0, NULL, NULL);
+        lf_stream_feed(&stream, ins[i], strlen(ins[i]));
+        assert_int_equal(lf_stream_finish(&stream), LF_PARTIAL);
+        assert_int_equal(stream.offset, strlen(ins[i]));
+    }
 }
 
 int main(void)
@@ -862,6 +939,9 @@ int main(void)
         cmocka_unit_test(test_parse_block_of_8192_bytes_is_allowed),
         cmocka_unit_test(test_parse_block_of_8193_bytes_is_too_big),
         cmocka_unit_test(test_parse_8192_bytes_without_line_end_is_too_big),
+        cmocka_unit_test(test_parse_limit_inside_a_line_end),
+        cmocka_unit_test(test_parse_limit_inside_a_value),
+        cmocka_unit_test(test_parse_last_len_past_the_end_is_ignored),
         cmocka_unit_test(test_parse_error_before_the_limit_wins),
         cmocka_unit_test(test_parse_32_headers_are_allowed),
         cmocka_unit_test(test_parse_33_headers_are_too_many),
@@ -890,7 +970,9 @@ int main(void)
         cmocka_unit_test(test_stream_length_over_max),
         cmocka_unit_test(test_stream_header_too_big),
         cmocka_unit_test(test_stream_runs_of_content_length),
+        cmocka_unit_test(test_stream_block_found_inside_a_scanned_block),
         cmocka_unit_test(test_stream_long_run_of_content_length),
+        cmocka_unit_test(test_stream_header_across_the_limit),
         cmocka_unit_test(test_stream_works_without_callbacks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -3,22 +3,20 @@
 // VS Code does, and counts every message each way so a test can hold the
 // session file against what really crossed the pipe.
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   createProtocolConnection,
+  ExitNotification,
+  ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-languageserver-protocol/node';
 import { collect, spawnTracked, withTimeout } from './env.mjs';
 
-function kindOf(msg) {
-  if ('method' in msg) return 'id' in msg ? 'request' : 'notification';
-  return 'response';
-}
-
-// Starts `cmd args` in `workspace` and connects to it. Returns
-// { child, conn, stderr, sent, received, request, notify, initialize,
-//   waitForLoad, shutdown }.
+// Starts `cmd args` in `workspace` and connects to it. Returns the editor:
+// { child, conn, stderr, sent, received, logs, rootUri, uri(rel), request,
+//   notify, initialize, hoverWhenLoaded, hangUp, shutdown }.
 // `sent`/`received` list every message object written/read, in order.
 export function startEditor(t, cmd, args, { workspace, env }) {
   const child = spawnTracked(t, cmd, args, { cwd: workspace, env });
@@ -33,9 +31,21 @@ export function startEditor(t, cmd, args, { workspace, env }) {
       received.push(msg);
       cb(msg);
     });
-  const writer = new StreamMessageWriter(child.stdin);
+  // The writer writes through a pipe end of our own: after the editor hung
+  // up, replies to late server requests go nowhere instead of hitting a
+  // closed stdin (vscode-jsonrpc would reject that write, unhandled). A
+  // failed write (server gone) shows up as the request failing, via gone().
+  let hungUp = false;
+  const toServer = new Writable({
+    write(chunk, _enc, cb) {
+      if (hungUp || child.stdin.destroyed) return cb();
+      child.stdin.write(chunk, () => cb());
+    },
+  });
+  const writer = new StreamMessageWriter(toServer);
   const write = writer.write.bind(writer);
   writer.write = (msg) => {
+    if (hungUp) return Promise.resolve();
     sent.push(msg);
     return write(msg);
   };
@@ -45,7 +55,6 @@ export function startEditor(t, cmd, args, { workspace, env }) {
 
   const conn = createProtocolConnection(reader, writer);
   const logs = [];
-  const progressEnds = [];
   let onActivity = () => {};
 
   // What VS Code answers: the settings it has (none here), yes to progress
@@ -63,10 +72,7 @@ export function startEditor(t, cmd, args, { workspace, env }) {
     logs.push(p);
     onActivity();
   });
-  conn.onNotification('$/progress', (p) => {
-    if (p.value && p.value.kind === 'end') progressEnds.push(p);
-    onActivity();
-  });
+  conn.onNotification('$/progress', () => onActivity());
   conn.onNotification('textDocument/publishDiagnostics', () => onActivity());
   conn.onError(() => {});
   conn.listen();
@@ -146,20 +152,22 @@ export function startEditor(t, cmd, args, { workspace, env }) {
       }
     },
 
+    // The editor goes away without shutdown: closes the server's stdin.
+    hangUp() {
+      hungUp = true;
+      child.stdin.end();
+    },
+
     async shutdown(ms = 15000) {
-      await editor.request('shutdown', undefined, ms);
-      editor.notify('exit');
+      // The typed forms send no "params" at all, as VS Code does.
+      await withTimeout(Promise.race([conn.sendRequest(ShutdownRequest.type), gone('shutdown')]), ms, 'shutdown request');
+      conn.sendNotification(ExitNotification.type);
       const st = await withTimeout(child.exited, ms, 'server exit after exit notification');
       conn.dispose();
       return st;
     },
   };
   return editor;
-}
-
-// Messages as the session file should count them: {kind, method?, id?}.
-export function summarize(msgs) {
-  return msgs.map((m) => ({ kind: kindOf(m), method: m.method, id: m.id }));
 }
 
 // Every file: URI and absolute path of `root` in `value` replaced by a

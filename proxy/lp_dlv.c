@@ -1,0 +1,873 @@
+#include "proxy/lp_dlv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "framing/lf.h"
+#include "proxy/lp_config.h"
+#include "proxy/lp_find.h"
+#include "proxy/lp_gopls.h"
+#include "proxy/lp_pump.h"
+#include "proxy/lp_serve.h"
+
+#define ANNOUNCE "DAP server listening at: "
+#define NO_CLIENT_MS 30000 /* vscode-go's own wait for the listening line */
+#define DRAIN_MS 2000
+
+/* ---- the command line ---- */
+
+static const char *const value_flags[] = {
+    "listen", "l", "log-dest", "log-output", "api-version", "backend", "build-flags",
+    "wd", "init", "redirect", "r", "tty", "client-addr", NULL,
+};
+
+static int flag_is(const char *name, size_t len, const char *want)
+{
+    return strlen(want) == len && !memcmp(name, want, len);
+}
+
+void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->listen_arg = a->log_arg = -1;
+    a->log_fd = -1;
+    a->listen = "127.0.0.1:0";
+    const char *cmd = NULL;
+    int help = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--")) break;
+        if (s[0] != '-' || !s[1]) {
+            if (!cmd) cmd = s;
+            continue;
+        }
+        const char *name = s + 1 + (s[1] == '-');
+        size_t len = strcspn(name, "=");
+        const char *val = name[len] == '=' ? name + len + 1 : NULL;
+        int takes = 0;
+        for (const char *const *f = value_flags; *f; f++) takes |= flag_is(name, len, *f);
+        if (flag_is(name, len, "h") || flag_is(name, len, "help")) help = 1;
+        if (takes && !val && i + 1 < argc) val = argv[i + 1];
+        if (flag_is(name, len, "listen") || flag_is(name, len, "l")) {
+            a->listen_arg = i;
+            a->listen_inline = name[len] == '=';
+            if (val) a->listen = val;
+        } else if (flag_is(name, len, "log-dest")) {
+            a->log_arg = i;
+            a->log_inline = name[len] == '=';
+            a->log_dest = val;
+        } else if (flag_is(name, len, "client-addr")) {
+            a->client_addr = val;
+        }
+        if (takes && name[len] != '=') i++;
+    }
+    if (a->log_dest && *a->log_dest) {
+        char *end;
+        long fd = strtol(a->log_dest, &end, 10);
+        if (!*end && fd > 2 && fd < 1024) a->log_fd = (int)fd;
+    }
+    a->is_dap = cmd && !strcmp(cmd, "dap") && !help && !a->client_addr;
+}
+
+/* ---- the session ---- */
+
+enum state { ST_STARTING, ST_LISTENING, ST_RELAYING, ST_UNAVAILABLE };
+
+/* One of our own output streams: a libuv pipe when the fd is pollable, else
+ * plain blocking writes (files, terminals: small volumes here). */
+struct out {
+    uv_pipe_t h;
+    int fd;      /* for blocking writes; -1 when h is used */
+    int open;
+};
+
+struct dlv {
+    struct lp_config cfg;
+    struct lp_dlv_args a;
+    struct lp_session sess;
+    char **child_argv;
+    uv_loop_t *loop;
+    enum state state;
+    uv_process_t proc;
+    uv_pipe_t ch_out, ch_err, ch_log;
+    int has_log_pipe;
+    int ch_open; /* child streams not yet at EOF */
+    struct out out, err, log;
+    int log_file; /* --log-dest=PATH: we write dlv's log there */
+    uv_tcp_t listener, editor, server;
+    int listening, editor_open, server_open;
+    uv_connect_t conn;
+    uv_timer_t start_timer, grace, no_client, drain;
+    struct lp_pump c2s, s2c;
+    char line[4096];
+    size_t line_len;
+    int announced;
+    char dlv_addr[300];
+    char our_addr[300];
+    int running, exited, exit_status, term_signal;
+    int grace_started, term_sent;
+    size_t writes; /* our own writes in flight */
+    char err_tail[2048];
+    size_t err_tail_len;
+    char why[2048];
+    char *replies; /* unavailable mode: responses waiting to be written */
+    size_t replies_len, replies_cap;
+    int64_t reply_seq;
+    int finishing;
+};
+
+static struct dlv D;
+
+static uint64_t now_us(struct dlv *d)
+{
+    return lp_session_now(&d->sess);
+}
+
+static void event(struct dlv *d, const char *name, json_t *fields)
+{
+    li_session_event(d->sess.li, now_us(d), name, fields);
+    json_decref(fields);
+}
+
+static void maybe_finish(struct dlv *d);
+
+static void out_open(struct dlv *d, struct out *o, int fd)
+{
+    o->fd = -1;
+    uv_handle_type t = uv_guess_handle(fd);
+    if (t == UV_NAMED_PIPE || t == UV_TCP) {
+        int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (dupfd >= 0 && !uv_pipe_init(d->loop, &o->h, 0) && !uv_pipe_open(&o->h, dupfd)) {
+            o->open = 1;
+            return;
+        }
+    }
+    o->fd = fd;
+    o->open = 1;
+}
+
+static void out_done(uv_write_t *req, int status)
+{
+    (void)status;
+    free(req);
+    D.writes--;
+    maybe_finish(&D);
+}
+
+static void emit(struct dlv *d, struct out *o, const char *p, size_t n)
+{
+    if (!o->open || !n) return;
+    if (o->fd >= 0) {
+        while (n) {
+            ssize_t w = write(o->fd, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) return;
+            p += w;
+            n -= (size_t)w;
+        }
+        return;
+    }
+    uv_write_t *req = malloc(sizeof *req + n);
+    if (!req) return;
+    memcpy(req + 1, p, n);
+    uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)n);
+    if (uv_write(req, (uv_stream_t *)&o->h, &b, 1, out_done)) free(req);
+    else d->writes++;
+}
+
+static void say(struct dlv *d, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > 0) emit(d, &d->err, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+/* dlv's log (or stdout) goes where the editor asked, minus the real
+ * listening line: ours replaces it. */
+static void emit_log(struct dlv *d, const char *p, size_t n)
+{
+    if (d->log_file >= 0) {
+        while (n) {
+            ssize_t w = write(d->log_file, p, n);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) return;
+            p += w;
+            n -= (size_t)w;
+        }
+    } else if (d->a.log_fd >= 0) {
+        emit(d, &d->log, p, n);
+    } else {
+        emit(d, &d->out, p, n);
+    }
+}
+
+/* ---- the child ---- */
+
+static void kill_group(struct dlv *d, int sig)
+{
+    if (d->proc.pid > 0) kill(-d->proc.pid, sig);
+}
+
+static void go_listen(struct dlv *d);
+
+static void unavailable(struct dlv *d, const char *fmt, ...)
+{
+    if (d->state == ST_UNAVAILABLE) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->why, sizeof d->why, fmt, ap);
+    va_end(ap);
+    say(d, "lsptap: %s\n", d->why);
+    event(d, "unavailable", json_pack("{s:s}", "reason", d->why));
+    int was_listening = d->state != ST_STARTING;
+    d->state = ST_UNAVAILABLE;
+    uv_timer_stop(&d->start_timer);
+    if (!was_listening) go_listen(d);
+}
+
+static void last_err_line(struct dlv *d, char *out, size_t len)
+{
+    size_t end = d->err_tail_len;
+    while (end && (d->err_tail[end - 1] == '\n' || d->err_tail[end - 1] == '\r')) end--;
+    size_t start = end;
+    while (start && d->err_tail[start - 1] != '\n') start--;
+    size_t n = end - start < len - 1 ? end - start : len - 1;
+    memcpy(out, d->err_tail + start, n);
+    out[n] = '\0';
+}
+
+static void drain_fired(uv_timer_t *t)
+{
+    maybe_finish(t->data);
+}
+
+static void child_exited(uv_process_t *p, int64_t status, int sig)
+{
+    struct dlv *d = p->data;
+    d->running = 0;
+    d->exited = 1;
+    d->exit_status = (int)status;
+    d->term_signal = sig;
+    uv_timer_stop(&d->grace);
+    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)p->pid, "status", (json_int_t)status);
+    json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
+    event(d, "exit", f);
+    lp_close_once((uv_handle_t *)p);
+    if (d->state == ST_STARTING) {
+        char last[512];
+        last_err_line(d, last, sizeof last);
+        if (sig)
+            unavailable(d, "dlv was killed by signal %d before it said where it listens%s%s", sig,
+                        *last ? ": " : "", last);
+        else
+            unavailable(d, "dlv exited with status %d before it said where it listens%s%s",
+                        (int)status, *last ? ": " : "", last);
+    }
+    if (d->state == ST_LISTENING)
+        unavailable(d, "dlv %s %d before the editor connected", sig ? "was killed by signal" :
+                    "exited with status", sig ? sig : (int)status);
+    if (!uv_is_active((uv_handle_t *)&d->drain))
+        uv_timer_start(&d->drain, drain_fired, DRAIN_MS, 0);
+    maybe_finish(d);
+}
+
+static void start_timeout(uv_timer_t *t)
+{
+    struct dlv *d = t->data;
+    if (d->announced) return;
+    kill_group(d, SIGKILL);
+    unavailable(d, "dlv did not say where it listens within %llu ms, so it was stopped",
+                (unsigned long long)d->cfg.dlv_start_ms);
+}
+
+static void grace_fired(uv_timer_t *t)
+{
+    struct dlv *d = t->data;
+    if (!d->running) return;
+    if (!d->term_sent) {
+        d->term_sent = 1;
+        say(d, "lsptap: dlv did not exit %llu ms after the editor disconnected; sending "
+               "SIGTERM.\n",
+            (unsigned long long)d->cfg.grace_ms);
+        uv_process_kill(&d->proc, SIGTERM);
+        uv_timer_start(&d->grace, grace_fired, d->cfg.kill_ms, 0);
+    } else {
+        say(d, "lsptap: dlv ignored SIGTERM; sending SIGKILL.\n");
+        kill_group(d, SIGKILL);
+    }
+}
+
+static void start_grace(struct dlv *d)
+{
+    if (d->grace_started || !d->running) return;
+    d->grace_started = 1;
+    uv_timer_start(&d->grace, grace_fired, d->cfg.grace_ms, 0);
+}
+
+static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
+{
+    (void)h;
+    (void)s;
+    char *p = malloc(65536);
+    *b = uv_buf_init(p, p ? 65536 : 0);
+}
+
+static int parse_hostport(const char *s, char *host, size_t hlen, char *port, size_t plen)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon) return -1;
+    const char *h = s;
+    size_t n = (size_t)(colon - s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        h++;
+        n -= 2;
+    }
+    if (n >= hlen || strlen(colon + 1) >= plen || !colon[1]) return -1;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+static void announce_line(struct dlv *d, const char *line, size_t len)
+{
+    size_t k = sizeof ANNOUNCE - 1;
+    if (!d->announced && len >= k && !memcmp(line, ANNOUNCE, k)) {
+        size_t n = len - k;
+        while (n && (line[k + n - 1] == '\n' || line[k + n - 1] == '\r')) n--;
+        if (n >= sizeof d->dlv_addr) n = sizeof d->dlv_addr - 1;
+        memcpy(d->dlv_addr, line + k, n);
+        d->dlv_addr[n] = '\0';
+        d->announced = 1;
+        uv_timer_stop(&d->start_timer);
+        event(d, "dlv_listening", json_pack("{s:s}", "addr", d->dlv_addr));
+        if (d->state == ST_STARTING) go_listen(d);
+        return;
+    }
+    emit_log(d, line, len);
+}
+
+/* Reads the stream that carries dlv's listening line (stdout, or the
+ * --log-dest fd), line by line until that line is seen, then passes bytes
+ * through. */
+static void on_announce_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct dlv *d = s->data;
+    if (n > 0) {
+        const char *p = b->base, *end = b->base + n;
+        while (p < end && !d->announced) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t take = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+            if (d->line_len + take > sizeof d->line) { /* not the line we want */
+                emit_log(d, d->line, d->line_len);
+                d->line_len = 0;
+                if (take > sizeof d->line) {
+                    emit_log(d, p, take);
+                    p += take;
+                    continue;
+                }
+            }
+            memcpy(d->line + d->line_len, p, take);
+            d->line_len += take;
+            p += take;
+            if (nl) {
+                announce_line(d, d->line, d->line_len);
+                d->line_len = 0;
+            }
+        }
+        if (p < end) emit_log(d, p, (size_t)(end - p));
+    } else if (n < 0) {
+        if (d->line_len) emit_log(d, d->line, d->line_len);
+        d->line_len = 0;
+        lp_close_once((uv_handle_t *)s);
+        d->ch_open--;
+        maybe_finish(d);
+    }
+    free(b->base);
+}
+
+static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct dlv *d = s->data;
+    if (n > 0) {
+        emit(d, &d->out, b->base, (size_t)n);
+    } else if (n < 0) {
+        lp_close_once((uv_handle_t *)s);
+        d->ch_open--;
+        maybe_finish(d);
+    }
+    free(b->base);
+}
+
+static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct dlv *d = s->data;
+    if (n > 0) {
+        emit(d, &d->err, b->base, (size_t)n);
+        size_t cap = sizeof d->err_tail;
+        size_t k = (size_t)n < cap ? (size_t)n : cap;
+        const char *src = b->base + n - k;
+        if (d->err_tail_len + k > cap) {
+            size_t drop = d->err_tail_len + k - cap;
+            memmove(d->err_tail, d->err_tail + drop, d->err_tail_len - drop);
+            d->err_tail_len -= drop;
+        }
+        memcpy(d->err_tail + d->err_tail_len, src, k);
+        d->err_tail_len += k;
+    } else if (n < 0) {
+        lp_close_once((uv_handle_t *)s);
+        d->ch_open--;
+        maybe_finish(d);
+    }
+    free(b->base);
+}
+
+/* ---- the editor's side ---- */
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const void *)ss;
+        uv_ip6_name(s6, ip, sizeof ip);
+        port = ntohs(s6->sin6_port);
+        snprintf(out, len, "[%s]:%d", ip, port);
+    } else {
+        const struct sockaddr_in *s4 = (const void *)ss;
+        uv_ip4_name(s4, ip, sizeof ip);
+        port = ntohs(s4->sin_port);
+        snprintf(out, len, "%s:%d", ip, port);
+    }
+}
+
+static int resolve(const char *hostport, struct sockaddr_storage *ss, char *err, size_t errlen)
+{
+    char host[256], port[32];
+    if (parse_hostport(hostport, host, sizeof host, port, sizeof port)) {
+        snprintf(err, errlen, "\"%s\" is not HOST:PORT", hostport);
+        return -1;
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
+    int r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+    if (r) {
+        snprintf(err, errlen, "cannot resolve \"%s\": %s", hostport, gai_strerror(r));
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void flush_replies(struct dlv *d)
+{
+    if (!d->replies_len || !d->editor_open) return;
+    uv_write_t *req = malloc(sizeof *req + d->replies_len);
+    if (req) {
+        memcpy(req + 1, d->replies, d->replies_len);
+        uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)d->replies_len);
+        if (uv_write(req, (uv_stream_t *)&d->editor, &b, 1, out_done)) free(req);
+        else d->writes++;
+        li_session_feed(d->sess.li, LI_S2C, d->replies, d->replies_len, now_us(d));
+    }
+    d->replies_len = 0;
+}
+
+static void queue_reply(struct dlv *d, json_t *msg)
+{
+    json_object_set_new(msg, "seq", json_integer((json_int_t)++d->reply_seq));
+    char *body = json_dumps(msg, JSON_COMPACT);
+    if (!body) return;
+    size_t blen = strlen(body);
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
+    size_t need = d->replies_len + hlen + blen;
+    if (need > d->replies_cap) {
+        size_t nc = d->replies_cap ? d->replies_cap * 2 : 4096;
+        while (nc < need) nc *= 2;
+        char *nr = realloc(d->replies, nc);
+        if (!nr) {
+            free(body);
+            return;
+        }
+        d->replies = nr;
+        d->replies_cap = nc;
+    }
+    memcpy(d->replies + d->replies_len, hdr, hlen);
+    memcpy(d->replies + d->replies_len + hlen, body, blen);
+    d->replies_len = need;
+    free(body);
+}
+
+/* Unavailable mode: every request fails with the reason; disconnect
+ * succeeds, so the client can end cleanly. */
+static void on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                   size_t len, int64_t latency_us)
+{
+    struct dlv *d = ud;
+    (void)body;
+    (void)len;
+    (void)latency_us;
+    if (d->state != ST_UNAVAILABLE || dir != LI_C2S || m->kind != LI_K_REQUEST) return;
+    json_error_t e;
+    json_t *seq = json_loadb(m->id.p, m->id.len, JSON_DECODE_ANY, &e);
+    json_t *cmd = m->method.p ? json_loadb(m->method.p, m->method.len, JSON_DECODE_ANY, &e)
+                              : json_string("");
+    int disconnect = json_is_string(cmd) && !strcmp(json_string_value(cmd), "disconnect");
+    json_t *r = json_pack("{s:s, s:o, s:o, s:b}", "type", "response", "request_seq",
+                          seq ? seq : json_null(), "command", cmd ? cmd : json_string(""),
+                          "success", disconnect);
+    if (!disconnect) {
+        char msg[2200];
+        snprintf(msg, sizeof msg, "lsptap: %s", d->why);
+        json_object_set_new(r, "message", json_string(msg));
+    }
+    queue_reply(d, r);
+    json_decref(r);
+}
+
+static void on_unavailable_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct dlv *d = s->data;
+    if (n > 0) {
+        li_session_feed(d->sess.li, LI_C2S, b->base, (size_t)n, now_us(d));
+        flush_replies(d);
+    } else if (n < 0) {
+        li_session_eof(d->sess.li, LI_C2S, now_us(d));
+        d->editor_open = 0;
+        lp_close_once((uv_handle_t *)s);
+        maybe_finish(d);
+    }
+    free(b->base);
+}
+
+static void pump_bytes(struct lp_pump *p, const char *data, size_t len)
+{
+    struct dlv *d = p->data;
+    li_session_feed(d->sess.li, p == &d->c2s ? LI_C2S : LI_S2C, data, len, now_us(d));
+}
+
+static void pump_end(struct lp_pump *p, int status)
+{
+    struct dlv *d = p->data;
+    int c2s = p == &d->c2s;
+    li_session_eof(d->sess.li, c2s ? LI_C2S : LI_S2C, now_us(d));
+    event(d, c2s ? "editor_eof" : "dlv_eof",
+          status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
+    if (c2s) start_grace(d);
+    lp_pump_shutdown_dst(p);
+}
+
+static void pump_dst_error(struct lp_pump *p, int status)
+{
+    struct dlv *d = p->data;
+    say(d, "lsptap: writing to %s failed: %s\n", p == &d->c2s ? "dlv" : "the editor",
+        uv_strerror(status));
+}
+
+static void pump_progress(struct lp_pump *p)
+{
+    maybe_finish(p->data);
+}
+
+static const struct lp_pump_cb pump_cb = {
+    .on_bytes = pump_bytes,
+    .on_src_end = pump_end,
+    .on_dst_error = pump_dst_error,
+    .on_progress = pump_progress,
+};
+
+static void on_server_connect(uv_connect_t *req, int status)
+{
+    struct dlv *d = req->data;
+    if (status) {
+        unavailable(d, "cannot connect to dlv at %s: %s", d->dlv_addr, uv_strerror(status));
+        lp_close_once((uv_handle_t *)&d->server);
+        uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
+        return;
+    }
+    d->server_open = 1;
+    d->state = ST_RELAYING;
+    event(d, "connected", json_pack("{s:s}", "dlv", d->dlv_addr));
+    size_t hi = d->cfg.high_mark, lo = d->cfg.low_mark;
+    lp_pump_init(&d->c2s, (uv_stream_t *)&d->editor, (uv_stream_t *)&d->server, hi, lo, &pump_cb,
+                 d);
+    lp_pump_init(&d->s2c, (uv_stream_t *)&d->server, (uv_stream_t *)&d->editor, hi, lo, &pump_cb,
+                 d);
+    /* Each socket is the source of one pump and the destination of the
+     * other: only the second shutdown may close it. */
+    d->c2s.close_dst = d->s2c.close_dst = d->c2s.close_src = d->s2c.close_src = 0;
+    lp_pump_start(&d->c2s);
+    lp_pump_start(&d->s2c);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+    struct dlv *d = l->data;
+    if (status || d->editor_open) return;
+    uv_tcp_init(d->loop, &d->editor);
+    d->editor.data = d;
+    if (uv_accept(l, (uv_stream_t *)&d->editor)) {
+        lp_close_once((uv_handle_t *)&d->editor);
+        return;
+    }
+    d->editor_open = 1;
+    uv_timer_stop(&d->no_client);
+    struct sockaddr_storage peer;
+    int plen = sizeof peer;
+    char who[300] = "?";
+    if (!uv_tcp_getpeername(&d->editor, (struct sockaddr *)&peer, &plen))
+        format_addr(&peer, who, sizeof who);
+    event(d, "accepted", json_pack("{s:s}", "peer", who));
+    /* dlv dap serves one client; so does its stand-in. */
+    lp_close_once((uv_handle_t *)l);
+    d->listening = 0;
+    if (d->state == ST_UNAVAILABLE) {
+        uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
+        return;
+    }
+    struct sockaddr_storage ss;
+    char err[512];
+    if (resolve(d->dlv_addr, &ss, err, sizeof err)) {
+        unavailable(d, "dlv announced an address lsptap cannot use: %s", err);
+        uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
+        return;
+    }
+    uv_tcp_init(d->loop, &d->server);
+    d->server.data = d;
+    d->conn.data = d;
+    int r = uv_tcp_connect(&d->conn, &d->server, (struct sockaddr *)&ss, on_server_connect);
+    if (r) {
+        unavailable(d, "cannot connect to dlv at %s: %s", d->dlv_addr, uv_strerror(r));
+        lp_close_once((uv_handle_t *)&d->server);
+        uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
+    }
+}
+
+static void no_client(uv_timer_t *t)
+{
+    struct dlv *d = t->data;
+    if (d->editor_open) return;
+    say(d, "lsptap: no client connected to %s within %d s; giving up.\n", d->our_addr,
+        NO_CLIENT_MS / 1000);
+    if (d->listening) lp_close_once((uv_handle_t *)&d->listener);
+    d->listening = 0;
+    if (d->running) kill_group(d, SIGTERM);
+    maybe_finish(d);
+}
+
+static void go_listen(struct dlv *d)
+{
+    struct sockaddr_storage ss;
+    char err[512];
+    if (resolve(d->a.listen, &ss, err, sizeof err)) {
+        say(d, "lsptap: cannot listen on --listen=%s: %s\n", d->a.listen, err);
+        if (d->running) kill_group(d, SIGTERM);
+        return;
+    }
+    uv_tcp_init(d->loop, &d->listener);
+    d->listener.data = d;
+    int r = uv_tcp_bind(&d->listener, (struct sockaddr *)&ss, 0);
+    if (!r) r = uv_listen((uv_stream_t *)&d->listener, 1, on_connection);
+    if (r) {
+        say(d, "lsptap: cannot listen on %s: %s\n", d->a.listen, uv_strerror(r));
+        event(d, "listen_failed", json_pack("{s:s, s:s}", "addr", d->a.listen, "error",
+                                            uv_strerror(r)));
+        lp_close_once((uv_handle_t *)&d->listener);
+        if (d->running) kill_group(d, SIGTERM);
+        return;
+    }
+    d->listening = 1;
+    if (d->state == ST_STARTING) d->state = ST_LISTENING;
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&d->listener, (struct sockaddr *)&bound, &blen);
+    format_addr(&bound, d->our_addr, sizeof d->our_addr);
+    char line[400];
+    int n = snprintf(line, sizeof line, ANNOUNCE "%s\n", d->our_addr);
+    emit(d, &d->out, line, (size_t)n);
+    if (d->a.log_fd >= 0 || d->log_file >= 0) emit_log(d, line, (size_t)n);
+    event(d, "listening", json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv",
+                                    d->announced ? d->dlv_addr : ""));
+    uv_timer_start(&d->no_client, no_client, NO_CLIENT_MS, 0);
+}
+
+/* ---- the end ---- */
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    lp_close_once(h);
+}
+
+static void maybe_finish(struct dlv *d)
+{
+    if (d->finishing || d->running || d->ch_open > 0 || d->writes) return;
+    if (d->state == ST_RELAYING) {
+        int drained = !uv_is_active((uv_handle_t *)&d->drain);
+        int done = d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) &&
+                   lp_pump_idle(&d->s2c);
+        /* dlv is gone; an editor that keeps its socket open gets DRAIN_MS. */
+        if (!done && !(drained && d->s2c.src_eof && d->s2c.writes == 0)) return;
+    } else if (d->state == ST_UNAVAILABLE) {
+        /* Wait for a client to hear why, and for it to hang up. */
+        if (d->listening || d->editor_open) return;
+    }
+    d->finishing = 1;
+    uv_walk(d->loop, close_walk, NULL);
+}
+
+static int spawn_dlv(struct dlv *d, const char *path)
+{
+    int nfd = d->a.log_fd >= 0 ? d->a.log_fd + 1 : (d->log_file >= 0 ? 4 : 3);
+    uv_stdio_container_t *stdio = calloc((size_t)nfd, sizeof *stdio);
+    if (!stdio) return UV_ENOMEM;
+    uv_pipe_init(d->loop, &d->ch_out, 0);
+    uv_pipe_init(d->loop, &d->ch_err, 0);
+    stdio[0].flags = UV_INHERIT_FD;
+    stdio[0].data.fd = 0;
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&d->ch_out;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&d->ch_err;
+    for (int i = 3; i < nfd; i++) stdio[i].flags = UV_IGNORE;
+    if (nfd > 3) {
+        uv_pipe_init(d->loop, &d->ch_log, 0);
+        stdio[nfd - 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+        stdio[nfd - 1].data.stream = (uv_stream_t *)&d->ch_log;
+        d->has_log_pipe = 1;
+    }
+    uv_process_options_t po = {
+        .exit_cb = child_exited,
+        .file = path,
+        .args = d->child_argv,
+        .stdio_count = nfd,
+        .stdio = stdio,
+        .flags = UV_PROCESS_DETACHED,
+    };
+    d->proc.data = d;
+    int r = uv_spawn(d->loop, &d->proc, &po);
+    free(stdio);
+    if (r) return r;
+    d->running = 1;
+    d->ch_out.data = d->ch_err.data = d->ch_log.data = d;
+    d->ch_open = 2 + d->has_log_pipe;
+    if (d->has_log_pipe) {
+        uv_read_start((uv_stream_t *)&d->ch_log, on_alloc, on_announce_read);
+        uv_read_start((uv_stream_t *)&d->ch_out, on_alloc, on_out_read);
+    } else {
+        uv_read_start((uv_stream_t *)&d->ch_out, on_alloc, on_announce_read);
+    }
+    uv_read_start((uv_stream_t *)&d->ch_err, on_alloc, on_err_read);
+    return 0;
+}
+
+/* The child's command line: the editor's, with --listen pointed at a free
+ * loopback port and a --log-dest file replaced by a pipe lsptap copies to
+ * that file (so the listening line can be read). */
+static char **child_args(struct dlv *d, int argc, char **argv, const char *path)
+{
+    char **v = calloc((size_t)argc + 3, sizeof *v);
+    if (!v) return NULL;
+    int n = 0;
+    v[n++] = (char *)path;
+    for (int i = 1; i < argc; i++) {
+        if (i == d->a.listen_arg) {
+            v[n++] = "--listen=127.0.0.1:0";
+            if (!d->a.listen_inline) i++;
+        } else if (i == d->a.log_arg && d->log_file >= 0) {
+            v[n++] = "--log-dest=3";
+            if (!d->a.log_inline) i++;
+        } else {
+            v[n++] = argv[i];
+        }
+    }
+    v[n] = NULL;
+    return v;
+}
+
+int lp_dlv_main(int argc, char **argv)
+{
+    struct dlv *d = &D;
+    memset(d, 0, sizeof *d);
+    char warn[4096];
+    lp_config_load(&d->cfg, warn, sizeof warn);
+    lp_dlv_parse(argc, argv, &d->a);
+    if (!d->a.is_dap) return lp_exec_tool("dlv", d->cfg.dlv, "LSPTAP_DLV", argv);
+
+    signal(SIGPIPE, SIG_IGN);
+    d->loop = uv_default_loop();
+    d->log_file = -1;
+    out_open(d, &d->out, 1);
+    out_open(d, &d->err, 2);
+    if (d->a.log_fd >= 0) {
+        if (fcntl(d->a.log_fd, F_GETFD) < 0) d->a.log_fd = -1; /* not inherited: dlv's own error */
+        else out_open(d, &d->log, d->a.log_fd);
+    } else if (d->a.log_dest && *d->a.log_dest) {
+        d->log_file = open(d->a.log_dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
+    if (*warn) say(d, "lsptap: %s\n", warn);
+
+    char path[4096], err[16384];
+    int found = lp_find_tool("dlv", d->cfg.dlv, "LSPTAP_DLV", path, sizeof path, err, sizeof err);
+    d->child_argv = child_args(d, argc, argv, found ? argv[0] : path);
+    if (!d->child_argv) return 70;
+    if (lp_session_open(&d->sess, &d->cfg, "dlv", LI_DAP, d->child_argv, on_msg, d)) return 70;
+    uv_timer_init(d->loop, &d->start_timer);
+    uv_timer_init(d->loop, &d->grace);
+    uv_timer_init(d->loop, &d->no_client);
+    uv_timer_init(d->loop, &d->drain);
+    d->start_timer.data = d->grace.data = d->no_client.data = d->drain.data = d;
+    d->drain.data = d;
+
+    if (found) {
+        unavailable(d, "%s", err);
+    } else {
+        int r = spawn_dlv(d, path);
+        if (r) {
+            unavailable(d, "cannot start %s: %s", path, uv_strerror(r));
+        } else {
+            event(d, "spawn", json_pack("{s:i, s:s}", "pid", d->proc.pid, "path", path));
+            uv_timer_start(&d->start_timer, start_timeout, d->cfg.dlv_start_ms, 0);
+        }
+    }
+    uv_run(d->loop, UV_RUN_DEFAULT);
+
+    int code;
+    char ending[2600];
+    if (!d->exited) {
+        code = 127;
+        snprintf(ending, sizeof ending, "dlv did not run: %s", d->why);
+    } else if (d->term_signal) {
+        code = 128 + d->term_signal;
+        snprintf(ending, sizeof ending, "dlv killed by signal %d (%s)", d->term_signal,
+                 strsignal(d->term_signal));
+    } else {
+        code = d->exit_status;
+        snprintf(ending, sizeof ending, "dlv exited with status %d", d->exit_status);
+    }
+    json_t *extra = json_pack("{s:s, s:i, s:s, s:s}", "ending", ending, "exit_code", code,
+                              "listen", d->our_addr, "dlv", d->dlv_addr);
+    if (d->state == ST_UNAVAILABLE) json_object_set_new(extra, "unavailable", json_string(d->why));
+    if (d->err_tail_len)
+        json_object_set_new(extra, "stderr_tail",
+                            json_stringn(d->err_tail, d->err_tail_len));
+    if (d->log_file >= 0) close(d->log_file);
+    for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    lp_session_close(&d->sess, "dlv", extra, ending, d->exited && (d->term_signal || code));
+    json_decref(extra);
+    free(d->child_argv);
+    free(d->replies);
+    return code;
+}

@@ -1,0 +1,157 @@
+#include "proxy/lp_pump.h"
+
+#include <stdlib.h>
+
+#define CHUNK_SIZE (64 * 1024)
+
+struct chunk {
+    uv_write_t req;
+    struct lp_pump *p;
+    size_t len;
+    char data[CHUNK_SIZE];
+};
+
+void lp_close_once(uv_handle_t *h)
+{
+    if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+static void progress(struct lp_pump *p)
+{
+    if (p->cb->on_progress) p->cb->on_progress(p);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    struct chunk *c = malloc(sizeof *c);
+    *buf = c ? uv_buf_init(c->data, CHUNK_SIZE) : uv_buf_init(NULL, 0);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void resume(struct lp_pump *p)
+{
+    if (p->paused && !p->src_eof && p->dst->write_queue_size < p->low) {
+        p->paused = 0;
+        uv_read_start(p->src, on_alloc, on_read);
+    }
+}
+
+static void dst_failed(struct lp_pump *p, int status)
+{
+    if (p->dst_dead) return;
+    p->dst_dead = 1;
+    if (p->cb->on_dst_error) p->cb->on_dst_error(p, status);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct chunk *c = (struct chunk *)req;
+    struct lp_pump *p = c->p;
+    p->writes--;
+    if (status == 0) {
+        p->written += c->len;
+    } else {
+        p->discarded += c->len;
+        if (status != UV_ECANCELED) dst_failed(p, status);
+    }
+    free(c);
+    resume(p);
+    progress(p);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct lp_pump *p = s->data;
+    struct chunk *c = buf->base ? (struct chunk *)(buf->base - offsetof(struct chunk, data)) : NULL;
+    if (nread > 0) {
+        size_t n = (size_t)nread;
+        int queued = 0;
+        p->read += n;
+        c->p = p;
+        c->len = n;
+        if (!p->dst_dead) {
+            uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
+            if (uv_write(&c->req, p->dst, &b, 1, on_write) == 0) {
+                queued = 1;
+                p->writes++;
+            } else {
+                dst_failed(p, UV_EPIPE);
+            }
+        }
+        if (!queued) p->discarded += n;
+        /* Forward first: only now does anything look at the bytes. */
+        if (p->cb->on_bytes) p->cb->on_bytes(p, c->data, n);
+        if (!queued) free(c);
+        if (!p->paused && p->dst->write_queue_size > p->high) {
+            p->paused = 1;
+            uv_read_stop(s);
+        }
+        return;
+    }
+    free(c);
+    if (nread == 0) return;
+    p->src_eof = 1;
+    uv_read_stop(s);
+    if (p->close_src) lp_close_once((uv_handle_t *)s);
+    if (p->cb->on_src_end) p->cb->on_src_end(p, (int)nread);
+    progress(p);
+}
+
+void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high,
+                  size_t low, const struct lp_pump_cb *cb, void *data)
+{
+    *p = (struct lp_pump){.src = src, .dst = dst, .cb = cb, .data = data, .high = high,
+                          .low = low, .close_dst = 1, .close_src = 1};
+    src->data = p;
+}
+
+int lp_pump_start(struct lp_pump *p)
+{
+    return uv_read_start(p->src, on_alloc, on_read);
+}
+
+void lp_pump_stop_src(struct lp_pump *p)
+{
+    if (p->src_eof) return;
+    p->src_eof = 1;
+    uv_read_stop(p->src);
+    if (p->close_src) lp_close_once((uv_handle_t *)p->src);
+}
+
+static void shutdown_done(uv_shutdown_t *req, int status)
+{
+    struct lp_pump *p = req->data;
+    (void)status;
+    free(req);
+    p->dst_done = 1;
+    if (p->close_dst) lp_close_once((uv_handle_t *)p->dst);
+    progress(p);
+}
+
+void lp_pump_shutdown_dst(struct lp_pump *p)
+{
+    if (p->dst_shut) return;
+    p->dst_shut = 1;
+    if (p->keep_dst_open) {
+        p->dst_done = 1;
+        return;
+    }
+    if (!p->dst_dead && !uv_is_closing((uv_handle_t *)p->dst)) {
+        uv_shutdown_t *req = malloc(sizeof *req);
+        if (req) {
+            req->data = p;
+            if (!uv_shutdown(req, p->dst, shutdown_done)) return;
+            free(req);
+        }
+    }
+    p->dst_done = 1;
+    if (p->close_dst) lp_close_once((uv_handle_t *)p->dst);
+}
+
+int lp_pump_idle(const struct lp_pump *p)
+{
+    return p->writes == 0 && p->dst_done;
+}

@@ -1,0 +1,69 @@
+/*
+ * lp_pump — one direction of a relay: bytes read from src are written to dst
+ * unchanged, then shown to the inspector (forward first, DESIGN.md
+ * principle 1). Any libuv streams: pipes, TCP, the child's stdio.
+ *
+ * Backpressure with hysteresis: src stops being read when dst's write queue
+ * passes `high` and resumes below `low`. At src EOF the pump shuts dst's
+ * write side down after the queued writes (a half-close), unless
+ * keep_dst_open is set. A failed write marks dst dead: later bytes are read,
+ * counted as discarded and still inspected, so the peer never blocks.
+ *
+ * The read buffer travels on as the write request and is freed when the
+ * write completes. src->data is owned by the pump.
+ */
+#ifndef LSPTAP_PROXY_LP_PUMP_H
+#define LSPTAP_PROXY_LP_PUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct lp_pump;
+
+struct lp_pump_cb {
+    /* Bytes just read (already queued to dst, or discarded). May be NULL. */
+    void (*on_bytes)(struct lp_pump *p, const char *data, size_t len);
+    /* src ended: status is UV_EOF or a read error. src is closed already. */
+    void (*on_src_end)(struct lp_pump *p, int status);
+    /* The first failed write to dst (not called for UV_ECANCELED). */
+    void (*on_dst_error)(struct lp_pump *p, int status);
+    /* Something changed that may let the owner finish (a write completed,
+     * dst's shutdown completed). May be NULL. */
+    void (*on_progress)(struct lp_pump *p);
+};
+
+struct lp_pump {
+    uv_stream_t *src, *dst;
+    const struct lp_pump_cb *cb;
+    void *data;          /* the owner's */
+    size_t high, low;
+    int keep_dst_open;   /* do not shut dst down at src EOF (our stderr) */
+    int close_dst;       /* uv_close dst once its shutdown completed (default 1) */
+    int close_src;       /* uv_close src at its EOF (default 1); a socket that is both
+                            one pump's src and the other's dst is closed by its owner */
+    int src_eof, paused, dst_dead, dst_shut, dst_done;
+    size_t writes;       /* writes in flight */
+    uint64_t read, written, discarded;
+};
+
+void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high,
+                  size_t low, const struct lp_pump_cb *cb, void *data);
+
+/* Starts reading src. Returns 0 or a libuv error. */
+int lp_pump_start(struct lp_pump *p);
+
+/* Ends the source now (as if EOF): stops and closes src; no callback. */
+void lp_pump_stop_src(struct lp_pump *p);
+
+/* Passes EOF on: shuts dst down after the queued writes (or just marks it
+ * done when keep_dst_open or dead). Idempotent. */
+void lp_pump_shutdown_dst(struct lp_pump *p);
+
+/* 1 when nothing is in flight and dst is finished. */
+int lp_pump_idle(const struct lp_pump *p);
+
+/* uv_close unless already closing. */
+void lp_close_once(uv_handle_t *h);
+
+#endif

@@ -117,6 +117,9 @@ start=$(date +%s)
 echo "bench: $(nproc) CPUs, $ROUNDS rounds; latency: $LAT_N round trips of ~200 B;" \
   "throughput: $TP_MIB MiB in $TP_KIB KiB frames"
 [ -n "$lsptap_note" ] && echo "bench: $lsptap_note"
+# Other work on the machine skews every row; say how busy it was.
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "bench: load average at start: $(load)"
 for ((r = 1; r <= ROUNDS; r++)); do
   cfgs=("${LAT_CFGS[@]}" "${PIN_CFGS[@]}" "${TP_CFGS[@]}")
   n=${#cfgs[@]}
@@ -247,5 +250,5 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
       --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15
   done
 fi
-echo "bench: done in $(($(date +%s) - start)) s"
+echo "bench: done in $(($(date +%s) - start)) s; load average at the end: $(load)"
 exit 0

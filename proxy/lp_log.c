@@ -11,6 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The writer wakes when this much is queued, else every WAKE_MS: waking it
+ * for every line put a thread switch into every request's round trip. */
+#define WAKE_BYTES (256 * 1024)
+#define WAKE_MS 50
+
 struct lp_log {
     int fd;
     char path[4096 + 64];
@@ -21,6 +26,7 @@ struct lp_log {
     size_t qlen, qcap;
     size_t limit;   /* max bytes waiting */
     int closing;
+    int draining; /* someone waits for the queue to empty */
     int failed;     /* errno of the first write error, 0 if none */
     int said;       /* the write error was reported on stderr */
     uint64_t dropped;
@@ -125,7 +131,16 @@ static void *writer(void *arg)
     size_t minecap = 0;
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (!l->qlen && !l->closing) pthread_cond_wait(&l->cv, &l->mu);
+        while (!l->closing && (!l->qlen || (l->qlen < WAKE_BYTES && !l->draining))) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += WAKE_MS * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT && l->qlen) break;
+        }
         if (!l->qlen && l->closing) break;
         /* Swap buffers so producers append while this thread writes. */
         char *full = l->q;
@@ -179,9 +194,10 @@ void lp_log_line(void *log, const char *line, size_t len)
         l->q = nq;
         l->qcap = nc;
     }
+    int was_below = l->qlen < WAKE_BYTES;
     memcpy(l->q + l->qlen, line, len);
     l->qlen += len;
-    pthread_cond_broadcast(&l->cv);
+    if (was_below && l->qlen >= WAKE_BYTES) pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -250,7 +266,10 @@ uint64_t lp_log_dropped(struct lp_log *l)
 void lp_log_drain(struct lp_log *l)
 {
     pthread_mutex_lock(&l->mu);
+    l->draining = 1;
+    pthread_cond_broadcast(&l->cv);
     while (l->qlen && !l->failed) pthread_cond_wait(&l->cv, &l->mu);
+    l->draining = 0;
     pthread_mutex_unlock(&l->mu);
 }
 

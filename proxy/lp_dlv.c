@@ -37,7 +37,7 @@ static int flag_is(const char *name, size_t len, const char *want)
 void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
 {
     memset(a, 0, sizeof *a);
-    a->listen_arg = a->log_arg = -1;
+    a->listen_arg = a->log_arg = a->client_arg = -1;
     a->log_fd = -1;
     a->listen = "127.0.0.1:0";
     const char *cmd = NULL;
@@ -65,6 +65,8 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
             a->log_inline = name[len] == '=';
             a->log_dest = val;
         } else if (flag_is(name, len, "client-addr")) {
+            a->client_arg = i;
+            a->client_inline = name[len] == '=';
             a->client_addr = val;
         }
         if (takes && name[len] != '=') i++;
@@ -74,7 +76,7 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
         long fd = strtol(a->log_dest, &end, 10);
         if (!*end && fd > 2 && fd < 1024) a->log_fd = (int)fd;
     }
-    a->is_dap = cmd && !strcmp(cmd, "dap") && !help && !a->client_addr;
+    a->is_dap = cmd && !strcmp(cmd, "dap") && !help;
 }
 
 /* ---- the session ---- */
@@ -118,6 +120,11 @@ struct dlv {
     char err_tail[2048];
     size_t err_tail_len;
     char why[2048];
+    char rev_arg[320];   /* reverse mode: "--client-addr=127.0.0.1:PORT" for dlv */
+    uv_tcp_t rev_listener;
+    uv_connect_t ed_conn;
+    int reverse_failed;
+    int editor_connecting; /* reverse mode: the connect to the editor is under way */
     char *replies; /* unavailable mode: responses waiting to be written */
     size_t replies_len, replies_cap;
     int64_t reply_seq;
@@ -220,6 +227,7 @@ static void kill_group(struct dlv *d, int sig)
 }
 
 static void go_listen(struct dlv *d);
+static void reach_editor(struct dlv *d);
 
 static void unavailable(struct dlv *d, const char *fmt, ...)
 {
@@ -233,7 +241,11 @@ static void unavailable(struct dlv *d, const char *fmt, ...)
     int was_listening = d->state != ST_STARTING;
     d->state = ST_UNAVAILABLE;
     uv_timer_stop(&d->start_timer);
-    if (!was_listening) go_listen(d);
+    if (d->a.client_addr) {
+        if (!d->editor_open) reach_editor(d);
+    } else if (!was_listening) {
+        go_listen(d);
+    }
 }
 
 static void last_err_line(struct dlv *d, char *out, size_t len)
@@ -264,15 +276,16 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
     event(d, "exit", f);
     lp_close_once((uv_handle_t *)p);
+    const char *where = d->a.client_addr ? "dialed lsptap" : "said where it listens";
     if (d->state == ST_STARTING) {
         char last[512];
         last_err_line(d, last, sizeof last);
         if (sig)
-            unavailable(d, "dlv was killed by signal %d before it said where it listens%s%s", sig,
+            unavailable(d, "dlv was killed by signal %d before it %s%s%s", sig, where,
                         *last ? ": " : "", last);
         else
-            unavailable(d, "dlv exited with status %d before it said where it listens%s%s",
-                        (int)status, *last ? ": " : "", last);
+            unavailable(d, "dlv exited with status %d before it %s%s%s", (int)status, where,
+                        *last ? ": " : "", last);
     }
     if (d->state == ST_LISTENING)
         unavailable(d, "dlv %s %d before the editor connected", sig ? "was killed by signal" :
@@ -655,6 +668,97 @@ static void on_connection(uv_stream_t *l, int status)
     }
 }
 
+/* ---- reverse mode: dlv dials lsptap, lsptap dials the editor ---- */
+
+static void on_editor_reached(uv_connect_t *req, int status)
+{
+    struct dlv *d = req->data;
+    d->editor_connecting = 0;
+    if (status) {
+        say(d, "lsptap: cannot reach the editor at %s: %s\n", d->a.client_addr,
+            uv_strerror(status));
+        event(d, "connect_failed", json_pack("{s:s, s:s}", "target", d->a.client_addr, "error",
+                                             uv_strerror(status)));
+        d->reverse_failed = 1;
+        lp_close_once((uv_handle_t *)&d->editor);
+        if (d->server_open) lp_close_once((uv_handle_t *)&d->server);
+        if (d->running) kill_group(d, SIGTERM);
+        maybe_finish(d);
+        return;
+    }
+    d->editor_open = 1;
+    event(d, "connected", json_pack("{s:s}", "editor", d->a.client_addr));
+    if (d->state == ST_UNAVAILABLE) {
+        uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
+        return;
+    }
+    d->server_open = 1;
+    d->state = ST_RELAYING;
+    size_t hi = d->cfg.high_mark, lo = d->cfg.low_mark;
+    lp_pump_init(&d->c2s, (uv_stream_t *)&d->editor, (uv_stream_t *)&d->server, hi, lo, &pump_cb,
+                 d);
+    lp_pump_init(&d->s2c, (uv_stream_t *)&d->server, (uv_stream_t *)&d->editor, hi, lo, &pump_cb,
+                 d);
+    d->c2s.close_dst = d->s2c.close_dst = d->c2s.close_src = d->s2c.close_src = 0;
+    lp_pump_start(&d->c2s);
+    lp_pump_start(&d->s2c);
+}
+
+static void reach_editor(struct dlv *d)
+{
+    struct sockaddr_storage ss;
+    char err[512];
+    uv_tcp_init(d->loop, &d->editor);
+    d->editor.data = d;
+    d->ed_conn.data = d;
+    d->editor_connecting = 1;
+    int r = resolve(d->a.client_addr, &ss, err, sizeof err);
+    if (!r) r = uv_tcp_connect(&d->ed_conn, &d->editor, (struct sockaddr *)&ss, on_editor_reached);
+    else say(d, "lsptap: --client-addr: %s\n", err);
+    if (r) {
+        d->editor_connecting = 0;
+        d->reverse_failed = 1;
+        lp_close_once((uv_handle_t *)&d->editor);
+        if (d->running) kill_group(d, SIGTERM);
+    }
+}
+
+static void on_dlv_dialed(uv_stream_t *l, int status)
+{
+    struct dlv *d = l->data;
+    if (status || d->server_open) return;
+    uv_tcp_init(d->loop, &d->server);
+    d->server.data = d;
+    if (uv_accept(l, (uv_stream_t *)&d->server)) {
+        lp_close_once((uv_handle_t *)&d->server);
+        return;
+    }
+    d->server_open = 1;
+    d->announced = 1;
+    uv_timer_stop(&d->start_timer);
+    lp_close_once((uv_handle_t *)l);
+    event(d, "dlv_dialed", NULL);
+    reach_editor(d);
+}
+
+/* Listens on a free loopback port for dlv to dial, and points dlv there. */
+static int start_reverse(struct dlv *d)
+{
+    struct sockaddr_in sin;
+    uv_ip4_addr("127.0.0.1", 0, &sin);
+    uv_tcp_init(d->loop, &d->rev_listener);
+    d->rev_listener.data = d;
+    int r = uv_tcp_bind(&d->rev_listener, (struct sockaddr *)&sin, 0);
+    if (!r) r = uv_listen((uv_stream_t *)&d->rev_listener, 1, on_dlv_dialed);
+    if (r) return r;
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    uv_tcp_getsockname(&d->rev_listener, (struct sockaddr *)&bound, &blen);
+    format_addr(&bound, d->dlv_addr, sizeof d->dlv_addr);
+    snprintf(d->rev_arg, sizeof d->rev_arg, "--client-addr=%s", d->dlv_addr);
+    return 0;
+}
+
 static void no_client(uv_timer_t *t)
 {
     struct dlv *d = t->data;
@@ -722,7 +826,7 @@ static void maybe_finish(struct dlv *d)
         if (!done && !(drained && d->s2c.src_eof && d->s2c.writes == 0)) return;
     } else if (d->state == ST_UNAVAILABLE) {
         /* Wait for a client to hear why, and for it to hang up. */
-        if (d->listening || d->editor_open) return;
+        if (d->listening || d->editor_open || d->editor_connecting) return;
     }
     d->finishing = 1;
     uv_walk(d->loop, close_walk, NULL);
@@ -786,6 +890,9 @@ static char **child_args(struct dlv *d, int argc, char **argv, const char *path)
         if (i == d->a.listen_arg) {
             v[n++] = "--listen=127.0.0.1:0";
             if (!d->a.listen_inline) i++;
+        } else if (i == d->a.client_arg) {
+            v[n++] = d->rev_arg;
+            if (!d->a.client_inline) i++;
         } else if (i == d->a.log_arg && d->log_file >= 0) {
             v[n++] = "--log-dest=3";
             if (!d->a.log_inline) i++;
@@ -819,6 +926,14 @@ int lp_dlv_main(int argc, char **argv)
     }
     if (*warn) say(d, "lsptap: %s\n", warn);
 
+    if (d->a.client_addr) {
+        int r = start_reverse(d);
+        if (r) {
+            say(d, "lsptap: cannot listen on a loopback port for dlv to dial: %s\n",
+                uv_strerror(r));
+            return 1;
+        }
+    }
     char path[4096], err[16384];
     int found = lp_find_tool("dlv", d->cfg.dlv, "LSPTAP_DLV", path, sizeof path, err, sizeof err);
     d->child_argv = child_args(d, argc, argv, found ? argv[0] : path);
@@ -845,8 +960,11 @@ int lp_dlv_main(int argc, char **argv)
     uv_run(d->loop, UV_RUN_DEFAULT);
 
     int code;
-    char ending[2600];
-    if (!d->exited) {
+    char ending[3000];
+    if (d->reverse_failed && (!d->exited || d->term_signal)) {
+        code = 1; /* as dlv itself, which could not dial the editor */
+        snprintf(ending, sizeof ending, "could not reach the editor at %s", d->a.client_addr);
+    } else if (!d->exited) {
         code = 127;
         snprintf(ending, sizeof ending, "dlv did not run: %s", d->why);
     } else if (d->term_signal) {

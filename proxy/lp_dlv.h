@@ -23,7 +23,9 @@ struct lp_dlv_args {
     int log_inline;
     const char *log_dest; /* --log-dest value or NULL */
     int log_fd;           /* the fd when log_dest is a number, else -1 */
-    const char *client_addr; /* --client-addr (reverse mode), or NULL */
+    const char *client_addr; /* --client-addr (reverse mode: dlv dials the editor), or NULL */
+    int client_arg;       /* index of --client-addr, -1 none */
+    int client_inline;
 };
 
 /* Parses dlv's command line (cobra style: flags anywhere, "--f=v" or

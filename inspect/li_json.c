@@ -327,6 +327,27 @@ static const unsigned char *scan_literal(struct scan *s, const unsigned char *p,
     return p + n;
 }
 
+/* In an array at p (a ','): skips every following ",N" where N is a plain
+ * integer of at most 18 digits ended by ',' or ']' and stops at the ','
+ * or ']' after the last. Anything else is left to the general path.
+ * Semantic tokens and other position arrays are long runs of these. */
+HOT const unsigned char *int_run(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end && *p == ',') {
+        const unsigned char *q = p + 1, *r = q;
+        if (r < end && *r == '-') r++;
+        const unsigned char *d = r;
+        if (r < end && *r == '0')
+            r++;
+        else
+            while (r < end && (unsigned)(*r - '0') < 10u)
+                r++;
+        if (r == d || r - d > 18 || r >= end || (*r != ',' && *r != ']')) break;
+        p = r;
+    }
+    return p;
+}
+
 /* The nesting stack: one bit per level, 1 for an object. */
 struct stack {
     uint64_t bits[LI_JSON_MAX_DEPTH / 64];
@@ -452,6 +473,7 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
                 if (fn) fn(ud, mem);
             }
             p = skip_ws(s, p);
+            if (!in_obj) p = int_run(p, end);
             if (p >= end) return out_of_input(s);
             int obj = in_obj;
             if (*p == ',') {

@@ -14,6 +14,10 @@
  * reused, so a stream of MiB-sized messages does not allocate per message. */
 #define KEEP_BUF (4u << 20)
 
+/* The end of an oversized body kept to find an "id" written last, as
+ * gopls's encoder does ({"jsonrpc":"2.0","result":...,"id":7}). */
+#define TAIL_KEEP 64
+
 struct buf {
     char *p;
     size_t len, cap;
@@ -29,10 +33,12 @@ struct dirstate {
     uint64_t header_len;
     uint64_t content_length;
     uint64_t body_seen;
-    int in_frame;       /* a header was parsed and its message not yet handled */
-    int over;           /* content_length > max_inspect: keep a prefix only */
-    const char *direct; /* the whole body, when it came in one piece */
-    struct buf acc;     /* the body (or its prefix), when it came in pieces */
+    int in_frame;         /* a header was parsed and its message not yet handled */
+    int over;             /* content_length > max_inspect: keep a prefix only */
+    const char *direct;   /* the whole body, when it came in one piece */
+    struct buf acc;       /* the body (or its prefix), when it came in pieces */
+    char tail[TAIL_KEEP]; /* the last bytes of an oversized body */
+    size_t tail_len;
 };
 
 struct li_session {
@@ -418,12 +424,67 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     emit(s, b);
 }
 
+static const char *skip_ws_back(const char *p, const char *start)
+{
+    while (p > start && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\r' || p[-1] == '\n'))
+        p--;
+    return p;
+}
+
+/* The id of a reply whose prefix did not show it, read backwards from the
+ * end of the body: `,"id":N}` or `,"id":"S"}` (S without escapes). A value
+ * ending the body right before its last '}' belongs to the last member of
+ * the top-level object, so this cannot pick up a nested "id". */
+static struct li_span id_from_tail(const char *t, size_t n)
+{
+    struct li_span none = {NULL, 0}, id;
+    const char *p = skip_ws_back(t + n, t);
+    if (p == t || *--p != '}') return none;
+    const char *end = skip_ws_back(p, t), *q = end;
+    if (q > t && q[-1] == '"') {
+        for (q--; q > t && q[-1] != '"'; q--)
+            if (q[-1] == '\\' || (unsigned char)q[-1] < 0x20) return none;
+        if (q == t) return none;
+        q--;
+    } else {
+        while (q > t && q[-1] >= '0' && q[-1] <= '9')
+            q--;
+        if (q > t && q[-1] == '-') q--;
+        if (q == end || (end - q == 1 && *q == '-')) return none;
+    }
+    id.p = q;
+    id.len = (size_t)(end - q);
+    if (li_utf8_valid_prefix(id.p, id.len) != id.len) return none; /* the line must stay UTF-8 */
+    p = skip_ws_back(q, t);
+    if (p == t || *--p != ':') return none;
+    p = skip_ws_back(p, t);
+    if (p - t < 5 || memcmp(p - 4, "\"id\"", 4) != 0) return none;
+    p = skip_ws_back(p - 4, t);
+    if (p == t || p[-1] != ',') return none;
+    return id;
+}
+
+static void keep_tail(struct dirstate *d, const char *data, size_t len)
+{
+    if (len >= TAIL_KEEP) {
+        memcpy(d->tail, data + len - TAIL_KEEP, TAIL_KEEP);
+        d->tail_len = TAIL_KEEP;
+        return;
+    }
+    size_t keep = d->tail_len + len > TAIL_KEEP ? TAIL_KEEP - len : d->tail_len;
+    memmove(d->tail, d->tail + d->tail_len - keep, keep);
+    memcpy(d->tail + keep, data, len);
+    d->tail_len = keep + len;
+}
+
 static void handle_message(struct dirstate *d, const char *body, size_t len)
 {
     struct li_session *s = d->s;
     struct li_msg m;
     struct reply rp;
     li_classify(s->o.proto, body, len, d->over, &m);
+    if (d->over && s->o.proto == LI_LSP && m.kind == LI_K_RESPONSE && !m.id.p)
+        m.id = id_from_tail(d->tail, d->tail_len);
     s->c.messages[d->dir]++;
     if (m.kind == LI_K_INVALID) s->c.invalid[d->dir]++;
     if (m.kind == LI_K_RESPONSE && m.is_error) s->c.error_replies++;
@@ -453,6 +514,7 @@ static void on_header(void *ud, const struct lf_frame *f, uint64_t off)
     d->body_seen = 0;
     d->in_frame = 1;
     d->over = f->content_length > d->s->o.max_inspect;
+    d->tail_len = 0;
     d->direct = NULL;
     buf_reset(&d->acc);
 }
@@ -489,6 +551,7 @@ static void on_body(void *ud, const char *data, size_t len)
             buf_put(&d->acc, data, n);
         }
     }
+    if (d->over) keep_tail(d, data, len);
     d->body_seen += len;
     /* Handled here, while `data` is still valid, rather than in on_end. */
     if (d->body_seen >= d->content_length) finish_message(d);

@@ -98,6 +98,24 @@ static void test_invalid_utf8(void **state)
     assert_int_equal(li_utf8_valid_prefix("ab\xc3\xa9z\xff", 6), 5);
 }
 
+/* Integer arrays take a fast path; it must judge exactly as the slow one. */
+static void test_integer_arrays(void **state)
+{
+    (void)state;
+    struct li_json_result r;
+    assert_valid("[0,-0,10,-25,7,123456789012345678]");
+    assert_valid("{\"data\":[1,2,3],\"x\":[4 ,5, 6],\"y\":[7,8.5,9e1,-1]}");
+    assert_int_equal(scan("[1,2,1234567890123456789]", &r), 0);
+    assert_int_equal(r.flags, LI_JSON_F_WIDE_NUMBER);
+    assert_invalid_at("[1,2,03]", 6, "invalid number: leading zero");
+    assert_invalid_at("[1,-,2]", 4, "invalid number");
+    assert_invalid_at("[1,2", 4, "unexpected end of input");
+    assert_invalid_at("[1,2,", 5, "unexpected end of input");
+    assert_invalid_at("[1,2}", 4, "expected ',' or ']'");
+    assert_invalid_at("[1,2,]", 5, "expected a value");
+    assert_invalid_at("[1,2x]", 4, "expected ',' or ']'");
+}
+
 static void test_nesting(void **state)
 {
     (void)state;
@@ -241,11 +259,11 @@ static void test_guard_page(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_values), cmocka_unit_test(test_invalid_values),
-        cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_nesting),
-        cmocka_unit_test(test_members),      cmocka_unit_test(test_partial_prefix),
-        cmocka_unit_test(test_wide_numbers), cmocka_unit_test(test_newline_flag),
-        cmocka_unit_test(test_guard_page),
+        cmocka_unit_test(test_valid_values),   cmocka_unit_test(test_invalid_values),
+        cmocka_unit_test(test_invalid_utf8),   cmocka_unit_test(test_integer_arrays),
+        cmocka_unit_test(test_nesting),        cmocka_unit_test(test_members),
+        cmocka_unit_test(test_partial_prefix), cmocka_unit_test(test_wide_numbers),
+        cmocka_unit_test(test_newline_flag),   cmocka_unit_test(test_guard_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -347,6 +347,38 @@ static void test_oversize_in_pieces_calls_on_msg_without_body(void **state)
     li_session_free(s);
 }
 
+/* gopls writes the id after the result: a reply over the cap is still
+ * paired, its id read from the end of the body. */
+static void test_oversize_reply_id_at_end(void **state)
+{
+    (void)state;
+    char body[512], buf[600];
+    struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 100, 0);
+    frame(s, LI_C2S, "{\"id\":8,\"method\":\"textDocument/semanticTokens/full\"}", 1);
+    frame(s, LI_C2S, "{\"id\":\"s-9\",\"method\":\"m\"}", 1);
+    snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"result\":{\"data\":\"%0300d\"},\"id\":8}",
+             0);
+    frame(s, LI_S2C, body, 5);
+    snprintf(body, sizeof body, "{\"result\":{\"id\":1,\"x\":\"%0300d\"} , \"id\" : \"s-9\" }\r\n",
+             0);
+    int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    for (int i = 0; i < n; i += 5)
+        li_session_feed(s, LI_S2C, buf + i, (size_t)(n - i < 5 ? n - i : 5), 7);
+    assert_int_equal(nlines, 4);
+    assert_true(json_is_true(get(2, "truncated")));
+    assert_int(2, "id", 8);
+    assert_int(2, "latency_us", 4);
+    assert_str(2, "method", "textDocument/semanticTokens/full");
+    assert_str(3, "id", "s-9");
+    assert_int(3, "latency_us", 6);
+    /* An "id" that ends a nested object is not the reply's. */
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\",\"id\":8}}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_absent(4, "id");
+    assert_true(json_is_true(get(4, "unmatched")));
+    li_session_free(s);
+}
+
 /* One byte at a time must give the same line as the whole frame at once. */
 static void test_split_feeding(void **state)
 {
@@ -589,6 +621,7 @@ int main(void)
         cmocka_unit_test_teardown(test_number_readers_cannot_load, reset),
         cmocka_unit_test_teardown(test_oversize_message, reset),
         cmocka_unit_test_teardown(test_oversize_in_pieces_calls_on_msg_without_body, reset),
+        cmocka_unit_test_teardown(test_oversize_reply_id_at_end, reset),
         cmocka_unit_test_teardown(test_split_feeding, reset),
         cmocka_unit_test_teardown(test_every_split_point, reset),
         cmocka_unit_test_teardown(test_framing_error_and_skip, reset),

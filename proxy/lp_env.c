@@ -443,10 +443,15 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
         return;
     }
     snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(r->go, '/') - r->go), r->go);
+    char where[4400];
+    if (strcmp(r->go_from, dir))
+        say(where, sizeof where, "found in %s, through %s", dir, r->go_from);
+    else
+        say(where, sizeof where, "found in %s", dir);
     say(p->message, sizeof p->message,
-        "go is not on PATH (found in %s: %s); gopls runs `go` to load packages and fails "
-        "without it. An editor started from the desktop does not read ~/.profile.",
-        r->go_from, dir);
+        "go is not on PATH (%s); gopls runs `go` to load packages and fails without it. An "
+        "editor started from the desktop does not read ~/.profile.",
+        where);
     say(p->fix, sizeof p->fix,
         "Prepend %s to PATH (start VS Code from a login shell, or add it to PATH in "
         "go.toolsEnvVars).",
@@ -630,12 +635,15 @@ static int valid_url(const char *s, const char *const schemes[])
     return valid_authority(a, strcspn(a, "/?#"));
 }
 
-/* As golang.org/x/net/http/httpproxy: a value without a usable scheme is
- * tried again with http:// in front. */
+/* As golang.org/x/net/http/httpproxy, a value without a scheme means
+ * http://. Stricter than it on one point: it also retries a value that has
+ * a scheme, so "http://proxy:port" becomes host "http" — accepted, and
+ * useless; here that is malformed. */
 static int valid_http_proxy(const char *v)
 {
     static const char *const schemes[] = {"http", "https", "socks5", NULL};
     if (valid_url(v, schemes)) return 1;
+    if (strstr(v, "://")) return 0;
     char buf[4200];
     snprintf(buf, sizeof buf, "http://%s", v);
     return strlen(v) < 4000 && valid_url(buf, schemes);

@@ -536,6 +536,49 @@ static json_t *problems_json(const struct lp_env_report *r, json_t **repairs)
     return a;
 }
 
+/* A tool VS Code would not find is a problem of its own: the rules above
+ * are about go, but "gopls failed to start" is most often this. */
+static void tool_problem(json_t *rep, const json_t *t, const char *name, const char *configured,
+                         const char *var, const char *login)
+{
+    if (!json_is_null(json_object_get(t, "path"))) return;
+    int gopls = !strcmp(name, "gopls");
+    char msg[1024], fix[1024], there[4200] = "";
+    for (const char *p = login; p && *p && !*there;) {
+        size_t n = strcspn(p, ":");
+        struct stat st;
+        snprintf(there, sizeof there, "%.*s/%s", (int)n, p, name);
+        if (p[0] != '/' || stat(there, &st) || !S_ISREG(st.st_mode) || access(there, X_OK) ||
+            lp_is_self(there))
+            there[0] = '\0';
+        p += n;
+        if (*p) p++;
+    }
+    snprintf(msg, sizeof msg,
+             "the real %s was not found (%s); %s", name,
+             *configured ? "the configured path is not an executable" : "not on PATH, "
+             "$(go env GOBIN), $(go env GOPATH)/bin or ~/go/bin",
+             gopls ? "the gopls stand-in cannot start a language server."
+                   : "debugging from VS Code fails.");
+    if (*configured)
+        snprintf(fix, sizeof fix, "Point %s (or the config file) at the real %s.", var, name);
+    else if (*there)
+        snprintf(fix, sizeof fix,
+                 "It is at %s, on the login shell's PATH: start VS Code from a login shell, "
+                 "or set %s=%s.",
+                 there, var, there);
+    else
+        snprintf(fix, sizeof fix, "Install it (go install %s) or set %s to its path.",
+                 gopls ? "golang.org/x/tools/gopls@latest"
+                       : "github.com/go-delve/delve/cmd/dlv@latest",
+                 var);
+    json_array_append_new(json_object_get(rep, "problems"),
+                          json_pack("{s:s, s:s, s:s, s:s, s:s}", "check",
+                                    gopls ? "gopls-not-found" : "dlv-not-found", "variable",
+                                    *configured ? var : "PATH", "severity",
+                                    gopls ? "error" : "warning", "message", msg, "fix", fix));
+}
+
 json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
 {
     char cwd[PATH_MAX];
@@ -562,6 +605,9 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
     json_object_set_new(tools, "dlv", tool("dlv", cfg.dlv, "LSPTAP_DLV", envp));
     json_object_set_new(tools, "stand_ins", stand_ins());
     json_object_set_new(rep, "tools", tools);
+    tool_problem(rep, json_object_get(tools, "gopls"), "gopls", cfg.gopls, "LSPTAP_GOPLS", login);
+    tool_problem(rep, json_object_get(tools, "dlv"), "dlv", cfg.dlv, "LSPTAP_DLV", login);
+    *n_problems = json_array_size(json_object_get(rep, "problems"));
     json_t *path = json_object();
     json_object_set_new(path, "process", path_list(lp_env_get(envp, "PATH")));
     json_object_set_new(path, "login_shell", login ? path_list(login) : json_null());
@@ -697,8 +743,8 @@ static void print_rest(const json_t *rep, FILE *f)
     const json_t *sv = json_object_get(rep, "servers");
     size_t i, j;
     const json_t *s, *a;
-    fprintf(f, "gopls daemons and dlv servers listening (this user): %s\n",
-            json_array_size(sv) ? "" : "none");
+    fprintf(f, "gopls daemons and dlv servers listening (this user):%s\n",
+            json_array_size(sv) ? "" : " none");
     json_array_foreach(sv, i, s) {
         fprintf(f, "  pid %lld %s:", (long long)json_integer_value(json_object_get(s, "pid")),
                 str(s, "name"));
@@ -709,7 +755,8 @@ static void print_rest(const json_t *rep, FILE *f)
 
     const json_t *ss = json_object_get(rep, "sessions");
     const json_t *recent = json_object_get(ss, "recent");
-    fprintf(f, "Recent sessions in %s: %s\n", str(ss, "dir"), json_array_size(recent) ? "" : "none");
+    fprintf(f, "Recent sessions in %s:%s\n", str(ss, "dir"),
+            json_array_size(recent) ? "" : " none");
     json_array_foreach(recent, i, s) {
         fprintf(f, "  %s  %s %s: %s", str(s, "file"), str(s, "role"), str(s, "start"),
                 *str(s, "error") ? str(s, "error") : str(s, "ending"));

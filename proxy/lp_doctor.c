@@ -543,7 +543,7 @@ static void tool_problem(json_t *rep, const json_t *t, const char *name, const c
 {
     if (!json_is_null(json_object_get(t, "path"))) return;
     int gopls = !strcmp(name, "gopls");
-    char msg[1024], fix[1024], there[4200] = "";
+    char msg[1024], fix[9000], there[4200] = "";
     for (const char *p = login; p && *p && !*there;) {
         size_t n = strcspn(p, ":");
         struct stat st;

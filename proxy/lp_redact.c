@@ -43,8 +43,14 @@ void lp_redact_urls(const char *value, char *out, size_t outlen)
         char *at = NULL;
         for (size_t i = 0; i < alen; i++)
             if (p[i] == '@') at = p + i; /* the last '@' delimits userinfo */
-        if (!at) continue;
-        char *colon = memchr(p, ':', (size_t)(at - p));
+        char *colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+        if (!at) {
+            /* A password typed with a raw '/', '?' or '#' in it: user:pa/ss@host. */
+            size_t item = strcspn(p, ",| \t\n");
+            colon = memchr(p, ':', alen);
+            at = colon ? memchr(colon, '@', item - (size_t)(colon - p)) : NULL;
+            if (!at) continue;
+        }
         size_t from = (size_t)((colon ? colon + 1 : p) - out);
         size_t to = (size_t)(at - out);
         if (splice(out, outlen, from, to)) {
@@ -67,9 +73,7 @@ void lp_redact_value(const char *name, const char *value, char *out, size_t outl
 void lp_redact_arg(const char *arg, char *out, size_t outlen)
 {
     const char *eq = strchr(arg, '=');
-    if (eq && arg[0] == '-' && lp_redact_is_secret_name(arg))
-        snprintf(out, outlen, "%.*s=%s", (int)(eq - arg), arg, LP_REDACTED);
-    else if (eq && lp_redact_is_secret_name(arg))
+    if (eq && lp_redact_is_secret_name(arg))
         snprintf(out, outlen, "%.*s=%s", (int)(eq - arg), arg, LP_REDACTED);
     else
         lp_redact_urls(arg, out, outlen);

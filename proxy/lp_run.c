@@ -46,6 +46,28 @@ static int drain(struct sink *s)
     return 1;
 }
 
+/* Only async-signal-safe calls between fork and exec: the caller may have
+ * threads (the stand-in's log writer) holding locks stdio or malloc need. */
+static void say(const char *a, const char *b, const char *c)
+{
+    const char *parts[] = {a, b, ": ", c};
+    for (size_t i = 0; i < 4; i++) {
+        ssize_t n = write(2, parts[i], strlen(parts[i]));
+        (void)n;
+    }
+}
+
+static const char *errname(int e)
+{
+    switch (e) {
+    case ENOENT: return "No such file or directory";
+    case EACCES: return "Permission denied";
+    case ENOEXEC: return "Exec format error";
+    case ENOTDIR: return "Not a directory";
+    default: return "cannot execute";
+    }
+}
+
 static void child(char *const argv[], char *const envp[], const char *cwd, int out, int err)
 {
     setpgid(0, 0);
@@ -54,11 +76,11 @@ static void child(char *const argv[], char *const envp[], const char *cwd, int o
     dup2(out, 1);
     dup2(err, 2);
     if (cwd && chdir(cwd)) {
-        dprintf(2, "cannot enter %s: %s", cwd, strerror(errno));
+        say("cannot enter ", cwd, errname(errno));
         _exit(126);
     }
     execve(argv[0], argv, envp ? envp : environ);
-    dprintf(2, "cannot run %s: %s", argv[0], strerror(errno));
+    say("cannot run ", argv[0], errname(errno));
     _exit(127);
 }
 

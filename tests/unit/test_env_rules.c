@@ -469,6 +469,10 @@ static void redact_url_password_and_token_user(void **state)
     assert_string_equal(out, "https://REDACTED@github.com/x|https://a:REDACTED@c.example/p");
     lp_redact_urls("https://proxy.golang.org,direct", out, sizeof out);
     assert_string_equal(out, "https://proxy.golang.org,direct");
+    lp_redact_urls("http://u:pa/ss@h.example:1,direct", out, sizeof out);
+    assert_string_equal(out, "http://u:REDACTED@h.example:1,direct");
+    lp_redact_urls("https://h.example/mod@v1", out, sizeof out);
+    assert_string_equal(out, "https://h.example/mod@v1");
     lp_redact_urls("user@host:path and mailto:x@y", out, sizeof out);
     assert_string_equal(out, "user@host:path and mailto:x@y");
 }

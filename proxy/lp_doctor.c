@@ -22,10 +22,9 @@
 
 /* What go env keys gopls's behaviour depends on. */
 static const char *const go_env_keys[] = {
-    "GOVERSION", "GOROOT",   "GOPATH",     "GOBIN",    "GOMODCACHE", "GOCACHE",
-    "GOENV",     "GOFLAGS",  "GO111MODULE", "GOPROXY", "GOPRIVATE",  "GONOPROXY",
-    "GONOSUMDB", "GOSUMDB",  "GOINSECURE", "GOWORK",   "GOMOD",      "GOOS",
-    "GOARCH",    "CGO_ENABLED", NULL,
+    "GOVERSION",  "GOROOT",      "GOPATH",  "GOBIN",     "GOMODCACHE", "GOCACHE",     "GOENV",
+    "GOFLAGS",    "GO111MODULE", "GOPROXY", "GOPRIVATE", "GONOPROXY",  "GONOSUMDB",   "GOSUMDB",
+    "GOINSECURE", "GOWORK",      "GOMOD",   "GOOS",      "GOARCH",     "CGO_ENABLED", NULL,
 };
 
 static json_t *redacted(const char *name, const char *value)
@@ -54,7 +53,8 @@ static json_t *path_list(const char *path)
 
 static char *first_line(const char *s)
 {
-    while (*s == '\n') s++;
+    while (*s == '\n')
+        s++;
     return strndup(s, strcspn(s, "\n"));
 }
 
@@ -87,8 +87,7 @@ static json_t *tool_version(const char *path, char *const envp[], const char *to
     return j;
 }
 
-static json_t *tool(const char *name, const char *configured, const char *from,
-                    char *const envp[])
+static json_t *tool(const char *name, const char *configured, const char *from, char *const envp[])
 {
     char path[4096], err[8192];
     json_t *t = json_object();
@@ -132,9 +131,9 @@ static json_t *stand_ins(void)
             } else {
                 show = p;
             }
-            json_array_append_new(found, json_pack("{s:s, s:o, s:b}", "tool", *t, "path",
-                                                   redacted(NULL, show), "is_lsptap",
-                                                   lp_is_self(p)));
+            json_array_append_new(found,
+                                  json_pack("{s:s, s:o, s:b}", "tool", *t, "path",
+                                            redacted(NULL, show), "is_lsptap", lp_is_self(p)));
         }
     }
     json_object_set_new(s, "links", found);
@@ -211,14 +210,13 @@ static json_t *module_path(const char *gomod)
     json_t *m = json_null();
     while (fgets(line, sizeof line, f)) {
         char *p = line;
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (strncmp(p, "module", 6) || (p[6] != ' ' && p[6] != '\t')) continue;
         p += 7;
-        while (*p == ' ' || *p == '\t') p++;
-        size_t n = strcspn(p, " \t\r\n/");
-        if (*p == '"') n = strcspn(++p, "\"");
-        else n = strcspn(p, " \t\r\n");
-        if (n >= 2 && p[0] == '/' && p[1] == '/') break;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        size_t n = *p == '"' ? strcspn(++p, "\"") : strcspn(p, " \t\r\n");
         json_decref(m);
         char *s = strndup(p, n);
         m = redacted(NULL, s ? s : "");
@@ -322,8 +320,7 @@ static void read_unix(struct listeners *l)
     while (fgets(line, sizeof line, f)) {
         unsigned long flags, inode;
         char path[4096] = "";
-        if (sscanf(line, "%*s %*s %*s %lx %*s %*s %lu %4095s", &flags, &inode, path) < 2)
-            continue;
+        if (sscanf(line, "%*s %*s %*s %lx %*s %*s %lu %4095s", &flags, &inode, path) < 2) continue;
         if (!(flags & 0x10000) || !*path) continue;
         char addr[128];
         snprintf(addr, sizeof addr, "unix:%.120s", path);
@@ -401,9 +398,8 @@ static json_t *servers(void)
         closedir(fds);
         if (json_array_size(addrs)) argv = cmdline_of(de->d_name, name, sizeof name);
         if (argv && (strstr(name, "gopls") || strstr(name, "dlv"))) {
-            json_array_append_new(out, json_pack("{s:i, s:s, s:o, s:o}", "pid",
-                                                 atoi(de->d_name), "name", name, "listen",
-                                                 addrs, "argv", argv));
+            json_array_append_new(out, json_pack("{s:i, s:s, s:o, s:o}", "pid", atoi(de->d_name),
+                                                 "name", name, "listen", addrs, "argv", argv));
         } else {
             json_decref(addrs);
             json_decref(argv);
@@ -522,16 +518,16 @@ static json_t *problems_json(const struct lp_env_report *r, json_t **repairs)
     *repairs = json_array();
     for (size_t i = 0; i < r->n_problems; i++) {
         const struct lp_env_problem *p = &r->problems[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "check", p->check,
-                                           "variable", p->variable, "severity",
-                                           lp_env_severity_name(p->severity), "message",
-                                           p->message, "fix", p->fix));
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "check", p->check, "variable",
+                                        p->variable, "severity", lp_env_severity_name(p->severity),
+                                        "message", p->message, "fix", p->fix));
         if (p->action == LP_ENV_KEEP) continue;
-        json_array_append_new(*repairs,
-                              json_pack("{s:s, s:s, s:o}", "variable", p->variable, "action",
-                                        p->action == LP_ENV_SET ? "set" : "unset", "value",
-                                        p->action == LP_ENV_SET ? redacted(p->variable, p->value)
-                                                                : json_null()));
+        json_array_append_new(
+            *repairs,
+            json_pack("{s:s, s:s, s:o}", "variable", p->variable, "action",
+                      p->action == LP_ENV_SET ? "set" : "unset", "value",
+                      p->action == LP_ENV_SET ? redacted(p->variable, p->value) : json_null()));
     }
     return a;
 }
@@ -554,10 +550,10 @@ static void tool_problem(json_t *rep, const json_t *t, const char *name, const c
         p += n;
         if (*p) p++;
     }
-    snprintf(msg, sizeof msg,
-             "the real %s was not found (%s); %s", name,
-             *configured ? "the configured path is not an executable" : "not on PATH, "
-             "$(go env GOBIN), $(go env GOPATH)/bin or ~/go/bin",
+    snprintf(msg, sizeof msg, "the real %s was not found (%s); %s", name,
+             *configured ? "the configured path is not an executable"
+                         : "not on PATH, "
+                           "$(go env GOBIN), $(go env GOPATH)/bin or ~/go/bin",
              gopls ? "the gopls stand-in cannot start a language server."
                    : "debugging from VS Code fails.");
     if (*configured)
@@ -637,20 +633,22 @@ static void print_problems(const json_t *rep, FILE *f)
     if (!n) {
         fprintf(f, "No problems found%s.\n\n",
                 json_is_true(json_object_get(rep, "verified")) ? ": go accepts this environment"
-                                                              : "");
+                                                               : "");
         return;
     }
     fprintf(f, "%zu problem%s:\n", n, n == 1 ? "" : "s");
     size_t i;
     const json_t *p;
-    json_array_foreach(probs, i, p) {
+    json_array_foreach(probs, i, p)
+    {
         fprintf(f, "  %s [%s] %s\n", str(p, "severity"), str(p, "check"), str(p, "variable"));
         fprintf(f, "    %s\n    fix: %s\n", str(p, "message"), str(p, "fix"));
     }
     const json_t *rep_list = json_object_get(rep, "repairs");
     if (json_array_size(rep_list)) {
         fprintf(f, "  The gopls stand-in would start gopls with:");
-        json_array_foreach(rep_list, i, p) {
+        json_array_foreach(rep_list, i, p)
+        {
             if (!strcmp(str(p, "action"), "unset"))
                 fprintf(f, " %s unset;", str(p, "variable"));
             else
@@ -696,7 +694,8 @@ static void print_tools(const json_t *rep, FILE *f)
     if (!json_array_size(links))
         fprintf(f, "  stand-ins: none next to lsptap (make install puts them in "
                    "PREFIX/lib/lsptap)\n");
-    json_array_foreach(links, i, l) {
+    json_array_foreach(links, i, l)
+    {
         fprintf(f, "  stand-in %-5s %s%s\n", str(l, "tool"), str(l, "path"),
                 json_is_true(json_object_get(l, "is_lsptap")) ? "" : "  (NOT this lsptap)");
     }
@@ -706,7 +705,8 @@ static void print_tools(const json_t *rep, FILE *f)
         fprintf(f, "go env:\n");
         const char *k;
         const json_t *v;
-        json_object_foreach((json_t *)env, k, v) {
+        json_object_foreach((json_t *)env, k, v)
+        {
             if (*json_string_value(v)) fprintf(f, "  %s=%s\n", k, json_string_value(v));
         }
         fputc('\n', f);
@@ -734,9 +734,9 @@ static void print_rest(const json_t *rep, FILE *f)
 {
     const json_t *w = json_object_get(rep, "workspace");
     fprintf(f, "Workspace: %s\n", str(w, "dir"));
-    fprintf(f, "  go.mod  %s\n", json_is_null(json_object_get(w, "go_mod")) ? "none" : str(w, "go_mod"));
-    if (!json_is_null(json_object_get(w, "module")))
-        fprintf(f, "  module  %s\n", str(w, "module"));
+    fprintf(f, "  go.mod  %s\n",
+            json_is_null(json_object_get(w, "go_mod")) ? "none" : str(w, "go_mod"));
+    if (!json_is_null(json_object_get(w, "module"))) fprintf(f, "  module  %s\n", str(w, "module"));
     fprintf(f, "  go.work %s\n\n",
             json_is_null(json_object_get(w, "go_work")) ? "none" : str(w, "go_work"));
 
@@ -745,10 +745,15 @@ static void print_rest(const json_t *rep, FILE *f)
     const json_t *s, *a;
     fprintf(f, "gopls daemons and dlv servers listening (this user):%s\n",
             json_array_size(sv) ? "" : " none");
-    json_array_foreach(sv, i, s) {
+    json_array_foreach(sv, i, s)
+    {
         fprintf(f, "  pid %lld %s:", (long long)json_integer_value(json_object_get(s, "pid")),
                 str(s, "name"));
-        json_array_foreach(json_object_get(s, "listen"), j, a) fprintf(f, " %s", json_string_value(a));
+        const json_t *listen = json_object_get(s, "listen");
+        json_array_foreach(listen, j, a)
+        {
+            fprintf(f, " %s", json_string_value(a));
+        }
         fputc('\n', f);
     }
     fputc('\n', f);
@@ -757,12 +762,14 @@ static void print_rest(const json_t *rep, FILE *f)
     const json_t *recent = json_object_get(ss, "recent");
     fprintf(f, "Recent sessions in %s:%s\n", str(ss, "dir"),
             json_array_size(recent) ? "" : " none");
-    json_array_foreach(recent, i, s) {
+    json_array_foreach(recent, i, s)
+    {
         fprintf(f, "  %s  %s %s: %s", str(s, "file"), str(s, "role"), str(s, "start"),
                 *str(s, "error") ? str(s, "error") : str(s, "ending"));
         const json_t *ev = json_object_get(s, "events");
         size_t shown = 0;
-        json_array_foreach(ev, j, a) {
+        json_array_foreach(ev, j, a)
+        {
             const char *e = json_string_value(a);
             if (!strcmp(e, "exit") || !strcmp(e, "spawn")) continue;
             fprintf(f, "%s%s", shown++ ? ", " : " (", e);

@@ -35,7 +35,8 @@ static int env_init(struct env *e, char *const envp[])
 {
     memset(e, 0, sizeof *e);
     size_t n = 0;
-    while (envp && envp[n]) n++;
+    while (envp && envp[n])
+        n++;
     e->cap = n + 16;
     e->v = calloc(e->cap, sizeof *e->v);
     if (!e->v) return -ENOMEM;
@@ -49,7 +50,8 @@ static int env_init(struct env *e, char *const envp[])
 
 static void env_free(struct env *e)
 {
-    for (size_t i = 0; i < e->n; i++) free(e->v[i]);
+    for (size_t i = 0; i < e->n; i++)
+        free(e->v[i]);
     free(e->v);
     memset(e, 0, sizeof *e);
 }
@@ -57,12 +59,15 @@ static void env_free(struct env *e)
 static void env_unset(struct env *e, const char *name)
 {
     size_t nl = strlen(name);
-    for (size_t i = 0; i < e->n; i++) {
-        if (strncmp(e->v[i], name, nl) || e->v[i][nl] != '=') continue;
+    for (size_t i = 0; i < e->n;) {
+        if (strncmp(e->v[i], name, nl) || e->v[i][nl] != '=') {
+            i++;
+            continue;
+        }
         free(e->v[i]);
+        /* the NULL terminator moves down too */
         memmove(&e->v[i], &e->v[i + 1], (e->n - i) * sizeof *e->v);
         e->n--;
-        i--;
     }
 }
 
@@ -135,8 +140,7 @@ static void say(char *dst, size_t cap, const char *fmt, ...)
 }
 
 /* Records the fix in the problem and applies it to the candidate. */
-static void apply(struct ctx *c, struct lp_env_problem *p, enum lp_env_action a,
-                  const char *value)
+static void apply(struct ctx *c, struct lp_env_problem *p, enum lp_env_action a, const char *value)
 {
     if (!p) return;
     p->action = a;
@@ -154,8 +158,8 @@ static const char *shown(const char *var, const char *value, char *buf, size_t c
 
 /* ---- running go -------------------------------------------------------- */
 
-static int run_go(struct ctx *c, char *const envp[], struct lp_run_result *res,
-                  const char *a1, const char *a2, const char *a3, const char *a4, const char *a5)
+static int run_go(struct ctx *c, char *const envp[], struct lp_run_result *res, const char *a1,
+                  const char *a2, const char *a3, const char *a4, const char *a5)
 {
     char *argv[] = {c->r->go, (char *)a1, (char *)a2, (char *)a3, (char *)a4, (char *)a5, NULL};
     return lp_run(argv, envp, c->ws, c->go_ms, res);
@@ -324,9 +328,9 @@ size_t lp_env_go_dirs(const char *home, char **dirs, size_t cap)
 {
     size_t n = 0;
     char buf[4200];
-#define ADD(s)                                                                                 \
-    do {                                                                                       \
-        if (n < cap && (dirs[n] = strdup(s))) n++;                                             \
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        if (n < cap && (dirs[n] = strdup(s))) n++;                                                 \
     } while (0)
     ADD("/usr/local/go/bin");
     ADD("/usr/lib/go/bin");
@@ -337,7 +341,8 @@ size_t lp_env_go_dirs(const char *home, char **dirs, size_t cap)
         glob_t g;
         if (!glob(buf, 0, NULL, &g)) {
             qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, version_desc);
-            for (size_t i = 0; i < g.gl_pathc; i++) ADD(g.gl_pathv[i]);
+            for (size_t i = 0; i < g.gl_pathc; i++)
+                ADD(g.gl_pathv[i]);
             globfree(&g);
         }
         snprintf(buf, sizeof buf, "%s/.local/go/bin", home);
@@ -351,7 +356,8 @@ char *lp_env_login_path(char *const envp[], int timeout_ms, char *err, size_t er
 {
     const char *shell = lp_env_get(envp, "SHELL");
     struct passwd *pw = getpwuid(getuid());
-    if (!shell || shell[0] != '/') shell = pw && pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
+    if (!shell || shell[0] != '/')
+        shell = pw && pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
     const char *home = home_of(envp);
     const char *user = pw ? pw->pw_name : "";
     char e_home[4200], e_user[300], e_logname[300], e_shell[4200];
@@ -359,7 +365,7 @@ char *lp_env_login_path(char *const envp[], int timeout_ms, char *err, size_t er
     snprintf(e_user, sizeof e_user, "USER=%s", user);
     snprintf(e_logname, sizeof e_logname, "LOGNAME=%s", user);
     snprintf(e_shell, sizeof e_shell, "SHELL=%s", shell);
-    char *env[] = {e_home, e_user, e_logname, e_shell, "PATH=/usr/local/bin:/usr/bin:/bin",
+    char *env[] = {e_home,      e_user, e_logname, e_shell, "PATH=/usr/local/bin:/usr/bin:/bin",
                    "TERM=dumb", NULL};
     /* A marker, because a profile may print (a banner, a fortune). */
     char *argv[] = {(char *)shell, "-l", "-c", "printf '\\n@LSPTAP_PATH@%s\\n' \"$PATH\"", NULL};
@@ -420,7 +426,8 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
         size_t n = o->go_dirs ? 0 : lp_env_go_dirs(home_of(c->env.v), dirs, 64);
         const char *const *list = o->go_dirs ? o->go_dirs : (const char *const *)dirs;
         if (o->go_dirs)
-            while (list[n]) n++;
+            while (list[n])
+                n++;
         for (size_t i = 0; i < n && !*r->go; i++) {
             snprintf(cand, sizeof cand, "%s/go", list[i]);
             if (is_exe(cand)) {
@@ -429,7 +436,8 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
             }
         }
         if (!o->go_dirs)
-            for (size_t i = 0; i < n; i++) free(dirs[i]);
+            for (size_t i = 0; i < n; i++)
+                free(dirs[i]);
     }
     struct lp_env_problem *p = problem(c, "go-not-on-path", "PATH", LP_ENV_ERROR);
     if (!p) return;
@@ -508,8 +516,7 @@ static void rule_goroot(struct ctx *c)
             c->r->go);
         apply(c, p, LP_ENV_SET, root);
     } else {
-        say(p->fix, sizeof p->fix,
-            "Unset GOROOT: go finds its own installation from where it is.");
+        say(p->fix, sizeof p->fix, "Unset GOROOT: go finds its own installation from where it is.");
         apply(c, p, LP_ENV_UNSET, NULL);
     }
 }
@@ -566,8 +573,7 @@ static void rule_gowork(struct ctx *c)
     if (!p) return;
     say(p->message, sizeof p->message, "GOWORK=%s %s; every go command in the workspace fails.",
         shown("GOWORK", v, buf, sizeof buf), why);
-    say(p->fix, sizeof p->fix,
-        "Unset GOWORK (go then finds go.work itself), or set GOWORK=off.");
+    say(p->fix, sizeof p->fix, "Unset GOWORK (go then finds go.work itself), or set GOWORK=off.");
     apply(c, p, LP_ENV_UNSET, NULL);
 }
 
@@ -651,8 +657,8 @@ static int valid_http_proxy(const char *v)
 
 static void rule_http_proxy(struct ctx *c)
 {
-    static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-                                        "https_proxy", NULL};
+    static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy",
+                                        NULL};
     char buf[1024];
     for (const char *const *n = names; *n; n++) {
         const char *v = env_get(&c->env, *n);
@@ -708,8 +714,10 @@ static int normalise_goproxy(const char *v, char *out, size_t cap, char *bad, si
                 sep = 0;
             }
         }
-        if (next == '|') sep = '|';
-        else if (next == ',' && sep != '|') sep = ',';
+        if (next == '|')
+            sep = '|';
+        else if (next == ',' && sep != '|')
+            sep = ',';
         if (*p) p++;
     }
     /* Items separated by spaces alone were one item to go: a URL with a
@@ -720,9 +728,11 @@ static int normalise_goproxy(const char *v, char *out, size_t cap, char *bad, si
         char item[2048];
         snprintf(item, sizeof item, "%.*s", (int)n, q);
         char *s = item;
-        while (isspace((unsigned char)*s)) s++;
+        while (isspace((unsigned char)*s))
+            s++;
         size_t l = strlen(s);
-        while (l && isspace((unsigned char)s[l - 1])) s[--l] = '\0';
+        while (l && isspace((unsigned char)s[l - 1]))
+            s[--l] = '\0';
         if (strpbrk(s, " \t\n;")) rejects = 1;
         q += n;
         if (*q) q++;
@@ -808,7 +818,8 @@ static void rule_goflags(struct ctx *c)
         char red[1024];
         lp_redact_arg(f, red, sizeof red);
         const char *w = ok ? f : red;
-        if (*l + strlen(w) + 2 < sizeof keep) *l += (size_t)sprintf(dst + *l, "%s%s", *l ? " " : "", w);
+        if (*l + strlen(w) + 2 < sizeof keep)
+            *l += (size_t)sprintf(dst + *l, "%s%s", *l ? " " : "", w);
     }
     env_free(&t);
     free(flags);
@@ -823,8 +834,8 @@ static void rule_goflags(struct ctx *c)
         lp_redact_urls(why ? why : "", rw, sizeof rw);
         say(p->message, sizeof p->message,
             "GOFLAGS%s has %s that go rejects (%s); every go command gopls runs fails: \"%s\".",
-            from_file ? " (go env file)" : "", strchr(dropped, ' ') ? "flags" : "a flag",
-            dropped, rw);
+            from_file ? " (go env file)" : "", strchr(dropped, ' ') ? "flags" : "a flag", dropped,
+            rw);
         if (*keep)
             say(p->fix, sizeof p->fix, "Drop %s: set GOFLAGS=\"%s\"%s.", dropped, keep,
                 from_file ? " (go env -w GOFLAGS=...)" : "");
@@ -932,8 +943,9 @@ static void rule_go_accepts(struct ctx *c)
         lp_redact_scrub(rw, sizeof rw, c->env.v);
         say(p->message, sizeof p->message,
             "go still fails in this workspace after the fixes above: \"%s\".", rw);
-        say(p->fix, sizeof p->fix, "Run `go list ./...` in the workspace and fix what it "
-                                   "reports; lsptap has no rule for this one.");
+        say(p->fix, sizeof p->fix,
+            "Run `go list ./...` in the workspace and fix what it "
+            "reports; lsptap has no rule for this one.");
     }
     free(why);
 }
@@ -982,9 +994,11 @@ int lp_env_check(char *const envp[], const char *workspace, const struct lp_env_
 void lp_env_report_free(struct lp_env_report *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->n_problems; i++) free(r->problems[i].value);
+    for (size_t i = 0; i < r->n_problems; i++)
+        free(r->problems[i].value);
     free(r->problems);
-    for (char **e = r->envp; e && *e; e++) free(*e);
+    for (char **e = r->envp; e && *e; e++)
+        free(*e);
     free(r->envp);
     free(r->login_path);
     free(r);
@@ -993,7 +1007,8 @@ void lp_env_report_free(struct lp_env_report *r)
 size_t lp_env_changes(const struct lp_env_report *r)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->n_problems; i++) n += r->problems[i].action != LP_ENV_KEEP;
+    for (size_t i = 0; i < r->n_problems; i++)
+        n += r->problems[i].action != LP_ENV_KEEP;
     return n;
 }
 

@@ -49,11 +49,11 @@ struct lp_env_opts {
 struct lp_env_report {
     struct lp_env_problem *problems; /* in the order the rules ran */
     size_t n_problems;
-    char **envp;         /* the sanitized environment, NULL-terminated; owned */
-    char go[4096];       /* the go used as the oracle, "" when none was found */
-    char go_from[256];   /* where it was found: "PATH", "the login shell's PATH", a dir */
-    char *login_path;    /* the login shell's PATH when it was asked; owned; may be NULL */
-    int verified;        /* 1: go accepted the sanitized environment in the workspace */
+    char **envp;       /* the sanitized environment, NULL-terminated; owned */
+    char go[4096];     /* the go used as the oracle, "" when none was found */
+    char go_from[256]; /* where it was found: "PATH", "the login shell's PATH", a dir */
+    char *login_path;  /* the login shell's PATH when it was asked; owned; may be NULL */
+    int verified;      /* 1: go accepted the sanitized environment in the workspace */
 };
 
 /* Runs every rule on envp (NULL-terminated "NAME=value" strings; not

@@ -60,11 +60,16 @@ static void say(const char *a, const char *b, const char *c)
 static const char *errname(int e)
 {
     switch (e) {
-    case ENOENT: return "No such file or directory";
-    case EACCES: return "Permission denied";
-    case ENOEXEC: return "Exec format error";
-    case ENOTDIR: return "Not a directory";
-    default: return "cannot execute";
+    case ENOENT:
+        return "No such file or directory";
+    case EACCES:
+        return "Permission denied";
+    case ENOEXEC:
+        return "Exec format error";
+    case ENOTDIR:
+        return "Not a directory";
+    default:
+        return "cannot execute";
     }
 }
 
@@ -128,7 +133,8 @@ int lp_run(char *const argv[], char *const envp[], const char *cwd, int timeout_
     for (int i = 0; i < 2; i++)
         if (s[i].fd >= 0) close(s[i].fd);
     int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
     if (WIFEXITED(st)) r->status = WEXITSTATUS(st);
     if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);
     return 0;

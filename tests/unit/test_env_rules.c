@@ -59,9 +59,8 @@ static int teardown(void **state)
 
 /* Runs the rules on a base environment (go on PATH, a scratch HOME) plus
  * up to four NAME=value overrides ("NAME" alone removes NAME). */
-static struct lp_env_report *check_in(const char *wsdir, const struct lp_env_opts *o,
-                                      const char *a, const char *b, const char *c,
-                                      const char *d)
+static struct lp_env_report *check_in(const char *wsdir, const struct lp_env_opts *o, const char *a,
+                                      const char *b, const char *c, const char *d)
 {
     static char e_path[400], e_home[400];
     snprintf(e_path, sizeof e_path, "PATH=%s:/bin", godir);
@@ -101,8 +100,8 @@ static const struct lp_env_problem *find(const struct lp_env_report *r, const ch
 static void print_problems(const struct lp_env_report *r)
 {
     for (size_t i = 0; i < r->n_problems; i++)
-        print_message("  problem %s %s: %s | %s\n", r->problems[i].check,
-                      r->problems[i].variable, r->problems[i].message, r->problems[i].fix);
+        print_message("  problem %s %s: %s | %s\n", r->problems[i].check, r->problems[i].variable,
+                      r->problems[i].message, r->problems[i].fix);
 }
 
 /* No problem at all, and go accepts the environment. */
@@ -143,7 +142,8 @@ static void clean_environment_has_no_problem(void **state)
 static void goflags_rejected_flag_is_dropped(void **state)
 {
     (void)state;
-    struct lp_env_report *r = assert_one(check("GOFLAGS=-mod=bogus", NULL), "goflags", LP_ENV_UNSET);
+    struct lp_env_report *r =
+        assert_one(check("GOFLAGS=-mod=bogus", NULL), "goflags", LP_ENV_UNSET);
     assert_null(lp_env_get(r->envp, "GOFLAGS"));
     assert_non_null(strstr(r->problems[0].message, "-mod=bogus"));
     assert_non_null(strstr(r->problems[0].message, "not supported"));
@@ -153,9 +153,8 @@ static void goflags_rejected_flag_is_dropped(void **state)
 static void goflags_unknown_flag_is_dropped_and_the_rest_kept(void **state)
 {
     (void)state;
-    struct lp_env_report *r =
-        assert_one(check("GOFLAGS=-tags=integration -bogusflag -mod=mod", NULL), "goflags",
-                   LP_ENV_SET);
+    struct lp_env_report *r = assert_one(
+        check("GOFLAGS=-tags=integration -bogusflag -mod=mod", NULL), "goflags", LP_ENV_SET);
     assert_string_equal(lp_env_get(r->envp, "GOFLAGS"), "-tags=integration -mod=mod");
     assert_string_equal(r->problems[0].value, "-tags=integration -mod=mod");
     assert_non_null(strstr(r->problems[0].message, "-bogusflag"));
@@ -173,7 +172,8 @@ static void goflags_good_value_is_kept(void **state)
 static void goroot_missing_directory_is_unset(void **state)
 {
     (void)state;
-    struct lp_env_report *r = assert_one(check("GOROOT=/nonexistent", NULL), "goroot", LP_ENV_UNSET);
+    struct lp_env_report *r =
+        assert_one(check("GOROOT=/nonexistent", NULL), "goroot", LP_ENV_UNSET);
     assert_null(lp_env_get(r->envp, "GOROOT"));
     assert_non_null(strstr(r->problems[0].message, "/nonexistent is not a directory"));
     lp_env_report_free(r);
@@ -207,9 +207,8 @@ static void go_not_on_path_is_found_in_a_known_place(void **state)
 {
     (void)state;
     struct lp_env_opts o = {.go_dirs = (const char *const[]){nogo, godir, NULL}};
-    struct lp_env_report *r =
-        assert_one(check_in(ws, &o, "PATH=/nonexistent", NULL, NULL, NULL),
-                   "go-not-on-path", LP_ENV_SET);
+    struct lp_env_report *r = assert_one(check_in(ws, &o, "PATH=/nonexistent", NULL, NULL, NULL),
+                                         "go-not-on-path", LP_ENV_SET);
     char want[400];
     snprintf(want, sizeof want, "%s:/nonexistent", godir);
     assert_string_equal(lp_env_get(r->envp, "PATH"), want);
@@ -223,8 +222,8 @@ static void go_not_on_path_is_found_in_the_login_shells_path(void **state)
     char login[400];
     snprintf(login, sizeof login, "/nonexistent:%s", godir);
     struct lp_env_opts o = {.login_path = login, .go_dirs = (const char *const[]){nogo, NULL}};
-    struct lp_env_report *r =
-        assert_one(check_in(ws, &o, "PATH=/nonexistent", NULL, NULL, NULL), "go-not-on-path", LP_ENV_SET);
+    struct lp_env_report *r = assert_one(check_in(ws, &o, "PATH=/nonexistent", NULL, NULL, NULL),
+                                         "go-not-on-path", LP_ENV_SET);
     assert_string_equal(r->go_from, "the login shell's PATH");
     assert_non_null(strstr(r->problems[0].message, "login shell"));
     lp_env_report_free(r);
@@ -247,8 +246,8 @@ static void go_nowhere_is_reported_without_a_fix(void **state)
 static void goproxy_spaces_are_trimmed(void **state)
 {
     (void)state;
-    struct lp_env_report *r = assert_one(check("GOPROXY=https://proxy.golang.org, direct", NULL),
-                                         "goproxy", LP_ENV_SET);
+    struct lp_env_report *r =
+        assert_one(check("GOPROXY=https://proxy.golang.org, direct", NULL), "goproxy", LP_ENV_SET);
     assert_int_equal(r->problems[0].severity, LP_ENV_WARNING);
     assert_string_equal(lp_env_get(r->envp, "GOPROXY"), "https://proxy.golang.org,direct");
     lp_env_report_free(r);
@@ -267,9 +266,8 @@ static void goproxy_space_separated_items_are_split(void **state)
 static void goproxy_empty_items_and_bad_schemes_are_dropped(void **state)
 {
     (void)state;
-    struct lp_env_report *r =
-        assert_one(check("GOPROXY=,ftp://x.example,,https://p.example|direct", NULL), "goproxy",
-                   LP_ENV_SET);
+    struct lp_env_report *r = assert_one(
+        check("GOPROXY=,ftp://x.example,,https://p.example|direct", NULL), "goproxy", LP_ENV_SET);
     assert_string_equal(r->problems[0].value, "https://p.example|direct");
     assert_non_null(strstr(r->problems[0].message, "ftp://x.example"));
     lp_env_report_free(r);
@@ -321,7 +319,8 @@ static void go111module_unknown_value_is_unset(void **state)
 static void gopath_unwritable_points_at_home_go(void **state)
 {
     (void)state;
-    struct lp_env_report *r = assert_one(check("GOPATH=/proc/lsptap-nope", NULL), "gopath", LP_ENV_SET);
+    struct lp_env_report *r =
+        assert_one(check("GOPATH=/proc/lsptap-nope", NULL), "gopath", LP_ENV_SET);
     char want[400];
     snprintf(want, sizeof want, "%s/go", home);
     assert_string_equal(lp_env_get(r->envp, "GOPATH"), want);
@@ -350,7 +349,8 @@ static void gocache_unwritable_or_off_is_replaced(void **state)
     (void)state;
     char want[400];
     snprintf(want, sizeof want, "%s/.cache/go-build", home);
-    struct lp_env_report *r = assert_one(check("GOCACHE=/proc/lsptap-nope", NULL), "gocache", LP_ENV_SET);
+    struct lp_env_report *r =
+        assert_one(check("GOCACHE=/proc/lsptap-nope", NULL), "gocache", LP_ENV_SET);
     assert_string_equal(lp_env_get(r->envp, "GOCACHE"), want);
     lp_env_report_free(r);
     r = assert_one(check("GOCACHE=off", NULL), "gocache", LP_ENV_SET);
@@ -372,7 +372,8 @@ static void writable_directories_are_kept(void **state)
 static void goenv_missing_file_is_unset(void **state)
 {
     (void)state;
-    struct lp_env_report *r = assert_one(check("GOENV=/nonexistent/env", NULL), "goenv", LP_ENV_UNSET);
+    struct lp_env_report *r =
+        assert_one(check("GOENV=/nonexistent/env", NULL), "goenv", LP_ENV_UNSET);
     assert_int_equal(r->problems[0].severity, LP_ENV_WARNING);
     lp_env_report_free(r);
     char p[400], v[420];
@@ -489,8 +490,8 @@ static void redact_secret_named_variables(void **state)
 {
     (void)state;
     char out[256];
-    static const char *const secret[] = {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD",
-                                         "api_key", "NPM_AUTH", NULL};
+    static const char *const secret[] = {
+        "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DB_PASSWORD", "api_key", "NPM_AUTH", NULL};
     for (const char *const *s = secret; *s; s++) {
         lp_redact_value(*s, "abc", out, sizeof out);
         assert_string_equal(out, LP_REDACTED);

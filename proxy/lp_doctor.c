@@ -142,6 +142,30 @@ static json_t *stand_ins(void)
 
 /* ---- go ------------------------------------------------------------------- */
 
+/* envp with only PATH changed as the rules changed it: go as the user
+ * has it, once it can be found. */
+static char **path_with_go(char *const envp[], const struct lp_env_report *r)
+{
+    const char *path = lp_env_get(r->envp, "PATH");
+    size_t n = 0;
+    while (envp[n])
+        n++;
+    char **e = calloc(n + 2, sizeof *e);
+    if (!e) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(envp[i], "PATH=", 5) && !(e[k++] = strdup(envp[i]))) break;
+    if (path && asprintf(&e[k], "PATH=%s", path) < 0) e[k] = NULL;
+    return e;
+}
+
+static void free_env(char **e)
+{
+    for (size_t i = 0; e && e[i]; i++)
+        free(e[i]);
+    free(e);
+}
+
 static json_t *go_facts(const struct lp_env_report *r, char *const envp[], const char *dir)
 {
     json_t *g = json_object();
@@ -152,7 +176,12 @@ static json_t *go_facts(const struct lp_env_report *r, char *const envp[], const
     json_object_set_new(g, "path", redacted(NULL, r->go));
     json_object_set_new(g, "found_in", json_string(r->go_from));
     /* go as the user's environment has it, with go on PATH if it was not. */
-    char *const *env = strcmp(r->go_from, "PATH") ? r->envp : envp;
+    char **with_go = NULL;
+    char *const *env = envp;
+    if (strcmp(r->go_from, "PATH")) {
+        with_go = path_with_go(envp, r);
+        if (with_go) env = with_go;
+    }
     char *vargv[] = {(char *)r->go, "version", NULL};
     struct lp_run_result res;
     if (!lp_run(vargv, env, dir, TOOL_TIMEOUT_MS, &res)) {
@@ -179,6 +208,7 @@ static json_t *go_facts(const struct lp_env_report *r, char *const envp[], const
         }
     }
     lp_run_free(&res);
+    free_env(with_go);
     return g;
 }
 
@@ -646,7 +676,7 @@ static void print_problems(const json_t *rep, FILE *f)
     }
     const json_t *rep_list = json_object_get(rep, "repairs");
     if (json_array_size(rep_list)) {
-        fprintf(f, "  The gopls stand-in would start gopls with:");
+        fprintf(f, "  Repaired environment (what the stand-in's repair gives gopls):");
         json_array_foreach(rep_list, i, p)
         {
             if (!strcmp(str(p, "action"), "unset"))

@@ -824,6 +824,8 @@ static void rule_goflags(struct ctx *c)
     env_free(&t);
     free(flags);
     free(base_why);
+    char keep_copy[4096];
+    memcpy(keep_copy, keep, sizeof keep);
     if (!*dropped) {
         free(why);
         return; /* go rejects the environment for another reason */
@@ -836,8 +838,15 @@ static void rule_goflags(struct ctx *c)
             "GOFLAGS%s has %s that go rejects (%s); every go command gopls runs fails: \"%s\".",
             from_file ? " (go env file)" : "", strchr(dropped, ' ') ? "flags" : "a flag", dropped,
             rw);
+        char keep_shown[4096] = "";
+        for (char *save, *f = strtok_r(keep_copy, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
+            char red[1024];
+            lp_redact_arg(f, red, sizeof red);
+            size_t kl2 = strlen(keep_shown);
+            snprintf(keep_shown + kl2, sizeof keep_shown - kl2, "%s%s", kl2 ? " " : "", red);
+        }
         if (*keep)
-            say(p->fix, sizeof p->fix, "Drop %s: set GOFLAGS=\"%s\"%s.", dropped, keep,
+            say(p->fix, sizeof p->fix, "Drop %s: set GOFLAGS=\"%s\"%s.", dropped, keep_shown,
                 from_file ? " (go env -w GOFLAGS=...)" : "");
         else
             say(p->fix, sizeof p->fix, "Drop %s: %s.", dropped,
@@ -983,6 +992,12 @@ int lp_env_check(char *const envp[], const char *workspace, const struct lp_env_
     rule_go_accepts(&c);
     json_decref(c.goenv);
     r->envp = c.env.v;
+    /* Each value was redacted where it was written; this catches a secret
+     * that reached a message some other way (go's own error text). */
+    for (size_t i = 0; i < r->n_problems; i++) {
+        lp_redact_scrub(r->problems[i].message, sizeof r->problems[i].message, envp);
+        lp_redact_scrub(r->problems[i].fix, sizeof r->problems[i].fix, envp);
+    }
     if (c.oom) {
         lp_env_report_free(r);
         return -ENOMEM;

@@ -132,8 +132,20 @@ int lp_run(char *const argv[], char *const envp[], const char *cwd, int timeout_
     }
     for (int i = 0; i < 2; i++)
         if (s[i].fd >= 0) close(s[i].fd);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    /* A child that closed its output but runs on is held to the same limit. */
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(pid, &st, WNOHANG)) == 0 || (w < 0 && errno == EINTR)) {
+        if (now_ms() >= deadline) {
+            r->timed_out = 1;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        struct timespec nap = {0, 2 * 1000 * 1000};
+        nanosleep(&nap, NULL);
     }
     if (WIFEXITED(st)) r->status = WEXITSTATUS(st);
     if (WIFSIGNALED(st)) r->signal = WTERMSIG(st);

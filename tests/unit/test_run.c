@@ -104,6 +104,19 @@ static void the_time_limit_kills_the_whole_group(void **state)
     lp_run_free(&r);
 }
 
+static void a_child_that_closes_its_output_and_runs_on_is_killed(void **state)
+{
+    (void)state;
+    char *argv[] = {"/bin/sh", "-c", "exec >/dev/null 2>&1; sleep 30", NULL};
+    struct lp_run_result r;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(lp_run(argv, NULL, NULL, 300, &r), 0);
+    assert_true(ms_since(&t0) < 5000);
+    assert_int_equal(r.timed_out, 1);
+    lp_run_free(&r);
+}
+
 static void login_path_is_read_past_a_banner(void **state)
 {
     (void)state;
@@ -154,6 +167,7 @@ int main(void)
         cmocka_unit_test(environment_and_directory_are_the_callers),
         cmocka_unit_test(a_missing_program_says_so),
         cmocka_unit_test(the_time_limit_kills_the_whole_group),
+        cmocka_unit_test(a_child_that_closes_its_output_and_runs_on_is_killed),
         cmocka_unit_test(login_path_is_read_past_a_banner),
         cmocka_unit_test(a_login_shell_that_hangs_is_given_up),
         cmocka_unit_test(the_users_shell_gives_a_path),

@@ -172,13 +172,17 @@ static int go_accepts(struct ctx *c, char *const envp[], char **why)
 {
     struct lp_run_result res;
     if (why) *why = NULL;
-    if (run_go(c, envp, &res, "list", "-e", "-f", "{{.Name}}", "unsafe") == -ENOMEM) {
+    if (run_go(c, envp, &res, "list", "-e", "-f", "{{if .Error}}{{.Error}}{{else}}{{.Name}}{{end}}",
+               "unsafe") == -ENOMEM) {
         c->oom = 1;
         return 1;
     }
-    int ok = lp_run_ok(&res);
+    /* -e: a package go cannot find is an answer, not a failure; a GOROOT
+     * without the standard library shows up only in that answer. */
+    int ran = lp_run_ok(&res);
+    int ok = ran && !strcmp(res.out, "unsafe\n");
     if (!ok && why) {
-        const char *e = res.timed_out ? "go list timed out" : res.err;
+        const char *e = res.timed_out ? "go list timed out" : ran ? res.out : res.err;
         *why = strndup(e, strcspn(e, "\n"));
         if (!**why && !res.timed_out) {
             free(*why);
@@ -475,18 +479,43 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
     free(np);
 }
 
+/* A sound GOROOT of another installation than the go that runs: that go
+ * compiles against another version's standard library ("compile: version
+ * go1.21 does not match go tool version go1.19"), and gopls type-checks
+ * against an API that is not the one the build uses. */
+static void rule_goroot_other_go(struct ctx *c, const char *goroot, const char *bin)
+{
+    char a[4096], b[4096], v[1024];
+    if (!*c->r->go || !realpath(bin, a) || !realpath(c->r->go, b) || !strcmp(a, b)) return;
+    struct lp_env_problem *p = problem(c, "goroot", "GOROOT", LP_ENV_WARNING);
+    if (!p) return;
+    say(p->message, sizeof p->message,
+        "GOROOT=%s is another Go installation than the go that runs (%s): builds mix two "
+        "versions' standard libraries and tools.",
+        shown("GOROOT", goroot, v, sizeof v), c->r->go);
+    say(p->fix, sizeof p->fix, "Unset GOROOT (go finds its own), or put %s/bin first on PATH.", v);
+    apply(c, p, LP_ENV_UNSET, NULL);
+}
+
 static void rule_goroot(struct ctx *c)
 {
     const char *goroot = env_get(&c->env, "GOROOT");
     if (!goroot || !*goroot) return;
     char bin[4200], v[1024];
     snprintf(bin, sizeof bin, "%s/bin/go", goroot);
+    char std[4200];
+    snprintf(std, sizeof std, "%s/src/unsafe", goroot);
     const char *why = NULL;
     if (!is_dir(goroot))
         why = "is not a directory";
     else if (!is_exe(bin))
         why = "has no bin/go";
-    if (!why) return;
+    else if (!is_dir(std))
+        why = "has no standard library (src/unsafe)";
+    if (!why) {
+        rule_goroot_other_go(c, goroot, bin);
+        return;
+    }
     struct lp_env_problem *p = problem(c, "goroot", "GOROOT", LP_ENV_ERROR);
     if (!p) return;
     say(p->message, sizeof p->message,

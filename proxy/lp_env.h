@@ -6,7 +6,7 @@
  * Used twice: by `lsptap doctor` (report only) and by the gopls stand-in's
  * handshake supervision (start a new gopls with report->envp). Wherever it
  * can, a rule asks the installed Go itself: `go env -json` and
- * `go list -e -f {{.Name}} unsafe` (which parses $GOFLAGS, GOWORK, GOPATH,
+ * `go list -e ... unsafe` (which parses $GOFLAGS, GOWORK, GOPATH,
  * GO111MODULE and GOROOT as every build command does) run under the
  * candidate environment, in the workspace, without a shell, with a time
  * limit. The rules are listed in docs/doctor.md.

@@ -189,6 +189,46 @@ static void goroot_without_bin_go_is_unset(void **state)
     lp_env_report_free(r);
 }
 
+static void goroot_without_the_standard_library_is_unset(void **state)
+{
+    (void)state;
+    char bin[400], go[420], real[4096], v[420];
+    snprintf(bin, sizeof bin, "%s/fakeroot/bin", dir);
+    snprintf(go, sizeof go, "%s/go", godir);
+    assert_non_null(realpath(go, real));
+    snprintf(v, sizeof v, "%s/fakeroot", dir);
+    mkdir(v, 0755);
+    mkdir(bin, 0755);
+    snprintf(go, sizeof go, "%s/go", bin);
+    assert_int_equal(symlink(real, go), 0);
+    snprintf(v, sizeof v, "GOROOT=%s/fakeroot", dir);
+    struct lp_env_report *r = assert_one(check(v, NULL), "goroot", LP_ENV_UNSET);
+    assert_non_null(strstr(r->problems[0].message, "has no standard library"));
+    lp_env_report_free(r);
+}
+
+static void goroot_of_another_go_is_unset(void **state)
+{
+    (void)state;
+    char p[400], v[420];
+    snprintf(p, sizeof p, "%s/otherroot", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/otherroot/src", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/otherroot/src/unsafe", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/otherroot/bin", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/otherroot/bin/go", dir);
+    write_file(p, "#!/bin/sh\nexit 1\n");
+    assert_int_equal(chmod(p, 0755), 0);
+    snprintf(v, sizeof v, "GOROOT=%s/otherroot", dir);
+    struct lp_env_report *r = assert_one(check(v, NULL), "goroot", LP_ENV_UNSET);
+    assert_int_equal(r->problems[0].severity, LP_ENV_WARNING);
+    assert_non_null(strstr(r->problems[0].message, "another Go installation"));
+    lp_env_report_free(r);
+}
+
 static void goroot_of_the_installed_go_is_kept(void **state)
 {
     (void)state;
@@ -546,6 +586,8 @@ int main(void)
         cmocka_unit_test(goflags_good_value_is_kept),
         cmocka_unit_test(goroot_missing_directory_is_unset),
         cmocka_unit_test(goroot_without_bin_go_is_unset),
+        cmocka_unit_test(goroot_without_the_standard_library_is_unset),
+        cmocka_unit_test(goroot_of_another_go_is_unset),
         cmocka_unit_test(goroot_of_the_installed_go_is_kept),
         cmocka_unit_test(go_not_on_path_is_found_in_a_known_place),
         cmocka_unit_test(go_not_on_path_is_found_in_the_login_shells_path),

@@ -667,7 +667,10 @@ static int valid_url(const char *s, const char *const schemes[])
         ok |= strlen(*sc) == (size_t)(sep - s) && !strncasecmp(s, *sc, (size_t)(sep - s));
     if (!ok) return 0;
     const char *a = sep + 3;
-    return valid_authority(a, strcspn(a, "/?#"));
+    size_t alen = strcspn(a, "/?#");
+    /* file:///path: a path and nothing else, as Go's proxy code requires */
+    if (sep - s == 4 && !strncasecmp(s, "file", 4)) return alen == 0 && a[0] == '/';
+    return valid_authority(a, alen);
 }
 
 /* As golang.org/x/net/http/httpproxy, a value without a scheme means

@@ -327,6 +327,9 @@ static void goproxy_good_values_are_kept(void **state)
     assert_clean(check("GOPROXY=https://proxy.golang.org|https://goproxy.io,direct", NULL));
     assert_clean(check("GOPROXY=off", NULL));
     assert_clean(check("GOPROXY=proxy.example.com,direct", NULL));
+    assert_clean(check("GOPROXY=file:///srv/goproxy,direct", NULL));
+    lp_env_report_free(assert_one(check("GOPROXY=file://host/srv,direct", NULL), "goproxy",
+                                  LP_ENV_SET));
 }
 
 /* ---- GO111MODULE ---- */

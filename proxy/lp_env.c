@@ -831,7 +831,7 @@ static void rule_goflags(struct ctx *c)
         return;
     }
     /* Without GOFLAGS at all: if go still fails, GOFLAGS is not (all) of it,
-     * and a flag is blamed only when go names it. */
+     * and a flag is blamed only when it changes what go says. */
     env_set(&t, "GOFLAGS", from_file ? "-mod=" : "");
     if (!from_file) env_unset(&t, "GOFLAGS");
     char *base_why = NULL;
@@ -843,7 +843,7 @@ static void rule_goflags(struct ctx *c)
         env_set(&t, "GOFLAGS", f);
         char *fwhy = NULL;
         int ok = go_accepts(c, t.v, &fwhy);
-        if (!ok && !base_ok) ok = !fwhy || !strstr(fwhy, "GOFLAGS") || !strstr(fwhy, f);
+        if (!ok && !base_ok) ok = !fwhy || !base_why || !strcmp(fwhy, base_why);
         free(fwhy);
         char *dst = ok ? keep : dropped;
         size_t *l = ok ? &kl : &dl;

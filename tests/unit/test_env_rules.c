@@ -328,8 +328,8 @@ static void goproxy_good_values_are_kept(void **state)
     assert_clean(check("GOPROXY=off", NULL));
     assert_clean(check("GOPROXY=proxy.example.com,direct", NULL));
     assert_clean(check("GOPROXY=file:///srv/goproxy,direct", NULL));
-    lp_env_report_free(assert_one(check("GOPROXY=file://host/srv,direct", NULL), "goproxy",
-                                  LP_ENV_SET));
+    lp_env_report_free(
+        assert_one(check("GOPROXY=file://host/srv,direct", NULL), "goproxy", LP_ENV_SET));
 }
 
 /* ---- GO111MODULE ---- */
@@ -484,6 +484,23 @@ static void go_rejecting_for_another_reason_is_reported(void **state)
     lp_env_report_free(r);
 }
 
+static void goflags_are_judged_even_when_go_fails_for_another_reason(void **state)
+{
+    (void)state;
+    /* A go.mod go cannot parse fails every run, but after $GOFLAGS is read. */
+    char bad[400], p0[420];
+    snprintf(bad, sizeof bad, "%s/badmod", dir);
+    mkdir(bad, 0755);
+    snprintf(p0, sizeof p0, "%s/go.mod", bad);
+    write_file(p0, "module x\ngo 1.19\nrequire (\n");
+    struct lp_env_report *r = check_in(bad, NULL, "GOFLAGS=-tags=x -mod=bogus", NULL, NULL, NULL);
+    const struct lp_env_problem *p = find(r, "goflags");
+    assert_non_null(p);
+    assert_string_equal(p ? p->value : "", "-tags=x");
+    assert_non_null(find(r, "go-rejects"));
+    lp_env_report_free(r);
+}
+
 static void several_problems_are_all_fixed_at_once(void **state)
 {
     (void)state;
@@ -614,6 +631,7 @@ int main(void)
         cmocka_unit_test(http_proxy_that_is_not_a_url_is_unset),
         cmocka_unit_test(http_proxy_urls_are_kept),
         cmocka_unit_test(go_rejecting_for_another_reason_is_reported),
+        cmocka_unit_test(goflags_are_judged_even_when_go_fails_for_another_reason),
         cmocka_unit_test(several_problems_are_all_fixed_at_once),
         cmocka_unit_test(redact_url_password_and_token_user),
         cmocka_unit_test(redact_url_that_does_not_fit_drops_the_userinfo),

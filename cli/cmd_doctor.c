@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "proxy/lp_doctor.h"
@@ -38,6 +39,9 @@ int cmd_doctor(int argc, char **argv)
         else
             dir = argv[i];
     }
+    struct stat st;
+    if (dir && (stat(dir, &st) || !S_ISDIR(st.st_mode)))
+        return fprintf(stderr, "lsptap doctor: %s is not a directory\n", dir), usage(stderr);
     size_t n = 0;
     json_t *rep = lp_doctor_run(environ, dir, &n);
     if (!rep) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;

@@ -148,7 +148,7 @@ test('a recorded session is listed with how it ended', { timeout: 60000 }, (t) =
 });
 
 test('usage errors exit 2', { timeout: 30000 }, (t) => {
-  for (const args of [['doctor', '--bogus'], ['doctor', 'a', 'b']]) {
+  for (const args of [['doctor', '--bogus'], ['doctor', 'a', 'b'], ['doctor', '/nonexistent']]) {
     const r = spawnSync(lsptapBin(), args, { env: cleanEnv(t), encoding: 'utf8' });
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /usage: lsptap doctor/);

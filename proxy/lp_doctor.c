@@ -113,27 +113,21 @@ static json_t *stand_ins(void)
     json_object_set_new(s, "lsptap", redacted(NULL, self));
     *strrchr(self, '/') = '\0';
     json_t *found = json_array();
-    static const char *const rel[] = {"/../lib/lsptap/", "/", NULL};
-    for (const char *const *r = rel; *r; r++) {
-        for (const char *const *t = (const char *const[]){"gopls", "dlv", NULL}; *t; t++) {
-            char p[PATH_MAX + 64], real[PATH_MAX];
-            snprintf(p, sizeof p, "%s%s%s", self, *r, *t);
+    /* make install's layout, then the build directory's */
+    static const char *const dirs[] = {"/../lib/lsptap", "", NULL};
+    static const char *const tools[] = {"gopls", "dlv", NULL};
+    for (const char *const *d = dirs; *d; d++) {
+        char dir[PATH_MAX + 32], real[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s%s", self, *d);
+        if (!realpath(dir, real)) continue;
+        for (const char *const *t = tools; *t; t++) {
+            char link[PATH_MAX + 16];
             struct stat st;
-            if (lstat(p, &st)) continue;
-            const char *show = realpath(p, real) ? real : p;
-            if (strstr(*r, "lib")) {
-                char dir[PATH_MAX + 64];
-                snprintf(dir, sizeof dir, "%s%s", self, *r);
-                if (realpath(dir, real)) {
-                    snprintf(p, sizeof p, "%s/%s", real, *t);
-                    show = p;
-                }
-            } else {
-                show = p;
-            }
+            snprintf(link, sizeof link, "%s/%s", real, *t);
+            if (lstat(link, &st)) continue;
             json_array_append_new(found,
                                   json_pack("{s:s, s:o, s:b}", "tool", *t, "path",
-                                            redacted(NULL, show), "is_lsptap", lp_is_self(p)));
+                                            redacted(NULL, link), "is_lsptap", lp_is_self(link)));
         }
     }
     json_object_set_new(s, "links", found);

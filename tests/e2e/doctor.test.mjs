@@ -67,6 +67,8 @@ test('a clean environment: no problems, exit 0, and the facts are there', { time
   assert.ok(j.workspace.go_mod.endsWith('/go.mod'));
   assert.ok(j.tools.gopls.path, 'gopls found');
   assert.ok(j.tools.gopls.version, 'gopls version');
+  const link = j.tools.stand_ins.links.find((l) => l.tool === 'gopls');
+  assert.ok(link && link.is_lsptap, `the gopls link next to lsptap: ${JSON.stringify(j.tools.stand_ins)}`);
   assert.ok(Array.isArray(j.path.process) && j.path.process.length > 0);
   assert.ok(Array.isArray(j.servers));
   assert.deepEqual(j.sessions.recent, []);

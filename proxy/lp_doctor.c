@@ -536,22 +536,17 @@ static json_t *sessions(void)
 
 /* ---- the report ---------------------------------------------------------- */
 
-static json_t *problems_json(const struct lp_env_report *r, json_t **repairs)
+/* What the stand-in's repair would change (lp_env_changes_json without the
+ * repetition of each message, which "problems" already has). */
+static json_t *repairs(const struct lp_env_report *r)
 {
-    json_t *a = json_array();
-    *repairs = json_array();
-    for (size_t i = 0; i < r->n_problems; i++) {
-        const struct lp_env_problem *p = &r->problems[i];
-        json_array_append_new(a,
-                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "check", p->check, "variable",
-                                        p->variable, "severity", lp_env_severity_name(p->severity),
-                                        "message", p->message, "fix", p->fix));
-        if (p->action == LP_ENV_KEEP) continue;
-        json_array_append_new(
-            *repairs,
-            json_pack("{s:s, s:s, s:o}", "variable", p->variable, "action",
-                      p->action == LP_ENV_SET ? "set" : "unset", "value",
-                      p->action == LP_ENV_SET ? redacted(p->variable, p->value) : json_null()));
+    json_t *a = lp_env_changes_json(r);
+    size_t i;
+    json_t *c;
+    json_array_foreach(a, i, c)
+    {
+        json_object_del(c, "why");
+        json_object_del(c, "check");
     }
     return a;
 }
@@ -611,9 +606,8 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
         free(login);
         return NULL;
     }
-    json_t *repairs;
     json_t *rep = json_object();
-    json_object_set_new(rep, "problems", problems_json(r, &repairs));
+    json_object_set_new(rep, "problems", lp_env_problems_json(r));
     *n_problems = r->n_problems;
     json_object_set_new(rep, "workspace", workspace(dir));
     json_object_set_new(rep, "go", go_facts(r, envp, dir));
@@ -635,7 +629,7 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
     json_object_set_new(rep, "path", path);
     json_object_set_new(rep, "servers", servers());
     json_object_set_new(rep, "sessions", sessions());
-    json_object_set_new(rep, "repairs", repairs);
+    json_object_set_new(rep, "repairs", repairs(r));
     json_object_set_new(rep, "verified", json_boolean(r->verified));
     lp_env_report_free(r);
     free(login);

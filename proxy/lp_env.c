@@ -1063,3 +1063,50 @@ const char *lp_env_severity_name(enum lp_env_severity s)
 {
     return s == LP_ENV_ERROR ? "error" : "warning";
 }
+
+json_t *lp_env_problems_json(const struct lp_env_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->n_problems; i++) {
+        const struct lp_env_problem *p = &r->problems[i];
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:s, s:s, s:s}", "check", p->check, "variable",
+                                        p->variable, "severity", lp_env_severity_name(p->severity),
+                                        "message", p->message, "fix", p->fix));
+    }
+    return a;
+}
+
+json_t *lp_env_changes_json(const struct lp_env_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->n_problems; i++) {
+        const struct lp_env_problem *p = &r->problems[i];
+        if (p->action == LP_ENV_KEEP) continue;
+        char v[4096];
+        if (p->action == LP_ENV_SET) lp_redact_value(p->variable, p->value, v, sizeof v);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s}", "check", p->check,
+                                           "variable", p->variable, "action",
+                                           p->action == LP_ENV_SET ? "set" : "unset", "value",
+                                           p->action == LP_ENV_SET ? json_string(v) : json_null(),
+                                           "why", p->message));
+    }
+    return a;
+}
+
+void lp_env_summary(const struct lp_env_report *r, char *out, size_t outlen)
+{
+    if (!outlen) return;
+    out[0] = '\0';
+    size_t used = 0;
+    for (size_t i = 0; i < r->n_problems && used + 1 < outlen; i++) {
+        const struct lp_env_problem *p = &r->problems[i];
+        if (p->action == LP_ENV_KEEP) continue;
+        char v[4096] = "";
+        if (p->action == LP_ENV_SET) lp_redact_value(p->variable, p->value, v, sizeof v);
+        int n = snprintf(out + used, outlen - used, "%s%s %s%s: %s", used ? "\n" : "", p->variable,
+                         p->action == LP_ENV_SET ? "set to " : "unset", v, p->message);
+        if (n < 0) break;
+        used += (size_t)n < outlen - used ? (size_t)n : outlen - used - 1;
+    }
+}

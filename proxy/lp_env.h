@@ -14,6 +14,7 @@
 #ifndef LSPTAP_PROXY_LP_ENV_H
 #define LSPTAP_PROXY_LP_ENV_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 enum lp_env_severity {
@@ -68,6 +69,21 @@ void lp_env_report_free(struct lp_env_report *r);
 
 /* How many problems change the environment (action SET or UNSET). */
 size_t lp_env_changes(const struct lp_env_report *r);
+
+/* The problems in DESIGN.md's doctor shape: a new array of
+ * {"check", "variable", "severity", "message", "fix"}; NULL when out of
+ * memory. */
+json_t *lp_env_problems_json(const struct lp_env_report *r);
+
+/* What the sanitized environment changes, for a session file's
+ * env_change event: a new array of {"check", "variable", "action": "set" |
+ * "unset", "value": the redacted new value or null, "why": the message}. */
+json_t *lp_env_changes_json(const struct lp_env_report *r);
+
+/* One line per change, for stderr and window/showMessage:
+ * "GOFLAGS unset: GOFLAGS has a flag that go rejects (-mod=bogus); ...".
+ * Secrets redacted. Always NUL-terminates out (truncating). */
+void lp_env_summary(const struct lp_env_report *r, char *out, size_t outlen);
 
 /* "error" / "warning" */
 const char *lp_env_severity_name(enum lp_env_severity s);

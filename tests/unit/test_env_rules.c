@@ -597,6 +597,34 @@ static void problems_never_carry_secrets(void **state)
     lp_env_report_free(r);
 }
 
+static void changes_are_summarised_without_secrets(void **state)
+{
+    (void)state;
+    struct lp_env_report *r =
+        check("GOFLAGS=-mod=bogus", "GOPROXY=https://user:secret@proxy.example, direct");
+    char sum[4096];
+    lp_env_summary(r, sum, sizeof sum);
+    print_message("%s\n", sum);
+    assert_int_equal(
+        strncmp(sum, "GOPROXY set to https://user:REDACTED@proxy.example,direct: ", 59), 0);
+    assert_non_null(strstr(sum, "\nGOFLAGS unset: GOFLAGS has a flag that go rejects"));
+    assert_null(strstr(sum, "secret"));
+    json_t *ch = lp_env_changes_json(r);
+    char *text = json_dumps(ch, JSON_COMPACT);
+    assert_non_null(strstr(text, "\"variable\":\"GOFLAGS\",\"action\":\"unset\",\"value\":null"));
+    assert_null(strstr(text, "secret"));
+    free(text);
+    json_decref(ch);
+    json_t *pr = lp_env_problems_json(r);
+    assert_int_equal(json_array_size(pr), 2);
+    assert_int_equal(json_object_size(json_array_get(pr, 0)), 5);
+    json_decref(pr);
+    char tiny[16];
+    lp_env_summary(r, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 15);
+    lp_env_report_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -639,6 +667,7 @@ int main(void)
         cmocka_unit_test(redact_arguments),
         cmocka_unit_test(redact_scrub_replaces_secret_values_anywhere),
         cmocka_unit_test(problems_never_carry_secrets),
+        cmocka_unit_test(changes_are_summarised_without_secrets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -22,6 +22,7 @@ static void usage(FILE *f)
           "  stats SESSION...    per-method latency table of a recorded session\n"
           "  relay --listen ADDR | --connect ADDR [-- CMD...]\n"
           "                      relay LSP/DAP over TCP or unix sockets, recorded\n"
+          "  doctor [--json] [DIR]  what is wrong with the environment gopls gets\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "dlv")) return cmd_dlv(argc - 1, argv + 1, self);
     if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "relay")) return cmd_relay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

@@ -1,0 +1,25 @@
+/*
+ * lp_doctor — everything `lsptap doctor` reports: the environment rules'
+ * problems (lp_env) and the facts around them (tools VS Code would find,
+ * go version and go env, PATH now and in a login shell, the workspace,
+ * gopls daemons and dlv servers listening, how recent sessions ended).
+ * Every string in the result has its secrets redacted (lp_redact).
+ */
+#ifndef LSPTAP_PROXY_LP_DOCTOR_H
+#define LSPTAP_PROXY_LP_DOCTOR_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* Gathers the report for workspace dir (NULL: the current directory) under
+ * envp (this process's environment, normally). Returns a new object
+ * {"problems": [{"check", "variable", "severity", "message", "fix"}...],
+ * "workspace", "go", "tools", "path", "servers", "sessions", "repairs"}
+ * (docs/doctor.md), or NULL when out of memory. *n_problems gets the
+ * number of problems. */
+json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems);
+
+/* The report for a person, section by section. */
+void lp_doctor_print(const json_t *report, FILE *f);
+
+#endif

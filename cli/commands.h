@@ -7,9 +7,8 @@
 
 int cmd_gopls(int argc, char **argv, const char *self); /* the gopls stand-in */
 int cmd_dlv(int argc, char **argv, const char *self);   /* the dlv stand-in */
-int cmd_stats(int argc, char **argv);
-int cmd_relay(int argc, char **argv);                   /* lsptap relay ... */                   /* lsptap stats SESSION... */
 int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION... */
+int cmd_relay(int argc, char **argv);                   /* lsptap relay ... */
 int cmd_doctor(int argc, char **argv);                  /* lsptap doctor [--json] [DIR] */
 
 #endif

@@ -140,8 +140,7 @@ static uint64_t now_us(struct dlv *d)
 
 static void event(struct dlv *d, const char *name, json_t *fields)
 {
-    li_session_event(d->sess.li, now_us(d), name, fields);
-    json_decref(fields);
+    lp_session_event(&d->sess, name, fields);
 }
 
 static void maybe_finish(struct dlv *d);
@@ -371,6 +370,14 @@ static void announce_line(struct dlv *d, const char *line, size_t len)
     emit_log(d, line, len);
 }
 
+/* One of dlv's output streams reached EOF. */
+static void child_stream_ended(struct dlv *d, uv_stream_t *s)
+{
+    lp_close_once((uv_handle_t *)s);
+    d->ch_open--;
+    maybe_finish(d);
+}
+
 /* Reads the stream that carries dlv's listening line (stdout, or the
  * --log-dest fd), line by line until that line is seen, then passes bytes
  * through. */
@@ -403,9 +410,7 @@ static void on_announce_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     } else if (n < 0) {
         if (d->line_len) emit_log(d, d->line, d->line_len);
         d->line_len = 0;
-        lp_close_once((uv_handle_t *)s);
-        d->ch_open--;
-        maybe_finish(d);
+        child_stream_ended(d, s);
     }
     free(b->base);
 }
@@ -413,13 +418,8 @@ static void on_announce_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct dlv *d = s->data;
-    if (n > 0) {
-        emit(d, &d->out, b->base, (size_t)n);
-    } else if (n < 0) {
-        lp_close_once((uv_handle_t *)s);
-        d->ch_open--;
-        maybe_finish(d);
-    }
+    if (n > 0) emit(d, &d->out, b->base, (size_t)n);
+    else if (n < 0) child_stream_ended(d, s);
     free(b->base);
 }
 
@@ -428,20 +428,9 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct dlv *d = s->data;
     if (n > 0) {
         emit(d, &d->err, b->base, (size_t)n);
-        size_t cap = sizeof d->err_tail;
-        size_t k = (size_t)n < cap ? (size_t)n : cap;
-        const char *src = b->base + n - k;
-        if (d->err_tail_len + k > cap) {
-            size_t drop = d->err_tail_len + k - cap;
-            memmove(d->err_tail, d->err_tail + drop, d->err_tail_len - drop);
-            d->err_tail_len -= drop;
-        }
-        memcpy(d->err_tail + d->err_tail_len, src, k);
-        d->err_tail_len += k;
+        lp_tail_keep(d->err_tail, sizeof d->err_tail, &d->err_tail_len, b->base, (size_t)n);
     } else if (n < 0) {
-        lp_close_once((uv_handle_t *)s);
-        d->ch_open--;
-        maybe_finish(d);
+        child_stream_ended(d, s);
     }
     free(b->base);
 }

@@ -149,8 +149,7 @@ static uint64_t now(struct conn *c)
 
 static void event(struct conn *c, const char *name, json_t *f)
 {
-    li_session_event(c->sess.li, now(c), name, f);
-    json_decref(f);
+    lp_session_event(&c->sess, name, f);
 }
 
 static void conn_check(struct conn *c);

@@ -1,6 +1,7 @@
 #include "proxy/lp_pump.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef CHUNK_SIZE
 #define CHUNK_SIZE (64 * 1024)
@@ -17,6 +18,22 @@ struct chunk {
 void lp_close_once(uv_handle_t *h)
 {
     if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+void lp_tail_keep(char *buf, size_t cap, size_t *len, const char *data, size_t n)
+{
+    if (n >= cap) {
+        memcpy(buf, data + n - cap, cap);
+        *len = cap;
+        return;
+    }
+    if (*len + n > cap) {
+        size_t drop = *len + n - cap;
+        memmove(buf, buf + drop, *len - drop);
+        *len -= drop;
+    }
+    memcpy(buf + *len, data, n);
+    *len += n;
 }
 
 static void progress(struct lp_pump *p)

@@ -66,4 +66,8 @@ int lp_pump_idle(const struct lp_pump *p);
 /* uv_close unless already closing. */
 void lp_close_once(uv_handle_t *h);
 
+/* Keeps the last cap bytes of a stream in buf (*len bytes used): the
+ * server's stderr tail that a crash report needs. */
+void lp_tail_keep(char *buf, size_t cap, size_t *len, const char *data, size_t n);
+
 #endif

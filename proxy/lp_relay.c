@@ -204,25 +204,6 @@ static void editor_went_away(struct relay *r, int err)
     start_grace(r);
 }
 
-static void keep_tail(struct relay *r, const char *data, size_t len)
-{
-    char *t = r->res->stderr_tail;
-    size_t cap = sizeof r->res->stderr_tail - 1;
-    if (len >= cap) {
-        memcpy(t, data + len - cap, cap);
-        r->tail_len = cap;
-    } else {
-        if (r->tail_len + len > cap) {
-            size_t drop = r->tail_len + len - cap;
-            memmove(t, t + drop, r->tail_len - drop);
-            r->tail_len -= drop;
-        }
-        memcpy(t + r->tail_len, data, len);
-        r->tail_len += len;
-    }
-    t[r->tail_len] = '\0';
-}
-
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
     struct relay *r = p->data;
@@ -231,7 +212,9 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
         li_session_feed(r->o->sess, (enum li_dir)dir, data, len, now_us(r));
     } else {
         r->res->stderr_bytes += len;
-        keep_tail(r, data, len);
+        lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data,
+                     len);
+        r->res->stderr_tail[r->tail_len] = '\0';
     }
 }
 

@@ -110,6 +110,12 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
     return 0;
 }
 
+void lp_session_event(struct lp_session *s, const char *name, json_t *fields)
+{
+    li_session_event(s->li, lp_session_now(s), name, fields);
+    json_decref(fields);
+}
+
 uint64_t lp_session_now(const struct lp_session *s)
 {
     return (uv_hrtime() - s->hr_start) / 1000;

@@ -28,6 +28,9 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
 /* Microseconds since the session started. */
 uint64_t lp_session_now(const struct lp_session *s);
 
+/* An event line now; takes the reference to fields (may be NULL). */
+void lp_session_event(struct lp_session *s, const char *name, json_t *fields);
+
 /* Names pending requests on stderr, writes the closing lines (with the
  * members of `extra`, borrowed), closes the file and prints the one-line
  * summary. `crashed` words the pending report. Frees the inspector. */

@@ -1,0 +1,309 @@
+// The dlv stand-in in front of the real dlv, driven by VS Code's own DAP test
+// client (DebugClient from @vscode/debugadapter-testsupport) over TCP, the
+// way vscode-go starts `dlv dap` and connects to the port it announces: a
+// debug session on tests/example runs as it would against dlv alone, lsptap
+// exits with dlv's status, and the session file holds every request paired
+// with its response. When dlv cannot start, the client hears why inside DAP.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { childEnv, copyExample, lsptapBin, peersDir, pidAlive, tempDir, withTimeout } from './lib/env.mjs';
+import { ANNOUNCE, assertDapTraffic, connectClient, dlvStandIn, realDlv, startDlv, validateDapSession } from './lib/dap.mjs';
+import { eventsNamed, findSession } from './lib/session.mjs';
+
+// Building the example under dlv takes seconds on two cores.
+const BUILD_MS = 120000;
+
+// The 1-based line of the first line of `file` containing `text`.
+function lineOf(file, text) {
+  const i = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(text));
+  assert.ok(i >= 0, `${file} has no line containing ${text}`);
+  return i + 1;
+}
+
+// A port that was free a moment ago, as vscode-go picks one for --listen.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function stats(args) {
+  const r = spawnSync(lsptapBin(), ['stats', ...args], { timeout: 15000, encoding: 'utf8' });
+  assert.equal(r.status, 0, `lsptap stats ${args.join(' ')} exit; stderr:\n${r.stderr}`);
+  return r.stdout;
+}
+
+// Rows of the stats table by command name (event rows, "name (event)", are
+// left out), read through its header line; the count column is REQ.
+function commandRows(text) {
+  const lines = text.split('\n');
+  const h = lines.findIndex((l) => /p50/i.test(l) && /p99/i.test(l));
+  assert.ok(h >= 0, `no header line with p50 ... p99:\n${text}`);
+  const cols = lines[h].trim().split(/\s+/);
+  const req = cols.findIndex((c) => /^(req|requests|count|n)$/i.test(c));
+  const err = cols.findIndex((c) => /^err/i.test(c));
+  assert.ok(req >= 0 && err >= 0, `no request/error count columns in ${JSON.stringify(cols)}`);
+  const rows = {};
+  for (const l of lines.slice(h + 1)) {
+    const f = l.trim().replace(/(\d) (B|[KMG]i?B)\b/g, '$1$2').split(/\s+/);
+    if (f.length === cols.length) rows[f[0]] = { requests: Number(f[req]), errors: Number(f[err]) };
+  }
+  return rows;
+}
+
+// One debug session, as VS Code runs it: launch the example with a
+// breakpoint in greet.(*Greeter).Greet, stop there, look at the stack,
+// the locals and two expressions, continue to the end, disconnect.
+async function debugSession(t, { from, listen }) {
+  const ws = copyExample(t);
+  const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
+  const args = ['dap', `--listen=${listen}`];
+  if (from === 'fd3') args.push('--log-dest=3');
+  const dlv = startDlv(t, args, { cwd: ws, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: sessions }), from });
+  const where = await dlv.announced;
+  assert.equal(where.host, '127.0.0.1', `announced ${where.line}`);
+  assert.ok(where.port > 0, `announced ${where.line}`);
+
+  const c = await connectClient(t, where.port);
+  const { dc } = c;
+  const greet = path.join(ws, 'greet/greet.go');
+  const line = lineOf(greet, 'g.count++');
+  const stopped = dc.waitForEvent('stopped');
+  const [, , stack] = await withTimeout(
+    dc.hitBreakpoint({ name: 'Launch', type: 'go', request: 'launch', mode: 'debug', program: ws, args: ['Ann'] }, { path: greet, line }),
+    BUILD_MS,
+    `build, launch and stop at greet.go:${line}; stderr:\n${dlv.stderr.text()}`,
+  );
+  const threadId = (await stopped).body.threadId;
+  const frames = stack.body.stackFrames;
+  assert.match(frames[0].name, /greet\.\(\*Greeter\)\.Greet$/, 'top frame is the method with the breakpoint');
+  assert.equal(frames[0].line, line, 'top frame line');
+  assert.equal(frames[0].source.path, greet, 'top frame file');
+  assert.equal(frames[1].name, 'main.main', 'called from main.main');
+  assert.equal(frames[1].line, lineOf(path.join(ws, 'main.go'), 'g.Greet(name)'), 'caller line');
+
+  const step = (p, what) => withTimeout(p, 30000, what);
+  const scopes = await step(dc.scopesRequest({ frameId: frames[0].id }), 'scopes');
+  const locals = scopes.body.scopes.find((s) => /local/i.test(s.name));
+  assert.ok(locals, `a Locals scope: ${JSON.stringify(scopes.body)}`);
+  const vars = await step(dc.variablesRequest({ variablesReference: locals.variablesReference }), 'variables');
+  const name = vars.body.variables.find((v) => v.name === 'name');
+  assert.ok(name, `argument "name" among the locals: ${JSON.stringify(vars.body.variables)}`);
+  assert.equal(name.value, '"Ann"');
+  const ev = await step(dc.evaluateRequest({ expression: 'g.Punct', frameId: frames[0].id, context: 'repl' }), 'evaluate g.Punct');
+  assert.equal(ev.body.result, '"."');
+  const count = await step(dc.evaluateRequest({ expression: 'g.count', frameId: frames[0].id, context: 'watch' }), 'evaluate g.count');
+  assert.equal(count.body.result, '0', 'the breakpoint is before the increment');
+
+  const terminated = dc.waitForEvent('terminated');
+  await step(dc.continueRequest({ threadId }), 'continue');
+  await step(terminated, 'terminated event after the program ran to its end');
+  await step(dc.disconnectRequest({}), 'disconnect');
+  c.hangUp();
+  const exit = await withTimeout(dlv.child.exited, 30000, `lsptap exit after disconnect; stderr:\n${dlv.stderr.text()}`);
+  return { ws, sessions, dlv, where, c, exit };
+}
+
+// What every successful session must show afterwards.
+function checkAfter(r, { listen }) {
+  const { dlv, where, c, exit, sessions } = r;
+  const stderr = dlv.stderr.text();
+  assert.deepEqual(exit, { code: 0, signal: null }, `lsptap exits with dlv's status; stderr:\n${stderr}`);
+
+  // The announcement: first line of stdout (and of fd 3 when --log-dest=3
+  // named it), exactly once each, with lsptap's own address.
+  const firstLine = (text) => text.slice(0, text.indexOf('\n') + 1);
+  assert.equal(firstLine(dlv.stdout.text()), where.line, 'stdout starts with the listening line');
+  assert.equal(dlv.stdout.text().split(ANNOUNCE).length - 1, 1, 'one listening line on stdout');
+  if (r.from === 'fd3') {
+    assert.equal(firstLine(dlv.log.text()), where.line, 'fd 3 starts with the listening line');
+    assert.equal(dlv.log.text().split(ANNOUNCE).length - 1, 1, 'one listening line on fd 3');
+  } else {
+    assert.equal(dlv.log.text(), '', 'nothing on fd 3 when --log-dest was not given');
+  }
+  if (!/:0$/.test(listen)) assert.equal(`${where.host}:${where.port}`, listen, 'listens where --listen said');
+  // dlv's other output passes through: the debuggee's own stdout.
+  assert.match(dlv.stdout.text(), /Hello, Ann\.!\ngreetings: 1\n/, 'the program\'s output on stdout');
+
+  // stderr: in a clean session lsptap adds one line, its summary, last.
+  const lines = stderr.split('\n').filter((l) => l.length > 0);
+  const own = lines.filter((l) => l.startsWith('lsptap:'));
+  assert.equal(own.length, 1, `one lsptap: line (the summary) in a clean session:\n${stderr}`);
+  assert.equal(lines[lines.length - 1], own[0], 'the summary is the last stderr line');
+  const file = findSession(sessions);
+  assert.ok(own[0].includes(file), `the summary names the session file ${file}: ${own[0]}`);
+
+  const s = validateDapSession(file);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600, 'session file mode');
+  assertDapTraffic(s, 'c2s', c.sent);
+  assertDapTraffic(s, 's2c', c.received);
+  assert.deepEqual(s.unanswered, [], 'every request has its response');
+  const commands = s.messages.filter((m) => m.dir === 'c2s').map((m) => m.command);
+  assert.deepEqual(
+    commands,
+    ['initialize', 'launch', 'setBreakpoints', 'configurationDone', 'stackTrace', 'scopes', 'variables', 'evaluate', 'evaluate', 'continue', 'disconnect'],
+    'the requests, in order',
+  );
+  for (const m of s.messages.filter((x) => x.kind === 'response')) assert.ok('latency_us' in m, `response to ${m.command} paired`);
+  for (const ev of ['initialized', 'stopped', 'terminated']) {
+    assert.ok(s.messages.some((m) => m.kind === 'event' && m.event === ev), `a ${ev} event line`);
+  }
+  const spawns = eventsNamed(s, 'spawn');
+  assert.equal(spawns.length, 1, 'one spawn event');
+  assert.equal(spawns[0].path, realDlv(), 'spawned the real dlv');
+  assert.ok(!pidAlive(spawns[0].pid), `dlv (pid ${spawns[0].pid}) is gone`);
+  const exits = eventsNamed(s, 'exit');
+  assert.equal(exits.length, 1, 'one exit event');
+  assert.equal(exits[0].status, 0, `exit event: ${JSON.stringify(exits[0])}`);
+  assert.equal(eventsNamed(s, 'pending').length, 0, 'nothing pending');
+  const summary = eventsNamed(s, 'summary')[0];
+  assert.equal(summary.listen, `${where.host}:${where.port}`, 'summary: lsptap\'s address');
+  assert.ok(summary.dlv && summary.dlv !== summary.listen, `summary: dlv listened on its own port (${summary.dlv})`);
+  assert.ok(s.header.argv.includes(`--listen=127.0.0.1:0`), `dlv was started on a free loopback port: ${JSON.stringify(s.header.argv)}`);
+
+  // `lsptap stats` reads the DAP session back.
+  const text = stats([file]);
+  const rows = commandRows(text);
+  const want = { initialize: 1, launch: 1, setBreakpoints: 1, configurationDone: 1, stackTrace: 1, scopes: 1, variables: 1, evaluate: 2, continue: 1, disconnect: 1 };
+  for (const [cmd, n] of Object.entries(want)) {
+    assert.deepEqual(rows[cmd], { requests: n, errors: 0 }, `stats row for ${cmd}:\n${text}`);
+  }
+  assert.match(text, /\bdap\b/, `stats names the protocol:\n${text}`);
+  const doc = JSON.parse(stats([file, '--json']));
+  assert.equal(doc.protocol, 'dap');
+  for (const [cmd, n] of Object.entries(want)) {
+    const m = doc.methods.find((x) => x.method === cmd && !x.event);
+    assert.ok(m, `stats --json has ${cmd}`);
+    assert.equal(m.requests, n, `stats --json ${cmd} requests`);
+    assert.equal(m.replies, n, `stats --json ${cmd} replies`);
+    assert.equal(m.latency_us.count, n, `stats --json ${cmd} latencies`);
+  }
+  const stoppedRow = doc.methods.find((x) => x.method === 'stopped' && x.event);
+  assert.ok(stoppedRow, 'stats --json counts the stopped event');
+}
+
+test('dlv dap --listen=127.0.0.1:0 --log-dest=3, as vscode-go runs it: breakpoint, stack, variables, run to the end; exit 0; paired session; stats', { timeout: 180000 }, async (t) => {
+  const listen = '127.0.0.1:0';
+  const r = await debugSession(t, { from: 'fd3', listen });
+  checkAfter({ ...r, from: 'fd3' }, { listen });
+});
+
+test('dlv dap --listen=127.0.0.1:PORT without --log-dest: the line on stdout, the same session through the stand-in', { timeout: 180000 }, async (t) => {
+  const listen = `127.0.0.1:${await freePort()}`;
+  const r = await debugSession(t, { from: 'stdout', listen });
+  checkAfter({ ...r, from: 'stdout' }, { listen });
+});
+
+// ---- failures: the editor hears the cause inside DAP ----
+
+// Starts the stand-in in front of a scripted dlv and connects a client to
+// the port it still announces. Returns what a test checks.
+async function failingDlv(t, peer, env = {}) {
+  const dir = tempDir(t);
+  const sessions = `${dir}/s`;
+  const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_DLV: path.join(peersDir, peer), LSPTAP_DIR: sessions, ...env }),
+  });
+  const where = await dlv.announced;
+  const c = await connectClient(t, where.port);
+  return { dlv, where, c, sessions };
+}
+
+// initialize fails with a message; disconnect succeeds; hanging up ends lsptap.
+async function expectFailedInitialize(f) {
+  const { dc } = f.c;
+  const err = await withTimeout(
+    dc.initializeRequest().then(
+      () => null,
+      (e) => e,
+    ),
+    30000,
+    'the initialize response',
+  );
+  assert.ok(err, `initialize must fail; stderr:\n${f.dlv.stderr.text()}`);
+  await withTimeout(dc.disconnectRequest({}), 10000, 'disconnect answered');
+  f.c.hangUp();
+  const exit = await withTimeout(f.dlv.child.exited, 30000, `lsptap exit; stderr:\n${f.dlv.stderr.text()}`);
+  return { message: err.message, exit };
+}
+
+test('dlv exits at start (status 3): initialize fails with "lsptap: ... exited with status 3", stderr says why, lsptap exits 3', { timeout: 60000 }, async (t) => {
+  const f = await failingDlv(t, 'dlv-exits.mjs');
+  const { message, exit } = await expectFailedInitialize(f);
+  assert.match(message, /^lsptap: /, `message starts with "lsptap: ": ${message}`);
+  assert.match(message, /exited with status 3/, message);
+  assert.match(message, /simulated failure/, `the message carries dlv's last stderr line: ${message}`);
+  assert.deepEqual(exit, { code: 3, signal: null }, `lsptap exits with dlv's status; stderr:\n${f.dlv.stderr.text()}`);
+  const stderr = f.dlv.stderr.text();
+  assert.match(stderr, /^could not launch process: simulated failure/m, 'dlv\'s own stderr passes through');
+  assert.match(stderr, /^lsptap: .*exited with status 3/m, 'lsptap says why on stderr');
+  for (const l of stderr.split('\n').filter((x) => x && !x.startsWith('could not launch'))) {
+    assert.match(l, /^lsptap:/, `every other stderr line is lsptap's: ${l}`);
+  }
+  // The session records the failed exchange.
+  const s = validateDapSession(findSession(f.sessions));
+  const init = s.messages.find((m) => m.kind === 'response' && m.command === 'initialize');
+  assert.ok(init && init.error && 'latency_us' in init, `initialize response recorded as a paired error: ${JSON.stringify(init)}`);
+  assert.equal(eventsNamed(s, 'exit')[0].status, 3);
+  assert.ok(eventsNamed(s, 'unavailable').length === 1, 'one unavailable event with the reason');
+});
+
+test('dlv never says where it listens (LSPTAP_DLV_START_MS=1000): initialize fails with "did not say where it listens"', { timeout: 60000 }, async (t) => {
+  const f = await failingDlv(t, 'dlv-mute.mjs', { LSPTAP_DLV_START_MS: '1000' });
+  const { message, exit } = await expectFailedInitialize(f);
+  assert.match(message, /^lsptap: /, message);
+  assert.match(message, /did not say where it listens/, message);
+  assert.deepEqual(exit, { code: 137, signal: null }, `lsptap exits 137 (dlv had to be killed); stderr:\n${f.dlv.stderr.text()}`);
+  assert.match(f.dlv.stderr.text(), /^lsptap: .*did not say where it listens/m, 'stderr says why');
+  const s = validateDapSession(findSession(f.sessions));
+  const spawn = eventsNamed(s, 'spawn')[0];
+  assert.ok(!pidAlive(spawn.pid), 'the mute dlv was killed');
+});
+
+test('--listen on a port already in use: one clear line, a failing exit status, as dlv alone fails', { timeout: 60000, todo: 'lp_dlv.c: a go_listen failure is reported twice, then "dlv was killed by signal 15 (or exited with status 0) before it said where it listens" (it did), and lsptap exits 143 or 0' }, async (t) => {
+  const busy = net.createServer();
+  await new Promise((r) => busy.listen(0, '127.0.0.1', r));
+  t.after(() => busy.close());
+  const listen = `127.0.0.1:${busy.address().port}`;
+  const cwd = tempDir(t);
+  const want = run(realDlv(), ['dap', `--listen=${listen}`], { cwd, env: childEnv() });
+  assert.notEqual(want.status, 0, `dlv alone fails: ${want.stdout}${want.stderr}`);
+  const got = run(dlvStandIn(), ['dap', `--listen=${listen}`], { cwd, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }) });
+  const err = got.stderr.toString();
+  assert.notEqual(got.status, 0, `the stand-in fails too; stderr:\n${err}`);
+  const why = err.split('\n').filter((l) => l.includes(`cannot listen on ${listen}`));
+  assert.equal(why.length, 1, `one line says lsptap cannot listen on ${listen}:\n${err}`);
+  assert.match(why[0], /address already in use/);
+  assert.doesNotMatch(err, /before it said where it listens/, `dlv did say where it listens:\n${err}`);
+});
+
+// ---- everything else is dlv itself ----
+
+function run(cmd, args, opts) {
+  const r = spawnSync(cmd, args, { timeout: 30000, maxBuffer: 16 << 20, ...opts });
+  if (r.error) throw new Error(`${cmd} ${args.join(' ')}: ${r.error.message}`);
+  return r;
+}
+
+for (const args of [['version'], ['dap', '--help'], ['help', 'dap'], ['substitute-path-guess-helper'], ['bogus']]) {
+  test(`dlv ${args.join(' ')}: byte-identical stdout, stderr and exit status`, { timeout: 30000 }, (t) => {
+    const cwd = tempDir(t);
+    const want = run(realDlv(), args, { cwd, env: childEnv() });
+    const got = run(dlvStandIn(), args, { cwd, env: childEnv({ LSPTAP_DLV: realDlv() }) });
+    assert.equal(got.stdout.toString(), want.stdout.toString(), 'stdout');
+    assert.equal(got.stderr.toString(), want.stderr.toString(), 'stderr');
+    assert.equal(got.status, want.status, 'exit status');
+    assert.equal(got.signal, want.signal, 'signal');
+    assert.ok(want.stdout.length + want.stderr.length > 0, 'dlv printed something');
+  });
+}

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
-import { collect, lsptapBin, spawnTracked, withTimeout } from './env.mjs';
+import { childPids, collect, lsptapBin, pidAlive, spawnTracked, withTimeout } from './env.mjs';
 import { readSession } from './session.mjs';
 
 export const ANNOUNCE = 'DAP server listening at: ';
@@ -25,9 +25,12 @@ export function realDlv() {
 // vscode-go does on Unix: stdio [pipe, pipe, pipe, pipe], so that an fd 3
 // named by --log-dest=3 is a pipe. `from` is the stream the listening line
 // is read from: 'fd3' or 'stdout' (vscode-go reads both). Returns
-// { child, stdout, stderr, log, announced } where `announced` resolves to
-// { host, port, line } on the first "DAP server listening at:" line, and
-// rejects when the child exits first or after `announceMs`.
+// { child, stdout, stderr, log, announced, children } where `announced`
+// resolves to { host, port, line } on the first "DAP server listening at:"
+// line, and rejects when the child exits first or after `announceMs`.
+// `children` are lsptap's child pids when it announced (the real dlv): dlv
+// leads its own process group, out of reach of spawnTracked's cleanup, so
+// the test's after-hook kills those groups too.
 export function startDlv(t, args, { env, cwd, from = 'fd3', cmd = dlvStandIn(), announceMs = 60000 }) {
   const child = spawnTracked(t, cmd, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
   const stdout = collect(child.stdout);
@@ -35,12 +38,28 @@ export function startDlv(t, args, { env, cwd, from = 'fd3', cmd = dlvStandIn(), 
   const log = collect(child.stdio[3]);
   const src = from === 'fd3' ? child.stdio[3] : child.stdout;
   const text = from === 'fd3' ? log.text : stdout.text;
+  const children = [];
+  t.after(() => {
+    for (const pid of children) {
+      if (!pidAlive(pid)) continue;
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone meanwhile.
+        }
+      }
+    }
+  });
   const announced = withTimeout(
     new Promise((resolve, reject) => {
       const look = () => {
         const m = /^DAP server listening at: (.*):(\d+)\r?\n/m.exec(text());
         if (m) {
           src.off('data', look);
+          children.push(...childPids(child.pid));
           resolve({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), line: m[0] });
         }
       };
@@ -53,7 +72,7 @@ export function startDlv(t, args, { env, cwd, from = 'fd3', cmd = dlvStandIn(), 
     `the "${ANNOUNCE}" line on ${from}`,
   );
   announced.catch(() => {});
-  return { child, stdout, stderr, log, announced };
+  return { child, stdout, stderr, log, announced, children };
 }
 
 // DebugClient connected to 127.0.0.1:port (its server mode, as when VS Code

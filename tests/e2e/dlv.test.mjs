@@ -60,14 +60,13 @@ function commandRows(text) {
   return rows;
 }
 
-// One debug session, as VS Code runs it: launch the example with a
-// breakpoint in greet.(*Greeter).Greet, stop there, look at the stack,
-// the locals and two expressions, continue to the end, disconnect.
-async function debugSession(t, { from, listen }) {
+// The stand-in in front of the real dlv on a fresh copy of the example,
+// a client attached, the example launched with a breakpoint on g.count++ in
+// greet.(*Greeter).Greet, and stopped there (stack checked). `args` are the
+// stand-in's; the line is read from `from`.
+async function toBreakpoint(t, { args, from }) {
   const ws = copyExample(t);
   const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
-  const args = ['dap', `--listen=${listen}`];
-  if (from === 'fd3') args.push('--log-dest=3');
   const dlv = startDlv(t, args, { cwd: ws, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: sessions }), from });
   const where = await dlv.announced;
   assert.equal(where.host, '127.0.0.1', `announced ${where.line}`);
@@ -90,8 +89,20 @@ async function debugSession(t, { from, listen }) {
   assert.equal(frames[0].source.path, greet, 'top frame file');
   assert.equal(frames[1].name, 'main.main', 'called from main.main');
   assert.equal(frames[1].line, lineOf(path.join(ws, 'main.go'), 'g.Greet(name)'), 'caller line');
+  return { ws, sessions, dlv, where, c, threadId, frames };
+}
 
-  const step = (p, what) => withTimeout(p, 30000, what);
+const step = (p, what) => withTimeout(p, 30000, what);
+
+// One debug session, as VS Code runs it: launch the example with a
+// breakpoint in greet.(*Greeter).Greet, stop there, look at the stack,
+// the locals and two expressions, continue to the end, disconnect.
+async function debugSession(t, { from, listen }) {
+  const args = ['dap', `--listen=${listen}`];
+  if (from === 'fd3') args.push('--log-dest=3');
+  const r = await toBreakpoint(t, { args, from });
+  const { dlv, c, threadId, frames } = r;
+  const { dc } = c;
   const scopes = await step(dc.scopesRequest({ frameId: frames[0].id }), 'scopes');
   const locals = scopes.body.scopes.find((s) => /local/i.test(s.name));
   assert.ok(locals, `a Locals scope: ${JSON.stringify(scopes.body)}`);
@@ -110,7 +121,7 @@ async function debugSession(t, { from, listen }) {
   await step(dc.disconnectRequest({}), 'disconnect');
   c.hangUp();
   const exit = await withTimeout(dlv.child.exited, 30000, `lsptap exit after disconnect; stderr:\n${dlv.stderr.text()}`);
-  return { ws, sessions, dlv, where, c, exit };
+  return { ...r, exit };
 }
 
 // What every successful session must show afterwards.
@@ -201,6 +212,74 @@ test('dlv dap --listen=127.0.0.1:PORT without --log-dest: the line on stdout, th
   const listen = `127.0.0.1:${await freePort()}`;
   const r = await debugSession(t, { from: 'stdout', listen });
   checkAfter({ ...r, from: 'stdout' }, { listen });
+});
+
+// A short session: initialize, disconnect, hang up. Returns the response
+// to initialize and lsptap's exit.
+async function shortSession(t, dlv) {
+  const where = await dlv.announced;
+  const c = await connectClient(t, where.port);
+  const init = await step(c.dc.initializeRequest(), `initialize; stderr:\n${dlv.stderr.text()}`);
+  await step(c.dc.disconnectRequest({}), 'disconnect');
+  c.hangUp();
+  const exit = await withTimeout(dlv.child.exited, 30000, `lsptap exit; stderr:\n${dlv.stderr.text()}`);
+  return { where, c, init, exit };
+}
+
+test('--listen ADDR --log-dest 3 as separate words: dlv gets a free port, the fd is kept', { timeout: 60000 }, async (t) => {
+  const cwd = tempDir(t);
+  const sessions = `${cwd}/s`;
+  const dlv = startDlv(t, ['dap', '--listen', '127.0.0.1:0', '--log-dest', '3'], { cwd, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: sessions }) });
+  const { init, exit } = await shortSession(t, dlv);
+  assert.equal(init.body.supportsConfigurationDoneRequest, true, 'dlv\'s initialize result');
+  assert.deepEqual(exit, { code: 0, signal: null }, `stderr:\n${dlv.stderr.text()}`);
+  const s = validateDapSession(findSession(sessions));
+  assert.deepEqual(s.header.argv.slice(1), ['dap', '--listen=127.0.0.1:0', '--log-dest', '3'], 'the child\'s argv');
+});
+
+test('--log-dest=FILE --log: dlv\'s log goes to FILE, with lsptap\'s listening line in place of dlv\'s', { timeout: 60000 }, async (t) => {
+  const cwd = tempDir(t);
+  const file = path.join(cwd, 'dlv.log');
+  const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log', '--log-output=dap', `--log-dest=${file}`], {
+    cwd,
+    from: 'stdout',
+    env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }),
+  });
+  const { where, exit } = await shortSession(t, dlv);
+  assert.deepEqual(exit, { code: 0, signal: null }, `stderr:\n${dlv.stderr.text()}`);
+  const log = fs.readFileSync(file, 'utf8');
+  const announced = log.split('\n').filter((l) => l.startsWith(ANNOUNCE));
+  assert.deepEqual(announced, [where.line.trimEnd()], `one listening line in ${file}, lsptap's:\n${log}`);
+  assert.match(log, /"command":"initialize"/, `dlv's DAP log reached ${file}:\n${log}`);
+  assert.equal(dlv.log.text(), '', 'fd 3 untouched');
+});
+
+test('the editor goes away mid-session without disconnect: dlv ends, lsptap exits with its status', { timeout: 180000 }, async (t) => {
+  const r = await toBreakpoint(t, { args: ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], from: 'fd3' });
+  const [pid] = r.dlv.children;
+  r.c.sock.destroy();
+  const exit = await withTimeout(r.dlv.child.exited, 30000, `lsptap exit after the editor vanished; stderr:\n${r.dlv.stderr.text()}`);
+  for (const end = Date.now() + 5000; pidAlive(pid) && Date.now() < end; ) await sleep(50);
+  assert.ok(!pidAlive(pid), `dlv (pid ${pid}) is gone`);
+  const s = validateDapSession(findSession(r.sessions));
+  const exits = eventsNamed(s, 'exit');
+  assert.equal(exits.length, 1, 'one exit event');
+  assert.deepEqual(exit, { code: exits[0].signal ? 128 + exits[0].signal : exits[0].status, signal: null }, `lsptap's status is dlv's: ${JSON.stringify(exits[0])}`);
+  assert.equal(eventsNamed(s, 'editor_eof').length, 1, 'the editor\'s end is recorded');
+  assert.deepEqual(s.unanswered, [], 'every request was answered before the editor left');
+  assertDapTraffic(s, 'c2s', r.c.sent);
+});
+
+test('dlv killed mid-session: the editor sees the socket close, lsptap exits 137 and says so', { timeout: 180000 }, async (t) => {
+  const r = await toBreakpoint(t, { args: ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], from: 'fd3' });
+  const [pid] = r.dlv.children;
+  process.kill(-pid, 'SIGKILL');
+  await withTimeout(r.c.closed, 30000, 'the editor\'s socket closes');
+  const exit = await withTimeout(r.dlv.child.exited, 30000, `lsptap exit; stderr:\n${r.dlv.stderr.text()}`);
+  assert.deepEqual(exit, { code: 137, signal: null }, `stderr:\n${r.dlv.stderr.text()}`);
+  assert.match(r.dlv.stderr.text(), /^lsptap: .*signal 9/m, 'stderr names the signal');
+  const s = validateDapSession(findSession(r.sessions));
+  assert.equal(eventsNamed(s, 'exit')[0].signal, 9);
 });
 
 // ---- failures: the editor hears the cause inside DAP ----
@@ -321,6 +400,25 @@ test('-l127.0.0.1:PORT (cobra shorthand, value attached): lsptap listens on PORT
   const dlv = startDlv(t, ['dap', `-l127.0.0.1:${port}`], { cwd, from: 'stdout', env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }) });
   const where = await dlv.announced;
   assert.equal(where.port, port, `announced ${where.line}`);
+});
+
+test('dlv not found: initialize fails naming the places searched; lsptap exits 127', { timeout: 60000 }, async (t) => {
+  const home = tempDir(t, 'lsptap-home-');
+  const env = childEnv({ PATH: '/nonexistent', HOME: home, XDG_CONFIG_HOME: `${home}/.config`, GOPATH: '', GOBIN: '', LSPTAP_DIR: `${home}/s` });
+  const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], { cwd: home, env });
+  const where = await dlv.announced;
+  const c = await connectClient(t, where.port);
+  const { message, exit } = await expectFailedInitialize({ dlv, c });
+  assert.match(message, /^lsptap: /, message);
+  assert.match(message, /not found/i, message);
+  assert.match(message, /LSPTAP_DLV/, `names the variable to set: ${message}`);
+  assert.deepEqual(exit, { code: 127, signal: null }, `stderr:\n${dlv.stderr.text()}`);
+  assert.match(dlv.stderr.text(), /^lsptap: .*not found/im, 'stderr says it too');
+
+  const v = run(dlvStandIn(), ['version'], { cwd: home, env });
+  assert.equal(v.status, 127, '`dlv version` exits 127');
+  assert.match(v.stderr.toString(), /^lsptap: .*not found/im);
+  assert.equal(v.stdout.length, 0);
 });
 
 // ---- everything else is dlv itself ----

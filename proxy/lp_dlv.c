@@ -122,6 +122,7 @@ struct dlv {
     size_t replies_len, replies_cap;
     int64_t reply_seq;
     int finishing;
+    int listen_failed; /* lsptap could not listen where the editor asked */
 };
 
 static struct dlv D;
@@ -264,7 +265,7 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
     event(d, "exit", f);
     lp_close_once((uv_handle_t *)p);
-    if (d->state == ST_STARTING) {
+    if (d->state == ST_STARTING && !d->announced) {
         char last[512];
         last_err_line(d, last, sizeof last);
         if (sig)
@@ -673,6 +674,7 @@ static void go_listen(struct dlv *d)
     char err[512];
     if (resolve(d->a.listen, &ss, err, sizeof err)) {
         say(d, "lsptap: cannot listen on --listen=%s: %s\n", d->a.listen, err);
+        d->listen_failed = 1;
         if (d->running) kill_group(d, SIGTERM);
         return;
     }
@@ -682,6 +684,7 @@ static void go_listen(struct dlv *d)
     if (!r) r = uv_listen((uv_stream_t *)&d->listener, 1, on_connection);
     if (r) {
         say(d, "lsptap: cannot listen on %s: %s\n", d->a.listen, uv_strerror(r));
+        d->listen_failed = 1;
         event(d, "listen_failed", json_pack("{s:s, s:s}", "addr", d->a.listen, "error",
                                             uv_strerror(r)));
         lp_close_once((uv_handle_t *)&d->listener);
@@ -846,7 +849,12 @@ int lp_dlv_main(int argc, char **argv)
 
     int code;
     char ending[2600];
-    if (!d->exited) {
+    if (d->listen_failed && d->announced) {
+        /* dlv was fine and was stopped because lsptap could not listen:
+         * fail as dlv alone fails then ("couldn't start listener"). */
+        code = 1;
+        snprintf(ending, sizeof ending, "lsptap could not listen on %s", d->a.listen);
+    } else if (!d->exited) {
         code = 127;
         snprintf(ending, sizeof ending, "dlv did not run: %s", d->why);
     } else if (d->term_signal) {

@@ -123,6 +123,8 @@ struct dlv {
     int64_t reply_seq;
     int finishing;
     int listen_failed; /* lsptap could not listen where the editor asked */
+    uv_signal_t sig[3];
+    int stopping; /* a signal asked us to end: listen no more */
 };
 
 static struct dlv D;
@@ -314,6 +316,28 @@ static void start_grace(struct dlv *d)
     if (d->grace_started || !d->running) return;
     d->grace_started = 1;
     uv_timer_start(&d->grace, grace_fired, d->cfg.grace_ms, 0);
+}
+
+/* SIGINT, SIGTERM, SIGHUP are passed on to dlv, which cleans up its
+ * debuggee: vscode-go sends SIGINT to a dlv that has not exited 1 s after
+ * the session ended. lsptap then stops listening and ends with dlv. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct dlv *d = s->data;
+    d->stopping = 1;
+    event(d, "signal", json_pack("{s:i, s:s}", "signal", signum, "action",
+                                 d->running ? "passed on" : "ending"));
+    if (d->running) uv_process_kill(&d->proc, signum);
+    uv_timer_stop(&d->no_client);
+    if (d->listening) {
+        lp_close_once((uv_handle_t *)&d->listener);
+        d->listening = 0;
+    }
+    if (d->state == ST_UNAVAILABLE && d->editor_open) {
+        lp_close_once((uv_handle_t *)&d->editor);
+        d->editor_open = 0;
+    }
+    maybe_finish(d);
 }
 
 static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
@@ -672,6 +696,7 @@ static void go_listen(struct dlv *d)
 {
     struct sockaddr_storage ss;
     char err[512];
+    if (d->stopping) return;
     if (resolve(d->a.listen, &ss, err, sizeof err)) {
         say(d, "lsptap: cannot listen on --listen=%s: %s\n", d->a.listen, err);
         d->listen_failed = 1;
@@ -833,6 +858,13 @@ int lp_dlv_main(int argc, char **argv)
     uv_timer_init(d->loop, &d->drain);
     d->start_timer.data = d->grace.data = d->no_client.data = d->drain.data = d;
     d->drain.data = d;
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d->loop, &d->sig[i]);
+        d->sig[i].data = d;
+        uv_signal_start(&d->sig[i], on_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&d->sig[i]);
+    }
 
     if (found) {
         unavailable(d, "%s", err);

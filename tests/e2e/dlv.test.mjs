@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, copyExample, lsptapBin, peersDir, pidAlive, sleep, tempDir, withTimeout } from './lib/env.mjs';
+import { childEnv, childPids, copyExample, lsptapBin, peersDir, pidAlive, sleep, tempDir, withTimeout } from './lib/env.mjs';
 import { ANNOUNCE, assertDapTraffic, connectClient, dlvStandIn, realDlv, startDlv, validateDapSession } from './lib/dap.mjs';
 import { eventsNamed, findSession } from './lib/session.mjs';
 
@@ -368,9 +368,10 @@ test('--listen on a port already in use: one clear line, and exit status 1 as dl
 
 // vscode-go sends SIGINT when dlv has not exited 1 s after the session
 // ended ("let dlv handle cleaning up the child processes"); `kill` sends
-// SIGTERM. Either must reach dlv through the stand-in.
+// SIGTERM. Either must reach dlv through the stand-in, here while it waits
+// for the editor.
 for (const sig of ['SIGINT', 'SIGTERM']) {
-  test(`${sig} to lsptap reaches dlv: nothing left listening, the session finalised`, { timeout: 60000, todo: `lp_dlv.c installs no signal handler: lsptap dies of ${sig}, its dlv (own process group) keeps listening, the session file has no summary` }, async (t) => {
+  test(`${sig} to lsptap reaches dlv: nothing left listening, the session finalised`, { timeout: 60000 }, async (t) => {
     const cwd = tempDir(t);
     const sessions = `${cwd}/s`;
     const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], { cwd, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: sessions }) });
@@ -381,9 +382,39 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     const st = await withTimeout(dlv.child.exited, 15000, `lsptap exit after ${sig}`);
     for (const end = Date.now() + 5000; pidAlive(pid) && Date.now() < end; ) await sleep(50);
     assert.ok(!pidAlive(pid), `dlv (pid ${pid}) outlived lsptap (${JSON.stringify(st)}); stderr:\n${dlv.stderr.text()}`);
-    validateDapSession(findSession(sessions));
+    const s = validateDapSession(findSession(sessions));
+    assertEndedWithDlv(s, st, sig);
   });
 }
+
+// lsptap's status is dlv's (128+N when a signal ended it), and the signal
+// was recorded as passed on.
+function assertEndedWithDlv(s, st, sig) {
+  const exits = eventsNamed(s, 'exit');
+  assert.equal(exits.length, 1, 'one exit event');
+  const want = exits[0].signal ? 128 + exits[0].signal : exits[0].status;
+  assert.deepEqual(st, { code: want, signal: null }, `lsptap's status is dlv's: ${JSON.stringify(exits[0])}`);
+  const sigs = eventsNamed(s, 'signal');
+  assert.equal(sigs.length, 1, `one signal event: ${JSON.stringify(sigs)}`);
+  assert.equal(sigs[0].signal, { SIGINT: 2, SIGTERM: 15 }[sig]);
+  assert.equal(sigs[0].action, 'passed on');
+}
+
+test('SIGINT to lsptap at a breakpoint: dlv and the debuggee end, the editor sees the socket close', { timeout: 180000 }, async (t) => {
+  const r = await toBreakpoint(t, { args: ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], from: 'fd3' });
+  const [pid] = r.dlv.children;
+  const debuggees = childPids(pid);
+  assert.ok(debuggees.length > 0, 'dlv runs the debuggee');
+  process.kill(r.dlv.child.pid, 'SIGINT');
+  await withTimeout(r.c.closed, 30000, `the editor's socket closes; stderr:\n${r.dlv.stderr.text()}`);
+  const st = await withTimeout(r.dlv.child.exited, 30000, `lsptap exit; stderr:\n${r.dlv.stderr.text()}`);
+  for (const end = Date.now() + 5000; [pid, ...debuggees].some(pidAlive) && Date.now() < end; ) await sleep(50);
+  assert.ok(!pidAlive(pid), `dlv (pid ${pid}) is gone`);
+  for (const p of debuggees) assert.ok(!pidAlive(p), `the debuggee (pid ${p}) is gone`);
+  const s = validateDapSession(findSession(r.sessions));
+  assertEndedWithDlv(s, st, 'SIGINT');
+  assert.deepEqual(s.unanswered, [], 'nothing was pending');
+});
 
 test('--log-dest=2 is fd 2, as dlv reads it: the line on stderr, no file named "2"', { timeout: 60000, todo: 'lp_dlv_parse takes only fds > 2; --log-dest=2 becomes a file "2" in the cwd' }, async (t) => {
   const cwd = tempDir(t);

@@ -325,8 +325,8 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     struct dlv *d = s->data;
     d->stopping = 1;
-    event(d, "signal", json_pack("{s:i, s:s}", "signal", signum, "action",
-                                 d->running ? "passed on" : "ending"));
+    event(d, "signal",
+          json_pack("{s:i, s:s}", "signal", signum, "action", d->running ? "passed on" : "ending"));
     if (d->running) uv_process_kill(&d->proc, signum);
     uv_timer_stop(&d->no_client);
     if (d->listening) {

@@ -51,23 +51,30 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
         }
         const char *name = s + 1 + (s[1] == '-');
         size_t len = strcspn(name, "=");
-        const char *val = name[len] == '=' ? name + len + 1 : NULL;
+        int attached = name[len] == '=';
+        const char *val = attached ? name + len + 1 : NULL;
+        /* pflag: a value shorthand may carry its value attached (-l127.0.0.1:0). */
+        if (s[1] != '-' && (name[0] == 'l' || name[0] == 'r') && name[1] && name[1] != '=') {
+            len = 1;
+            attached = 1;
+            val = name + 1;
+        }
         int takes = 0;
         for (const char *const *f = value_flags; *f; f++) takes |= flag_is(name, len, *f);
         if (flag_is(name, len, "h") || flag_is(name, len, "help")) help = 1;
         if (takes && !val && i + 1 < argc) val = argv[i + 1];
         if (flag_is(name, len, "listen") || flag_is(name, len, "l")) {
             a->listen_arg = i;
-            a->listen_inline = name[len] == '=';
+            a->listen_inline = attached;
             if (val) a->listen = val;
         } else if (flag_is(name, len, "log-dest")) {
             a->log_arg = i;
-            a->log_inline = name[len] == '=';
+            a->log_inline = attached;
             a->log_dest = val;
         } else if (flag_is(name, len, "client-addr")) {
             a->client_addr = val;
         }
-        if (takes && name[len] != '=') i++;
+        if (takes && !attached) i++;
     }
     if (a->log_dest && *a->log_dest) {
         char *end;

@@ -425,12 +425,16 @@ test('--log-dest=2 is fd 2, as dlv reads it: the line on stderr, no file named "
   assert.ok(dlv.stderr.text().includes(where.line), `the listening line on stderr (fd 2):\n${dlv.stderr.text()}`);
 });
 
-test('-l127.0.0.1:PORT (cobra shorthand, value attached): lsptap listens on PORT, not dlv', { timeout: 60000, todo: 'lp_dlv_parse does not read an attached shorthand value; the real dlv gets -l127.0.0.1:PORT and the editor bypasses lsptap' }, async (t) => {
+test('-l127.0.0.1:PORT (cobra shorthand, value attached): lsptap listens on PORT, not dlv', { timeout: 60000 }, async (t) => {
   const cwd = tempDir(t);
   const port = await freePort();
   const dlv = startDlv(t, ['dap', `-l127.0.0.1:${port}`], { cwd, from: 'stdout', env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }) });
-  const where = await dlv.announced;
+  const { where, exit } = await shortSession(t, dlv);
   assert.equal(where.port, port, `announced ${where.line}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `stderr:\n${dlv.stderr.text()}`);
+  const s = validateDapSession(findSession(`${cwd}/s`));
+  assert.deepEqual(s.header.argv.slice(1), ['dap', '--listen=127.0.0.1:0'], 'dlv got a free port instead');
+  assert.ok(s.messages.some((m) => m.command === 'initialize' && m.kind === 'response'), 'the session went through lsptap');
 });
 
 test('dlv not found: initialize fails naming the places searched; lsptap exits 127', { timeout: 60000 }, async (t) => {

@@ -183,27 +183,29 @@ static void other_commands_are_exec_ed(void **state)
     NOT_DAP("--", "dap");
 }
 
-/* Known gaps in lp_dlv_parse, kept as tests that skip while the gap is
- * there (cmocka has no "todo") and run for real once it is closed. */
-
 /* cobra/pflag also accept a shorthand with its value attached: `-l127.0.0.1:4000`
  * makes dlv listen on 4000. Read as an unknown flag, the stand-in would
  * listen on 127.0.0.1:0 and pass -l127.0.0.1:4000 to the real dlv, which
- * then takes the editor's port itself: the editor bypasses lsptap. */
+ * would then take the editor's port itself: the editor would bypass lsptap. */
 static void shorthand_with_attached_value(void **state)
 {
     (void)state;
     struct lp_dlv_args a;
     PARSE(&a, "dap", "-l127.0.0.1:4000");
     assert_int_equal(a.is_dap, 1);
-    if (a.listen_arg != 2) {
-        print_message("todo: -l127.0.0.1:4000 (attached shorthand value) not read as --listen\n");
-        skip();
-    }
+    assert_int_equal(a.listen_arg, 2);
+    assert_int_equal(a.listen_inline, 1);
     assert_string_equal(a.listen, "127.0.0.1:4000");
+
+    /* -r takes a value too: an attached one does not eat "dap". */
+    IS_DAP("-rstdin:/dev/null", "dap");
+    IS_DAP("-r", "stdin:/dev/null", "dap");
 }
 
-/* dlv takes every integer --log-dest as a file descriptor (strconv.Atoi,
+/* Known gap, kept as a test that skips while the gap is there (cmocka
+ * has no "todo") and runs for real once it is closed.
+ *
+ * dlv takes every integer --log-dest as a file descriptor (strconv.Atoi,
  * then os.NewFile), 1 and 2 included: `--log-dest=2` logs to stderr. The
  * stand-in treats numbers up to 2 as file names and creates a file "2". */
 static void log_dest_low_fds_are_fds(void **state)

@@ -579,6 +579,7 @@ static void on_unavailable_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         li_session_eof(d->sess.li, LI_C2S, now_us(d));
         d->editor_open = 0;
         lp_close_once((uv_handle_t *)s);
+        start_grace(d); /* a dlv we could not reach may still run */
         maybe_finish(d);
     }
     free(b->base);

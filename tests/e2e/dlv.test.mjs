@@ -456,6 +456,20 @@ test('dlv not found: initialize fails naming the places searched; lsptap exits 1
   assert.equal(v.stdout.length, 0);
 });
 
+test('dlv announces a port nobody listens on: initialize fails with "cannot connect to dlv at ...", and lsptap ends', { timeout: 60000 }, async (t) => {
+  // dlv still runs when the editor hangs up: it gets LSPTAP_GRACE_MS, then SIGTERM.
+  const f = await failingDlv(t, 'dlv-unreachable.mjs', { LSPTAP_GRACE_MS: '300' });
+  const { message, exit } = await expectFailedInitialize(f);
+  assert.match(message, /^lsptap: cannot connect to dlv at 127\.0\.0\.1:\d+: connection refused/i, message);
+  const stderr = f.dlv.stderr.text();
+  assert.match(stderr, /^lsptap: cannot connect to dlv at .*connection refused/im, 'stderr says why');
+  assert.match(stderr, /^lsptap: dlv did not exit 300 ms after the editor disconnected; sending SIGTERM/m, 'stderr says dlv was stopped');
+  assert.deepEqual(exit, { code: 143, signal: null }, `lsptap exits 143 (dlv ended by SIGTERM); stderr:\n${stderr}`);
+  const s = validateDapSession(findSession(f.sessions));
+  const spawn = eventsNamed(s, 'spawn')[0];
+  assert.ok(!pidAlive(spawn.pid), 'the unreachable dlv was stopped');
+});
+
 // ---- everything else is dlv itself ----
 
 function run(cmd, args, opts) {

@@ -114,6 +114,16 @@ async function debugSession(t, { from, listen }) {
   assert.equal(ev.body.result, '"."');
   const count = await step(dc.evaluateRequest({ expression: 'g.count', frameId: frames[0].id, context: 'watch' }), 'evaluate g.count');
   assert.equal(count.body.result, '0', 'the breakpoint is before the increment');
+  // A name dlv does not know: success:false from dlv itself, recorded as an error.
+  const bad = await step(
+    dc.evaluateRequest({ expression: 'nosuchname', frameId: frames[0].id, context: 'watch' }).then(
+      () => null,
+      (e) => e,
+    ),
+    'evaluate nosuchname',
+  );
+  assert.ok(bad && bad.message, 'dlv refuses an unknown name, with a message');
+  r.evaluateError = bad.message;
 
   const terminated = dc.waitForEvent('terminated');
   await step(dc.continueRequest({ threadId }), 'continue');
@@ -161,10 +171,14 @@ function checkAfter(r, { listen }) {
   const commands = s.messages.filter((m) => m.dir === 'c2s').map((m) => m.command);
   assert.deepEqual(
     commands,
-    ['initialize', 'launch', 'setBreakpoints', 'configurationDone', 'stackTrace', 'scopes', 'variables', 'evaluate', 'evaluate', 'continue', 'disconnect'],
+    ['initialize', 'launch', 'setBreakpoints', 'configurationDone', 'stackTrace', 'scopes', 'variables', 'evaluate', 'evaluate', 'evaluate', 'continue', 'disconnect'],
     'the requests, in order',
   );
   for (const m of s.messages.filter((x) => x.kind === 'response')) assert.ok('latency_us' in m, `response to ${m.command} paired`);
+  const errors = s.messages.filter((m) => 'error' in m);
+  assert.equal(errors.length, 1, `one error reply, dlv's answer to the unknown name: ${JSON.stringify(errors)}`);
+  assert.equal(errors[0].command, 'evaluate');
+  assert.equal(errors[0].error, r.evaluateError, 'the error is dlv\'s message');
   for (const ev of ['initialized', 'stopped', 'terminated']) {
     assert.ok(s.messages.some((m) => m.kind === 'event' && m.event === ev), `a ${ev} event line`);
   }
@@ -184,9 +198,10 @@ function checkAfter(r, { listen }) {
   // `lsptap stats` reads the DAP session back.
   const text = stats([file]);
   const rows = commandRows(text);
-  const want = { initialize: 1, launch: 1, setBreakpoints: 1, configurationDone: 1, stackTrace: 1, scopes: 1, variables: 1, evaluate: 2, continue: 1, disconnect: 1 };
+  const want = { initialize: 1, launch: 1, setBreakpoints: 1, configurationDone: 1, stackTrace: 1, scopes: 1, variables: 1, evaluate: 3, continue: 1, disconnect: 1 };
+  const wantErrors = (cmd) => (cmd === 'evaluate' ? 1 : 0);
   for (const [cmd, n] of Object.entries(want)) {
-    assert.deepEqual(rows[cmd], { requests: n, errors: 0 }, `stats row for ${cmd}:\n${text}`);
+    assert.deepEqual(rows[cmd], { requests: n, errors: wantErrors(cmd) }, `stats row for ${cmd}:\n${text}`);
   }
   assert.match(text, /\bdap\b/, `stats names the protocol:\n${text}`);
   const doc = JSON.parse(stats([file, '--json']));
@@ -197,6 +212,7 @@ function checkAfter(r, { listen }) {
     assert.equal(m.requests, n, `stats --json ${cmd} requests`);
     assert.equal(m.replies, n, `stats --json ${cmd} replies`);
     assert.equal(m.latency_us.count, n, `stats --json ${cmd} latencies`);
+    assert.equal(m.errors, wantErrors(cmd), `stats --json ${cmd} errors`);
   }
   const stoppedRow = doc.methods.find((x) => x.method === 'stopped' && x.event);
   assert.ok(stoppedRow, 'stats --json counts the stopped event');

@@ -113,8 +113,9 @@ const isInt = (v) => Number.isInteger(v) && v >= 0;
 // bytes, kind request|response|event, "command" on requests and responses,
 // "event" on events, "id" = seq, "request_seq" on responses, "latency_us" on
 // every response to a recorded request (never more than the time since it)
-// and on nothing else, "error" exactly on success:false responses, "body" in
-// full recording; one summary, last. Returns the session.
+// and on nothing else, "error" exactly on success:false responses (holding
+// their "message"), "body" in full recording; one summary, last. Returns the
+// session.
 export function validateDapSession(file, { record = 'full' } = {}) {
   const s = readSession(file);
   const where = (i) => `${file}:${i + 1}: ${JSON.stringify(s.lines[i]).slice(0, 300)}`;
@@ -145,7 +146,10 @@ export function validateDapSession(file, { record = 'full' } = {}) {
     else assert.ok(!('request_seq' in l) && !('latency_us' in l), `${where(i)}: "request_seq"/"latency_us" on a ${l.kind}`);
     if (record === 'full') {
       assert.ok('body' in l, `${where(i)}: no "body" in full recording`);
-      if (l.kind === 'response') assert.equal('error' in l, l.body.success === false, `${where(i)}: "error" must be present exactly on success:false`);
+      if (l.kind === 'response') {
+        assert.equal('error' in l, l.body.success === false, `${where(i)}: "error" must be present exactly on success:false`);
+        if ('error' in l) assert.equal(l.error, l.body.message ?? '', `${where(i)}: "error" is the response's message`);
+      }
     } else {
       assert.ok(!('body' in l), `${where(i)}: "body" in ${record} recording`);
     }

@@ -51,25 +51,32 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
         }
         const char *name = s + 1 + (s[1] == '-');
         size_t len = strcspn(name, "=");
-        const char *val = name[len] == '=' ? name + len + 1 : NULL;
+        int attached = name[len] == '=';
+        const char *val = attached ? name + len + 1 : NULL;
+        /* pflag: a value shorthand may carry its value attached (-l127.0.0.1:0). */
+        if (s[1] != '-' && (name[0] == 'l' || name[0] == 'r') && name[1] && name[1] != '=') {
+            len = 1;
+            attached = 1;
+            val = name + 1;
+        }
         int takes = 0;
         for (const char *const *f = value_flags; *f; f++) takes |= flag_is(name, len, *f);
         if (flag_is(name, len, "h") || flag_is(name, len, "help")) help = 1;
         if (takes && !val && i + 1 < argc) val = argv[i + 1];
         if (flag_is(name, len, "listen") || flag_is(name, len, "l")) {
             a->listen_arg = i;
-            a->listen_inline = name[len] == '=';
+            a->listen_inline = attached;
             if (val) a->listen = val;
         } else if (flag_is(name, len, "log-dest")) {
             a->log_arg = i;
-            a->log_inline = name[len] == '=';
+            a->log_inline = attached;
             a->log_dest = val;
         } else if (flag_is(name, len, "client-addr")) {
             a->client_arg = i;
             a->client_inline = name[len] == '=';
             a->client_addr = val;
         }
-        if (takes && name[len] != '=') i++;
+        if (takes && !attached) i++;
     }
     if (a->log_dest && *a->log_dest) {
         char *end;
@@ -129,6 +136,9 @@ struct dlv {
     size_t replies_len, replies_cap;
     int64_t reply_seq;
     int finishing;
+    int listen_failed; /* lsptap could not listen where the editor asked */
+    uv_signal_t sig[3];
+    int stopping; /* a signal asked us to end: listen no more */
 };
 
 static struct dlv D;
@@ -276,7 +286,7 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     event(d, "exit", f);
     lp_close_once((uv_handle_t *)p);
     const char *where = d->a.client_addr ? "dialed lsptap" : "said where it listens";
-    if (d->state == ST_STARTING) {
+    if (d->state == ST_STARTING && !d->announced) {
         char last[512];
         last_err_line(d, last, sizeof last);
         if (sig)
@@ -325,6 +335,28 @@ static void start_grace(struct dlv *d)
     if (d->grace_started || !d->running) return;
     d->grace_started = 1;
     uv_timer_start(&d->grace, grace_fired, d->cfg.grace_ms, 0);
+}
+
+/* SIGINT, SIGTERM, SIGHUP are passed on to dlv, which cleans up its
+ * debuggee: vscode-go sends SIGINT to a dlv that has not exited 1 s after
+ * the session ended. lsptap then stops listening and ends with dlv. */
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct dlv *d = s->data;
+    d->stopping = 1;
+    event(d, "signal",
+          json_pack("{s:i, s:s}", "signal", signum, "action", d->running ? "passed on" : "ending"));
+    if (d->running) uv_process_kill(&d->proc, signum);
+    uv_timer_stop(&d->no_client);
+    if (d->listening) {
+        lp_close_once((uv_handle_t *)&d->listener);
+        d->listening = 0;
+    }
+    if (d->state == ST_UNAVAILABLE && d->editor_open) {
+        lp_close_once((uv_handle_t *)&d->editor);
+        d->editor_open = 0;
+    }
+    maybe_finish(d);
 }
 
 static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
@@ -549,6 +581,7 @@ static void on_unavailable_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         li_session_eof(d->sess.li, LI_C2S, now_us(d));
         d->editor_open = 0;
         lp_close_once((uv_handle_t *)s);
+        start_grace(d); /* a dlv we could not reach may still run */
         maybe_finish(d);
     }
     free(b->base);
@@ -764,8 +797,10 @@ static void go_listen(struct dlv *d)
 {
     struct sockaddr_storage ss;
     char err[512];
+    if (d->stopping) return;
     if (resolve(d->a.listen, &ss, err, sizeof err)) {
         say(d, "lsptap: cannot listen on --listen=%s: %s\n", d->a.listen, err);
+        d->listen_failed = 1;
         if (d->running) kill_group(d, SIGTERM);
         return;
     }
@@ -775,6 +810,7 @@ static void go_listen(struct dlv *d)
     if (!r) r = uv_listen((uv_stream_t *)&d->listener, 1, on_connection);
     if (r) {
         say(d, "lsptap: cannot listen on %s: %s\n", d->a.listen, uv_strerror(r));
+        d->listen_failed = 1;
         event(d, "listen_failed", json_pack("{s:s, s:s}", "addr", d->a.listen, "error",
                                             uv_strerror(r)));
         lp_close_once((uv_handle_t *)&d->listener);
@@ -934,6 +970,13 @@ int lp_dlv_main(int argc, char **argv)
     uv_timer_init(d->loop, &d->drain);
     d->start_timer.data = d->grace.data = d->no_client.data = d->drain.data = d;
     d->drain.data = d;
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        uv_signal_init(d->loop, &d->sig[i]);
+        d->sig[i].data = d;
+        uv_signal_start(&d->sig[i], on_signal, sigs[i]);
+        uv_unref((uv_handle_t *)&d->sig[i]);
+    }
 
     if (found) {
         unavailable(d, "%s", err);
@@ -953,9 +996,14 @@ int lp_dlv_main(int argc, char **argv)
     if (d->reverse_failed && (!d->exited || d->term_signal)) {
         code = 1; /* as dlv itself, which could not dial the editor */
         snprintf(ending, sizeof ending, "could not reach the editor at %s", d->a.client_addr);
+    } else if (d->listen_failed && d->announced) {
+        /* dlv was fine and was stopped because lsptap could not listen:
+         * fail as dlv alone fails then ("couldn't start listener"). */
+        code = 1;
+        snprintf(ending, sizeof ending, "lsptap could not listen on %s", d->a.listen);
     } else if (!d->exited) {
         code = 127;
-        snprintf(ending, sizeof ending, "dlv did not run: %s", d->why);
+        snprintf(ending, sizeof ending, "dlv did not run: %.2900s", d->why);
     } else if (d->term_signal) {
         code = 128 + d->term_signal;
         snprintf(ending, sizeof ending, "dlv killed by signal %d (%s)", d->term_signal,

@@ -81,7 +81,9 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
     if (a->log_dest && *a->log_dest) {
         char *end;
         long fd = strtol(a->log_dest, &end, 10);
-        if (!*end && fd > 2 && fd < 1024) a->log_fd = (int)fd;
+        /* As dlv reads it: any number is a file descriptor, 1 and 2 its own
+         * stdout and stderr. */
+        if (!*end && fd > 0 && fd < 1024) a->log_fd = (int)fd;
     }
     a->is_dap = cmd && !strcmp(cmd, "dap") && !help;
 }
@@ -221,7 +223,10 @@ static void emit_log(struct dlv *d, const char *p, size_t n)
             p += w;
             n -= (size_t)w;
         }
-    } else if (d->a.log_fd >= 0) {
+    } else if (d->a.log_fd == 2) {
+        emit(d, &d->err, p, n);
+        lp_tail_keep(d->err_tail, sizeof d->err_tail, &d->err_tail_len, p, n);
+    } else if (d->a.log_fd > 2) {
         emit(d, &d->log, p, n);
     } else {
         emit(d, &d->out, p, n);
@@ -826,7 +831,7 @@ static void go_listen(struct dlv *d)
     char line[400];
     int n = snprintf(line, sizeof line, ANNOUNCE "%s\n", d->our_addr);
     emit(d, &d->out, line, (size_t)n);
-    if (d->a.log_fd >= 0 || d->log_file >= 0) emit_log(d, line, (size_t)n);
+    if (d->a.log_fd >= 2 || d->log_file >= 0) emit_log(d, line, (size_t)n);
     event(d, "listening", json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv",
                                     d->announced ? d->dlv_addr : ""));
     uv_timer_start(&d->no_client, no_client, NO_CLIENT_MS, 0);
@@ -859,7 +864,7 @@ static void maybe_finish(struct dlv *d)
 
 static int spawn_dlv(struct dlv *d, const char *path)
 {
-    int nfd = d->a.log_fd >= 0 ? d->a.log_fd + 1 : (d->log_file >= 0 ? 4 : 3);
+    int nfd = d->a.log_fd > 2 ? d->a.log_fd + 1 : (d->log_file >= 0 ? 4 : 3);
     uv_stdio_container_t *stdio = calloc((size_t)nfd, sizeof *stdio);
     if (!stdio) return UV_ENOMEM;
     uv_pipe_init(d->loop, &d->ch_out, 0);
@@ -892,13 +897,18 @@ static int spawn_dlv(struct dlv *d, const char *path)
     d->running = 1;
     d->ch_out.data = d->ch_err.data = d->ch_log.data = d;
     d->ch_open = 2 + d->has_log_pipe;
+    /* The listening line comes on the stream dlv logs to. */
     if (d->has_log_pipe) {
         uv_read_start((uv_stream_t *)&d->ch_log, on_alloc, on_announce_read);
         uv_read_start((uv_stream_t *)&d->ch_out, on_alloc, on_out_read);
+        uv_read_start((uv_stream_t *)&d->ch_err, on_alloc, on_err_read);
+    } else if (d->a.log_fd == 2) {
+        uv_read_start((uv_stream_t *)&d->ch_out, on_alloc, on_out_read);
+        uv_read_start((uv_stream_t *)&d->ch_err, on_alloc, on_announce_read);
     } else {
         uv_read_start((uv_stream_t *)&d->ch_out, on_alloc, on_announce_read);
+        uv_read_start((uv_stream_t *)&d->ch_err, on_alloc, on_err_read);
     }
-    uv_read_start((uv_stream_t *)&d->ch_err, on_alloc, on_err_read);
     return 0;
 }
 
@@ -943,10 +953,10 @@ int lp_dlv_main(int argc, char **argv)
     d->log_file = -1;
     out_open(d, &d->out, 1);
     out_open(d, &d->err, 2);
-    if (d->a.log_fd >= 0) {
+    if (d->a.log_fd > 2) {
         if (fcntl(d->a.log_fd, F_GETFD) < 0) d->a.log_fd = -1; /* not inherited: dlv's own error */
         else out_open(d, &d->log, d->a.log_fd);
-    } else if (d->a.log_dest && *d->a.log_dest) {
+    } else if (d->a.log_fd < 0 && d->a.log_dest && *d->a.log_dest) {
         d->log_file = open(d->a.log_dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
     if (*warn) say(d, "lsptap: %s\n", warn);

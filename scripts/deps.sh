@@ -34,8 +34,10 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-# The end-to-end tests' client libraries, pinned by tests/e2e/package-lock.json.
-if [ -f tests/e2e/package.json ] && [ ! -d tests/e2e/node_modules ]; then
+# The end-to-end tests' client libraries, pinned by tests/e2e/package-lock.json;
+# reinstalled when the lock file is newer than what npm last installed.
+installed=tests/e2e/node_modules/.package-lock.json
+if [ -f tests/e2e/package.json ] && { [ ! -f "$installed" ] || [ tests/e2e/package-lock.json -nt "$installed" ]; }; then
   echo "deps: installing the e2e tests' node modules"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error) || {
     echo "deps: run: (cd tests/e2e && npm ci)"; exit 1; }

@@ -432,7 +432,7 @@ test('SIGINT to lsptap at a breakpoint: dlv and the debuggee end, the editor see
   assert.deepEqual(s.unanswered, [], 'nothing was pending');
 });
 
-test('--log-dest=2 is fd 2, as dlv reads it: the line on stderr, no file named "2"', { timeout: 60000, todo: 'lp_dlv_parse takes only fds > 2; --log-dest=2 becomes a file "2" in the cwd' }, async (t) => {
+test('--log-dest=2 is fd 2, as dlv reads it: the line on stderr, no file named "2"', { timeout: 60000 }, async (t) => {
   const cwd = tempDir(t);
   const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=2'], { cwd, from: 'stdout', env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }) });
   const where = await dlv.announced;

@@ -205,22 +205,15 @@ static void shorthand_with_attached_value(void **state)
     IS_DAP("-r", "stdin:/dev/null", "dap");
 }
 
-/* Known gap, kept as a test that skips while the gap is there (cmocka
- * has no "todo") and runs for real once it is closed.
- *
- * dlv takes every integer --log-dest as a file descriptor (strconv.Atoi,
- * then os.NewFile), 1 and 2 included: `--log-dest=2` logs to stderr. The
- * stand-in treats numbers up to 2 as file names and creates a file "2". */
+/* dlv takes every integer --log-dest as a file descriptor (strconv.Atoi,
+ * then os.NewFile), 1 and 2 included: `--log-dest=2` logs to stderr. */
 static void log_dest_low_fds_are_fds(void **state)
 {
     (void)state;
     struct lp_dlv_args a;
     PARSE(&a, "dap", "--log-dest=2");
     assert_string_equal(a.log_dest, "2");
-    if (a.log_fd != 2) {
-        print_message("todo: --log-dest=2 read as a file name, dlv writes to fd 2\n");
-        skip();
-    }
+    assert_int_equal(a.log_fd, 2);
     PARSE(&a, "dap", "--log-dest=1");
     assert_int_equal(a.log_fd, 1);
 }

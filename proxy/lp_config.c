@@ -37,6 +37,14 @@ static int parse_record(const char *s, enum li_record *out)
     return 0;
 }
 
+static int parse_onoff(const char *s, int *out)
+{
+    if (!strcmp(s, "on")) *out = 1;
+    else if (!strcmp(s, "off")) *out = 0;
+    else return -1;
+    return 0;
+}
+
 static int parse_u64(const char *s, uint64_t *out)
 {
     if (*s < '0' || *s > '9') return -1;
@@ -93,7 +101,8 @@ static void env_str(const char *name, char *dst, size_t cap)
 
 static const char *const known_keys[] = {
     "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
-    "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", NULL,
+    "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", "repair", "handshake_ms",
+    "init_timeout_ms", "fail_patterns", NULL,
 };
 
 static void load_file(struct lp_config *c, char *warn, size_t wcap)
@@ -135,6 +144,14 @@ static void load_file(struct lp_config *c, char *warn, size_t wcap)
     json_u64(root, "grace_ms", 1, &c->grace_ms, c->config_path, warn, wcap);
     json_u64(root, "kill_ms", 1, &c->kill_ms, c->config_path, warn, wcap);
     json_u64(root, "dlv_start_ms", 1, &c->dlv_start_ms, c->config_path, warn, wcap);
+    json_u64(root, "handshake_ms", 1, &c->handshake_ms, c->config_path, warn, wcap);
+    json_u64(root, "init_timeout_ms", 1, &c->init_timeout_ms, c->config_path, warn, wcap);
+    json_str(root, "fail_patterns", c->fail_patterns, sizeof c->fail_patterns, c->config_path,
+             warn, wcap);
+    json_t *rep = json_object_get(root, "repair");
+    if (rep && (!json_is_string(rep) || parse_onoff(json_string_value(rep), &c->repair)))
+        warnf(warn, wcap, "%s: \"repair\" must be \"on\" or \"off\"; using %s.", c->config_path,
+              c->repair ? "on" : "off");
     uint64_t hi = c->high_mark, lo = c->low_mark;
     json_u64(root, "high_kb", 1 << 10, &hi, c->config_path, warn, wcap);
     json_u64(root, "low_kb", 1 << 10, &lo, c->config_path, warn, wcap);
@@ -165,6 +182,12 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     c->grace_ms = 5000;
     c->kill_ms = 2000;
     c->dlv_start_ms = 20000; /* under vscode-go's 30 s, so the editor hears why */
+    c->repair = 1;
+    c->handshake_ms = 10000;
+    c->init_timeout_ms = 60000;
+    snprintf(c->fail_patterns, sizeof c->fail_patterns, "%s",
+             "Error loading workspace|failed to load view|error loading module|go: |GOROOT|"
+             "GOPATH|GOFLAGS|GOPROXY");
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
     default_dir(c);
@@ -191,6 +214,13 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     env_u64("LSPTAP_GRACE_MS", 1, &c->grace_ms, warn, wcap);
     env_u64("LSPTAP_KILL_MS", 1, &c->kill_ms, warn, wcap);
     env_u64("LSPTAP_DLV_START_MS", 1, &c->dlv_start_ms, warn, wcap);
+    env_u64("LSPTAP_HANDSHAKE_MS", 1, &c->handshake_ms, warn, wcap);
+    env_u64("LSPTAP_INIT_TIMEOUT_MS", 1, &c->init_timeout_ms, warn, wcap);
+    env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns);
+    const char *rp = getenv("LSPTAP_REPAIR");
+    if (rp && *rp && parse_onoff(rp, &c->repair))
+        warnf(warn, wcap, "LSPTAP_REPAIR=%s is not on or off; using %s.", rp,
+              c->repair ? "on" : "off");
     uint64_t hi = c->high_mark, lo = c->low_mark;
     env_u64("LSPTAP_HIGH_KB", 1 << 10, &hi, warn, wcap);
     env_u64("LSPTAP_LOW_KB", 1 << 10, &lo, warn, wcap);

@@ -22,6 +22,10 @@ struct lp_config {
     uint64_t grace_ms;      /* LSPTAP_GRACE_MS / "grace_ms": editor EOF -> SIGTERM */
     uint64_t kill_ms;       /* LSPTAP_KILL_MS / "kill_ms": SIGTERM -> SIGKILL */
     uint64_t dlv_start_ms;  /* LSPTAP_DLV_START_MS / "dlv_start_ms": wait for dlv's line */
+    int repair;             /* LSPTAP_REPAIR / "repair": on|off, restart gopls with a repaired env */
+    uint64_t handshake_ms;  /* LSPTAP_HANDSHAKE_MS / "handshake_ms": load-failure window */
+    uint64_t init_timeout_ms; /* LSPTAP_INIT_TIMEOUT_MS / "init_timeout_ms": initialize answer */
+    char fail_patterns[1024]; /* LSPTAP_FAIL_PATTERNS / "fail_patterns": '|'-separated */
     size_t high_mark;       /* LSPTAP_HIGH_KB / "high_kb": stop reading above */
     size_t low_mark;        /* LSPTAP_LOW_KB / "low_kb": resume below */
     char config_path[4096]; /* the file consulted (may not exist) */

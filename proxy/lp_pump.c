@@ -11,8 +11,18 @@
 struct chunk {
     uv_write_t req;
     struct lp_pump *p;
+    uv_stream_t *dst; /* where it was written: the pump's dst may change */
     size_t len;
     char data[CHUNK_SIZE];
+};
+
+/* A write of lp_pump_write: any size, not from the chunk cache. */
+struct owned {
+    uv_write_t req;
+    struct lp_pump *p;
+    uv_stream_t *dst;
+    size_t len;
+    char data[];
 };
 
 void lp_close_once(uv_handle_t *h)
@@ -84,20 +94,66 @@ static void dst_failed(struct lp_pump *p, int status)
     if (p->cb->on_dst_error) p->cb->on_dst_error(p, status);
 }
 
+static void write_done(struct lp_pump *p, uv_stream_t *dst, size_t len, int status)
+{
+    p->writes--;
+    if (status == 0) {
+        p->written += len;
+    } else {
+        p->discarded += len;
+        if (status != UV_ECANCELED && dst == p->dst) dst_failed(p, status);
+    }
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct chunk *c = (struct chunk *)req;
     struct lp_pump *p = c->p;
-    p->writes--;
-    if (status == 0) {
-        p->written += c->len;
-    } else {
-        p->discarded += c->len;
-        if (status != UV_ECANCELED) dst_failed(p, status);
-    }
+    write_done(p, c->dst, c->len, status);
     chunk_put(c);
     resume(p);
     progress(p);
+}
+
+static void on_owned_write(uv_write_t *req, int status)
+{
+    struct owned *o = (struct owned *)req;
+    struct lp_pump *p = o->p;
+    write_done(p, o->dst, o->len, status);
+    free(o);
+    resume(p);
+    progress(p);
+}
+
+int lp_pump_write(struct lp_pump *p, const char *data, size_t len)
+{
+    if (!len) return 0;
+    if (p->dst_dead || p->dst_shut) {
+        p->discarded += len;
+        return UV_EPIPE;
+    }
+    struct owned *o = malloc(sizeof *o + len);
+    if (!o) return UV_ENOMEM;
+    o->p = p;
+    o->dst = p->dst;
+    o->len = len;
+    memcpy(o->data, data, len);
+    uv_buf_t b = uv_buf_init(o->data, (unsigned)len);
+    int r = uv_write(&o->req, p->dst, &b, 1, on_owned_write);
+    if (r) {
+        free(o);
+        p->discarded += len;
+        dst_failed(p, r);
+        return r;
+    }
+    p->writes++;
+    return 0;
+}
+
+void lp_pump_set_dst(struct lp_pump *p, uv_stream_t *dst)
+{
+    p->dst = dst;
+    p->dst_dead = p->dst_shut = p->dst_done = 0;
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -109,7 +165,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         int queued = 0;
         p->read += n;
         c->p = p;
+        c->dst = p->dst;
         c->len = n;
+        if (p->filter) {
+            p->filter(p, c->data, n);
+            chunk_put(c);
+            if (!p->paused && p->dst->write_queue_size > p->high) {
+                p->paused = 1;
+                uv_read_stop(s);
+            }
+            return;
+        }
         if (!p->dst_dead) {
             uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
             if (uv_write(&c->req, p->dst, &b, 1, on_write) == 0) {

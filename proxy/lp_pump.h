@@ -44,6 +44,10 @@ struct lp_pump {
                             one pump's src and the other's dst is closed by its owner */
     int src_eof, paused, dst_dead, dst_shut, dst_done;
     size_t writes;       /* writes in flight */
+    /* When set, bytes read are given to the filter instead of being written
+     * to dst; it forwards what it decides with lp_pump_write (and feeds the
+     * inspector itself). on_bytes is not called then. */
+    void (*filter)(struct lp_pump *p, const char *data, size_t len);
     uint64_t read, written, discarded;
 };
 
@@ -59,6 +63,14 @@ void lp_pump_stop_src(struct lp_pump *p);
 /* Passes EOF on: shuts dst down after the queued writes (or just marks it
  * done when keep_dst_open or dead). Idempotent. */
 void lp_pump_shutdown_dst(struct lp_pump *p);
+
+/* Queues a copy of data to dst (for filters and lsptap's own messages).
+ * Returns 0, or a libuv error (then nothing was queued). */
+int lp_pump_write(struct lp_pump *p, const char *data, size_t len);
+
+/* Points the pump at a new destination (the server was restarted). Writes
+ * still in flight to the old one complete or fail without affecting it. */
+void lp_pump_set_dst(struct lp_pump *p, uv_stream_t *dst);
 
 /* 1 when nothing is in flight and dst is finished. */
 int lp_pump_idle(const struct lp_pump *p);

@@ -1,8 +1,5 @@
 #include "proxy/lp_relay.h"
 
-#include "proxy/lp_pump.h"
-#include "proxy/lp_stdio.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,32 +12,92 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "framing/lf.h"
+#include "proxy/lp_env.h"
+#include "proxy/lp_gate.h"
+#include "proxy/lp_pump.h"
+#include "proxy/lp_stdio.h"
+
 #define DRAIN_AFTER_EXIT_MS 2000
+#define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */
+#define HELD_MAX ((size_t)1 << 20)   /* server bytes held while repairing */
 
-enum { P_C2S, P_S2C, P_ERR, NPUMPS };
+extern char **environ;
 
-static const int pump_dir[NPUMPS] = {LI_C2S, LI_S2C, -1};
+struct relay;
+
+/* One server process and its two output directions. A failed handshake
+ * retires generation 0 and starts generation 1 behind the same editor. */
+struct gen {
+    struct relay *r;
+    int idx;
+    uv_process_t proc;
+    uv_pipe_t in, out, err;
+    struct lp_pump s2c, errp;
+    struct lp_gate gate; /* message-at-a-time forwarding while s2c.filter is set */
+    int pid, running, exited, retired;
+    int exit_status, term_signal;
+};
+
+/* Handshake states (docs/repair.md). */
+enum hs {
+    HS_WAIT_INIT,   /* the editor has not sent initialize yet */
+    HS_WAIT_RESULT, /* initialize sent, no answer yet */
+    HS_LOADING,     /* answered; a load failure may still come within the window */
+    HS_REPAIRING,   /* failed; the environment is being checked */
+    HS_DONE,        /* the handshake succeeded (or supervision is off) */
+    HS_GAVE_UP,     /* failed and could not be repaired; the editor was told */
+};
+
+struct super {
+    enum hs state;
+    char init_id[128]; /* the editor's initialize id, as JSON text */
+    size_t init_id_len;
+    int init_answered; /* the editor has an initialize result */
+    uv_timer_t init_timer, window;
+    struct lp_gate c2s_seen; /* frames the editor sent, watched (not forwarded) */
+    struct lp_gate c2s_gate; /* after a restart: editor frames forwarded one by one */
+    char *replay;            /* everything the editor sent, for a restart */
+    size_t replay_len, replay_cap;
+    struct lp_idset answered; /* editor requests generation 0 answered */
+    struct lp_idset pending0; /* generation 0's requests the editor has not answered */
+    struct lp_idset remap;    /* generation 1's request ids as the editor sees them */
+    char *held;               /* generation 0's frames held while repairing */
+    size_t held_len;
+    uint64_t held_dropped;
+    char reason[1024];
+    uv_work_t work;
+    struct lp_env_report *report;
+    int report_ok;
+    char cwd[4096];
+};
 
 struct relay {
     const struct lp_relay_opts *o;
     struct lp_relay_result *res;
     uv_loop_t *loop;
-    uv_pipe_t ed_in, ed_out, ed_err, ch_in, ch_out, ch_err;
-    uv_process_t proc;
+    uv_pipe_t ed_in, ed_out, ed_err;
+    struct lp_pump c2s;
+    struct gen gen[2];
+    int cur;
     uv_signal_t sig[3];
     uv_timer_t grace, drain;
-    struct lp_pump pump[NPUMPS];
     struct lp_bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
-    int child_running;
     int grace_started, term_sent, kill_sent;
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
+    struct super sv;
 };
 
 static uint64_t now_us(struct relay *r)
 {
     return (uv_hrtime() - r->o->hr_start) / 1000;
+}
+
+static struct gen *cur(struct relay *r)
+{
+    return &r->gen[r->cur];
 }
 
 static void maybe_finish(struct relay *r);
@@ -54,11 +111,11 @@ static void say_done(uv_write_t *req, int status)
     maybe_finish(r);
 }
 
-/* lsptap's own line on stderr, through the same stream as the child's
+/* lsptap's own line on stderr, through the same stream as the server's
  * stderr so the two never interleave inside a write. */
 static void say(struct relay *r, const char *fmt, ...)
 {
-    char line[2048];
+    char line[4096];
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(line, sizeof line, fmt, ap);
@@ -71,7 +128,7 @@ static void say(struct relay *r, const char *fmt, ...)
     memcpy(copy, line, len);
     uv_buf_t b = uv_buf_init(copy, (unsigned)len);
     req->data = r;
-    if (r->pump[P_ERR].dst_dead || uv_write(req, (uv_stream_t *)&r->ed_err, &b, 1, say_done))
+    if (!r->ed_err.loop || uv_write(req, (uv_stream_t *)&r->ed_err, &b, 1, say_done))
         free(req);
     else
         r->say_writes++;
@@ -83,26 +140,25 @@ static void event(struct relay *r, const char *name, json_t *fields)
     json_decref(fields);
 }
 
-
-/* ---- the child's lifecycle ---- */
+/* ---- the server's lifecycle ---- */
 
 static void kill_child(struct relay *r, int sig)
 {
-    if (!r->child_running) return;
-    uv_process_kill(&r->proc, sig);
+    struct gen *g = cur(r);
+    if (g->running) uv_process_kill(&g->proc, sig);
 }
 
 /* The server runs as a process group leader, so SIGKILL can reach what it
  * started too: nothing may outlive the session (DESIGN.md principle 4). */
-static void kill_group(struct relay *r)
+static void kill_group(struct gen *g)
 {
-    if (r->res->pid > 0) kill(-r->res->pid, SIGKILL);
+    if (g->pid > 0) kill(-g->pid, SIGKILL);
 }
 
 static void grace_fired(uv_timer_t *t)
 {
     struct relay *r = t->data;
-    if (!r->child_running) return;
+    if (!cur(r)->running) return;
     if (!r->term_sent) {
         r->term_sent = 1;
         say(r, "lsptap: %s did not exit %llu ms after the editor closed its input; "
@@ -119,21 +175,38 @@ static void grace_fired(uv_timer_t *t)
         event(r, "terminate", json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
                                         (json_int_t)r->o->cfg->kill_ms));
         kill_child(r, SIGKILL);
-        kill_group(r);
+        kill_group(cur(r));
     }
 }
 
 static void start_grace(struct relay *r)
 {
-    if (r->grace_started || !r->child_running) return;
+    if (r->grace_started || !cur(r)->running) return;
     r->grace_started = 1;
     uv_timer_start(&r->grace, grace_fired, r->o->cfg->grace_ms, 0);
 }
 
+static int supervising(const struct relay *r)
+{
+    return r->o->supervise && r->sv.state < HS_DONE;
+}
+
+/* A failure counts once the editor has sent initialize: before that there
+ * is no handshake to judge (and no LSP session, for all lsptap knows). */
+static int judging(const struct relay *r)
+{
+    return supervising(r) && r->sv.state != HS_WAIT_INIT;
+}
+
+static void failure(struct relay *r, const char *fmt, ...);
+static void finish_output(struct relay *r, struct gen *g);
+static void end_supervision(struct relay *r, const char *why);
+
 static void drain_fired(uv_timer_t *t)
 {
     struct relay *r = t->data;
-    struct lp_pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
+    struct gen *g = cur(r);
+    struct lp_pump *out = &g->s2c, *err = &g->errp;
     say(r, "lsptap: %s exited but its %s still open %d ms later (a process it started "
            "holds %s); finishing without waiting.\n",
         r->o->argv[0],
@@ -141,37 +214,53 @@ static void drain_fired(uv_timer_t *t)
                                        : (!out->src_eof ? "stdout is" : "stderr is"),
         DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
     say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
-    event(r, "orphans_killed", json_pack("{s:i}", "pgid", r->res->pid));
-    kill_group(r);
-    for (int i = P_S2C; i <= P_ERR; i++) {
-        struct lp_pump *p = &r->pump[i];
-        if (p->src_eof) continue;
-        lp_pump_stop_src(p);
-        if (pump_dir[i] >= 0) li_session_eof(r->o->sess, (enum li_dir)pump_dir[i], now_us(r));
-        lp_pump_shutdown_dst(p);
+    event(r, "orphans_killed", json_pack("{s:i}", "pgid", g->pid));
+    kill_group(g);
+    if (!err->src_eof) lp_pump_stop_src(err);
+    if (!out->src_eof) {
+        lp_pump_stop_src(out);
+        finish_output(r, g);
+        li_session_eof(r->o->sess, LI_S2C, now_us(r));
     }
     maybe_finish(r);
 }
 
 static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
 {
-    struct relay *r = proc->data;
-    r->child_running = 0;
+    struct gen *g = proc->data;
+    struct relay *r = g->r;
+    g->running = 0;
+    g->exited = 1;
+    g->exit_status = (int)status;
+    g->term_signal = term_signal;
+    lp_close_once((uv_handle_t *)proc);
+    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)g->pid, "status", (json_int_t)status);
+    json_object_set_new(f, "signal", term_signal ? json_integer(term_signal) : json_null());
+    if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
+    if (g->retired) {
+        json_object_set_new(f, "retired", json_true());
+        event(r, "exit", f);
+        maybe_finish(r);
+        return;
+    }
     r->res->exited = 1;
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
     uv_timer_stop(&r->grace);
-    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)r->res->pid, "status",
-                          (json_int_t)status);
-    if (term_signal) {
-        json_object_set_new(f, "signal", json_integer(term_signal));
-        json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
-    } else {
-        json_object_set_new(f, "signal", json_null());
-    }
     event(r, "exit", f);
-    lp_close_once((uv_handle_t *)proc);
-    if (!r->pump[P_S2C].src_eof || !r->pump[P_ERR].src_eof)
+    if (supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !judging(r)))
+        end_supervision(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
+                                                        : "the editor closed its side");
+    if (supervising(r)) {
+        if (term_signal)
+            failure(r, "%s was killed by signal %d (%s) before the handshake completed",
+                    r->o->argv[0], term_signal, strsignal(term_signal));
+        else
+            failure(r, "%s exited with status %d before the handshake completed", r->o->argv[0],
+                    (int)status);
+        return;
+    }
+    if (!g->s2c.src_eof || !g->errp.src_eof)
         uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
     maybe_finish(r);
 }
@@ -179,7 +268,7 @@ static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
 static void signal_cb(uv_signal_t *s, int signum)
 {
     struct relay *r = s->data;
-    if (r->child_running) {
+    if (cur(r)->running) {
         event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
     }
@@ -187,10 +276,11 @@ static void signal_cb(uv_signal_t *s, int signum)
 
 /* ---- pumps ---- */
 
-static int which(const struct lp_pump *p)
+static struct gen *gen_of(struct relay *r, const struct lp_pump *p)
 {
-    struct relay *r = p->data;
-    return (int)(p - r->pump);
+    for (int i = 0; i < 2; i++)
+        if (p == &r->gen[i].s2c || p == &r->gen[i].errp) return &r->gen[i];
+    return NULL;
 }
 
 static void editor_went_away(struct relay *r, int err)
@@ -200,16 +290,23 @@ static void editor_went_away(struct relay *r, int err)
     say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n", uv_strerror(err),
         r->o->argv[0]);
     event(r, "editor_gone", json_pack("{s:s}", "error", uv_strerror(err)));
-    lp_pump_shutdown_dst(&r->pump[P_C2S]);
+    lp_pump_shutdown_dst(&r->c2s);
     start_grace(r);
 }
+
+static void watch_c2s(struct relay *r, const char *data, size_t len);
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
     struct relay *r = p->data;
-    int dir = pump_dir[which(p)];
-    if (dir >= 0) {
-        li_session_feed(r->o->sess, (enum li_dir)dir, data, len, now_us(r));
+    if (p == &r->c2s) {
+        li_session_feed(r->o->sess, LI_C2S, data, len, now_us(r));
+        if (supervising(r)) watch_c2s(r, data, len);
+        return;
+    }
+    struct gen *g = gen_of(r, p);
+    if (p == &g->s2c) {
+        li_session_feed(r->o->sess, LI_S2C, data, len, now_us(r));
     } else {
         r->res->stderr_bytes += len;
         lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data,
@@ -221,28 +318,56 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 static void on_dst_error(struct lp_pump *p, int status)
 {
     struct relay *r = p->data;
-    int i = which(p);
-    if (i == P_S2C) editor_went_away(r, status);
-    else if (i == P_C2S && r->child_running)
-        say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n", r->o->argv[0],
-            uv_strerror(status));
+    if (p == &r->c2s) {
+        if (cur(r)->running)
+            say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
+                r->o->argv[0], uv_strerror(status));
+        return;
+    }
+    struct gen *g = gen_of(r, p);
+    if (p == &g->s2c) editor_went_away(r, status);
+}
+
+/* The editor's stdout gets EOF once the current server's stdout has ended
+ * and no restart can follow. */
+static void forward_raw(void *ud, const char *data, size_t len);
+
+static void finish_output(struct relay *r, struct gen *g)
+{
+    if (g->retired || supervising(r) || !g->s2c.src_eof) return;
+    if (g->s2c.filter) {
+        g->s2c.filter = NULL; /* what the gate holds is a cut-short frame: pass it on */
+        lp_gate_flush(&g->gate, forward_raw, g);
+    }
+    lp_pump_shutdown_dst(&g->s2c);
 }
 
 static void on_src_end(struct lp_pump *p, int status)
 {
     struct relay *r = p->data;
-    int i = which(p);
-    /* EOF or a read error: either way this direction has ended. */
-    if (status != UV_EOF && i != P_C2S)
-        say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
-            i == P_S2C ? "stdout" : "stderr", uv_strerror(status));
-    if (pump_dir[i] >= 0) li_session_eof(r->o->sess, (enum li_dir)pump_dir[i], now_us(r));
-    if (i == P_C2S) {
+    if (p == &r->c2s) {
+        li_session_eof(r->o->sess, LI_C2S, now_us(r));
         event(r, "editor_eof",
               status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
+        lp_pump_shutdown_dst(p);
+        return;
     }
-    lp_pump_shutdown_dst(p);
+    struct gen *g = gen_of(r, p);
+    if (g->retired) return;
+    if (status != UV_EOF)
+        say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
+            p == &g->s2c ? "stdout" : "stderr", uv_strerror(status));
+    if (p != &g->s2c) return; /* our stderr stays open for lsptap's own lines */
+    if (supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !judging(r)))
+        end_supervision(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
+                                                        : "the editor closed its side");
+    if (supervising(r)) {
+        failure(r, "%s closed its output before the handshake completed", r->o->argv[0]);
+        return;
+    }
+    finish_output(r, g); /* a frame the gate held, cut short, reaches the inspector first */
+    li_session_eof(r->o->sess, LI_S2C, now_us(r));
 }
 
 static void on_progress(struct lp_pump *p)
@@ -257,6 +382,551 @@ static const struct lp_pump_cb pump_cb = {
     .on_progress = on_progress,
 };
 
+/* ---- handshake supervision: what the editor sends ---- */
+
+static int method_is(const struct li_msg *m, const char *name)
+{
+    size_t n = strlen(name);
+    return m->method.p && m->method.len == n + 2 && !memcmp(m->method.p + 1, name, n);
+}
+
+static void window_fired(uv_timer_t *t);
+
+static void restart_window(struct relay *r)
+{
+    uv_timer_start(&r->sv.window, window_fired, r->o->cfg->handshake_ms, 0);
+}
+
+static void init_timeout(uv_timer_t *t)
+{
+    struct relay *r = t->data;
+    if (r->sv.state == HS_WAIT_RESULT)
+        failure(r, "%s did not answer initialize within %llu ms", r->o->argv[0],
+                (unsigned long long)r->o->cfg->init_timeout_ms);
+}
+
+/* Supervision ends without a verdict: back to plain relaying. */
+static void end_supervision(struct relay *r, const char *why)
+{
+    struct super *sv = &r->sv;
+    sv->state = HS_DONE;
+    uv_timer_stop(&sv->init_timer);
+    uv_timer_stop(&sv->window);
+    event(r, "supervision_off", json_pack("{s:s}", "reason", why));
+}
+
+static void seen_c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct relay *r = ud;
+    struct super *sv = &r->sv;
+    struct li_msg m;
+    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
+    if (sv->state == HS_WAIT_INIT && !(ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize"))) {
+        end_supervision(r, "the editor's first message is not initialize");
+        return;
+    }
+    if (!ok) return;
+    if (m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !sv->init_id_len &&
+        m.id.len < sizeof sv->init_id) {
+        memcpy(sv->init_id, m.id.p, m.id.len);
+        sv->init_id_len = m.id.len;
+        if (sv->state == HS_WAIT_INIT) sv->state = HS_WAIT_RESULT;
+        uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+    } else if ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
+               (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))) {
+        /* The editor is ending the session: whatever follows is no failure. */
+        if (sv->state < HS_REPAIRING) end_supervision(r, "the editor ended the session");
+    } else if (m.kind == LI_K_NOTIFICATION && method_is(&m, "initialized")) {
+        /* gopls loads the workspace after initialized: the window counts from here. */
+        if (sv->state == HS_LOADING) restart_window(r);
+    } else if (m.kind == LI_K_RESPONSE && m.id.p) {
+        lp_idset_del(&sv->pending0, m.id.p, m.id.len);
+    }
+}
+
+static void seen_c2s_raw(void *ud, const char *data, size_t len)
+{
+    struct relay *r = ud;
+    (void)data;
+    (void)len;
+    if (r->sv.state == HS_WAIT_INIT) end_supervision(r, "the editor sent bytes that do not frame");
+}
+
+/* Before a restart: every byte the editor sends is kept for the replay,
+ * and its messages are watched for initialize and replies. */
+static void watch_c2s(struct relay *r, const char *data, size_t len)
+{
+    struct super *sv = &r->sv;
+    if (sv->replay_len + len > REPLAY_MAX) {
+        say(r, "lsptap: the editor sent more than %zu MiB during the handshake; a restart "
+               "could not replay it, so handshake supervision is off for this session.\n",
+            REPLAY_MAX >> 20);
+        event(r, "supervision_off", json_pack("{s:s}", "reason", "replay buffer full"));
+        sv->state = HS_DONE;
+        return;
+    }
+    if (sv->replay_len + len > sv->replay_cap) {
+        size_t nc = sv->replay_cap ? sv->replay_cap * 2 : 65536;
+        while (nc < sv->replay_len + len) nc *= 2;
+        char *nb = realloc(sv->replay, nc);
+        if (!nb) {
+            sv->state = HS_DONE;
+            return;
+        }
+        sv->replay = nb;
+        sv->replay_cap = nc;
+    }
+    memcpy(sv->replay + sv->replay_len, data, len);
+    sv->replay_len += len;
+    lp_gate_feed(&sv->c2s_seen, data, len, seen_c2s_frame, seen_c2s_raw, r);
+}
+
+/* ---- handshake supervision: what the server sends ---- */
+
+static void forward(struct gen *g, const char *data, size_t len)
+{
+    struct relay *r = g->r;
+    lp_pump_write(&g->s2c, data, len);
+    li_session_feed(r->o->sess, LI_S2C, data, len, now_us(r));
+}
+
+static void forward_raw(void *ud, const char *data, size_t len)
+{
+    forward(ud, data, len);
+}
+
+static void hold(struct gen *g, const char *frame, size_t len)
+{
+    struct super *sv = &g->r->sv;
+    char *nh = sv->held_len + len <= HELD_MAX ? realloc(sv->held, sv->held_len + len) : NULL;
+    if (!nh) {
+        sv->held_dropped++;
+        return;
+    }
+    sv->held = nh;
+    memcpy(sv->held + sv->held_len, frame, len);
+    sv->held_len += len;
+}
+
+static int matches_failure(struct relay *r, const char *text, size_t len)
+{
+    const char *pat = r->o->cfg->fail_patterns;
+    while (*pat) {
+        size_t n = strcspn(pat, "|");
+        if (n && n <= len && memmem(text, len, pat, n)) return 1;
+        pat += n + (pat[n] == '|');
+    }
+    return 0;
+}
+
+/* A window/showMessage of type Error (1) whose text names a load failure. */
+static int load_failure(struct relay *r, const char *body, size_t len, char *msg, size_t msglen)
+{
+    json_error_t e;
+    json_t *j = json_loadb(body, len, 0, &e);
+    json_t *params = json_object_get(j, "params");
+    json_t *type = json_object_get(params, "type");
+    json_t *text = json_object_get(params, "message");
+    int hit = json_is_integer(type) && json_integer_value(type) == 1 && json_is_string(text) &&
+              matches_failure(r, json_string_value(text), json_string_length(text));
+    if (hit) snprintf(msg, msglen, "%s", json_string_value(text));
+    json_decref(j);
+    return hit;
+}
+
+static int is_init_id(struct super *sv, const struct li_msg *m)
+{
+    return sv->init_id_len && m->id.len == sv->init_id_len &&
+           !memcmp(m->id.p, sv->init_id, m->id.len);
+}
+
+static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct gen *g = ud;
+    struct relay *r = g->r;
+    struct super *sv = &r->sv;
+    const char *body = frame + hdr;
+    size_t blen = len - hdr;
+    struct li_msg m;
+    if (g->retired) return;
+    if (sv->state == HS_REPAIRING) { /* decided once the environment is checked */
+        hold(g, frame, len);
+        return;
+    }
+    if (li_classify(LI_LSP, body, blen, 0, &m)) {
+        forward(g, frame, len);
+        return;
+    }
+    if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->state <= HS_LOADING) {
+        if (sv->init_answered) { /* the restarted server's: the editor has one */
+            event(r, "dropped", json_pack("{s:s, s:s}", "what", "initialize result",
+                                          "why", "the editor already has one"));
+        } else if (m.is_error && sv->state < HS_DONE) {
+            hold(g, frame, len);
+            char text[600] = "";
+            json_error_t e;
+            json_t *err = m.error.p ? json_loadb(m.error.p, m.error.len, 0, &e) : NULL;
+            snprintf(text, sizeof text, "%s", json_string_value(json_object_get(err, "message"))
+                                                  ? json_string_value(json_object_get(err, "message"))
+                                                  : "no message");
+            json_decref(err);
+            failure(r, "%s answered initialize with an error: %s", r->o->argv[0], text);
+            return;
+        } else {
+            forward(g, frame, len);
+            sv->init_answered = 1;
+        }
+        uv_timer_stop(&sv->init_timer);
+        sv->state = HS_LOADING;
+        restart_window(r);
+        return;
+    }
+    if (g->idx == 1 && m.kind == LI_K_RESPONSE && m.id.p &&
+        lp_idset_del(&sv->answered, m.id.p, m.id.len)) {
+        event(r, "dropped", json_pack("{s:s, s:s%}", "what", "duplicate reply", "id", m.id.p,
+                                      m.id.len));
+        return;
+    }
+    if (g->idx == 1 && m.kind == LI_K_REQUEST && m.id.p) {
+        /* Its ids could collide with the first server's: the editor sees
+         * "lsptap-2:<id>", and the reply is mapped back below. */
+        char nid[200];
+        size_t nlen;
+        if (m.id.p[0] == '"')
+            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-2:s:%.*s", (int)(m.id.len - 1),
+                                    m.id.p + 1);
+        else
+            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-2:n:%.*s\"", (int)m.id.len,
+                                    m.id.p);
+        if (nlen < sizeof nid && !lp_idset_add(&sv->remap, nid, nlen, m.id.p, m.id.len)) {
+            size_t olen;
+            char *out = lp_rewrite_id(body, blen, m.id, nid, nlen, &olen);
+            if (out) {
+                forward(g, out, olen);
+                free(out);
+                return;
+            }
+        }
+        forward(g, frame, len);
+        return;
+    }
+    if (g->idx == 0 && m.kind == LI_K_RESPONSE && m.id.p)
+        lp_idset_add(&sv->answered, m.id.p, m.id.len, NULL, 0);
+    if (g->idx == 0 && m.kind == LI_K_REQUEST && m.id.p)
+        lp_idset_add(&sv->pending0, m.id.p, m.id.len, NULL, 0);
+    char text[900];
+    if (m.kind == LI_K_NOTIFICATION && method_is(&m, "window/showMessage") &&
+        sv->state < HS_DONE && load_failure(r, body, blen, text, sizeof text)) {
+        hold(g, frame, len);
+        failure(r, "%s reported: %s", r->o->argv[0], text);
+        return;
+    }
+    forward(g, frame, len);
+}
+
+static void s2c_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    struct relay *r = p->data;
+    struct gen *g = gen_of(r, p);
+    if (g->retired) return;
+    lp_gate_feed(&g->gate, data, len, s2c_frame, forward_raw, g);
+    /* Once the first server's handshake is over, bytes go straight through
+     * again, from the first frame boundary. */
+    if (g->idx == 0 && r->sv.state >= HS_DONE && r->sv.state != HS_REPAIRING &&
+        lp_gate_idle(&g->gate))
+        p->filter = NULL;
+}
+
+/* After a restart, the editor's replies to the first server are dropped
+ * and replies to remapped requests get their original id back. */
+static void c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct relay *r = ud;
+    struct super *sv = &r->sv;
+    struct li_msg m;
+    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
+    if (ok && sv->state < HS_REPAIRING &&
+        ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
+         (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))))
+        end_supervision(r, "the editor ended the session");
+    if (ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !sv->init_id_len &&
+        m.id.len < sizeof sv->init_id) {
+        memcpy(sv->init_id, m.id.p, m.id.len);
+        sv->init_id_len = m.id.len;
+        if (sv->state == HS_WAIT_INIT) {
+            sv->state = HS_WAIT_RESULT;
+            uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+        }
+    }
+    if (ok && m.kind == LI_K_RESPONSE && m.id.p) {
+        if (lp_idset_del(&sv->pending0, m.id.p, m.id.len)) {
+            event(r, "dropped", json_pack("{s:s, s:s%}", "what", "reply to the first server",
+                                          "id", m.id.p, m.id.len));
+            return;
+        }
+        const char *orig = lp_idset_get(&sv->remap, m.id.p, m.id.len);
+        if (orig) {
+            size_t olen;
+            char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, orig, strlen(orig), &olen);
+            lp_idset_del(&sv->remap, m.id.p, m.id.len);
+            if (out) {
+                lp_pump_write(&r->c2s, out, olen);
+                free(out);
+                return;
+            }
+        }
+    }
+    lp_pump_write(&r->c2s, frame, len);
+}
+
+static void c2s_raw(void *ud, const char *data, size_t len)
+{
+    struct relay *r = ud;
+    lp_pump_write(&r->c2s, data, len);
+}
+
+static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    struct relay *r = p->data;
+    li_session_feed(r->o->sess, LI_C2S, data, len, now_us(r));
+    lp_gate_feed(&r->sv.c2s_gate, data, len, c2s_frame, c2s_raw, r);
+}
+
+/* ---- handshake supervision: deciding ---- */
+
+static void window_fired(uv_timer_t *t)
+{
+    struct relay *r = t->data;
+    struct super *sv = &r->sv;
+    if (sv->state != HS_LOADING) return;
+    sv->state = HS_DONE;
+    event(r, "handshake_ok", json_pack("{s:i}", "server", r->cur + 1));
+    struct gen *g = cur(r);
+    if (r->cur == 0) {
+        /* Nothing was changed: back to forwarding bytes as they come. */
+        if (lp_gate_idle(&g->gate)) {
+            g->s2c.filter = NULL;
+        }
+        free(sv->replay);
+        sv->replay = NULL;
+        sv->replay_len = sv->replay_cap = 0;
+        lp_gate_free(&sv->c2s_seen);
+    }
+    finish_output(r, g);
+    maybe_finish(r);
+}
+
+static void lsp_write(struct gen *g, json_t *msg)
+{
+    char *body = json_dumps(msg, JSON_COMPACT);
+    if (!body) return;
+    size_t blen = strlen(body);
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
+    forward(g, hdr, hlen);
+    forward(g, body, blen);
+    free(body);
+}
+
+static void show_message(struct gen *g, int type, const char *text)
+{
+    json_t *m = json_pack("{s:s, s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "method",
+                          "window/showMessage", "params", "type", type, "message", text);
+    lsp_write(g, m);
+    json_decref(m);
+}
+
+static void give_up(struct relay *r, const char *found)
+{
+    struct super *sv = &r->sv;
+    struct gen *g = cur(r);
+    char text[4096];
+    snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", sv->reason, found);
+    say(r, "%s\n", text);
+    event(r, "gave_up", json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
+    r->res->gave_up = 1;
+    sv->state = HS_GAVE_UP;
+    if (!sv->init_answered && sv->init_id_len && !sv->held_len) {
+        /* initialize is still waiting: it gets the diagnosis as its error. */
+        json_error_t e;
+        json_t *id = json_loadb(sv->init_id, sv->init_id_len, JSON_DECODE_ANY, &e);
+        json_t *m = json_pack("{s:s, s:o, s:{s:i, s:s, s:{s:b}}}", "jsonrpc", "2.0", "id",
+                              id ? id : json_null(), "error", "code", -32603, "message", text,
+                              "data", "retry", 0);
+        lsp_write(g, m);
+        json_decref(m);
+        sv->init_answered = 1;
+    } else {
+        show_message(g, 1, text);
+    }
+    if (sv->held_len) forward(g, sv->held, sv->held_len); /* the server's own words, unchanged */
+    free(sv->held);
+    sv->held = NULL;
+    sv->held_len = 0;
+    if (lp_gate_idle(&g->gate) && r->cur == 0) g->s2c.filter = NULL;
+    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
+        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    finish_output(r, g);
+    if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, now_us(r));
+    maybe_finish(r);
+}
+
+static int spawn_gen(struct relay *r, struct gen *g, char **env);
+
+/* The editor's messages so far, minus its replies to the first server,
+ * go to the new one; a partial last frame is completed by what follows. */
+static void replay(struct relay *r)
+{
+    struct super *sv = &r->sv;
+    size_t off = 0, sent = 0;
+    while (off < sv->replay_len) {
+        struct lf_frame f;
+        int h = lf_parse(sv->replay + off, sv->replay_len - off, 0, 0, &f, NULL);
+        if (h == LF_PARTIAL || (h > 0 && off + (size_t)h + f.content_length > sv->replay_len))
+            break;
+        if (h < 0) { /* garbage the first server got: the new one gets it too */
+            int found;
+            size_t skip = 1 + lf_resync(sv->replay + off + 1, sv->replay_len - off - 1, &found);
+            lp_pump_write(&r->c2s, sv->replay + off, skip);
+            off += skip;
+            continue;
+        }
+        size_t total = (size_t)h + f.content_length;
+        struct li_msg m;
+        int ok = !li_classify(LI_LSP, sv->replay + off + h, f.content_length, 0, &m);
+        if (!ok || m.kind != LI_K_RESPONSE) {
+            lp_pump_write(&r->c2s, sv->replay + off, total);
+            sent++;
+        }
+        off += total;
+    }
+    /* The rest of a frame cut short arrives later: the gate completes it. */
+    if (off < sv->replay_len)
+        lp_gate_feed(&sv->c2s_gate, sv->replay + off, sv->replay_len - off, c2s_frame, c2s_raw,
+                     r);
+    event(r, "replayed", json_pack("{s:I, s:I}", "messages", (json_int_t)sent, "bytes",
+                                   (json_int_t)off));
+}
+
+static void restart(struct relay *r)
+{
+    struct super *sv = &r->sv;
+    struct gen *old = cur(r), *g = &r->gen[1];
+    char summary[4096];
+    lp_env_summary(sv->report, summary, sizeof summary);
+    for (char *c = summary; *c; c++)
+        if (*c == '\n') *c = ';';
+    int rc = spawn_gen(r, g, sv->report->envp);
+    if (rc) {
+        char found[600];
+        snprintf(found, sizeof found, "A repaired gopls could not be started: %s",
+                 uv_strerror(rc));
+        give_up(r, found);
+        return;
+    }
+    old->retired = 1;
+    kill_group(old);
+    lp_pump_stop_src(&old->s2c);
+    lp_pump_stop_src(&old->errp);
+    lp_close_once((uv_handle_t *)&old->in);
+    if (sv->held_dropped || sv->held_len)
+        event(r, "dropped", json_pack("{s:s, s:I}", "what", "the first server's held messages",
+                                      "bytes", (json_int_t)sv->held_len));
+    free(sv->held);
+    sv->held = NULL;
+    sv->held_len = 0;
+    r->cur = 1;
+    r->res->restarts++;
+    r->res->pid = g->pid;
+    r->res->exited = 0;
+    lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
+    replay(r);
+    r->c2s.filter = c2s_filter;
+    if (r->c2s.src_eof) lp_pump_shutdown_dst(&r->c2s);
+    free(sv->replay);
+    sv->replay = NULL;
+    sv->replay_len = sv->replay_cap = 0;
+    lp_gate_free(&sv->c2s_seen);
+
+    char text[4500];
+    snprintf(text, sizeof text,
+             "lsptap restarted gopls with a repaired environment after: %.1000s. Changed: "
+             "%.3000s. Run `lsptap doctor` for details.",
+             sv->reason, summary);
+    say(r, "%s\n", text);
+    event(r, "repair", json_pack("{s:s, s:o}", "reason", sv->reason, "changes",
+                                 lp_env_changes_json(sv->report)));
+    show_message(g, 2, text);
+    sv->state = sv->init_id_len ? HS_WAIT_RESULT : HS_WAIT_INIT;
+    if (sv->init_id_len) uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+}
+
+static void check_env(uv_work_t *w)
+{
+    struct relay *r = w->data;
+    struct lp_env_opts opts = {.login_shell = 1};
+    r->sv.report_ok = !lp_env_check(r->o->env ? r->o->env : environ,
+                                    r->sv.cwd[0] ? r->sv.cwd : NULL, &opts, &r->sv.report);
+}
+
+static void env_checked(uv_work_t *w, int status)
+{
+    struct relay *r = w->data;
+    struct super *sv = &r->sv;
+    if (status || !sv->report_ok) {
+        give_up(r, "lsptap could not check the environment.");
+        return;
+    }
+    size_t changes = lp_env_changes(sv->report);
+    char summary[3000];
+    lp_env_summary(sv->report, summary, sizeof summary);
+    for (char *c = summary; *c; c++)
+        if (*c == '\n') *c = ';';
+    if (!changes || r->gen[1].pid || !r->o->cfg->repair) {
+        char found[3400];
+        if (!changes)
+            snprintf(found, sizeof found, "No environment problem lsptap can fix was found%s%.3000s",
+                     sv->report->n_problems ? "; found: " : ".",
+                     sv->report->n_problems ? summary : "");
+        else if (!r->o->cfg->repair)
+            snprintf(found, sizeof found, "LSPTAP_REPAIR=off, so nothing was changed; the "
+                                          "environment has: %.3000s",
+                     summary);
+        else
+            snprintf(found, sizeof found, "The repaired environment failed too; it changed: %.3000s",
+                     summary);
+        give_up(r, found);
+        return;
+    }
+    restart(r);
+}
+
+static void failure(struct relay *r, const char *fmt, ...)
+{
+    struct super *sv = &r->sv;
+    if (!supervising(r) || sv->state == HS_REPAIRING) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sv->reason, sizeof sv->reason, fmt, ap);
+    va_end(ap);
+    /* gopls's messages span lines; the reason is one. */
+    for (char *c = sv->reason; *c; c++)
+        if (*c == '\n' || *c == '\r') *c = ' ';
+    sv->state = HS_REPAIRING;
+    uv_timer_stop(&sv->init_timer);
+    uv_timer_stop(&sv->window);
+    say(r, "lsptap: the handshake failed: %s; checking the environment.\n", sv->reason);
+    event(r, "handshake_failed", json_pack("{s:s, s:i}", "reason", sv->reason, "server",
+                                           r->cur + 1));
+    if (r->gen[1].pid) { /* at most one repair per session */
+        give_up(r, "The repaired environment failed too.");
+        return;
+    }
+    sv->work.data = r;
+    if (uv_queue_work(r->loop, &sv->work, check_env, env_checked))
+        give_up(r, "lsptap could not check the environment.");
+}
+
 /* ---- the end ---- */
 
 static void close_walk(uv_handle_t *h, void *arg)
@@ -267,10 +937,13 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 static void maybe_finish(struct relay *r)
 {
-    struct lp_pump *out = &r->pump[P_S2C], *err = &r->pump[P_ERR];
-    if (r->finishing || r->child_running || !r->res->exited) return;
-    if (!out->src_eof || !err->src_eof) return;
-    if (out->writes || err->writes || r->say_writes || !out->dst_done) return;
+    struct gen *g = cur(r);
+    if (r->finishing || g->running || !g->exited) return;
+    if (r->sv.state == HS_REPAIRING) return;
+    if (!g->s2c.src_eof || !g->errp.src_eof) return;
+    if (g->s2c.writes || g->errp.writes || r->say_writes || !g->s2c.dst_done) return;
+    for (int i = 0; i < 2; i++)
+        if (r->gen[i].retired && (r->gen[i].running || r->gen[i].s2c.writes)) return;
     r->finishing = 1;
     /* The editor's input no longer matters: nobody is left to read it. */
     uv_walk(r->loop, close_walk, NULL);
@@ -292,6 +965,60 @@ int lp_relay_exit_code(const struct lp_relay_result *r)
     return r->exit_status;
 }
 
+static int spawn_gen(struct relay *r, struct gen *g, char **env)
+{
+    const struct lp_relay_opts *o = r->o;
+    int rc;
+    g->r = r;
+    g->idx = (int)(g - r->gen);
+    if ((rc = uv_pipe_init(r->loop, &g->in, 0)) || (rc = uv_pipe_init(r->loop, &g->out, 0)) ||
+        (rc = uv_pipe_init(r->loop, &g->err, 0)))
+        return rc;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&g->in},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&g->out},
+        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&g->err},
+    };
+    uv_process_options_t po = {
+        .exit_cb = child_exited,
+        .file = o->argv[0],
+        .args = o->argv,
+        .env = env,
+        .cwd = o->cwd,
+        .stdio_count = 3,
+        .stdio = stdio,
+        .flags = UV_PROCESS_DETACHED,
+    };
+    g->proc.data = g;
+    rc = uv_spawn(r->loop, &g->proc, &po);
+    if (rc) {
+        event(r, "spawn_failed", json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv",
+                                           argv_json(o->argv), "error", uv_strerror(rc)));
+        lp_close_once((uv_handle_t *)&g->in);
+        lp_close_once((uv_handle_t *)&g->out);
+        lp_close_once((uv_handle_t *)&g->err);
+        return rc;
+    }
+    g->running = 1;
+    g->pid = g->proc.pid;
+    json_t *f = json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv",
+                          argv_json(o->argv));
+    if (g->idx) json_object_set_new(f, "restart", json_true());
+    event(r, "spawn", f);
+    size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
+    lp_pump_init(&g->s2c, (uv_stream_t *)&g->out, (uv_stream_t *)&r->ed_out, hi, lo, &pump_cb,
+                 r);
+    lp_pump_init(&g->errp, (uv_stream_t *)&g->err, (uv_stream_t *)&r->ed_err, hi, lo, &pump_cb,
+                 r);
+    g->errp.keep_dst_open = 1; /* our stderr outlives the server's, for lsptap's own lines */
+    if (o->supervise) g->s2c.filter = s2c_filter;
+    if (r->ed_out.loop) {
+        lp_pump_start(&g->s2c);
+        lp_pump_start(&g->errp);
+    }
+    return 0;
+}
+
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
 {
     static struct relay rs; /* one relay per process; static keeps handles out of the stack */
@@ -307,41 +1034,24 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     signal(SIGPIPE, SIG_IGN);
     int saved_fl[3];
     for (int fd = 0; fd < 3; fd++) saved_fl[fd] = fcntl(fd, F_GETFL);
+    r->sv.state = o->supervise ? HS_WAIT_INIT : HS_DONE;
+    if (!getcwd(r->sv.cwd, sizeof r->sv.cwd)) r->sv.cwd[0] = '\0';
 
-    int rc;
-    if ((rc = uv_pipe_init(r->loop, &r->ch_in, 0)) || (rc = uv_pipe_init(r->loop, &r->ch_out, 0)) ||
-        (rc = uv_pipe_init(r->loop, &r->ch_err, 0)))
-        return rc;
+    uv_timer_init(r->loop, &r->grace);
+    uv_timer_init(r->loop, &r->drain);
+    uv_timer_init(r->loop, &r->sv.init_timer);
+    uv_timer_init(r->loop, &r->sv.window);
+    r->grace.data = r->drain.data = r->sv.init_timer.data = r->sv.window.data = r;
+    uv_unref((uv_handle_t *)&r->drain);
 
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&r->ch_in},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->ch_out},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->ch_err},
-    };
-    uv_process_options_t po = {
-        .exit_cb = child_exited,
-        .file = o->argv[0],
-        .args = o->argv,
-        .env = o->env,
-        .cwd = o->cwd,
-        .stdio_count = 3,
-        .stdio = stdio,
-        .flags = UV_PROCESS_DETACHED,
-    };
-    r->proc.data = r;
-    rc = uv_spawn(r->loop, &r->proc, &po);
+    int rc = spawn_gen(r, &r->gen[0], o->env);
     if (rc) {
         res->spawn_error = rc;
-        event(r, "spawn_failed", json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv",
-                                           argv_json(o->argv), "error", uv_strerror(rc)));
         uv_walk(r->loop, close_walk, NULL);
         uv_run(r->loop, UV_RUN_DEFAULT);
         return rc;
     }
-    r->child_running = 1;
-    res->pid = r->proc.pid;
-    event(r, "spawn", json_pack("{s:i, s:s, s:o}", "pid", r->proc.pid, "path", o->argv[0],
-                                "argv", argv_json(o->argv)));
+    res->pid = r->gen[0].pid;
 
     if ((rc = lp_stdio_open(r->loop, &r->ed_in, 0, 1, &r->in_bridge)) ||
         (rc = lp_stdio_open(r->loop, &r->ed_out, 1, 0, &r->out_bridge)) ||
@@ -352,13 +1062,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     }
 
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
-    lp_pump_init(&r->pump[P_C2S], (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->ch_in, hi, lo,
+    lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->gen[0].in, hi, lo,
                  &pump_cb, r);
-    lp_pump_init(&r->pump[P_S2C], (uv_stream_t *)&r->ch_out, (uv_stream_t *)&r->ed_out, hi, lo,
-                 &pump_cb, r);
-    lp_pump_init(&r->pump[P_ERR], (uv_stream_t *)&r->ch_err, (uv_stream_t *)&r->ed_err, hi, lo,
-                 &pump_cb, r);
-    r->pump[P_ERR].keep_dst_open = 1; /* our stderr outlives gopls's, for lsptap's own lines */
 
     static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {
@@ -367,22 +1072,32 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         uv_signal_start(&r->sig[i], signal_cb, sigs[i]);
         uv_unref((uv_handle_t *)&r->sig[i]);
     }
-    uv_timer_init(r->loop, &r->grace);
-    uv_timer_init(r->loop, &r->drain);
-    r->grace.data = r->drain.data = r;
-    uv_unref((uv_handle_t *)&r->drain);
 
-    for (int i = 0; i < NPUMPS; i++) lp_pump_start(&r->pump[i]);
+    lp_pump_start(&r->c2s);
+    lp_pump_start(&r->gen[0].s2c);
+    lp_pump_start(&r->gen[0].errp);
 
     uv_run(r->loop, UV_RUN_DEFAULT);
 
-    res->read[LI_C2S] = r->pump[P_C2S].read;
-    res->read[LI_S2C] = r->pump[P_S2C].read;
-    res->written[LI_C2S] = r->pump[P_C2S].written;
-    res->written[LI_S2C] = r->pump[P_S2C].written;
+    res->read[LI_C2S] = r->c2s.read;
+    res->written[LI_C2S] = r->c2s.written;
+    for (int i = 0; i < 2; i++) {
+        res->read[LI_S2C] += r->gen[i].s2c.read;
+        res->written[LI_S2C] += r->gen[i].s2c.written;
+    }
     lp_bridge_join(&r->out_bridge);
     lp_bridge_join(&r->err_bridge);
     for (int fd = 0; fd < 3; fd++)
         if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
+    lp_gate_free(&r->gen[0].gate);
+    lp_gate_free(&r->gen[1].gate);
+    lp_gate_free(&r->sv.c2s_seen);
+    lp_gate_free(&r->sv.c2s_gate);
+    lp_idset_free(&r->sv.answered);
+    lp_idset_free(&r->sv.pending0);
+    lp_idset_free(&r->sv.remap);
+    free(r->sv.replay);
+    free(r->sv.held);
+    if (r->sv.report) lp_env_report_free(r->sv.report);
     return 0;
 }

@@ -30,6 +30,10 @@ struct lp_relay_opts {
     struct li_session *sess; /* required; fed both directions */
     uint64_t hr_start;       /* uv_hrtime() when the session started */
     const struct lp_config *cfg;
+    /* Supervise the LSP handshake (the gopls stand-in): on a failed
+     * handshake, check the environment and restart the server with a
+     * repaired one (DESIGN.md proxy/, docs/repair.md). */
+    int supervise;
 };
 
 struct lp_relay_result {
@@ -39,6 +43,8 @@ struct lp_relay_result {
     int term_signal;         /* 0 unless killed by a signal */
     int exited;
     int editor_gone;         /* writing to the editor failed */
+    int restarts;            /* servers started after a failed handshake */
+    int gave_up;             /* a failed handshake that could not be repaired */
     uint64_t read[2];        /* bytes read per li_dir */
     uint64_t written[2];     /* bytes written per li_dir */
     uint64_t stderr_bytes;

@@ -1,0 +1,171 @@
+#include "proxy/lp_gate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framing/lf.h"
+
+static void consume(struct lp_gate *g, size_t n)
+{
+    memmove(g->buf, g->buf + n, g->len - n);
+    g->len -= n;
+}
+
+static int append(struct lp_gate *g, const char *data, size_t len)
+{
+    if (g->len + len > g->cap) {
+        size_t nc = g->cap ? g->cap : 4096;
+        while (nc < g->len + len) nc *= 2;
+        char *nb = realloc(g->buf, nc);
+        if (!nb) return -1;
+        g->buf = nb;
+        g->cap = nc;
+    }
+    memcpy(g->buf + g->len, data, len);
+    g->len += len;
+    return 0;
+}
+
+void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                  lp_gate_raw_fn on_raw, void *ud)
+{
+    if (g->raw_left) { /* the rest of an oversized frame */
+        size_t n = len < g->raw_left ? len : (size_t)g->raw_left;
+        on_raw(ud, data, n);
+        g->raw_left -= n;
+        data += n;
+        len -= n;
+    }
+    if (!len) return;
+    if (append(g, data, len)) { /* no memory: pass everything on untouched */
+        if (g->len) on_raw(ud, g->buf, g->len);
+        g->len = 0;
+        on_raw(ud, data, len);
+        return;
+    }
+    while (g->len) {
+        struct lf_frame f;
+        int r = lf_parse(g->buf, g->len, 0, 0, &f, NULL);
+        if (r == LF_PARTIAL) return;
+        if (r > 0) {
+            uint64_t total = (uint64_t)r + f.content_length;
+            if (total > LP_GATE_MAX_FRAME) {
+                size_t n = g->len < total ? g->len : (size_t)total;
+                on_raw(ud, g->buf, n);
+                g->raw_left = total - n;
+                consume(g, n);
+                continue;
+            }
+            if (g->len < total) return;
+            on_frame(ud, g->buf, (size_t)total, (size_t)r);
+            consume(g, (size_t)total);
+            continue;
+        }
+        /* Not a header: everything up to the next "Content-Length:" goes
+         * on as it is (never the first byte again, or this would loop). */
+        int found;
+        size_t skip = 1 + lf_resync(g->buf + 1, g->len - 1, &found);
+        on_raw(ud, g->buf, skip);
+        consume(g, skip);
+        if (!found) return;
+    }
+}
+
+void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud)
+{
+    if (g->len) on_raw(ud, g->buf, g->len);
+    g->len = 0;
+}
+
+int lp_gate_idle(const struct lp_gate *g)
+{
+    return g->len == 0 && g->raw_left == 0;
+}
+
+void lp_gate_free(struct lp_gate *g)
+{
+    free(g->buf);
+    memset(g, 0, sizeof *g);
+}
+
+char *lp_rewrite_id(const char *body, size_t len, struct li_span id, const char *new_id,
+                    size_t new_len, size_t *out_len)
+{
+    size_t off = (size_t)(id.p - body);
+    size_t blen = len - id.len + new_len;
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
+    char *out = malloc(hlen + blen);
+    if (!out) return NULL;
+    memcpy(out, hdr, hlen);
+    memcpy(out + hlen, body, off);
+    memcpy(out + hlen + off, new_id, new_len);
+    memcpy(out + hlen + off + new_len, body + off + id.len, len - off - id.len);
+    *out_len = hlen + blen;
+    return out;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static struct lp_identry *find(const struct lp_idset *s, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strlen(s->e[i].key) == klen && !memcmp(s->e[i].key, key, klen)) return &s->e[i];
+    return NULL;
+}
+
+int lp_idset_add(struct lp_idset *s, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    if (find(s, key, klen)) return 0;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        struct lp_identry *ne = realloc(s->e, nc * sizeof *ne);
+        if (!ne) return -1;
+        s->e = ne;
+        s->cap = nc;
+    }
+    s->e[s->n].key = dup_n(key, klen);
+    s->e[s->n].val = dup_n(val ? val : "", val ? vlen : 0);
+    if (!s->e[s->n].key || !s->e[s->n].val) {
+        free(s->e[s->n].key);
+        free(s->e[s->n].val);
+        return -1;
+    }
+    s->n++;
+    return 0;
+}
+
+const char *lp_idset_get(const struct lp_idset *s, const char *key, size_t klen)
+{
+    struct lp_identry *e = find(s, key, klen);
+    return e ? e->val : NULL;
+}
+
+int lp_idset_del(struct lp_idset *s, const char *key, size_t klen)
+{
+    struct lp_identry *e = find(s, key, klen);
+    if (!e) return 0;
+    free(e->key);
+    free(e->val);
+    *e = s->e[--s->n];
+    return 1;
+}
+
+void lp_idset_free(struct lp_idset *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->e[i].key);
+        free(s->e[i].val);
+    }
+    free(s->e);
+    memset(s, 0, sizeof *s);
+}

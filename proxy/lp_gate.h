@@ -1,0 +1,70 @@
+/*
+ * lp_gate — message-at-a-time forwarding, for the moments when lsptap must
+ * decide about a message before the editor sees it (the gopls handshake,
+ * and a session whose server was restarted).
+ *
+ * lp_gate_feed() accumulates bytes and hands out each complete frame
+ * (header and body, exactly as received). Bytes that do not frame — garbage,
+ * a bad header — are handed out unchanged as "raw", up to the next
+ * "Content-Length:", so nothing is lost or altered for not parsing
+ * (DESIGN.md principle 2). A frame larger than LP_GATE_MAX_FRAME is passed
+ * through raw as it arrives instead of being held whole.
+ *
+ * Also here: rewriting a message's top-level "id", and a small set of ids.
+ */
+#ifndef LSPTAP_PROXY_LP_GATE_H
+#define LSPTAP_PROXY_LP_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inspect/li_msg.h"
+
+#define LP_GATE_MAX_FRAME ((size_t)16 << 20)
+
+/* frame: the whole frame; hdr_len: bytes of its header block. */
+typedef void (*lp_gate_frame_fn)(void *ud, const char *frame, size_t len, size_t hdr_len);
+typedef void (*lp_gate_raw_fn)(void *ud, const char *data, size_t len);
+
+struct lp_gate {
+    char *buf;
+    size_t len, cap;
+    uint64_t raw_left; /* bytes of an oversized frame still to pass through raw */
+};
+
+/* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. */
+void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                  lp_gate_raw_fn on_raw, void *ud);
+
+/* Hands out whatever is buffered (a partial frame) as raw and empties the
+ * gate: for turning it off, or at end of stream. */
+void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud);
+
+/* 1 when nothing is buffered: the stream is at a frame boundary. */
+int lp_gate_idle(const struct lp_gate *g);
+
+void lp_gate_free(struct lp_gate *g);
+
+/* A new frame (header included) equal to `body` with the top-level id value
+ * at `id` (a span inside body) replaced by `new_id` (JSON text). Returns a
+ * malloc'd buffer and its length in *out_len, or NULL when out of memory. */
+char *lp_rewrite_id(const char *body, size_t len, struct li_span id, const char *new_id,
+                    size_t new_len, size_t *out_len);
+
+/* A set of JSON id tokens (exact text: 1 and "1" differ), with an optional
+ * value per key (the original id, for remapping). */
+struct lp_idset {
+    struct lp_identry {
+        char *key;
+        char *val;
+    } *e;
+    size_t n, cap;
+};
+
+int lp_idset_add(struct lp_idset *s, const char *key, size_t klen, const char *val, size_t vlen);
+/* The entry's value ("" when none), or NULL when key is absent. */
+const char *lp_idset_get(const struct lp_idset *s, const char *key, size_t klen);
+int lp_idset_del(struct lp_idset *s, const char *key, size_t klen);
+void lp_idset_free(struct lp_idset *s);
+
+#endif

@@ -1,0 +1,199 @@
+/* lp_gate: message-at-a-time forwarding that never loses or changes a byte
+ * it cannot parse; id rewriting; the id set used for remapping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/li_msg.h"
+#include "proxy/lp_gate.h"
+
+/* What the gate handed out: "F<bytes>" per frame, "R<bytes>" per raw run,
+ * concatenated, plus the plain concatenation to compare with the input. */
+struct seen {
+    char log[8192];
+    size_t loglen;
+    char all[8192];
+    size_t alllen;
+    int frames;
+};
+
+static void add(struct seen *s, char tag, const char *d, size_t n)
+{
+    s->log[s->loglen++] = tag;
+    memcpy(s->log + s->loglen, d, n);
+    s->loglen += n;
+    s->log[s->loglen++] = '|';
+    memcpy(s->all + s->alllen, d, n);
+    s->alllen += n;
+}
+
+static void on_frame(void *ud, const char *f, size_t n, size_t hdr)
+{
+    struct seen *s = ud;
+    assert_true(hdr > 0 && hdr < n + 1);
+    s->frames++;
+    add(s, 'F', f, n);
+}
+
+static void on_raw(void *ud, const char *d, size_t n)
+{
+    add(ud, 'R', d, n);
+}
+
+static void feed_split(const char *in, size_t len, size_t split, struct seen *s)
+{
+    struct lp_gate g = {0};
+    memset(s, 0, sizeof *s);
+    lp_gate_feed(&g, in, split, on_frame, on_raw, s);
+    lp_gate_feed(&g, in + split, len - split, on_frame, on_raw, s);
+    lp_gate_flush(&g, on_raw, s);
+    lp_gate_free(&g);
+}
+
+static void frames_come_out_whole_at_every_split(void **state)
+{
+    (void)state;
+    const char in[] = "Content-Length: 2\r\n\r\n{}Content-Length: 7\r\n\r\n{\"a\":1}";
+    size_t len = sizeof in - 1;
+    for (size_t split = 0; split <= len; split++) {
+        struct seen s;
+        feed_split(in, len, split, &s);
+        assert_int_equal(s.frames, 2);
+        assert_int_equal(s.alllen, len);
+        assert_memory_equal(s.all, in, len);
+        assert_memory_equal(s.log, "FContent-Length: 2\r\n\r\n{}|F", 26);
+    }
+}
+
+static void garbage_passes_through_unchanged(void **state)
+{
+    (void)state;
+    const char in[] = "hello\r\nContent-Length: x\r\n\r\nzzContent-Length: 2\r\n\r\n{}tail";
+    size_t len = sizeof in - 1;
+    for (size_t split = 0; split <= len; split++) {
+        struct seen s;
+        feed_split(in, len, split, &s);
+        /* Every byte comes out once, in order, framed or not. */
+        assert_int_equal(s.alllen, len);
+        assert_memory_equal(s.all, in, len);
+        assert_int_equal(s.frames, 1);
+    }
+}
+
+static void a_cut_short_frame_is_flushed_raw(void **state)
+{
+    (void)state;
+    const char in[] = "Content-Length: 10\r\n\r\n{\"a\"";
+    struct seen s;
+    feed_split(in, sizeof in - 1, 5, &s);
+    assert_int_equal(s.frames, 0);
+    assert_int_equal(s.alllen, sizeof in - 1);
+    assert_memory_equal(s.log, "R", 1);
+}
+
+struct count {
+    size_t bytes;
+    int frames;
+};
+
+static void count_frame(void *ud, const char *f, size_t n, size_t hdr)
+{
+    struct count *c = ud;
+    (void)f;
+    (void)hdr;
+    c->frames++;
+    c->bytes += n;
+}
+
+static void count_raw(void *ud, const char *d, size_t n)
+{
+    struct count *c = ud;
+    (void)d;
+    c->bytes += n;
+}
+
+static void an_oversized_frame_streams_through_raw(void **state)
+{
+    (void)state;
+    size_t body = LP_GATE_MAX_FRAME + 10;
+    char hdr[64];
+    int h = snprintf(hdr, sizeof hdr, "Content-Length: %zu\r\n\r\n", body);
+    size_t len = (size_t)h + body + 23;
+    char *in = malloc(len);
+    assert_non_null(in);
+    memcpy(in, hdr, (size_t)h);
+    memset(in + h, 'x', body);
+    memcpy(in + h + body, "Content-Length: 2\r\n\r\n{}", 23);
+    struct lp_gate g = {0};
+    struct count c = {0};
+    /* Fed in 1 MiB pieces, the gate never holds the big frame whole. */
+    for (size_t off = 0; off < len; off += 1 << 20) {
+        size_t n = len - off < (1 << 20) ? len - off : (1 << 20);
+        lp_gate_feed(&g, in + off, n, count_frame, count_raw, &c);
+        assert_true(g.cap <= 4u << 20);
+    }
+    assert_int_equal(c.frames, 1); /* the small frame after it */
+    assert_int_equal(c.bytes, len);
+    lp_gate_free(&g);
+    free(in);
+}
+
+static void rewrite_id_replaces_only_the_top_level_id(void **state)
+{
+    (void)state;
+    const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"workspace/configuration\","
+                        "\"params\":{\"id\":7}}";
+    struct li_msg m;
+    assert_int_equal(li_classify(LI_LSP, body, sizeof body - 1, 0, &m), 0);
+    size_t len;
+    char *out = lp_rewrite_id(body, sizeof body - 1, m.id, "\"lsptap-2:n:7\"", 14, &len);
+    assert_non_null(out);
+    const char want[] = "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-2:n:7\",\"method\":\"workspace/"
+                        "configuration\",\"params\":{\"id\":7}}";
+    char hdr[64];
+    int h = snprintf(hdr, sizeof hdr, "Content-Length: %zu\r\n\r\n", sizeof want - 1);
+    assert_int_equal(len, (size_t)h + sizeof want - 1);
+    assert_memory_equal(out, hdr, (size_t)h);
+    assert_memory_equal(out + h, want, sizeof want - 1);
+    free(out);
+}
+
+static void idset_keeps_exact_tokens(void **state)
+{
+    (void)state;
+    struct lp_idset s = {0};
+    assert_int_equal(lp_idset_add(&s, "1", 1, NULL, 0), 0);
+    assert_int_equal(lp_idset_add(&s, "\"lsptap-2:n:1\"", 14, "1", 1), 0);
+    assert_non_null(lp_idset_get(&s, "1", 1));
+    assert_null(lp_idset_get(&s, "\"1\"", 3)); /* 1 and "1" are different ids */
+    assert_string_equal(lp_idset_get(&s, "\"lsptap-2:n:1\"", 14), "1");
+    assert_int_equal(lp_idset_del(&s, "1", 1), 1);
+    assert_int_equal(lp_idset_del(&s, "1", 1), 0);
+    assert_null(lp_idset_get(&s, "1", 1));
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        int n = snprintf(k, sizeof k, "%d", i + 10);
+        assert_int_equal(lp_idset_add(&s, k, (size_t)n, NULL, 0), 0);
+    }
+    assert_int_equal(s.n, 101);
+    lp_idset_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(frames_come_out_whole_at_every_split),
+        cmocka_unit_test(garbage_passes_through_unchanged),
+        cmocka_unit_test(a_cut_short_frame_is_flushed_raw),
+        cmocka_unit_test(an_oversized_frame_streams_through_raw),
+        cmocka_unit_test(rewrite_id_replaces_only_the_top_level_id),
+        cmocka_unit_test(idset_keeps_exact_tokens),
+    };
+    return cmocka_run_group_tests_name("gate", tests, NULL, NULL);
+}

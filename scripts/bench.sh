@@ -98,9 +98,8 @@ TP_CFGS=(tp/direct)
 # lsptap takes part only if its stand-in relays one short session correctly.
 lsptap_note=""
 if [ -x "$STANDIN" ]; then
-  smoke=$(LSPTAP_GOPLS=$PEER LSPTAP_RECORD=full LSPTAP_DIR=$TMP/smoke \
-    timeout 20 "$DRV" latency 10 -- "$STANDIN" 2>&1)
-  if [ $? -eq 0 ]; then
+  if smoke=$(LSPTAP_GOPLS=$PEER LSPTAP_RECORD=full LSPTAP_DIR=$TMP/smoke \
+    timeout 20 "$DRV" latency 10 -- "$STANDIN" 2>&1); then
     LAT_CFGS+=(lat/lsptap-full)
     [ ${#PIN_CFGS[@]} -gt 0 ] && PIN_CFGS+=(pin1/lsptap-full)
     # meta-ascii: bodies without JSON escapes, to show what escapes cost the inspector.

@@ -27,6 +27,17 @@ struct plist {
     size_t n, cap;
 };
 
+/* One of the last messages each way, for the ending. */
+struct lastmsg {
+    uint64_t t_us;
+    char kind[16];
+    char name[128];
+    char id[64];
+    int error;
+};
+
+#define LAST_KEPT 5
+
 struct li_stats {
     char *source;
     char protocol[8];
@@ -37,6 +48,15 @@ struct li_stats {
     json_t *summary;
     json_t *exit;
     json_t *warnings;
+    json_t *spawn_failed;                 /* the spawn_failed event, if any */
+    int64_t editor_left_us;               /* editor_eof / editor_gone, -1 when neither */
+    const char *editor_left;              /* which of the two came first */
+    int terminated;                       /* lsptap sent SIGTERM/SIGKILL after the editor left */
+    char terminate_signal[16];            /* the last one it sent */
+    int said_shutdown, said_exit;         /* the editor's shutdown request, exit notification
+                                             (DAP: disconnect) */
+    struct lastmsg last[2][LAST_KEPT];    /* ring per direction */
+    size_t nlast[2];                      /* messages seen per direction (ring position) */
     uint64_t last_t_us;
     uint64_t messages[2], bytes[2], invalid, framing_errors, lines;
 };
@@ -61,6 +81,7 @@ struct li_stats *li_stats_new(const char *source)
     if (!st) abort();
     st->source = xstrdup(source);
     st->warnings = json_array();
+    st->editor_left_us = -1;
     return st;
 }
 
@@ -86,6 +107,7 @@ void li_stats_free(struct li_stats *st)
     json_decref(st->summary);
     json_decref(st->exit);
     json_decref(st->warnings);
+    json_decref(st->spawn_failed);
     free(st->source);
     free(st);
 }
@@ -171,6 +193,18 @@ static void add_event(struct li_stats *st, json_t *line, const char *ev)
         st->exit = json_incref(line);
     } else if (strcmp(ev, "framing_error") == 0) {
         st->framing_errors++;
+    } else if (strcmp(ev, "spawn_failed") == 0) {
+        json_decref(st->spawn_failed);
+        st->spawn_failed = json_incref(line);
+    } else if (strcmp(ev, "editor_eof") == 0 || strcmp(ev, "editor_gone") == 0) {
+        if (st->editor_left_us < 0) {
+            st->editor_left_us = (int64_t)u64_member(line, "t_us");
+            st->editor_left = strcmp(ev, "editor_eof") == 0 ? "closed its end" : "stopped reading";
+        }
+    } else if (strcmp(ev, "terminate") == 0) {
+        st->terminated = 1;
+        const char *sig = str_member(line, "signal");
+        snprintf(st->terminate_signal, sizeof st->terminate_signal, "%s", sig ? sig : "a signal");
     }
 }
 
@@ -218,6 +252,23 @@ static void note_cancel(struct li_stats *st, int dir, json_t *line)
     if (p) p->cancelled = 1;
 }
 
+static void remember_last(struct li_stats *st, int dir, json_t *line, const char *kind,
+                          const char *name)
+{
+    struct lastmsg *l = &st->last[dir][st->nlast[dir]++ % LAST_KEPT];
+    memset(l, 0, sizeof *l);
+    l->t_us = u64_member(line, "t_us");
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    snprintf(l->name, sizeof l->name, "%s", name ? name : "");
+    json_t *id = json_object_get(line, "id");
+    if (id) {
+        char *text = json_text(id);
+        snprintf(l->id, sizeof l->id, "%s", text);
+        free(text);
+    }
+    l->error = json_object_get(line, "error") != NULL;
+}
+
 static void add_message(struct li_stats *st, json_t *line, const char *dirs, const char *kind)
 {
     int dir = dir_of(dirs);
@@ -225,6 +276,15 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
     uint64_t t = u64_member(line, "t_us");
     int dap = strcmp(st->protocol, "dap") == 0;
     const char *name = str_member(line, dap ? "command" : "method");
+    remember_last(st, dir, line, kind,
+                  name ? name : strcmp(kind, "event") == 0 ? str_member(line, "event") : NULL);
+    if (dir == 0 && name) {
+        if (strcmp(name, dap ? "disconnect" : "shutdown") == 0 && strcmp(kind, "request") == 0)
+            st->said_shutdown = 1;
+        if (dap ? strcmp(name, "disconnect") == 0 && strcmp(kind, "request") == 0
+                : strcmp(name, "exit") == 0 && strcmp(kind, "notification") == 0)
+            st->said_exit = 1;
+    }
     st->messages[dir]++;
     st->bytes[dir] += bytes;
     if (strcmp(kind, "invalid") == 0) {
@@ -339,6 +399,117 @@ static const struct plist *final_pending(const struct li_stats *st)
     return st->summary ? &st->pending : &st->open;
 }
 
+/* ---- how the session ended ------------------------------------------------ */
+
+static const char *summary_str(const struct li_stats *st, const char *key)
+{
+    return st->summary ? str_member(st->summary, key) : NULL;
+}
+
+/* The last `max` lines of the server's stderr (the summary keeps its last
+ * 64 KiB), as a JSON array of strings. */
+static json_t *stderr_lines(const struct li_stats *st, size_t max)
+{
+    json_t *out = json_array();
+    const char *tail = summary_str(st, "stderr_tail");
+    if (!tail) return out;
+    const char *end = tail + strlen(tail);
+    while (end > tail && end[-1] == '\n')
+        end--;
+    const char *start = end;
+    for (size_t n = 0; start > tail; start--)
+        if (start[-1] == '\n' && ++n == max) break;
+    for (const char *p = start; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        json_array_append_new(out, json_stringn(p, (size_t)(e - p)));
+        p = nl ? nl + 1 : end;
+    }
+    return out;
+}
+
+static json_t *last_json(const struct li_stats *st, int dir)
+{
+    json_t *a = json_array();
+    size_t n = st->nlast[dir] < LAST_KEPT ? st->nlast[dir] : LAST_KEPT;
+    for (size_t k = st->nlast[dir] - n; k < st->nlast[dir]; k++) {
+        const struct lastmsg *l = &st->last[dir][k % LAST_KEPT];
+        json_t *id = l->id[0] ? json_loads(l->id, JSON_DECODE_ANY, NULL) : NULL;
+        json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:o,s:b}", "t_us", (json_int_t)l->t_us,
+                                           "kind", l->kind, "method", l->name, "id",
+                                           id ? id : json_null(), "error", l->error));
+    }
+    return a;
+}
+
+/* how: normal | editor_gone | server_exited | server_killed | spawn_failed |
+ * unfinished | unknown; summary: one sentence a user understands. */
+static json_t *ending_json(const struct li_stats *st)
+{
+    char what[512];
+    const char *how;
+    int abnormal = 1;
+    json_t *status = st->exit ? json_object_get(st->exit, "status") : NULL;
+    json_t *sig = st->exit ? json_object_get(st->exit, "signal") : NULL;
+    int killed = json_is_integer(sig) && json_integer_value(sig) > 0;
+    const char *signame = st->exit ? str_member(st->exit, "signal_name") : NULL;
+    long long code = json_integer_value(status), signo = json_integer_value(sig);
+    int editor_left = st->editor_left_us >= 0 &&
+                      (!st->exit || st->editor_left_us <= (int64_t)u64_member(st->exit, "t_us"));
+    char died[160];
+    if (killed)
+        snprintf(died, sizeof died, "was killed by signal %lld%s%s%s", signo, signame ? " (" : "",
+                 signame ? signame : "", signame ? ")" : "");
+    else
+        snprintf(died, sizeof died, "exited with status %lld", code);
+
+    if (st->spawn_failed || (summary_str(st, "ending") &&
+                             strcmp(summary_str(st, "ending"), "server unavailable") == 0)) {
+        how = "spawn_failed";
+        const char *why = st->spawn_failed ? str_member(st->spawn_failed, "error") : NULL;
+        snprintf(what, sizeof what, "The server could not be started%s%s.", why ? ": " : "",
+                 why ? why : "");
+    } else if (!st->summary) {
+        how = "unfinished";
+        snprintf(what, sizeof what,
+                 "The session file ends without a summary: lsptap itself was killed or crashed%s%s.",
+                 st->exit ? "; the server " : "", st->exit ? died : "");
+    } else if (!st->exit) {
+        how = "unknown";
+        snprintf(what, sizeof what, "No exit of the server was recorded.");
+    } else if (st->said_exit && !killed) {
+        how = "normal";
+        abnormal = code != 0;
+        snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.",
+                 strcmp(st->protocol, "dap") == 0 ? "disconnect"
+                 : st->said_shutdown            ? "shutdown and exit"
+                                                : "exit (without shutdown)",
+                 died);
+    } else if (editor_left) {
+        how = "editor_gone";
+        if (st->terminated)
+            snprintf(what, sizeof what,
+                     "The editor went away (it %s without shutdown); the server did not exit by "
+                     "itself, lsptap sent it %s, and it %s.",
+                     st->editor_left, st->terminate_signal, died);
+        else
+            snprintf(what, sizeof what,
+                     "The editor went away (it %s without shutdown); the server then %s.",
+                     st->editor_left, died);
+    } else {
+        how = killed ? "server_killed" : "server_exited";
+        snprintf(what, sizeof what, "The server %s while the editor was still connected.", died);
+    }
+    json_t *o = json_pack("{s:s,s:s,s:b}", "how", how, "summary", what, "abnormal", abnormal);
+    json_object_set_new(o, "status", status ? json_incref(status) : json_null());
+    json_object_set_new(o, "signal", sig ? json_incref(sig) : json_null());
+    json_object_set_new(o, "pending", json_integer((json_int_t)final_pending(st)->n));
+    json_object_set_new(o, "stderr_tail", stderr_lines(st, 20));
+    json_object_set_new(o, "last", json_pack("{s:o,s:o}", "c2s", last_json(st, 0), "s2c",
+                                             last_json(st, 1)));
+    return o;
+}
+
 int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err, size_t errlen)
 {
     char msg[512];
@@ -427,17 +598,34 @@ static void row_name(char *out, size_t cap, const struct row *r)
 
 static void print_end(const struct li_stats *st, FILE *out)
 {
-    if (st->exit) {
-        json_t *sig = json_object_get(st->exit, "signal");
-        if (json_is_integer(sig) && json_integer_value(sig) > 0)
-            fprintf(out, "ended    server killed by signal %lld\n",
-                    (long long)json_integer_value(sig));
-        else
-            fprintf(out, "ended    server exited with status %lld\n",
-                    (long long)json_integer_value(json_object_get(st->exit, "status")));
-    } else {
-        fprintf(out, "ended    no exit event recorded\n");
+    json_t *e = ending_json(st);
+    fprintf(out, "ended    %s\n", json_string_value(json_object_get(e, "summary")));
+    size_t np = final_pending(st)->n;
+    if (np)
+        fprintf(out, "pending  %zu request%s unanswered at the end (listed below)\n", np,
+                np == 1 ? "" : "s");
+    json_t *lines = json_object_get(e, "stderr_tail");
+    size_t nl = json_array_size(lines), from = nl > 10 ? nl - 10 : 0;
+    if (nl) fprintf(out, "stderr   the server's last %zu line%s:\n", nl - from, nl - from == 1 ? "" : "s");
+    for (size_t i = from; i < nl; i++)
+        fprintf(out, "  | %s\n", json_string_value(json_array_get(lines, i)));
+    for (int d = 0; d < 2; d++) {
+        json_t *last = json_object_get(json_object_get(e, "last"), d ? "s2c" : "c2s");
+        size_t n = json_array_size(last), i = n > 3 ? n - 3 : 0;
+        if (n) fprintf(out, "last     %s:\n", d ? "server->editor" : "editor->server");
+        for (; i < n; i++) {
+            json_t *m = json_array_get(last, i);
+            char t[32], *id = json_dumps(json_object_get(m, "id"), JSON_ENCODE_ANY);
+            fmt_us(t, sizeof t, (int64_t)json_integer_value(json_object_get(m, "t_us")));
+            const char *name = json_string_value(json_object_get(m, "method"));
+            fprintf(out, "  %9s  %-12s  %s%s%s%s\n", t, json_string_value(json_object_get(m, "kind")),
+                    name[0] ? name : "-", id && strcmp(id, "null") ? "  id " : "",
+                    id && strcmp(id, "null") ? id : "",
+                    json_is_true(json_object_get(m, "error")) ? "  (error)" : "");
+            free(id);
+        }
     }
+    json_decref(e);
 }
 
 void li_stats_print(const struct li_stats *st, FILE *out)
@@ -545,6 +733,7 @@ json_t *li_stats_json(const struct li_stats *st)
                        sig ? sig : json_null());
     }
     json_object_set_new(o, "exit", ex);
+    json_object_set_new(o, "ending", ending_json(st));
     json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
     json_object_set_new(o, "warnings", json_copy(st->warnings));
     return o;

@@ -75,15 +75,18 @@ export async function answerSession(t) {
   return findSession(sessions);
 }
 
-// A server (silent.mjs) that writes a few stderr lines, holds two requests
+// A server (silent.mjs behind a script that writes two stderr lines) that holds two requests
 // (4242 and "req-abc") and is then killed with SIGKILL: lsptap exits 137.
 export async function killedSession(t) {
   const dir = tempDir(t);
   const sessions = path.join(dir, 'sessions');
   const record = path.join(dir, 'received');
+  // The server says something on stderr first, as a crashing gopls does.
+  const server = path.join(dir, 'server.sh');
+  fs.writeFileSync(server, `#!/bin/sh\necho 'starting up' >&2\necho 'fatal: out of luck' >&2\nexec node ${path.join(peersDir, 'silent.mjs')}\n`, { mode: 0o755 });
   const lsptap = spawnTracked(t, standIn(), [], {
     cwd: dir,
-    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'silent.mjs'), LSPTAP_DIR: sessions, PEER_RECORD: record }),
+    env: childEnv({ LSPTAP_GOPLS: server, LSPTAP_DIR: sessions, PEER_RECORD: record }),
   });
   const stderr = collect(lsptap.stderr);
   lsptap.stdin.write(Buffer.concat([

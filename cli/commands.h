@@ -9,5 +9,6 @@ int cmd_gopls(int argc, char **argv, const char *self); /* the gopls stand-in */
 int cmd_dlv(int argc, char **argv, const char *self);   /* the dlv stand-in */
 int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION... */
 int cmd_report(int argc, char **argv);                  /* lsptap report SESSION -o FILE.html */
+int cmd_ls(int argc, char **argv);                      /* lsptap ls [DIR] */
 
 #endif

@@ -21,6 +21,7 @@ static void usage(FILE *f)
           "  dlv [ARGS...]       the dlv stand-in\n"
           "  stats SESSION...    per-method latency table of a recorded session\n"
           "  report SESSION -o FILE.html  the session as a self-contained HTML page\n"
+          "  ls [DIR]            the recorded sessions: start, duration, server, ending\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "dlv")) return cmd_dlv(argc - 1, argv + 1, self);
     if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ls")) return cmd_ls(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

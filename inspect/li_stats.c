@@ -20,6 +20,7 @@ struct pend {
     uint64_t t_us;
     int64_t age_us;
     int cancelled;
+    const char *session; /* merged reports: the file it was pending in (owned by parts) */
 };
 
 struct plist {
@@ -46,6 +47,8 @@ struct li_stats {
     struct plist pending; /* from "pending" events */
     struct plist open;    /* requests without a reply line, for a session without summary */
     json_t *summary;
+    json_t *header;
+    json_t *parts; /* merged reports: one brief per session file; NULL for one file */
     json_t *exit;
     json_t *warnings;
     json_t *spawn_failed;                 /* the spawn_failed event, if any */
@@ -108,6 +111,8 @@ void li_stats_free(struct li_stats *st)
     json_decref(st->exit);
     json_decref(st->warnings);
     json_decref(st->spawn_failed);
+    json_decref(st->header);
+    json_decref(st->parts);
     free(st->source);
     free(st);
 }
@@ -333,6 +338,7 @@ void li_stats_add(struct li_stats *st, json_t *line)
     uint64_t t = u64_member(line, "t_us");
     if (t > st->last_t_us) st->last_t_us = t;
     if (st->lines == 1) {
+        st->header = json_incref(line);
         const char *proto = str_member(line, "protocol");
         snprintf(st->protocol, sizeof st->protocol, "%s", proto ? proto : "lsp");
         return;
@@ -567,6 +573,75 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
     return 0;
 }
 
+json_t *li_stats_brief(const struct li_stats *st)
+{
+    json_t *h = st->header;
+    json_t *argv = json_object_get(h, "argv");
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "session", st->source, "protocol", st->protocol,
+                          "duration_us", (json_int_t)st->last_t_us, "messages",
+                          (json_int_t)(st->messages[0] + st->messages[1]));
+    json_t *start = json_object_get(h, "start");
+    json_object_set_new(o, "start", start ? json_incref(start) : json_null());
+    json_object_set_new(o, "argv", json_is_array(argv) ? json_incref(argv) : json_array());
+    json_t *e = ending_json(st);
+    json_object_set(o, "ended", json_object_get(e, "how"));
+    json_object_set(o, "ending", json_object_get(e, "summary"));
+    json_object_set_new(o, "pending", json_integer((json_int_t)final_pending(st)->n));
+    json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    json_decref(e);
+    return o;
+}
+
+struct li_stats *li_stats_merge(struct li_stats *const *v, size_t n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%zu sessions", n);
+    struct li_stats *m = li_stats_new(name);
+    m->parts = json_array();
+    m->summary = json_object(); /* complete unless a part is not (see li_stats_json) */
+    for (size_t k = 0; k < n; k++) {
+        const struct li_stats *s = v[k];
+        if (k == 0) snprintf(m->protocol, sizeof m->protocol, "%s", s->protocol);
+        else if (strcmp(m->protocol, s->protocol) != 0) snprintf(m->protocol, sizeof m->protocol, "mixed");
+        json_t *brief = li_stats_brief(s);
+        json_array_append_new(m->parts, brief);
+        const char *src = json_string_value(json_object_get(brief, "session"));
+        for (size_t i = 0; i < s->nrows; i++) {
+            const struct row *r = &s->rows[i];
+            struct row *d = row_of(m, r->name, r->is_event);
+            d->requests += r->requests;
+            d->notifications += r->notifications;
+            d->replies += r->replies;
+            d->errors += r->errors;
+            d->cancelled += r->cancelled;
+            d->bytes += r->bytes;
+            for (size_t j = 0; j < r->nlat; j++)
+                add_latency(d, r->lat[j]);
+        }
+        const struct plist *p = final_pending(s);
+        for (size_t i = 0; i < p->n; i++) {
+            struct pend *q = plist_push(&m->pending);
+            *q = p->v[i];
+            q->method = xstrdup(p->v[i].method);
+            q->id = xstrdup(p->v[i].id);
+            q->session = src;
+        }
+        for (int d = 0; d < 2; d++) {
+            m->messages[d] += s->messages[d];
+            m->bytes[d] += s->bytes[d];
+        }
+        m->invalid += s->invalid;
+        m->framing_errors += s->framing_errors;
+        if (s->last_t_us > m->last_t_us) m->last_t_us = s->last_t_us;
+        for (size_t i = 0; i < json_array_size(s->warnings); i++)
+            json_array_append(m->warnings, json_array_get(s->warnings, i));
+    }
+    for (size_t i = 0; i < m->nrows; i++)
+        sort(m->rows[i].lat, m->rows[i].nlat, sizeof(int64_t), cmp_i64);
+    sort(m->rows, m->nrows, sizeof *m->rows, cmp_row);
+    return m;
+}
+
 /* ---- output ----------------------------------------------------------------- */
 
 static void fmt_us(char *out, size_t cap, int64_t us)
@@ -628,6 +703,22 @@ static void print_end(const struct li_stats *st, FILE *out)
     json_decref(e);
 }
 
+/* A merged report: one line per session file with how it ended. */
+static void print_parts(const struct li_stats *st, FILE *out)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(st->parts, i, b)
+    {
+        char d[32];
+        fmt_us(d, sizeof d, (int64_t)json_integer_value(json_object_get(b, "duration_us")));
+        fprintf(out, "%s %s: %lld messages, %s; %s\n", i ? "        " : "ended   ",
+                json_string_value(json_object_get(b, "session")),
+                (long long)json_integer_value(json_object_get(b, "messages")), d,
+                json_string_value(json_object_get(b, "ending")));
+    }
+}
+
 void li_stats_print(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
@@ -645,7 +736,10 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     if (st->invalid || st->framing_errors)
         fprintf(out, "problems %llu invalid messages, %llu framing errors\n",
                 (unsigned long long)st->invalid, (unsigned long long)st->framing_errors);
-    print_end(st, out);
+    if (st->parts)
+        print_parts(st, out);
+    else
+        print_end(st, out);
     fprintf(out, "\n%-*s %6s %6s %6s %5s %5s %8s %8s %8s %8s %10s\n", w, "METHOD", "REQ", "NOTIF",
             "REPLY", "ERR", "CANC", "P50", "P90", "P99", "MAX", "BYTES");
     for (size_t i = 0; i < st->nrows; i++) {
@@ -669,12 +763,14 @@ void li_stats_print(const struct li_stats *st, FILE *out)
             if ((int)strlen(p->v[i].method) > mw) mw = (int)strlen(p->v[i].method);
             if ((int)strlen(p->v[i].id) > iw) iw = (int)strlen(p->v[i].id);
         }
-        fprintf(out, "%-3s  %-*s  %-*s  %8s  %s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
-                "CANCELLED");
+        fprintf(out, "%-3s  %-*s  %-*s  %8s  %s%s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
+                "CANCELLED", st->parts ? "  SESSION" : "");
         for (size_t i = 0; i < p->n; i++) {
             fmt_us(a, sizeof a, p->v[i].age_us);
-            fprintf(out, "%-3s  %-*s  %-*s  %8s  %s\n", p->v[i].dir ? "s2c" : "c2s", mw,
-                    p->v[i].method, iw, p->v[i].id, a, p->v[i].cancelled ? "yes" : "no");
+            fprintf(out, "%-3s  %-*s  %-*s  %8s  %-*s%s%s\n", p->v[i].dir ? "s2c" : "c2s", mw,
+                    p->v[i].method, iw, p->v[i].id, a, p->v[i].session ? 9 : 0,
+                    p->v[i].cancelled ? "yes" : "no", p->v[i].session ? "  " : "",
+                    p->v[i].session ? p->v[i].session : "");
         }
     }
     for (size_t i = 0; i < json_array_size(st->warnings); i++)
@@ -723,6 +819,8 @@ json_t *li_stats_json(const struct li_stats *st)
             pend, json_pack("{s:s,s:s,s:o,s:I,s:b}", "dir", p->v[i].dir ? "s2c" : "c2s", "method",
                             p->v[i].method, "id", id ? id : json_null(), "age_us",
                             (json_int_t)p->v[i].age_us, "cancelled", p->v[i].cancelled));
+        if (p->v[i].session)
+            json_object_set_new(json_array_get(pend, i), "session", json_string(p->v[i].session));
     }
     json_object_set_new(o, "pending", pend);
     json_t *ex = json_null();
@@ -733,8 +831,18 @@ json_t *li_stats_json(const struct li_stats *st)
                        sig ? sig : json_null());
     }
     json_object_set_new(o, "exit", ex);
-    json_object_set_new(o, "ending", ending_json(st));
-    json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    if (st->parts) {
+        int complete = 1;
+        size_t i;
+        json_t *b;
+        json_array_foreach(st->parts, i, b) complete &= json_is_true(json_object_get(b, "complete"));
+        json_object_set_new(o, "sessions", json_copy(st->parts));
+        json_object_set_new(o, "ending", json_null());
+        json_object_set_new(o, "complete", json_boolean(complete));
+    } else {
+        json_object_set_new(o, "ending", ending_json(st));
+        json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    }
     json_object_set_new(o, "warnings", json_copy(st->warnings));
     return o;
 }

@@ -344,6 +344,10 @@ static void test_cmd_stats_exit_codes(void **state)
     char *bad[] = {"stats", missing, NULL};
     char *none[] = {"stats", NULL};
     char *opt[] = {"stats", "--frobnicate", fixture, NULL};
+    char *two[] = {"stats", fixture, fixture, "--json", NULL};
+    char *one_bad[] = {"stats", fixture, missing, NULL};
+    assert_int_equal(run_stats(4, two), 0);
+    assert_int_equal(run_stats(3, one_bad), 2);
     assert_int_equal(run_stats(2, ok), 0);
     assert_int_equal(run_stats(3, js), 0);
     assert_int_equal(run_stats(2, bad), 2);
@@ -482,6 +486,50 @@ static void test_ending_unfinished_and_spawn_failed(void **state)
     json_decref(e);
 }
 
+/* Two sessions make one report: counts add up, latencies are pooled. */
+static void test_merge_sessions(void **state)
+{
+    (void)state;
+    struct li_stats *a, *b;
+    char err[512];
+    assert_int_equal(li_stats_load(fixture, &a, NULL, err, sizeof err), 0);
+    const char *crash = variant("merge-crash.jsonl", 36, NULL, "");
+    assert_int_equal(li_stats_load(crash, &b, NULL, err, sizeof err), 0);
+    struct li_stats *parts[] = {a, b};
+    struct li_stats *m = li_stats_merge(parts, 2);
+    li_stats_free(a); /* the merged report does not depend on its parts */
+    li_stats_free(b);
+    json_t *o = li_stats_json(m);
+    json_t *h = method(o, "textDocument/hover");
+    assert_int_equal(num(h, "requests"), 20);
+    assert_int_equal(num(h, "latency_us.count"), 20);
+    assert_int_equal(num(h, "latency_us.p50"), 500); /* 100,100,...,1000,1000: rank 10 */
+    assert_int_equal(num(h, "latency_us.p90"), 900); /* rank 18 */
+    assert_int_equal(num(o, "messages.c2s"), 38);
+    json_t *p = json_object_get(o, "pending");
+    assert_int_equal(json_array_size(p), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(p, 1), "session")),
+                           "merge-crash.jsonl"));
+    json_t *sessions = json_object_get(o, "sessions");
+    assert_int_equal(json_array_size(sessions), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(sessions, 1), "ended")), "unfinished");
+    assert_true(json_is_false(json_object_get(o, "complete")));
+    json_decref(o);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(m, mem);
+    fclose(mem);
+    assert_non_null(strstr(text, "session  2 sessions\n"));
+    assert_non_null(strstr(text, "merge-crash.jsonl: 34 messages, 400.0ms; The session file ends "
+                                 "without a summary"));
+    assert_non_null(strstr(text, "CANCELLED  SESSION\n"));
+    free(text);
+    li_stats_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_not_a_session),
         cmocka_unit_test(test_cmd_stats_exit_codes),
         cmocka_unit_test(test_session_lines_to_stats),
+        cmocka_unit_test(test_merge_sessions),
         cmocka_unit_test(test_ending_normal_shutdown),
         cmocka_unit_test(test_ending_editor_gone_then_sigterm),
         cmocka_unit_test(test_ending_server_crash_keeps_stderr_tail),

@@ -22,6 +22,7 @@ static void usage(FILE *f)
           "  stats SESSION...    per-method latency table of a recorded session\n"
           "  report SESSION -o FILE.html  the session as a self-contained HTML page\n"
           "  ls [DIR]            the recorded sessions: start, duration, server, ending\n"
+          "  export --format inspector|jsonrpc SESSION  gopls -rpc.trace text, or a raw stream\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "ls")) return cmd_ls(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

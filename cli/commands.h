@@ -11,5 +11,6 @@ int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION.
 int cmd_report(int argc, char **argv);                  /* lsptap report SESSION -o FILE.html */
 int cmd_ls(int argc, char **argv);                      /* lsptap ls [DIR] */
 int cmd_export(int argc, char **argv);                  /* lsptap export --format F SESSION */
+int cmd_tail(int argc, char **argv);                    /* lsptap tail [SESSION] */
 
 #endif

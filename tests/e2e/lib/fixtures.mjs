@@ -48,10 +48,11 @@ export async function goplsSession(t) {
 
 // The scripted server of stats.test.mjs: five test/slow (20 ms), three
 // test/fail (error replies), one test/cancel named by $/cancelRequest, one
-// test/never left pending (id "never-1"); the editor then hangs up.
-export async function answerSession(t) {
+// test/never left pending (id "never-1"); the editor then hangs up. The
+// session goes to `sessions` when given; `pause` ms between messages.
+export async function answerSession(t, { sessions = null, pause = 0 } = {}) {
   const dir = tempDir(t);
-  const sessions = path.join(dir, 'sessions');
+  sessions = sessions || path.join(dir, 'sessions');
   const lsptap = spawnTracked(t, standIn(), [], {
     cwd: dir,
     env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'answer.mjs'), LSPTAP_DIR: sessions }),
@@ -66,7 +67,15 @@ export async function answerSession(t) {
   msgs.push({ jsonrpc: '2.0', id: cancelId, method: 'test/cancel', params: { delayMs: 200 } });
   msgs.push({ jsonrpc: '2.0', method: '$/cancelRequest', params: { id: cancelId } });
   msgs.push({ jsonrpc: '2.0', id: 'never-1', method: 'test/never' });
-  lsptap.stdin.write(Buffer.concat(msgs.map(frame)));
+  if (pause) {
+    // One message at a time, so a reader can watch the session grow.
+    for (const m of msgs) {
+      lsptap.stdin.write(frame(m));
+      await sleep(pause);
+    }
+  } else {
+    lsptap.stdin.write(Buffer.concat(msgs.map(frame)));
+  }
   await until(() => (out.text().match(/Content-Length/g) || []).length >= 9, 10000, () => `nine replies; stderr:\n${stderr.text()}`);
   lsptap.stdin.end();
   const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit');

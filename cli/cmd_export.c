@@ -49,11 +49,11 @@ int cmd_export(int argc, char **argv)
         return fprintf(stderr, "lsptap export: unknown format %s (inspector, jsonrpc)\n", format),
                2;
     if (jsonrpc && (!dir || (strcmp(dir, "c2s") != 0 && strcmp(dir, "s2c") != 0)))
-        return fprintf(stderr, "lsptap export: --format jsonrpc needs --dir c2s or --dir s2c\n"),
-               2;
+        return fprintf(stderr, "lsptap export: --format jsonrpc needs --dir c2s or --dir s2c\n"), 2;
 
     FILE *f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : stdout;
-    if (!f) return fprintf(stderr, "lsptap export: cannot create %s: %s\n", out, strerror(errno)), 1;
+    if (!f)
+        return fprintf(stderr, "lsptap export: cannot create %s: %s\n", out, strerror(errno)), 1;
     char err[1024];
     int rc = jsonrpc ? li_export_jsonrpc(path, strcmp(dir, "s2c") == 0, f, stderr, err, sizeof err)
                      : li_export_inspector(path, f, stderr, err, sizeof err);

@@ -1,7 +1,7 @@
 /* lsptap ls [DIR] [--json]: the recorded sessions, oldest first. */
 #include <stdio.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "inspect/li_ls.h"

@@ -95,8 +95,8 @@ static void clock_text(const struct exporter *x, json_t *line, char *out, size_t
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     localtime_r(&secs, &tm);
-    snprintf(out, cap, "%02d:%02d:%02d.%03d %s", tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ms % 1000), tm.tm_hour < 12 ? "AM" : "PM");
+    snprintf(out, cap, "%02d:%02d:%02d.%03d %s", tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000),
+             tm.tm_hour < 12 ? "AM" : "PM");
 }
 
 /* A JSON value as compact text; "" for none, as gopls prints a missing
@@ -182,8 +182,7 @@ int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size
     if (rc) return rc;
     if (x.dap) {
         snprintf(err, errlen,
-                 "%s is a DAP session: the inspector format is LSP's (use --format jsonrpc)",
-                 path);
+                 "%s is a DAP session: the inspector format is LSP's (use --format jsonrpc)", path);
         close_session(&x);
         return 2;
     }
@@ -196,8 +195,10 @@ int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size
         json_decref(line);
     }
     if (!rc && written == 0 && x.skipped) {
-        snprintf(err, errlen, "%s has no message bodies to export (recorded with "
-                              "LSPTAP_RECORD=meta?)", path);
+        snprintf(err, errlen,
+                 "%s has no message bodies to export (recorded with "
+                 "LSPTAP_RECORD=meta?)",
+                 path);
         rc = 2;
     }
     if (rc != 2) report_skipped(&x, warn, "no body, or not a JSON-RPC message");
@@ -241,8 +242,10 @@ int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *er
         json_decref(line);
     }
     if (!rc && written == 0 && x.skipped) {
-        snprintf(err, errlen, "%s has no message bodies to export (recorded with "
-                              "LSPTAP_RECORD=meta?)", path);
+        snprintf(err, errlen,
+                 "%s has no message bodies to export (recorded with "
+                 "LSPTAP_RECORD=meta?)",
+                 path);
         rc = 2;
     }
     if (rc != 2) report_skipped(&x, warn, "recorded without a body");

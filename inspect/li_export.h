@@ -36,7 +36,6 @@
  * Messages that cannot be exported (no body: over the inspection cap;
  * invalid ones for inspector) are skipped and counted on `warn`. */
 int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size_t errlen);
-int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err,
-                      size_t errlen);
+int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen);
 
 #endif

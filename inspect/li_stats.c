@@ -51,15 +51,15 @@ struct li_stats {
     json_t *parts; /* merged reports: one brief per session file; NULL for one file */
     json_t *exit;
     json_t *warnings;
-    json_t *spawn_failed;                 /* the spawn_failed event, if any */
-    int64_t editor_left_us;               /* editor_eof / editor_gone, -1 when neither */
-    const char *editor_left;              /* which of the two came first */
-    int terminated;                       /* lsptap sent SIGTERM/SIGKILL after the editor left */
-    char terminate_signal[16];            /* the last one it sent */
-    int said_shutdown, said_exit;         /* the editor's shutdown request, exit notification
-                                             (DAP: disconnect) */
-    struct lastmsg last[2][LAST_KEPT];    /* ring per direction */
-    size_t nlast[2];                      /* messages seen per direction (ring position) */
+    json_t *spawn_failed;              /* the spawn_failed event, if any */
+    int64_t editor_left_us;            /* editor_eof / editor_gone, -1 when neither */
+    const char *editor_left;           /* which of the two came first */
+    int terminated;                    /* lsptap sent SIGTERM/SIGKILL after the editor left */
+    char terminate_signal[16];         /* the last one it sent */
+    int said_shutdown, said_exit;      /* the editor's shutdown request, exit notification
+                                          (DAP: disconnect) */
+    struct lastmsg last[2][LAST_KEPT]; /* ring per direction */
+    size_t nlast[2];                   /* messages seen per direction (ring position) */
     uint64_t last_t_us;
     uint64_t messages[2], bytes[2], invalid, framing_errors, lines;
 };
@@ -282,7 +282,9 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
     int dap = strcmp(st->protocol, "dap") == 0;
     const char *name = str_member(line, dap ? "command" : "method");
     remember_last(st, dir, line, kind,
-                  name ? name : strcmp(kind, "event") == 0 ? str_member(line, "event") : NULL);
+                  name                         ? name
+                  : strcmp(kind, "event") == 0 ? str_member(line, "event")
+                                               : NULL);
     if (dir == 0 && name) {
         if (strcmp(name, dap ? "disconnect" : "shutdown") == 0 && strcmp(kind, "request") == 0)
             st->said_shutdown = 1;
@@ -477,9 +479,10 @@ static json_t *ending_json(const struct li_stats *st)
                  why ? why : "");
     } else if (!st->summary) {
         how = "unfinished";
-        snprintf(what, sizeof what,
-                 "The session file ends without a summary: lsptap itself was killed or crashed%s%s.",
-                 st->exit ? "; the server " : "", st->exit ? died : "");
+        snprintf(
+            what, sizeof what,
+            "The session file ends without a summary: lsptap itself was killed or crashed%s%s.",
+            st->exit ? "; the server " : "", st->exit ? died : "");
     } else if (!st->exit) {
         how = "unknown";
         snprintf(what, sizeof what, "No exit of the server was recorded.");
@@ -488,8 +491,8 @@ static json_t *ending_json(const struct li_stats *st)
         abnormal = code != 0;
         snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.",
                  strcmp(st->protocol, "dap") == 0 ? "disconnect"
-                 : st->said_shutdown            ? "shutdown and exit"
-                                                : "exit (without shutdown)",
+                 : st->said_shutdown              ? "shutdown and exit"
+                                                  : "exit (without shutdown)",
                  died);
     } else if (editor_left) {
         how = "editor_gone";
@@ -511,8 +514,8 @@ static json_t *ending_json(const struct li_stats *st)
     json_object_set_new(o, "signal", sig ? json_incref(sig) : json_null());
     json_object_set_new(o, "pending", json_integer((json_int_t)final_pending(st)->n));
     json_object_set_new(o, "stderr_tail", stderr_lines(st, 20));
-    json_object_set_new(o, "last", json_pack("{s:o,s:o}", "c2s", last_json(st, 0), "s2c",
-                                             last_json(st, 1)));
+    json_object_set_new(o, "last",
+                        json_pack("{s:o,s:o}", "c2s", last_json(st, 0), "s2c", last_json(st, 1)));
     return o;
 }
 
@@ -601,8 +604,10 @@ struct li_stats *li_stats_merge(struct li_stats *const *v, size_t n)
     m->summary = json_object(); /* complete unless a part is not (see li_stats_json) */
     for (size_t k = 0; k < n; k++) {
         const struct li_stats *s = v[k];
-        if (k == 0) snprintf(m->protocol, sizeof m->protocol, "%s", s->protocol);
-        else if (strcmp(m->protocol, s->protocol) != 0) snprintf(m->protocol, sizeof m->protocol, "mixed");
+        if (k == 0)
+            snprintf(m->protocol, sizeof m->protocol, "%s", s->protocol);
+        else if (strcmp(m->protocol, s->protocol) != 0)
+            snprintf(m->protocol, sizeof m->protocol, "mixed");
         json_t *brief = li_stats_brief(s);
         json_array_append_new(m->parts, brief);
         const char *src = json_string_value(json_object_get(brief, "session"));
@@ -681,7 +686,9 @@ static void print_end(const struct li_stats *st, FILE *out)
                 np == 1 ? "" : "s");
     json_t *lines = json_object_get(e, "stderr_tail");
     size_t nl = json_array_size(lines), from = nl > 10 ? nl - 10 : 0;
-    if (nl) fprintf(out, "stderr   the server's last %zu line%s:\n", nl - from, nl - from == 1 ? "" : "s");
+    if (nl)
+        fprintf(out, "stderr   the server's last %zu line%s:\n", nl - from,
+                nl - from == 1 ? "" : "s");
     for (size_t i = from; i < nl; i++)
         fprintf(out, "  | %s\n", json_string_value(json_array_get(lines, i)));
     for (int d = 0; d < 2; d++) {
@@ -693,9 +700,9 @@ static void print_end(const struct li_stats *st, FILE *out)
             char t[32], *id = json_dumps(json_object_get(m, "id"), JSON_ENCODE_ANY);
             fmt_us(t, sizeof t, (int64_t)json_integer_value(json_object_get(m, "t_us")));
             const char *name = json_string_value(json_object_get(m, "method"));
-            fprintf(out, "  %9s  %-12s  %s%s%s%s\n", t, json_string_value(json_object_get(m, "kind")),
-                    name[0] ? name : "-", id && strcmp(id, "null") ? "  id " : "",
-                    id && strcmp(id, "null") ? id : "",
+            fprintf(out, "  %9s  %-12s  %s%s%s%s\n", t,
+                    json_string_value(json_object_get(m, "kind")), name[0] ? name : "-",
+                    id && strcmp(id, "null") ? "  id " : "", id && strcmp(id, "null") ? id : "",
                     json_is_true(json_object_get(m, "error")) ? "  (error)" : "");
             free(id);
         }
@@ -835,7 +842,8 @@ json_t *li_stats_json(const struct li_stats *st)
         int complete = 1;
         size_t i;
         json_t *b;
-        json_array_foreach(st->parts, i, b) complete &= json_is_true(json_object_get(b, "complete"));
+        json_array_foreach(st->parts, i, b) complete &=
+            json_is_true(json_object_get(b, "complete"));
         json_object_set_new(o, "sessions", json_copy(st->parts));
         json_object_set_new(o, "ending", json_null());
         json_object_set_new(o, "complete", json_boolean(complete));

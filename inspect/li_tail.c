@@ -91,7 +91,10 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
     if (f && f->method && (!name || !strstr(name, f->method))) return 0;
     char k[32], id[64] = "", lat[32] = "", size[32];
     int is_reply = kind && strcmp(kind, "response") == 0;
-    snprintf(k, sizeof k, "%s%s", is_reply ? "reply" : kind ? kind : "?",
+    snprintf(k, sizeof k, "%s%s",
+             is_reply ? "reply"
+             : kind   ? kind
+                      : "?",
              json_object_get(line, "error") ? " (error)" : "");
     json_t *idv = json_object_get(line, "id");
     if (idv) {
@@ -100,8 +103,10 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
         free(s);
     }
     json_t *l = json_object_get(line, "latency_us");
-    if (json_is_integer(l)) fmt_us(lat, sizeof lat, (long long)json_integer_value(l));
-    else if (is_reply && json_is_true(json_object_get(line, "unmatched"))) snprintf(lat, sizeof lat, "unmatched");
+    if (json_is_integer(l))
+        fmt_us(lat, sizeof lat, (long long)json_integer_value(l));
+    else if (is_reply && json_is_true(json_object_get(line, "unmatched")))
+        snprintf(lat, sizeof lat, "unmatched");
     fmt_bytes(size, sizeof size, (long long)json_integer_value(json_object_get(line, "bytes")));
     snprintf(out, cap, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, s2c ? "s->c" : "c->s", k,
              name ? name : (kind && strcmp(kind, "invalid") == 0 ? "(invalid)" : "-"), id, lat,
@@ -184,8 +189,7 @@ int li_tail_newest(const char *dir, char *out, size_t cap)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 6 || strcmp(e->d_name + len - 6, ".jsonl") != 0)
-            continue;
+        if (e->d_name[0] == '.' || len <= 6 || strcmp(e->d_name + len - 6, ".jsonl") != 0) continue;
         char p[4352];
         struct stat st;
         snprintf(p, sizeof p, "%s/%s", dir, e->d_name);

@@ -17,10 +17,12 @@ static char path[] = "/tmp/lsptap-test-export-XXXXXX";
 
 static const char session[] =
     "{\"lsptap\":1,\"protocol\":\"lsp\",\"start\":\"2026-11-28T13:04:05.120Z\"}\n"
-    "{\"t_us\":1000,\"dir\":\"c2s\",\"bytes\":60,\"kind\":\"request\",\"method\":\"shutdown\",\"id\":"
+    "{\"t_us\":1000,\"dir\":\"c2s\",\"bytes\":60,\"kind\":\"request\",\"method\":\"shutdown\","
+    "\"id\":"
     "\"s-1\",\"body\":{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":\"shutdown\"}}\n"
     "{\"t_us\":2000,\"event\":\"framing_error\",\"stream\":\"c2s\"}\n"
-    "{\"t_us\":5400,\"dir\":\"s2c\",\"bytes\":40,\"kind\":\"response\",\"method\":\"shutdown\",\"id\":"
+    "{\"t_us\":5400,\"dir\":\"s2c\",\"bytes\":40,\"kind\":\"response\",\"method\":\"shutdown\","
+    "\"id\":"
     "\"s-1\",\"latency_us\":4400,\"body\":{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"result\":null}}\n"
     "{\"t_us\":6000,\"dir\":\"s2c\",\"bytes\":40,\"kind\":\"request\",\"method\":\"workspace/"
     "configuration\",\"id\":7,\"body\":{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"workspace/"
@@ -28,10 +30,12 @@ static const char session[] =
     "{\"t_us\":6500,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"response\",\"method\":\"workspace/"
     "configuration\",\"id\":7,\"latency_us\":500,\"body\":{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":"
     "null}}\n"
-    "{\"t_us\":7000,\"dir\":\"c2s\",\"bytes\":9,\"kind\":\"invalid\",\"why\":\"x\",\"body\":\"{bad\","
+    "{\"t_us\":7000,\"dir\":\"c2s\",\"bytes\":9,\"kind\":\"invalid\",\"why\":\"x\",\"body\":\"{"
+    "bad\","
     "\"body_error\":\"x\"}\n"
     "{\"t_us\":90000000,\"dir\":\"s2c\",\"bytes\":40,\"kind\":\"response\",\"method\":\"x\",\"id\":"
-    "9,\"latency_us\":12345,\"error\":{},\"body\":{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":"
+    "9,\"latency_us\":12345,\"error\":{},\"body\":{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{"
+    "\"code\":"
     "-32800,\"message\":\"cancelled\"}}}\n";
 
 static int setup(void **state)
@@ -91,10 +95,11 @@ static void test_jsonrpc_frames(void **state)
     int rc;
     char *c2s = run(1, 0, &rc);
     assert_int_equal(rc, 0);
-    assert_string_equal(c2s, "Content-Length: 48\r\n\r\n"
-                             "{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":\"shutdown\"}"
-                             "Content-Length: 38\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":null}"
-                             "Content-Length: 4\r\n\r\n{bad");
+    assert_string_equal(c2s,
+                        "Content-Length: 48\r\n\r\n"
+                        "{\"jsonrpc\":\"2.0\",\"id\":\"s-1\",\"method\":\"shutdown\"}"
+                        "Content-Length: 38\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":null}"
+                        "Content-Length: 4\r\n\r\n{bad");
     free(c2s);
     char *s2c = run(1, 1, &rc);
     assert_int_equal(rc, 0);

@@ -108,8 +108,9 @@ static void test_page_matches_template(void **state)
     char *tpl = slurp(path, NULL);
     if (strcmp(tpl, li_report_page) != 0)
         fail_msg("inspect/li_report_page.c is stale: run scripts/gen-report-page.sh");
-    assert_non_null(strstr(li_report_page, "<script type=\"application/json\" id=\"lsptap-data\">"
-                                           LI_REPORT_DATA_MARKER "</script>"));
+    assert_non_null(strstr(
+        li_report_page,
+        "<script type=\"application/json\" id=\"lsptap-data\">" LI_REPORT_DATA_MARKER "</script>"));
     free(tpl);
 }
 
@@ -158,10 +159,10 @@ static void test_data_escapes_less_than(void **state)
 {
     (void)state;
     const char *path = write_file(
-        "angle.jsonl",
-        "{\"lsptap\":1,\"protocol\":\"lsp\"}\n"
-        "{\"t_us\":1,\"dir\":\"s2c\",\"bytes\":80,\"kind\":\"notification\",\"method\":\"x</script>\","
-        "\"body\":{\"method\":\"x</script>\",\"params\":\"<!-- </SCRIPT a<b\"}}\n");
+        "angle.jsonl", "{\"lsptap\":1,\"protocol\":\"lsp\"}\n"
+                       "{\"t_us\":1,\"dir\":\"s2c\",\"bytes\":80,\"kind\":\"notification\","
+                       "\"method\":\"x</script>\","
+                       "\"body\":{\"method\":\"x</script>\",\"params\":\"<!-- </SCRIPT a<b\"}}\n");
     char *text;
     json_t *d = data_of(path, &text);
     assert_null(strchr(text, '<'));

@@ -355,7 +355,6 @@ static void test_cmd_stats_exit_codes(void **state)
     assert_int_equal(run_stats(3, opt), 2);
 }
 
-
 /* A session file made of `body` after a header line. */
 static const char *session_of(const char *name, const char *body)
 {
@@ -398,7 +397,8 @@ static void test_ending_normal_shutdown(void **state)
     (void)state;
     json_t *e = ending_of(session_of(
         "normal.jsonl",
-        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\",\"id\":9}\n"
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\","
+        "\"id\":9}\n"
         "{\"t_us\":5,\"dir\":\"s2c\",\"bytes\":50,\"kind\":\"response\",\"method\":\"shutdown\","
         "\"id\":9,\"latency_us\":4}\n"
         "{\"t_us\":6,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"notification\",\"method\":\"exit\"}\n"
@@ -423,7 +423,8 @@ static void test_ending_editor_gone_then_sigterm(void **state)
         "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n"
         "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
         "{\"t_us\":8,\"event\":\"terminate\",\"signal\":\"SIGTERM\",\"after_ms\":2000}\n"
-        "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":15,\"signal_name\":\"Terminated\"}\n"
+        "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":15,\"signal_name\":\"Terminated\"}"
+        "\n"
         "{\"t_us\":10,\"event\":\"pending\",\"stream\":\"c2s\",\"method\":\"x\",\"id\":1,"
         "\"age_us\":9,\"cancelled\":false}\n" SUMMARY));
     assert_string_equal(how(e), "editor_gone");
@@ -512,8 +513,8 @@ static void test_merge_sessions(void **state)
                            "merge-crash.jsonl"));
     json_t *sessions = json_object_get(o, "sessions");
     assert_int_equal(json_array_size(sessions), 2);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(sessions, 1), "ended")), "unfinished");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sessions, 1), "ended")),
+                        "unfinished");
     assert_true(json_is_false(json_object_get(o, "complete")));
     json_decref(o);
 

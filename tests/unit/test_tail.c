@@ -52,8 +52,9 @@ static void test_filters(void **state)
     assert_string_equal(fmt(exit_ev, NULL, -1),
                         "+9us       ----  event         exit killed by signal 9 (Killed)");
     assert_null(fmt(exit_ev, "hover", -1));
-    assert_string_equal(fmt("{\"t_us\":1,\"event\":\"restart\",\"reason\":\"bad GOROOT\"}", NULL, -1),
-                        "+1us       ----  event         restart {\"reason\":\"bad GOROOT\"}");
+    assert_string_equal(
+        fmt("{\"t_us\":1,\"event\":\"restart\",\"reason\":\"bad GOROOT\"}", NULL, -1),
+        "+1us       ----  event         restart {\"reason\":\"bad GOROOT\"}");
 }
 
 int main(void)

@@ -135,6 +135,18 @@ test('report: a DAP session', { skip, timeout: 60000 }, async (t) => {
   assert.match(r.body, /could not find symbol/);
   assert.match(r.jump, /request \(#(\d+)\)/);
   assert.equal(Number(/#(\d+)/.exec(r.jump)[1]) - 1, reply - 1);
+  // Session events are listed; a click on one centres the timeline on it.
+  const ev = await page.evaluate(`(() => {
+    const names = [...document.querySelectorAll('#events-list tr td:nth-child(2)')].map((c) => c.textContent);
+    const link = [...document.querySelectorAll('#events-list a')].find((a) => a.textContent === 'framing_error');
+    const cv = document.getElementById('timeline');
+    const before = cv.toDataURL();
+    link.click();
+    return new Promise((r) => requestAnimationFrame(() => r({ names, changed: cv.toDataURL() !== before })));
+  })()`);
+  assert.deepEqual(ev.names, ['spawn', 'framing_error', 'framing_skip', 'exit', 'summary']);
+  assert.ok(ev.changed, 'the timeline zoomed to the event');
+  assert.deepEqual(page.errors, []);
 });
 
 test('report: 100,000 messages load without freezing the page', { skip, timeout: 300000 }, async (t) => {

@@ -125,8 +125,8 @@ export function writeSession(file, lines) {
 }
 
 // A Delve DAP session as lsptap records one: initialize, launch,
-// breakpoints, a stop, threads and stack, an error reply, continue, and
-// the end (terminated event, disconnect, exit 0).
+// breakpoints, a stop, threads and stack, an error reply, continue, a
+// framing error, and the end (terminated event, disconnect, exit 0).
 export function dapSession(file) {
   const lines = [{ lsptap: 1, protocol: 'dap', start: '2026-11-28T01:00:00Z', lsptap_version: '0.1.0', argv: ['dlv', 'dap', '--listen=127.0.0.1:38697'], pid: 5000, cwd: '/w/hello' }];
   lines.push({ t_us: 0, event: 'spawn', pid: 5001, path: '/usr/bin/dlv', argv: ['dlv', 'dap', '--listen=127.0.0.1:41000'] });
@@ -164,6 +164,8 @@ export function dapSession(file) {
   req('variables', { variablesReference: 1001 }, 2500, { body: { variables: [{ name: 'g', value: '<*greet.Greeter>' }] } });
   req('evaluate', { expression: 'nosuch', frameId: 1000, context: 'hover' }, 1500, { success: false, message: 'could not find symbol value for nosuch' });
   req('continue', { threadId: 1 }, 600, { body: { allThreadsContinued: true } });
+  lines.push({ t_us: t, event: 'framing_error', stream: 'c2s', offset: 4242, code: 'LF_EBADLEN', message: 'Content-Length is not a decimal number within the maximum' });
+  lines.push({ t_us: t, event: 'framing_skip', stream: 'c2s', offset: 4242, skipped: 31 });
   ev('output', { category: 'stdout', output: 'HELLO, WORLD\n' });
   t += 20000;
   ev('terminated', {});

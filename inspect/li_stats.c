@@ -486,25 +486,35 @@ static json_t *ending_json(const struct li_stats *st)
     } else if (!st->exit) {
         how = "unknown";
         snprintf(what, sizeof what, "No exit of the server was recorded.");
-    } else if (st->said_exit && !killed) {
+    } else if (st->said_exit && (!killed || st->terminated)) {
+        /* The editor said goodbye; a server that then had to be signalled
+         * still ended on the editor's request, but not cleanly. */
+        const char *bye = strcmp(st->protocol, "dap") == 0 ? "disconnect"
+                          : st->said_shutdown              ? "shutdown and exit"
+                                                           : "exit (without shutdown)";
         how = "normal";
-        abnormal = code != 0;
-        snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.",
-                 strcmp(st->protocol, "dap") == 0 ? "disconnect"
-                 : st->said_shutdown              ? "shutdown and exit"
-                                                  : "exit (without shutdown)",
-                 died);
+        abnormal = killed || code != 0;
+        if (st->terminated)
+            snprintf(what, sizeof what,
+                     "Shutdown: the editor sent %s, but the server did not exit by itself; "
+                     "lsptap sent it %s, and it %s.",
+                     bye, st->terminate_signal, died);
+        else
+            snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.", bye,
+                     died);
     } else if (editor_left) {
+        char left[128];
+        snprintf(left, sizeof left, "it %s %s", st->editor_left,
+                 st->said_shutdown ? "after shutdown, without exit" : "without shutdown");
         how = "editor_gone";
         if (st->terminated)
             snprintf(what, sizeof what,
-                     "The editor went away (it %s without shutdown); the server did not exit by "
-                     "itself, lsptap sent it %s, and it %s.",
-                     st->editor_left, st->terminate_signal, died);
+                     "The editor went away (%s); the server did not exit by itself, lsptap sent "
+                     "it %s, and it %s.",
+                     left, st->terminate_signal, died);
         else
-            snprintf(what, sizeof what,
-                     "The editor went away (it %s without shutdown); the server then %s.",
-                     st->editor_left, died);
+            snprintf(what, sizeof what, "The editor went away (%s); the server then %s.", left,
+                     died);
     } else {
         how = killed ? "server_killed" : "server_exited";
         snprintf(what, sizeof what, "The server %s while the editor was still connected.", died);

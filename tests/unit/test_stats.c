@@ -435,6 +435,37 @@ static void test_ending_editor_gone_then_sigterm(void **state)
     json_decref(e);
 }
 
+/* shutdown and exit sent, but the server had to be killed: still the
+ * editor's ending, not a crash, and not clean. */
+static void test_ending_exit_then_sigkill(void **state)
+{
+    (void)state;
+    json_t *e = ending_of(session_of(
+        "stuck.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\","
+        "\"id\":9}\n"
+        "{\"t_us\":6,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"notification\",\"method\":\"exit\"}\n"
+        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+        "{\"t_us\":8,\"event\":\"terminate\",\"signal\":\"SIGKILL\",\"after_ms\":2000}\n"
+        "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":9,\"signal_name\":\"Killed\"}"
+        "\n" SUMMARY));
+    assert_string_equal(how(e), "normal");
+    assert_true(json_is_true(json_object_get(e, "abnormal")));
+    assert_string_equal(said(e), "Shutdown: the editor sent shutdown and exit, but the server did "
+                                 "not exit by itself; lsptap sent it SIGKILL, and it was killed "
+                                 "by signal 9 (Killed).");
+    json_decref(e);
+    e = ending_of(session_of(
+        "noexit.jsonl", "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":"
+                        "\"shutdown\",\"id\":9}\n"
+                        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+                        "{\"t_us\":9,\"event\":\"exit\",\"status\":1,\"signal\":null}\n" SUMMARY));
+    assert_string_equal(how(e), "editor_gone");
+    assert_string_equal(said(e), "The editor went away (it closed its end after shutdown, without "
+                                 "exit); the server then exited with status 1.");
+    json_decref(e);
+}
+
 static void test_ending_server_crash_keeps_stderr_tail(void **state)
 {
     (void)state;
@@ -544,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_merge_sessions),
         cmocka_unit_test(test_ending_normal_shutdown),
         cmocka_unit_test(test_ending_editor_gone_then_sigterm),
+        cmocka_unit_test(test_ending_exit_then_sigkill),
         cmocka_unit_test(test_ending_server_crash_keeps_stderr_tail),
         cmocka_unit_test(test_ending_unfinished_and_spawn_failed),
     };

@@ -33,6 +33,19 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+struct watch {
+    const char *dir;
+    const char *current;
+};
+
+/* A newer session has started: the one being followed will not grow. */
+static int newer_session(void *ud)
+{
+    const struct watch *w = ud;
+    char path[4352];
+    return li_tail_newest(w->dir, path, sizeof path) > 0 && strcmp(path, w->current) != 0;
+}
+
 /* The newest session, then each newer one, until a signal. */
 static int follow_dir(const char *dir, const struct li_tail_filter *f)
 {
@@ -50,7 +63,8 @@ static int follow_dir(const char *dir, const struct li_tail_filter *f)
         waiting = 0;
         printf("==> %s <==\n", path);
         fflush(stdout);
-        if (li_tail_file(path, f, 1, &stop, stdout, err, sizeof err)) {
+        struct watch w = {dir, path};
+        if (li_tail_file(path, f, 1, &stop, newer_session, &w, stdout, err, sizeof err)) {
             fprintf(stderr, "lsptap tail: %s\n", err);
             return 2;
         }
@@ -93,7 +107,7 @@ int cmd_tail(int argc, char **argv)
 
     char err[4600];
     if (path) {
-        if (li_tail_file(path, &f, follow, &stop, stdout, err, sizeof err)) {
+        if (li_tail_file(path, &f, follow, &stop, NULL, NULL, stdout, err, sizeof err)) {
             fprintf(stderr, "lsptap tail: %s\n", err);
             return 2;
         }
@@ -108,7 +122,7 @@ int cmd_tail(int argc, char **argv)
         if (n <= 0) return fprintf(stderr, "lsptap tail: no session in %s\n", cfg.dir), 2;
         char p[4600];
         snprintf(p, sizeof p, "%s", err);
-        if (li_tail_file(p, &f, 0, &stop, stdout, err, sizeof err))
+        if (li_tail_file(p, &f, 0, &stop, NULL, NULL, stdout, err, sizeof err))
             return fprintf(stderr, "lsptap tail: %s\n", err), 2;
         return 0;
     }

@@ -125,7 +125,8 @@ static void nap(void)
 }
 
 int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
-                 volatile sig_atomic_t *stop, FILE *out, char *err, size_t errlen)
+                 volatile sig_atomic_t *stop, int (*give_up)(void *ud), void *ud, FILE *out,
+                 char *err, size_t errlen)
 {
     FILE *in = fopen(path, "rb");
     if (!in) {
@@ -147,7 +148,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                 fclose(in);
                 return 2;
             }
-            if (!follow) break;
+            if (!follow || (give_up && give_up(ud))) break;
             clearerr(in); /* more may come: lsptap is still writing */
             nap();
             continue;

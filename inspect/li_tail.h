@@ -30,10 +30,13 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
 
 /* Prints the lines of the file at path that pass the filter, from the
  * start. With `follow`, waits for more lines (polling every 200 ms) until
- * the session's summary line has been read, or *stop becomes non-zero.
+ * the session's summary line has been read, *stop becomes non-zero, or
+ * `give_up` (may be NULL) returns non-zero at the end of the file (a file
+ * lsptap never finished: a newer session has started).
  * Returns 0, or 2 with err filled when the file cannot be opened/read. */
 int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
-                 volatile sig_atomic_t *stop, FILE *out, char *err, size_t errlen);
+                 volatile sig_atomic_t *stop, int (*give_up)(void *ud), void *ud, FILE *out,
+                 char *err, size_t errlen);
 
 /* The newest *.jsonl in dir by modification time (ties: the greater name)
  * into out. Returns 1 when there is one, 0 when none, -errno when dir

@@ -57,3 +57,30 @@ test('tail: filters by method and direction; a finished session ends by itself',
   assert.equal(n.status, 0, n.stderr);
   assert.equal(messageLines(n.stdout).length, readSession(file).messages.length);
 });
+
+test('tail: leaves a session lsptap never finished when a newer one starts', { timeout: 60000 }, async (t) => {
+  const sessions = path.join(tempDir(t), 'sessions');
+  fs.mkdirSync(sessions, { recursive: true, mode: 0o700 });
+  // lsptap was killed: the file stops mid-session, no summary.
+  const old = path.join(sessions, '20200101T000000Z-1-gopls.jsonl');
+  fs.writeFileSync(old, '{"lsptap":1,"protocol":"lsp","start":"2020-01-01T00:00:00Z"}\n' +
+    '{"t_us":5,"dir":"c2s","bytes":60,"kind":"request","method":"old/request","id":1}\n');
+  fs.utimesSync(old, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+  const tail = spawnTracked(t, lsptapBin(), ['tail'], { env: childEnv({ LSPTAP_DIR: sessions }) });
+  const out = collect(tail.stdout);
+  const deadline = Date.now() + 20000;
+  while (!/old\/request/.test(out.text())) {
+    assert.ok(Date.now() < deadline, `tail never showed the old session:\n${out.text()}`);
+    await sleep(20);
+  }
+  const file = await answerSession(t, { sessions });
+  while (!/summary: session ended/.test(out.text())) {
+    assert.ok(Date.now() < deadline, `tail never moved on to the new session:\n${out.text()}`);
+    await sleep(20);
+  }
+  tail.kill('SIGTERM');
+  await withTimeout(tail.exited, 5000, 'tail exit');
+  const text = out.text();
+  assert.ok(text.indexOf(`==> ${old} <==`) < text.indexOf(`==> ${file} <==`), text);
+  assert.equal(messageLines(text).length, 1 + readSession(file).messages.length, text);
+});

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { childEnv, childPids, collect, copyExample, peersDir, sleep, spawnTracked, standIn, tempDir, withTimeout } from './env.mjs';
 import { startEditor } from './lsp.mjs';
-import { checkedSession, findSession } from './session.mjs';
+import { checkedSession, findSession, validateSession } from './session.mjs';
 
 export const frame = (msg) => {
   const body = Buffer.from(JSON.stringify(msg));
@@ -53,6 +53,7 @@ export async function goplsSession(t) {
 export async function answerSession(t, { sessions = null, pause = 0 } = {}) {
   const dir = tempDir(t);
   sessions = sessions || path.join(dir, 'sessions');
+  const before = new Set(fs.existsSync(sessions) ? fs.readdirSync(sessions) : []);
   const lsptap = spawnTracked(t, standIn(), [], {
     cwd: dir,
     env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'answer.mjs'), LSPTAP_DIR: sessions }),
@@ -80,8 +81,12 @@ export async function answerSession(t, { sessions = null, pause = 0 } = {}) {
   lsptap.stdin.end();
   const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit');
   assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
-  checkedSession(sessions);
-  return findSession(sessions);
+  const made = fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl') && !before.has(f));
+  assert.equal(made.length, 1, `one new session file in ${sessions}: ${JSON.stringify(made)}`);
+  const file = path.join(sessions, made[0]);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600, `${file}: file mode`);
+  validateSession(file);
+  return file;
 }
 
 // A server (silent.mjs behind a script that writes two stderr lines) that holds two requests

@@ -115,6 +115,8 @@ static char *body_text(json_t *body, int *flags)
         while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
             n--; /* cut on a UTF-8 character boundary: the page gets valid text */
         text[n] = '\0';
+        char *shrunk = realloc(text, n + 1); /* the rest is never written: give it back */
+        if (shrunk) text = shrunk;
         *flags |= LI_RF_BODY_CUT;
     }
     return text;

@@ -14,7 +14,7 @@ struct rmsg {
     int flags;                       /* LI_RF_* */
     long pair;                       /* index of the request/reply it pairs with, or -1 */
     char *name;                      /* method / command / DAP event; NULL when none */
-    json_t *id;                      /* borrowed from nothing: a reference we hold; may be NULL */
+    json_t *id;                      /* a reference we hold; NULL when the line has none */
     char *body;                      /* compact JSON text, or NULL */
 };
 

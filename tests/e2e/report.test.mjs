@@ -208,3 +208,26 @@ test('report: 100,000 messages load without freezing the page', { skip, timeout:
   assert.equal(times.lastRow, messages - 1, 'the list scrolls to the last message');
   assert.deepEqual(page.errors, []);
 });
+
+test('report: refusals say why, with exit status 2', { timeout: 15000 }, (t) => {
+  const dir = tempDir(t);
+  const run = (args) => spawnSync(lsptapBin(), ['report', ...args], { encoding: 'utf8', timeout: 10000 });
+  let r = run([path.join(dir, 'missing.jsonl'), '-o', path.join(dir, 'x.html')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^lsptap report: cannot open .*missing\.jsonl: No such file or directory$/m);
+  fs.writeFileSync(path.join(dir, 'other.jsonl'), '{"hello":1}\n');
+  r = run([path.join(dir, 'other.jsonl'), '-o', path.join(dir, 'x.html')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /other\.jsonl:1: not a session file/);
+  assert.ok(!fs.existsSync(path.join(dir, 'x.html')), 'no page for a file that is not a session');
+  r = run([path.join(dir, 'other.jsonl')]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage: lsptap report SESSION\.jsonl -o FILE\.html/);
+  const dap = dapSession(path.join(dir, 'dap.jsonl'));
+  r = run([dap, '-o', path.join(dir, 'no-such-dir', 'x.html')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot create .*no-such-dir\/x\.html: No such file or directory/);
+  r = run([dap, '-o', '-']);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /^<!DOCTYPE html>/);
+});

@@ -206,8 +206,24 @@ export function bigSession(file, n) {
     if (o.dir === 'c2s') c2s++;
     else s2c++;
   };
+  // Replies due by `now`, in time order, before anything later: lsptap writes
+  // lines in the order frames complete, so a real file is in time order.
+  const flush = (now) => {
+    open.sort((a, b) => a.t + a.lat - (b.t + b.lat));
+    while (open.length && open[0].t + open[0].lat <= now && count < n - pendingAtEnd) {
+      const o = open.shift();
+      const err = rnd() < 0.02;
+      const body = err ? { jsonrpc: '2.0', id: o.rid, error: { code: -32603, message: 'no package for file' } } : { jsonrpc: '2.0', id: o.rid, result: { contents: { kind: 'markdown', value: `result for ${o.m} ${o.rid}` } } };
+      const l = { t_us: o.t + o.lat, dir: 's2c', bytes: 200, kind: 'response', method: o.m, id: o.rid, latency_us: o.lat };
+      if (err) l.error = body.error;
+      l.body = body;
+      line(l);
+    }
+  };
   while (count < n - pendingAtEnd) {
     t += Math.floor(rnd() * 1200);
+    flush(t);
+    if (count >= n - pendingAtEnd) break;
     const r = rnd();
     if (r < 0.3) {
       const body = { jsonrpc: '2.0', method: 'textDocument/didChange', params: { textDocument: { uri: 'file:///w/big/main.go', version: id }, contentChanges: [{ text: 'x' }] } };
@@ -220,24 +236,15 @@ export function bigSession(file, n) {
       const body = { jsonrpc: '2.0', id: sid, method: 'workspace/configuration', params: { items: [{ section: 'gopls' }] } };
       line({ t_us: t, dir: 's2c', bytes: 140, kind: 'request', method: body.method, id: sid, body });
       const lat = 100 + Math.floor(rnd() * 400);
-      line({ t_us: t + lat, dir: 'c2s', bytes: 60, kind: 'response', method: body.method, id: sid, latency_us: lat, body: { jsonrpc: '2.0', id: sid, result: [{}] } });
+      flush(t + lat); // replies due meanwhile come first
+      t += lat;
+      line({ t_us: t, dir: 'c2s', bytes: 60, kind: 'response', method: body.method, id: sid, latency_us: lat, body: { jsonrpc: '2.0', id: sid, result: [{}] } });
     } else {
       const m = methods[Math.floor(rnd() * methods.length)];
       const rid = id++;
       const body = { jsonrpc: '2.0', id: rid, method: m, params: { textDocument: { uri: 'file:///w/big/main.go' }, position: { line: rid % 500, character: 4 } } };
       line({ t_us: t, dir: 'c2s', bytes: 160, kind: 'request', method: m, id: rid, body });
       open.push({ m, rid, t, lat: Math.floor(200 + Math.pow(rnd(), 3) * (m.includes('completion') ? 400000 : 60000)) });
-    }
-    // replies due by now, in time order
-    open.sort((a, b) => a.t + a.lat - (b.t + b.lat));
-    while (open.length && open[0].t + open[0].lat <= t && count < n - pendingAtEnd) {
-      const o = open.shift();
-      const err = rnd() < 0.02;
-      const body = err ? { jsonrpc: '2.0', id: o.rid, error: { code: -32603, message: 'no package for file' } } : { jsonrpc: '2.0', id: o.rid, result: { contents: { kind: 'markdown', value: `result for ${o.m} ${o.rid}` } } };
-      const l = { t_us: o.t + o.lat, dir: 's2c', bytes: 200, kind: 'response', method: o.m, id: o.rid, latency_us: o.lat };
-      if (err) l.error = body.error;
-      l.body = body;
-      line(l);
     }
   }
   for (let i = 0; i < pendingAtEnd; i++) {

@@ -1,5 +1,6 @@
 /* lsptap stats SESSION [--json]: the per-method report of a session file. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
@@ -7,18 +8,18 @@
 
 static int usage(FILE *f)
 {
-    fputs("usage: lsptap stats SESSION.jsonl [--json]\n"
-          "Per method: requests, notifications, replies, errors, cancellations,\n"
-          "p50/p90/p99/max reply latency (nearest rank) and bytes; then the requests\n"
-          "left pending and how the session ended. --json prints one JSON object.\n",
+    fputs("usage: lsptap stats SESSION.jsonl... [--json]\n"
+          "How the session ended; per method: requests, notifications, replies, errors,\n"
+          "cancellations, p50/p90/p99/max reply latency (nearest rank) and bytes; then\n"
+          "the requests left pending. Several files make one report, merged per method.\n"
+          "--json prints one JSON object.\n",
           f);
     return f == stdout ? 0 : 2;
 }
 
 int cmd_stats(int argc, char **argv)
 {
-    const char *path = NULL;
-    int as_json = 0;
+    int as_json = 0, npaths = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             as_json = 1;
@@ -26,27 +27,39 @@ int cmd_stats(int argc, char **argv)
             return usage(stdout);
         else if (argv[i][0] == '-' && argv[i][1] != '\0')
             return fprintf(stderr, "lsptap stats: unknown option %s\n", argv[i]), usage(stderr);
-        else if (path)
-            return fprintf(stderr, "lsptap stats: one session file at a time\n"), usage(stderr);
         else
-            path = argv[i];
+            npaths++;
     }
-    if (!path) return usage(stderr);
+    if (!npaths) return usage(stderr);
 
     char err[1024];
-    struct li_stats *st;
-    if (li_stats_load(path, &st, stderr, err, sizeof err) != 0) {
-        fprintf(stderr, "lsptap stats: %s\n", err);
-        return 2;
+    struct li_stats **parts = calloc((size_t)npaths, sizeof *parts);
+    if (!parts) return fprintf(stderr, "lsptap stats: out of memory\n"), 1;
+    int n = 0, rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') continue;
+        if (li_stats_load(argv[i], &parts[n], stderr, err, sizeof err) != 0) {
+            fprintf(stderr, "lsptap stats: %s\n", err);
+            rc = 2;
+        } else {
+            n++;
+        }
     }
-    if (as_json) {
-        json_t *o = li_stats_json(st);
-        json_dumpf(o, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(o);
-    } else {
-        li_stats_print(st, stdout);
+    if (!rc) {
+        struct li_stats *st = n == 1 ? parts[0] : li_stats_merge(parts, (size_t)n);
+        if (as_json) {
+            json_t *o = li_stats_json(st);
+            json_dumpf(o, stdout, JSON_INDENT(2));
+            fputc('\n', stdout);
+            json_decref(o);
+        } else {
+            li_stats_print(st, stdout);
+        }
+        if (st != parts[0]) li_stats_free(st);
+        rc = fflush(stdout) == 0 ? 0 : 1;
     }
-    li_stats_free(st);
-    return fflush(stdout) == 0 ? 0 : 1;
+    for (int i = 0; i < n; i++)
+        li_stats_free(parts[i]);
+    free(parts);
+    return rc;
 }

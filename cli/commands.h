@@ -10,5 +10,9 @@ int cmd_dlv(int argc, char **argv, const char *self);   /* the dlv stand-in */
 int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION... */
 int cmd_relay(int argc, char **argv);                   /* lsptap relay ... */
 int cmd_doctor(int argc, char **argv);                  /* lsptap doctor [--json] [DIR] */
+int cmd_report(int argc, char **argv);                  /* lsptap report SESSION -o FILE.html */
+int cmd_ls(int argc, char **argv);                      /* lsptap ls [DIR] */
+int cmd_export(int argc, char **argv);                  /* lsptap export --format F SESSION */
+int cmd_tail(int argc, char **argv);                    /* lsptap tail [SESSION] */
 
 #endif

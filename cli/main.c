@@ -23,6 +23,10 @@ static void usage(FILE *f)
           "  relay --listen ADDR | --connect ADDR [-- CMD...]\n"
           "                      relay LSP/DAP over TCP or unix sockets, recorded\n"
           "  doctor [--json] [DIR]  what is wrong with the environment gopls gets\n"
+          "  report SESSION -o FILE.html  the session as a self-contained HTML page\n"
+          "  ls [DIR]            the recorded sessions: start, duration, server, ending\n"
+          "  export --format inspector|jsonrpc SESSION  gopls -rpc.trace text, or a raw stream\n"
+          "  tail [SESSION]      follow the newest (or given) session, a line per message\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -53,6 +57,10 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
     if (!strcmp(cmd, "relay")) return cmd_relay(argc - 1, argv + 1);
     if (!strcmp(cmd, "doctor")) return cmd_doctor(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report")) return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "ls")) return cmd_ls(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
+    if (!strcmp(cmd, "tail")) return cmd_tail(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

@@ -20,12 +20,24 @@ struct pend {
     uint64_t t_us;
     int64_t age_us;
     int cancelled;
+    const char *session; /* merged reports: the file it was pending in (owned by parts) */
 };
 
 struct plist {
     struct pend *v;
     size_t n, cap;
 };
+
+/* One of the last messages each way, for the ending. */
+struct lastmsg {
+    uint64_t t_us;
+    char kind[16];
+    char name[128];
+    char id[64];
+    int error;
+};
+
+#define LAST_KEPT 5
 
 struct li_stats {
     char *source;
@@ -35,8 +47,19 @@ struct li_stats {
     struct plist pending; /* from "pending" events */
     struct plist open;    /* requests without a reply line, for a session without summary */
     json_t *summary;
+    json_t *header;
+    json_t *parts; /* merged reports: one brief per session file; NULL for one file */
     json_t *exit;
     json_t *warnings;
+    json_t *spawn_failed;              /* the spawn_failed event, if any */
+    int64_t editor_left_us;            /* editor_eof / editor_gone, -1 when neither */
+    const char *editor_left;           /* which of the two came first */
+    int terminated;                    /* lsptap sent SIGTERM/SIGKILL after the editor left */
+    char terminate_signal[16];         /* the last one it sent */
+    int said_shutdown, said_exit;      /* the editor's shutdown request, exit notification
+                                          (DAP: disconnect) */
+    struct lastmsg last[2][LAST_KEPT]; /* ring per direction */
+    size_t nlast[2];                   /* messages seen per direction (ring position) */
     uint64_t last_t_us;
     uint64_t messages[2], bytes[2], invalid, framing_errors, lines;
 };
@@ -61,6 +84,7 @@ struct li_stats *li_stats_new(const char *source)
     if (!st) abort();
     st->source = xstrdup(source);
     st->warnings = json_array();
+    st->editor_left_us = -1;
     return st;
 }
 
@@ -86,6 +110,9 @@ void li_stats_free(struct li_stats *st)
     json_decref(st->summary);
     json_decref(st->exit);
     json_decref(st->warnings);
+    json_decref(st->spawn_failed);
+    json_decref(st->header);
+    json_decref(st->parts);
     free(st->source);
     free(st);
 }
@@ -171,6 +198,18 @@ static void add_event(struct li_stats *st, json_t *line, const char *ev)
         st->exit = json_incref(line);
     } else if (strcmp(ev, "framing_error") == 0) {
         st->framing_errors++;
+    } else if (strcmp(ev, "spawn_failed") == 0) {
+        json_decref(st->spawn_failed);
+        st->spawn_failed = json_incref(line);
+    } else if (strcmp(ev, "editor_eof") == 0 || strcmp(ev, "editor_gone") == 0) {
+        if (st->editor_left_us < 0) {
+            st->editor_left_us = (int64_t)u64_member(line, "t_us");
+            st->editor_left = strcmp(ev, "editor_eof") == 0 ? "closed its end" : "stopped reading";
+        }
+    } else if (strcmp(ev, "terminate") == 0) {
+        st->terminated = 1;
+        const char *sig = str_member(line, "signal");
+        snprintf(st->terminate_signal, sizeof st->terminate_signal, "%s", sig ? sig : "a signal");
     }
 }
 
@@ -218,6 +257,23 @@ static void note_cancel(struct li_stats *st, int dir, json_t *line)
     if (p) p->cancelled = 1;
 }
 
+static void remember_last(struct li_stats *st, int dir, json_t *line, const char *kind,
+                          const char *name)
+{
+    struct lastmsg *l = &st->last[dir][st->nlast[dir]++ % LAST_KEPT];
+    memset(l, 0, sizeof *l);
+    l->t_us = u64_member(line, "t_us");
+    snprintf(l->kind, sizeof l->kind, "%s", kind);
+    snprintf(l->name, sizeof l->name, "%s", name ? name : "");
+    json_t *id = json_object_get(line, "id");
+    if (id) {
+        char *text = json_text(id);
+        snprintf(l->id, sizeof l->id, "%s", text);
+        free(text);
+    }
+    l->error = json_object_get(line, "error") != NULL;
+}
+
 static void add_message(struct li_stats *st, json_t *line, const char *dirs, const char *kind)
 {
     int dir = dir_of(dirs);
@@ -225,6 +281,17 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
     uint64_t t = u64_member(line, "t_us");
     int dap = strcmp(st->protocol, "dap") == 0;
     const char *name = str_member(line, dap ? "command" : "method");
+    remember_last(st, dir, line, kind,
+                  name                         ? name
+                  : strcmp(kind, "event") == 0 ? str_member(line, "event")
+                                               : NULL);
+    if (dir == 0 && name) {
+        if (strcmp(name, dap ? "disconnect" : "shutdown") == 0 && strcmp(kind, "request") == 0)
+            st->said_shutdown = 1;
+        if (dap ? strcmp(name, "disconnect") == 0 && strcmp(kind, "request") == 0
+                : strcmp(name, "exit") == 0 && strcmp(kind, "notification") == 0)
+            st->said_exit = 1;
+    }
     st->messages[dir]++;
     st->bytes[dir] += bytes;
     if (strcmp(kind, "invalid") == 0) {
@@ -273,6 +340,7 @@ void li_stats_add(struct li_stats *st, json_t *line)
     uint64_t t = u64_member(line, "t_us");
     if (t > st->last_t_us) st->last_t_us = t;
     if (st->lines == 1) {
+        st->header = json_incref(line);
         const char *proto = str_member(line, "protocol");
         snprintf(st->protocol, sizeof st->protocol, "%s", proto ? proto : "lsp");
         return;
@@ -339,6 +407,128 @@ static const struct plist *final_pending(const struct li_stats *st)
     return st->summary ? &st->pending : &st->open;
 }
 
+/* ---- how the session ended ------------------------------------------------ */
+
+static const char *summary_str(const struct li_stats *st, const char *key)
+{
+    return st->summary ? str_member(st->summary, key) : NULL;
+}
+
+/* The last `max` lines of the server's stderr (the summary keeps its last
+ * 64 KiB), as a JSON array of strings. */
+static json_t *stderr_lines(const struct li_stats *st, size_t max)
+{
+    json_t *out = json_array();
+    const char *tail = summary_str(st, "stderr_tail");
+    if (!tail) return out;
+    const char *end = tail + strlen(tail);
+    while (end > tail && end[-1] == '\n')
+        end--;
+    const char *start = end;
+    for (size_t n = 0; start > tail; start--)
+        if (start[-1] == '\n' && ++n == max) break;
+    for (const char *p = start; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        json_array_append_new(out, json_stringn(p, (size_t)(e - p)));
+        p = nl ? nl + 1 : end;
+    }
+    return out;
+}
+
+static json_t *last_json(const struct li_stats *st, int dir)
+{
+    json_t *a = json_array();
+    size_t n = st->nlast[dir] < LAST_KEPT ? st->nlast[dir] : LAST_KEPT;
+    for (size_t k = st->nlast[dir] - n; k < st->nlast[dir]; k++) {
+        const struct lastmsg *l = &st->last[dir][k % LAST_KEPT];
+        json_t *id = l->id[0] ? json_loads(l->id, JSON_DECODE_ANY, NULL) : NULL;
+        json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:o,s:b}", "t_us", (json_int_t)l->t_us,
+                                           "kind", l->kind, "method", l->name, "id",
+                                           id ? id : json_null(), "error", l->error));
+    }
+    return a;
+}
+
+/* how: normal | editor_gone | server_exited | server_killed | spawn_failed |
+ * unfinished | unknown; summary: one sentence a user understands. */
+static json_t *ending_json(const struct li_stats *st)
+{
+    char what[512];
+    const char *how;
+    int abnormal = 1;
+    json_t *status = st->exit ? json_object_get(st->exit, "status") : NULL;
+    json_t *sig = st->exit ? json_object_get(st->exit, "signal") : NULL;
+    int killed = json_is_integer(sig) && json_integer_value(sig) > 0;
+    const char *signame = st->exit ? str_member(st->exit, "signal_name") : NULL;
+    long long code = json_integer_value(status), signo = json_integer_value(sig);
+    int editor_left = st->editor_left_us >= 0 &&
+                      (!st->exit || st->editor_left_us <= (int64_t)u64_member(st->exit, "t_us"));
+    char died[160];
+    if (killed)
+        snprintf(died, sizeof died, "was killed by signal %lld%s%s%s", signo, signame ? " (" : "",
+                 signame ? signame : "", signame ? ")" : "");
+    else
+        snprintf(died, sizeof died, "exited with status %lld", code);
+
+    if (st->spawn_failed || (summary_str(st, "ending") &&
+                             strcmp(summary_str(st, "ending"), "server unavailable") == 0)) {
+        how = "spawn_failed";
+        const char *why = st->spawn_failed ? str_member(st->spawn_failed, "error") : NULL;
+        snprintf(what, sizeof what, "The server could not be started%s%s.", why ? ": " : "",
+                 why ? why : "");
+    } else if (!st->summary) {
+        how = "unfinished";
+        snprintf(
+            what, sizeof what,
+            "The session file ends without a summary: lsptap itself was killed or crashed%s%s.",
+            st->exit ? "; the server " : "", st->exit ? died : "");
+    } else if (!st->exit) {
+        how = "unknown";
+        snprintf(what, sizeof what, "No exit of the server was recorded.");
+    } else if (st->said_exit && (!killed || st->terminated)) {
+        /* The editor said goodbye; a server that then had to be signalled
+         * still ended on the editor's request, but not cleanly. */
+        const char *bye = strcmp(st->protocol, "dap") == 0 ? "disconnect"
+                          : st->said_shutdown              ? "shutdown and exit"
+                                                           : "exit (without shutdown)";
+        how = "normal";
+        abnormal = killed || code != 0;
+        if (st->terminated)
+            snprintf(what, sizeof what,
+                     "Shutdown: the editor sent %s, but the server did not exit by itself; "
+                     "lsptap sent it %s, and it %s.",
+                     bye, st->terminate_signal, died);
+        else
+            snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.", bye,
+                     died);
+    } else if (editor_left) {
+        char left[128];
+        snprintf(left, sizeof left, "it %s %s", st->editor_left,
+                 st->said_shutdown ? "after shutdown, without exit" : "without shutdown");
+        how = "editor_gone";
+        if (st->terminated)
+            snprintf(what, sizeof what,
+                     "The editor went away (%s); the server did not exit by itself, lsptap sent "
+                     "it %s, and it %s.",
+                     left, st->terminate_signal, died);
+        else
+            snprintf(what, sizeof what, "The editor went away (%s); the server then %s.", left,
+                     died);
+    } else {
+        how = killed ? "server_killed" : "server_exited";
+        snprintf(what, sizeof what, "The server %s while the editor was still connected.", died);
+    }
+    json_t *o = json_pack("{s:s,s:s,s:b}", "how", how, "summary", what, "abnormal", abnormal);
+    json_object_set_new(o, "status", status ? json_incref(status) : json_null());
+    json_object_set_new(o, "signal", sig ? json_incref(sig) : json_null());
+    json_object_set_new(o, "pending", json_integer((json_int_t)final_pending(st)->n));
+    json_object_set_new(o, "stderr_tail", stderr_lines(st, 20));
+    json_object_set_new(o, "last",
+                        json_pack("{s:o,s:o}", "c2s", last_json(st, 0), "s2c", last_json(st, 1)));
+    return o;
+}
+
 int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err, size_t errlen)
 {
     char msg[512];
@@ -396,6 +586,77 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
     return 0;
 }
 
+json_t *li_stats_brief(const struct li_stats *st)
+{
+    json_t *h = st->header;
+    json_t *argv = json_object_get(h, "argv");
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "session", st->source, "protocol", st->protocol,
+                          "duration_us", (json_int_t)st->last_t_us, "messages",
+                          (json_int_t)(st->messages[0] + st->messages[1]));
+    json_t *start = json_object_get(h, "start");
+    json_object_set_new(o, "start", start ? json_incref(start) : json_null());
+    json_object_set_new(o, "argv", json_is_array(argv) ? json_incref(argv) : json_array());
+    json_t *e = ending_json(st);
+    json_object_set(o, "ended", json_object_get(e, "how"));
+    json_object_set(o, "ending", json_object_get(e, "summary"));
+    json_object_set_new(o, "pending", json_integer((json_int_t)final_pending(st)->n));
+    json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    json_decref(e);
+    return o;
+}
+
+struct li_stats *li_stats_merge(struct li_stats *const *v, size_t n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%zu sessions", n);
+    struct li_stats *m = li_stats_new(name);
+    m->parts = json_array();
+    m->summary = json_object(); /* complete unless a part is not (see li_stats_json) */
+    for (size_t k = 0; k < n; k++) {
+        const struct li_stats *s = v[k];
+        if (k == 0)
+            snprintf(m->protocol, sizeof m->protocol, "%s", s->protocol);
+        else if (strcmp(m->protocol, s->protocol) != 0)
+            snprintf(m->protocol, sizeof m->protocol, "mixed");
+        json_t *brief = li_stats_brief(s);
+        json_array_append_new(m->parts, brief);
+        const char *src = json_string_value(json_object_get(brief, "session"));
+        for (size_t i = 0; i < s->nrows; i++) {
+            const struct row *r = &s->rows[i];
+            struct row *d = row_of(m, r->name, r->is_event);
+            d->requests += r->requests;
+            d->notifications += r->notifications;
+            d->replies += r->replies;
+            d->errors += r->errors;
+            d->cancelled += r->cancelled;
+            d->bytes += r->bytes;
+            for (size_t j = 0; j < r->nlat; j++)
+                add_latency(d, r->lat[j]);
+        }
+        const struct plist *p = final_pending(s);
+        for (size_t i = 0; i < p->n; i++) {
+            struct pend *q = plist_push(&m->pending);
+            *q = p->v[i];
+            q->method = xstrdup(p->v[i].method);
+            q->id = xstrdup(p->v[i].id);
+            q->session = src;
+        }
+        for (int d = 0; d < 2; d++) {
+            m->messages[d] += s->messages[d];
+            m->bytes[d] += s->bytes[d];
+        }
+        m->invalid += s->invalid;
+        m->framing_errors += s->framing_errors;
+        if (s->last_t_us > m->last_t_us) m->last_t_us = s->last_t_us;
+        for (size_t i = 0; i < json_array_size(s->warnings); i++)
+            json_array_append(m->warnings, json_array_get(s->warnings, i));
+    }
+    for (size_t i = 0; i < m->nrows; i++)
+        sort(m->rows[i].lat, m->rows[i].nlat, sizeof(int64_t), cmp_i64);
+    sort(m->rows, m->nrows, sizeof *m->rows, cmp_row);
+    return m;
+}
+
 /* ---- output ----------------------------------------------------------------- */
 
 static void fmt_us(char *out, size_t cap, int64_t us)
@@ -427,16 +688,51 @@ static void row_name(char *out, size_t cap, const struct row *r)
 
 static void print_end(const struct li_stats *st, FILE *out)
 {
-    if (st->exit) {
-        json_t *sig = json_object_get(st->exit, "signal");
-        if (json_is_integer(sig) && json_integer_value(sig) > 0)
-            fprintf(out, "ended    server killed by signal %lld\n",
-                    (long long)json_integer_value(sig));
-        else
-            fprintf(out, "ended    server exited with status %lld\n",
-                    (long long)json_integer_value(json_object_get(st->exit, "status")));
-    } else {
-        fprintf(out, "ended    no exit event recorded\n");
+    json_t *e = ending_json(st);
+    fprintf(out, "ended    %s\n", json_string_value(json_object_get(e, "summary")));
+    size_t np = final_pending(st)->n;
+    if (np)
+        fprintf(out, "pending  %zu request%s unanswered at the end (listed below)\n", np,
+                np == 1 ? "" : "s");
+    json_t *lines = json_object_get(e, "stderr_tail");
+    size_t nl = json_array_size(lines), from = nl > 10 ? nl - 10 : 0;
+    if (nl)
+        fprintf(out, "stderr   the server's last %zu line%s:\n", nl - from,
+                nl - from == 1 ? "" : "s");
+    for (size_t i = from; i < nl; i++)
+        fprintf(out, "  | %s\n", json_string_value(json_array_get(lines, i)));
+    for (int d = 0; d < 2; d++) {
+        json_t *last = json_object_get(json_object_get(e, "last"), d ? "s2c" : "c2s");
+        size_t n = json_array_size(last), i = n > 3 ? n - 3 : 0;
+        if (n) fprintf(out, "last     %s:\n", d ? "server->editor" : "editor->server");
+        for (; i < n; i++) {
+            json_t *m = json_array_get(last, i);
+            char t[32], *id = json_dumps(json_object_get(m, "id"), JSON_ENCODE_ANY);
+            fmt_us(t, sizeof t, (int64_t)json_integer_value(json_object_get(m, "t_us")));
+            const char *name = json_string_value(json_object_get(m, "method"));
+            fprintf(out, "  %9s  %-12s  %s%s%s%s\n", t,
+                    json_string_value(json_object_get(m, "kind")), name[0] ? name : "-",
+                    id && strcmp(id, "null") ? "  id " : "", id && strcmp(id, "null") ? id : "",
+                    json_is_true(json_object_get(m, "error")) ? "  (error)" : "");
+            free(id);
+        }
+    }
+    json_decref(e);
+}
+
+/* A merged report: one line per session file with how it ended. */
+static void print_parts(const struct li_stats *st, FILE *out)
+{
+    size_t i;
+    json_t *b;
+    json_array_foreach(st->parts, i, b)
+    {
+        char d[32];
+        fmt_us(d, sizeof d, (int64_t)json_integer_value(json_object_get(b, "duration_us")));
+        fprintf(out, "%s %s: %lld messages, %s; %s\n", i ? "        " : "ended   ",
+                json_string_value(json_object_get(b, "session")),
+                (long long)json_integer_value(json_object_get(b, "messages")), d,
+                json_string_value(json_object_get(b, "ending")));
     }
 }
 
@@ -457,7 +753,10 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     if (st->invalid || st->framing_errors)
         fprintf(out, "problems %llu invalid messages, %llu framing errors\n",
                 (unsigned long long)st->invalid, (unsigned long long)st->framing_errors);
-    print_end(st, out);
+    if (st->parts)
+        print_parts(st, out);
+    else
+        print_end(st, out);
     fprintf(out, "\n%-*s %6s %6s %6s %5s %5s %8s %8s %8s %8s %10s\n", w, "METHOD", "REQ", "NOTIF",
             "REPLY", "ERR", "CANC", "P50", "P90", "P99", "MAX", "BYTES");
     for (size_t i = 0; i < st->nrows; i++) {
@@ -481,12 +780,14 @@ void li_stats_print(const struct li_stats *st, FILE *out)
             if ((int)strlen(p->v[i].method) > mw) mw = (int)strlen(p->v[i].method);
             if ((int)strlen(p->v[i].id) > iw) iw = (int)strlen(p->v[i].id);
         }
-        fprintf(out, "%-3s  %-*s  %-*s  %8s  %s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
-                "CANCELLED");
+        fprintf(out, "%-3s  %-*s  %-*s  %8s  %s%s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
+                "CANCELLED", st->parts ? "  SESSION" : "");
         for (size_t i = 0; i < p->n; i++) {
             fmt_us(a, sizeof a, p->v[i].age_us);
-            fprintf(out, "%-3s  %-*s  %-*s  %8s  %s\n", p->v[i].dir ? "s2c" : "c2s", mw,
-                    p->v[i].method, iw, p->v[i].id, a, p->v[i].cancelled ? "yes" : "no");
+            fprintf(out, "%-3s  %-*s  %-*s  %8s  %-*s%s%s\n", p->v[i].dir ? "s2c" : "c2s", mw,
+                    p->v[i].method, iw, p->v[i].id, a, p->v[i].session ? 9 : 0,
+                    p->v[i].cancelled ? "yes" : "no", p->v[i].session ? "  " : "",
+                    p->v[i].session ? p->v[i].session : "");
         }
     }
     for (size_t i = 0; i < json_array_size(st->warnings); i++)
@@ -535,6 +836,8 @@ json_t *li_stats_json(const struct li_stats *st)
             pend, json_pack("{s:s,s:s,s:o,s:I,s:b}", "dir", p->v[i].dir ? "s2c" : "c2s", "method",
                             p->v[i].method, "id", id ? id : json_null(), "age_us",
                             (json_int_t)p->v[i].age_us, "cancelled", p->v[i].cancelled));
+        if (p->v[i].session)
+            json_object_set_new(json_array_get(pend, i), "session", json_string(p->v[i].session));
     }
     json_object_set_new(o, "pending", pend);
     json_t *ex = json_null();
@@ -545,7 +848,19 @@ json_t *li_stats_json(const struct li_stats *st)
                        sig ? sig : json_null());
     }
     json_object_set_new(o, "exit", ex);
-    json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    if (st->parts) {
+        int complete = 1;
+        size_t i;
+        json_t *b;
+        json_array_foreach(st->parts, i, b) complete &=
+            json_is_true(json_object_get(b, "complete"));
+        json_object_set_new(o, "sessions", json_copy(st->parts));
+        json_object_set_new(o, "ending", json_null());
+        json_object_set_new(o, "complete", json_boolean(complete));
+    } else {
+        json_object_set_new(o, "ending", ending_json(st));
+        json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
+    }
     json_object_set_new(o, "warnings", json_copy(st->warnings));
     return o;
 }

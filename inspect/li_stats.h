@@ -32,6 +32,18 @@ void li_stats_note(struct li_stats *st, const char *warning);
 void li_stats_finish(struct li_stats *st);
 void li_stats_free(struct li_stats *st);
 
+/* Several sessions as one report: per-method counts summed and latencies
+ * pooled (percentiles over every reply of every session), pending requests
+ * of each session (with its file), one line per session saying how it
+ * ended. The parts stay owned by the caller and may be freed afterwards.
+ * Free the result with li_stats_free. */
+struct li_stats *li_stats_merge(struct li_stats *const *v, size_t n);
+
+/* One session in brief, as `lsptap ls` lists it (new reference):
+ * {"session","protocol","start","argv","duration_us","messages","ended" (how),
+ *  "ending" (sentence),"pending","complete"}. */
+json_t *li_stats_brief(const struct li_stats *st);
+
 /* Nearest-rank percentile of v[0..n) sorted ascending; -1 when n is 0. */
 int64_t li_percentile(const int64_t *v, size_t n, unsigned p);
 

@@ -155,7 +155,11 @@ static void test_fixture_report(void **state)
     FILE *mem = open_memstream(&text, &len);
     li_stats_print(st, mem);
     fclose(mem);
-    assert_non_null(strstr(text, "ended    server exited with status 0\n"));
+    assert_non_null(strstr(
+        text, "ended    The server exited with status 0 while the editor was still connected.\n"));
+    assert_non_null(strstr(text, "pending  1 request unanswered at the end (listed below)\n"));
+    assert_non_null(strstr(text, "last     editor->server:\n"));
+    assert_non_null(strstr(text, "textDocument/definition  id 14\n"));
     assert_non_null(strstr(text, "textDocument/hover"));
     assert_non_null(strstr(text, "pending at end: 1\n"));
     /* Aligned: every table row is as wide as the heading. */
@@ -340,11 +344,222 @@ static void test_cmd_stats_exit_codes(void **state)
     char *bad[] = {"stats", missing, NULL};
     char *none[] = {"stats", NULL};
     char *opt[] = {"stats", "--frobnicate", fixture, NULL};
+    char *two[] = {"stats", fixture, fixture, "--json", NULL};
+    char *one_bad[] = {"stats", fixture, missing, NULL};
+    assert_int_equal(run_stats(4, two), 0);
+    assert_int_equal(run_stats(3, one_bad), 2);
     assert_int_equal(run_stats(2, ok), 0);
     assert_int_equal(run_stats(3, js), 0);
     assert_int_equal(run_stats(2, bad), 2);
     assert_int_equal(run_stats(1, none), 2);
     assert_int_equal(run_stats(3, opt), 2);
+}
+
+/* A session file made of `body` after a header line. */
+static const char *session_of(const char *name, const char *body)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"lsptap\":1,\"protocol\":\"lsp\"}\n", f);
+    fputs(body, f);
+    fclose(f);
+    return path;
+}
+
+static json_t *ending_of(const char *path)
+{
+    struct li_stats *st;
+    char err[512];
+    if (li_stats_load(path, &st, NULL, err, sizeof err) != 0) fail_msg("%s", err);
+    json_t *o = li_stats_json(st);
+    json_t *e = json_incref(json_object_get(o, "ending"));
+    json_decref(o);
+    li_stats_free(st);
+    return e;
+}
+
+static const char *how(json_t *e)
+{
+    return json_string_value(json_object_get(e, "how"));
+}
+
+static const char *said(json_t *e)
+{
+    return json_string_value(json_object_get(e, "summary"));
+}
+
+#define SUMMARY "{\"t_us\":900,\"event\":\"summary\",\"messages\":{\"c2s\":2,\"s2c\":1}}\n"
+
+static void test_ending_normal_shutdown(void **state)
+{
+    (void)state;
+    json_t *e = ending_of(session_of(
+        "normal.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\","
+        "\"id\":9}\n"
+        "{\"t_us\":5,\"dir\":\"s2c\",\"bytes\":50,\"kind\":\"response\",\"method\":\"shutdown\","
+        "\"id\":9,\"latency_us\":4}\n"
+        "{\"t_us\":6,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"notification\",\"method\":\"exit\"}\n"
+        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+        "{\"t_us\":8,\"event\":\"exit\",\"status\":0,\"signal\":null}\n" SUMMARY));
+    assert_string_equal(how(e), "normal");
+    assert_string_equal(said(e), "Normal shutdown: the editor sent shutdown and exit; the server "
+                                 "exited with status 0.");
+    assert_true(json_is_false(json_object_get(e, "abnormal")));
+    json_t *last = json_object_get(json_object_get(e, "last"), "c2s");
+    assert_int_equal(json_array_size(last), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(last, 1), "method")),
+                        "exit");
+    json_decref(e);
+}
+
+static void test_ending_editor_gone_then_sigterm(void **state)
+{
+    (void)state;
+    json_t *e = ending_of(session_of(
+        "gone.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n"
+        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+        "{\"t_us\":8,\"event\":\"terminate\",\"signal\":\"SIGTERM\",\"after_ms\":2000}\n"
+        "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":15,\"signal_name\":\"Terminated\"}"
+        "\n"
+        "{\"t_us\":10,\"event\":\"pending\",\"stream\":\"c2s\",\"method\":\"x\",\"id\":1,"
+        "\"age_us\":9,\"cancelled\":false}\n" SUMMARY));
+    assert_string_equal(how(e), "editor_gone");
+    assert_string_equal(said(e), "The editor went away (it closed its end without shutdown); the "
+                                 "server did not exit by itself, lsptap sent it SIGTERM, and it "
+                                 "was killed by signal 15 (Terminated).");
+    assert_int_equal(json_integer_value(json_object_get(e, "pending")), 1);
+    json_decref(e);
+}
+
+/* shutdown and exit sent, but the server had to be killed: still the
+ * editor's ending, not a crash, and not clean. */
+static void test_ending_exit_then_sigkill(void **state)
+{
+    (void)state;
+    json_t *e = ending_of(session_of(
+        "stuck.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\","
+        "\"id\":9}\n"
+        "{\"t_us\":6,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"notification\",\"method\":\"exit\"}\n"
+        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+        "{\"t_us\":8,\"event\":\"terminate\",\"signal\":\"SIGKILL\",\"after_ms\":2000}\n"
+        "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":9,\"signal_name\":\"Killed\"}"
+        "\n" SUMMARY));
+    assert_string_equal(how(e), "normal");
+    assert_true(json_is_true(json_object_get(e, "abnormal")));
+    assert_string_equal(said(e), "Shutdown: the editor sent shutdown and exit, but the server did "
+                                 "not exit by itself; lsptap sent it SIGKILL, and it was killed "
+                                 "by signal 9 (Killed).");
+    json_decref(e);
+    e = ending_of(session_of(
+        "noexit.jsonl", "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":"
+                        "\"shutdown\",\"id\":9}\n"
+                        "{\"t_us\":7,\"event\":\"editor_eof\"}\n"
+                        "{\"t_us\":9,\"event\":\"exit\",\"status\":1,\"signal\":null}\n" SUMMARY));
+    assert_string_equal(how(e), "editor_gone");
+    assert_string_equal(said(e), "The editor went away (it closed its end after shutdown, without "
+                                 "exit); the server then exited with status 1.");
+    json_decref(e);
+}
+
+static void test_ending_server_crash_keeps_stderr_tail(void **state)
+{
+    (void)state;
+    char body[4096], tail[2048] = "";
+    for (int i = 1; i <= 25; i++)
+        snprintf(tail + strlen(tail), sizeof tail - strlen(tail), "line %d\\n", i);
+    snprintf(body, sizeof body,
+             "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"x\","
+             "\"id\":1}\n"
+             "{\"t_us\":9,\"event\":\"exit\",\"status\":2,\"signal\":null}\n"
+             "{\"t_us\":900,\"event\":\"summary\",\"stderr_tail\":\"panic: boom\\n%s\"}\n",
+             tail);
+    json_t *e = ending_of(session_of("crash2.jsonl", body));
+    assert_string_equal(how(e), "server_exited");
+    assert_string_equal(said(e),
+                        "The server exited with status 2 while the editor was still connected.");
+    assert_true(json_is_true(json_object_get(e, "abnormal")));
+    json_t *lines = json_object_get(e, "stderr_tail");
+    assert_int_equal(json_array_size(lines), 20);
+    assert_string_equal(json_string_value(json_array_get(lines, 0)), "line 6");
+    assert_string_equal(json_string_value(json_array_get(lines, 19)), "line 25");
+    json_decref(e);
+
+    e = ending_of(session_of("short-tail.jsonl",
+                             "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":9}\n"
+                             "{\"t_us\":900,\"event\":\"summary\",\"stderr_tail\":\"only\"}\n"));
+    assert_string_equal(how(e), "server_killed");
+    lines = json_object_get(e, "stderr_tail");
+    assert_int_equal(json_array_size(lines), 1);
+    assert_string_equal(json_string_value(json_array_get(lines, 0)), "only");
+    json_decref(e);
+}
+
+static void test_ending_unfinished_and_spawn_failed(void **state)
+{
+    (void)state;
+    json_t *e = ending_of(session_of(
+        "unfinished.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n"
+        "{\"t_us\":2,\"dir\":\"s2c\",\"by"));
+    assert_string_equal(how(e), "unfinished");
+    assert_string_equal(said(e), "The session file ends without a summary: lsptap itself was "
+                                 "killed or crashed.");
+    json_decref(e);
+    e = ending_of(session_of("nospawn.jsonl",
+                             "{\"t_us\":1,\"event\":\"spawn_failed\",\"error\":\"no such file or "
+                             "directory\"}\n" SUMMARY));
+    assert_string_equal(how(e), "spawn_failed");
+    assert_string_equal(said(e), "The server could not be started: no such file or directory.");
+    json_decref(e);
+}
+
+/* Two sessions make one report: counts add up, latencies are pooled. */
+static void test_merge_sessions(void **state)
+{
+    (void)state;
+    struct li_stats *a, *b;
+    char err[512];
+    assert_int_equal(li_stats_load(fixture, &a, NULL, err, sizeof err), 0);
+    const char *crash = variant("merge-crash.jsonl", 36, NULL, "");
+    assert_int_equal(li_stats_load(crash, &b, NULL, err, sizeof err), 0);
+    struct li_stats *parts[] = {a, b};
+    struct li_stats *m = li_stats_merge(parts, 2);
+    li_stats_free(a); /* the merged report does not depend on its parts */
+    li_stats_free(b);
+    json_t *o = li_stats_json(m);
+    json_t *h = method(o, "textDocument/hover");
+    assert_int_equal(num(h, "requests"), 20);
+    assert_int_equal(num(h, "latency_us.count"), 20);
+    assert_int_equal(num(h, "latency_us.p50"), 500); /* 100,100,...,1000,1000: rank 10 */
+    assert_int_equal(num(h, "latency_us.p90"), 900); /* rank 18 */
+    assert_int_equal(num(o, "messages.c2s"), 38);
+    json_t *p = json_object_get(o, "pending");
+    assert_int_equal(json_array_size(p), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(p, 1), "session")),
+                           "merge-crash.jsonl"));
+    json_t *sessions = json_object_get(o, "sessions");
+    assert_int_equal(json_array_size(sessions), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sessions, 1), "ended")),
+                        "unfinished");
+    assert_true(json_is_false(json_object_get(o, "complete")));
+    json_decref(o);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(m, mem);
+    fclose(mem);
+    assert_non_null(strstr(text, "session  2 sessions\n"));
+    assert_non_null(strstr(text, "merge-crash.jsonl: 34 messages, 400.0ms; The session file ends "
+                                 "without a summary"));
+    assert_non_null(strstr(text, "CANCELLED  SESSION\n"));
+    free(text);
+    li_stats_free(m);
 }
 
 int main(void)
@@ -357,6 +572,12 @@ int main(void)
         cmocka_unit_test(test_not_a_session),
         cmocka_unit_test(test_cmd_stats_exit_codes),
         cmocka_unit_test(test_session_lines_to_stats),
+        cmocka_unit_test(test_merge_sessions),
+        cmocka_unit_test(test_ending_normal_shutdown),
+        cmocka_unit_test(test_ending_editor_gone_then_sigterm),
+        cmocka_unit_test(test_ending_exit_then_sigkill),
+        cmocka_unit_test(test_ending_server_crash_keeps_stderr_tail),
+        cmocka_unit_test(test_ending_unfinished_and_spawn_failed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,61 @@
+/* lsptap report SESSION -o FILE.html: the session as one self-contained page. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "inspect/li_report.h"
+
+static int usage(FILE *f)
+{
+    fputs("usage: lsptap report SESSION.jsonl -o FILE.html\n"
+          "Writes one self-contained HTML page (no network needed): how the session\n"
+          "ended, a timeline of requests, latency per method and the message list.\n"
+          "-o - writes the page to standard output.\n",
+          f);
+    return f == stdout ? 0 : 2;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+            if (++i == argc) return fprintf(stderr, "lsptap report: -o needs a file\n"), 2;
+            out = argv[i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            return usage(stdout);
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return fprintf(stderr, "lsptap report: unknown option %s\n", argv[i]), usage(stderr);
+        } else if (path) {
+            return fprintf(stderr, "lsptap report: one session file at a time\n"), usage(stderr);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path || !out) return usage(stderr);
+
+    char err[1024];
+    struct li_report *r;
+    if (li_report_load(path, &r, stderr, err, sizeof err) != 0) {
+        fprintf(stderr, "lsptap report: %s\n", err);
+        return 2;
+    }
+    int to_stdout = strcmp(out, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(out, "w");
+    if (!f) {
+        fprintf(stderr, "lsptap report: cannot create %s: %s\n", out, strerror(errno));
+        li_report_free(r);
+        return 1;
+    }
+    int rc = li_report_write_html(r, f);
+    if (to_stdout ? fflush(f) : fclose(f)) rc = -1;
+    if (rc) {
+        fprintf(stderr, "lsptap report: cannot write %s: %s\n", out, strerror(errno));
+    } else if (!to_stdout) {
+        fprintf(stderr, "lsptap report: %zu messages of %s -> %s\n", li_report_messages(r), path,
+                out);
+    }
+    li_report_free(r);
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,130 @@
+/* lsptap tail [SESSION] [--method M] [--dir c2s|s2c] [--no-follow] */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "inspect/li_tail.h"
+#include "proxy/lp_config.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int usage(FILE *f)
+{
+    fputs("usage: lsptap tail [SESSION.jsonl] [--method TEXT] [--dir c2s|s2c] [--no-follow]\n"
+          "One line per message (time, direction, kind, method, id, latency, size), as\n"
+          "lsptap records them. Without SESSION: the newest session in the session\n"
+          "directory, and each newer one as it starts, until interrupted. With\n"
+          "SESSION: until that session ends. --method keeps methods containing TEXT.\n",
+          f);
+    return f == stdout ? 0 : 2;
+}
+
+static void nap(void)
+{
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+struct watch {
+    const char *dir;
+    const char *current;
+};
+
+/* A newer session has started: the one being followed will not grow. */
+static int newer_session(void *ud)
+{
+    const struct watch *w = ud;
+    char path[4352];
+    return li_tail_newest(w->dir, path, sizeof path) > 0 && strcmp(path, w->current) != 0;
+}
+
+/* The newest session, then each newer one, until a signal. */
+static int follow_dir(const char *dir, const struct li_tail_filter *f)
+{
+    char path[4352] = "", last[4352] = "", err[4600];
+    int waiting = 0;
+    while (!stop) {
+        int n = li_tail_newest(dir, path, sizeof path);
+        if (n <= 0 || strcmp(path, last) == 0) {
+            if (!waiting && n <= 0)
+                fprintf(stderr, "lsptap tail: waiting for a session in %s\n", dir);
+            waiting = 1;
+            nap();
+            continue;
+        }
+        waiting = 0;
+        printf("==> %s <==\n", path);
+        fflush(stdout);
+        struct watch w = {dir, path};
+        if (li_tail_file(path, f, 1, &stop, newer_session, &w, stdout, err, sizeof err)) {
+            fprintf(stderr, "lsptap tail: %s\n", err);
+            return 2;
+        }
+        snprintf(last, sizeof last, "%s", path);
+    }
+    return 0;
+}
+
+int cmd_tail(int argc, char **argv)
+{
+    struct li_tail_filter f = {NULL, -1};
+    const char *path = NULL;
+    int follow = 1;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "--method") == 0 || strcmp(argv[i], "-m") == 0) && i + 1 < argc) {
+            f.method = argv[++i];
+        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            const char *d = argv[++i];
+            if (strcmp(d, "c2s") != 0 && strcmp(d, "s2c") != 0)
+                return fprintf(stderr, "lsptap tail: --dir takes c2s or s2c\n"), 2;
+            f.dir = strcmp(d, "s2c") == 0;
+        } else if (strcmp(argv[i], "--no-follow") == 0 || strcmp(argv[i], "-n") == 0) {
+            follow = 0;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            return usage(stdout);
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            return fprintf(stderr, "lsptap tail: unknown option %s\n", argv[i]), usage(stderr);
+        } else if (path) {
+            return fprintf(stderr, "lsptap tail: one session file at a time\n"), usage(stderr);
+        } else {
+            path = argv[i];
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_DFL); /* `lsptap tail | head` ends quietly */
+
+    char err[4600];
+    if (path) {
+        if (li_tail_file(path, &f, follow, &stop, NULL, NULL, stdout, err, sizeof err)) {
+            fprintf(stderr, "lsptap tail: %s\n", err);
+            return 2;
+        }
+        return 0;
+    }
+    struct lp_config cfg;
+    char warn[1024];
+    lp_config_load(&cfg, warn, sizeof warn);
+    if (warn[0]) fprintf(stderr, "lsptap tail: %s\n", warn);
+    if (!follow) {
+        int n = li_tail_newest(cfg.dir, err, sizeof err);
+        if (n <= 0) return fprintf(stderr, "lsptap tail: no session in %s\n", cfg.dir), 2;
+        char p[4600];
+        snprintf(p, sizeof p, "%s", err);
+        if (li_tail_file(p, &f, 0, &stop, NULL, NULL, stdout, err, sizeof err))
+            return fprintf(stderr, "lsptap tail: %s\n", err), 2;
+        return 0;
+    }
+    return follow_dir(cfg.dir, &f);
+}

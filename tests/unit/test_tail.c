@@ -1,0 +1,67 @@
+/* li_tail_format: one readable line per session line, and the filters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inspect/li_tail.h"
+
+static const char *fmt(const char *line, const char *method, int dir)
+{
+    static char out[2048];
+    struct li_tail_filter f = {method, dir};
+    json_t *v = json_loads(line, 0, NULL);
+    assert_non_null(v);
+    int shown = li_tail_format(v, &f, out, sizeof out);
+    json_decref(v);
+    return shown ? out : NULL;
+}
+
+static const char reply[] = "{\"t_us\":1730000,\"dir\":\"s2c\",\"bytes\":371,\"kind\":\"response\","
+                            "\"method\":\"textDocument/hover\",\"id\":1,\"latency_us\":1590000,"
+                            "\"error\":{\"code\":1}}";
+
+static void test_message_line(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt(reply, NULL, -1),
+                        "+1.73s     s->c  reply (error) textDocument/hover                 id 1"
+                        "             1.59s      371 B");
+    assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"notification\","
+                            "\"method\":\"initialized\"}",
+                            NULL, -1),
+                        "+5us       c->s  notification  initialized                                "
+                        "                     80 B");
+    assert_null(fmt("{\"lsptap\":1,\"protocol\":\"lsp\"}", NULL, -1));
+}
+
+static void test_filters(void **state)
+{
+    (void)state;
+    assert_non_null(fmt(reply, "hover", -1));
+    assert_non_null(fmt(reply, NULL, 1));
+    assert_null(fmt(reply, "completion", -1));
+    assert_null(fmt(reply, NULL, 0));
+    /* events: shown, unless a method is asked for */
+    const char *exit_ev = "{\"t_us\":9,\"event\":\"exit\",\"status\":0,\"signal\":9,"
+                          "\"signal_name\":\"Killed\"}";
+    assert_string_equal(fmt(exit_ev, NULL, -1),
+                        "+9us       ----  event         exit killed by signal 9 (Killed)");
+    assert_null(fmt(exit_ev, "hover", -1));
+    assert_string_equal(
+        fmt("{\"t_us\":1,\"event\":\"restart\",\"reason\":\"bad GOROOT\"}", NULL, -1),
+        "+1us       ----  event         restart {\"reason\":\"bad GOROOT\"}");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_message_line),
+        cmocka_unit_test(test_filters),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

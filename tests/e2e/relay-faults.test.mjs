@@ -1,0 +1,423 @@
+// The relay under hostile surroundings: signals sent to lsptap reach the
+// server, an editor that stops reading does not kill lsptap with SIGPIPE,
+// old sessions are rotated by size, a full disk costs session lines but
+// never a relayed byte, standard streams that are regular files work, a
+// server that reads slowly does not make lsptap buffer without bound, and a
+// message over the inspection cap is relayed whole but recorded as
+// metadata only.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import {
+  childEnv,
+  collect,
+  peersDir,
+  pidAlive,
+  rssBytes,
+  serverPid,
+  sleep,
+  spawnTracked,
+  standIn,
+  tempDir,
+  until,
+  withTimeout,
+} from './lib/env.mjs';
+import { digest, firstDifference } from './lib/frames.mjs';
+import { checkedSession, eventsNamed, findSession, readSession } from './lib/session.mjs';
+
+const frame = (msg) => {
+  const body = Buffer.from(JSON.stringify(msg));
+  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]);
+};
+
+// A notification frame of about `size` bytes (at least its envelope).
+const padded = (i, size) => frame({ jsonrpc: '2.0', method: 'test/data', params: { i, pad: 'p'.repeat(Math.max(0, size - 80)) } });
+
+// `total` bytes or a little more of notification frames, sizes cycling from
+// 1 KiB to 256 KiB, so every run is the same.
+function frames(total) {
+  const out = [];
+  let n = 0;
+  for (let i = 0; n < total; i++) {
+    const f = padded(i, 1024 << i % 9);
+    out.push(f);
+    n += f.length;
+  }
+  return Buffer.concat(out);
+}
+
+function assertSameBytes(got, want, what) {
+  const g = digest(got);
+  const w = digest(want);
+  if (g.sha256 === w.sha256 && g.length === w.length) return;
+  const at = firstDifference(got, want);
+  assert.fail(`${what}: got ${g.length} bytes sha256 ${g.sha256}, want ${w.length} bytes sha256 ${w.sha256}; first difference at offset ${at}`);
+}
+
+// lsptap's own stderr lines.
+const ownLines = (err) => err.split('\n').filter((l) => l.startsWith('lsptap:'));
+
+// The stand-in in front of a peer, with a fresh session directory. Returns
+// { lsptap, stderr, sessions, dir }.
+function startTap(t, peer, env = {}, opts = {}) {
+  const dir = tempDir(t);
+  const sessions = env.LSPTAP_DIR || path.join(dir, 'sessions');
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, peer), LSPTAP_DIR: sessions, ...env }),
+    ...opts,
+  });
+  const stderr = lsptap.stderr ? collect(lsptap.stderr) : null;
+  return { lsptap, stderr, sessions, dir };
+}
+
+// ---- 1. signals ----
+
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  test(`relay faults: ${sig} sent to lsptap reaches the server, lsptap exits with the server's status`, { timeout: 30000 }, async (t) => {
+    const scratch = tempDir(t);
+    const got = path.join(scratch, 'signal');
+    const ready = path.join(scratch, 'ready');
+    const { lsptap, stderr, sessions } = startTap(t, 'signals.mjs', {
+      PEER_TRAP: 'SIGTERM,SIGINT,SIGHUP',
+      PEER_SIGNAL_FILE: got,
+      PEER_READY: ready,
+    });
+    lsptap.stdout.resume();
+    const pid = await serverPid(lsptap, stderr, 'signals.mjs');
+    await until(() => fs.existsSync(ready), 10000, 'the server to install its signal handlers');
+
+    process.kill(lsptap.pid, sig);
+    const st = await withTimeout(lsptap.exited, 10000, `lsptap exit after ${sig}`);
+    const err = stderr.text();
+    const n = os.constants.signals[sig];
+    assert.ok(fs.existsSync(got), `the server never received a trapped signal; lsptap exit ${JSON.stringify(st)}, stderr:\n${err}`);
+    assert.equal(fs.readFileSync(got, 'utf8'), sig, 'the server received the same signal');
+    assert.deepEqual(st, { code: 128 + n, signal: null }, `lsptap exits with the server's status 128+${n}; stderr:\n${err}`);
+    assert.ok(!pidAlive(pid), `server (pid ${pid}) still running`);
+
+    const exits = eventsNamed(checkedSession(sessions), 'exit');
+    assert.equal(exits.length, 1, 'one exit event');
+    assert.equal(exits[0].status, 128 + n, `exit event: ${JSON.stringify(exits[0])}`);
+    assert.equal(exits[0].signal, null, `the server exited, it was not killed: ${JSON.stringify(exits[0])}`);
+  });
+}
+
+test('relay faults: SIGTERM to lsptap, server does not trap it: the server dies of it, lsptap exits 143', { timeout: 30000 }, async (t) => {
+  const ready = path.join(tempDir(t), 'ready');
+  const { lsptap, stderr, sessions } = startTap(t, 'signals.mjs', { PEER_TRAP: '', PEER_READY: ready });
+  lsptap.stdout.resume();
+  const pid = await serverPid(lsptap, stderr, 'signals.mjs');
+  await until(() => fs.existsSync(ready), 10000, 'the server to start');
+
+  process.kill(lsptap.pid, 'SIGTERM');
+  const st = await withTimeout(lsptap.exited, 10000, 'lsptap exit after SIGTERM');
+  assert.deepEqual(st, { code: 128 + 15, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+  assert.ok(!pidAlive(pid), `server (pid ${pid}) still running`);
+  const exits = eventsNamed(checkedSession(sessions), 'exit');
+  assert.equal(exits.length, 1, 'one exit event');
+  assert.equal(exits[0].signal, 15, `exit event names SIGTERM: ${JSON.stringify(exits[0])}`);
+});
+
+// ---- 2. SIGPIPE ----
+
+test('relay faults: editor closes its end of stdout while the server writes: no SIGPIPE, server input closed, its status', { timeout: 30000 }, async (t) => {
+  const progress = path.join(tempDir(t), 'progress');
+  const { lsptap, stderr } = startTap(t, 'chatter.mjs', { PEER_EXIT: '42', PEER_PROGRESS: progress, LSPTAP_RECORD: 'meta' });
+  const pid = await serverPid(lsptap, stderr, 'chatter.mjs');
+  // Some frames reach the editor first: the relay is flowing.
+  let seen = 0;
+  lsptap.stdout.on('data', (b) => {
+    seen += b.length;
+  });
+  await until(() => seen > 256 * 1024, 10000, () => `frames from the server (got ${seen} bytes); stderr:\n${stderr.text()}`);
+  const written = () => (fs.existsSync(progress) ? Number(fs.readFileSync(progress, 'utf8')) || 0 : 0);
+  const before = written();
+
+  // The editor's read end goes away; its stdin (lsptap's input) stays open.
+  lsptap.stdout.destroy();
+  const st = await withTimeout(lsptap.exited, 20000, 'lsptap exit after the editor stopped reading');
+  const err = stderr.text();
+  assert.notEqual(st.signal, 'SIGPIPE', `lsptap was killed by SIGPIPE; stderr:\n${err}`);
+  assert.deepEqual(st, { code: 42, signal: null }, `lsptap exits with the server's status (42, given only at its stdin EOF); stderr:\n${err}`);
+  assert.ok(!pidAlive(pid), `server (pid ${pid}) still running`);
+  const gone = ownLines(err).filter((l) => /editor stopped reading/.test(l));
+  assert.equal(gone.length, 1, `exactly one lsptap: line says the editor stopped reading:\n${err}`);
+  assert.match(gone[0], /input/, `it says the server's input is closed: ${gone[0]}`);
+  t.diagnostic(`the server had written ${before} bytes when the editor went away, ${written()} when its input closed`);
+});
+
+// ---- 3. rotation ----
+
+test('relay faults: old sessions over LSPTAP_MAX_TOTAL_MB: the oldest *.jsonl go, the newest stay, nothing else is touched', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const sessions = path.join(dir, 'sessions');
+  fs.mkdirSync(sessions, { mode: 0o700 });
+  const day = 86400;
+  const now = Date.now() / 1000;
+  // Names sort the other way round from age: rotation must go by mtime.
+  const old = [];
+  for (let i = 0; i < 5; i++) {
+    const name = `${String.fromCharCode(0x65 - i)}-old.jsonl`; // e (oldest) ... a (newest)
+    const p = path.join(sessions, name);
+    fs.writeFileSync(p, Buffer.alloc(400 * 1024, 0x61 + i));
+    const mtime = now - (10 - i) * day;
+    fs.utimesSync(p, mtime, mtime);
+    old.push({ name, mtime });
+  }
+  // Not session files, and older than all of them.
+  const outside = path.join(dir, 'outside.txt');
+  fs.writeFileSync(outside, Buffer.alloc(400 * 1024, 0x6f));
+  const others = {
+    'notes.txt': Buffer.alloc(3 << 20, 0x6e),
+    'e-old.jsonl.bak': Buffer.alloc(400 * 1024, 0x62),
+    jsonl: Buffer.from('not a session\n'),
+  };
+  for (const [name, data] of Object.entries(others)) {
+    const p = path.join(sessions, name);
+    fs.writeFileSync(p, data);
+    fs.utimesSync(p, now - 30 * day, now - 30 * day);
+  }
+  fs.symlinkSync(outside, path.join(sessions, 'link.jsonl'));
+  fs.mkdirSync(path.join(sessions, 'dir.jsonl'));
+
+  const { lsptap, stderr } = startTap(t, 'silent.mjs', { LSPTAP_DIR: sessions, LSPTAP_MAX_TOTAL_MB: '1' });
+  lsptap.stdout.resume();
+  lsptap.stdin.end(frame({ jsonrpc: '2.0', method: 'test/hello' }));
+  const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit');
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+
+  const left = new Set(fs.readdirSync(sessions));
+  const kept = old.filter((o) => left.has(o.name));
+  const removed = old.filter((o) => !left.has(o.name));
+  const total = kept.reduce((n, o) => n + fs.statSync(path.join(sessions, o.name)).size, 0);
+  assert.ok(total <= 1 << 20, `old sessions left total ${total} bytes (> 1 MiB): ${kept.map((o) => o.name)}`);
+  // Oldest first, and no more than needed: 2 x 400 KiB fit under 1 MiB.
+  assert.deepEqual(removed.map((o) => o.name), ['e-old.jsonl', 'd-old.jsonl', 'c-old.jsonl'], 'the three oldest are removed');
+  assert.deepEqual(kept.map((o) => o.name), ['b-old.jsonl', 'a-old.jsonl'], 'the two newest are kept');
+  for (const o of kept) assert.equal(fs.statSync(path.join(sessions, o.name)).size, 400 * 1024, `${o.name} unchanged`);
+
+  for (const [name, data] of Object.entries(others)) {
+    assert.ok(left.has(name), `${name} (not a *.jsonl) was removed`);
+    assert.ok(fs.readFileSync(path.join(sessions, name)).equals(data), `${name} changed`);
+  }
+  assert.ok(fs.lstatSync(path.join(sessions, 'dir.jsonl')).isDirectory(), 'a directory named *.jsonl is left alone');
+  assert.ok(fs.existsSync(outside) && fs.statSync(outside).size === 400 * 1024, 'the file a *.jsonl symlink points to is left alone');
+
+  // And this session was recorded beside them.
+  const mine = [...left].filter((f) => f.endsWith('.jsonl') && !old.some((o) => o.name === f) && f !== 'link.jsonl' && f !== 'dir.jsonl');
+  assert.equal(mine.length, 1, `one new session file: ${JSON.stringify([...left])}`);
+  readSession(path.join(sessions, mine[0]));
+});
+
+// ---- 4. disk full ----
+
+// A tmpfs of `size` mounted on a fresh directory, unmounted and removed
+// after the test. Returns null when it cannot be mounted (not root, no
+// CAP_SYS_ADMIN, a container that forbids it) together with the reason.
+function smallTmpfs(t, size) {
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'lsptap-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', mnt], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    fs.rmSync(mnt, { recursive: true, force: true });
+    return { mnt: null, why: (e.stderr && e.stderr.toString().trim()) || e.message };
+  }
+  t.after(() => {
+    try {
+      execFileSync('umount', [mnt], { stdio: 'ignore' });
+    } catch {
+      execFileSync('umount', ['-l', mnt], { stdio: 'ignore' });
+    }
+    fs.rmSync(mnt, { recursive: true, force: true });
+  });
+  return { mnt, why: null };
+}
+
+// Writes `buf` to `stream` in chunks of `chunk`, honouring backpressure.
+async function writeAll(stream, buf, chunk = 256 * 1024) {
+  for (let off = 0; off < buf.length; off += chunk) {
+    if (!stream.write(buf.subarray(off, off + chunk))) await new Promise((r) => stream.once('drain', r));
+  }
+}
+
+test('relay faults: the disk fills up under the session file: every byte still relayed, stderr says so once, exit 0', { timeout: 60000 }, async (t) => {
+  const { mnt, why } = smallTmpfs(t, '256k');
+  if (!mnt) {
+    t.skip(`cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): ${why}`);
+    return;
+  }
+  const sessions = path.join(mnt, 'sessions');
+  const { lsptap, stderr } = startTap(t, 'echo.mjs', { LSPTAP_DIR: sessions, LSPTAP_RECORD: 'full' });
+  const out = collect(lsptap.stdout);
+  const input = frames(4 << 20);
+  await writeAll(lsptap.stdin, input);
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 30000, 'lsptap exit');
+  const err = stderr.text();
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${err}`);
+  assertSameBytes(out.buffer(), input, 'editor -> echo server -> editor');
+
+  const own = ownLines(err);
+  const failed = own.filter((l) => /writing the session file/i.test(l));
+  assert.equal(failed.length, 1, `exactly one lsptap: line says writing the session file failed:\n${err}`);
+  assert.match(failed[0], /No space left|ENOSPC/, `it gives the reason: ${failed[0]}`);
+  assert.ok(failed[0].includes(sessions), `it names the file: ${failed[0]}`);
+  const summary = own[own.length - 1];
+  assert.match(summary, /session ended/, `the summary is lsptap's last line:\n${err}`);
+  assert.match(summary, /dropped/, `the summary mentions the dropped lines: ${summary}`);
+  // Apart from the summary, nothing else repeats the disk error.
+  assert.equal(own.filter((l) => l !== summary && /No space left|ENOSPC/.test(l)).length, 1, `the disk error is told once:\n${err}`);
+  assert.ok(fs.existsSync(findSession(sessions)), 'the session file is there, cut short');
+});
+
+// The disk fills while the editor is slow to read stderr (a server that logs
+// a lot): the one line that says why recording stopped must still reach the
+// editor, after the server's lines already queued, and none of those may be
+// lost. (lp_log's writer thread writes that line straight to fd 2, which
+// shares its file description with the non-blocking libuv stream: with the
+// pipe full the write fails with EAGAIN and the line is gone.)
+test('relay faults: the disk fills while stderr is backed up: the write failure is still told once', {
+  timeout: 60000,
+  todo: 'lp_log say_failure() writes fd 2 directly; fd 2 is O_NONBLOCK (libuv), so with the stderr pipe full the line is lost (EAGAIN)',
+}, async (t) => {
+  const { mnt, why } = smallTmpfs(t, '256k');
+  if (!mnt) {
+    t.skip(`cannot mount a small tmpfs to fill (needs root with CAP_SYS_ADMIN): ${why}`);
+    return;
+  }
+  const sessions = path.join(mnt, 'sessions');
+  // The server first logs 4 MB on stderr, which the editor does not read
+  // yet: lsptap queues up to its high mark and the pipe to the editor is
+  // full.
+  const { lsptap, stderr } = startTap(t, 'echo.mjs', { LSPTAP_DIR: sessions, LSPTAP_RECORD: 'full', PEER_STDERR_BYTES: String(4 << 20) });
+  lsptap.stderr.pause();
+  const out = collect(lsptap.stdout);
+  await sleep(1000);
+  // Meanwhile the editor sends more than the disk holds.
+  const input = frames(2 << 20);
+  lsptap.stdin.write(input);
+  const free = () => fs.statfsSync(mnt).bfree;
+  await until(() => free() === 0, 10000, () => `the tmpfs to fill (${free()} blocks free)`);
+  await until(() => out.buffer().length >= input.length, 20000, () => `the echo (got ${out.buffer().length} of ${input.length} bytes)`);
+  await sleep(500);
+  // Now the editor reads stderr again.
+  lsptap.stderr.resume();
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 30000, 'lsptap exit');
+  const err = stderr.text();
+  const own = ownLines(err);
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; lsptap's lines:\n${own.join('\n')}`);
+  assertSameBytes(out.buffer(), input, 'editor -> echo server -> editor');
+  assert.equal(err.split('\n').filter((l) => l.startsWith('echo: ')).length, 4 << 10, 'every server stderr line passed through');
+  const failed = own.filter((l) => /writing the session file/i.test(l));
+  assert.equal(failed.length, 1, `exactly one lsptap: line says writing the session file failed; lsptap's lines:\n${own.join('\n')}`);
+  assert.match(failed[0], /No space left|ENOSPC/, `it gives the reason: ${failed[0]}`);
+});
+
+// ---- 5. regular files as stdin and stdout ----
+
+test('relay faults: stdin and stdout are regular files: the output file is the input file, exit 0', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const inPath = path.join(dir, 'in');
+  const outPath = path.join(dir, 'out');
+  const input = Buffer.concat([
+    frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } }),
+    frame({ jsonrpc: '2.0', method: 'initialized', params: {} }),
+    padded(2, 300 * 1024),
+    frame({ jsonrpc: '2.0', id: 'two', method: 'shutdown' }),
+    frame({ jsonrpc: '2.0', method: 'exit' }),
+  ]);
+  fs.writeFileSync(inPath, input);
+  const inFd = fs.openSync(inPath, 'r');
+  const outFd = fs.openSync(outPath, 'w');
+  let started;
+  try {
+    started = startTap(t, 'echo.mjs', {}, { stdio: [inFd, outFd, 'pipe'] });
+  } finally {
+    fs.closeSync(inFd);
+    fs.closeSync(outFd);
+  }
+  const { lsptap, stderr, sessions } = started;
+  const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit');
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+  assertSameBytes(fs.readFileSync(outPath), input, 'output file');
+  const s = checkedSession(sessions);
+  assert.equal(s.messages.filter((m) => m.dir === 'c2s').length, 5, 'five messages recorded editor -> server');
+});
+
+// ---- 6. a server that reads slowly ----
+
+test('relay faults: the editor writes 100 MB while the server pauses reading: lsptap stays under 64 MB, every byte arrives', { timeout: 120000 }, async (t) => {
+  const report = path.join(tempDir(t), 'report');
+  const { lsptap, stderr } = startTap(t, 'slow-reader.mjs', { PEER_REPORT: report, PEER_PAUSE_MS: '2000', PEER_PAUSE_EVERY: String(32 << 20) });
+  lsptap.stdout.resume();
+  let peak = 0;
+  const sampler = setInterval(() => {
+    const rss = rssBytes(lsptap.pid);
+    if (rss !== null) peak = Math.max(peak, rss);
+  }, 50);
+  t.after(() => clearInterval(sampler));
+
+  const total = 100e6;
+  const hash = crypto.createHash('sha256');
+  let sent = 0;
+  const t0 = Date.now();
+  for (let i = 0; sent < total; i++) {
+    const f = padded(i, 4096 << i % 9); // 4 KiB to 1 MiB
+    hash.update(f);
+    sent += f.length;
+    if (!lsptap.stdin.write(f)) {
+      await withTimeout(new Promise((r) => lsptap.stdin.once('drain', r)), 30000, `lsptap to take more input after ${sent} bytes; stderr:\n${stderr.text()}`);
+    }
+  }
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 60000, 'lsptap exit');
+  clearInterval(sampler);
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+  const got = JSON.parse(fs.readFileSync(report, 'utf8'));
+  t.diagnostic(`${sent} bytes in ${Date.now() - t0} ms, the server paused ${got.pauses} times; lsptap peak VmRSS ${(peak / 1048576).toFixed(1)} MiB`);
+  assert.ok(got.pauses >= 3, `the server paused reading (${got.pauses} times)`);
+  assert.ok(peak > 0, 'sampled lsptap memory');
+  assert.ok(peak < 64 * 1048576, `lsptap VmRSS peaked at ${peak} bytes`);
+  assert.equal(got.bytes, sent, 'byte count at the server');
+  assert.equal(got.sha256, hash.digest('hex'), 'sha256 at the server');
+});
+
+// ---- 7. a message over the inspection cap ----
+
+test('relay faults: a 5 MiB message over LSPTAP_MAX_INSPECT_MB=1 in meta mode: relayed whole, recorded truncated without body', { timeout: 60000 }, async (t) => {
+  const { lsptap, stderr, sessions } = startTap(t, 'echo.mjs', { LSPTAP_RECORD: 'meta', LSPTAP_MAX_INSPECT_MB: '1' });
+  const out = collect(lsptap.stdout);
+  const huge = frame({ jsonrpc: '2.0', id: 7, method: 'test/huge', params: { pad: 'h'.repeat(5 << 20) } });
+  const after = frame({ jsonrpc: '2.0', method: 'test/after', params: {} });
+  const input = Buffer.concat([huge, after]);
+  await writeAll(lsptap.stdin, input);
+  await until(() => out.buffer().length >= input.length, 20000, () => `the echo (got ${out.buffer().length} of ${input.length} bytes)`);
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit');
+  const err = stderr.text();
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${err}`);
+  assertSameBytes(out.buffer(), input, 'the 5 MiB message and the one after it, both ways');
+
+  const s = checkedSession(sessions, { record: 'meta' });
+  for (const dir of ['c2s', 's2c']) {
+    const lines = s.messages.filter((m) => m.dir === dir);
+    assert.equal(lines.length, 2, `${dir}: two message lines: ${JSON.stringify(lines)}`);
+    const [big, small] = lines;
+    assert.equal(big.bytes, huge.length, `${dir}: the big line counts the whole frame`);
+    assert.equal(big.truncated, true, `${dir}: the big line says it was truncated: ${JSON.stringify(big)}`);
+    assert.ok(!('body' in big), `${dir}: no body`);
+    assert.equal(big.kind, 'request', `${dir}: still classified from its start: ${JSON.stringify(big)}`);
+    assert.equal(big.method, 'test/huge', `${dir}: method`);
+    assert.equal(big.id, 7, `${dir}: id`);
+    assert.ok(!('truncated' in small), `${dir}: the message after it is inspected normally: ${JSON.stringify(small)}`);
+    assert.equal(small.method, 'test/after', `${dir}: the message after it`);
+  }
+  const summary = eventsNamed(s, 'summary')[0];
+  assert.equal(summary.truncated, 2, `summary counts two truncated messages: ${JSON.stringify(summary)}`);
+});

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import {
   childEnv,
   collect,
+  lsptapBin,
   peersDir,
   pidAlive,
   rssBytes,
@@ -272,7 +273,15 @@ test('relay faults: the disk fills up under the session file: every byte still r
   assert.match(summary, /dropped/, `the summary mentions the dropped lines: ${summary}`);
   // Apart from the summary, nothing else repeats the disk error.
   assert.equal(own.filter((l) => l !== summary && /No space left|ENOSPC/.test(l)).length, 1, `the disk error is told once:\n${err}`);
-  assert.ok(fs.existsSync(findSession(sessions)), 'the session file is there, cut short');
+  // The file is cut short where the disk filled; the reader still uses it.
+  const file = findSession(sessions);
+  let stats;
+  try {
+    stats = execFileSync(lsptapBin(), ['stats', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    assert.fail(`lsptap stats on the cut-short session failed (${e.status}): ${e.stderr}`);
+  }
+  assert.match(stats, /test\/data/, `lsptap stats reads the lines before the cut:\n${stats}`);
 });
 
 // The disk fills while the editor is slow to read stderr (a server that logs
@@ -294,7 +303,14 @@ test('relay faults: the disk fills while stderr is backed up: the write failure 
   // The server first logs 4 MB on stderr, which the editor does not read
   // yet: lsptap queues up to its high mark and the pipe to the editor is
   // full.
-  const { lsptap, stderr } = startTap(t, 'echo.mjs', { LSPTAP_DIR: sessions, LSPTAP_RECORD: 'full', PEER_STDERR_BYTES: String(4 << 20) });
+  // Whole 4 KiB lines keep every page of the pipe full (Linux merges a
+  // small write into a last page that has room, which would hide the bug).
+  const { lsptap, stderr } = startTap(t, 'echo.mjs', {
+    LSPTAP_DIR: sessions,
+    LSPTAP_RECORD: 'full',
+    PEER_STDERR_BYTES: String(4 << 20),
+    PEER_STDERR_LINE: '4096',
+  });
   lsptap.stderr.pause();
   const out = collect(lsptap.stdout);
   await sleep(1000);
@@ -313,7 +329,7 @@ test('relay faults: the disk fills while stderr is backed up: the write failure 
   const own = ownLines(err);
   assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; lsptap's lines:\n${own.join('\n')}`);
   assertSameBytes(out.buffer(), input, 'editor -> echo server -> editor');
-  assert.equal(err.split('\n').filter((l) => l.startsWith('echo: ')).length, 4 << 10, 'every server stderr line passed through');
+  assert.equal(err.split('\n').filter((l) => l.startsWith('echo: ')).length, 1 << 10, 'every server stderr line passed through');
   const failed = own.filter((l) => /writing the session file/i.test(l));
   assert.equal(failed.length, 1, `exactly one lsptap: line says writing the session file failed; lsptap's lines:\n${own.join('\n')}`);
   assert.match(failed[0], /No space left|ENOSPC/, `it gives the reason: ${failed[0]}`);
@@ -348,6 +364,32 @@ test('relay faults: stdin and stdout are regular files: the output file is the i
   assertSameBytes(fs.readFileSync(outPath), input, 'output file');
   const s = checkedSession(sessions);
   assert.equal(s.messages.filter((m) => m.dir === 'c2s').length, 5, 'five messages recorded editor -> server');
+});
+
+test('relay faults: stdin, stdout and stderr all regular files: output equals input, stderr has the server\'s lines then the summary', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const [inPath, outPath, errPath] = ['in', 'out', 'err'].map((f) => path.join(dir, f));
+  const input = frames(8 << 20);
+  fs.writeFileSync(inPath, input);
+  const fds = [fs.openSync(inPath, 'r'), fs.openSync(outPath, 'w'), fs.openSync(errPath, 'w')];
+  let started;
+  try {
+    started = startTap(t, 'echo.mjs', { PEER_STDERR_BYTES: String(1 << 20) }, { stdio: fds });
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
+  const st = await withTimeout(started.lsptap.exited, 20000, 'lsptap exit');
+  const err = fs.readFileSync(errPath, 'utf8');
+  const own = ownLines(err);
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; lsptap's lines:\n${own.join('\n')}`);
+  assertSameBytes(fs.readFileSync(outPath), input, 'output file');
+  const lines = err.split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('echo: ')).length, 1 << 10, 'every server stderr line, whole');
+  assert.equal(lines.filter((l) => l && !l.startsWith('echo: ') && !l.startsWith('lsptap:')).length, 0, 'no line mixed from two writers');
+  assert.equal(own.length, 1, `one lsptap: line:\n${own.join('\n')}`);
+  assert.match(own[0], /session ended/, 'the summary');
+  assert.equal(lines[lines.length - 1], '', 'stderr ends with a newline');
+  assert.equal(lines[lines.length - 2], own[0], 'the summary is last');
 });
 
 // ---- 6. a server that reads slowly ----

@@ -126,6 +126,30 @@ test('relay faults: SIGTERM to lsptap, server does not trap it: the server dies 
 
 // ---- 2. SIGPIPE ----
 
+// lsptap itself ignores SIGPIPE; the server must not inherit that (nor any
+// blocked signal): it starts as it would without lsptap.
+test('relay faults: the server starts with the signal dispositions and mask it would have without lsptap', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const peer = path.join(peersDir, 'sigstate.sh');
+  const direct = spawnTracked(t, peer, [], { cwd: dir, env: childEnv({ PEER_REPORT: path.join(dir, 'direct') }) });
+  direct.stdin.end();
+  direct.stdout.resume();
+  await withTimeout(direct.exited, 10000, 'the peer started directly');
+  const want = fs.readFileSync(path.join(dir, 'direct'), 'utf8');
+
+  const report = path.join(dir, 'tapped');
+  const { lsptap, stderr } = startTap(t, 'sigstate.sh', { PEER_REPORT: report, LSPTAP_RECORD: 'off' });
+  lsptap.stdout.resume();
+  await until(() => fs.existsSync(report), 10000, () => `the peer's report; stderr:\n${stderr.text()}`);
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 10000, 'lsptap exit');
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+  const got = fs.readFileSync(report, 'utf8');
+  const ign = BigInt(`0x${/^SigIgn:\s*([0-9a-f]+)/m.exec(got)[1]}`);
+  assert.equal((ign >> BigInt(os.constants.signals.SIGPIPE - 1)) & 1n, 0n, `the server inherited SIGPIPE ignored:\n${got}`);
+  assert.equal(got, want, 'signal mask and ignored set, through lsptap and directly');
+});
+
 test('relay faults: editor closes its end of stdout while the server writes: no SIGPIPE, server input closed, its status', { timeout: 30000 }, async (t) => {
   const progress = path.join(tempDir(t), 'progress');
   const { lsptap, stderr } = startTap(t, 'chatter.mjs', { PEER_EXIT: '42', PEER_PROGRESS: progress, LSPTAP_RECORD: 'meta' });

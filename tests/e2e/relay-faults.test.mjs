@@ -176,6 +176,37 @@ test('relay faults: editor closes its end of stdout while the server writes: no 
   t.diagnostic(`the server had written ${before} bytes when the editor went away, ${written()} when its input closed`);
 });
 
+test('relay faults: server closes its stdin while the editor writes: no SIGPIPE, told once, the server\'s status', { timeout: 30000 }, async (t) => {
+  const ready = path.join(tempDir(t), 'ready');
+  const { lsptap, stderr, sessions } = startTap(t, 'deaf.mjs', { PEER_READY: ready, PEER_EXIT: '5', PEER_LINGER_MS: '1500', LSPTAP_RECORD: 'meta' });
+  lsptap.stdout.resume();
+  lsptap.stdin.on('error', () => {}); // EPIPE once lsptap is gone
+  await until(() => fs.existsSync(ready), 10000, () => `the server to close its stdin; stderr:\n${stderr.text()}`);
+  // The editor keeps writing until lsptap exits.
+  let done = false;
+  let sent = 0;
+  const writer = (async () => {
+    for (let i = 0; !done && !lsptap.stdin.destroyed; i++) {
+      const f = padded(i, 64 * 1024);
+      sent += f.length;
+      if (!lsptap.stdin.write(f)) await Promise.race([new Promise((r) => lsptap.stdin.once('drain', r)), lsptap.exited]);
+      await sleep(2);
+    }
+  })();
+  const st = await withTimeout(lsptap.exited, 20000, 'lsptap exit after the server exited');
+  done = true;
+  await writer;
+  const err = stderr.text();
+  assert.notEqual(st.signal, 'SIGPIPE', `lsptap was killed by SIGPIPE; stderr:\n${err}`);
+  assert.deepEqual(st, { code: 5, signal: null }, `lsptap exits with the server's status; stderr:\n${err}`);
+  const lost = ownLines(err).filter((l) => /writing to .* failed/.test(l));
+  assert.equal(lost.length, 1, `exactly one lsptap: line says the server's input is lost:\n${err}`);
+  assert.match(lost[0], /broken pipe|EPIPE/i, `it gives the reason: ${lost[0]}`);
+  const summary = eventsNamed(checkedSession(sessions, { record: 'meta' }), 'summary')[0];
+  t.diagnostic(`editor wrote ${sent} bytes; summary read ${JSON.stringify(summary.read)} written ${JSON.stringify(summary.written)}`);
+  assert.ok(summary.written.c2s < summary.read.c2s, `the summary shows the editor's bytes the server never got: ${JSON.stringify(summary)}`);
+});
+
 // ---- 3. rotation ----
 
 test('relay faults: old sessions over LSPTAP_MAX_TOTAL_MB: the oldest *.jsonl go, the newest stay, nothing else is touched', { timeout: 30000 }, async (t) => {

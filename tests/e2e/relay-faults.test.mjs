@@ -485,6 +485,37 @@ test('relay faults: the editor writes 100 MB while the server pauses reading: ls
   assert.equal(got.sha256, hash.digest('hex'), 'sha256 at the server');
 });
 
+// The reverse: the editor is slow to read just when the server exits. lsptap
+// has stopped reading the server's stdout for backpressure, so it cannot see
+// EOF there; what is still in that pipe is the server's last output and must
+// reach the editor once it reads again (principles 2 and 4). No process is
+// holding the pipe, so nothing may be reported as such.
+test('relay faults: server exits while the editor is not reading: its last bytes still arrive, no orphans claimed', {
+  timeout: 60000,
+  todo: 'drain_fired() (lp_relay.c) treats a source paused for backpressure as held by an orphan: after 2 s it closes ch_out, dropping what is in the pipe, and kills the group',
+}, async (t) => {
+  const dir = tempDir(t);
+  const report = path.join(dir, 'report');
+  const { lsptap, stderr, sessions } = startTap(t, 'fill.mjs', { PEER_REPORT: report, LSPTAP_RECORD: 'meta' });
+  const out = collect(lsptap.stdout);
+  lsptap.stdout.pause();
+  await until(() => fs.existsSync(report), 30000, () => `the server to fill the pipe and exit; stderr:\n${stderr.text()}`);
+  const want = JSON.parse(fs.readFileSync(report, 'utf8'));
+  // Longer than lsptap's 2 s wait for a closed stdout after the server exited.
+  await sleep(3500);
+  lsptap.stdout.resume();
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 20000, 'lsptap exit');
+  const err = stderr.text();
+  const got = out.buffer();
+  t.diagnostic(`the server wrote ${want.bytes} bytes and exited; the editor got ${got.length}`);
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${err}`);
+  assert.equal(got.length, want.bytes, `every byte the server wrote before it exited reaches the editor; stderr:\n${err}`);
+  assert.equal(digest(got).sha256, want.sha256, 'sha256');
+  assert.ok(!/still open|process group/.test(err), `nothing holds the server's stdout, and none is claimed to:\n${err}`);
+  assert.equal(eventsNamed(checkedSession(sessions, { record: 'meta' }), 'orphans_killed').length, 0, 'no orphans_killed event');
+});
+
 // ---- 7. a message over the inspection cap ----
 
 test('relay faults: a 5 MiB message over LSPTAP_MAX_INSPECT_MB=1 in meta mode: relayed whole, recorded truncated without body', { timeout: 60000 }, async (t) => {

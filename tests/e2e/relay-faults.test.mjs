@@ -447,6 +447,36 @@ test('relay faults: stdin, stdout and stderr all regular files: output equals in
   assert.equal(lines[lines.length - 2], own[0], 'the summary is last');
 });
 
+// stdout is a file that cannot be written (a full disk; /dev/full says
+// ENOSPC to every write). The copying thread behind a file stdout must not
+// fail silently: it is the editor going away, as EPIPE on a pipe is.
+test('relay faults: stdout is a file that fails (ENOSPC): lsptap says so and ends, it does not hang', {
+  timeout: 60000,
+  todo: 'copy_thread() (lp_relay.c) stops at a failed write without closing its pipe\'s read end or telling the loop: output is lost silently, then ed_out fills and the relay never finishes (SIGTERM to lsptap is swallowed once the server exited)',
+}, async (t) => {
+  const dir = tempDir(t);
+  const inPath = path.join(dir, 'in');
+  fs.writeFileSync(inPath, frames(2 << 20));
+  const fds = [fs.openSync(inPath, 'r'), fs.openSync('/dev/full', 'w')];
+  let started;
+  try {
+    started = startTap(t, 'echo.mjs', { LSPTAP_GRACE_MS: '1000', LSPTAP_KILL_MS: '1000' }, { stdio: [fds[0], fds[1], 'pipe'] });
+  } finally {
+    fds.forEach((fd) => fs.closeSync(fd));
+  }
+  const { lsptap, stderr, sessions } = started;
+  const st = await withTimeout(lsptap.exited, 15000, 'lsptap exit').catch((e) => {
+    throw new Error(`${e.message}; lsptap stderr so far:\n${stderr.text()}`);
+  });
+  const err = stderr.text();
+  assert.equal(st.signal, null, `lsptap exit; stderr:\n${err}`);
+  const told = ownLines(err).filter((l) => /No space left|ENOSPC/.test(l));
+  assert.equal(told.length >= 1, true, `an lsptap: line says writing to the editor failed (No space left on device):\n${err}`);
+  const exits = eventsNamed(checkedSession(sessions), 'exit');
+  assert.equal(exits.length, 1, 'one exit event');
+  assert.equal(st.code, exits[0].signal ? 128 + exits[0].signal : exits[0].status, `lsptap exits with the server's status: ${JSON.stringify(exits[0])}`);
+});
+
 // ---- 6. a server that reads slowly ----
 
 test('relay faults: the editor writes 100 MB while the server pauses reading: lsptap stays under 64 MB, every byte arrives', { timeout: 120000 }, async (t) => {

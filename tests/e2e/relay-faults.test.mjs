@@ -1,10 +1,12 @@
 // The relay under hostile surroundings: signals sent to lsptap reach the
-// server, an editor that stops reading does not kill lsptap with SIGPIPE,
-// old sessions are rotated by size, a full disk costs session lines but
-// never a relayed byte, standard streams that are regular files work, a
-// server that reads slowly does not make lsptap buffer without bound, and a
-// message over the inspection cap is relayed whole but recorded as
-// metadata only.
+// server (which inherits none of lsptap's own signal settings), a side that
+// stops reading or closes its input does not kill lsptap with SIGPIPE, old
+// sessions are rotated by size, a full disk costs session lines but never a
+// relayed byte, standard streams that are regular files work (and one that
+// fails ends the session instead of hanging it), a server that reads slowly
+// does not make lsptap buffer without bound, a server's last bytes survive
+// an editor that is slow to read them, and a message over the inspection
+// cap is relayed whole but recorded as metadata only.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';

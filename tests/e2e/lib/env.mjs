@@ -161,3 +161,33 @@ export function rssBytes(pid) {
     return null;
   }
 }
+
+// Polls `fn` every 50 ms until it returns a truthy value (returned) or `ms`
+// pass (rejects naming `what`, a string or a function giving one).
+export async function until(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    await sleep(50);
+  }
+}
+
+// The server lsptap started: its child whose command line mentions `name`
+// (lsptap may run other helpers beside it). `stderr` (a collector) goes
+// into the failure message.
+export async function serverPid(lsptap, stderr, name, ms = 10000) {
+  return until(() => {
+    if (lsptap.exitCode !== null || lsptap.signalCode !== null) {
+      throw new Error(`lsptap exited (${lsptap.exitCode ?? lsptap.signalCode}) without a server; stderr:\n${stderr ? stderr.text() : ''}`);
+    }
+    return childPids(lsptap.pid).find((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(name);
+      } catch {
+        return false;
+      }
+    });
+  }, ms, () => `lsptap to start ${name}; lsptap stderr:\n${stderr ? stderr.text() : ''}`);
+}

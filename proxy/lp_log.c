@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct lp_log {
     int draining; /* someone waits for the queue to empty */
     int failed;     /* errno of the first write error, 0 if none */
     int said;       /* the write error was reported on stderr */
+    int (*notify)(const char *line);
     uint64_t dropped;
 };
 
@@ -106,8 +108,29 @@ static void say_failure(struct lp_log *l)
                      "lsptap: writing the session file %s failed (%s); the relay goes on, "
                      "further session lines are dropped and counted.\n",
                      l->path, strerror(l->failed));
-    if (n > 0 && write(2, msg, (size_t)n) < 0) { /* stderr gone: nothing else to tell */
+    if (n <= 0) return;
+    if (l->notify && l->notify(msg) == 0) return;
+    /* fd 2 may be non-blocking (libuv set it): wait for room, briefly. */
+    size_t off = 0, len = (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1;
+    for (int tries = 0; off < len && tries < 20;) {
+        ssize_t w = write(2, msg + off, len - off);
+        if (w > 0) {
+            off += (size_t)w;
+        } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+            struct pollfd p = {.fd = 2, .events = POLLOUT};
+            poll(&p, 1, 100);
+            tries++;
+        } else {
+            return; /* stderr gone: nothing else to tell */
+        }
     }
+}
+
+void lp_log_set_notify(struct lp_log *l, int (*fn)(const char *line))
+{
+    pthread_mutex_lock(&l->mu);
+    l->notify = fn;
+    pthread_mutex_unlock(&l->mu);
 }
 
 static int write_all(int fd, const char *p, size_t n)

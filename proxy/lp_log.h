@@ -30,6 +30,12 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
 /* li_sink_fn-compatible: queues one line (copied). Thread-safe. */
 void lp_log_line(void *log, const char *line, size_t len);
 
+/* Where the one "writing failed" sentence goes: fn is called from the
+ * writer thread and returns 0 when it took the line (the relay's loop
+ * writes it to stderr with lsptap's other lines); otherwise, or without fn,
+ * the line is written to fd 2 directly, waiting up to 2 s for room. */
+void lp_log_set_notify(struct lp_log *l, int (*fn)(const char *line));
+
 /* Path of the file (valid until lp_log_close). */
 const char *lp_log_path(const struct lp_log *l);
 

@@ -72,6 +72,12 @@ struct super {
     char cwd[4096];
 };
 
+/* One line from another thread (the session writer) for stderr. */
+static pthread_mutex_t notify_mu = PTHREAD_MUTEX_INITIALIZER;
+static uv_async_t *notify_async; /* NULL when no relay loop runs */
+static char notify_line[4096];
+static int notify_pending;
+
 struct relay {
     const struct lp_relay_opts *o;
     struct lp_relay_result *res;
@@ -84,10 +90,15 @@ struct relay {
     uv_timer_t grace, drain;
     struct lp_bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
+    char *say_wait;    /* lsptap's lines waiting for the server's stderr to end a line */
+    size_t say_wait_len;
+    int err_mid_line;  /* the server's stderr so far ends inside a line */
+    uv_timer_t say_timer;
     int grace_started, term_sent, kill_sent;
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
     struct super sv;
+    uv_async_t notify;
 };
 
 static uint64_t now_us(struct relay *r)
@@ -101,6 +112,35 @@ static struct gen *cur(struct relay *r)
 }
 
 static void maybe_finish(struct relay *r);
+static void say_write(struct relay *r, const char *line, size_t len);
+
+static void say_flush(struct relay *r)
+{
+    if (!r->say_wait_len) return;
+    say_write(r, r->say_wait, r->say_wait_len);
+    free(r->say_wait);
+    r->say_wait = NULL;
+    r->say_wait_len = 0;
+    uv_timer_stop(&r->say_timer);
+}
+
+/* The server left a line unfinished for a while: lsptap's lines go anyway,
+ * on a line of their own. Not while lsptap itself holds the server's stderr
+ * back (the editor is behind): the rest of that line is already waiting. */
+static void say_timeout(uv_timer_t *t)
+{
+    struct relay *r = t->data;
+    struct lp_pump *err = &r->gen[r->cur].errp;
+    if (err->paused && !err->src_eof) {
+        uv_timer_start(&r->say_timer, say_timeout, 200, 0);
+        return;
+    }
+    if (r->err_mid_line) {
+        say_write(r, "\n", 1);
+        r->err_mid_line = 0;
+    }
+    say_flush(r);
+}
 
 static void say_done(uv_write_t *req, int status)
 {
@@ -122,6 +162,23 @@ static void say(struct relay *r, const char *fmt, ...)
     va_end(ap);
     if (n < 0) return;
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (r->err_mid_line && r->say_timer.loop) {
+        /* Never inside one of the server's lines: wait for its end. */
+        char *nw = realloc(r->say_wait, r->say_wait_len + len);
+        if (nw) {
+            r->say_wait = nw;
+            memcpy(r->say_wait + r->say_wait_len, line, len);
+            r->say_wait_len += len;
+            if (!uv_is_active((uv_handle_t *)&r->say_timer))
+                uv_timer_start(&r->say_timer, say_timeout, 200, 0);
+            return;
+        }
+    }
+    say_write(r, line, len);
+}
+
+static void say_write(struct relay *r, const char *line, size_t len)
+{
     uv_write_t *req = malloc(sizeof *req + len);
     if (!req) return;
     char *copy = (char *)(req + 1);
@@ -132,6 +189,32 @@ static void say(struct relay *r, const char *fmt, ...)
         free(req);
     else
         r->say_writes++;
+}
+
+int lp_relay_notify(const char *line)
+{
+    int taken = -1;
+    pthread_mutex_lock(&notify_mu);
+    if (notify_async && !notify_pending) {
+        snprintf(notify_line, sizeof notify_line, "%s", line);
+        notify_pending = 1;
+        uv_async_send(notify_async);
+        taken = 0;
+    }
+    pthread_mutex_unlock(&notify_mu);
+    return taken;
+}
+
+static void notified(uv_async_t *a)
+{
+    struct relay *r = a->data;
+    char line[sizeof notify_line];
+    pthread_mutex_lock(&notify_mu);
+    int have = notify_pending;
+    if (have) memcpy(line, notify_line, sizeof line);
+    notify_pending = 0;
+    pthread_mutex_unlock(&notify_mu);
+    if (have) say(r, "%s", line);
 }
 
 static void event(struct relay *r, const char *name, json_t *fields)
@@ -207,6 +290,12 @@ static void drain_fired(uv_timer_t *t)
     struct relay *r = t->data;
     struct gen *g = cur(r);
     struct lp_pump *out = &g->s2c, *err = &g->errp;
+    if ((out->paused && !out->src_eof) || (err->paused && !err->src_eof)) {
+        /* lsptap stopped reading because the editor is behind: the EOF is
+         * still in the pipe, behind data the editor will want. */
+        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+        return;
+    }
     say(r, "lsptap: %s exited but its %s still open %d ms later (a process it started "
            "holds %s); finishing without waiting.\n",
         r->o->argv[0],
@@ -265,13 +354,42 @@ static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
     maybe_finish(r);
 }
 
+/* The server's stderr, forwarded as read, except that lsptap's waiting
+ * lines go in right after the last complete line. */
+static void err_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    struct relay *r = p->data;
+    r->res->stderr_bytes += len;
+    lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data, len);
+    r->res->stderr_tail[r->tail_len] = '\0';
+    const char *nl = r->say_wait_len ? memrchr(data, '\n', len) : NULL;
+    if (nl) {
+        size_t head = (size_t)(nl + 1 - data);
+        lp_pump_write(p, data, head);
+        say_flush(r);
+        lp_pump_write(p, data + head, len - head);
+    } else {
+        lp_pump_write(p, data, len);
+    }
+    r->err_mid_line = len && data[len - 1] != '\n';
+    if (!r->err_mid_line) say_flush(r);
+}
+
+static void close_walk(uv_handle_t *h, void *arg);
+
 static void signal_cb(uv_signal_t *s, int signum)
 {
     struct relay *r = s->data;
     if (cur(r)->running) {
         event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
+        return;
     }
+    /* The server is gone and something still holds the relay open (an
+     * editor that stopped reading): the signal ends lsptap. */
+    event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
+    r->finishing = 1;
+    uv_walk(r->loop, close_walk, NULL);
 }
 
 /* ---- pumps ---- */
@@ -287,8 +405,13 @@ static void editor_went_away(struct relay *r, int err)
 {
     if (r->res->editor_gone) return;
     r->res->editor_gone = 1;
-    say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n", uv_strerror(err),
-        r->o->argv[0]);
+    if (r->out_bridge.err) /* a file: its own error, not the pipe's */
+        say(r, "lsptap: writing to the editor failed (%s); closing %s's input.\n",
+            strerror(r->out_bridge.err), r->o->argv[0]);
+    else
+        say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n",
+            uv_strerror(err), r->o->argv[0]);
+    if (r->out_bridge.err) err = -r->out_bridge.err;
     event(r, "editor_gone", json_pack("{s:s}", "error", uv_strerror(err)));
     lp_pump_shutdown_dst(&r->c2s);
     start_grace(r);
@@ -358,7 +481,11 @@ static void on_src_end(struct lp_pump *p, int status)
     if (status != UV_EOF)
         say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
             p == &g->s2c ? "stdout" : "stderr", uv_strerror(status));
-    if (p != &g->s2c) return; /* our stderr stays open for lsptap's own lines */
+    if (p != &g->s2c) { /* our stderr stays open for lsptap's own lines */
+        r->err_mid_line = 0;
+        say_flush(r);
+        return;
+    }
     if (supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !judging(r)))
         end_supervision(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
                                                         : "the editor closed its side");
@@ -932,6 +1059,11 @@ static void failure(struct relay *r, const char *fmt, ...)
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
+    if (h->type == UV_ASYNC) { /* no more lines from other threads */
+        pthread_mutex_lock(&notify_mu);
+        notify_async = NULL;
+        pthread_mutex_unlock(&notify_mu);
+    }
     lp_close_once(h);
 }
 
@@ -1011,6 +1143,7 @@ static int spawn_gen(struct relay *r, struct gen *g, char **env)
     lp_pump_init(&g->errp, (uv_stream_t *)&g->err, (uv_stream_t *)&r->ed_err, hi, lo, &pump_cb,
                  r);
     g->errp.keep_dst_open = 1; /* our stderr outlives the server's, for lsptap's own lines */
+    g->errp.filter = err_filter;
     if (o->supervise) g->s2c.filter = s2c_filter;
     if (r->ed_out.loop) {
         lp_pump_start(&g->s2c);
@@ -1043,6 +1176,14 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     uv_timer_init(r->loop, &r->sv.window);
     r->grace.data = r->drain.data = r->sv.init_timer.data = r->sv.window.data = r;
     uv_unref((uv_handle_t *)&r->drain);
+    uv_timer_init(r->loop, &r->say_timer);
+    r->say_timer.data = r;
+    uv_async_init(r->loop, &r->notify, notified);
+    r->notify.data = r;
+    uv_unref((uv_handle_t *)&r->notify);
+    pthread_mutex_lock(&notify_mu);
+    notify_async = &r->notify;
+    pthread_mutex_unlock(&notify_mu);
 
     int rc = spawn_gen(r, &r->gen[0], o->env);
     if (rc) {
@@ -1078,6 +1219,22 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     lp_pump_start(&r->gen[0].errp);
 
     uv_run(r->loop, UV_RUN_DEFAULT);
+    for (int fd = 0; fd < 3; fd++)
+        if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
+    /* Lines that could not go out through the loop go out now. */
+    int mid = r->err_mid_line;
+    pthread_mutex_lock(&notify_mu);
+    notify_async = NULL;
+    if ((notify_pending || r->say_wait_len) && mid) {
+        fputc('\n', stderr); /* the server's last line was unfinished */
+        mid = 0;
+    }
+    if (notify_pending) fputs(notify_line, stderr);
+    notify_pending = 0;
+    pthread_mutex_unlock(&notify_mu);
+    if (r->say_wait_len) fwrite(r->say_wait, 1, r->say_wait_len, stderr);
+    free(r->say_wait);
+    res->stderr_mid_line = mid;
 
     res->read[LI_C2S] = r->c2s.read;
     res->written[LI_C2S] = r->c2s.written;

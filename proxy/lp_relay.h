@@ -48,6 +48,7 @@ struct lp_relay_result {
     uint64_t read[2];        /* bytes read per li_dir */
     uint64_t written[2];     /* bytes written per li_dir */
     uint64_t stderr_bytes;
+    int stderr_mid_line;     /* the server's stderr ended inside a line */
     char stderr_tail[65536]; /* the last bytes of the child's stderr (NUL-terminated) */
 };
 
@@ -55,6 +56,11 @@ struct lp_relay_result {
  * to set up (then r->spawn_error tells whether the child was the problem).
  * `r` must not be NULL. */
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *r);
+
+/* Thread-safe: hands one line for stderr to the running relay's loop, so
+ * it goes out with lsptap's other lines. Returns 0 when taken, -1 when no
+ * relay is running or a line is already waiting. */
+int lp_relay_notify(const char *line);
 
 /* The process exit code for a result: the child's status, 128+N for signal
  * N, 127 when it could not be started. */

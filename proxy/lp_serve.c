@@ -188,6 +188,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     struct lp_session s;
     if (lp_session_open(&s, cfg, role, proto, argv, NULL, NULL)) return 70;
     static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
+    if (s.log) lp_log_set_notify(s.log, lp_relay_notify);
     struct lp_relay_opts o = {.argv = argv, .sess = s.li, .hr_start = s.hr_start, .cfg = cfg,
                               .supervise = proto == LI_LSP && !strcmp(role, "gopls")};
     int rc = lp_relay_run(&o, &res);
@@ -216,6 +217,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
     if (res.restarts) json_object_set_new(extra, "restarts", json_integer(res.restarts));
     if (res.gave_up) json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
+    if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
     if (res.spawn_error)
         fprintf(stderr, "lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
     lp_session_close(&s, role, extra, ending, crashed);

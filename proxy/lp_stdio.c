@@ -15,7 +15,15 @@ static void *copy_thread(void *arg)
         for (ssize_t off = 0; off < n;) {
             ssize_t w = write(b->to, buf + off, (size_t)(n - off));
             if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) goto out;
+            if (w <= 0) {
+                /* Closing our end of the pipe makes the loop's next write fail
+                 * (EPIPE) instead of filling a pipe nobody reads; err says
+                 * what really happened (ENOSPC on a full disk...). */
+                b->err = w < 0 ? errno : EIO;
+                close(b->from);
+                b->from = -1;
+                goto out;
+            }
             off += w;
         }
     }

@@ -17,6 +17,7 @@ struct lp_bridge {
     int from, to;
     int started;
     int joinable;
+    int err; /* errno of a failed write to the fd (output bridges), 0 if none */
 };
 
 /* Opens fd as h. `reading` is 1 for a stream lsptap reads (stdin). b must

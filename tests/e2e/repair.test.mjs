@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { childEnv, copyExample, peersDir, realGopls, sleep, standIn, tempDir, withTimeout } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
-import { checkedSession, eventsNamed } from './lib/session.mjs';
+import { assertMatchesTraffic, checkedSession, eventsNamed } from './lib/session.mjs';
 
 const FAKE = path.join(peersDir, 'handshake.mjs');
 const MAIN = 'main.go';
@@ -153,6 +153,10 @@ for (const poison of POISONS) {
     assert.equal(stderr.split('\n').filter((l) => l.startsWith('lsptap: the handshake failed')).length, 1, `one failure on stderr:\n${stderr}`);
 
     const s = checkedSession(sessions);
+    // The session records what crossed the editor's pipe, lsptap's own
+    // message included, and nothing of what it kept from the editor.
+    assertMatchesTraffic(s, 'c2s', ed.sent);
+    assertMatchesTraffic(s, 's2c', ed.received);
     const repairs = eventsNamed(s, 'repair');
     assert.equal(repairs.length, 1, 'one repair event');
     assert.ok(repairs[0].reason, 'the repair says why');
@@ -294,6 +298,9 @@ test('after a restart the new server\'s requests get lsptap-2 ids, and the repli
   const s = checkedSession(sessions);
   assert.equal(eventsNamed(s, 'repair').length, 1);
   assert.equal(eventsNamed(s, 'spawn').length, 2);
+  // The session records the ids as the editor saw and sent them.
+  assertMatchesTraffic(s, 'c2s', ed.sent);
+  assertMatchesTraffic(s, 's2c', ed.received);
 });
 
 test('initialize answered with an error: repaired, and the editor\'s initialize succeeds', { timeout: 60000 }, async (t) => {
@@ -329,4 +336,113 @@ test('initialize not answered in time (LSPTAP_INIT_TIMEOUT_MS): repaired, and th
   assert.equal(failed.length, 1);
   assert.match(failed[0].reason, /did not answer initialize within 1000 ms/);
   assert.equal(eventsNamed(s, 'repair').length, 1);
+});
+
+test('initialize answered with an error by every start: one repair, then initialize fails and lsptap says why', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'init-error', PEER_FAIL: 'always' }));
+  let initError;
+  await assert.rejects(ed.initialize(), (e) => {
+    initError = e.message;
+    return true;
+  });
+  // The diagnosis reaches the editor in words: in the initialize error or
+  // (as lsptap does while it holds the server's own error) in a
+  // showMessage type 1 next to it.
+  const words = [initError, ...ownErrors(ed).map((m) => m.params.message)].filter((m) => m.startsWith('lsptap: '));
+  assert.equal(words.length, 1, `one diagnosis from lsptap: ${describe(ed)}`);
+  assert.match(words[0], /answered initialize with an error/);
+  assert.match(words[0], /failed too/);
+  assert.equal(initReplies(ed).length, 1, 'exactly one initialize response');
+  assert.equal(showMessages(ed, 2).length, 1, 'the restart was announced once');
+  ed.hangUp();
+  await withTimeout(ed.child.exited, 20000, 'lsptap to exit after the editor hung up');
+  assert.equal(starts().length, 2, 'two starts, no third');
+  const s = checkedSession(sessions);
+  assert.equal(eventsNamed(s, 'spawn').length, 2);
+  assert.equal(eventsNamed(s, 'gave_up').length, 1);
+});
+
+test('initialize answered by neither start in time: the initialize error is the diagnosis', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'silent', PEER_FAIL: 'always', LSPTAP_INIT_TIMEOUT_MS: '800' }));
+  await assert.rejects(ed.initialize(), (e) => {
+    assert.match(e.message, /^lsptap: .*did not answer initialize within 800 ms\. The repaired environment failed too/);
+    return true;
+  });
+  assert.equal(initReplies(ed).length, 1, 'exactly one initialize response: the error');
+  assert.equal(showMessages(ed, 2).length, 1, 'the restart was announced');
+  ed.hangUp();
+  await withTimeout(ed.child.exited, 20000, 'lsptap to exit after the editor hung up');
+  assert.equal(starts().length, 2);
+  const s = checkedSession(sessions);
+  assert.equal(eventsNamed(s, 'handshake_failed').length, 2);
+  assert.equal(eventsNamed(s, 'gave_up').length, 1);
+});
+
+test('a session whose first message is not initialize is not supervised', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'load-failure' }));
+  ed.notify('$/setTrace', { value: 'off' });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  await until(() => showMessages(ed, 1).length, 20000, `the server's own message ${describe(ed)}`);
+  await sleep(500);
+  assert.match(showMessages(ed, 1)[0].params.message, /^Error loading workspace folders/, 'the server\'s message, passed through');
+  assert.equal(showMessages(ed).length, 1, 'nothing from lsptap');
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+  assert.equal(starts().length, 1);
+  const s = checkedSession(sessions);
+  const off = eventsNamed(s, 'supervision_off');
+  assert.equal(off.length, 1);
+  assert.equal(off[0].reason, 'the editor\'s first message is not initialize');
+  assert.equal(eventsNamed(s, 'handshake_failed').length, 0);
+});
+
+test('more than 8 MiB from the editor during the handshake: supervision off, said once, the session goes on', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'load-failure' }));
+  await ed.initialize();
+  // A 9 MiB file opened before initialized: the replay buffer cannot keep it.
+  ed.notify('textDocument/didOpen', {
+    textDocument: { uri: ed.uri('big.go'), languageId: 'go', version: 1, text: `package main\n\n// ${'x'.repeat(9 << 20)}\n` },
+  });
+  ed.notify('initialized', {});
+  await until(() => showMessages(ed, 1).length, 20000, `the server's own message ${describe(ed)}`);
+  assert.match(showMessages(ed, 1)[0].params.message, /^Error loading workspace folders/, 'the server\'s message, passed through');
+  assert.equal(showMessages(ed).length, 1, 'nothing from lsptap in the editor');
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+  assert.equal(starts().length, 1, 'no restart');
+  assert.equal(ed.stderr.text().split('\n').filter((l) => /more than 8 MiB/.test(l)).length, 1, `stderr says why, once:\n${ed.stderr.text()}`);
+  const s = checkedSession(sessions);
+  const off = eventsNamed(s, 'supervision_off');
+  assert.equal(off.length, 1);
+  assert.equal(off[0].reason, 'replay buffer full');
+});
+
+// Known gaps: each test fails today; docs/repair.md "Known gaps".
+test('the editor closes its side while the environment is checked: no restart', { timeout: 60000, todo: 'lsptap restarts gopls after the editor has gone (env_checked does not look at the state end_supervision set)' }, async (t) => {
+  // A check that takes a second: go is not on PATH (only node, for the
+  // scripted server), so lsptap asks the login shell, which is slow.
+  const dir = tempDir(t, 'lsptap-slow-');
+  fs.symlinkSync(process.execPath, path.join(dir, 'node'));
+  fs.writeFileSync(path.join(dir, 'slow-shell'), '#!/bin/sh\nsleep 1\nexec /bin/sh "$@"\n', { mode: 0o755 });
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ PATH: dir, SHELL: path.join(dir, 'slow-shell'), PEER_MODE: 'load-failure', PEER_FAIL: 'always' }));
+  await ed.initialize();
+  ed.notify('initialized', {});
+  await until(() => ed.stderr.text().includes('lsptap: the handshake failed'), 20000, `the failure ${describe(ed)}`);
+  ed.hangUp(); // the editor goes away while lsptap checks the environment
+  const st = await withTimeout(ed.child.exited, 20000, 'lsptap to exit');
+  assert.deepEqual(st, { code: 0, signal: null });
+  const s = checkedSession(sessions);
+  const events = s.events.map((e) => e.event).join(' ');
+  assert.equal(starts().length, 1, `no second server for an editor that is gone; events: ${events}\n${ed.stderr.text()}`);
+  assert.equal(eventsNamed(s, 'handshake_failed').length, 1, `one failure; events: ${events}`);
+  assert.equal(eventsNamed(s, 'spawn').length, 1, 'one spawn event');
+  assert.equal(eventsNamed(s, 'repair').length, 0, 'no repair event');
+  assert.equal(eventsNamed(s, 'editor_gone').length, 0, 'no write to the closed editor');
+});
+
+test('an initialize result that comes after lsptap answered initialize with its diagnosis is not a second response', { timeout: 60000, todo: 'give_up lifts the filter, so the late result reaches the editor: two responses to one request' }, async (t) => {
+  const { ed, starts } = fakeEditor(t, cleanEnv({ PEER_MODE: 'slow', PEER_FAIL: 'always', PEER_DELAY_MS: '1500', LSPTAP_INIT_TIMEOUT_MS: '500' }));
+  await assert.rejects(ed.initialize(), /^Error: lsptap: .*did not answer initialize within 500 ms/);
+  await sleep(2500); // the server's late answer has come by now
+  assert.equal(starts().length, 1);
+  assert.equal(initReplies(ed).length, 1, `exactly one response to initialize: ${JSON.stringify(initReplies(ed))}`);
 });

@@ -11,6 +11,7 @@
 //   exit          answers initialize, then exits with status 1
 //   init-error    answers initialize with a JSON-RPC error
 //   silent        never answers initialize
+//   slow          answers initialize after PEER_DELAY_MS (default 2000)
 //   request       like load-failure, but first sends the editor a
 //                 workspace/configuration request with id 1
 // A working start answers initialize with serverInfo "fake-gopls"; in mode
@@ -48,6 +49,10 @@ function handle(msg) {
   log({ msg });
   if (msg.method === 'initialize' && 'id' in msg) {
     if (fails && mode === 'silent') return;
+    if (fails && mode === 'slow') {
+      setTimeout(() => send({ id: msg.id, result: { capabilities: {}, serverInfo: { name: 'fake-gopls', version: 'late' } } }), Number(process.env.PEER_DELAY_MS || 2000));
+      return;
+    }
     if (fails && mode === 'init-error') {
       send({ id: msg.id, error: { code: -32603, message: 'fake-gopls: go: cannot load the workspace' } });
       return;

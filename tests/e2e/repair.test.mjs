@@ -173,6 +173,25 @@ for (const poison of POISONS) {
   });
 }
 
+test('GOFLAGS=-mod=bogus, the stand-in started outside the workspace (as vscode-go starts it, without a cwd): repaired', { timeout: 90000 }, async (t) => {
+  const ws = copyExample(t);
+  const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
+  const ed = startEditor(t, standIn(), [], {
+    workspace: ws,
+    cwd: tempDir(t, 'lsptap-cwd-'),
+    env: cleanEnv({ GOFLAGS: '-mod=bogus', LSPTAP_GOPLS: realGopls(), LSPTAP_DIR: sessions }),
+  });
+  await ed.initialize(30000);
+  await openMain(ed, ws);
+  const answer = await until(async () => (await hover(ed)).result, 45000, `a hover result through the stand-in ${describe(ed)}`);
+  assert.match(JSON.stringify(answer.contents), /greet\.New/);
+  assert.equal(showMessages(ed, 2).length, 1, 'the restart was announced');
+  assert.deepEqual(showMessages(ed, 1), []);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+  const s = checkedSession(sessions);
+  assert.ok(eventsNamed(s, 'repair')[0].changes.some((c) => c.variable === 'GOFLAGS'));
+});
+
 test('a server that fails every start: one repair, then lsptap gives up and tells the editor why', { timeout: 60000 }, async (t) => {
   const { ws, ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'load-failure', PEER_FAIL: 'always' }));
   const init = await ed.initialize();

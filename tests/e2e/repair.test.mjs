@@ -435,6 +435,35 @@ test('more than 8 MiB from the editor during the handshake: supervision off, sai
   assert.equal(off[0].reason, 'replay buffer full');
 });
 
+test('LSPTAP_HANDSHAKE_MS: a load failure after the window is the server\'s business, not a failed handshake', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'load-failure', PEER_LOAD_MS: '1500', LSPTAP_HANDSHAKE_MS: '300' }));
+  await ed.initialize();
+  ed.notify('initialized', {});
+  await until(() => showMessages(ed, 1).length, 20000, `the server's own message ${describe(ed)}`);
+  await sleep(300);
+  assert.match(showMessages(ed, 1)[0].params.message, /^Error loading workspace folders/);
+  assert.equal(showMessages(ed).length, 1, 'nothing from lsptap');
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+  assert.equal(starts().length, 1);
+  const s = checkedSession(sessions);
+  assert.deepEqual(eventsNamed(s, 'handshake_ok').map((e) => e.server), [1], 'the handshake succeeded (window passed)');
+  assert.equal(eventsNamed(s, 'handshake_failed').length, 0);
+});
+
+test('LSPTAP_FAIL_PATTERNS: an error message matching none of them is not a failed handshake', { timeout: 60000 }, async (t) => {
+  const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'load-failure', LSPTAP_FAIL_PATTERNS: 'no such text|neither this', LSPTAP_HANDSHAKE_MS: '1000' }));
+  await ed.initialize();
+  ed.notify('initialized', {});
+  await until(() => showMessages(ed, 1).length, 20000, `the server's own message ${describe(ed)}`);
+  await sleep(1500); // past the window
+  assert.equal(showMessages(ed).length, 1, 'only the server\'s message');
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+  assert.equal(starts().length, 1);
+  const s = checkedSession(sessions);
+  assert.equal(eventsNamed(s, 'handshake_failed').length, 0);
+  assert.equal(eventsNamed(s, 'handshake_ok').length, 1);
+});
+
 // Known gaps: each test fails today; docs/repair.md "Known gaps".
 test('the editor closes its side while the environment is checked: no restart', { timeout: 60000, todo: 'lsptap restarts gopls after the editor has gone (env_checked does not look at the state end_supervision set)' }, async (t) => {
   // A check that takes a second: go is not on PATH (only node, for the

@@ -7,7 +7,7 @@
 // PEER_MODE, how a failing start fails:
 //   load-failure  answers initialize, and after `initialized` sends gopls's
 //                 window/showMessage type 1 "Error loading workspace folders
-//                 ... failed to load view ..."
+//                 ... failed to load view ..." (PEER_LOAD_MS later, default 0)
 //   exit          answers initialize, then exits with status 1
 //   init-error    answers initialize with a JSON-RPC error
 //   silent        never answers initialize
@@ -70,7 +70,7 @@ function handle(msg) {
         send({ id: 'cfg-a', method: 'workspace/configuration', params: { items: [{ section: 'a' }, { section: 'b' }, { section: 'c' }] } });
       }
     }
-    if (fails && (mode === 'load-failure' || mode === 'request')) loadFailure();
+    if (fails && (mode === 'load-failure' || mode === 'request')) setTimeout(loadFailure, Number(process.env.PEER_LOAD_MS || 0));
     return;
   }
   if (msg.method === 'exit') process.exit(0);

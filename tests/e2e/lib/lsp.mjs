@@ -14,12 +14,13 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { collect, spawnTracked, withTimeout } from './env.mjs';
 
-// Starts `cmd args` in `workspace` and connects to it. Returns the editor:
+// Starts `cmd args` in `cwd` (default: `workspace`, the folder the editor
+// opens) and connects to it. Returns the editor:
 // { child, conn, stderr, sent, received, logs, rootUri, uri(rel), request,
 //   notify, initialize, hoverWhenLoaded, hangUp, shutdown }.
 // `sent`/`received` list every message object written/read, in order.
-export function startEditor(t, cmd, args, { workspace, env }) {
-  const child = spawnTracked(t, cmd, args, { cwd: workspace, env });
+export function startEditor(t, cmd, args, { workspace, env, cwd = workspace }) {
+  const child = spawnTracked(t, cmd, args, { cwd, env });
   const stderr = collect(child.stderr);
   const sent = [];
   const received = [];

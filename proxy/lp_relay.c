@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -54,6 +55,7 @@ struct super {
     char init_id[128]; /* the editor's initialize id, as JSON text */
     size_t init_id_len;
     int init_answered; /* the editor has an initialize result */
+    int init_by_lsptap; /* ... and it is lsptap's error: any late result is dropped */
     uv_timer_t init_timer, window;
     struct lp_gate c2s_seen; /* frames the editor sent, watched (not forwarded) */
     struct lp_gate c2s_gate; /* after a restart: editor frames forwarded one by one */
@@ -284,6 +286,7 @@ static int judging(const struct relay *r)
 static void failure(struct relay *r, const char *fmt, ...);
 static void finish_output(struct relay *r, struct gen *g);
 static void end_supervision(struct relay *r, const char *why);
+static void forward(struct gen *g, const char *data, size_t len);
 
 static void drain_fired(uv_timer_t *t)
 {
@@ -532,10 +535,45 @@ static void init_timeout(uv_timer_t *t)
                 (unsigned long long)r->o->cfg->init_timeout_ms);
 }
 
+/* The environment is judged where gopls works: the first workspace folder
+ * (or rootUri) of initialize, when it is a local directory; else our cwd. */
+static void workspace_of(struct relay *r, const char *body, size_t len)
+{
+    json_error_t e;
+    json_t *j = json_loadb(body, len, 0, &e);
+    json_t *params = json_object_get(j, "params");
+    json_t *folders = json_object_get(params, "workspaceFolders");
+    const char *uri = json_string_value(json_object_get(json_array_get(folders, 0), "uri"));
+    if (!uri) uri = json_string_value(json_object_get(params, "rootUri"));
+    if (uri && !strncmp(uri, "file://", 7)) {
+        char path[sizeof r->sv.cwd];
+        size_t n = 0;
+        for (const char *c = uri + 7; *c && n + 1 < sizeof path; c++) {
+            unsigned v;
+            if (*c == '%' && sscanf(c + 1, "%2x", &v) == 1) {
+                path[n++] = (char)v;
+                c += 2;
+            } else {
+                path[n++] = *c;
+            }
+        }
+        path[n] = '\0';
+        struct stat st;
+        if (!stat(path, &st) && S_ISDIR(st.st_mode)) memcpy(r->sv.cwd, path, n + 1);
+    }
+    json_decref(j);
+}
+
 /* Supervision ends without a verdict: back to plain relaying. */
 static void end_supervision(struct relay *r, const char *why)
 {
     struct super *sv = &r->sv;
+    if (sv->held_len) { /* held while repairing: it goes on as it was */
+        forward(cur(r), sv->held, sv->held_len);
+        free(sv->held);
+        sv->held = NULL;
+        sv->held_len = 0;
+    }
     sv->state = HS_DONE;
     uv_timer_stop(&sv->init_timer);
     uv_timer_stop(&sv->window);
@@ -555,6 +593,7 @@ static void seen_c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
     if (!ok) return;
     if (m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !sv->init_id_len &&
         m.id.len < sizeof sv->init_id) {
+        workspace_of(r, frame + hdr, len - hdr);
         memcpy(sv->init_id, m.id.p, m.id.len);
         sv->init_id_len = m.id.len;
         if (sv->state == HS_WAIT_INIT) sv->state = HS_WAIT_RESULT;
@@ -684,6 +723,11 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
         forward(g, frame, len);
         return;
     }
+    if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->init_by_lsptap) {
+        event(r, "dropped", json_pack("{s:s, s:s}", "what", "late initialize result", "why",
+                                      "lsptap already answered initialize with the diagnosis"));
+        return;
+    }
     if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->state <= HS_LOADING) {
         if (sv->init_answered) { /* the restarted server's: the editor has one */
             event(r, "dropped", json_pack("{s:s, s:s}", "what", "initialize result",
@@ -760,7 +804,7 @@ static void s2c_filter(struct lp_pump *p, const char *data, size_t len)
     /* Once the first server's handshake is over, bytes go straight through
      * again, from the first frame boundary. */
     if (g->idx == 0 && r->sv.state >= HS_DONE && r->sv.state != HS_REPAIRING &&
-        lp_gate_idle(&g->gate))
+        !r->sv.init_by_lsptap && lp_gate_idle(&g->gate))
         p->filter = NULL;
 }
 
@@ -883,6 +927,7 @@ static void give_up(struct relay *r, const char *found)
         lsp_write(g, m);
         json_decref(m);
         sv->init_answered = 1;
+        sv->init_by_lsptap = 1;
     } else {
         show_message(g, 1, text);
     }
@@ -890,7 +935,7 @@ static void give_up(struct relay *r, const char *found)
     free(sv->held);
     sv->held = NULL;
     sv->held_len = 0;
-    if (lp_gate_idle(&g->gate) && r->cur == 0) g->s2c.filter = NULL;
+    if (lp_gate_idle(&g->gate) && r->cur == 0 && !sv->init_by_lsptap) g->s2c.filter = NULL;
     if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
         uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
     finish_output(r, g);
@@ -980,7 +1025,7 @@ static void restart(struct relay *r)
              "lsptap restarted gopls with a repaired environment after: %.1000s. Changed: "
              "%.3000s. Run `lsptap doctor` for details.",
              sv->reason, summary);
-    say(r, "%s\n", text);
+    say(r, "lsptap: %s\n", text + strlen("lsptap "));
     event(r, "repair", json_pack("{s:s, s:o}", "reason", sv->reason, "changes",
                                  lp_env_changes_json(sv->report)));
     show_message(g, 2, text);
@@ -1000,6 +1045,13 @@ static void env_checked(uv_work_t *w, int status)
 {
     struct relay *r = w->data;
     struct super *sv = &r->sv;
+    if (sv->state != HS_REPAIRING || r->finishing || r->c2s.src_eof || r->res->editor_gone) {
+        /* The editor left while the environment was checked: nobody to
+         * repair for. What the old server said goes on as it was. */
+        if (sv->state == HS_REPAIRING) end_supervision(r, "the editor closed its side");
+        maybe_finish(r);
+        return;
+    }
     if (status || !sv->report_ok) {
         give_up(r, "lsptap could not check the environment.");
         return;
@@ -1039,6 +1091,7 @@ static void failure(struct relay *r, const char *fmt, ...)
     /* gopls's messages span lines; the reason is one. */
     for (char *c = sv->reason; *c; c++)
         if (*c == '\n' || *c == '\r') *c = ' ';
+    for (size_t n = strlen(sv->reason); n && sv->reason[n - 1] == ' ';) sv->reason[--n] = '\0';
     sv->state = HS_REPAIRING;
     uv_timer_stop(&sv->init_timer);
     uv_timer_stop(&sv->window);
@@ -1046,7 +1099,13 @@ static void failure(struct relay *r, const char *fmt, ...)
     event(r, "handshake_failed", json_pack("{s:s, s:i}", "reason", sv->reason, "server",
                                            r->cur + 1));
     if (r->gen[1].pid) { /* at most one repair per session */
-        give_up(r, "The repaired environment failed too.");
+        char summary[3000] = "", found[3400];
+        if (sv->report) lp_env_summary(sv->report, summary, sizeof summary);
+        for (char *c = summary; *c; c++)
+            if (*c == '\n') *c = ';';
+        snprintf(found, sizeof found, "The repaired environment failed too (it changed: %.3000s)",
+                 summary);
+        give_up(r, found);
         return;
     }
     sv->work.data = r;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { childEnv, childPids, copyExample, lsptapBin, peersDir, pidAlive, sleep, tempDir, withTimeout } from './lib/env.mjs';
 import { ANNOUNCE, assertDapTraffic, connectClient, dlvStandIn, realDlv, startDlv, validateDapSession } from './lib/dap.mjs';
+import { launch, noChromium } from './lib/chromium.mjs';
 import { eventsNamed, findSession } from './lib/session.mjs';
 
 // Building the example under dlv takes seconds on two cores.
@@ -228,6 +229,28 @@ test('dlv dap --listen=127.0.0.1:PORT without --log-dest: the line on stdout, th
   const listen = `127.0.0.1:${await freePort()}`;
   const r = await debugSession(t, { from: 'stdout', listen });
   checkAfter({ ...r, from: 'stdout' }, { listen });
+  // The recorded DAP session, as `lsptap report` shows it in a browser.
+  if (noChromium()) {
+    t.diagnostic(`report of the recorded DAP session not rendered: ${noChromium()}`);
+    return;
+  }
+  const file = findSession(r.sessions);
+  const html = path.join(tempDir(t), 'dap-recorded.html');
+  const rep = spawnSync(lsptapBin(), ['report', file, '-o', html], { encoding: 'utf8', timeout: 60000 });
+  assert.equal(rep.status, 0, `lsptap report: ${rep.stderr}`);
+  const browser = await launch(t, { height: 1000 });
+  const page = await browser.open(html);
+  const info = await page.evaluate(`(() => ({ ready: !!(window.lsptapReport || {}).ready,
+    commands: [...document.querySelectorAll('#latency tbody tr td:first-child')].map((c) => c.textContent),
+    ending: document.getElementById('ending').textContent }))()`);
+  assert.deepEqual(page.errors, [], 'no console errors');
+  assert.ok(info.ready, 'the report rendered');
+  for (const c of ['initialize', 'launch', 'setBreakpoints', 'stackTrace', 'evaluate', 'continue', 'disconnect'])
+    assert.ok(info.commands.includes(c), `${c} in the latency table: ${info.commands}`);
+  assert.match(info.ending, /exit|ended|status 0/i);
+  const artifacts = path.join(path.dirname(lsptapBin()), 'e2e-artifacts');
+  fs.mkdirSync(artifacts, { recursive: true });
+  t.diagnostic(`screenshot: ${await page.screenshot(path.join(artifacts, 'report-dap-recorded.png'))}`);
 });
 
 // A short session: initialize, disconnect, hang up. Returns the response

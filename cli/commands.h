@@ -8,5 +8,6 @@
 int cmd_gopls(int argc, char **argv, const char *self); /* the gopls stand-in */
 int cmd_dlv(int argc, char **argv, const char *self);   /* the dlv stand-in */
 int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION... */
+int cmd_netcheck(int argc, char **argv); /* lsptap netcheck HOST:PORT [options] */
 
 #endif

@@ -20,6 +20,7 @@ static void usage(FILE *f)
           "  gopls [ARGS...]     the gopls stand-in, as if invoked through the link\n"
           "  dlv [ARGS...]       the dlv stand-in\n"
           "  stats SESSION...    per-method latency table of a recorded session\n"
+          "  netcheck HOST:PORT  which network layer a connection breaks at, and why\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "gopls")) return cmd_gopls(argc - 1, argv + 1, self);
     if (!strcmp(cmd, "dlv")) return cmd_dlv(argc - 1, argv + 1, self);
     if (!strcmp(cmd, "stats")) return cmd_stats(argc - 1, argv + 1);
+    if (!strcmp(cmd, "netcheck")) return cmd_netcheck(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

@@ -1,0 +1,127 @@
+/*
+ * lsptap netcheck HOST:PORT [options]: which network layer a connection
+ * to HOST:PORT breaks at, and why. Thin: parses the options, runs
+ * netcheck/ and renders its report (streamed text, or --json).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "netcheck/ln.h"
+#include "netcheck/ln_render.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: lsptap netcheck HOST:PORT [--tls] [--sni NAME] [--ca FILE]\n"
+          "                        [--probe lsp|dap|none] [--pcap FILE] [--json]\n"
+          "                        [--timeout S] [-v]\n"
+          "\n"
+          "Checks the link, network, dns, transport, tls (with --tls) and application\n"
+          "(--probe, default lsp) layers of a connection to HOST:PORT ([V6]:PORT for an\n"
+          "IPv6 address) and names the first that fails, with a hint.\n"
+          "Exit status: 0 no layer failed, 2 usage, 3 link, 4 network, 5 dns,\n"
+          "6 transport, 7 tls, 8 application, 1 netcheck itself failed.\n",
+          f);
+}
+
+static int usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "lsptap netcheck: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+    usage(stderr);
+    return LN_EXIT_USAGE;
+}
+
+struct stream {
+    int verbose;
+};
+
+static void on_layer(void *ud, const struct ln_report *rep, enum ln_layer l)
+{
+    struct stream *s = ud;
+    ln_render_layer(stdout, rep, l, s->verbose);
+}
+
+/* "--opt VALUE" or "--opt=VALUE": returns VALUE (advancing *i) or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n)) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0') return NULL;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int cmd_netcheck(int argc, char **argv)
+{
+    struct ln_target t;
+    ln_target_init(&t);
+    const char *hostport = NULL, *v;
+    int json = 0;
+    struct stream st = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--tls")) {
+            t.tls = 1;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            st.verbose = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--sni"))) {
+            t.sni = v;
+        } else if ((v = opt_value(argc, argv, &i, "--ca"))) {
+            t.ca = v;
+        } else if ((v = opt_value(argc, argv, &i, "--pcap"))) {
+            t.pcap_path = v;
+        } else if ((v = opt_value(argc, argv, &i, "--probe"))) {
+            if (!strcmp(v, "lsp")) t.probe = LN_PROBE_LSP;
+            else if (!strcmp(v, "dap")) t.probe = LN_PROBE_DAP;
+            else if (!strcmp(v, "none")) t.probe = LN_PROBE_NONE;
+            else return usage_error("--probe takes lsp, dap or none, not", v);
+        } else if ((v = opt_value(argc, argv, &i, "--timeout"))) {
+            char *end;
+            double s = strtod(v, &end);
+            if (*end || !(s > 0) || s > 600)
+                return usage_error("--timeout takes seconds (0 < S <= 600), not", v);
+            t.timeout_ms = (int)(s * 1000 + 0.5);
+            if (t.timeout_ms < 1) t.timeout_ms = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown or incomplete option", a);
+        } else if (!hostport) {
+            hostport = a;
+        } else {
+            return usage_error("one target only; extra argument", a);
+        }
+    }
+    if (!hostport) return usage_error("missing HOST:PORT", NULL);
+    char err[300];
+    if (ln_target_parse(&t, hostport, err, sizeof(err)) < 0) return usage_error(err, NULL);
+
+    struct ln_report rep;
+    if (!json) ln_render_header(stdout, &t);
+    int rc = ln_run(&t, &rep, json ? NULL : on_layer, &st);
+    if (rc < 0) {
+        fprintf(stderr, "lsptap netcheck: %s\n", strerror(-rc));
+        ln_report_free(&rep);
+        return LN_EXIT_INTERNAL;
+    }
+    if (json) {
+        json_t *o = ln_report_json(&rep);
+        if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0) {
+            json_decref(o);
+            ln_report_free(&rep);
+            return LN_EXIT_INTERNAL;
+        }
+        fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        ln_render_verdict(stdout, &rep);
+    }
+    int code = ln_exit_code(&rep);
+    ln_report_free(&rep);
+    return code;
+}

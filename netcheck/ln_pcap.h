@@ -1,0 +1,28 @@
+/*
+ * ln_pcap — packet evidence for the transport layer: libpcap captures the
+ * connection attempt (SYN, SYN-ACK, RST, ICMP) on the route's interface.
+ * Needs CAP_NET_RAW; without it ln_pcap_open returns NULL and says why.
+ */
+#ifndef LSPTAP_NETCHECK_LN_PCAP_H
+#define LSPTAP_NETCHECK_LN_PCAP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct ln_pcap;
+
+/* Starts capturing TCP to/from `dst` port `port`, and ICMP, on `ifname`
+ * ("any" when NULL or empty). Returns NULL with err filled when it cannot. */
+struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uint16_t port,
+                             char *err, size_t errlen);
+/* Reads what was captured so far: appends one line per packet to
+ * `packets` ("+0.123 ms 10.0.0.1:4321 > 10.0.0.2:22 SYN") and, when `path`
+ * is not NULL, writes the packets as a pcap file. Returns the packet count,
+ * or a negative errno when the file cannot be written (err filled). */
+int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err,
+                    size_t errlen);
+void ln_pcap_close(struct ln_pcap *p); /* NULL is fine */
+
+#endif

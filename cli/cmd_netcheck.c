@@ -78,10 +78,14 @@ int cmd_netcheck(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "--pcap"))) {
             t.pcap_path = v;
         } else if ((v = opt_value(argc, argv, &i, "--probe"))) {
-            if (!strcmp(v, "lsp")) t.probe = LN_PROBE_LSP;
-            else if (!strcmp(v, "dap")) t.probe = LN_PROBE_DAP;
-            else if (!strcmp(v, "none")) t.probe = LN_PROBE_NONE;
-            else return usage_error("--probe takes lsp, dap or none, not", v);
+            if (!strcmp(v, "lsp"))
+                t.probe = LN_PROBE_LSP;
+            else if (!strcmp(v, "dap"))
+                t.probe = LN_PROBE_DAP;
+            else if (!strcmp(v, "none"))
+                t.probe = LN_PROBE_NONE;
+            else
+                return usage_error("--probe takes lsp, dap or none, not", v);
         } else if ((v = opt_value(argc, argv, &i, "--timeout"))) {
             char *end;
             double s = strtod(v, &end);

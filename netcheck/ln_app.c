@@ -105,20 +105,23 @@ static void judge(const struct ln_target *t, enum ln_app_class cls, const struct
         break;
     case LN_APP_GARBAGE:
         ln_set(res, LN_FAIL, "speaks something else, not %s: \"%s\"", proto, in->first);
-        ln_hint(res, "another service listens on %s: check the port (or add --tls if it speaks TLS)",
+        ln_hint(res,
+                "another service listens on %s: check the port (or add --tls if it speaks TLS)",
                 addr);
         break;
     case LN_APP_CLOSED:
         ln_set(res, LN_FAIL, "closes the connection at once, without a reply");
-        ln_hint(res, "the service on %s accepts and hangs up: it may refuse this client, expect "
-                     "TLS (--tls), or serve one connection only and have one already",
+        ln_hint(res,
+                "the service on %s accepts and hangs up: it may refuse this client, expect "
+                "TLS (--tls), or serve one connection only and have one already",
                 addr);
         break;
     case LN_APP_SILENT:
     case LN_APP_MORE:
         ln_set(res, LN_FAIL, "silent: no reply to initialize within %.1f s", secs);
-        ln_hint(res, "the service on %s accepts connections but never answers: it may be hung, "
-                     "expect TLS (--tls), or speak a protocol where the server talks second",
+        ln_hint(res,
+                "the service on %s accepts connections but never answers: it may be hung, "
+                "expect TLS (--tls), or speak a protocol where the server talks second",
                 addr);
         break;
     }
@@ -146,15 +149,18 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     json_object_set_new(ev, "probe", json_string(t->probe == LN_PROBE_DAP ? "dap" : "lsp"));
     int rc = conn_write(c, hdr, hl, t->timeout_ms);
     if (rc == 0) rc = conn_write(c, body, strlen(body), t->timeout_ms);
-    if (rc < 0) {
-        ln_set(res, LN_FAIL, "could not send initialize: %s", strerror(-rc));
-        ln_hint(res, "the peer closed the connection before the request was written");
-        return 0;
-    }
     static char buf[PROBE_BUF];
     size_t len = 0;
     double t0 = ln_now_ms();
+    /* A peer that hung up at once makes the write fail (EPIPE, ECONNRESET);
+     * whatever it sent before closing is still worth reading. */
     enum ln_app_end end = LN_END_NONE;
+    if (rc < 0) {
+        json_object_set_new(ev, "write_error", json_string(strerror(-rc)));
+        int n = conn_read(c, buf, sizeof(buf), 0);
+        if (n > 0) len = (size_t)n;
+        end = LN_END_EOF;
+    }
     enum ln_app_class cls;
     struct ln_app_info info;
     for (;;) {

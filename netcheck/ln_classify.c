@@ -60,7 +60,8 @@ const char *ln_icmp_text(int family, int type, int code)
         if (code >= 0 && code < 16) return c4[code];
         return "destination unreachable";
     }
-    if (type == 11) return code == 0 ? "TTL exceeded in transit" : "fragment reassembly time exceeded";
+    if (type == 11)
+        return code == 0 ? "TTL exceeded in transit" : "fragment reassembly time exceeded";
     if (type == 12) return "parameter problem";
     if (type == 4) return "source quench";
     return "ICMP error";
@@ -74,22 +75,30 @@ enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp)
         return LN_CONN_UNREACHABLE;
     }
     switch (err) {
-    case ECONNREFUSED: return LN_CONN_REFUSED;
-    case ETIMEDOUT: return LN_CONN_FILTERED;
-    case ENETUNREACH: return LN_CONN_NOROUTE;
+    case ECONNREFUSED:
+        return LN_CONN_REFUSED;
+    case ETIMEDOUT:
+        return LN_CONN_FILTERED;
+    case ENETUNREACH:
+        return LN_CONN_NOROUTE;
     case EHOSTUNREACH:
-    case EHOSTDOWN: return LN_CONN_UNREACHABLE;
+    case EHOSTDOWN:
+        return LN_CONN_UNREACHABLE;
     case EPERM:
-    case EACCES: return LN_CONN_POLICY;
-    case EADDRNOTAVAIL: return LN_CONN_NOSRC;
-    default: return LN_CONN_OTHER;
+    case EACCES:
+        return LN_CONN_POLICY;
+    case EADDRNOTAVAIL:
+        return LN_CONN_NOSRC;
+    default:
+        return LN_CONN_OTHER;
     }
 }
 
 const char *ln_conn_class_name(enum ln_conn_class c)
 {
-    static const char *n[] = {"ok",         "refused", "filtered", "unreachable", "prohibited",
-                              "no-route",   "policy",  "no-source-address", "other"};
+    static const char *n[] = {"ok",          "refused",           "filtered",
+                              "unreachable", "prohibited",        "no-route",
+                              "policy",      "no-source-address", "other"};
     return n[c];
 }
 
@@ -102,9 +111,9 @@ static const char *server_words(enum ln_probe p)
     return "the server is not running or listens on another port";
 }
 
-void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icmp,
-                        const char *addr, enum ln_probe probe, int syns, int timeout_ms,
-                        char *s, size_t sl, char *h, size_t hl)
+void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icmp, const char *addr,
+                        enum ln_probe probe, int syns, int timeout_ms, char *s, size_t sl, char *h,
+                        size_t hl)
 {
     const char *from = icmp && icmp->present && icmp->from[0] ? icmp->from : "an unknown router";
     const char *what =
@@ -121,8 +130,8 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
         break;
     case LN_CONN_FILTERED:
         if (syns > 0)
-            snprintf(s, sl, "no answer from %s: %d SYN%s went out unanswered in %.1f s", addr,
-                     syns, syns == 1 ? "" : "s", timeout_ms / 1000.0);
+            snprintf(s, sl, "no answer from %s: %d SYN%s went out unanswered in %.1f s", addr, syns,
+                     syns == 1 ? "" : "s", timeout_ms / 1000.0);
         else
             snprintf(s, sl, "no answer from %s within %.1f s: SYNs unanswered", addr,
                      timeout_ms / 1000.0);
@@ -135,22 +144,25 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
         if (icmp && icmp->present) {
             snprintf(s, sl, "%s unreachable: ICMP%s %s (type %d code %d) from %s", addr,
                      icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from);
-            snprintf(h, hl, "router %s cannot deliver to %s (%s): check the routes and the "
-                            "host beyond it",
+            snprintf(h, hl,
+                     "router %s cannot deliver to %s (%s): check the routes and the "
+                     "host beyond it",
                      from, addr, what);
         } else {
             snprintf(s, sl, "%s unreachable: %s (no answer to ARP/neighbour discovery)", addr,
                      strerror(err));
-            snprintf(h, hl, "the host %s is down or not on the link: check that it is up and "
-                            "its address",
+            snprintf(h, hl,
+                     "the host %s is down or not on the link: check that it is up and "
+                     "its address",
                      addr);
         }
         break;
     case LN_CONN_PROHIBITED:
         snprintf(s, sl, "connection to %s rejected: ICMP%s %s (type %d code %d) from %s", addr,
                  icmp && icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from);
-        snprintf(h, hl, "a firewall on %s rejects connections to %s: ask whoever runs it to "
-                        "allow this port",
+        snprintf(h, hl,
+                 "a firewall on %s rejects connections to %s: ask whoever runs it to "
+                 "allow this port",
                  from, addr);
         break;
     case LN_CONN_NOROUTE:
@@ -161,14 +173,16 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
     case LN_CONN_POLICY:
         snprintf(s, sl, "connect to %s forbidden on this host (%s)", addr,
                  err == EPERM ? "EPERM" : "EACCES");
-        snprintf(h, hl, "a local firewall rule (nftables/iptables output chain) or a security "
-                        "module blocks outgoing connections to %s",
+        snprintf(h, hl,
+                 "a local firewall rule (nftables/iptables output chain) or a security "
+                 "module blocks outgoing connections to %s",
                  addr);
         break;
     case LN_CONN_NOSRC:
         snprintf(s, sl, "no usable source address to reach %s (EADDRNOTAVAIL)", addr);
-        snprintf(h, hl, "the output interface has no address of this family, or local ports "
-                        "are exhausted");
+        snprintf(h, hl,
+                 "the output interface has no address of this family, or local ports "
+                 "are exhausted");
         break;
     default:
         snprintf(s, sl, "connect to %s failed: %s", addr, strerror(err));
@@ -182,17 +196,24 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
 enum ln_dns_class ln_classify_gai(int eai)
 {
     switch (eai) {
-    case 0: return LN_DNS_OK;
-    case EAI_NONAME: return LN_DNS_NXDOMAIN;
+    case 0:
+        return LN_DNS_OK;
+    case EAI_NONAME:
+        return LN_DNS_NXDOMAIN;
 #ifdef EAI_NODATA
-    case EAI_NODATA: return LN_DNS_NODATA;
+    case EAI_NODATA:
+        return LN_DNS_NODATA;
 #endif
 #ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY: return LN_DNS_NODATA;
+    case EAI_ADDRFAMILY:
+        return LN_DNS_NODATA;
 #endif
-    case EAI_AGAIN: return LN_DNS_TEMPFAIL;
-    case EAI_FAIL: return LN_DNS_FAIL;
-    default: return LN_DNS_OTHER;
+    case EAI_AGAIN:
+        return LN_DNS_TEMPFAIL;
+    case EAI_FAIL:
+        return LN_DNS_FAIL;
+    default:
+        return LN_DNS_OTHER;
     }
 }
 
@@ -207,28 +228,35 @@ const char *ln_dns_class_name(enum ln_dns_class c)
 static enum ln_tls_class verify_one(int e)
 {
     switch (e) {
-    case X509_V_OK: return LN_TLS_OK;
+    case X509_V_OK:
+        return LN_TLS_OK;
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: return LN_TLS_SELF_SIGNED;
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        return LN_TLS_SELF_SIGNED;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED: return LN_TLS_UNKNOWN_CA;
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return LN_TLS_UNKNOWN_CA;
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CRL_HAS_EXPIRED: return LN_TLS_EXPIRED;
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+        return LN_TLS_EXPIRED;
     case X509_V_ERR_CERT_NOT_YET_VALID:
-    case X509_V_ERR_CRL_NOT_YET_VALID: return LN_TLS_NOT_YET_VALID;
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return LN_TLS_NOT_YET_VALID;
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
-    case X509_V_ERR_EMAIL_MISMATCH: return LN_TLS_NAME_MISMATCH;
-    default: return LN_TLS_OTHER;
+    case X509_V_ERR_EMAIL_MISMATCH:
+        return LN_TLS_NAME_MISMATCH;
+    default:
+        return LN_TLS_OTHER;
     }
 }
 
 enum ln_tls_class ln_classify_verify(const int *errs, size_t n)
 {
-    static const enum ln_tls_class order[] = {LN_TLS_SELF_SIGNED, LN_TLS_UNKNOWN_CA,
-                                              LN_TLS_EXPIRED,     LN_TLS_NOT_YET_VALID,
+    static const enum ln_tls_class order[] = {LN_TLS_SELF_SIGNED,   LN_TLS_UNKNOWN_CA,
+                                              LN_TLS_EXPIRED,       LN_TLS_NOT_YET_VALID,
                                               LN_TLS_NAME_MISMATCH, LN_TLS_OTHER};
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
         for (size_t i = 0; i < n; i++)
@@ -238,16 +266,17 @@ enum ln_tls_class ln_classify_verify(const int *errs, size_t n)
 
 const char *ln_tls_class_name(enum ln_tls_class c)
 {
-    static const char *n[] = {"ok",          "not-tls",       "unknown-ca",
-                              "self-signed", "expired",       "not-yet-valid",
-                              "name-mismatch", "handshake-failed", "verify-failed"};
+    static const char *n[] = {"ok",           "not-tls",       "unknown-ca",    "self-signed",
+                              "expired",      "not-yet-valid", "name-mismatch", "handshake-failed",
+                              "verify-failed"};
     return n[c];
 }
 
 const char *ln_tls_hint(enum ln_tls_class c)
 {
     switch (c) {
-    case LN_TLS_OK: return "";
+    case LN_TLS_OK:
+        return "";
     case LN_TLS_NOT_TLS:
         return "the port does not speak TLS: drop --tls (and tls:// from the address), or use "
                "the server's TLS port";
@@ -269,7 +298,8 @@ const char *ln_tls_hint(enum ln_tls_class c)
     case LN_TLS_HANDSHAKE:
         return "the TLS handshake failed: compare the protocol versions and ciphers both sides "
                "allow, and whether the server requires a client certificate";
-    default: return "the certificate failed verification: see the errors listed";
+    default:
+        return "the certificate failed verification: see the errors listed";
     }
 }
 
@@ -282,11 +312,16 @@ void ln_escape(const char *s, size_t n, size_t max, char *out, size_t outlen)
     for (size_t i = 0; i < n && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
         char tmp[8];
-        if (c == '\r') strcpy(tmp, "\\r");
-        else if (c == '\n') strcpy(tmp, "\\n");
-        else if (c == '\t') strcpy(tmp, "\\t");
-        else if (c == '\\') strcpy(tmp, "\\\\");
-        else if (c < 0x20 || c >= 0x7f) snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+        if (c == '\r')
+            strcpy(tmp, "\\r");
+        else if (c == '\n')
+            strcpy(tmp, "\\n");
+        else if (c == '\t')
+            strcpy(tmp, "\\t");
+        else if (c == '\\')
+            strcpy(tmp, "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            snprintf(tmp, sizeof(tmp), "\\x%02x", c);
         else {
             tmp[0] = (char)c;
             tmp[1] = '\0';
@@ -370,8 +405,7 @@ static int judge_body(enum ln_probe probe, const char *body, size_t len, struct 
         if (dap) {
             const char *type = json_string_value(json_object_get(j, "type"));
             const char *cmd = json_string_value(json_object_get(j, "command"));
-            int is_reply = type && !strcmp(type, "response") && cmd &&
-                           !strcmp(cmd, "initialize");
+            int is_reply = type && !strcmp(type, "response") && cmd && !strcmp(cmd, "initialize");
             rc = is_reply ? 1 : 0;
             if (is_reply) {
                 info->capabilities = (int)json_object_size(json_object_get(j, "body"));
@@ -433,7 +467,7 @@ enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t
 
 const char *ln_app_class_name(enum ln_app_class c)
 {
-    static const char *n[] = {"more",   "speaks",  "other-protocol", "no-answer",
-                              "http",   "other",   "closed",         "silent"};
+    static const char *n[] = {"more", "speaks", "other-protocol", "no-answer",
+                              "http", "other",  "closed",         "silent"};
     return n[c];
 }

@@ -39,9 +39,9 @@ enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp);
 const char *ln_conn_class_name(enum ln_conn_class c);
 /* One-line summary and hint for the class. `addr` is "host:port" as dialled,
  * `syns` the SYNs sent (TCP_INFO; <= 0 unknown). */
-void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icmp,
-                        const char *addr, enum ln_probe probe, int syns, int timeout_ms,
-                        char *summary, size_t slen, char *hint, size_t hlen);
+void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icmp, const char *addr,
+                        enum ln_probe probe, int syns, int timeout_ms, char *summary, size_t slen,
+                        char *hint, size_t hlen);
 /* "port unreachable", "communication administratively prohibited", ... */
 const char *ln_icmp_text(int family, int type, int code);
 int ln_icmp_prohibited(int family, int type, int code);

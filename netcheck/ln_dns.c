@@ -177,8 +177,9 @@ int ln_layer_dns(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         json_decref(addrs);
         ln_set(res, LN_FAIL, "no answer for %s within %.1f s (nameservers: %s)", t->host,
                t->timeout_ms / 1000.0, nsl);
-        ln_hint(res, "the resolver does not answer: check that the nameservers (%s) are "
-                     "reachable from here, or use the address instead of the name",
+        ln_hint(res,
+                "the resolver does not answer: check that the nameservers (%s) are "
+                "reachable from here, or use the address instead of the name",
                 nsl);
         return 0;
     }
@@ -209,8 +210,9 @@ int ln_layer_dns(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         break;
     case LN_DNS_NXDOMAIN:
         ln_set(res, LN_FAIL, "%s does not exist (NXDOMAIN; nameservers: %s)", t->host, nsl);
-        ln_hint(res, "the name %s is not known to DNS: check its spelling, the search domain, "
-                     "or add it to /etc/hosts",
+        ln_hint(res,
+                "the name %s is not known to DNS: check its spelling, the search domain, "
+                "or add it to /etc/hosts",
                 t->host);
         break;
     case LN_DNS_NODATA:
@@ -222,8 +224,9 @@ int ln_layer_dns(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
                "temporary failure resolving %s: resolver unreachable or SERVFAIL (nameservers: "
                "%s)",
                t->host, nsl);
-        ln_hint(res, "the resolver could not answer now: check that the nameservers (%s) are "
-                     "reachable and working",
+        ln_hint(res,
+                "the resolver could not answer now: check that the nameservers (%s) are "
+                "reachable and working",
                 nsl);
         break;
     default:

@@ -74,9 +74,10 @@ static int prefix_covers(const struct sockaddr *addr, const struct sockaddr *mas
 
 static int mask_bits(const struct sockaddr *mask)
 {
-    const unsigned char *m = mask->sa_family == AF_INET
-                                 ? (const unsigned char *)&((const struct sockaddr_in *)mask)->sin_addr
-                                 : (const unsigned char *)&((const struct sockaddr_in6 *)mask)->sin6_addr;
+    const unsigned char *m =
+        mask->sa_family == AF_INET
+            ? (const unsigned char *)&((const struct sockaddr_in *)mask)->sin_addr
+            : (const unsigned char *)&((const struct sockaddr_in6 *)mask)->sin6_addr;
     int n = mask->sa_family == AF_INET ? 4 : 16, bits = 0;
     for (int i = 0; i < n; i++)
         bits += __builtin_popcount(m[i]);
@@ -98,8 +99,7 @@ static int down_cover(const struct ln_target *t, struct ln_ctx *c, struct ln_lay
         ln_addr_str(target, ta, sizeof(ta));
         json_object_set_new(res->evidence, "interface", json_string(ifa->ifa_name));
         json_object_set_new(res->evidence, "admin_up", json_boolean(ifa->ifa_flags & IFF_UP));
-        json_object_set_new(res->evidence, "carrier",
-                            json_boolean(ifa->ifa_flags & IFF_LOWER_UP));
+        json_object_set_new(res->evidence, "carrier", json_boolean(ifa->ifa_flags & IFF_LOWER_UP));
         json_object_set_new(res->evidence, "covering_address", json_string(a));
         json_object_set_new(res->evidence, "prefix_len", json_integer(mask_bits(ifa->ifa_netmask)));
         if (!(ifa->ifa_flags & IFF_UP)) {
@@ -107,10 +107,11 @@ static int down_cover(const struct ln_target *t, struct ln_ctx *c, struct ln_lay
                    ifa->ifa_name, a, mask_bits(ifa->ifa_netmask), ta);
             ln_hint(res, "bring the interface up: ip link set %s up", ifa->ifa_name);
         } else {
-            ln_set(res, LN_FAIL, "%s has no carrier; its address %s/%d covers %s",
-                   ifa->ifa_name, a, mask_bits(ifa->ifa_netmask), ta);
-            ln_hint(res, "%s has no link: check the cable, the switch port or the peer of "
-                         "this virtual interface",
+            ln_set(res, LN_FAIL, "%s has no carrier; its address %s/%d covers %s", ifa->ifa_name, a,
+                   mask_bits(ifa->ifa_netmask), ta);
+            ln_hint(res,
+                    "%s has no link: check the cable, the switch port or the peer of "
+                    "this virtual interface",
                     ifa->ifa_name);
         }
         c->link_down = 1;
@@ -173,8 +174,9 @@ int ln_layer_link(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_r
         c->link_down = 1;
         ln_set(res, LN_FAIL, "%s is up but has no carrier (operstate %s)", ifn,
                ln_operstate_name(li.operstate));
-        ln_hint(res, "%s has no link: check the cable, the switch port or the peer of this "
-                     "virtual interface",
+        ln_hint(res,
+                "%s has no link: check the cable, the switch port or the peer of this "
+                "virtual interface",
                 ifn);
     } else if (loop) {
         ln_set(res, LN_OK, "%s is up (loopback), mtu %d", ifn, li.mtu);

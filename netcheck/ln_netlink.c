@@ -116,8 +116,7 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
             break;
         }
     }
-    if (r->ifindex && !if_indextoname((unsigned)r->ifindex, r->ifname))
-        strcpy(r->ifname, "?");
+    if (r->ifindex && !if_indextoname((unsigned)r->ifindex, r->ifname)) strcpy(r->ifname, "?");
     return 0;
 }
 
@@ -163,15 +162,24 @@ int ln_link_get(int ifindex, struct ln_linkinfo *li)
 const char *ln_route_type_name(int type)
 {
     switch (type) {
-    case RTN_UNICAST: return "unicast";
-    case RTN_LOCAL: return "local";
-    case RTN_BROADCAST: return "broadcast";
-    case RTN_MULTICAST: return "multicast";
-    case RTN_BLACKHOLE: return "blackhole";
-    case RTN_UNREACHABLE: return "unreachable";
-    case RTN_PROHIBIT: return "prohibit";
-    case RTN_THROW: return "throw";
-    default: return "other";
+    case RTN_UNICAST:
+        return "unicast";
+    case RTN_LOCAL:
+        return "local";
+    case RTN_BROADCAST:
+        return "broadcast";
+    case RTN_MULTICAST:
+        return "multicast";
+    case RTN_BLACKHOLE:
+        return "blackhole";
+    case RTN_UNREACHABLE:
+        return "unreachable";
+    case RTN_PROHIBIT:
+        return "prohibit";
+    case RTN_THROW:
+        return "throw";
+    default:
+        return "other";
     }
 }
 

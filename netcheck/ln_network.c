@@ -38,11 +38,16 @@ static void route_evidence(struct ln_ctx *c, json_t *ev, char *desc, size_t len)
 static const char *route_err_words(int err)
 {
     switch (err) {
-    case -ENETUNREACH: return "no route (ENETUNREACH)";
-    case -EHOSTUNREACH: return "an unreachable route (EHOSTUNREACH)";
-    case -EACCES: return "a prohibit route (EACCES)";
-    case -EINVAL: return "a blackhole route (EINVAL)";
-    default: return strerror(-err);
+    case -ENETUNREACH:
+        return "no route (ENETUNREACH)";
+    case -EHOSTUNREACH:
+        return "an unreachable route (EHOSTUNREACH)";
+    case -EACCES:
+        return "a prohibit route (EACCES)";
+    case -EINVAL:
+        return "a blackhole route (EINVAL)";
+    default:
+        return strerror(-err);
     }
 }
 
@@ -62,8 +67,9 @@ int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_laye
         ln_set(res, LN_FAIL, "no usable route to %s: the kernel answers %s", ta,
                route_err_words(c->route_err));
         if (c->route_err == -ENETUNREACH)
-            ln_hint(res, "this host has no route to %s: add one (ip route add ...) or bring up "
-                         "the interface that should reach it",
+            ln_hint(res,
+                    "this host has no route to %s: add one (ip route add ...) or bring up "
+                    "the interface that should reach it",
                     ta);
         else
             ln_hint(res, "a route on this host deliberately refuses %s: see ip route get %s", ta,
@@ -109,8 +115,9 @@ int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_laye
         } else {
             ln_set(res, LN_FAIL, "%s unreachable: ICMP %s (type %d code %d) from %s", ta, what,
                    p.icmp.type, p.icmp.code, p.icmp.from[0] ? p.icmp.from : "?");
-            ln_hint(res, "router %s cannot reach %s (%s): check the routes beyond it, or "
-                         "whether the host is up",
+            ln_hint(res,
+                    "router %s cannot reach %s (%s): check the routes beyond it, or "
+                    "whether the host is up",
                     p.icmp.from[0] ? p.icmp.from : "on the path", ta, what);
         }
         break;

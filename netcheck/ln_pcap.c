@@ -158,8 +158,7 @@ static void describe(const struct pkt *k, int linktype, double t0, char *out, si
                  src, sp, dstr, dp, flags);
     } else if ((proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) && left >= 2) {
         snprintf(out, len, "+%.3f ms %s > %s ICMP%s %s (type %d code %d)", t, src, dstr,
-                 v6 ? "v6" : "", ln_icmp_text(v6 ? AF_INET6 : AF_INET, l4[0], l4[1]), l4[0],
-                 l4[1]);
+                 v6 ? "v6" : "", ln_icmp_text(v6 ? AF_INET6 : AF_INET, l4[0], l4[1]), l4[0], l4[1]);
     } else {
         snprintf(out, len, "+%.3f ms %s > %s protocol %d", t, src, dstr, proto);
     }
@@ -168,8 +167,7 @@ short_pkt:
     snprintf(out, len, "+%.3f ms (truncated)", t);
 }
 
-int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err,
-                    size_t errlen)
+int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err, size_t errlen)
 {
     /* Give the last packets (an RST just sent) a moment to reach the buffer. */
     for (int round = 0; round < 5; round++) {

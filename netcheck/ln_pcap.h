@@ -21,8 +21,7 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uin
  * `packets` ("+0.123 ms 10.0.0.1:4321 > 10.0.0.2:22 SYN") and, when `path`
  * is not NULL, writes the packets as a pcap file. Returns the packet count,
  * or a negative errno when the file cannot be written (err filled). */
-int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err,
-                    size_t errlen);
+int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err, size_t errlen);
 void ln_pcap_close(struct ln_pcap *p); /* NULL is fine */
 
 #endif

@@ -6,8 +6,9 @@
  */
 #include "netcheck/ln_ping.h"
 
+#include <time.h> /* before linux/errqueue.h, which needs struct timespec */
+
 #include <errno.h>
-#include <time.h>
 #include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
@@ -34,7 +35,8 @@ static uint16_t checksum(const void *data, size_t len)
     return htons((uint16_t)~sum);
 }
 
-static void fill_icmp(struct ln_icmp *ic, int family, int type, int code, const struct sockaddr *from)
+static void fill_icmp(struct ln_icmp *ic, int family, int type, int code,
+                      const struct sockaddr *from)
 {
     ic->present = 1;
     ic->family = family;
@@ -79,8 +81,12 @@ static int read_errqueue(int fd, struct ln_icmp *ic)
     char cbuf[512], data[256];
     struct sockaddr_storage name;
     struct iovec iov = {data, sizeof(data)};
-    struct msghdr msg = {.msg_name = &name, .msg_namelen = sizeof(name), .msg_iov = &iov,
-                         .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct msghdr msg = {.msg_name = &name,
+                         .msg_namelen = sizeof(name),
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = cbuf,
+                         .msg_controllen = sizeof(cbuf)};
     if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
         if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||

@@ -12,10 +12,10 @@
 
 enum ln_ping_outcome {
     LN_PING_REPLY,
-    LN_PING_NOREPLY,   /* nothing within the time */
-    LN_PING_ICMPERR,   /* an ICMP error came back instead (icmp filled) */
-    LN_PING_NOPERM,    /* neither socket kind is permitted */
-    LN_PING_SENDERR,   /* sendto failed (err) */
+    LN_PING_NOREPLY, /* nothing within the time */
+    LN_PING_ICMPERR, /* an ICMP error came back instead (icmp filled) */
+    LN_PING_NOPERM,  /* neither socket kind is permitted */
+    LN_PING_SENDERR, /* sendto failed (err) */
 };
 
 struct ln_ping_result {

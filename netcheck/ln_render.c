@@ -91,9 +91,9 @@ void ln_render_verdict(FILE *out, const struct ln_report *rep)
 json_t *ln_report_json(const struct ln_report *rep)
 {
     const struct ln_target *t = &rep->target;
-    json_t *target = json_pack("{s:s,s:i,s:b,s:s,s:i}", "host", t->host, "port", (int)t->port,
-                               "tls", t->tls, "probe", probe_name(t->probe), "timeout_ms",
-                               t->timeout_ms);
+    json_t *target =
+        json_pack("{s:s,s:i,s:b,s:s,s:i}", "host", t->host, "port", (int)t->port, "tls", t->tls,
+                  "probe", probe_name(t->probe), "timeout_ms", t->timeout_ms);
     if (!target) return NULL;
     if (t->sni) json_object_set_new(target, "sni", json_string(t->sni));
     if (t->ca) json_object_set_new(target, "ca", json_string(t->ca));
@@ -101,15 +101,15 @@ json_t *ln_report_json(const struct ln_report *rep)
     json_t *layers = json_array();
     for (int i = 0; i < LN_NLAYERS; i++) {
         const struct ln_layer_result *r = &rep->layers[i];
-        json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:f}", "layer", ln_layer_name((enum ln_layer)i),
-                              "status", ln_status_name(r->status), "summary", r->summary,
-                              "evidence", r->evidence, "ms",
-                              (double)(long long)(r->ms * 1000 + 0.5) / 1000);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:O,s:f}", "layer", ln_layer_name((enum ln_layer)i), "status",
+                      ln_status_name(r->status), "summary", r->summary, "evidence", r->evidence,
+                      "ms", (double)(long long)(r->ms * 1000 + 0.5) / 1000);
         json_array_append_new(layers, o);
     }
-    json_t *verdict = json_pack("{s:o,s:s,s:s}", "layer",
-                                rep->failed < 0 ? json_null()
-                                                : json_string(ln_layer_name(rep->failed)),
-                                "summary", rep->verdict, "hint", rep->hint);
+    json_t *verdict =
+        json_pack("{s:o,s:s,s:s}", "layer",
+                  rep->failed < 0 ? json_null() : json_string(ln_layer_name(rep->failed)),
+                  "summary", rep->verdict, "hint", rep->hint);
     return json_pack("{s:o,s:o,s:o}", "target", target, "layers", layers, "verdict", verdict);
 }

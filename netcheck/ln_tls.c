@@ -224,8 +224,8 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     json_t *errs = json_array();
     for (int i = 0; i < log.n; i++)
         json_array_append_new(errs, json_pack("{s:i,s:s,s:i,s:s}", "code", log.errs[i], "error",
-                                              X509_verify_cert_error_string(log.errs[i]),
-                                              "depth", log.depth[i], "subject", log.subject[i]));
+                                              X509_verify_cert_error_string(log.errs[i]), "depth",
+                                              log.depth[i], "subject", log.subject[i]));
     json_object_set_new(ev, "verify_errors", errs);
     enum ln_tls_class cls = ln_classify_verify(log.errs, (size_t)log.n);
     json_object_set_new(ev, "class", json_string(ln_tls_class_name(cls)));
@@ -253,8 +253,7 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         ln_set(res, LN_FAIL, "certificate %s expired on %s", log.subject[at], log.when[at]);
         break;
     case LN_TLS_NOT_YET_VALID:
-        ln_set(res, LN_FAIL, "certificate %s is not valid until %s", log.subject[at],
-               log.when[at]);
+        ln_set(res, LN_FAIL, "certificate %s is not valid until %s", log.subject[at], log.when[at]);
         break;
     case LN_TLS_NAME_MISMATCH:
         ln_set(res, LN_FAIL, "certificate is for %s, not %s (name mismatch)", names, checked);

@@ -5,8 +5,9 @@
  * it, TCP_INFO for how many SYNs went out before the time was up. With
  * CAP_NET_RAW, libpcap shows the packets themselves.
  */
+#include <time.h> /* before linux/errqueue.h, which needs struct timespec */
+
 #include <errno.h>
-#include <time.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,8 +32,8 @@ static void icmp_from_errqueue(int fd, struct ln_icmp *ic)
 {
     char cbuf[512], data[64];
     struct iovec iov = {data, sizeof(data)};
-    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                         .msg_controllen = sizeof(cbuf)};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
         if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
@@ -60,8 +61,7 @@ static int syns_sent(int fd)
     return 1 + (int)ti.tcpi_total_retrans;
 }
 
-static void try_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms,
-                        struct attempt *a)
+static void try_connect(const struct sockaddr *sa, socklen_t len, int timeout_ms, struct attempt *a)
 {
     memset(a, 0, sizeof(*a));
     a->fd = -1;
@@ -118,8 +118,7 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
     }
     char perr[160] = "";
     struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL,
-                                      (struct sockaddr *)&c->addrs[0], t->port, perr,
-                                      sizeof(perr));
+                                      (struct sockaddr *)&c->addrs[0], t->port, perr, sizeof(perr));
     json_t *tries = json_array();
     json_object_set_new(ev, "attempts", tries);
     int first_fail = -1, ok = -1;
@@ -166,25 +165,25 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
         json_t *pk = json_array();
         int n = ln_pcap_collect(pc, pk, t->pcap_path, perr, sizeof(perr));
         json_object_set_new(ev, "packets", pk);
-        if (n < 0) json_object_set_new(ev, "pcap_error", json_string(perr));
-        else if (t->pcap_path) json_object_set_new(ev, "pcap_file", json_string(t->pcap_path));
+        if (n < 0)
+            json_object_set_new(ev, "pcap_error", json_string(perr));
+        else if (t->pcap_path)
+            json_object_set_new(ev, "pcap_file", json_string(t->pcap_path));
         ln_pcap_close(pc);
     } else {
         json_object_set_new(ev, "packets", json_string(perr));
     }
     if (ok >= 0) {
         if (first_fail >= 0)
-            ln_set(res, LN_OK, "connected to %s in %.2f ms (%s failed first: %s)", okaddr,
-                   first.ms, firstaddr,
-                   strerror(first.err));
+            ln_set(res, LN_OK, "connected to %s in %.2f ms (%s failed first: %s)", okaddr, first.ms,
+                   firstaddr, strerror(first.err));
         else
             ln_set(res, LN_OK, "connected to %s in %.2f ms", okaddr, first.ms);
         return 0;
     }
     enum ln_conn_class cls = ln_classify_connect(first.err, &first.icmp);
-    ln_explain_connect(cls, first.err, &first.icmp, firstaddr, t->probe, first.syns,
-                       t->timeout_ms, res->summary, sizeof(res->summary), res->hint,
-                       sizeof(res->hint));
+    ln_explain_connect(cls, first.err, &first.icmp, firstaddr, t->probe, first.syns, t->timeout_ms,
+                       res->summary, sizeof(res->summary), res->hint, sizeof(res->hint));
     if (others[0]) {
         size_t l = strlen(res->summary);
         snprintf(res->summary + l, sizeof(res->summary) - l, " (also tried: %s)", others);

@@ -1,0 +1,211 @@
+/*
+ * netcheck against real servers on 127.0.0.1, no root needed: a closed
+ * port, a server that speaks HTTP, one that closes at once, one that stays
+ * silent, and a live `gopls serve -listen` (skipped when /usr/bin/gopls is
+ * missing). Each asserts the failing layer and the key words.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "netcheck/ln.h"
+
+enum behaviour { HTTP, CLOSE, SILENT };
+
+struct server {
+    int lfd;
+    uint16_t port;
+    enum behaviour how;
+    pthread_t th;
+};
+
+static int listen_any(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void *serve_one(void *arg)
+{
+    struct server *s = arg;
+    int c = accept(s->lfd, NULL, NULL);
+    if (c < 0) return NULL;
+    char buf[4096];
+    if (s->how == HTTP) {
+        (void)!recv(c, buf, sizeof(buf), 0);
+        static const char r[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        (void)!send(c, r, sizeof(r) - 1, MSG_NOSIGNAL);
+    } else if (s->how == SILENT) {
+        while (recv(c, buf, sizeof(buf), 0) > 0) /* until netcheck gives up and closes */
+            ;
+    }
+    close(c);
+    return NULL;
+}
+
+static void server_start(struct server *s, enum behaviour how)
+{
+    s->how = how;
+    s->lfd = listen_any(&s->port);
+    assert_int_equal(pthread_create(&s->th, NULL, serve_one, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+}
+
+static void run(struct ln_report *rep, uint16_t port, enum ln_probe probe, int timeout_ms)
+{
+    struct ln_target t;
+    ln_target_init(&t);
+    snprintf(t.host, sizeof(t.host), "127.0.0.1");
+    t.port = port;
+    t.probe = probe;
+    t.timeout_ms = timeout_ms;
+    assert_int_equal(ln_run(&t, rep, NULL, NULL), 0);
+}
+
+static void expect(const struct ln_report *rep, int layer, const char *summary_words,
+                   const char *hint_words)
+{
+    if (rep->failed != layer)
+        fail_msg("failed layer %s, want %s (verdict: %s)",
+                 rep->failed < 0 ? "none" : ln_layer_name(rep->failed),
+                 layer < 0 ? "none" : ln_layer_name(layer), rep->verdict);
+    if (summary_words && !strstr(rep->verdict, summary_words))
+        fail_msg("verdict \"%s\" lacks \"%s\"", rep->verdict, summary_words);
+    if (hint_words && !strstr(rep->hint, hint_words))
+        fail_msg("hint \"%s\" lacks \"%s\"", rep->hint, hint_words);
+    assert_int_equal(rep->layers[LN_LINK].status, LN_OK);
+    assert_int_not_equal(rep->layers[LN_NETWORK].status, LN_FAIL);
+    assert_int_equal(rep->layers[LN_DNS].status, LN_SKIPPED);
+}
+
+static void test_closed_port_is_refused(void **state)
+{
+    (void)state;
+    uint16_t port;
+    close(listen_any(&port)); /* a port that was free a moment ago */
+    struct ln_report rep;
+    run(&rep, port, LN_PROBE_DAP, 2000);
+    char want[80];
+    snprintf(want, sizeof(want), "nothing listens on 127.0.0.1:%u — the dlv DAP server", port);
+    expect(&rep, LN_TRANSPORT, "connection refused", want);
+    assert_int_equal(ln_exit_code(&rep), LN_EXIT_TRANSPORT);
+    assert_int_equal(rep.layers[LN_APP].status, LN_SKIPPED);
+    ln_report_free(&rep);
+}
+
+static void test_http_server(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, HTTP);
+    struct ln_report rep;
+    run(&rep, s.port, LN_PROBE_LSP, 2000);
+    server_stop(&s);
+    expect(&rep, LN_APP, "speaks HTTP, not LSP: \"HTTP/1.1 400 Bad Request\\r\\n", "web server");
+    assert_int_equal(rep.layers[LN_TRANSPORT].status, LN_OK);
+    assert_int_equal(ln_exit_code(&rep), LN_EXIT_APP);
+    ln_report_free(&rep);
+}
+
+static void test_closes_at_once(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, CLOSE);
+    struct ln_report rep;
+    run(&rep, s.port, LN_PROBE_LSP, 2000);
+    server_stop(&s);
+    expect(&rep, LN_APP, "closes the connection at once", "hangs up");
+    ln_report_free(&rep);
+}
+
+static void test_silent(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, SILENT);
+    struct ln_report rep;
+    run(&rep, s.port, LN_PROBE_DAP, 500);
+    server_stop(&s);
+    expect(&rep, LN_APP, "silent: no reply to initialize within 0.5 s", "never answers");
+    ln_report_free(&rep);
+}
+
+static void test_live_gopls(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/gopls", X_OK) != 0) skip();
+    uint16_t port;
+    close(listen_any(&port));
+    char listen_arg[64];
+    snprintf(listen_arg, sizeof(listen_arg), "-listen=127.0.0.1:%u", port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/usr/bin/gopls", "gopls", "serve", listen_arg, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (up to 20 s) until it listens. */
+    int up = 0;
+    for (int i = 0; i < 200 && !up; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (!up) usleep(100000);
+    }
+    struct ln_report rep;
+    if (up) run(&rep, port, LN_PROBE_LSP, 5000);
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    assert_true(up);
+    expect(&rep, -1, "speaks LSP: gopls", NULL);
+    assert_int_equal(rep.layers[LN_TRANSPORT].status, LN_OK);
+    assert_int_equal(rep.layers[LN_APP].status, LN_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(rep.layers[LN_APP].evidence, "server_name")), "gopls");
+    assert_int_equal(ln_exit_code(&rep), 0);
+    ln_report_free(&rep);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_closed_port_is_refused),
+        cmocka_unit_test(test_http_server),
+        cmocka_unit_test(test_closes_at_once),
+        cmocka_unit_test(test_silent),
+        cmocka_unit_test(test_live_gopls),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

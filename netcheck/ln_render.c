@@ -69,7 +69,7 @@ void ln_render_layer(FILE *out, const struct ln_report *rep, enum ln_layer l, in
     if (r->status != LN_SKIPPED) fprintf(out, "  [%.1f ms]", r->ms);
     fputc('\n', out);
     if (verbose || r->status == LN_FAIL || r->status == LN_WARN ||
-        (l == LN_TRANSPORT && json_is_array(json_object_get(r->evidence, "packets")))) {
+        (l == LN_TRANSPORT && json_object_get(r->evidence, "packets"))) {
         const char *k;
         json_t *v;
         json_object_foreach(r->evidence, k, v)

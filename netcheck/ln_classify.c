@@ -96,9 +96,9 @@ enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp)
 
 const char *ln_conn_class_name(enum ln_conn_class c)
 {
-    static const char *n[] = {"ok",          "refused",           "filtered",
-                              "unreachable", "prohibited",        "no-route",
-                              "policy",      "no-source-address", "other"};
+    static const char *n[] = {
+        "ok",       "refused", "filtered",   "unreachable",       "prohibited",
+        "no-route", "policy",  "local-drop", "no-source-address", "other"};
     return n[c];
 }
 
@@ -176,6 +176,15 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
         snprintf(h, hl,
                  "a local firewall rule (nftables/iptables output chain) or a security "
                  "module blocks outgoing connections to %s",
+                 addr);
+        break;
+    case LN_CONN_LOCALDROP:
+        snprintf(s, sl,
+                 "connect to %s dropped on this host: %d SYN%s sent, none reached the interface",
+                 addr, syns, syns == 1 ? "" : "s");
+        snprintf(h, hl,
+                 "a local firewall rule (nftables/iptables output chain) drops outgoing "
+                 "connections to %s: see nft list ruleset",
                  addr);
         break;
     case LN_CONN_NOSRC:

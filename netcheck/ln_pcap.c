@@ -26,6 +26,8 @@ struct pkt {
 struct ln_pcap {
     pcap_t *pc;
     int linktype;
+    uint16_t port;
+    int syns; /* SYNs (without ACK) to the port, seen by ln_pcap_collect */
     struct pkt pkts[LN_PCAP_MAX_PACKETS];
     int n;
 };
@@ -57,7 +59,12 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uin
                         ? (const void *)&((const struct sockaddr_in6 *)dst)->sin6_addr
                         : (const void *)&((const struct sockaddr_in *)dst)->sin_addr;
     inet_ntop(dst->sa_family, a, addr, sizeof(addr));
-    snprintf(filter, sizeof(filter), "(tcp and host %s and port %u) or icmp or icmp6", addr, port);
+    /* ICMP errors only (unreachable, time exceeded, parameter problem), not
+     * echo or neighbour discovery. */
+    snprintf(filter, sizeof(filter),
+             "(tcp and host %s and port %u) or (icmp and (icmp[0] = 3 or icmp[0] = 11 or "
+             "icmp[0] = 12)) or (icmp6 and ip6[40] < 128)",
+             addr, port);
     struct bpf_program prog;
     if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
         pcap_setfilter(pc, &prog) < 0) {
@@ -75,6 +82,7 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uin
     }
     p->pc = pc;
     p->linktype = pcap_datalink(pc);
+    p->port = port;
     return p;
 }
 
@@ -113,8 +121,9 @@ static int ip_offset(int linktype, const unsigned char *d, size_t n)
     return (int)off;
 }
 
-static void describe(const struct pkt *k, int linktype, double t0, char *out, size_t len)
+static void describe(struct ln_pcap *p, const struct pkt *k, double t0, char *out, size_t len)
 {
+    int linktype = p->linktype;
     const unsigned char *d = k->data;
     size_t n = k->h.caplen;
     double t = k->h.ts.tv_sec * 1e3 + k->h.ts.tv_usec / 1e3 - t0;
@@ -148,6 +157,7 @@ static void describe(const struct pkt *k, int linktype, double t0, char *out, si
     if (proto == IPPROTO_TCP && left >= 14) {
         unsigned sp = (unsigned)(l4[0] << 8 | l4[1]), dp = (unsigned)(l4[2] << 8 | l4[3]);
         unsigned f = l4[13];
+        if ((f & 0x02) && !(f & 0x10) && dp == p->port) p->syns++;
         char flags[40] = "";
         if (f & 0x02) strcat(flags, "SYN");
         if ((f & 0x10) && (f & 0x02)) strcat(flags, "-ACK");
@@ -177,7 +187,7 @@ int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *
     double t0 = p->n ? p->pkts[0].h.ts.tv_sec * 1e3 + p->pkts[0].h.ts.tv_usec / 1e3 : 0;
     for (int i = 0; i < p->n; i++) {
         char line[200];
-        describe(&p->pkts[i], p->linktype, t0, line, sizeof(line));
+        describe(p, &p->pkts[i], t0, line, sizeof(line));
         json_array_append_new(packets, json_string(line));
     }
     if (path) {
@@ -191,6 +201,11 @@ int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *
         pcap_dump_close(dump);
     }
     return p->n;
+}
+
+int ln_pcap_syns(const struct ln_pcap *p)
+{
+    return p->syns;
 }
 
 void ln_pcap_close(struct ln_pcap *p)

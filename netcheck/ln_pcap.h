@@ -22,6 +22,8 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uin
  * is not NULL, writes the packets as a pcap file. Returns the packet count,
  * or a negative errno when the file cannot be written (err filled). */
 int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *err, size_t errlen);
+/* SYNs (without ACK) to the port that ln_pcap_collect saw on the wire. */
+int ln_pcap_syns(const struct ln_pcap *p);
 void ln_pcap_close(struct ln_pcap *p); /* NULL is fine */
 
 #endif

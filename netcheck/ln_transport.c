@@ -121,7 +121,7 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
                                       (struct sockaddr *)&c->addrs[0], t->port, perr, sizeof(perr));
     json_t *tries = json_array();
     json_object_set_new(ev, "attempts", tries);
-    int first_fail = -1, ok = -1;
+    int first_fail = -1, ok = -1, wire_syns = -1;
     struct attempt first = {.fd = -1};
     char firstaddr[80] = "", okaddr[80] = "", others[200] = "";
     for (int i = 0; i < c->naddrs && ok < 0; i++) {
@@ -169,6 +169,8 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
             json_object_set_new(ev, "pcap_error", json_string(perr));
         else if (t->pcap_path)
             json_object_set_new(ev, "pcap_file", json_string(t->pcap_path));
+        wire_syns = ln_pcap_syns(pc);
+        json_object_set_new(ev, "syns_on_wire", json_integer(wire_syns));
         ln_pcap_close(pc);
     } else {
         json_object_set_new(ev, "packets", json_string(perr));
@@ -182,6 +184,10 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
         return 0;
     }
     enum ln_conn_class cls = ln_classify_connect(first.err, &first.icmp);
+    /* TCP_INFO counted SYNs, but none reached the interface: this host's
+     * own firewall (an output chain) dropped them. */
+    if (cls == LN_CONN_FILTERED && wire_syns == 0 && first.syns > 0 && c->naddrs == 1)
+        cls = LN_CONN_LOCALDROP;
     ln_explain_connect(cls, first.err, &first.icmp, firstaddr, t->probe, first.syns, t->timeout_ms,
                        res->summary, sizeof(res->summary), res->hint, sizeof(res->hint));
     if (others[0]) {

@@ -120,6 +120,9 @@ static void test_explain_words(void **state)
     assert_non_null(strstr(h, "router 10.99.2.1"));
     explain(LN_CONN_POLICY, EPERM, NULL, 0, s, h);
     assert_non_null(strstr(s, "forbidden on this host (EPERM)"));
+    explain(LN_CONN_LOCALDROP, ETIMEDOUT, NULL, 2, s, h);
+    assert_non_null(strstr(s, "dropped on this host: 2 SYNs sent, none reached the interface"));
+    assert_non_null(strstr(h, "output chain"));
     explain(LN_CONN_NOSRC, EADDRNOTAVAIL, NULL, 0, s, h);
     assert_non_null(strstr(s, "EADDRNOTAVAIL"));
     explain(LN_CONN_NOROUTE, ENETUNREACH, NULL, 0, s, h);

@@ -3,9 +3,12 @@
  * to HOST:PORT breaks at, and why. Thin: parses the options, runs
  * netcheck/ and renders its report (streamed text, or --json).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "netcheck/ln.h"
@@ -32,14 +35,55 @@ static int usage_error(const char *msg, const char *arg)
     return LN_EXIT_USAGE;
 }
 
+/* Streams layer lines to stdout; on a terminal a spinner names the layer
+ * being checked, from its own thread, and is wiped before each line. */
 struct stream {
     int verbose;
+    int tty;
+    pthread_mutex_t mu;
+    pthread_t th;
+    int running;
+    const char *checking; /* layer being checked, NULL when none */
 };
+
+static void on_start(void *ud, enum ln_layer l)
+{
+    struct stream *s = ud;
+    pthread_mutex_lock(&s->mu);
+    s->checking = ln_layer_name(l);
+    pthread_mutex_unlock(&s->mu);
+}
 
 static void on_layer(void *ud, const struct ln_report *rep, enum ln_layer l)
 {
     struct stream *s = ud;
+    pthread_mutex_lock(&s->mu);
+    if (s->tty) fputs("\r\033[K", stdout);
     ln_render_layer(stdout, rep, l, s->verbose);
+    s->checking = NULL;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *spin(void *ud)
+{
+    static const char frames[] = "|/-\\";
+    struct stream *s = ud;
+    for (unsigned i = 0;; i++) {
+        pthread_mutex_lock(&s->mu);
+        if (!s->running) {
+            fputs("\r\033[K", stdout);
+            fflush(stdout);
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        if (s->checking) {
+            printf("\r\033[K  %c checking %s...", frames[i % 4], s->checking);
+            fflush(stdout);
+        }
+        pthread_mutex_unlock(&s->mu);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* "--opt VALUE" or "--opt=VALUE": returns VALUE (advancing *i) or NULL. */
@@ -59,7 +103,7 @@ int cmd_netcheck(int argc, char **argv)
     ln_target_init(&t);
     const char *hostport = NULL, *v;
     int json = 0;
-    struct stream st = {0};
+    struct stream st = {.verbose = 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -106,8 +150,20 @@ int cmd_netcheck(int argc, char **argv)
     if (ln_target_parse(&t, hostport, err, sizeof(err)) < 0) return usage_error(err, NULL);
 
     struct ln_report rep;
-    if (!json) ln_render_header(stdout, &t);
-    int rc = ln_run(&t, &rep, json ? NULL : on_layer, &st);
+    struct ln_observer obs = {on_start, on_layer, &st};
+    pthread_mutex_init(&st.mu, NULL);
+    if (!json) {
+        ln_render_header(stdout, &t);
+        st.tty = isatty(STDOUT_FILENO);
+        st.running = st.tty && pthread_create(&st.th, NULL, spin, &st) == 0;
+    }
+    int rc = ln_run(&t, &rep, json ? NULL : &obs);
+    if (st.running) {
+        pthread_mutex_lock(&st.mu);
+        st.running = 0;
+        pthread_mutex_unlock(&st.mu);
+        pthread_join(st.th, NULL);
+    }
     if (rc < 0) {
         fprintf(stderr, "lsptap netcheck: %s\n", strerror(-rc));
         ln_report_free(&rep);

@@ -8,9 +8,10 @@
  * returns 0 or a negative errno when it could not run at all (out of
  * memory); a failed check is a result, not an error.
  *
- * The library never prints. ln_run() fills a report and calls `on_layer`
- * after each layer, in display order, so a caller can stream it; callers
- * render with ln_render_text() / ln_report_json() (ln_render.h).
+ * The library never prints. ln_run() fills a report and tells an observer
+ * about each layer as it starts and ends, in display order, so a caller can
+ * stream it; callers render with ln_render_layer() / ln_report_json()
+ * (ln_render.h).
  *
  * Host names are resolved before link and network are checked (those need
  * an address), but the dns result is reported in its place, third.
@@ -77,12 +78,18 @@ struct ln_report {
 void ln_target_init(struct ln_target *t);
 int ln_target_parse(struct ln_target *t, const char *hostport, char *err, size_t errlen);
 
-typedef void (*ln_layer_cb)(void *ud, const struct ln_report *rep, enum ln_layer layer);
+/* Who watches a run: on_start before a layer runs, on_layer when its result
+ * is final (in display order: link, network, dns, ...). Either may be NULL. */
+struct ln_observer {
+    void (*on_start)(void *ud, enum ln_layer layer);
+    void (*on_layer)(void *ud, const struct ln_report *rep, enum ln_layer layer);
+    void *ud;
+};
 
-/* Runs every layer on `t` into `rep` (free with ln_report_free). `on_layer`
- * (may be NULL) is called once per layer, in order, when its result is
- * final. Returns 0, or a negative errno when netcheck itself failed. */
-int ln_run(const struct ln_target *t, struct ln_report *rep, ln_layer_cb on_layer, void *ud);
+/* Runs every layer on `t` into `rep` (free with ln_report_free, also after
+ * an error). `obs` may be NULL. Returns 0, or a negative errno when
+ * netcheck itself failed. */
+int ln_run(const struct ln_target *t, struct ln_report *rep, const struct ln_observer *obs);
 void ln_report_free(struct ln_report *rep);
 
 /* The exit code for a report (above). */

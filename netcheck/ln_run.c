@@ -95,9 +95,10 @@ void ln_ctx_close(struct ln_ctx *c)
 typedef int (*layer_fn)(const struct ln_target *, struct ln_ctx *, struct ln_layer_result *);
 
 static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, struct ln_ctx *c,
-                     struct ln_report *rep)
+                     struct ln_report *rep, const struct ln_observer *obs)
 {
     struct ln_layer_result *res = &rep->layers[l];
+    if (obs && obs->on_start) obs->on_start(obs->ud, l);
     double t0 = ln_now_ms();
     int rc = fn(t, c, res);
     res->ms = ln_now_ms() - t0;
@@ -105,7 +106,7 @@ static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, st
     return rc;
 }
 
-static void emit(struct ln_report *rep, enum ln_layer l, ln_layer_cb cb, void *ud)
+static void emit(struct ln_report *rep, enum ln_layer l, const struct ln_observer *obs)
 {
     struct ln_layer_result *res = &rep->layers[l];
     if (res->status == LN_FAIL && rep->failed < 0) {
@@ -113,10 +114,10 @@ static void emit(struct ln_report *rep, enum ln_layer l, ln_layer_cb cb, void *u
         snprintf(rep->verdict, sizeof(rep->verdict), "%s: %.300s", ln_layer_name(l), res->summary);
         snprintf(rep->hint, sizeof(rep->hint), "%s", res->hint);
     }
-    if (cb) cb(ud, rep, l);
+    if (obs && obs->on_layer) obs->on_layer(obs->ud, rep, l);
 }
 
-int ln_run(const struct ln_target *t, struct ln_report *rep, ln_layer_cb cb, void *ud)
+int ln_run(const struct ln_target *t, struct ln_report *rep, const struct ln_observer *obs)
 {
     memset(rep, 0, sizeof(*rep));
     rep->target = *t;
@@ -131,19 +132,19 @@ int ln_run(const struct ln_target *t, struct ln_report *rep, ln_layer_cb cb, voi
     ln_ctx_init(&c);
     int rc;
     /* dns first: link and network need an address; it is shown third. */
-    if ((rc = run_layer(ln_layer_dns, LN_DNS, t, &c, rep)) < 0) goto out;
-    if ((rc = run_layer(ln_layer_link, LN_LINK, t, &c, rep)) < 0) goto out;
-    emit(rep, LN_LINK, cb, ud);
-    if ((rc = run_layer(ln_layer_network, LN_NETWORK, t, &c, rep)) < 0) goto out;
-    emit(rep, LN_NETWORK, cb, ud);
-    emit(rep, LN_DNS, cb, ud);
+    if ((rc = run_layer(ln_layer_dns, LN_DNS, t, &c, rep, obs)) < 0) goto out;
+    if ((rc = run_layer(ln_layer_link, LN_LINK, t, &c, rep, obs)) < 0) goto out;
+    emit(rep, LN_LINK, obs);
+    if ((rc = run_layer(ln_layer_network, LN_NETWORK, t, &c, rep, obs)) < 0) goto out;
+    emit(rep, LN_NETWORK, obs);
+    emit(rep, LN_DNS, obs);
     static const struct {
         layer_fn fn;
         enum ln_layer l;
     } rest[] = {{ln_layer_transport, LN_TRANSPORT}, {ln_layer_tls, LN_TLS}, {ln_layer_app, LN_APP}};
     for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++) {
-        if ((rc = run_layer(rest[i].fn, rest[i].l, t, &c, rep)) < 0) goto out;
-        emit(rep, rest[i].l, cb, ud);
+        if ((rc = run_layer(rest[i].fn, rest[i].l, t, &c, rep, obs)) < 0) goto out;
+        emit(rep, rest[i].l, obs);
     }
     if (rep->failed < 0) {
         const struct ln_layer_result *app = &rep->layers[LN_APP];

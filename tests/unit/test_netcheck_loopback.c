@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -86,7 +87,7 @@ static void run(struct ln_report *rep, uint16_t port, enum ln_probe probe, int t
     t.port = port;
     t.probe = probe;
     t.timeout_ms = timeout_ms;
-    assert_int_equal(ln_run(&t, rep, NULL, NULL), 0);
+    assert_int_equal(ln_run(&t, rep, NULL), 0);
 }
 
 static void expect(const struct ln_report *rep, int layer, const char *summary_words,
@@ -169,6 +170,9 @@ static void test_live_gopls(void **state)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
         execl("/usr/bin/gopls", "gopls", "serve", listen_arg, (char *)NULL);
         _exit(127);
     }

@@ -162,6 +162,7 @@ $1"; shift; done
     done; [ -z "$missing" ] || { echo "  missing:$missing"; exit 1; }; } || ok=0
   if [ $ok = 1 ]; then
     pass=$((pass + 1)); echo "ok   $name"
+    [ -n "${NETNS_SHOW:-}" ] && { echo "\$ lsptap netcheck $*"; printf '%s\n(exit %s)\n\n' "$out" "$got"; }
   else
     fail=$((fail + 1)); echo "FAIL $name (exit $got, want $want)"; printf '%s\n' "$out" | sed 's/^/  | /'
   fi
@@ -182,13 +183,22 @@ check "dns: NXDOMAIN" 5 \
   "dns          fail" "nope.lab.test does not exist (NXDOMAIN; nameservers: 10.99.2.2)" -- nope.lab.test:7010 --timeout 2
 check "transport: refused" 6 \
   "transport    fail" "connection refused by 10.99.2.2:7004" "nothing listens on 10.99.2.2:7004 — the dlv DAP server" \
-  -- 10.99.2.2:7004 --probe dap --timeout 2
+  "> 10.99.2.2:7004 SYN" "10.99.2.2:7004 > 10.99.1.2:" " RST" \
+  -- 10.99.2.2:7004 --probe dap --timeout 2 --pcap "$W/refused.pcap"
+# The capture as a pcap file (little-endian magic a1b2c3d4) with the SYN and the RST.
+magic=$(od -An -tx1 -N4 "$W/refused.pcap" 2>/dev/null | tr -d ' ')
+size=$(wc -c <"$W/refused.pcap" 2>/dev/null || echo 0)
+if [ "$magic" = d4c3b2a1 ] && [ "$size" -gt 100 ]; then
+  pass=$((pass + 1)); echo "ok   --pcap writes a pcap file ($size bytes)"
+else
+  fail=$((fail + 1)); echo "FAIL --pcap: magic '$magic', $size bytes"
+fi
 check "transport: filtered" 6 \
   "transport    fail" "no answer from 10.99.2.2:7003: 2 SYNs went out unanswered" "firewall" \
   -- 10.99.2.2:7003 --timeout 2
 check "transport: administratively prohibited" 6 \
   "transport    fail" "communication administratively prohibited (type 3 code 13) from 10.99.1.1" \
-  "a firewall on 10.99.1.1" -- 10.99.2.2:7002 --timeout 2
+  "a firewall on 10.99.1.1" "10.99.1.1 > 10.99.1.2 ICMP communication administratively prohibited" -- 10.99.2.2:7002 --timeout 2
 check "transport: host unreachable from the router" 6 \
   "transport    fail" "host unreachable (type 3 code 1) from 10.99.1.1" -- 10.99.2.2:7006 --timeout 2
 check "transport: local policy (output chain drops the SYNs)" 6 \

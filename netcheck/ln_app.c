@@ -81,8 +81,8 @@ static void judge(const struct ln_target *t, enum ln_app_class cls, const struct
             ln_set(res, LN_OK, "speaks %s: %s %s (%d capabilities)", proto, in->name,
                    in->version[0] ? in->version : "(no version)", in->capabilities);
         } else {
-            ln_set(res, LN_OK, "speaks %s (%d capabilities; no serverInfo)", proto,
-                   in->capabilities);
+            ln_set(res, LN_OK, "speaks %s: initialize answered with %d capabilities%s", proto,
+                   in->capabilities, t->probe == LN_PROBE_LSP ? " (no serverInfo)" : "");
         }
         break;
     case LN_APP_OTHER_RPC:

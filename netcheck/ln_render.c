@@ -47,17 +47,21 @@ static void print_value(FILE *out, const char *key, json_t *v)
         json_t *e;
         json_array_foreach(v, i, e)
         {
-            char *s = json_dumps(e, JSON_COMPACT);
+            char *s = json_dumps(e, JSON_COMPACT | JSON_REAL_PRECISION(6));
             fprintf(out, "      %-14s %s\n", i == 0 ? key : "", s ? s : "?");
             free(s);
         }
+        return;
+    }
+    if (json_is_array(v)) {
+        fprintf(out, "      %-14s (none)\n", key);
         return;
     }
     if (json_is_string(v)) {
         fprintf(out, "      %-14s %s\n", key, json_string_value(v));
         return;
     }
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(4));
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(6));
     fprintf(out, "      %-14s %s\n", key, s ? s : "?");
     free(s);
 }

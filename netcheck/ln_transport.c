@@ -186,7 +186,8 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
     enum ln_conn_class cls = ln_classify_connect(first.err, &first.icmp);
     /* TCP_INFO counted SYNs, but none reached the interface: this host's
      * own firewall (an output chain) dropped them. */
-    if (cls == LN_CONN_FILTERED && wire_syns == 0 && first.syns > 0 && c->naddrs == 1)
+    if (cls == LN_CONN_FILTERED && wire_syns == 0 && first.syns > 0 && c->naddrs == 1 &&
+        !c->link_down)
         cls = LN_CONN_LOCALDROP;
     ln_explain_connect(cls, first.err, &first.icmp, firstaddr, t->probe, first.syns, t->timeout_ms,
                        res->summary, sizeof(res->summary), res->hint, sizeof(res->hint));

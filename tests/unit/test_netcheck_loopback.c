@@ -1,8 +1,9 @@
 /*
  * netcheck against real servers on 127.0.0.1, no root needed: a closed
  * port, a server that speaks HTTP, one that closes at once, one that stays
- * silent, and a live `gopls serve -listen` (skipped when /usr/bin/gopls is
- * missing). Each asserts the failing layer and the key words.
+ * silent, a live `gopls serve -listen` and `dlv dap --listen` (each skipped
+ * when /usr/bin/gopls or /usr/bin/dlv is missing). Each asserts the failing layer and the key
+ * words.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,45 +160,95 @@ static void test_silent(void **state)
     ln_report_free(&rep);
 }
 
-static void test_live_gopls(void **state)
+/* Starts argv (stdout and stderr to /dev/null) and waits up to 20 s until
+ * something listens on 127.0.0.1:port. Returns the pid, or -1 (skip). */
+static pid_t spawn_listening(char *const argv[], uint16_t port)
 {
-    (void)state;
-    if (access("/usr/bin/gopls", X_OK) != 0) skip();
-    uint16_t port;
-    close(listen_any(&port));
-    char listen_arg[64];
-    snprintf(listen_arg, sizeof(listen_arg), "-listen=127.0.0.1:%u", port);
+    if (access(argv[0], X_OK) != 0) return -1;
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        execl("/usr/bin/gopls", "gopls", "serve", listen_arg, (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
-    /* Wait (up to 20 s) until it listens. */
-    int up = 0;
-    for (int i = 0; i < 200 && !up; i++) {
+    for (int i = 0; i < 200; i++) {
+        /* Probing with connect would use up dlv's single session: ask the
+         * kernel instead, by trying to bind the port ourselves. */
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET,
                                 .sin_port = htons(port),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        up = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        int taken = bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EADDRINUSE;
         close(fd);
-        if (!up) usleep(100000);
+        if (taken) return pid;
+        usleep(100000);
     }
-    struct ln_report rep;
-    if (up) run(&rep, port, LN_PROBE_LSP, 5000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    fail_msg("%s did not listen on 127.0.0.1:%u within 20 s", argv[0], port);
+    return -1;
+}
+
+static void stop(pid_t pid)
+{
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
-    assert_true(up);
+}
+
+static void test_live_gopls(void **state)
+{
+    (void)state;
+    uint16_t port;
+    close(listen_any(&port));
+    char listen_arg[64];
+    snprintf(listen_arg, sizeof(listen_arg), "-listen=127.0.0.1:%u", port);
+    char *argv[] = {"/usr/bin/gopls", "serve", listen_arg, NULL};
+    pid_t pid = spawn_listening(argv, port);
+    if (pid < 0) skip();
+    struct ln_report rep;
+    run(&rep, port, LN_PROBE_LSP, 5000);
+    stop(pid);
     expect(&rep, -1, "speaks LSP: gopls", NULL);
     assert_int_equal(rep.layers[LN_TRANSPORT].status, LN_OK);
     assert_int_equal(rep.layers[LN_APP].status, LN_OK);
     assert_string_equal(
         json_string_value(json_object_get(rep.layers[LN_APP].evidence, "server_name")), "gopls");
     assert_int_equal(ln_exit_code(&rep), 0);
+    ln_report_free(&rep);
+}
+
+/* dlv dap serves one client and exits: one process per probe. */
+static void dlv_probe(struct ln_report *rep, enum ln_probe probe)
+{
+    uint16_t port;
+    close(listen_any(&port));
+    char listen_arg[64];
+    snprintf(listen_arg, sizeof(listen_arg), "--listen=127.0.0.1:%u", port);
+    char *argv[] = {"/usr/bin/dlv", "dap", listen_arg, NULL};
+    pid_t pid = spawn_listening(argv, port);
+    if (pid < 0) skip();
+    run(rep, port, probe, 5000);
+    stop(pid);
+}
+
+static void test_live_dlv_dap(void **state)
+{
+    (void)state;
+    struct ln_report rep;
+    dlv_probe(&rep, LN_PROBE_DAP);
+    expect(&rep, -1, "speaks DAP: initialize answered", NULL);
+    ln_report_free(&rep);
+}
+
+static void test_lsp_probe_on_dlv_says_dap(void **state)
+{
+    (void)state;
+    struct ln_report rep;
+    dlv_probe(&rep, LN_PROBE_LSP);
+    expect(&rep, LN_APP, "speaks DAP, not LSP", "--probe dap");
     ln_report_free(&rep);
 }
 
@@ -210,6 +261,8 @@ int main(void)
         cmocka_unit_test(test_closes_at_once),
         cmocka_unit_test(test_silent),
         cmocka_unit_test(test_live_gopls),
+        cmocka_unit_test(test_live_dlv_dap),
+        cmocka_unit_test(test_lsp_probe_on_dlv_says_dap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -149,7 +150,8 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     json_object_set_new(ev, "probe", json_string(t->probe == LN_PROBE_DAP ? "dap" : "lsp"));
     int rc = conn_write(c, hdr, hl, t->timeout_ms);
     if (rc == 0) rc = conn_write(c, body, strlen(body), t->timeout_ms);
-    static char buf[PROBE_BUF];
+    char *buf = malloc(PROBE_BUF);
+    if (!buf) return -ENOMEM;
     size_t len = 0;
     double t0 = ln_now_ms();
     /* A peer that hung up at once makes the write fail (EPIPE, ECONNRESET);
@@ -157,7 +159,7 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     enum ln_app_end end = LN_END_NONE;
     if (rc < 0) {
         json_object_set_new(ev, "write_error", json_string(strerror(-rc)));
-        int n = conn_read(c, buf, sizeof(buf), 0);
+        int n = conn_read(c, buf, PROBE_BUF, 0);
         if (n > 0) len = (size_t)n;
         end = LN_END_EOF;
     }
@@ -165,9 +167,9 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     struct ln_app_info info;
     for (;;) {
         cls = ln_classify_reply(t->probe, buf, len, end, &info);
-        if (cls != LN_APP_MORE || end != LN_END_NONE || len == sizeof(buf)) break;
+        if (cls != LN_APP_MORE || end != LN_END_NONE || len == PROBE_BUF) break;
         int left = (int)(t->timeout_ms - (ln_now_ms() - t0));
-        int n = left > 0 ? conn_read(c, buf + len, sizeof(buf) - len, left) : -ETIMEDOUT;
+        int n = left > 0 ? conn_read(c, buf + len, PROBE_BUF - len, left) : -ETIMEDOUT;
         if (n > 0)
             len += (size_t)n;
         else if (n == 0 || (n < 0 && n != -ETIMEDOUT))
@@ -183,5 +185,6 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     if (info.name[0]) json_object_set_new(ev, "server_name", json_string(info.name));
     if (info.version[0]) json_object_set_new(ev, "server_version", json_string(info.version));
     judge(t, cls, &info, addr, res);
+    free(buf);
     return 0;
 }

@@ -33,7 +33,8 @@ struct ln_ctx {
 
     int route_err; /* 0, or the negative errno of the route lookup */
     struct ln_route route;
-    int link_down; /* the output interface is down or has no carrier */
+    int link_down;                 /* the output interface is down or has no carrier */
+    char down_ifname[IF_NAMESIZE]; /* that interface */
 
     int fd; /* the connected socket, or -1 */
     struct sockaddr_storage peer;

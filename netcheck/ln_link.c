@@ -115,6 +115,7 @@ static int down_cover(const struct ln_target *t, struct ln_ctx *c, struct ln_lay
                     ifa->ifa_name);
         }
         c->link_down = 1;
+        snprintf(c->down_ifname, sizeof(c->down_ifname), "%s", ifa->ifa_name);
         found = 1;
     }
     freeifaddrs(ifa0);
@@ -166,6 +167,7 @@ int ln_layer_link(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_r
         json_object_set_new(ev, "driver", json_string(drv));
         snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra), ", driver %s", drv);
     }
+    if (!up || (!lower && !loop)) snprintf(c->down_ifname, sizeof(c->down_ifname), "%s", ifn);
     if (!up) {
         c->link_down = 1;
         ln_set(res, LN_FAIL, "%s is administratively down", ifn);

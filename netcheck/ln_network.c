@@ -64,8 +64,13 @@ int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_laye
     json_object_set_new(ev, "address", json_string(ta));
     if (c->route_err < 0) {
         json_object_set_new(ev, "route_error", json_string(strerror(-c->route_err)));
-        ln_set(res, LN_FAIL, "no usable route to %s: the kernel answers %s", ta,
-               route_err_words(c->route_err));
+        const char *down = c->down_ifname;
+        if (c->link_down && down[0])
+            ln_set(res, LN_FAIL, "no usable route to %s: the kernel answers %s, as %s is down", ta,
+                   route_err_words(c->route_err), down);
+        else
+            ln_set(res, LN_FAIL, "no usable route to %s: the kernel answers %s", ta,
+                   route_err_words(c->route_err));
         if (c->route_err == -ENETUNREACH)
             ln_hint(res,
                     "this host has no route to %s: add one (ip route add ...) or bring up "

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -180,9 +181,11 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     }
     c->ssl = SSL_new(c->sslctx);
     if (!c->ssl) return -ENOMEM;
-    static struct verify_log log; /* one handshake at a time per process */
-    memset(&log, 0, sizeof(log));
-    SSL_set_app_data(c->ssl, &log);
+    /* Per call, so that threads may each run netcheck; used only during
+     * SSL_connect, freed before returning. */
+    struct verify_log *log = calloc(1, sizeof(*log));
+    if (!log) return -ENOMEM;
+    SSL_set_app_data(c->ssl, log);
     const char *name = t->sni ? t->sni : (c->literal ? NULL : t->host);
     X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
     if (name) {
@@ -209,6 +212,8 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         int se = SSL_get_error(c->ssl, rc), sys = errno;
         c->tls_failed = 1;
         handshake_failed(t, c, res, se, sys, ERR_peek_last_error());
+        SSL_set_app_data(c->ssl, NULL);
+        free(log);
         return 0;
     }
     json_object_set_new(ev, "protocol", json_string(SSL_get_version(c->ssl)));
@@ -222,16 +227,16 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         json_object_set_new(ev, "certificate_names", json_string(names));
     }
     json_t *errs = json_array();
-    for (int i = 0; i < log.n; i++)
-        json_array_append_new(errs, json_pack("{s:i,s:s,s:i,s:s}", "code", log.errs[i], "error",
-                                              X509_verify_cert_error_string(log.errs[i]), "depth",
-                                              log.depth[i], "subject", log.subject[i]));
+    for (int i = 0; i < log->n; i++)
+        json_array_append_new(errs, json_pack("{s:i,s:s,s:i,s:s}", "code", log->errs[i], "error",
+                                              X509_verify_cert_error_string(log->errs[i]), "depth",
+                                              log->depth[i], "subject", log->subject[i]));
     json_object_set_new(ev, "verify_errors", errs);
-    enum ln_tls_class cls = ln_classify_verify(log.errs, (size_t)log.n);
+    enum ln_tls_class cls = ln_classify_verify(log->errs, (size_t)log->n);
     json_object_set_new(ev, "class", json_string(ln_tls_class_name(cls)));
     int at = 0; /* the error that decided the class */
-    for (int i = 0; i < log.n; i++) {
-        int one = log.errs[i];
+    for (int i = 0; i < log->n; i++) {
+        int one = log->errs[i];
         if (ln_classify_verify(&one, 1) == cls) {
             at = i;
             break;
@@ -243,35 +248,38 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         ln_set(res, LN_OK, "%s %s; certificate %s verified for %s", proto, cipher, subj, checked);
         break;
     case LN_TLS_SELF_SIGNED:
-        ln_set(res, LN_FAIL, "self-signed certificate (%s) is not trusted", log.subject[at]);
+        ln_set(res, LN_FAIL, "self-signed certificate (%s) is not trusted", log->subject[at]);
         break;
     case LN_TLS_UNKNOWN_CA:
         ln_set(res, LN_FAIL, "certificate %s is issued by an unknown CA (%s)", subj,
-               X509_verify_cert_error_string(log.errs[at]));
+               X509_verify_cert_error_string(log->errs[at]));
         break;
     case LN_TLS_EXPIRED:
-        ln_set(res, LN_FAIL, "certificate %s expired on %s", log.subject[at], log.when[at]);
+        ln_set(res, LN_FAIL, "certificate %s expired on %s", log->subject[at], log->when[at]);
         break;
     case LN_TLS_NOT_YET_VALID:
-        ln_set(res, LN_FAIL, "certificate %s is not valid until %s", log.subject[at], log.when[at]);
+        ln_set(res, LN_FAIL, "certificate %s is not valid until %s", log->subject[at],
+               log->when[at]);
         break;
     case LN_TLS_NAME_MISMATCH:
         ln_set(res, LN_FAIL, "certificate is for %s, not %s (name mismatch)", names, checked);
         break;
     default:
         ln_set(res, LN_FAIL, "certificate verification failed: %s",
-               X509_verify_cert_error_string(log.errs[at]));
+               X509_verify_cert_error_string(log->errs[at]));
         break;
     }
     if (cls != LN_TLS_OK) {
         c->tls_failed = 1;
-        if (log.n > 1) {
+        if (log->n > 1) {
             size_t l = strlen(res->summary);
             snprintf(res->summary + l, sizeof(res->summary) - l, " (+%d more verify error%s)",
-                     log.n - 1, log.n > 2 ? "s" : "");
+                     log->n - 1, log->n > 2 ? "s" : "");
         }
         snprintf(res->hint, sizeof(res->hint), "%s", ln_tls_hint(cls));
     }
     X509_free(leaf);
+    SSL_set_app_data(c->ssl, NULL);
+    free(log);
     return 0;
 }

@@ -122,6 +122,32 @@ static void test_closed_port_is_refused(void **state)
     ln_report_free(&rep);
 }
 
+static void test_closed_port_v6_is_refused(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    socklen_t len = sizeof(a);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        if (fd >= 0) close(fd);
+        skip(); /* no IPv6 loopback here */
+    }
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    struct ln_target t;
+    char hp[64], err[200];
+    ln_target_init(&t);
+    snprintf(hp, sizeof(hp), "[::1]:%u", ntohs(a.sin6_port));
+    assert_int_equal(ln_target_parse(&t, hp, err, sizeof(err)), 0);
+    t.probe = LN_PROBE_NONE;
+    struct ln_report rep;
+    assert_int_equal(ln_run(&t, &rep, NULL), 0);
+    char want[80];
+    snprintf(want, sizeof(want), "nothing listens on [::1]:%u", ntohs(a.sin6_port));
+    expect(&rep, LN_TRANSPORT, "connection refused by [::1]", want);
+    ln_report_free(&rep);
+}
+
 static void test_http_server(void **state)
 {
     (void)state;
@@ -257,6 +283,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_closed_port_is_refused),
+        cmocka_unit_test(test_closed_port_v6_is_refused),
         cmocka_unit_test(test_http_server),
         cmocka_unit_test(test_closes_at_once),
         cmocka_unit_test(test_silent),

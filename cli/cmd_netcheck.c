@@ -90,7 +90,7 @@ static void *spin(void *ud)
 static const char *opt_value(int argc, char **argv, int *i, const char *name)
 {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n)) return NULL;
+    if (!argv[*i] || strncmp(argv[*i], name, n)) return NULL;
     if (argv[*i][n] == '=') return argv[*i] + n + 1;
     if (argv[*i][n] != '\0') return NULL;
     if (*i + 1 >= argc) return NULL;

@@ -34,9 +34,11 @@ static void lookup_free(struct lookup *lk)
     free(lk);
 }
 
-static void *lookup_main(void *arg)
+/* Resolves and publishes the answer. Returns whether the waiter had given
+ * up by then, read under the same lock: after the unlock, lk belongs to the
+ * waiter unless it gave up. */
+static int resolve(struct lookup *lk)
 {
-    struct lookup *lk = arg;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = 0};
     struct addrinfo *res = NULL;
     int eai = getaddrinfo(lk->host, NULL, &hints, &res);
@@ -49,7 +51,14 @@ static void *lookup_main(void *arg)
     int abandoned = lk->abandoned;
     pthread_cond_signal(&lk->done_cv);
     pthread_mutex_unlock(&lk->mu);
-    if (abandoned) lookup_free(lk);
+    return abandoned;
+}
+
+/* The lookup thread: whoever is last, the waiter or this thread, frees. */
+static void *lookup_main(void *arg)
+{
+    struct lookup *lk = arg;
+    if (resolve(lk)) lookup_free(lk);
     return NULL;
 }
 
@@ -117,7 +126,7 @@ static int timed_lookup(struct lookup *lk, int timeout_ms)
     int rc = pthread_create(&th, &attr, lookup_main, lk);
     pthread_attr_destroy(&attr);
     if (rc) {
-        lookup_main(lk); /* no thread: resolve here, without a deadline */
+        (void)resolve(lk); /* no thread: resolve here, without a deadline */
         return 0;
     }
     struct timespec dl;

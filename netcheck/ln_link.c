@@ -152,7 +152,7 @@ int ln_layer_link(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_r
     json_object_set_new(ev, "loopback", json_boolean(loop));
     json_object_set_new(ev, "operstate", json_string(ln_operstate_name(li.operstate)));
     if (li.mtu > 0) json_object_set_new(ev, "mtu", json_integer(li.mtu));
-    char buf[64], drv[64] = "", extra[160] = "";
+    char buf[64] = "", drv[64] = "", extra[160] = "";
     if (!loop && sysfs_read(ifn, "carrier", buf, sizeof(buf)) == 0)
         json_object_set_new(ev, "sysfs_carrier", json_string(buf));
     if (!loop && sysfs_read(ifn, "speed", buf, sizeof(buf)) == 0 && buf[0] != '-') {

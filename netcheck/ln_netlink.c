@@ -95,7 +95,7 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
     memcpy(RTA_DATA(rta), a, (size_t)alen);
     req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) + RTA_ALIGN(rta->rta_len);
 
-    char buf[NL_BUF];
+    char buf[NL_BUF] = {0};
     int n = nl_ask(&req.h, buf, sizeof(buf));
     if (n < 0) return n;
     struct nlmsghdr *h = (struct nlmsghdr *)buf;
@@ -135,7 +135,7 @@ int ln_link_get(int ifindex, struct ln_linkinfo *li)
     req.h.nlmsg_flags = NLM_F_REQUEST;
     req.i.ifi_family = AF_UNSPEC;
     req.i.ifi_index = ifindex;
-    char buf[NL_BUF];
+    char buf[NL_BUF] = {0};
     int n = nl_ask(&req.h, buf, sizeof(buf));
     if (n < 0) return n;
     struct nlmsghdr *h = (struct nlmsghdr *)buf;

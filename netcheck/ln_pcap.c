@@ -17,6 +17,7 @@
 #include "netcheck/ln_classify.h"
 
 #define LN_PCAP_MAX_PACKETS 64
+#define LN_PCAP_FILTER_MAX 1024
 
 struct pkt {
     struct pcap_pkthdr h;
@@ -32,8 +33,8 @@ struct ln_pcap {
     int n;
 };
 
-struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uint16_t port,
-                             char *err, size_t errlen)
+struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr_storage *dsts, int ndst,
+                             uint16_t port, char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     const char *dev = ifname && ifname[0] ? ifname : "any";
@@ -54,17 +55,23 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uin
         pcap_close(pc);
         return NULL;
     }
-    char addr[64], filter[200];
-    const void *a = dst->sa_family == AF_INET6
-                        ? (const void *)&((const struct sockaddr_in6 *)dst)->sin6_addr
-                        : (const void *)&((const struct sockaddr_in *)dst)->sin_addr;
-    inet_ntop(dst->sa_family, a, addr, sizeof(addr));
-    /* ICMP errors only (unreachable, time exceeded, parameter problem), not
-     * echo or neighbour discovery. */
+    /* Every address that will be tried; ICMP errors only (unreachable, time
+     * exceeded, parameter problem), not echo or neighbour discovery. */
+    char hosts[LN_PCAP_FILTER_MAX] = "", filter[LN_PCAP_FILTER_MAX + 200];
+    for (int i = 0; i < ndst; i++) {
+        char addr[64];
+        const struct sockaddr *dst = (const struct sockaddr *)&dsts[i];
+        const void *a = dst->sa_family == AF_INET6
+                            ? (const void *)&((const struct sockaddr_in6 *)dst)->sin6_addr
+                            : (const void *)&((const struct sockaddr_in *)dst)->sin_addr;
+        if (!inet_ntop(dst->sa_family, a, addr, sizeof(addr))) continue;
+        size_t l = strlen(hosts);
+        snprintf(hosts + l, sizeof(hosts) - l, "%shost %s", l ? " or " : "", addr);
+    }
     snprintf(filter, sizeof(filter),
-             "(tcp and host %s and port %u) or (icmp and (icmp[0] = 3 or icmp[0] = 11 or "
+             "(tcp and port %u and (%s)) or (icmp and (icmp[0] = 3 or icmp[0] = 11 or "
              "icmp[0] = 12)) or (icmp6 and ip6[40] < 128)",
-             addr, port);
+             port, hosts);
     struct bpf_program prog;
     if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
         pcap_setfilter(pc, &prog) < 0) {

@@ -7,16 +7,18 @@
 #define LSPTAP_NETCHECK_LN_PCAP_H
 
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 struct ln_pcap;
 
-/* Starts capturing TCP to/from `dst` port `port`, and ICMP, on `ifname`
- * ("any" when NULL or empty). Returns NULL with err filled when it cannot. */
-struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr *dst, uint16_t port,
-                             char *err, size_t errlen);
+/* Starts capturing TCP to/from the `ndst` addresses `dsts` on `port`, and
+ * ICMP errors, on `ifname` ("any" when NULL or empty). Returns NULL with err
+ * filled when it cannot. */
+struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr_storage *dsts, int ndst,
+                             uint16_t port, char *err, size_t errlen);
 /* Reads what was captured so far: appends one line per packet to
  * `packets` ("+0.123 ms 10.0.0.1:4321 > 10.0.0.2:22 SYN") and, when `path`
  * is not NULL, writes the packets as a pcap file. Returns the packet count,

@@ -117,8 +117,8 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
         return 0;
     }
     char perr[160] = "";
-    struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL,
-                                      (struct sockaddr *)&c->addrs[0], t->port, perr, sizeof(perr));
+    struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL, c->addrs,
+                                      c->naddrs, t->port, perr, sizeof(perr));
     json_t *tries = json_array();
     json_object_set_new(ev, "attempts", tries);
     int first_fail = -1, ok = -1, wire_syns = -1;

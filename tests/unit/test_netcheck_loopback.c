@@ -148,6 +148,47 @@ static void test_closed_port_v6_is_refused(void **state)
     ln_report_free(&rep);
 }
 
+struct trace {
+    char log[256];
+};
+
+static void trace_start(void *ud, enum ln_layer l)
+{
+    struct trace *tr = ud;
+    size_t n = strlen(tr->log);
+    snprintf(tr->log + n, sizeof(tr->log) - n, "+%s ", ln_layer_name(l));
+}
+
+static void trace_layer(void *ud, const struct ln_report *rep, enum ln_layer l)
+{
+    struct trace *tr = ud;
+    size_t n = strlen(tr->log);
+    snprintf(tr->log + n, sizeof(tr->log) - n, "%s=%s ", ln_layer_name(l),
+             ln_status_name(rep->layers[l].status));
+}
+
+/* The observer hears each layer start and end; results come in display
+ * order although dns runs first. */
+static void test_observer_order(void **state)
+{
+    (void)state;
+    uint16_t port;
+    close(listen_any(&port));
+    struct ln_target t;
+    char hp[64], err[200];
+    ln_target_init(&t);
+    snprintf(hp, sizeof(hp), "localhost:%u", port);
+    assert_int_equal(ln_target_parse(&t, hp, err, sizeof(err)), 0);
+    struct trace tr = {""};
+    struct ln_observer obs = {trace_start, trace_layer, &tr};
+    struct ln_report rep;
+    assert_int_equal(ln_run(&t, &rep, &obs), 0);
+    assert_string_equal(tr.log, "+dns +link link=ok +network network=ok dns=ok +transport "
+                                "transport=fail +tls tls=skipped +application "
+                                "application=skipped ");
+    ln_report_free(&rep);
+}
+
 static void test_http_server(void **state)
 {
     (void)state;
@@ -284,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_closed_port_is_refused),
         cmocka_unit_test(test_closed_port_v6_is_refused),
+        cmocka_unit_test(test_observer_order),
         cmocka_unit_test(test_http_server),
         cmocka_unit_test(test_closes_at_once),
         cmocka_unit_test(test_silent),

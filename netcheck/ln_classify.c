@@ -158,8 +158,16 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
         }
         break;
     case LN_CONN_PROHIBITED:
-        snprintf(s, sl, "connection to %s rejected: ICMP%s %s (type %d code %d) from %s", addr,
-                 icmp && icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from);
+        snprintf(s, sl, "connection to %s rejected: ICMP%s %s (type %d code %d) from %s%s", addr,
+                 icmp && icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from,
+                 icmp && icmp->local ? " (this host)" : "");
+        if (icmp && icmp->local) {
+            snprintf(h, hl,
+                     "this host's own firewall (nftables/iptables output chain) rejects "
+                     "connections to %s: see nft list ruleset",
+                     addr);
+            break;
+        }
         snprintf(h, hl,
                  "a firewall on %s rejects connections to %s: ask whoever runs it to "
                  "allow this port",

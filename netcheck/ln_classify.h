@@ -32,6 +32,7 @@ struct ln_icmp {
     int family; /* AF_INET (ICMP) or AF_INET6 (ICMPv6) */
     int type, code;
     char from[64]; /* the reporting router, "" when unknown */
+    int local;     /* `from` is an address of this host: its own firewall */
 };
 
 /* err: the connect's errno (positive; ETIMEDOUT for netcheck's own timeout),

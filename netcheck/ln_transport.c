@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -46,8 +47,11 @@ static void icmp_from_errqueue(int fd, struct ln_icmp *ic)
         ic->type = ee->ee_type;
         ic->code = ee->ee_code;
         struct sockaddr *off = SO_EE_OFFENDER(ee);
-        if (off->sa_family == AF_INET || off->sa_family == AF_INET6)
+        if (off->sa_family == AF_INET || off->sa_family == AF_INET6) {
             ln_addr_str(off, ic->from, sizeof(ic->from));
+            struct ln_route r;
+            ic->local = ln_route_get(off, &r) == 0 && r.type == RTN_LOCAL;
+        }
         return;
     }
 }

@@ -83,6 +83,7 @@ table inet lab {
   chain output {
     type filter hook output priority 0; policy accept;
     tcp dport 7005 drop
+    tcp dport 7007 reject with icmp type admin-prohibited
   }
 }
 EOF
@@ -204,6 +205,9 @@ check "transport: host unreachable from the router" 6 \
 check "transport: local policy (output chain drops the SYNs)" 6 \
   "transport    fail" "dropped on this host: 2 SYNs sent, none reached the interface" \
   "nft list ruleset" -- 10.99.2.2:7005 --timeout 2
+check "transport: local policy (output chain rejects)" 6 \
+  "transport    fail" "administratively prohibited (type 3 code 13) from 10.99.1.2 (this host)" \
+  "this host's own firewall" -- 10.99.2.2:7007 --timeout 2
 check "tls: verified with the lab CA" 0 \
   "tls          ok" "verified for gopls.lab.test" -- gopls.lab.test:7443 --tls --ca "$W/ca.pem" --probe none
 check "tls: unknown CA" 7 \

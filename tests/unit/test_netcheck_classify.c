@@ -49,10 +49,10 @@ static void test_connect_errno(void **state)
 static void test_connect_icmp_wins_over_errno(void **state)
 {
     (void)state;
-    struct ln_icmp host = {1, AF_INET, 3, 1, "10.99.2.1"};
-    struct ln_icmp admin = {1, AF_INET, 3, 13, "10.99.2.1"};
-    struct ln_icmp admin6 = {1, AF_INET6, 1, 1, "fd00::1"};
-    struct ln_icmp port6 = {1, AF_INET6, 1, 4, ""};
+    struct ln_icmp host = {1, AF_INET, 3, 1, "10.99.2.1", 0};
+    struct ln_icmp admin = {1, AF_INET, 3, 13, "10.99.2.1", 0};
+    struct ln_icmp admin6 = {1, AF_INET6, 1, 1, "fd00::1", 0};
+    struct ln_icmp port6 = {1, AF_INET6, 1, 4, "", 0};
     assert_int_equal(ln_classify_connect(EHOSTUNREACH, &host), LN_CONN_UNREACHABLE);
     assert_int_equal(ln_classify_connect(EHOSTUNREACH, &admin), LN_CONN_PROHIBITED);
     assert_int_equal(ln_classify_connect(EACCES, &admin6), LN_CONN_PROHIBITED);
@@ -109,12 +109,16 @@ static void test_explain_words(void **state)
     explain(LN_CONN_FILTERED, ETIMEDOUT, NULL, 3, s, h);
     assert_non_null(strstr(s, "3 SYNs went out unanswered in 3.0 s"));
     assert_non_null(strstr(h, "firewall"));
-    struct ln_icmp admin = {1, AF_INET, 3, 13, "10.99.2.1"};
+    struct ln_icmp admin = {1, AF_INET, 3, 13, "10.99.2.1", 0};
     explain(LN_CONN_PROHIBITED, EHOSTUNREACH, &admin, 1, s, h);
     assert_non_null(strstr(s, "communication administratively prohibited (type 3 code 13) from "
                               "10.99.2.1"));
     assert_non_null(strstr(h, "a firewall on 10.99.2.1"));
-    struct ln_icmp host = {1, AF_INET, 3, 1, "10.99.2.1"};
+    struct ln_icmp self = {1, AF_INET, 3, 13, "10.99.1.2", 1};
+    explain(LN_CONN_PROHIBITED, EHOSTUNREACH, &self, 1, s, h);
+    assert_non_null(strstr(s, "from 10.99.1.2 (this host)"));
+    assert_non_null(strstr(h, "this host's own firewall"));
+    struct ln_icmp host = {1, AF_INET, 3, 1, "10.99.2.1", 0};
     explain(LN_CONN_UNREACHABLE, EHOSTUNREACH, &host, 1, s, h);
     assert_non_null(strstr(s, "host unreachable (type 3 code 1) from 10.99.2.1"));
     assert_non_null(strstr(h, "router 10.99.2.1"));

@@ -195,6 +195,15 @@ void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icm
                  "connections to %s: see nft list ruleset",
                  addr);
         break;
+    case LN_CONN_NONEIGH:
+        snprintf(s, sl,
+                 "%s unreachable: ARP / neighbour solicitations for the next hop went "
+                 "unanswered, so no SYN could be sent",
+                 addr);
+        snprintf(h, hl,
+                 "the next hop (the host itself on this link, or the gateway) does not "
+                 "answer ARP: it is down, or not on this link, or has no address there");
+        break;
     case LN_CONN_NOSRC:
         snprintf(s, sl, "no usable source address to reach %s (EADDRNOTAVAIL)", addr);
         snprintf(h, hl,

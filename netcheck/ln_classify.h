@@ -22,6 +22,7 @@ enum ln_conn_class {
     LN_CONN_NOROUTE,     /* ENETUNREACH with no ICMP: no route here */
     LN_CONN_POLICY,      /* EPERM / EACCES: this host's own policy */
     LN_CONN_LOCALDROP,   /* SYNs sent (TCP_INFO) but none on the wire (pcap) */
+    LN_CONN_NONEIGH,     /* ARP / neighbour solicitations unanswered (pcap) */
     LN_CONN_NOSRC,       /* EADDRNOTAVAIL */
     LN_CONN_OTHER,
 };

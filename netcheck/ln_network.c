@@ -5,6 +5,7 @@
  * is a failure, named with the router that sent it.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +52,20 @@ static const char *route_err_words(int err)
     }
 }
 
+/* Whether interface `ifindex` has an address of `family`. */
+static int has_address(int ifindex, int family)
+{
+    struct ifaddrs *ifa0;
+    if (getifaddrs(&ifa0) < 0) return 1; /* cannot tell: assume it has */
+    char name[IF_NAMESIZE] = "";
+    if_indextoname((unsigned)ifindex, name);
+    int found = 0;
+    for (struct ifaddrs *ifa = ifa0; ifa && !found; ifa = ifa->ifa_next)
+        found = ifa->ifa_addr && ifa->ifa_addr->sa_family == family && !strcmp(ifa->ifa_name, name);
+    freeifaddrs(ifa0);
+    return found;
+}
+
 int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_result *res)
 {
     json_t *ev = res->evidence;
@@ -94,6 +109,12 @@ int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_laye
     json_t *pe = json_object();
     if (p.method) json_object_set_new(pe, "method", json_string(p.method));
     json_object_set_new(ev, "echo", pe);
+    /* An interface without an address of the family (a lost DHCP lease):
+     * Linux borrows a source address from another interface, which the
+     * other side may not route back. */
+    int noaddr = c->route.type == RTN_UNICAST && c->route.ifindex &&
+                 !has_address(c->route.ifindex, dst->sa_family);
+    if (noaddr) json_object_set_new(ev, "interface_has_address", json_false());
     switch (p.outcome) {
     case LN_PING_REPLY:
         json_object_set_new(pe, "reply", json_true());
@@ -102,6 +123,15 @@ int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_laye
         break;
     case LN_PING_NOREPLY:
         json_object_set_new(pe, "reply", json_false());
+        if (noaddr) {
+            ln_set(res, LN_WARN,
+                   "route: %s; %s has no %s address (source borrowed from another interface); "
+                   "no echo reply within %d ms",
+                   desc, c->route.ifname, dst->sa_family == AF_INET6 ? "IPv6" : "IPv4", wait);
+            ln_hint(res, "give %s an address (a lost DHCP lease?) or fix the route",
+                    c->route.ifname);
+            break;
+        }
         ln_set(res, LN_WARN, "route: %s; no echo reply within %d ms (ICMP may be filtered)", desc,
                wait);
         ln_hint(res, "the host did not answer ping: harmless if ICMP is filtered, otherwise the "

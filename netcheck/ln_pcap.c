@@ -28,7 +28,10 @@ struct ln_pcap {
     pcap_t *pc;
     int linktype;
     uint16_t port;
-    int syns; /* SYNs (without ACK) to the port, seen by ln_pcap_collect */
+    int syns;                    /* SYNs (without ACK) to the port, seen by ln_pcap_collect */
+    int nd_requests, nd_replies; /* ARP requests/replies, IPv6 NS/NA, for the next hop */
+    unsigned char nexthop[16];   /* its address (4 or 16 bytes) */
+    int nexthop_len;             /* 0: count none */
     struct pkt pkts[LN_PCAP_MAX_PACKETS];
     int n;
 };
@@ -70,7 +73,8 @@ struct ln_pcap *ln_pcap_open(const char *ifname, const struct sockaddr_storage *
     }
     snprintf(filter, sizeof(filter),
              "(tcp and port %u and (%s)) or (icmp and (icmp[0] = 3 or icmp[0] = 11 or "
-             "icmp[0] = 12)) or (icmp6 and ip6[40] < 128)",
+             "icmp[0] = 12)) or (icmp6 and (ip6[40] < 128 or ip6[40] = 135 or ip6[40] = 136)) or "
+             "arp",
              port, hosts);
     struct bpf_program prog;
     if (pcap_compile(pc, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
@@ -134,6 +138,22 @@ static void describe(struct ln_pcap *p, const struct pkt *k, double t0, char *ou
     const unsigned char *d = k->data;
     size_t n = k->h.caplen;
     double t = k->h.ts.tv_sec * 1e3 + k->h.ts.tv_usec / 1e3 - t0;
+    if (linktype == DLT_EN10MB && n >= 14 + 28 && d[12] == 0x08 && d[13] == 0x06) {
+        const unsigned char *arp = d + 14;
+        char sa[16], ta[16];
+        inet_ntop(AF_INET, arp + 14, sa, sizeof(sa));
+        inet_ntop(AF_INET, arp + 24, ta, sizeof(ta));
+        int hop4 = p->nexthop_len == 4;
+        if (arp[7] == 1) {
+            if (hop4 && !memcmp(arp + 24, p->nexthop, 4)) p->nd_requests++;
+            snprintf(out, len, "+%.3f ms ARP who-has %s tell %s", t, ta, sa);
+        } else {
+            if (hop4 && !memcmp(arp + 14, p->nexthop, 4)) p->nd_replies++;
+            snprintf(out, len, "+%.3f ms ARP reply %s is-at %02x:%02x:%02x:%02x:%02x:%02x", t, sa,
+                     arp[8], arp[9], arp[10], arp[11], arp[12], arp[13]);
+        }
+        return;
+    }
     int off = ip_offset(linktype, d, n);
     if (off < 0 || (size_t)off >= n) {
         snprintf(out, len, "+%.3f ms (not IP)", t);
@@ -173,6 +193,12 @@ static void describe(struct ln_pcap *p, const struct pkt *k, double t0, char *ou
         if (!flags[0] && (f & 0x10)) strcat(flags, "ACK");
         snprintf(out, len, v6 ? "+%.3f ms [%s]:%u > [%s]:%u %s" : "+%.3f ms %s:%u > %s:%u %s", t,
                  src, sp, dstr, dp, flags);
+    } else if (proto == IPPROTO_ICMPV6 && left >= 2 && (l4[0] == 135 || l4[0] == 136)) {
+        int hop = p->nexthop_len == 16 && left >= 24 && !memcmp(l4 + 8, p->nexthop, 16);
+        if (hop && l4[0] == 135) p->nd_requests++;
+        if (hop && l4[0] == 136) p->nd_replies++;
+        snprintf(out, len, "+%.3f ms %s > %s neighbour %s", t, src, dstr,
+                 l4[0] == 135 ? "solicitation" : "advertisement");
     } else if ((proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) && left >= 2) {
         snprintf(out, len, "+%.3f ms %s > %s ICMP%s %s (type %d code %d)", t, src, dstr,
                  v6 ? "v6" : "", ln_icmp_text(v6 ? AF_INET6 : AF_INET, l4[0], l4[1]), l4[0], l4[1]);
@@ -213,6 +239,23 @@ int ln_pcap_collect(struct ln_pcap *p, json_t *packets, const char *path, char *
 int ln_pcap_syns(const struct ln_pcap *p)
 {
     return p->syns;
+}
+
+void ln_pcap_set_nexthop(struct ln_pcap *p, const struct sockaddr *hop)
+{
+    if (hop->sa_family == AF_INET) {
+        memcpy(p->nexthop, &((const struct sockaddr_in *)hop)->sin_addr, 4);
+        p->nexthop_len = 4;
+    } else if (hop->sa_family == AF_INET6) {
+        memcpy(p->nexthop, &((const struct sockaddr_in6 *)hop)->sin6_addr, 16);
+        p->nexthop_len = 16;
+    }
+}
+
+void ln_pcap_neighbour(const struct ln_pcap *p, int *requests, int *replies)
+{
+    *requests = p->nd_requests;
+    *replies = p->nd_replies;
 }
 
 void ln_pcap_close(struct ln_pcap *p)

@@ -123,9 +123,13 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
     char perr[160] = "";
     struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL, c->addrs,
                                       c->naddrs, t->port, perr, sizeof(perr));
+    if (pc && c->route_err == 0)
+        ln_pcap_set_nexthop(pc, c->route.gateway.ss_family
+                                    ? (const struct sockaddr *)&c->route.gateway
+                                    : (const struct sockaddr *)&c->addrs[0]);
     json_t *tries = json_array();
     json_object_set_new(ev, "attempts", tries);
-    int first_fail = -1, ok = -1, wire_syns = -1;
+    int first_fail = -1, ok = -1, wire_syns = -1, nd_req = 0, nd_rep = 0;
     struct attempt first = {.fd = -1};
     char firstaddr[80] = "", okaddr[80] = "", others[200] = "";
     for (int i = 0; i < c->naddrs && ok < 0; i++) {
@@ -174,6 +178,7 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
         else if (t->pcap_path)
             json_object_set_new(ev, "pcap_file", json_string(t->pcap_path));
         wire_syns = ln_pcap_syns(pc);
+        ln_pcap_neighbour(pc, &nd_req, &nd_rep);
         json_object_set_new(ev, "syns_on_wire", json_integer(wire_syns));
         ln_pcap_close(pc);
     } else {
@@ -188,11 +193,12 @@ int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_la
         return 0;
     }
     enum ln_conn_class cls = ln_classify_connect(first.err, &first.icmp);
-    /* TCP_INFO counted SYNs, but none reached the interface: this host's
+    /* TCP_INFO counted SYNs, but none reached the interface: either the
+     * next hop never answered ARP (the SYN waits for it), or this host's
      * own firewall (an output chain) dropped them. */
     if (cls == LN_CONN_FILTERED && wire_syns == 0 && first.syns > 0 && c->naddrs == 1 &&
         !c->link_down)
-        cls = LN_CONN_LOCALDROP;
+        cls = nd_req > 0 && nd_rep == 0 ? LN_CONN_NONEIGH : LN_CONN_LOCALDROP;
     ln_explain_connect(cls, first.err, &first.icmp, firstaddr, t->probe, first.syns, t->timeout_ms,
                        res->summary, sizeof(res->summary), res->hint, sizeof(res->hint));
     if (others[0]) {

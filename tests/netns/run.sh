@@ -6,7 +6,8 @@
 #
 # The client also has an interface that is administratively down
 # (10.99.130.2/24) and one whose peer is down, so it has no carrier
-# (10.99.140.2/24). The router forwards, and its nftables rules drop or
+# (10.99.140.2/24), and one that is up but has no address (a route to
+# 10.99.150.0/24 through it). The router forwards, and its nftables rules drop or
 # reject chosen ports; the client's own output chain drops one port (local
 # policy). dnsmasq on the server answers for lab.test. openssl s_server
 # serves certificates made here: good, expired, not yet valid, for another
@@ -51,6 +52,7 @@ ip link add "c${id}a" netns "$C" type veth peer name "r${id}a" netns "$R"
 ip link add "r${id}b" netns "$R" type veth peer name "s${id}b" netns "$S"
 ip link add "c${id}d" netns "$C" type veth peer name "r${id}d" netns "$R"
 ip link add "c${id}n" netns "$C" type veth peer name "r${id}n" netns "$R"
+ip link add "c${id}s" netns "$C" type veth peer name "r${id}s" netns "$R"
 ip -n "$C" addr add 10.99.1.2/24 dev "c${id}a"; ip -n "$C" link set "c${id}a" up
 ip -n "$R" addr add 10.99.1.1/24 dev "r${id}a"; ip -n "$R" link set "r${id}a" up
 ip -n "$R" addr add 10.99.2.1/24 dev "r${id}b"; ip -n "$R" link set "r${id}b" up
@@ -61,6 +63,9 @@ ip -n "$R" addr add 10.99.130.1/24 dev "r${id}d"; ip -n "$R" link set "r${id}d" 
 # up, but the peer is down: no carrier
 ip -n "$C" addr add 10.99.140.2/24 dev "c${id}n"; ip -n "$C" link set "c${id}n" up
 ip -n "$R" addr add 10.99.140.1/24 dev "r${id}n"
+# up with carrier but without an address; nothing answers ARP for 10.99.150.0/24
+ip -n "$C" link set "c${id}s" up; ip -n "$R" link set "r${id}s" up
+ip -n "$C" route add 10.99.150.0/24 dev "c${id}s"
 # Routes cover 10.99.0.0/17 only: 10.99.200.1 has none, and 10.99.130.0/24 and
 # 10.99.140.0/24 are reached only through their own interfaces.
 ip -n "$C" route add 10.99.0.0/17 via 10.99.1.1
@@ -178,6 +183,10 @@ check "link: no carrier" 3 \
   "link         fail" "c${id}n is up but has no carrier" -- 10.99.140.1:7010 --timeout 2
 check "network: no route" 4 \
   "network      fail" "no usable route to 10.99.200.1" "ENETUNREACH" -- 10.99.200.1:7010 --timeout 2
+check "transport: next hop never answers ARP (interface without an address)" 6 \
+  "network      warn" "c${id}s has no IPv4 address (source borrowed from another interface)" \
+  "transport    fail" "ARP / neighbour solicitations for the next hop went unanswered" \
+  "ARP who-has 10.99.150.1 tell 10.99.1.2" -- 10.99.150.1:7010 --timeout 1
 check "network: router says net unreachable" 4 \
   "network      fail" "ICMP network unreachable (type 3 code 0) from 10.99.1.1" -- 10.99.50.1:7010 --timeout 2
 check "dns: NXDOMAIN" 5 \

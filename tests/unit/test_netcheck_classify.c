@@ -127,6 +127,9 @@ static void test_explain_words(void **state)
     explain(LN_CONN_LOCALDROP, ETIMEDOUT, NULL, 2, s, h);
     assert_non_null(strstr(s, "dropped on this host: 2 SYNs sent, none reached the interface"));
     assert_non_null(strstr(h, "output chain"));
+    explain(LN_CONN_NONEIGH, ETIMEDOUT, NULL, 1, s, h);
+    assert_non_null(strstr(s, "ARP / neighbour solicitations for the next hop went unanswered"));
+    assert_non_null(strstr(h, "does not answer ARP"));
     explain(LN_CONN_NOSRC, EADDRNOTAVAIL, NULL, 0, s, h);
     assert_non_null(strstr(s, "EADDRNOTAVAIL"));
     explain(LN_CONN_NOROUTE, ENETUNREACH, NULL, 0, s, h);

@@ -95,6 +95,38 @@ static void nameservers(json_t *out)
     fclose(f);
 }
 
+/* When the resolver fails, how this host would reach the first nameserver:
+ * appended to `desc` ("10.0.0.53 via 10.0.0.1 dev eth0", "10.0.0.53: no
+ * route") and set as evidence. */
+static void nameserver_route(json_t *ns, json_t *ev, char *desc, size_t len)
+{
+    const char *first = json_string_value(json_array_get(ns, 0));
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (!first) return;
+    if (inet_pton(AF_INET, first, &s4->sin_addr) == 1)
+        ss.ss_family = AF_INET;
+    else if (inet_pton(AF_INET6, first, &s6->sin6_addr) == 1)
+        ss.ss_family = AF_INET6;
+    else
+        return;
+    struct ln_route r;
+    int rc = ln_route_get((struct sockaddr *)&ss, &r);
+    char gw[64] = "", route[160];
+    if (rc < 0)
+        snprintf(route, sizeof(route), "no route (%s)", strerror(-rc));
+    else if (r.gateway.ss_family)
+        snprintf(route, sizeof(route), "via %s dev %s",
+                 ln_addr_str((struct sockaddr *)&r.gateway, gw, sizeof(gw)), r.ifname);
+    else
+        snprintf(route, sizeof(route), "on-link dev %s", r.ifname);
+    json_object_set_new(ev, "nameserver_route", json_string(route));
+    size_t l = strlen(desc);
+    snprintf(desc + l, len - l, "; route to %s: %s", first, route);
+}
+
 static int is_literal(const char *host)
 {
     unsigned char buf[16];
@@ -181,6 +213,7 @@ int ln_layer_dns(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     if (!nsl[0]) snprintf(nsl, sizeof(nsl), "none in /etc/resolv.conf");
 
     if (timed_lookup(lk, t->timeout_ms) < 0) {
+        nameserver_route(ns, ev, nsl, sizeof(nsl));
         c->dns_failed = 1;
         json_object_set_new(ev, "class", json_string("timeout"));
         json_decref(addrs);
@@ -229,6 +262,7 @@ int ln_layer_dns(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         ln_hint(res, "the name has no A/AAAA record usable here: check the DNS zone");
         break;
     case LN_DNS_TEMPFAIL:
+        nameserver_route(ns, ev, nsl, sizeof(nsl));
         ln_set(res, LN_FAIL,
                "temporary failure resolving %s: resolver unreachable or SERVFAIL (nameservers: "
                "%s)",

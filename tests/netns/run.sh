@@ -238,11 +238,11 @@ check "application: something else" 8 \
 # Resolver faults: the client's resolv.conf is bind-mounted at each exec.
 echo "nameserver 10.99.2.1" >"/etc/netns/$C/resolv.conf" # nothing on :53: ICMP port unreachable
 check "dns: resolver unreachable (temporary failure)" 5 \
-  "dns          fail" "temporary failure resolving gopls.lab.test" "nameservers: 10.99.2.1" \
+  "dns          fail" "temporary failure resolving gopls.lab.test" "nameservers: 10.99.2.1; route to 10.99.2.1: via 10.99.1.1" \
   -- gopls.lab.test:7010 --timeout 3
 echo "nameserver 10.99.2.3" >"/etc/netns/$C/resolv.conf" # the router drops queries to it
 check "dns: resolver silent (timeout)" 5 \
-  "dns          fail" "no answer for gopls.lab.test within 1.5 s (nameservers: 10.99.2.3)" \
+  "dns          fail" "no answer for gopls.lab.test within 1.5 s (nameservers: 10.99.2.3; route to 10.99.2.3: via 10.99.1.1 dev c${id}a)" \
   -- gopls.lab.test:7010 --timeout 1.5
 echo "nameserver 10.99.2.2" >"/etc/netns/$C/resolv.conf"
 

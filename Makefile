@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: all check unit e2e fuzz fuzz-smoke asan demo bench install uninstall clean deps format lint
+.PHONY: all check unit e2e netns fuzz fuzz-smoke asan demo bench install uninstall clean deps format lint
 all: $(B)/lsptap
 
 $(B)/obj/%.o: %.c
@@ -78,6 +78,7 @@ check: deps
 	scripts/check-install.sh
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) netns
 	$(MAKE) fuzz-smoke
 	$(MAKE) asan
 
@@ -89,6 +90,13 @@ unit: $(UNIT_BIN)
 e2e: $(B)/lsptap
 	LSPTAP_BIN=$(abspath $(B)/lsptap) timeout 1200 \
 	  node --test --test-concurrency=1 --test-timeout=180000 --test-force-exit tests/e2e/
+
+# netcheck's lab of network namespaces (tests/netns/run.sh) needs root;
+# skipped with a message otherwise.
+netns: $(B)/lsptap
+	@if [ "$$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then \
+	  timeout 600 tests/netns/run.sh $(abspath $(B)/lsptap); \
+	else echo "netns: skipped (needs root to build network namespaces: sudo make netns)"; fi
 
 asan:
 	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e

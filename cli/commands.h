@@ -14,5 +14,6 @@ int cmd_report(int argc, char **argv);                  /* lsptap report SESSION
 int cmd_ls(int argc, char **argv);                      /* lsptap ls [DIR] */
 int cmd_export(int argc, char **argv);                  /* lsptap export --format F SESSION */
 int cmd_tail(int argc, char **argv);                    /* lsptap tail [SESSION] */
+int cmd_netcheck(int argc, char **argv);                /* lsptap netcheck HOST:PORT [options] */
 
 #endif

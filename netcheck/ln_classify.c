@@ -1,0 +1,499 @@
+/*
+ * Failure classes and their words. See ln_classify.h.
+ */
+#include "netcheck/ln_classify.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <openssl/x509_vfy.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "framing/lf.h"
+
+/* ---- transport ---- */
+
+int ln_icmp_prohibited(int family, int type, int code)
+{
+    if (family == AF_INET6) return type == 1 && (code == 1 || code == 5 || code == 6);
+    return type == 3 && (code == 9 || code == 10 || code == 13);
+}
+
+const char *ln_icmp_text(int family, int type, int code)
+{
+    if (family == AF_INET6) {
+        if (type == 1) {
+            static const char *c6[] = {"no route to destination",
+                                       "communication administratively prohibited",
+                                       "beyond scope of source address",
+                                       "address unreachable",
+                                       "port unreachable",
+                                       "source address failed ingress/egress policy",
+                                       "reject route to destination"};
+            if (code >= 0 && code < 7) return c6[code];
+            return "destination unreachable";
+        }
+        if (type == 2) return "packet too big";
+        if (type == 3) return code == 0 ? "hop limit exceeded in transit" : "time exceeded";
+        if (type == 4) return "parameter problem";
+        return "ICMPv6 error";
+    }
+    if (type == 3) {
+        static const char *c4[] = {"network unreachable",
+                                   "host unreachable",
+                                   "protocol unreachable",
+                                   "port unreachable",
+                                   "fragmentation needed",
+                                   "source route failed",
+                                   "destination network unknown",
+                                   "destination host unknown",
+                                   "source host isolated",
+                                   "network administratively prohibited",
+                                   "host administratively prohibited",
+                                   "network unreachable for TOS",
+                                   "host unreachable for TOS",
+                                   "communication administratively prohibited",
+                                   "host precedence violation",
+                                   "precedence cutoff in effect"};
+        if (code >= 0 && code < 16) return c4[code];
+        return "destination unreachable";
+    }
+    if (type == 11)
+        return code == 0 ? "TTL exceeded in transit" : "fragment reassembly time exceeded";
+    if (type == 12) return "parameter problem";
+    if (type == 4) return "source quench";
+    return "ICMP error";
+}
+
+enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp)
+{
+    if (err == 0) return LN_CONN_OK;
+    if (icmp && icmp->present) {
+        if (ln_icmp_prohibited(icmp->family, icmp->type, icmp->code)) return LN_CONN_PROHIBITED;
+        return LN_CONN_UNREACHABLE;
+    }
+    switch (err) {
+    case ECONNREFUSED:
+        return LN_CONN_REFUSED;
+    case ETIMEDOUT:
+        return LN_CONN_FILTERED;
+    case ENETUNREACH:
+        return LN_CONN_NOROUTE;
+    case EHOSTUNREACH:
+    case EHOSTDOWN:
+        return LN_CONN_UNREACHABLE;
+    case EPERM:
+    case EACCES:
+        return LN_CONN_POLICY;
+    case EADDRNOTAVAIL:
+        return LN_CONN_NOSRC;
+    default:
+        return LN_CONN_OTHER;
+    }
+}
+
+const char *ln_conn_class_name(enum ln_conn_class c)
+{
+    static const char *n[] = {
+        "ok",       "refused", "filtered",   "unreachable",       "prohibited",
+        "no-route", "policy",  "local-drop", "no-source-address", "other"};
+    return n[c];
+}
+
+static const char *server_words(enum ln_probe p)
+{
+    if (p == LN_PROBE_DAP) return "the dlv DAP server is not running or listens on another port";
+    if (p == LN_PROBE_LSP)
+        return "the language server (gopls -listen=...) is not running or listens on another "
+               "port";
+    return "the server is not running or listens on another port";
+}
+
+void ln_explain_connect(enum ln_conn_class c, int err, const struct ln_icmp *icmp, const char *addr,
+                        enum ln_probe probe, int syns, int timeout_ms, char *s, size_t sl, char *h,
+                        size_t hl)
+{
+    const char *from = icmp && icmp->present && icmp->from[0] ? icmp->from : "an unknown router";
+    const char *what =
+        icmp && icmp->present ? ln_icmp_text(icmp->family, icmp->type, icmp->code) : "";
+    int it = icmp ? icmp->type : 0, ic = icmp ? icmp->code : 0;
+    switch (c) {
+    case LN_CONN_OK:
+        snprintf(s, sl, "connected to %s", addr);
+        h[0] = '\0';
+        break;
+    case LN_CONN_REFUSED:
+        snprintf(s, sl, "connection refused by %s (RST): nothing listens on that port", addr);
+        snprintf(h, hl, "nothing listens on %s — %s", addr, server_words(probe));
+        break;
+    case LN_CONN_FILTERED:
+        if (syns > 0)
+            snprintf(s, sl, "no answer from %s: %d SYN%s went out unanswered in %.1f s", addr, syns,
+                     syns == 1 ? "" : "s", timeout_ms / 1000.0);
+        else
+            snprintf(s, sl, "no answer from %s within %.1f s: SYNs unanswered", addr,
+                     timeout_ms / 1000.0);
+        snprintf(h, hl,
+                 "a firewall between here and %s silently drops the connection (or the host is "
+                 "down): check nftables/iptables rules and security groups for this port",
+                 addr);
+        break;
+    case LN_CONN_UNREACHABLE:
+        if (icmp && icmp->present) {
+            snprintf(s, sl, "%s unreachable: ICMP%s %s (type %d code %d) from %s", addr,
+                     icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from);
+            snprintf(h, hl,
+                     "router %s cannot deliver to %s (%s): check the routes and the "
+                     "host beyond it",
+                     from, addr, what);
+        } else {
+            snprintf(s, sl, "%s unreachable: %s (no answer to ARP/neighbour discovery)", addr,
+                     strerror(err));
+            snprintf(h, hl,
+                     "the host %s is down or not on the link: check that it is up and "
+                     "its address",
+                     addr);
+        }
+        break;
+    case LN_CONN_PROHIBITED:
+        snprintf(s, sl, "connection to %s rejected: ICMP%s %s (type %d code %d) from %s%s", addr,
+                 icmp && icmp->family == AF_INET6 ? "v6" : "", what, it, ic, from,
+                 icmp && icmp->local ? " (this host)" : "");
+        if (icmp && icmp->local) {
+            snprintf(h, hl,
+                     "this host's own firewall (nftables/iptables output chain) rejects "
+                     "connections to %s: see nft list ruleset",
+                     addr);
+            break;
+        }
+        snprintf(h, hl,
+                 "a firewall on %s rejects connections to %s: ask whoever runs it to "
+                 "allow this port",
+                 from, addr);
+        break;
+    case LN_CONN_NOROUTE:
+        snprintf(s, sl, "no route to %s (%s)", addr, strerror(err));
+        snprintf(h, hl, "this host has no route to %s: bring its interface up or add a route",
+                 addr);
+        break;
+    case LN_CONN_POLICY:
+        snprintf(s, sl, "connect to %s forbidden on this host (%s)", addr,
+                 err == EPERM ? "EPERM" : "EACCES");
+        snprintf(h, hl,
+                 "a local firewall rule (nftables/iptables output chain) or a security "
+                 "module blocks outgoing connections to %s",
+                 addr);
+        break;
+    case LN_CONN_LOCALDROP:
+        snprintf(s, sl,
+                 "connect to %s dropped on this host: %d SYN%s sent, none reached the interface",
+                 addr, syns, syns == 1 ? "" : "s");
+        snprintf(h, hl,
+                 "a local firewall rule (nftables/iptables output chain) drops outgoing "
+                 "connections to %s: see nft list ruleset",
+                 addr);
+        break;
+    case LN_CONN_NONEIGH:
+        snprintf(s, sl,
+                 "%s unreachable: ARP / neighbour solicitations for the next hop went "
+                 "unanswered, so no SYN could be sent",
+                 addr);
+        snprintf(h, hl,
+                 "the next hop (the host itself on this link, or the gateway) does not "
+                 "answer ARP: it is down, or not on this link, or has no address there");
+        break;
+    case LN_CONN_NOSRC:
+        snprintf(s, sl, "no usable source address to reach %s (EADDRNOTAVAIL)", addr);
+        snprintf(h, hl,
+                 "the output interface has no address of this family, or local ports "
+                 "are exhausted");
+        break;
+    default:
+        snprintf(s, sl, "connect to %s failed: %s", addr, strerror(err));
+        snprintf(h, hl, "the connection failed with an unexpected error (%s)", strerror(err));
+        break;
+    }
+}
+
+/* ---- dns ---- */
+
+enum ln_dns_class ln_classify_gai(int eai)
+{
+    switch (eai) {
+    case 0:
+        return LN_DNS_OK;
+    case EAI_NONAME:
+        return LN_DNS_NXDOMAIN;
+#ifdef EAI_NODATA
+    case EAI_NODATA:
+        return LN_DNS_NODATA;
+#endif
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY:
+        return LN_DNS_NODATA;
+#endif
+    case EAI_AGAIN:
+        return LN_DNS_TEMPFAIL;
+    case EAI_FAIL:
+        return LN_DNS_FAIL;
+    default:
+        return LN_DNS_OTHER;
+    }
+}
+
+const char *ln_dns_class_name(enum ln_dns_class c)
+{
+    static const char *n[] = {"ok", "nxdomain", "nodata", "tempfail", "fail", "timeout", "other"};
+    return n[c];
+}
+
+/* ---- tls ---- */
+
+static enum ln_tls_class verify_one(int e)
+{
+    switch (e) {
+    case X509_V_OK:
+        return LN_TLS_OK;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        return LN_TLS_SELF_SIGNED;
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+        return LN_TLS_UNKNOWN_CA;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CRL_HAS_EXPIRED:
+        return LN_TLS_EXPIRED;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+    case X509_V_ERR_CRL_NOT_YET_VALID:
+        return LN_TLS_NOT_YET_VALID;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+    case X509_V_ERR_EMAIL_MISMATCH:
+        return LN_TLS_NAME_MISMATCH;
+    default:
+        return LN_TLS_OTHER;
+    }
+}
+
+enum ln_tls_class ln_classify_verify(const int *errs, size_t n)
+{
+    static const enum ln_tls_class order[] = {LN_TLS_SELF_SIGNED,   LN_TLS_UNKNOWN_CA,
+                                              LN_TLS_EXPIRED,       LN_TLS_NOT_YET_VALID,
+                                              LN_TLS_NAME_MISMATCH, LN_TLS_OTHER};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+        for (size_t i = 0; i < n; i++)
+            if (verify_one(errs[i]) == order[k]) return order[k];
+    return LN_TLS_OK;
+}
+
+const char *ln_tls_class_name(enum ln_tls_class c)
+{
+    static const char *n[] = {"ok",           "not-tls",       "unknown-ca",    "self-signed",
+                              "expired",      "not-yet-valid", "name-mismatch", "handshake-failed",
+                              "verify-failed"};
+    return n[c];
+}
+
+const char *ln_tls_hint(enum ln_tls_class c)
+{
+    switch (c) {
+    case LN_TLS_OK:
+        return "";
+    case LN_TLS_NOT_TLS:
+        return "the port does not speak TLS: drop --tls (and tls:// from the address), or use "
+               "the server's TLS port";
+    case LN_TLS_UNKNOWN_CA:
+        return "the certificate's issuer is not trusted here: pass its CA with --ca FILE "
+               "(LSPTAP_TLS_CA) or add it to the system store";
+    case LN_TLS_SELF_SIGNED:
+        return "the server presents a self-signed certificate: trust it explicitly with --ca "
+               "CERT, or give the server a certificate from a CA you trust";
+    case LN_TLS_EXPIRED:
+        return "the server's certificate has expired: renew it (and check both machines' "
+               "clocks)";
+    case LN_TLS_NOT_YET_VALID:
+        return "the certificate is not valid yet: a clock is wrong on this machine or the "
+               "server, or the certificate was issued for a future date";
+    case LN_TLS_NAME_MISMATCH:
+        return "the certificate does not name the host you dialled: connect by a name it "
+               "carries, pass --sni NAME, or reissue it with this name in subjectAltName";
+    case LN_TLS_HANDSHAKE:
+        return "the TLS handshake failed: compare the protocol versions and ciphers both sides "
+               "allow, and whether the server requires a client certificate";
+    default:
+        return "the certificate failed verification: see the errors listed";
+    }
+}
+
+/* ---- application ---- */
+
+void ln_escape(const char *s, size_t n, size_t max, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (!outlen) return;
+    for (size_t i = 0; i < n && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char tmp[8];
+        if (c == '\r')
+            strcpy(tmp, "\\r");
+        else if (c == '\n')
+            strcpy(tmp, "\\n");
+        else if (c == '\t')
+            strcpy(tmp, "\\t");
+        else if (c == '\\')
+            strcpy(tmp, "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+        else {
+            tmp[0] = (char)c;
+            tmp[1] = '\0';
+        }
+        size_t tl = strlen(tmp);
+        if (o + tl + 4 >= outlen) {
+            strcpy(out + o, "...");
+            return;
+        }
+        memcpy(out + o, tmp, tl);
+        o += tl;
+    }
+    if (n > max && o + 4 < outlen) {
+        strcpy(out + o, "...");
+        return;
+    }
+    out[o] = '\0';
+}
+
+static void copy_str(char *dst, size_t cap, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (s) snprintf(dst, cap, "%s", s);
+}
+
+/* gopls puts its build info, as JSON, in serverInfo.version: show the
+ * module version, or the Go version when it was built without one. */
+static void version_str(char *dst, size_t cap, json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s) return;
+    json_t *bi = s[0] == '{' ? json_loads(s, 0, NULL) : NULL;
+    if (!bi) {
+        snprintf(dst, cap, "%s", s);
+        return;
+    }
+    const char *mv = json_string_value(json_object_get(json_object_get(bi, "Main"), "Version"));
+    const char *gv = json_string_value(json_object_get(bi, "GoVersion"));
+    if (mv && mv[0])
+        snprintf(dst, cap, "%s", mv);
+    else
+        snprintf(dst, cap, "(devel, %s)", gv ? gv : "unknown Go");
+    json_decref(bi);
+}
+
+/* What one complete frame body says: 1 the reply to initialize, 2 a message
+ * of the other protocol, 0 a message of this protocol but not the reply,
+ * -1 not JSON-RPC or DAP at all. */
+static int judge_body(enum ln_probe probe, const char *body, size_t len, struct ln_app_info *info)
+{
+    json_t *j = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return -1;
+    }
+    int lsp = json_object_get(j, "jsonrpc") != NULL;
+    int dap = json_is_string(json_object_get(j, "type")) && json_object_get(j, "seq");
+    int rc = -1;
+    if (probe == LN_PROBE_LSP) {
+        if (lsp) {
+            json_t *id = json_object_get(j, "id");
+            int is_reply = json_integer_value(id) == 1 && !json_object_get(j, "method");
+            rc = is_reply ? 1 : 0;
+            if (is_reply) {
+                json_t *res = json_object_get(j, "result");
+                json_t *si = json_object_get(res, "serverInfo");
+                copy_str(info->name, sizeof(info->name), json_object_get(si, "name"));
+                version_str(info->version, sizeof(info->version), json_object_get(si, "version"));
+                info->capabilities = (int)json_object_size(json_object_get(res, "capabilities"));
+                json_t *err = json_object_get(j, "error");
+                if (err) {
+                    info->error = 1;
+                    copy_str(info->error_msg, sizeof(info->error_msg),
+                             json_object_get(err, "message"));
+                }
+            }
+        } else if (dap) {
+            rc = 2;
+        }
+    } else {
+        if (dap) {
+            const char *type = json_string_value(json_object_get(j, "type"));
+            const char *cmd = json_string_value(json_object_get(j, "command"));
+            int is_reply = type && !strcmp(type, "response") && cmd && !strcmp(cmd, "initialize");
+            rc = is_reply ? 1 : 0;
+            if (is_reply) {
+                info->capabilities = (int)json_object_size(json_object_get(j, "body"));
+                if (json_is_false(json_object_get(j, "success"))) {
+                    info->error = 1;
+                    copy_str(info->error_msg, sizeof(info->error_msg),
+                             json_object_get(j, "message"));
+                }
+            }
+        } else if (lsp) {
+            rc = 2;
+        }
+    }
+    json_decref(j);
+    return rc;
+}
+
+enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t len,
+                                    enum ln_app_end end, struct ln_app_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    ln_escape(buf, len, 48, info->first, sizeof(info->first));
+    if (len == 0) {
+        if (end == LN_END_EOF) return LN_APP_CLOSED;
+        if (end == LN_END_TIMEOUT) return LN_APP_SILENT;
+        return LN_APP_MORE;
+    }
+    if (len >= 5 && !memcmp(buf, "HTTP/", 5)) return LN_APP_HTTP;
+    if (len < 5 && !memcmp(buf, "HTTP/", len) && end == LN_END_NONE) return LN_APP_MORE;
+
+    size_t off = 0;
+    int saw_frame = 0, other = 0;
+    while (off < len) {
+        struct lf_frame f;
+        int n = lf_parse(buf + off, len - off, 0, 0, &f, NULL);
+        if (n == LF_PARTIAL) break;
+        if (n < 0) return LN_APP_GARBAGE;
+        if (f.content_length > len - off - (size_t)n) break; /* body not all here */
+        int v = judge_body(probe, buf + off + n, (size_t)f.content_length, info);
+        if (v == 1) return LN_APP_SPEAKS;
+        if (v == 2) other = 1;
+        if (v < 0) return LN_APP_GARBAGE;
+        saw_frame = 1;
+        off += (size_t)n + (size_t)f.content_length;
+    }
+    if (other) return LN_APP_OTHER_RPC;
+    if (off < len && !saw_frame) {
+        /* The bytes so far must still be able to become a header block. */
+        struct lf_frame f;
+        int n = lf_parse(buf + off, len - off, 0, 0, &f, NULL);
+        if (n < 0 && n != LF_PARTIAL) return LN_APP_GARBAGE;
+        static const char cl[] = "content-";
+        size_t k = len - off < 8 ? len - off : 8;
+        if (strncasecmp(buf + off, cl, k) != 0) return LN_APP_GARBAGE;
+    }
+    if (end != LN_END_NONE) return saw_frame ? LN_APP_NO_ANSWER : LN_APP_GARBAGE;
+    return LN_APP_MORE;
+}
+
+const char *ln_app_class_name(enum ln_app_class c)
+{
+    static const char *n[] = {"more", "speaks", "other-protocol", "no-answer",
+                              "http", "other",  "closed",         "silent"};
+    return n[c];
+}

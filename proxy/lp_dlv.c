@@ -13,6 +13,7 @@
 
 #include "framing/lf.h"
 #include "proxy/lp_config.h"
+#include "proxy/lp_diag.h"
 #include "proxy/lp_find.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_pump.h"
@@ -628,11 +629,27 @@ static const struct lp_pump_cb pump_cb = {
     .on_progress = pump_progress,
 };
 
+/* dlv said where it listens but cannot be reached there: netcheck says
+ * which layer broke; its report goes to stderr and the session. */
+static void diagnose_dlv(struct dlv *d, char *verdict, size_t len)
+{
+    char host[256], port[32];
+    verdict[0] = '\0';
+    if (parse_hostport(d->dlv_addr, host, sizeof host, port, sizeof port)) return;
+    struct lp_diag g;
+    lp_diagnose(host, port, LN_PROBE_DAP, &g);
+    if (g.report) event(d, "netcheck", g.report);
+    snprintf(verdict, len, ". netcheck: %s", g.verdict);
+}
+
 static void on_server_connect(uv_connect_t *req, int status)
 {
     struct dlv *d = req->data;
     if (status) {
-        unavailable(d, "cannot connect to dlv at %s: %s", d->dlv_addr, uv_strerror(status));
+        char verdict[800];
+        diagnose_dlv(d, verdict, sizeof verdict);
+        unavailable(d, "cannot connect to dlv at %s: %s%s", d->dlv_addr, uv_strerror(status),
+                    verdict);
         lp_close_once((uv_handle_t *)&d->server);
         uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
         return;

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "proxy/lp_config.h"
+#include "proxy/lp_diag.h"
 #include "proxy/lp_pump.h"
 #include "proxy/lp_serve.h"
 #include "proxy/lp_stdio.h"
@@ -139,7 +140,7 @@ struct netrelay {
     struct lp_bridge in_bridge, out_bridge;
     int exit_code;
     int stdio_mode;
-    char why[1024]; /* stdio mode: why the server is unavailable */
+    char why[2048]; /* stdio mode: why the server is unavailable */
 };
 
 static uint64_t now(struct conn *c)
@@ -335,6 +336,21 @@ static int spawn_cmd(struct conn *c)
     return 0;
 }
 
+/* A connect failed: netcheck says which layer broke and why; its report
+ * goes to stderr and the session, its verdict into nr->why. */
+static void diagnose(struct conn *c)
+{
+    struct netrelay *nr = c->nr;
+    if (nr->connect.kind == LP_ADDR_UNIX) return;
+    struct lp_diag d;
+    lp_diagnose(nr->connect.host, nr->connect.port, nr->proto == LI_DAP ? LN_PROBE_DAP
+                                                                        : LN_PROBE_LSP,
+                &d);
+    if (d.report) event(c, "netcheck", d.report);
+    size_t n = strlen(nr->why);
+    snprintf(nr->why + n, sizeof nr->why - n, ". netcheck: %s", d.verdict);
+}
+
 static void on_connected(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
@@ -345,6 +361,7 @@ static void on_connected(uv_connect_t *req, int status)
         fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
         event(c, "connect_failed", json_pack("{s:s, s:s}", "target", nr->connect.text, "error",
                                              uv_strerror(status)));
+        diagnose(c);
         if (nr->stdio_mode) nr->exit_code = -1; /* answered inside the protocol afterwards */
         conn_end(c, "connect failed");
         return;
@@ -646,7 +663,7 @@ int lp_netrelay_main(int argc, char **argv)
     if (nr->exit_code == -1 && nr->proto == LI_LSP) {
         /* The editor is still waiting: it gets the reason as the answer to
          * initialize rather than a closed pipe. */
-        char why[1100];
+        char why[2100];
         snprintf(why, sizeof why, "lsptap: %s", nr->why);
         char *av[] = {nr->connect.text, NULL};
         lp_serve_unavailable(&nr->cfg, "relay", av, why);

@@ -500,6 +500,8 @@ test('dlv announces a port nobody listens on: initialize fails with "cannot conn
   const f = await failingDlv(t, 'dlv-unreachable.mjs', { LSPTAP_GRACE_MS: '300' });
   const { message, exit } = await expectFailedInitialize(f);
   assert.match(message, /^lsptap: cannot connect to dlv at 127\.0\.0\.1:\d+: connection refused/i, message);
+  // netcheck names the layer: nothing listens on the port dlv announced.
+  assert.match(message, /netcheck: transport: connection refused .*nothing listens on that port/, message);
   const stderr = f.dlv.stderr.text();
   assert.match(stderr, /^lsptap: cannot connect to dlv at .*connection refused/im, 'stderr says why');
   assert.match(stderr, /^lsptap: dlv did not exit 300 ms after the editor disconnected; sending SIGTERM/m, 'stderr says dlv was stopped');

@@ -120,7 +120,12 @@ test('relay --connect to a closed port: initialize fails with the reason', { tim
     workspace: tempDir(t),
     env: childEnv({ LSPTAP_DIR: tempDir(t) }),
   });
-  await assert.rejects(ed.initialize(), (e) => /cannot connect to 127\.0\.0\.1:\d+: connection refused/.test(e.message));
+  await assert.rejects(ed.initialize(), (e) =>
+    /cannot connect to 127\.0\.0\.1:\d+: connection refused\. netcheck: transport: connection refused .*nothing listens on that port/.test(e.message));
+  // netcheck's report, layer by layer, is on stderr for the output channel.
+  ed.hangUp();
+  await withTimeout(ed.child.exited, 20000, 'lsptap exit after the editor hung up');
+  assert.match(ed.stderr.text(), /lsptap: netcheck: +transport +fail +connection refused/);
 });
 
 test('relay refuses a plain listener off loopback unless --insecure', { timeout: 20000 }, async (t) => {

@@ -1,0 +1,27 @@
+/*
+ * lp_diag — netcheck on a target a connect just failed to reach (DESIGN.md:
+ * "whenever a connect attempt fails, netcheck runs on that target").
+ *
+ * Blocking: it runs every layer (a few seconds at most on a filtered
+ * target). Callers run it where the editor is waiting for an answer anyway.
+ */
+#ifndef LSPTAP_PROXY_LP_DIAG_H
+#define LSPTAP_PROXY_LP_DIAG_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "netcheck/ln.h"
+
+struct lp_diag {
+    char verdict[LN_TEXT_MAX + LN_TEXT_MAX + 16]; /* "verdict; hint" in one sentence pair */
+    json_t *report; /* netcheck's JSON object (a new reference), NULL when it could not run */
+    int failed;     /* the first failing layer, or -1 */
+};
+
+/* Runs netcheck on host:port with the given probe and writes its report to
+ * stderr, every line prefixed "lsptap: ". Returns 0, or -1 when netcheck
+ * could not run (then d->verdict says why). Free d->report with json_decref. */
+int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct lp_diag *d);
+
+#endif

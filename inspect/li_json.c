@@ -154,6 +154,7 @@ static const unsigned char *scan_escape(struct scan *s, const unsigned char *p)
     }
     long u = hex4(s, p + 1);
     if (u < 0) return NULL;
+    if (u == 0) s->flags |= LI_JSON_F_NUL_ESCAPE;
     p += 5;
     if (u >= 0xDC00 && u <= 0xDFFF) return fail(s, p - 6, "unpaired surrogate in \\u escape");
     if (u < 0xD800 || u > 0xDBFF) return p;

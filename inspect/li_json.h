@@ -53,6 +53,9 @@ typedef void (*li_json_member_fn)(void *ud, const struct li_json_member *m);
 #define LI_JSON_F_WIDE_NUMBER 1u
 /* Set when a raw CR or LF appears between tokens (pretty-printed JSON). */
 #define LI_JSON_F_NEWLINE 2u
+/* Set when a string holds the escape \u0000: valid JSON, but jansson
+ * refuses it in an object key (even with JSON_ALLOW_NUL). */
+#define LI_JSON_F_NUL_ESCAPE 4u
 
 struct li_json_result {
     int ok;            /* the whole buffer is exactly one valid JSON value */

@@ -239,6 +239,7 @@ int li_classify(enum li_proto proto, const char *body, size_t len, int truncated
     li_json_scan(body, len, truncated, on_member, &s, &r);
     m->json_ok = r.ok;
     m->wide_numbers = (r.flags & LI_JSON_F_WIDE_NUMBER) != 0;
+    m->nul_escape = (r.flags & LI_JSON_F_NUL_ESCAPE) != 0;
     m->raw_newlines = (r.flags & LI_JSON_F_NEWLINE) != 0;
     if (!r.ok && !truncated) return invalid(m, r.err_off, r.why);
     if (r.top != LI_J_OBJECT)

@@ -44,6 +44,7 @@ struct li_msg {
                                   ("no \"method\", \"result\" or \"error\"") */
     int json_ok;               /* the body is valid JSON (even if not a message) */
     int wide_numbers;          /* a number some readers cannot hold (li_json.h) */
+    int nul_escape;            /* a \u0000 escape, which jansson refuses in keys */
     int raw_newlines;          /* a raw CR or LF between tokens (json_ok only) */
 };
 

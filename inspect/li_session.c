@@ -332,10 +332,11 @@ static void invalid_text(char *out, size_t cap, const struct li_msg *m, int trun
 }
 
 /* A body jansson would refuse although it is valid JSON (a number out of
- * int64/double range) is stored as a string, so every line stays loadable. */
+ * int64/double range, a key with \u0000) is stored as a string, so every
+ * line stays loadable. */
 static int loadable(const struct li_msg *m, const char *body, size_t len, char *why, size_t cap)
 {
-    if (!m->wide_numbers) return 1;
+    if (!m->wide_numbers && !m->nul_escape) return 1;
     json_error_t err;
     json_t *v = json_loadb(body, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
     if (v) {
@@ -355,7 +356,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     char why_load[256], why[256];
     int raw_ok = m->json_ok && loadable(m, body, len, why_load, sizeof why_load);
     /* Members of a prefix were scanned whole, so they are valid JSON too. */
-    int spans_ok = raw_ok || (d->over && !m->wide_numbers);
+    int spans_ok = raw_ok || (d->over && !m->wide_numbers && !m->nul_escape);
     buf_reset(b);
     PUT_LIT(b, "{\"t_us\":");
     buf_u64(b, d->t_us);

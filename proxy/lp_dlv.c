@@ -642,6 +642,22 @@ static void diagnose_dlv(struct dlv *d, char *verdict, size_t len)
     snprintf(verdict, len, ". netcheck: %s", g.verdict);
 }
 
+/* The editor's and dlv's sockets are both open: relay them. Each socket is
+ * the source of one pump and the destination of the other, so only the
+ * session's end closes them. */
+static void start_relaying(struct dlv *d)
+{
+    d->state = ST_RELAYING;
+    size_t hi = d->cfg.high_mark, lo = d->cfg.low_mark;
+    lp_pump_init(&d->c2s, (uv_stream_t *)&d->editor, (uv_stream_t *)&d->server, hi, lo, &pump_cb,
+                 d);
+    lp_pump_init(&d->s2c, (uv_stream_t *)&d->server, (uv_stream_t *)&d->editor, hi, lo, &pump_cb,
+                 d);
+    d->c2s.close_dst = d->s2c.close_dst = d->c2s.close_src = d->s2c.close_src = 0;
+    lp_pump_start(&d->c2s);
+    lp_pump_start(&d->s2c);
+}
+
 static void on_server_connect(uv_connect_t *req, int status)
 {
     struct dlv *d = req->data;
@@ -655,18 +671,8 @@ static void on_server_connect(uv_connect_t *req, int status)
         return;
     }
     d->server_open = 1;
-    d->state = ST_RELAYING;
     event(d, "connected", json_pack("{s:s}", "dlv", d->dlv_addr));
-    size_t hi = d->cfg.high_mark, lo = d->cfg.low_mark;
-    lp_pump_init(&d->c2s, (uv_stream_t *)&d->editor, (uv_stream_t *)&d->server, hi, lo, &pump_cb,
-                 d);
-    lp_pump_init(&d->s2c, (uv_stream_t *)&d->server, (uv_stream_t *)&d->editor, hi, lo, &pump_cb,
-                 d);
-    /* Each socket is the source of one pump and the destination of the
-     * other: only the second shutdown may close it. */
-    d->c2s.close_dst = d->s2c.close_dst = d->c2s.close_src = d->s2c.close_src = 0;
-    lp_pump_start(&d->c2s);
-    lp_pump_start(&d->s2c);
+    start_relaying(d);
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -737,15 +743,7 @@ static void on_editor_reached(uv_connect_t *req, int status)
         return;
     }
     d->server_open = 1;
-    d->state = ST_RELAYING;
-    size_t hi = d->cfg.high_mark, lo = d->cfg.low_mark;
-    lp_pump_init(&d->c2s, (uv_stream_t *)&d->editor, (uv_stream_t *)&d->server, hi, lo, &pump_cb,
-                 d);
-    lp_pump_init(&d->s2c, (uv_stream_t *)&d->server, (uv_stream_t *)&d->editor, hi, lo, &pump_cb,
-                 d);
-    d->c2s.close_dst = d->s2c.close_dst = d->c2s.close_src = d->s2c.close_src = 0;
-    lp_pump_start(&d->c2s);
-    lp_pump_start(&d->s2c);
+    start_relaying(d);
 }
 
 static void reach_editor(struct dlv *d)

@@ -4,9 +4,10 @@
 // screenshots. No client library: the protocol is a few JSON messages.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { spawnTracked, tempDir, withTimeout } from './env.mjs';
+import { spawnTracked, withTimeout } from './env.mjs';
 
 // The browser binary: CHROMIUM, else `chromium` (Debian) or `chromium-browser`
 // on PATH; null when there is none (tests then skip, saying so).
@@ -24,7 +25,9 @@ export const noChromium = () => (findChromium() ? false : 'chromium not found (a
 // Starts a browser for one test. Returns { open(file) -> page, close() }.
 export async function launch(t, { width = 1400, height = 1000 } = {}) {
   const bin = findChromium();
-  const profile = tempDir(t, 'lsptap-chromium-');
+  // The profile is removed by close(), once the browser has exited: a
+  // tempDir hook could run first and race the browser still writing to it.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lsptap-chromium-'));
   const child = spawnTracked(t, bin, [
     '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
     '--disable-sync', '--no-first-run', '--disable-extensions', '--disable-dev-shm-usage', '--mute-audio',
@@ -120,6 +123,9 @@ export async function launch(t, { width = 1400, height = 1000 } = {}) {
     // The browser exits before it could answer Browser.close: wait for the exit, not the reply.
     send('Browser.close').catch(() => {});
     await withTimeout(child.exited, 10000, 'chromium exit').catch(() => {});
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await withTimeout(child.exited, 5000, 'chromium exit after SIGKILL').catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
   t.after(close);
   return { open, close };

@@ -51,7 +51,7 @@ export function realGopls() {
 // A fresh directory removed after the test, whatever its outcome.
 export function tempDir(t, prefix = 'lsptap-e2e-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 

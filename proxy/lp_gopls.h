@@ -8,9 +8,15 @@
 #ifndef LSPTAP_PROXY_LP_GOPLS_H
 #define LSPTAP_PROXY_LP_GOPLS_H
 
-/* 1 when gopls, given argv[1..argc), would run an LSP server on stdio; 0 for
- * any subcommand, help request, or -listen (gopls then serves a socket). */
+/* 1 when gopls, given argv[1..argc), would run a server (on stdio, or on
+ * a socket with -listen); 0 for any subcommand or help request. */
 int lp_gopls_is_server(int argc, char **argv);
+
+/* Finds gopls's flag `flag` ("remote", "listen") before any "--": 1 with
+ * its argv index, whether the value is inside the argument (-f=v), and the
+ * value; 0 when absent. The last occurrence wins, as in Go's flag package. */
+int lp_gopls_flag(int argc, char **argv, const char *flag, int *index, int *inline_value,
+                  const char **value);
 
 /* Runs the stand-in; argv[0] is how we were invoked. Returns the exit code
  * (or does not return, having exec'ed the real gopls). */

@@ -63,14 +63,41 @@ static void subcommands_are_exec_ed(void **state)
     NOT_SERVER("-logfile", "serve", "version");
 }
 
-static void help_and_listen_are_exec_ed(void **state)
+static void help_is_exec_ed(void **state)
 {
     (void)state;
     NOT_SERVER("-h");
     NOT_SERVER("--help");
     NOT_SERVER("serve", "-help");
-    NOT_SERVER("-listen=:4389");
-    NOT_SERVER("serve", "-listen", "unix;/tmp/gopls.sock");
+}
+
+/* -listen serves a socket: lsptap listens itself (lsptap relay). */
+static void listen_is_a_server_lsptap_serves(void **state)
+{
+    (void)state;
+    IS_SERVER("-listen=:4389");
+    IS_SERVER("serve", "-listen", "unix;/tmp/gopls.sock");
+}
+
+static void remote_and_listen_values_are_found(void **state)
+{
+    (void)state;
+    int i, in;
+    const char *v;
+    char *a1[] = {"gopls", "-rpc.trace", "-remote=localhost:4389"};
+    assert_int_equal(lp_gopls_flag(3, a1, "remote", &i, &in, &v), 1);
+    assert_int_equal(i, 2);
+    assert_int_equal(in, 1);
+    assert_string_equal(v, "localhost:4389");
+    char *a2[] = {"gopls", "-logfile", "-remote", "serve", "--remote", "unix;/tmp/s"};
+    assert_int_equal(lp_gopls_flag(6, a2, "remote", &i, &in, &v), 1);
+    assert_int_equal(i, 4); /* "-remote" at 2 is -logfile's value */
+    assert_int_equal(in, 0);
+    assert_string_equal(v, "unix;/tmp/s");
+    char *a3[] = {"gopls", "serve", "-listen", "127.0.0.1:0"};
+    assert_int_equal(lp_gopls_flag(4, a3, "listen", &i, &in, &v), 1);
+    assert_string_equal(v, "127.0.0.1:0");
+    assert_int_equal(lp_gopls_flag(4, a3, "remote", &i, &in, &v), 0);
 }
 
 static void double_dash_ends_flags(void **state)
@@ -87,7 +114,9 @@ int main(void)
         cmocka_unit_test(server_flags_alone_are_a_server),
         cmocka_unit_test(serve_subcommand_is_a_server),
         cmocka_unit_test(subcommands_are_exec_ed),
-        cmocka_unit_test(help_and_listen_are_exec_ed),
+        cmocka_unit_test(help_is_exec_ed),
+        cmocka_unit_test(listen_is_a_server_lsptap_serves),
+        cmocka_unit_test(remote_and_listen_values_are_found),
         cmocka_unit_test(double_dash_ends_flags),
     };
     return cmocka_run_group_tests_name("gopls_args", tests, NULL, NULL);

@@ -175,7 +175,7 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
         add(err, errlen, "\n  %s env GOBIN GOPATH: failed", go);
     } else {
         if (try_dir("$(go env GOBIN)", gobin, tool, out, outlen, err, errlen)) return 0;
-        char bin[4096 + 8];
+        char bin[4096 + 8] = "";
         if (*gopath) snprintf(bin, sizeof bin, "%s/bin", gopath);
         if (try_dir("$(go env GOPATH)/bin", *gopath ? bin : "", tool, out, outlen, err,
                     errlen))

@@ -160,7 +160,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     struct lp_pump *p = s->data;
     struct chunk *c = buf->base ? (struct chunk *)(buf->base - offsetof(struct chunk, data)) : NULL;
-    if (nread > 0) {
+    if (nread > 0 && c) {
         size_t n = (size_t)nread;
         int queued = 0;
         p->read += n;

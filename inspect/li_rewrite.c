@@ -115,7 +115,8 @@ char *li_rewrite_str(const char *s, size_t len, const char *from, const char *to
             continue;
         }
         put(&b, s + copied, i - copied);
-        if (esc)
+        int in_uri = i >= 7 && memcmp(s + i - 7, "file://", 7) == 0;
+        if (esc || in_uri)
             put_encoded(&b, to);
         else
             put(&b, to, strlen(to));

@@ -11,7 +11,8 @@
  * string or before a byte that cannot continue a name (so OLD "/w/a" leaves
  * "/w/ab" alone). A match written with any escape is replaced by NEW
  * percent-encoded the way VS Code encodes URI paths (every byte except
- * A-Z a-z 0-9 - . _ ~ / as %XX, upper case); a literal match by NEW as is.
+ * A-Z a-z 0-9 - . _ ~ / as %XX, upper case), and so is a match right after
+ * "file://" (a URI path); any other literal match by NEW as is.
  * Pure: no I/O.
  */
 #ifndef LSPTAP_INSPECT_LI_REWRITE_H

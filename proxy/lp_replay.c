@@ -50,6 +50,8 @@ struct rp {
     size_t body_len, body_cap;
     int body_skip;
     size_t next;          /* next message to consider */
+    size_t settled;       /* messages before this one hold nothing back and
+                             await no reply: scans start here */
     uint64_t wait_since;  /* a causality or final wait began (hrtime), 0 none */
     uint64_t last_hr;     /* when the last message was sent */
     int64_t last_t;       /* its recorded t_us */
@@ -147,12 +149,24 @@ static int is_sendable(const struct li_rmsg *m)
     return m->dir == LI_C2S && (m->kind == LI_K_REQUEST || m->kind == LI_K_NOTIFICATION);
 }
 
+/* Message j was sent and needs nothing more: not a request, answered, or
+ * given up on. Once true it stays true. */
+static int settled(struct rp *r, size_t j)
+{
+    const struct li_rmsg *q = &r->rec.m[j];
+    if (!is_sendable(q)) return 1;
+    if (!r->s[j].sent_hr) return 0;
+    return q->kind != LI_K_REQUEST || r->s[j].reply || r->s[j].gave_up;
+}
+
 /* The first earlier editor request whose recorded reply came before m was
  * sent and that the replayed server has not answered: m must wait for it. */
 static long blocker(struct rp *r, size_t i)
 {
     const struct li_rmsg *m = &r->rec.m[i];
-    for (size_t j = 0; j < i; j++) {
+    while (r->settled < i && settled(r, r->settled))
+        r->settled++;
+    for (size_t j = r->settled; j < i; j++) {
         const struct li_rmsg *q = &r->rec.m[j];
         if (q->dir != LI_C2S || q->kind != LI_K_REQUEST || q->reply < 0) continue;
         if (r->rec.m[q->reply].t_us > m->t_us || (size_t)q->reply > i) continue;
@@ -177,7 +191,7 @@ static void send_one(struct rp *r, size_t i)
 static size_t unanswered(struct rp *r)
 {
     size_t n = 0;
-    for (size_t i = 0; i < r->rec.n; i++)
+    for (size_t i = r->settled; i < r->next; i++)
         if (r->s[i].sent_hr && r->rec.m[i].kind == LI_K_REQUEST && !r->s[i].reply &&
             !r->s[i].gave_up)
             n++;
@@ -312,7 +326,7 @@ static void answer_request(struct rp *r, json_t *msg, const char *method)
 static void take_reply(struct rp *r, json_t *msg)
 {
     json_t *id = json_object_get(msg, "id");
-    for (size_t i = 0; i < r->rec.n; i++) {
+    for (size_t i = r->settled; i < r->next; i++) {
         const struct li_rmsg *q = &r->rec.m[i];
         if (q->dir != LI_C2S || q->kind != LI_K_REQUEST || !r->s[i].sent_hr || r->s[i].reply)
             continue;
@@ -681,7 +695,8 @@ static int report(struct rp *r, char **argv)
         json_decref(doc);
     } else {
         FILE *f = o->out;
-        fprintf(f, "replayed %s: %zu of %zu messages sent to %s%s\n", o->session, sent, r->rec.n,
+        fprintf(f, "replayed %s: %zu editor messages (of %zu in the session) sent to %s%s\n",
+                o->session, sent, r->rec.n,
                 argv[0], r->rec.truncated ? " (the session was cut short: replayed up to its last complete line)" : "");
         fprintf(f, "%-36s %6s %10s %10s %7s %7s\n", "method", "count", "rec p50", "replay p50",
                 "ratio", "differ");

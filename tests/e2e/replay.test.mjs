@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { childEnv, copyExample, exampleDir, lsptapBin, realGopls, standIn, tempDir } from './lib/env.mjs';
+import { childEnv, copyExample, exampleDir, lsptapBin, peersDir, realGopls, standIn, tempDir } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { findSession, readSession } from './lib/session.mjs';
 
@@ -167,4 +167,37 @@ test('replay: a meta session is refused; a truncated one replays up to its last 
   assert.ok(!doc.methods.some((m) => m.method === 'textDocument/hover'), 'nothing after the cut is sent');
   assert.ok(doc.methods.some((m) => m.method === 'initialize'));
   assert.match(j.stderr, /cut short/, show(j));
+});
+
+test('replay: a server that never answers — each causality wait times out, reported, no hang', { timeout: 120000 }, async (t) => {
+  const { file } = await record(t);
+  const started = Date.now();
+  const r = replay([file, '--compare', '--json', '--timeout', '1', '--', process.execPath, `${peersDir}/silent.mjs`]);
+  const took = Date.now() - started;
+  assert.equal(r.status, 1, show(r));
+  const doc = JSON.parse(r.stdout);
+  const waits = doc.events.filter((e) => e.what === 'causality_timeout');
+  assert.ok(waits.length >= 3, JSON.stringify(doc.events));
+  assert.equal(waits[0].waited_for, 'initialize', JSON.stringify(waits[0]));
+  assert.match(waits[0].message, /no reply to initialize \(id 0, message \d+\) after 1000 ms; sending initialized/);
+  assert.equal(waits[waits.length - 1].sending, 'exit', 'the last wait is exit waiting for shutdown');
+  const s = readSession(file);
+  const editor = s.messages.filter((m) => m.dir === 'c2s' && m.kind !== 'response').length;
+  assert.equal(doc.sent, editor, 'every editor message was sent in the end');
+  assert.equal(doc.differing, doc.compared, 'no reply came, so every compared reply differs');
+  assert.deepEqual(doc.server_exit, { status: 0, signal: 0 }, 'the peer exits at stdin EOF');
+  assert.ok(took < (waits.length + 1) * 1000 + 15000, `took ${took} ms`);
+  assert.match(r.stderr, /lsptap replay: no reply to initialize/);
+});
+
+test('replay --speed original keeps the recorded gaps', { timeout: 120000 }, async (t) => {
+  const { ws, file } = await record(t);
+  const s = readSession(file);
+  const editor = s.messages.filter((m) => m.dir === 'c2s' && m.kind !== 'response');
+  const span = (editor[editor.length - 1].t_us - editor[0].t_us) / 1000;
+  const other = otherCopy(t);
+  const started = Date.now();
+  const r = replay([file, '--rewrite-root', `${ws}=${other}`, '--speed', 'original', '--compare']);
+  assert.equal(r.status, 0, show(r));
+  assert.ok(Date.now() - started >= span * 0.9, `replay took ${Date.now() - started} ms, the recording ${span} ms`);
 });

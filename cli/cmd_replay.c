@@ -8,16 +8,17 @@
 
 static int usage(FILE *f)
 {
-    fputs("usage: lsptap replay SESSION [--rewrite-root OLD=NEW] [--compare]\n"
-          "                     [--speed original|max] [--timeout SECONDS] [--json] [-- SERVER...]\n"
-          "       lsptap replay --serve SESSION [--rewrite-root OLD=NEW]\n"
-          "Plays the editor's side of a recorded session against a fresh server (the\n"
-          "recorded one, or SERVER) and reports per method the recorded and replayed\n"
-          "p50 latency and the replies that differ. --compare exits 1 when one does.\n"
-          "--serve plays the server's side to an editor on stdio. See docs/replay.md.\n"
-          "Exit: 0 ok, 1 a reply differs (--compare), 2 usage or unreplayable session,\n"
-          "3 the server could not start or ended early.\n",
-          f);
+    fputs(
+        "usage: lsptap replay SESSION [--rewrite-root OLD=NEW] [--compare]\n"
+        "                     [--speed original|max] [--timeout SECONDS] [--json] [-- SERVER...]\n"
+        "       lsptap replay --serve SESSION [--rewrite-root OLD=NEW]\n"
+        "Plays the editor's side of a recorded session against a fresh server (the\n"
+        "recorded one, or SERVER) and reports per method the recorded and replayed\n"
+        "p50 latency and the replies that differ. --compare exits 1 when one does.\n"
+        "--serve plays the server's side to an editor on stdio. See docs/replay.md.\n"
+        "Exit: 0 ok, 1 a reply differs (--compare), 2 usage or unreplayable session,\n"
+        "3 the server could not start or ended early.\n",
+        f);
     return f == stdout ? 0 : LP_REPLAY_USAGE;
 }
 
@@ -29,7 +30,8 @@ int cmd_replay(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--")) {
-            if (i + 1 >= argc) return fprintf(stderr, "lsptap replay: nothing after --\n"), usage(stderr);
+            if (i + 1 >= argc)
+                return fprintf(stderr, "lsptap replay: nothing after --\n"), usage(stderr);
             o.server = argv + i + 1;
             break;
         } else if (!strcmp(a, "--compare")) {
@@ -40,7 +42,8 @@ int cmd_replay(int argc, char **argv)
             serve = 1;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             return usage(stdout);
-        } else if ((!strcmp(a, "--rewrite-root") || !strcmp(a, "--speed") || !strcmp(a, "--timeout")) &&
+        } else if ((!strcmp(a, "--rewrite-root") || !strcmp(a, "--speed") ||
+                    !strcmp(a, "--timeout")) &&
                    i + 1 >= argc) {
             return fprintf(stderr, "lsptap replay: %s needs a value\n", a), usage(stderr);
         } else if (!strcmp(a, "--rewrite-root")) {

@@ -127,7 +127,8 @@ int li_rec_load(const char *path, struct li_rec *rec, char *err, size_t errlen)
         }
         messages++;
         json_t *body = json_object_get(line, "body");
-        if (kind_of(json_string_value(json_object_get(line, "kind")), &k) || !json_is_object(body)) {
+        if (kind_of(json_string_value(json_object_get(line, "kind")), &k) ||
+            !json_is_object(body)) {
             json_decref(line);
             continue;
         }
@@ -286,9 +287,8 @@ static json_t *norm(const json_t *v)
     if (json_is_string(v)) return norm_string(v);
     if (json_is_array(v)) {
         json_t *a = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e) json_array_append_new(a, norm(e));
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(a, norm(json_array_get(v, i)));
         return a;
     }
     if (json_is_object(v)) {
@@ -318,7 +318,8 @@ json_t *li_normalize_reply(const char *method, const json_t *body)
     json_t *res = json_object_get(body, "result");
     json_t *r = res ? norm(res) : json_null();
     json_t *si = json_object_get(r, "serverInfo");
-    if (method && !strcmp(method, "initialize") && json_is_object(si)) json_object_del(si, "version");
+    if (method && !strcmp(method, "initialize") && json_is_object(si))
+        json_object_del(si, "version");
     return json_pack("{s:o}", "result", r);
 }
 

@@ -6,8 +6,8 @@
 
 static int name_byte(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 static int hexval(unsigned char c)
@@ -153,9 +153,8 @@ json_t *li_rewrite_json(const json_t *v, const struct li_rewrite *rw)
     if (json_is_string(v)) return rewrite_string(json_string_value(v), json_string_length(v), rw);
     if (json_is_array(v)) {
         json_t *a = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e) json_array_append_new(a, li_rewrite_json(e, rw));
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(a, li_rewrite_json(json_array_get(v, i), rw));
         return a;
     }
     if (json_is_object(v)) {

@@ -13,17 +13,17 @@
 #include "inspect/li_replay.h"
 #include "inspect/li_stats.h"
 
-#define GRACE_MS 3000     /* after the last message, before SIGTERM */
-#define KILL_MS 2000      /* after SIGTERM, before SIGKILL */
+#define GRACE_MS 3000 /* after the last message, before SIGTERM */
+#define KILL_MS 2000  /* after SIGTERM, before SIGKILL */
 #define MAX_BODY ((size_t)256 << 20)
-#define DIFF_SHOWN 6      /* differences shown per reply */
+#define DIFF_SHOWN 6 /* differences shown per reply */
 
 /* What happened to one recorded message during the replay. */
 struct slot {
-    uint64_t sent_hr;     /* 0: not sent */
+    uint64_t sent_hr; /* 0: not sent */
     uint64_t reply_hr;
-    json_t *reply;        /* the replayed server's reply (owned) */
-    int gave_up;          /* a causality wait for its reply timed out */
+    json_t *reply; /* the replayed server's reply (owned) */
+    int gave_up;   /* a causality wait for its reply timed out */
 };
 
 /* Server requests, notifications: counted per method. */
@@ -49,18 +49,18 @@ struct rp {
     char *body;
     size_t body_len, body_cap;
     int body_skip;
-    size_t next;          /* next message to consider */
-    size_t settled;       /* messages before this one hold nothing back and
-                             await no reply: scans start here */
-    uint64_t wait_since;  /* a causality or final wait began (hrtime), 0 none */
-    uint64_t last_hr;     /* when the last message was sent */
-    int64_t last_t;       /* its recorded t_us */
+    size_t next;         /* next message to consider */
+    size_t settled;      /* messages before this one hold nothing back and
+                            await no reply: scans start here */
+    uint64_t wait_since; /* a causality or final wait began (hrtime), 0 none */
+    uint64_t last_hr;    /* when the last message was sent */
+    int64_t last_t;      /* its recorded t_us */
     int all_sent, closing, exited, out_eof, err_eof, killed, write_failed;
     int64_t exit_status;
     int term_signal;
-    size_t exited_at;     /* session position when the server exited early, 0 none */
+    size_t exited_at; /* session position when the server exited early, 0 none */
     struct tallies sreq, notes;
-    json_t *events;       /* timeouts and other happenings, in order */
+    json_t *events;         /* timeouts and other happenings, in order */
     struct li_rewrite back; /* server -> recording terms */
 };
 
@@ -287,9 +287,11 @@ static void schedule(struct rp *r)
         arm(r, r->wait_since + (uint64_t)o->timeout_ms - now);
         return;
     }
-    happen(r, json_pack("{s:s, s:I}", "what", "final_timeout", "unanswered", (json_int_t)unanswered(r)),
-           "%zu request(s) still unanswered %d ms after the last message; ending the replay",
-           unanswered(r), o->timeout_ms);
+    happen(
+        r,
+        json_pack("{s:s, s:I}", "what", "final_timeout", "unanswered", (json_int_t)unanswered(r)),
+        "%zu request(s) still unanswered %d ms after the last message; ending the replay",
+        unanswered(r), o->timeout_ms);
     wind_down(r);
 }
 
@@ -303,7 +305,8 @@ static void answer_request(struct rp *r, json_t *msg, const char *method)
     json_t *rec = li_rec_editor_reply(&r->rec, method, k);
     json_t *reply = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", json_object_get(msg, "id"));
     if (rec && json_object_get(rec, "error")) {
-        json_object_set_new(reply, "error", li_rewrite_json(json_object_get(rec, "error"), &r->o->rw));
+        json_object_set_new(reply, "error",
+                            li_rewrite_json(json_object_get(rec, "error"), &r->o->rw));
     } else if (rec) {
         json_t *res = li_rewrite_json(json_object_get(rec, "result"), &r->o->rw);
         size_t want = json_array_size(json_object_get(params, "items"));
@@ -398,14 +401,16 @@ static void lf_end(void *ud)
 static void lf_error(void *ud, int code, uint64_t off)
 {
     struct rp *r = ud;
-    happen(r, json_pack("{s:s, s:s, s:I}", "what", "framing_error", "code", lf_errname(code),
-                        "offset", (json_int_t)off),
+    happen(r,
+           json_pack("{s:s, s:s, s:I}", "what", "framing_error", "code", lf_errname(code), "offset",
+                     (json_int_t)off),
            "the server's output does not frame at byte %llu: %s", (unsigned long long)off,
            lf_strerror(code));
     r->body_len = 0;
 }
 
-static const struct lf_stream_cb lf_cb = {.on_body = lf_body, .on_end = lf_end, .on_error = lf_error};
+static const struct lf_stream_cb lf_cb = {
+    .on_body = lf_body, .on_end = lf_end, .on_error = lf_error};
 
 static void alloc_cb(uv_handle_t *h, size_t want, uv_buf_t *b)
 {
@@ -484,8 +489,12 @@ static int start(struct rp *r, char **argv, const char *cwd)
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err},
     };
-    uv_process_options_t po = {.exit_cb = on_exit_cb, .file = argv[0], .args = argv,
-                               .cwd = cwd, .stdio_count = 3, .stdio = stdio};
+    uv_process_options_t po = {.exit_cb = on_exit_cb,
+                               .file = argv[0],
+                               .args = argv,
+                               .cwd = cwd,
+                               .stdio_count = 3,
+                               .stdio = stdio};
     r->proc.data = r;
     if ((rc = uv_spawn(r->loop, &r->proc, &po))) return rc;
     r->out.data = r->err.data = r;
@@ -502,41 +511,58 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Latencies of one method's requests, recorded and replayed (µs). */
 struct row {
     const char *method;
     size_t count, differ, missing;
-    int64_t *rec, *rep;
-    size_t nrec, nrep;
+    int64_t *lat[2]; /* 0 recorded, 1 replayed */
+    size_t n[2], cap[2];
 };
 
-static struct row *row_get(struct row **rows, size_t *n, const char *method)
+struct rows {
+    struct row *v;
+    size_t n;
+};
+
+static struct row *row_get(struct rows *rs, const char *method)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp((*rows)[i].method, method)) return &(*rows)[i];
-    struct row *p = realloc(*rows, (*n + 1) * sizeof *p);
+    for (size_t i = 0; i < rs->n; i++)
+        if (!strcmp(rs->v[i].method, method)) return &rs->v[i];
+    struct row *p = realloc(rs->v, (rs->n + 1) * sizeof *p);
     if (!p) return NULL;
-    *rows = p;
-    memset(&p[*n], 0, sizeof p[*n]);
-    p[*n].method = method;
-    return &p[(*n)++];
+    rs->v = p;
+    memset(&p[rs->n], 0, sizeof p[rs->n]);
+    p[rs->n].method = method;
+    return &p[rs->n++];
 }
 
+static void row_add(struct row *w, int which, int64_t us)
+{
+    if (w->n[which] == w->cap[which]) {
+        size_t cap = w->cap[which] ? w->cap[which] * 2 : 16;
+        int64_t *p = realloc(w->lat[which], cap * sizeof *p);
+        if (!p) return;
+        w->lat[which] = p;
+        w->cap[which] = cap;
+    }
+    w->lat[which][w->n[which]++] = us;
+}
+
+static void rows_free(struct rows *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->v[i].lat[0]);
+        free(rs->v[i].lat[1]);
+    }
+    free(rs->v);
+}
+
+/* Nearest-rank median, -1 when there is nothing. Sorts v. */
 static int64_t p50(int64_t *v, size_t n)
 {
+    if (!n || !v) return -1;
     qsort(v, n, sizeof *v, cmp_i64);
     return li_percentile(v, n, 50);
-}
-
-static void fmt_us(char *out, size_t cap, int64_t us)
-{
-    if (us < 0)
-        snprintf(out, cap, "-");
-    else if (us < 1000)
-        snprintf(out, cap, "%lldus", (long long)us);
-    else if (us < 10000000)
-        snprintf(out, cap, "%.1fms", (double)us / 1000.0);
-    else
-        snprintf(out, cap, "%.1fs", (double)us / 1e6);
 }
 
 /* Compares one replayed reply with the recorded one. Returns a new
@@ -568,6 +594,134 @@ static json_t *compare_one(struct rp *r, size_t i)
                      (json_int_t)n, "diff", d);
 }
 
+/* What the report is made of, gathered once. */
+struct outcome {
+    struct rows rows;
+    size_t sent, compared, differing;
+    json_t *diffs;
+};
+
+static void count_recorded(struct rp *r, const struct li_rmsg *q)
+{
+    if (q->dir != LI_S2C || !q->method) return;
+    struct tally *t = NULL;
+    if (q->kind == LI_K_NOTIFICATION) t = tally_get(&r->notes, q->method);
+    if (q->kind == LI_K_REQUEST) t = tally_get(&r->sreq, q->method);
+    if (t) t->recorded++;
+}
+
+static void gather(struct rp *r, struct outcome *oc)
+{
+    memset(oc, 0, sizeof *oc);
+    oc->diffs = json_array();
+    for (size_t i = 0; i < r->rec.n; i++) {
+        const struct li_rmsg *q = &r->rec.m[i];
+        count_recorded(r, q);
+        if (!r->s[i].sent_hr) continue;
+        oc->sent++;
+        if (q->kind != LI_K_REQUEST || !q->method) continue;
+        struct row *w = row_get(&oc->rows, q->method);
+        if (!w) continue;
+        w->count++;
+        if (q->reply >= 0) {
+            const struct li_rmsg *a = &r->rec.m[q->reply];
+            row_add(w, 0, a->latency_us >= 0 ? a->latency_us : a->t_us - q->t_us);
+        }
+        if (r->s[i].reply)
+            row_add(w, 1, (int64_t)(r->s[i].reply_hr - r->s[i].sent_hr) / 1000);
+        else
+            w->missing++;
+        /* A reply to a request the editor cancelled is a race, not a result. */
+        if (q->reply < 0 || r->rec.m[q->reply].cancelled) continue;
+        oc->compared++;
+        json_t *d = compare_one(r, i);
+        if (d) {
+            w->differ++;
+            oc->differing++;
+            json_array_append_new(oc->diffs, d);
+        }
+    }
+}
+
+static json_t *methods_json(struct rows *rs)
+{
+    json_t *methods = json_array();
+    for (size_t i = 0; i < rs->n; i++) {
+        struct row *w = &rs->v[i];
+        int64_t a = p50(w->lat[0], w->n[0]), b = p50(w->lat[1], w->n[1]);
+        json_t *m =
+            json_pack("{s:s, s:I, s:I, s:I}", "method", w->method, "count", (json_int_t)w->count,
+                      "differ", (json_int_t)w->differ, "missing", (json_int_t)w->missing);
+        json_object_set_new(m, "recorded_p50_us", a >= 0 ? json_integer(a) : json_null());
+        json_object_set_new(m, "replayed_p50_us", b >= 0 ? json_integer(b) : json_null());
+        json_object_set_new(m, "ratio",
+                            a > 0 && b >= 0 ? json_real((double)b / (double)a) : json_null());
+        json_array_append_new(methods, m);
+    }
+    return methods;
+}
+
+static json_t *tallies_json(const struct tallies *ts, int with_source)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < ts->n; i++) {
+        const struct tally *t = &ts->t[i];
+        json_t *o = json_pack("{s:s, s:I, s:I}", "method", t->method, "recorded",
+                              (json_int_t)t->recorded, "replayed", (json_int_t)t->replayed);
+        if (with_source)
+            json_object_set_new(o, "from_recording", json_integer((json_int_t)t->from_rec));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* The whole report as one object (the --json output; the text is printed
+ * from it too). */
+static json_t *report_json(struct rp *r, struct outcome *oc, char **argv, int code)
+{
+    json_t *av = json_array();
+    for (char **a = argv; *a; a++)
+        json_array_append_new(av, json_string(*a));
+    json_t *doc = json_pack(
+        "{s:s, s:o, s:I, s:I, s:b, s:o, s:I, s:I, s:O, s:o, s:o, s:O, s:i}", "session",
+        r->o->session, "server", av, "messages", (json_int_t)r->rec.n, "sent", (json_int_t)oc->sent,
+        "truncated", r->rec.truncated != 0, "methods", methods_json(&oc->rows), "compared",
+        (json_int_t)oc->compared, "differing", (json_int_t)oc->differing, "differences", oc->diffs,
+        "server_requests", tallies_json(&r->sreq, 1), "notifications", tallies_json(&r->notes, 0),
+        "events", r->events, "exit_code", code);
+    json_object_set_new(doc, "server_exit",
+                        r->exited ? json_pack("{s:I, s:i}", "status", (json_int_t)r->exit_status,
+                                              "signal", r->term_signal)
+                                  : json_null());
+    return doc;
+}
+
+static void fmt_us(char *out, size_t cap, const json_t *v)
+{
+    if (!json_is_integer(v)) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    json_int_t us = json_integer_value(v);
+    if (us < 1000)
+        snprintf(out, cap, "%lldus", (long long)us);
+    else if (us < 10000000)
+        snprintf(out, cap, "%.1fms", (double)us / 1000.0);
+    else
+        snprintf(out, cap, "%.1fs", (double)us / 1e6);
+}
+
+static long long num(const json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "?";
+}
+
 static void print_value(FILE *f, const char *label, json_t *v)
 {
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -586,164 +740,82 @@ static void print_value(FILE *f, const char *label, json_t *v)
 static void print_diff(FILE *f, json_t *d)
 {
     char *id = json_dumps(json_object_get(d, "id"), JSON_ENCODE_ANY);
-    fprintf(f, "differs: %s id %s (message %lld of the session, line %lld)\n",
-            json_string_value(json_object_get(d, "method")), id ? id : "?",
-            (long long)json_integer_value(json_object_get(d, "position")),
-            (long long)json_integer_value(json_object_get(d, "line")));
+    fprintf(f, "differs: %s id %s (message %lld of the session, line %lld)\n", str(d, "method"),
+            id ? id : "?", num(d, "position"), num(d, "line"));
     free(id);
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(d, "diff"), i, e)
-    {
-        fprintf(f, "  %s\n", json_string_value(json_object_get(e, "path")));
+    json_t *list = json_object_get(d, "diff");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *e = json_array_get(list, i);
+        fprintf(f, "  %s\n", str(e, "path"));
         print_value(f, "recorded", json_object_get(e, "recorded"));
         print_value(f, "replayed", json_object_get(e, "replayed"));
     }
-    json_int_t n = json_integer_value(json_object_get(d, "differences"));
-    if ((size_t)n > json_array_size(json_object_get(d, "diff")))
-        fprintf(f, "  ... %lld differences in all\n", (long long)n);
+    if ((size_t)num(d, "differences") > json_array_size(list))
+        fprintf(f, "  ... %lld differences in all\n", num(d, "differences"));
+}
+
+static void print_text(FILE *f, const json_t *doc, int compare)
+{
+    const json_t *a = json_object_get(doc, "methods");
+    fprintf(f, "replayed %s: %lld editor messages (of %lld in the session) sent to %s%s\n",
+            str(doc, "session"), num(doc, "sent"), num(doc, "messages"),
+            json_string_value(json_array_get(json_object_get(doc, "server"), 0)),
+            json_is_true(json_object_get(doc, "truncated"))
+                ? " (the session was cut short: replayed up to its last complete line)"
+                : "");
+    fprintf(f, "%-36s %6s %10s %10s %7s %7s\n", "method", "count", "rec p50", "replay p50", "ratio",
+            "differ");
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *m = json_array_get(a, i);
+        char x[32], y[32], ratio[32] = "-";
+        fmt_us(x, sizeof x, json_object_get(m, "recorded_p50_us"));
+        fmt_us(y, sizeof y, json_object_get(m, "replayed_p50_us"));
+        if (json_is_real(json_object_get(m, "ratio")))
+            snprintf(ratio, sizeof ratio, "%.2f", json_real_value(json_object_get(m, "ratio")));
+        fprintf(f, "%-36s %6lld %10s %10s %7s %7lld\n", str(m, "method"), num(m, "count"), x, y,
+                ratio, num(m, "differ"));
+    }
+    a = json_object_get(doc, "server_requests");
+    if (json_array_size(a))
+        fprintf(f, "server requests answered (recorded / replayed / from the recording):\n");
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *m = json_array_get(a, i);
+        fprintf(f, "  %-34s %6lld %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
+                num(m, "replayed"), num(m, "from_recording"));
+    }
+    a = json_object_get(doc, "notifications");
+    if (json_array_size(a))
+        fprintf(f, "server notifications, not compared (recorded / replayed):\n");
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *m = json_array_get(a, i);
+        fprintf(f, "  %-34s %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
+                num(m, "replayed"));
+    }
+    a = json_object_get(doc, "differences");
+    for (size_t i = 0; compare && i < json_array_size(a); i++)
+        print_diff(f, json_array_get(a, i));
+    long long c = num(doc, "compared"), d = num(doc, "differing");
+    fprintf(f, "%lld repl%s compared, %lld differ%s\n", c, c == 1 ? "y" : "ies", d,
+            d == 1 ? "s" : "");
 }
 
 static int report(struct rp *r, char **argv)
 {
-    const struct lp_replay_opts *o = r->o;
-    struct row *rows = NULL;
-    size_t nrows = 0, compared = 0, differing = 0, sent = 0;
-    json_t *diffs = json_array();
-    for (size_t i = 0; i < r->rec.n; i++) {
-        const struct li_rmsg *q = &r->rec.m[i];
-        if (q->dir == LI_S2C && q->kind == LI_K_NOTIFICATION && q->method) {
-            struct tally *t = tally_get(&r->notes, q->method);
-            if (t) t->recorded++;
-        }
-        if (q->dir == LI_S2C && q->kind == LI_K_REQUEST && q->method) {
-            struct tally *t = tally_get(&r->sreq, q->method);
-            if (t) t->recorded++;
-        }
-        if (!r->s[i].sent_hr) continue;
-        sent++;
-        if (q->kind != LI_K_REQUEST || !q->method) continue;
-        struct row *w = row_get(&rows, &nrows, q->method);
-        if (!w) continue;
-        if (!w->rec) {
-            w->rec = calloc(r->rec.n, sizeof *w->rec);
-            w->rep = calloc(r->rec.n, sizeof *w->rep);
-            if (!w->rec || !w->rep) continue;
-        }
-        w->count++;
-        if (q->reply >= 0) {
-            const struct li_rmsg *a = &r->rec.m[q->reply];
-            w->rec[w->nrec++] = a->latency_us >= 0 ? a->latency_us : a->t_us - q->t_us;
-        }
-        if (r->s[i].reply)
-            w->rep[w->nrep++] = (int64_t)(r->s[i].reply_hr - r->s[i].sent_hr) / 1000;
-        else
-            w->missing++;
-        if (q->reply < 0 || r->rec.m[q->reply].cancelled) continue;
-        compared++;
-        json_t *d = compare_one(r, i);
-        if (d) {
-            w->differ++;
-            differing++;
-            json_array_append_new(diffs, d);
-        }
-    }
-
-    json_t *methods = json_array();
-    for (size_t i = 0; i < nrows; i++) {
-        struct row *w = &rows[i];
-        int64_t a = p50(w->rec, w->nrec), b = p50(w->rep, w->nrep);
-        json_t *m = json_pack("{s:s, s:I, s:I, s:I}", "method", w->method, "count",
-                              (json_int_t)w->count, "differ", (json_int_t)w->differ, "missing",
-                              (json_int_t)w->missing);
-        json_object_set_new(m, "recorded_p50_us", a >= 0 ? json_integer(a) : json_null());
-        json_object_set_new(m, "replayed_p50_us", b >= 0 ? json_integer(b) : json_null());
-        json_object_set_new(m, "ratio", a > 0 && b >= 0 ? json_real((double)b / (double)a) : json_null());
-        json_array_append_new(methods, m);
-    }
-    json_t *sreq = json_array(), *notes = json_array();
-    for (size_t i = 0; i < r->sreq.n; i++)
-        json_array_append_new(sreq, json_pack("{s:s, s:I, s:I, s:I}", "method", r->sreq.t[i].method,
-                                              "recorded", (json_int_t)r->sreq.t[i].recorded,
-                                              "replayed", (json_int_t)r->sreq.t[i].replayed,
-                                              "from_recording", (json_int_t)r->sreq.t[i].from_rec));
-    for (size_t i = 0; i < r->notes.n; i++)
-        json_array_append_new(notes, json_pack("{s:s, s:I, s:I}", "method", r->notes.t[i].method,
-                                               "recorded", (json_int_t)r->notes.t[i].recorded,
-                                               "replayed", (json_int_t)r->notes.t[i].replayed));
-    json_t *av = json_array();
-    for (char **a = argv; *a; a++)
-        json_array_append_new(av, json_string(*a));
-
+    struct outcome oc;
+    gather(r, &oc);
     int code = LP_REPLAY_OK;
-    if (o->compare && differing) code = LP_REPLAY_DIFFER;
+    if (r->o->compare && oc.differing) code = LP_REPLAY_DIFFER;
     if (r->exited_at) code = LP_REPLAY_SERVER;
-
-    if (o->json) {
-        json_t *doc = json_pack(
-            "{s:s, s:o, s:I, s:I, s:b, s:o, s:I, s:I, s:o, s:o, s:o, s:O, s:i}", "session",
-            o->session, "server", av, "messages", (json_int_t)r->rec.n, "sent", (json_int_t)sent,
-            "truncated", r->rec.truncated != 0, "methods", methods, "compared",
-            (json_int_t)compared, "differing", (json_int_t)differing, "differences", diffs,
-            "server_requests", sreq, "notifications", notes, "events", r->events, "exit_code", code);
-        json_object_set_new(doc, "server_exit",
-                            r->exited ? json_pack("{s:I, s:i}", "status", (json_int_t)r->exit_status,
-                                                  "signal", r->term_signal)
-                                      : json_null());
-        json_dumpf(doc, o->out, JSON_INDENT(2));
-        fputc('\n', o->out);
-        json_decref(doc);
+    json_t *doc = report_json(r, &oc, argv, code);
+    if (r->o->json) {
+        json_dumpf(doc, r->o->out, JSON_INDENT(2));
+        fputc('\n', r->o->out);
     } else {
-        FILE *f = o->out;
-        fprintf(f, "replayed %s: %zu editor messages (of %zu in the session) sent to %s%s\n",
-                o->session, sent, r->rec.n,
-                argv[0], r->rec.truncated ? " (the session was cut short: replayed up to its last complete line)" : "");
-        fprintf(f, "%-36s %6s %10s %10s %7s %7s\n", "method", "count", "rec p50", "replay p50",
-                "ratio", "differ");
-        size_t i;
-        json_t *m;
-        json_array_foreach(methods, i, m)
-        {
-            char a[32], b[32], ratio[32] = "-";
-            json_t *jr = json_object_get(m, "ratio");
-            fmt_us(a, sizeof a, json_is_integer(json_object_get(m, "recorded_p50_us")) ? json_integer_value(json_object_get(m, "recorded_p50_us")) : -1);
-            fmt_us(b, sizeof b, json_is_integer(json_object_get(m, "replayed_p50_us")) ? json_integer_value(json_object_get(m, "replayed_p50_us")) : -1);
-            if (json_is_real(jr)) snprintf(ratio, sizeof ratio, "%.2f", json_real_value(jr));
-            fprintf(f, "%-36s %6lld %10s %10s %7s %7lld\n", json_string_value(json_object_get(m, "method")),
-                    (long long)json_integer_value(json_object_get(m, "count")), a, b, ratio,
-                    (long long)json_integer_value(json_object_get(m, "differ")));
-        }
-        if (json_array_size(sreq)) {
-            fprintf(f, "server requests answered (recorded / replayed / from the recording):\n");
-            json_array_foreach(sreq, i, m)
-            fprintf(f, "  %-34s %6lld %6lld %6lld\n", json_string_value(json_object_get(m, "method")),
-                    (long long)json_integer_value(json_object_get(m, "recorded")),
-                    (long long)json_integer_value(json_object_get(m, "replayed")),
-                    (long long)json_integer_value(json_object_get(m, "from_recording")));
-        }
-        if (json_array_size(notes)) {
-            fprintf(f, "server notifications, not compared (recorded / replayed):\n");
-            json_array_foreach(notes, i, m)
-            fprintf(f, "  %-34s %6lld %6lld\n", json_string_value(json_object_get(m, "method")),
-                    (long long)json_integer_value(json_object_get(m, "recorded")),
-                    (long long)json_integer_value(json_object_get(m, "replayed")));
-        }
-        if (o->compare) {
-            json_array_foreach(diffs, i, m) print_diff(f, m);
-        }
-        fprintf(f, "%zu repl%s compared, %zu differ%s\n", compared, compared == 1 ? "y" : "ies",
-                differing, differing == 1 ? "s" : "");
-        json_decref(methods);
-        json_decref(diffs);
-        json_decref(sreq);
-        json_decref(notes);
-        json_decref(av);
+        print_text(r->o->out, doc, r->o->compare);
     }
-    for (size_t i = 0; i < nrows; i++) {
-        free(rows[i].rec);
-        free(rows[i].rep);
-    }
-    free(rows);
+    json_decref(doc);
+    json_decref(oc.diffs);
+    rows_free(&oc.rows);
     return code;
 }
 
@@ -753,7 +825,8 @@ static char *server_cwd(struct rp *r)
 {
     const char *cwd = json_string_value(json_object_get(r->rec.header, "cwd"));
     if (!cwd) return NULL;
-    char *moved = r->o->rw.from ? li_rewrite_str(cwd, strlen(cwd), r->o->rw.from, r->o->rw.to, NULL) : NULL;
+    char *moved =
+        r->o->rw.from ? li_rewrite_str(cwd, strlen(cwd), r->o->rw.from, r->o->rw.to, NULL) : NULL;
     char *dir = moved ? moved : strdup(cwd);
     struct stat st;
     if (dir && (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
@@ -774,8 +847,9 @@ int lp_replay_run(const struct lp_replay_opts *o)
         return LP_REPLAY_USAGE;
     }
     if (r.rec.truncated)
-        fprintf(stderr, "lsptap replay: %s: line %zu is cut short (the session did not end cleanly); "
-                        "replaying the messages before it\n",
+        fprintf(stderr,
+                "lsptap replay: %s: line %zu is cut short (the session did not end cleanly); "
+                "replaying the messages before it\n",
                 o->session, r.rec.truncated);
     const char **recorded = NULL;
     char **argv = o->server;
@@ -784,8 +858,9 @@ int lp_replay_run(const struct lp_replay_opts *o)
         argv = (char **)recorded;
     }
     if (!argv) {
-        fprintf(stderr, "lsptap replay: %s does not name its server (no \"argv\" in the header); "
-                        "give one after --\n",
+        fprintf(stderr,
+                "lsptap replay: %s does not name its server (no \"argv\" in the header); "
+                "give one after --\n",
                 o->session);
         li_rec_free(&r.rec);
         return LP_REPLAY_USAGE;

@@ -22,21 +22,21 @@
 
 /* Exit codes of `lsptap replay`. */
 enum {
-    LP_REPLAY_OK = 0,        /* replayed; with --compare, every reply equal */
-    LP_REPLAY_DIFFER = 1,    /* --compare: a reply differs or never came */
-    LP_REPLAY_USAGE = 2,     /* bad arguments, or a session that cannot be replayed */
-    LP_REPLAY_SERVER = 3,    /* the server could not start, or ended before the replay did */
+    LP_REPLAY_OK = 0,     /* replayed; with --compare, every reply equal */
+    LP_REPLAY_DIFFER = 1, /* --compare: a reply differs or never came */
+    LP_REPLAY_USAGE = 2,  /* bad arguments, or a session that cannot be replayed */
+    LP_REPLAY_SERVER = 3, /* the server could not start, or ended before the replay did */
 };
 
 struct lp_replay_opts {
     const char *session;
-    char **server;          /* NULL: the recorded argv */
-    struct li_rewrite rw;   /* from NULL: no rewrite */
+    char **server;        /* NULL: the recorded argv */
+    struct li_rewrite rw; /* from NULL: no rewrite */
     int compare;
-    int speed_original;     /* keep the recorded gaps (default: as fast as causality allows) */
+    int speed_original; /* keep the recorded gaps (default: as fast as causality allows) */
     int json;
-    int timeout_ms;         /* for a causality wait and for the last replies */
-    FILE *out;              /* the report */
+    int timeout_ms; /* for a causality wait and for the last replies */
+    FILE *out;      /* the report */
 };
 
 /* Plays the session; prints the report to o->out, problems to stderr.

@@ -17,9 +17,9 @@ struct sv {
     const struct lp_replay_opts *o;
     struct li_rec rec;
     unsigned char *used;
-    size_t *needed;       /* per message: editor messages recorded before it */
-    size_t received;      /* editor requests and notifications so far */
-    size_t next_out;      /* next recorded server message to consider */
+    size_t *needed;  /* per message: editor messages recorded before it */
+    size_t received; /* editor requests and notifications so far */
+    size_t next_out; /* next recorded server message to consider */
     struct li_rewrite back;
     char *body;
     size_t body_len, body_cap;
@@ -80,7 +80,8 @@ static void answer(struct sv *s, json_t *msg, const char *method)
         char text[512];
         snprintf(text, sizeof text, "lsptap replay --serve: the recording has no reply to %s",
                  method);
-        json_object_set_new(reply, "error", json_pack("{s:i, s:s}", "code", -32601, "message", text));
+        json_object_set_new(reply, "error",
+                            json_pack("{s:i, s:s}", "code", -32601, "message", text));
         flush(s, (size_t)-1);
     } else {
         const struct li_rmsg *r = &s->rec.m[s->rec.m[i].reply];

@@ -137,12 +137,13 @@ static void diff_paths(void **state)
                   "\"list\":[1,5],\"a/b~\":false}}");
     json_t *d = json_array();
     assert_int_equal(li_json_diff(a, b, d, 10), 6);
-    assert_json(d, "[{\"path\":\"/result/contents/value\",\"recorded\":\"old\",\"replayed\":\"new\"},"
-                   "{\"path\":\"/result/gone\",\"recorded\":2},"
-                   "{\"path\":\"/result/list/1\",\"recorded\":2,\"replayed\":5},"
-                   "{\"path\":\"/result/list/2\",\"recorded\":3},"
-                   "{\"path\":\"/result/a~1b~0\",\"recorded\":true,\"replayed\":false},"
-                   "{\"path\":\"/result/added\",\"replayed\":3}]");
+    assert_json(d,
+                "[{\"path\":\"/result/contents/value\",\"recorded\":\"old\",\"replayed\":\"new\"},"
+                "{\"path\":\"/result/gone\",\"recorded\":2},"
+                "{\"path\":\"/result/list/1\",\"recorded\":2,\"replayed\":5},"
+                "{\"path\":\"/result/list/2\",\"recorded\":3},"
+                "{\"path\":\"/result/a~1b~0\",\"recorded\":true,\"replayed\":false},"
+                "{\"path\":\"/result/added\",\"replayed\":3}]");
     d = json_array();
     assert_int_equal(li_json_diff(a, b, d, 2), 6);
     assert_int_equal(json_array_size(d), 2);
@@ -174,31 +175,44 @@ static const char *session(const char *const *lines)
     return path;
 }
 
-#define HDR "{\"lsptap\":1,\"protocol\":\"lsp\",\"argv\":[\"/usr/bin/gopls\",\"serve\"],\"record\":\"full\"}\n"
+#define HDR                                                                                        \
+    "{\"lsptap\":1,\"protocol\":\"lsp\",\"argv\":[\"/usr/bin/"                                     \
+    "gopls\",\"serve\"],\"record\":\"full\"}\n"
 static const char *const lines[] = {
     HDR,
-    "{\"t_us\":10,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"initialize\",\"id\":0,"
+    "{\"t_us\":10,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"initialize\","
+    "\"id\":0,"
     "\"body\":{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{}}}\n",
-    "{\"t_us\":20,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"initialize\",\"id\":0,"
+    "{\"t_us\":20,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"initialize\","
+    "\"id\":0,"
     "\"latency_us\":10,\"body\":{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"capabilities\":{}}}}\n",
-    "{\"t_us\":30,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"request\",\"method\":\"workspace/configuration\","
+    "{\"t_us\":30,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"request\",\"method\":\"workspace/"
+    "configuration\","
     "\"id\":1,\"body\":{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"workspace/configuration\","
     "\"params\":{\"items\":[{\"section\":\"gopls\"}]}}}\n",
-    "{\"t_us\":31,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"response\",\"method\":\"workspace/configuration\","
+    "{\"t_us\":31,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"response\",\"method\":\"workspace/"
+    "configuration\","
     "\"id\":1,\"body\":{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":[{\"a\":1}]}}\n",
-    "{\"t_us\":40,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"request\",\"method\":\"workspace/configuration\","
+    "{\"t_us\":40,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"request\",\"method\":\"workspace/"
+    "configuration\","
     "\"id\":2,\"body\":{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"workspace/configuration\","
     "\"params\":{\"items\":[{\"section\":\"gopls\"}]}}}\n",
-    "{\"t_us\":41,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"response\",\"method\":\"workspace/configuration\","
+    "{\"t_us\":41,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"response\",\"method\":\"workspace/"
+    "configuration\","
     "\"id\":2,\"body\":{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":[{\"a\":2}]}}\n",
-    "{\"t_us\":50,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"textDocument/hover\",\"id\":5,"
-    "\"body\":{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"textDocument/hover\",\"params\":{\"p\":1}}}\n",
-    "{\"t_us\":60,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"textDocument/hover\",\"id\":6,"
+    "{\"t_us\":50,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"textDocument/"
+    "hover\",\"id\":5,"
+    "\"body\":{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"textDocument/"
+    "hover\",\"params\":{\"p\":1}}}\n",
+    "{\"t_us\":60,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"textDocument/"
+    "hover\",\"id\":6,"
     "\"body\":{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"textDocument/hover\",\"params\":{\"p\":2,"
     "\"workDoneToken\":\"t9\"}}}\n",
-    "{\"t_us\":70,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"textDocument/hover\",\"id\":6,"
+    "{\"t_us\":70,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"textDocument/"
+    "hover\",\"id\":6,"
     "\"latency_us\":10,\"body\":{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":\"two\"}}\n",
-    "{\"t_us\":80,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"textDocument/hover\",\"id\":5,"
+    "{\"t_us\":80,\"dir\":\"s2c\",\"bytes\":1,\"kind\":\"response\",\"method\":\"textDocument/"
+    "hover\",\"id\":5,"
     "\"latency_us\":30,\"body\":{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":\"one\"}}\n",
     "{\"t_us\":90,\"event\":\"exit\",\"status\":0,\"signal\":null}\n",
     NULL,
@@ -212,9 +226,9 @@ static void load_and_pair(void **state)
     assert_int_equal(li_rec_load(session(lines), &rec, err, sizeof err), 0);
     assert_int_equal(rec.n, 10);
     assert_int_equal(rec.truncated, 0);
-    assert_int_equal(rec.m[0].reply, 1);  /* initialize */
-    assert_int_equal(rec.m[6].reply, 9);  /* hover 5, answered last */
-    assert_int_equal(rec.m[7].reply, 8);  /* hover 6 */
+    assert_int_equal(rec.m[0].reply, 1); /* initialize */
+    assert_int_equal(rec.m[6].reply, 9); /* hover 5, answered last */
+    assert_int_equal(rec.m[7].reply, 8); /* hover 6 */
     assert_int_equal(rec.m[6].pos, 7);
     assert_int_equal(rec.m[6].lineno, 8);
     const char **av = li_rec_argv(&rec);
@@ -232,9 +246,11 @@ static void editor_replies_by_method_and_order(void **state)
     struct li_rec rec;
     char err[512];
     assert_int_equal(li_rec_load(session(lines), &rec, err, sizeof err), 0);
-    assert_json(json_incref(json_object_get(li_rec_editor_reply(&rec, "workspace/configuration", 0), "result")),
+    assert_json(json_incref(json_object_get(li_rec_editor_reply(&rec, "workspace/configuration", 0),
+                                            "result")),
                 "[{\"a\":1}]");
-    assert_json(json_incref(json_object_get(li_rec_editor_reply(&rec, "workspace/configuration", 1), "result")),
+    assert_json(json_incref(json_object_get(li_rec_editor_reply(&rec, "workspace/configuration", 1),
+                                            "result")),
                 "[{\"a\":2}]");
     assert_null(li_rec_editor_reply(&rec, "workspace/configuration", 2));
     assert_null(li_rec_editor_reply(&rec, "client/registerCapability", 0));
@@ -281,9 +297,10 @@ static void refused_and_truncated(void **state)
     const char *meta[] = {"{\"lsptap\":1,\"protocol\":\"lsp\",\"record\":\"meta\"}\n", NULL};
     assert_int_equal(li_rec_load(session(meta), &rec, err, sizeof err), -1);
     assert_non_null(strstr(err, "LSPTAP_RECORD=meta"));
-    const char *nobody[] = {"{\"lsptap\":1,\"protocol\":\"lsp\"}\n",
-                            "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n",
-                            NULL};
+    const char *nobody[] = {
+        "{\"lsptap\":1,\"protocol\":\"lsp\"}\n",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":1,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n",
+        NULL};
     assert_int_equal(li_rec_load(session(nobody), &rec, err, sizeof err), -1);
     assert_non_null(strstr(err, "no message bodies"));
     const char *dap[] = {"{\"lsptap\":1,\"protocol\":\"dap\",\"record\":\"full\"}\n", NULL};
@@ -292,7 +309,8 @@ static void refused_and_truncated(void **state)
     const char *notone[] = {"{\"t_us\":1}\n", NULL};
     assert_int_equal(li_rec_load(session(notone), &rec, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a session file"));
-    const char *cut[] = {lines[0], lines[1], lines[2], "{\"t_us\":30,\"dir\":\"s2c\",\"bytes\":1,\"ki", NULL};
+    const char *cut[] = {lines[0], lines[1], lines[2],
+                         "{\"t_us\":30,\"dir\":\"s2c\",\"bytes\":1,\"ki", NULL};
     assert_int_equal(li_rec_load(session(cut), &rec, err, sizeof err), 0);
     assert_int_equal(rec.n, 2);
     assert_int_equal(rec.truncated, 4);

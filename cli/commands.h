@@ -15,5 +15,6 @@ int cmd_ls(int argc, char **argv);                      /* lsptap ls [DIR] */
 int cmd_export(int argc, char **argv);                  /* lsptap export --format F SESSION */
 int cmd_tail(int argc, char **argv);                    /* lsptap tail [SESSION] */
 int cmd_netcheck(int argc, char **argv);                /* lsptap netcheck HOST:PORT [options] */
+int cmd_replay(int argc, char **argv);                  /* lsptap replay SESSION [options] */
 
 #endif

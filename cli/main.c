@@ -28,6 +28,7 @@ static void usage(FILE *f)
           "  export --format inspector|jsonrpc SESSION  gopls -rpc.trace text, or a raw stream\n"
           "  tail [SESSION]      follow the newest (or given) session, a line per message\n"
           "  netcheck HOST:PORT  which network layer a connection breaks at, and why\n"
+          "  replay SESSION      play a recorded session against a fresh server, compare\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "export")) return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "tail")) return cmd_tail(argc - 1, argv + 1);
     if (!strcmp(cmd, "netcheck")) return cmd_netcheck(argc - 1, argv + 1);
+    if (!strcmp(cmd, "replay")) return cmd_replay(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

@@ -101,13 +101,22 @@ netns: $(B)/lsptap
 asan:
 	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e
 
-# libFuzzer needs clang; skipped with a message otherwise.
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
-	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(filter framing/%.c inspect/%.c,$(LIB_SRC)) $(PKG_LIBS)
+# libFuzzer needs clang; skipped with a message otherwise. The library is
+# built once more, instrumented (fuzzer-no-link), into build-fuzz/liblsptap.a;
+# each target links only the objects it uses from it.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' -g -O1 -I. $(PKG_CFLAGS) -MMD -MP \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-FUZZ_SECONDS ?= 20
+build-fuzz/liblsptap.a: $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build-fuzz/%: tests/fuzz/%.c build-fuzz/liblsptap.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/liblsptap.a $(PKG_LIBS) -lpthread
+
+FUZZ_SECONDS ?= 10
 fuzz-smoke:
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) $(FUZZ_BIN) && scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN); \
@@ -148,4 +157,4 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I. \
 	  --suppress=missingIncludeSystem framing inspect proxy netcheck cli
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)

@@ -31,6 +31,7 @@ LIB_SRC  := $(sort $(wildcard framing/*.c inspect/*.c proxy/*.c netcheck/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+FAULT_HELPERS := $(wildcard tests/unit/fault/*.c)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -56,9 +57,15 @@ $(B)/lsptap: $(CLI_OBJ) $(B)/liblsptap.a
 	ln -sf lsptap $(B)/gopls
 	ln -sf lsptap $(B)/dlv
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/liblsptap.a
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(FAULT_HELPERS) $(B)/liblsptap.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/liblsptap.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(UNIT_EXTRA) $(B)/liblsptap.a \
+	  $(LDLIBS) -lcmocka
+
+# Fault injection: every tests/unit/test_alloc_*.c runs on the failing
+# allocator of tests/unit/fault/ (fail_alloc.h says how).
+$(B)/tests/test_alloc_%: UNIT_EXTRA = $(FAULT_HELPERS) -Wl,--wrap=malloc,--wrap=calloc \
+  -Wl,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
 $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 	@mkdir -p $(dir $@)

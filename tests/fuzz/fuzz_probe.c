@@ -30,9 +30,10 @@ static void check_reply(enum ln_probe probe, const char *buf, size_t len, enum l
     CHECK(ln_app_class_name(c) != NULL);
     CHECK(TERMINATED(info.name) && TERMINATED(info.version) && TERMINATED(info.error_msg) &&
           TERMINATED(info.first));
-    if (len == 0) CHECK(c == (end == LN_END_EOF       ? LN_APP_CLOSED
-                              : end == LN_END_TIMEOUT ? LN_APP_SILENT
-                                                      : LN_APP_MORE));
+    if (len == 0)
+        CHECK(c == (end == LN_END_EOF       ? LN_APP_CLOSED
+                    : end == LN_END_TIMEOUT ? LN_APP_SILENT
+                                            : LN_APP_MORE));
     if (len >= 5 && !memcmp(buf, "HTTP/", 5)) CHECK(c == LN_APP_HTTP);
     if (end != LN_END_NONE) CHECK(c != LN_APP_MORE);
     if (c == LN_APP_SPEAKS || c == LN_APP_OTHER_RPC || c == LN_APP_NO_ANSWER) CHECK(len > 0);

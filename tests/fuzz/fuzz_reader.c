@@ -42,7 +42,8 @@ static void put(const uint8_t *data, size_t size)
 static void check_reader(const uint8_t *data, size_t size)
 {
     size_t lines = 1;
-    for (size_t i = 0; i < size; i++) lines += data[i] == '\n';
+    for (size_t i = 0; i < size; i++)
+        lines += data[i] == '\n';
     char err[512];
     struct li_reader *r = li_reader_open(path, err, sizeof err);
     CHECK(r != NULL);

@@ -160,8 +160,9 @@ clean:
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC)
 
+# cppcheck and clang --analyze (scripts/lint.sh); fails on any finding.
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I. \
-	  --suppress=missingIncludeSystem framing inspect proxy netcheck cli
+	LINT_CFLAGS="-D_GNU_SOURCE -DLSPTAP_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)" \
+	  scripts/lint.sh framing inspect proxy netcheck cli
 
 -include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)

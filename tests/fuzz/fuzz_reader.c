@@ -1,9 +1,12 @@
-/* libFuzzer: a session file of any bytes, read back by li_reader and by
- * li_stats_load (then printed, as JSON, in brief and merged). Never a crash;
- * every line returned is an object, line numbers only grow and never pass
- * the number of lines, a malformed line is reported as "PATH:LINE: ...",
- * and a file that cannot be a session names itself in the error. The bytes
- * live in a memfd, opened by its /proc path like any file. */
+/* libFuzzer: a session file of any bytes, read back by every reader of
+ * session files: li_reader (each line also formatted as `lsptap tail` does),
+ * li_stats_load (then printed, as JSON, in brief and merged), both exports
+ * and the HTML report. Never a crash; every line returned is an object, line
+ * numbers only grow and never pass the number of lines, a malformed line is
+ * reported as "PATH:LINE: ...", a file that cannot be a session names itself
+ * in the error, and the report's data is one JSON object with no '<' (it is
+ * inlined in a <script>). The bytes live in a memfd, opened by its /proc
+ * path like any file. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "inspect/li_export.h"
 #include "inspect/li_reader.h"
+#include "inspect/li_report.h"
 #include "inspect/li_stats.h"
+#include "inspect/li_tail.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -58,6 +64,12 @@ static void check_reader(const uint8_t *data, size_t size)
         last = lineno;
         if (rc == LI_READ_LINE) {
             CHECK(json_is_object(v));
+            static const struct li_tail_filter any = {NULL, -1}, hover = {"hover", 1};
+            char *out = malloc(200);
+            CHECK(out != NULL);
+            if (li_tail_format(v, &any, out, 200)) CHECK(memchr(out, '\0', 200) != NULL);
+            if (li_tail_format(v, &hover, out, 200)) CHECK(strstr(out, "hover") != NULL);
+            free(out);
             json_decref(v);
         } else {
             char where[96];
@@ -96,10 +108,46 @@ static void check_stats(void)
     li_stats_free(st);
 }
 
+static void check_exports(void)
+{
+    char err[512] = "";
+    int rc = li_export_inspector(path, devnull, devnull, err, sizeof err);
+    CHECK(rc == 0 || (rc == 2 && err[0]));
+    for (int s2c = 0; s2c <= 1; s2c++) {
+        rc = li_export_jsonrpc(path, s2c, devnull, devnull, err, sizeof err);
+        CHECK(rc == 0 || (rc == 2 && err[0]));
+    }
+}
+
+static void check_report(void)
+{
+    char err[512] = "";
+    struct li_report *r = NULL;
+    if (li_report_load(path, &r, devnull, err, sizeof err) != 0) {
+        CHECK(r == NULL && strstr(err, path) != NULL);
+        return;
+    }
+    char *data = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&data, &len);
+    CHECK(m != NULL);
+    CHECK(li_report_write_data(r, m) == 0);
+    fclose(m);
+    CHECK(memchr(data, '<', len) == NULL);
+    json_t *v = json_loadb(data, len, JSON_ALLOW_NUL, NULL);
+    CHECK(json_is_object(v));
+    json_decref(v);
+    free(data);
+    CHECK(li_report_write_html(r, devnull) == 0);
+    li_report_free(r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     put(data, size);
     check_reader(data, size);
     check_stats();
+    check_exports();
+    check_report();
     return 0;
 }

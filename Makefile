@@ -31,6 +31,7 @@ LIB_SRC  := $(sort $(wildcard framing/*.c inspect/*.c proxy/*.c netcheck/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
+FAULT_HELPERS := $(wildcard tests/unit/fault/*.c)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
@@ -56,9 +57,15 @@ $(B)/lsptap: $(CLI_OBJ) $(B)/liblsptap.a
 	ln -sf lsptap $(B)/gopls
 	ln -sf lsptap $(B)/dlv
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/liblsptap.a
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(FAULT_HELPERS) $(B)/liblsptap.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/liblsptap.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_HELPERS) $(UNIT_EXTRA) $(B)/liblsptap.a \
+	  $(LDLIBS) -lcmocka
+
+# Fault injection: every tests/unit/test_alloc_*.c runs on the failing
+# allocator of tests/unit/fault/ (fail_alloc.h says how).
+$(B)/tests/test_alloc_%: UNIT_EXTRA = $(FAULT_HELPERS) -Wl,--wrap=malloc,--wrap=calloc \
+  -Wl,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
 $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 	@mkdir -p $(dir $@)
@@ -101,13 +108,22 @@ netns: $(B)/lsptap
 asan:
 	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e
 
-# libFuzzer needs clang; skipped with a message otherwise.
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
-	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(filter framing/%.c inspect/%.c,$(LIB_SRC)) $(PKG_LIBS)
+# libFuzzer needs clang; skipped with a message otherwise. The library is
+# built once more, instrumented (fuzzer-no-link), into build-fuzz/liblsptap.a;
+# each target links only the objects it uses from it.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' -g -O1 -I. $(PKG_CFLAGS) -MMD -MP \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-FUZZ_SECONDS ?= 20
+build-fuzz/liblsptap.a: $(LIB_SRC:%.c=build-fuzz/obj/%.o)
+	rm -f $@ && ar rcs $@ $^
+
+build-fuzz/%: tests/fuzz/%.c build-fuzz/liblsptap.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/liblsptap.a $(PKG_LIBS) -lpthread
+
+FUZZ_SECONDS ?= 10
 fuzz-smoke:
 	@if command -v clang >/dev/null 2>&1; then \
 	  $(MAKE) $(FUZZ_BIN) && scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN); \
@@ -144,8 +160,9 @@ clean:
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC)
 
+# cppcheck and clang --analyze (scripts/lint.sh); fails on any finding.
 lint:
-	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --std=c11 -I. \
-	  --suppress=missingIncludeSystem framing inspect proxy netcheck cli
+	LINT_CFLAGS="-D_GNU_SOURCE -DLSPTAP_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)" \
+	  scripts/lint.sh framing inspect proxy netcheck cli
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)

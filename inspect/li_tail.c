@@ -68,6 +68,15 @@ static void event_text(json_t *line, const char *ev, char *out, size_t cap)
     }
 }
 
+/* Strings in a session line come from the peers (a method name, an exit
+ * reason) and may hold any character: a control byte becomes '?', so the
+ * text stays one line and cannot drive the terminal. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+}
+
 int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size_t cap)
 {
     char t[32];
@@ -80,6 +89,7 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
         char text[512];
         event_text(line, ev, text, sizeof text);
         snprintf(out, cap, "+%-9s ----  %-13s %s", t, "event", text);
+        one_line(out);
         return 1;
     }
     int s2c = strcmp(dir, "s2c") == 0;
@@ -115,6 +125,7 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
     size_t n = strlen(out);
     while (n && out[n - 1] == ' ')
         out[--n] = '\0';
+    one_line(out);
     return 1;
 }
 

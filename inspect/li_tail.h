@@ -24,7 +24,8 @@ struct li_tail_filter {
 };
 
 /* Formats one session line (header, message or event). Returns 1 with the
- * text (no newline) in out when the line passes the filter, 0 when it is
+ * text (one line: no newline, every control byte of the recorded strings
+ * replaced by '?') in out when the line passes the filter, 0 when it is
  * filtered out or is the header. */
 int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size_t cap);
 

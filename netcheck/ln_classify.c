@@ -331,6 +331,13 @@ const char *ln_tls_hint(enum ln_tls_class c)
 
 /* ---- application ---- */
 
+/* "..." at out[o] and the NUL, cut to fit in outlen (o < outlen). */
+static void end_with_dots(char *out, size_t o, size_t outlen)
+{
+    for (int k = 0; k < 3 && o + 1 < outlen; k++) out[o++] = '.';
+    out[o] = '\0';
+}
+
 void ln_escape(const char *s, size_t n, size_t max, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -354,7 +361,7 @@ void ln_escape(const char *s, size_t n, size_t max, char *out, size_t outlen)
         }
         size_t tl = strlen(tmp);
         if (o + tl + 4 >= outlen) {
-            strcpy(out + o, "...");
+            end_with_dots(out, o, outlen);
             return;
         }
         memcpy(out + o, tmp, tl);

@@ -105,21 +105,13 @@ static const char *const known_keys[] = {
     "init_timeout_ms", "fail_patterns", NULL,
 };
 
-static void load_file(struct lp_config *c, char *warn, size_t wcap)
+/* Applies a parsed file (root NULL: it did not parse, jerr says why). */
+static void apply_file(struct lp_config *c, json_t *root, const json_error_t *jerr, char *warn,
+                       size_t wcap)
 {
-    json_error_t jerr;
-    FILE *f = fopen(c->config_path, "r");
-    if (!f) {
-        if (errno != ENOENT)
-            warnf(warn, wcap, "cannot read %s: %s; using defaults.", c->config_path,
-                  strerror(errno));
-        return;
-    }
-    json_t *root = json_loadf(f, 0, &jerr);
-    fclose(f);
     if (!root || !json_is_object(root)) {
-        warnf(warn, wcap, "%s:%d:%d: %s; the file is ignored.", c->config_path, jerr.line,
-              jerr.column, root ? "not a JSON object" : jerr.text);
+        warnf(warn, wcap, "%s:%d:%d: %s; the file is ignored.", c->config_path, jerr->line,
+              jerr->column, root ? "not a JSON object" : jerr->text);
         json_decref(root);
         return;
     }
@@ -158,6 +150,27 @@ static void load_file(struct lp_config *c, char *warn, size_t wcap)
     c->high_mark = hi;
     c->low_mark = lo;
     json_decref(root);
+}
+
+static void load_file(struct lp_config *c, char *warn, size_t wcap)
+{
+    json_error_t jerr;
+    FILE *f = fopen(c->config_path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            warnf(warn, wcap, "cannot read %s: %s; using defaults.", c->config_path,
+                  strerror(errno));
+        return;
+    }
+    json_t *root = json_loadf(f, 0, &jerr);
+    fclose(f);
+    apply_file(c, root, &jerr, warn, wcap);
+}
+
+void lp_config_parse(struct lp_config *c, const char *buf, size_t len, char *warn, size_t wcap)
+{
+    json_error_t jerr;
+    apply_file(c, json_loadb(buf, len, 0, &jerr), &jerr, warn, wcap);
 }
 
 static void default_dir(struct lp_config *c)

@@ -38,6 +38,13 @@ struct lp_config {
  * a bad setting must never stop the editor's language server. */
 void lp_config_load(struct lp_config *c, char *warn, size_t warnlen);
 
+/* The file step of lp_config_load on buf[0..len) instead of the file:
+ * applies its settings over those already in c (whose config_path names the
+ * source in warnings), appending problems to `warn` (NUL-terminated, at most
+ * warnlen - 1 characters) as lp_config_load does. For tests and fuzzing. */
+void lp_config_parse(struct lp_config *c, const char *buf, size_t len, char *warn,
+                     size_t warnlen);
+
 /* "full", "meta", "off" */
 const char *lp_record_name(enum li_record r);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "proxy/lp_config.h"
 #include "proxy/lp_serve.h"
@@ -139,6 +140,32 @@ static void url_passwords_are_redacted(void **state)
     assert_string_equal(out, "http://user@host");
 }
 
+/* lp_config_parse on a buffer says and sets what lp_config_load says and
+ * sets for the same bytes in the file. */
+static void buffer_parses_as_the_file_does(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{\"record\": \"meta\", \"grace_ms\": 7, \"colour\": 1, \"repair\": \"maybe\"}",
+        "{\"gopls\": \"/x\",\n \"dlv\": ",
+        "[1]",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        write_config(texts[i]);
+        struct lp_config a, b;
+        char wa[1024], wb[1024];
+        lp_config_load(&a, wa, sizeof wa);
+        unlink(a.config_path);
+        lp_config_load(&b, wb, sizeof wb); /* defaults: no file now */
+        lp_config_parse(&b, texts[i], strlen(texts[i]), wb, sizeof wb);
+        assert_string_equal(wb, wa);
+        assert_int_equal(b.record, a.record);
+        assert_int_equal(b.grace_ms, a.grace_ms);
+        assert_int_equal(b.repair, a.repair);
+        assert_int_equal(b.config_found, a.config_found);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +175,7 @@ int main(void)
         cmocka_unit_test(bad_values_keep_defaults_and_say_why),
         cmocka_unit_test(low_mark_must_be_below_high_mark),
         cmocka_unit_test(url_passwords_are_redacted),
+        cmocka_unit_test(buffer_parses_as_the_file_does),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <openssl/x509_vfy.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -263,6 +264,24 @@ static void test_reply_dap(void **state)
     assert_int_equal(reply(LN_PROBE_DAP, lsp, LN_END_NONE, &in), LN_APP_OTHER_RPC);
 }
 
+/* Found by fuzz_probe (corpus/probe/escape-small-buffer): with room for
+ * fewer than four bytes, "..." was copied whole past the buffer's end. */
+static void test_escape_small_buffer(void **state)
+{
+    (void)state;
+    static const char *want[] = {"", ".", "..", "..."};
+    for (size_t outlen = 1; outlen <= 4; outlen++) {
+        char *out = malloc(outlen);
+        assert_non_null(out);
+        ln_escape("\x16\x03", 2, 2, out, outlen);
+        assert_string_equal(out, want[outlen - 1]);
+        free(out);
+    }
+    char out[8];
+    ln_escape("abcdefgh", 8, 8, out, sizeof out);
+    assert_string_equal(out, "abc...");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,7 +289,7 @@ int main(void)
         cmocka_unit_test(test_icmp_text),     cmocka_unit_test(test_explain_words),
         cmocka_unit_test(test_gai),           cmocka_unit_test(test_verify_errors),
         cmocka_unit_test(test_reply_lsp),     cmocka_unit_test(test_reply_other),
-        cmocka_unit_test(test_reply_dap),
+        cmocka_unit_test(test_reply_dap),     cmocka_unit_test(test_escape_small_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

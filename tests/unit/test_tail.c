@@ -57,11 +57,28 @@ static void test_filters(void **state)
         "+1us       ----  event         restart {\"reason\":\"bad GOROOT\"}");
 }
 
+/* Found by fuzz_reader (corpus/reader/tail-newline-in-method): a method
+ * name or exit reason with a newline or an escape sequence was printed raw,
+ * breaking the one-line-per-message output and reaching the terminal. */
+static void test_control_bytes_stay_out(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"notification\","
+                            "\"method\":\"a\\nb\\u001b[2Jc\\td\"}",
+                            NULL, -1),
+                        "+5us       c->s  notification  a?b?[2Jc?d                                 "
+                        "                     80 B");
+    assert_string_equal(
+        fmt("{\"t_us\":9,\"event\":\"summary\",\"ending\":\"gone\\r\\nlsptap: fake\"}", NULL, -1),
+        "+9us       ----  event         summary: session ended: gone??lsptap: fake");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_line),
         cmocka_unit_test(test_filters),
+        cmocka_unit_test(test_control_bytes_stay_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,25 @@
+/*
+ * fail_alloc — a failing allocator for the fault-injection tests
+ * (tests/unit/test_alloc_*.c), after nghttp2's. Those tests are linked with
+ * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup,
+ * --wrap=strndup (the Makefile does it for every test_alloc_*), and jansson
+ * is pointed at the same allocator, so every allocation lsptap's own code and
+ * jansson make on its behalf is counted, can be made to fail, and is tracked
+ * until freed. Allocations libc makes internally (getline, fopen) are not.
+ */
+#ifndef LSPTAP_TESTS_FAIL_ALLOC_H
+#define LSPTAP_TESTS_FAIL_ALLOC_H
+
+#include <stddef.h>
+
+/* Counts calls from now on; the nth (1-based) fails, and every later one too
+ * when `persistent`. nth 0: none fails. */
+void fail_alloc_arm(unsigned long nth, int persistent);
+/* Allocation calls since the last arm. */
+unsigned long fail_alloc_calls(void);
+/* Allocations that failed since the last arm. */
+unsigned long fail_alloc_failed(void);
+/* Blocks allocated through the wrappers and not yet freed. */
+size_t fail_alloc_live(void);
+
+#endif

@@ -29,9 +29,9 @@ int cmd_replay(int argc, char **argv)
     char err[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--")) {
+        if (!strcmp(a, "--") || !strcmp(a, "--server")) { /* DESIGN.md spells it both ways */
             if (i + 1 >= argc)
-                return fprintf(stderr, "lsptap replay: nothing after --\n"), usage(stderr);
+                return fprintf(stderr, "lsptap replay: nothing after %s\n", a), usage(stderr);
             o.server = argv + i + 1;
             break;
         } else if (!strcmp(a, "--compare")) {

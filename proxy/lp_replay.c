@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "framing/lf.h"
@@ -15,6 +16,7 @@
 
 #define GRACE_MS 3000 /* after the last message, before SIGTERM */
 #define KILL_MS 2000  /* after SIGTERM, before SIGKILL */
+#define DRAIN_MS 2000 /* after the exit, for the server's stdout and stderr to end */
 #define MAX_BODY ((size_t)256 << 20)
 #define DIFF_SHOWN 6 /* differences shown per reply */
 
@@ -179,6 +181,12 @@ static void send_one(struct rp *r, size_t i)
 {
     const struct li_rmsg *m = &r->rec.m[i];
     json_t *msg = li_rewrite_json(m->body, &r->o->rw);
+    /* The recorded editor is long gone: a server that watches its editor's
+     * process (LSP initialize processId) watches lsptap instead. */
+    json_t *params = json_object_get(msg, "params");
+    if (m->method && !strcmp(m->method, "initialize") &&
+        json_is_integer(json_object_get(params, "processId")))
+        json_object_set_new(params, "processId", json_integer(getpid()));
     if (!msg || send_json(r, msg) != 0)
         fprintf(stderr, "lsptap replay: could not send message %zu (%s)\n", m->pos,
                 m->method ? m->method : "?");
@@ -456,6 +464,23 @@ static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
 }
 
+/* The server exited but something it started still holds its stdout or
+ * stderr open: stop waiting for them. */
+static void drain_timeout(uv_timer_t *t)
+{
+    struct rp *r = t->data;
+    if (!r->out_eof) {
+        lf_stream_finish(&r->lf);
+        uv_close((uv_handle_t *)&r->out, NULL);
+        r->out_eof = 1;
+    }
+    if (!r->err_eof) {
+        uv_close((uv_handle_t *)&r->err, NULL);
+        r->err_eof = 1;
+    }
+    maybe_stop(r);
+}
+
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
 {
     struct rp *r = p->data;
@@ -475,6 +500,7 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
                    (long long)status, at);
     }
     if (!r->closing) wind_down(r);
+    uv_timer_start(&r->kill, drain_timeout, DRAIN_MS, 0);
     maybe_stop(r);
 }
 

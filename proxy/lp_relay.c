@@ -430,15 +430,8 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
         if (supervising(r)) watch_c2s(r, data, len);
         return;
     }
-    struct gen *g = gen_of(r, p);
-    if (p == &g->s2c) {
-        li_session_feed(r->o->sess, LI_S2C, data, len, now_us(r));
-    } else {
-        r->res->stderr_bytes += len;
-        lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data,
-                     len);
-        r->res->stderr_tail[r->tail_len] = '\0';
-    }
+    /* The server's stdout; its stderr always goes through err_filter. */
+    li_session_feed(r->o->sess, LI_S2C, data, len, now_us(r));
 }
 
 static void on_dst_error(struct lp_pump *p, int status)

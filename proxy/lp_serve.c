@@ -14,6 +14,7 @@
 #include "framing/lf.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_log.h"
+#include "proxy/lp_redact.h"
 #include "proxy/lp_relay.h"
 
 /* Variables that decide how gopls and go behave; recorded in the header so a
@@ -25,25 +26,6 @@ static const char *const recorded_env[] = {
     "CGO_ENABLED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
     "no_proxy",  "HOME",       "XDG_CONFIG_HOME", "XDG_CACHE_HOME", NULL,
 };
-
-void lp_redact_url(const char *value, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s", value);
-    /* Each "scheme://user:pass@" in a list such as GOPROXY. */
-    for (char *p = out; (p = strstr(p, "://")); ) {
-        p += 3;
-        char *at = p + strcspn(p, "@/,| ");
-        char *colon = memchr(p, ':', (size_t)(at - p));
-        if (*at != '@' || !colon) continue;
-        static const char mask[] = "REDACTED";
-        size_t tail = strlen(at) + 1;
-        size_t need = (size_t)(colon + 1 - out) + (sizeof mask - 1) + tail;
-        if (need > outlen) continue;
-        memmove(colon + 1 + sizeof mask - 1, at, tail);
-        memcpy(colon + 1, mask, sizeof mask - 1);
-        p = colon + sizeof mask;
-    }
-}
 
 static json_t *header_fields(const char *role, char **argv, const struct lp_config *cfg)
 {
@@ -63,7 +45,7 @@ static json_t *header_fields(const char *role, char **argv, const struct lp_conf
         const char *v = getenv(*k);
         if (!v) continue;
         char red[8192];
-        lp_redact_url(v, red, sizeof red);
+        lp_redact_value(*k, v, red, sizeof red);
         json_object_set_new(env, *k, json_string(red));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:o}", "role", role, "start",

@@ -50,8 +50,5 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
 int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **argv,
                          const char *why);
 
-/* Copies `value` into out with the password of any URL userinfo
- * (scheme://user:password@host) replaced by "REDACTED". */
-void lp_redact_url(const char *value, char *out, size_t outlen);
 
 #endif

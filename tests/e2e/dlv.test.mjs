@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, childPids, copyExample, lsptapBin, peersDir, pidAlive, sleep, tempDir, withTimeout } from './lib/env.mjs';
+import { childEnv, childPids, copyExample, freePort, lsptapBin, peersDir, pidAlive, sleep, tempDir, withTimeout } from './lib/env.mjs';
 import { ANNOUNCE, assertDapTraffic, connectClient, dlvStandIn, realDlv, startDlv, validateDapSession } from './lib/dap.mjs';
 import { launch, noChromium } from './lib/chromium.mjs';
 import { eventsNamed, findSession } from './lib/session.mjs';
@@ -25,17 +25,6 @@ function lineOf(file, text) {
   return i + 1;
 }
 
-// A port that was free a moment ago, as vscode-go picks one for --listen.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function stats(args) {
   const r = spawnSync(lsptapBin(), ['stats', ...args], { timeout: 15000, encoding: 'utf8' });

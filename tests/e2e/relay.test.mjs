@@ -2,23 +2,14 @@
 // The editor is VS Code's client library; gopls is the real one.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, collect, copyExample, lsptapBin, realGopls, spawnTracked, tempDir, withTimeout } from './lib/env.mjs';
+import { childEnv, collect, copyExample, freePort, lsptapBin, realGopls, spawnTracked, tempDir, waitForPort, withTimeout } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { readSession, validateSession } from './lib/session.mjs';
 
 const MAIN = 'main.go';
 
-// A free loopback port: bind 0, read it, close.
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 // Resolves with the address a `relay --listen` prints on stdout.
 function listeningAt(child) {
@@ -37,20 +28,6 @@ function listeningAt(child) {
   );
 }
 
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
 
 async function hoverSession(t, cmd, args, env, ws) {
   const ed = startEditor(t, cmd, args, { workspace: ws, env });

@@ -4,37 +4,15 @@
 // own gopls. -remote=auto stays gopls's own business.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, collect, copyExample, lsptapBin, realGopls, spawnTracked, standIn, tempDir, withTimeout } from './lib/env.mjs';
+import { childEnv, collect, copyExample, freePort, lsptapBin, realGopls, spawnTracked, standIn, tempDir, waitForPort, withTimeout } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { readSession } from './lib/session.mjs';
 
 const MAIN = 'main.go';
 
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on 127.0.0.1:${port}`);
-}
 
 async function hover(t, args, env, ws) {
   const ed = startEditor(t, standIn(), args, { workspace: ws, env });

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "proxy/lp_config.h"
-#include "proxy/lp_serve.h"
+#include "proxy/lp_redact.h"
 
 static char dir[256];
 
@@ -130,14 +130,15 @@ static void url_passwords_are_redacted(void **state)
 {
     (void)state;
     char out[256];
-    lp_redact_url("https://alice:s3cret@proxy.example:8080", out, sizeof out);
+    lp_redact_urls("https://alice:s3cret@proxy.example:8080", out, sizeof out);
     assert_string_equal(out, "https://alice:REDACTED@proxy.example:8080");
-    lp_redact_url("https://a:b@one.example,direct|https://c:dd@two.example", out, sizeof out);
+    lp_redact_urls("https://a:b@one.example,direct|https://c:dd@two.example", out, sizeof out);
     assert_string_equal(out, "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
-    lp_redact_url("https://proxy.golang.org,direct", out, sizeof out);
+    lp_redact_urls("https://proxy.golang.org,direct", out, sizeof out);
     assert_string_equal(out, "https://proxy.golang.org,direct");
-    lp_redact_url("http://user@host", out, sizeof out);
-    assert_string_equal(out, "http://user@host");
+    /* A user name alone may be a token (https://TOKEN@host): it goes too. */
+    lp_redact_urls("http://user@host", out, sizeof out);
+    assert_string_equal(out, "http://REDACTED@host");
 }
 
 /* lp_config_parse on a buffer says and sets what lp_config_load says and

@@ -2,6 +2,7 @@
 // temp dirs that are removed, child processes that are never left behind.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,4 +191,32 @@ export async function serverPid(lsptap, stderr, name, ms = 10000) {
       }
     });
   }, ms, () => `lsptap to start ${name}; lsptap stderr:\n${stderr ? stderr.text() : ''}`);
+}
+
+// A loopback port that was free a moment ago (as vscode-go picks one).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Resolves once something accepts connections on 127.0.0.1:port (10 s at most).
+export async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }

@@ -14,6 +14,7 @@
 
 #include "proxy/lp_config.h"
 #include "proxy/lp_redact.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256];
 
@@ -32,8 +33,7 @@ static void write_config(const char *text)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/lsptap-config-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "config"), 0);
     setenv("XDG_CONFIG_HOME", dir, 1);
     setenv("XDG_STATE_HOME", "/state", 1);
     static const char *const vars[] = {"LSPTAP_GOPLS", "LSPTAP_DIR", "LSPTAP_RECORD",
@@ -46,9 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static void defaults_without_file_or_env(void **state)

@@ -15,6 +15,7 @@
 
 #include "proxy/lp_env.h"
 #include "proxy/lp_redact.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256], ws[300], plain[300], home[300], nogo[300], godir[300];
 
@@ -29,8 +30,7 @@ static void write_file(const char *path, const char *text)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/lsptap-env-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "env"), 0);
     snprintf(ws, sizeof ws, "%s/ws", dir);
     snprintf(plain, sizeof plain, "%s/plain", dir);
     snprintf(home, sizeof home, "%s/home", dir);
@@ -50,9 +50,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 /* ---- helpers ---- */

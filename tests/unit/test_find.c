@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "proxy/lp_find.h"
+#include "tests/unit/tmpdir.h"
 
 static char dir[256];
 
@@ -29,8 +30,7 @@ static void make_exe(const char *path)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/lsptap-find-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(tmpdir_make(dir, sizeof dir, "find"), 0);
     char p[512];
     snprintf(p, sizeof p, "%s/a", dir);
     mkdir(p, 0755);
@@ -45,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "/bin/rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tmpdir_remove(dir);
 }
 
 static void configured_path_wins(void **state)

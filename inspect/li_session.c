@@ -39,6 +39,9 @@ struct dirstate {
     struct buf acc;       /* the body (or its prefix), when it came in pieces */
     char tail[TAIL_KEEP]; /* the last bytes of an oversized body */
     size_t tail_len;
+    const struct li_msg *hint; /* li_session_feed_classified: hint_body's classification */
+    const char *hint_body;
+    size_t hint_len;
 };
 
 struct li_session {
@@ -483,7 +486,10 @@ static void handle_message(struct dirstate *d, const char *body, size_t len)
     struct li_session *s = d->s;
     struct li_msg m;
     struct reply rp;
-    li_classify(s->o.proto, body, len, d->over, &m);
+    if (d->hint && body == d->hint_body && len == d->hint_len && !d->over)
+        m = *d->hint; /* the caller classified these very bytes */
+    else
+        li_classify(s->o.proto, body, len, d->over, &m);
     if (d->over && s->o.proto == LI_LSP && m.kind == LI_K_RESPONSE && !m.id.p)
         m.id = id_from_tail(d->tail, d->tail_len);
     s->c.messages[d->dir]++;
@@ -632,6 +638,18 @@ void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, siz
     d->t_us = t_us;
     s->c.bytes[dir] += len;
     lf_stream_feed(&d->lf, buf, len);
+}
+
+void li_session_feed_classified(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
+                                uint64_t t_us, const char *body, size_t body_len,
+                                const struct li_msg *m)
+{
+    struct dirstate *d = &s->d[dir];
+    d->hint = m;
+    d->hint_body = body;
+    d->hint_len = body_len;
+    li_session_feed(s, dir, buf, len, t_us);
+    d->hint = NULL;
 }
 
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us)

@@ -72,6 +72,18 @@ void li_session_write_header(struct li_session *s, json_t *fields);
 void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf,
                      size_t len, uint64_t t_us);
 
+/* li_session_feed() for a caller that has classified a message in buf
+ * already (the proxy's handshake supervision decides on each message before
+ * forwarding it): `m` is what li_classify(proto, body, body_len, 0, m)
+ * returned, with the session's proto, for body[0..body_len), a span inside
+ * buf. When the session frames that very body in place (buf holds the whole
+ * frame and the stream was at a frame boundary) it takes m instead of
+ * scanning the body a second time; otherwise it classifies as
+ * li_session_feed() does. m is only read during the call. */
+void li_session_feed_classified(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
+                                uint64_t t_us, const char *body, size_t body_len,
+                                const struct li_msg *m);
+
 /* End of stream in one direction: a frame cut short is recorded as a
  * framing error. */
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);

@@ -246,7 +246,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
         return;
     }
     if (li_classify(LI_LSP, body, blen, 0, &m)) {
-        lp_rl_forward(g, frame, len);
+        lp_rl_forward_msg(g, frame, len, hdr, &m);
         return;
     }
     if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->init_by_lsptap) {
@@ -273,7 +273,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
             lp_hs_failure(r, "%s answered initialize with an error: %s", r->o->argv[0], text);
             return;
         } else {
-            lp_rl_forward(g, frame, len);
+            lp_rl_forward_msg(g, frame, len, hdr, &m);
             sv->init_answered = 1;
         }
         uv_timer_stop(&sv->init_timer);
@@ -306,7 +306,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
                 return;
             }
         }
-        lp_rl_forward(g, frame, len);
+        lp_rl_forward_msg(g, frame, len, hdr, &m);
         return;
     }
     if (g->idx == 0 && m.kind == LI_K_RESPONSE && m.id.p)
@@ -320,7 +320,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
         lp_hs_failure(r, "%s reported: %s", r->o->argv[0], text);
         return;
     }
-    lp_rl_forward(g, frame, len);
+    lp_rl_forward_msg(g, frame, len, hdr, &m);
 }
 
 void lp_hs_s2c_filter(struct lp_pump *p, const char *data, size_t len)

@@ -422,6 +422,15 @@ void lp_rl_forward_raw(void *ud, const char *data, size_t len)
     lp_rl_forward(ud, data, len);
 }
 
+void lp_rl_forward_msg(struct gen *g, const char *frame, size_t len, size_t hdr,
+                       const struct li_msg *m)
+{
+    struct relay *r = g->r;
+    lp_pump_write(&g->s2c, frame, len);
+    li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_rl_now_us(r), frame + hdr,
+                               len - hdr, m);
+}
+
 /* ---- the end ---- */
 
 static void close_walk(uv_handle_t *h, void *arg)

@@ -129,6 +129,11 @@ void lp_rl_event(struct relay *r, const char *name, json_t *fields);
  * the same as an lp_gate raw callback, `ud` being the struct gen. */
 void lp_rl_forward(struct gen *g, const char *data, size_t len);
 void lp_rl_forward_raw(void *ud, const char *data, size_t len);
+/* lp_rl_forward of one whole frame (hdr: its header's length) whose body
+ * the caller has classified as m (li_classify, LI_LSP): the inspector takes
+ * m instead of classifying the body again (li_session_feed_classified). */
+void lp_rl_forward_msg(struct gen *g, const char *frame, size_t len, size_t hdr,
+                       const struct li_msg *m);
 /* SIGKILL to the generation's process group. */
 void lp_rl_kill_group(struct gen *g);
 /* Ends the editor's stdout once the current server's stdout has ended and

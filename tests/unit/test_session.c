@@ -409,6 +409,55 @@ static void test_split_feeding(void **state)
     li_session_free(s);
 }
 
+/* li_session_feed_classified: the caller's classification of the body is
+ * taken when the session frames that very body in place. A hint that names
+ * another message shows that the body was not scanned again; a true one
+ * gives the line li_session_feed gives. */
+static void test_classified_hint_taken_in_place(void **state)
+{
+    (void)state;
+    static const char *INITIALIZED = "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
+    char buf[512];
+    int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(HOVER), HOVER);
+    const char *body = buf + n - strlen(HOVER);
+    struct li_msg other, hover;
+    assert_int_equal(li_classify(LI_LSP, INITIALIZED, strlen(INITIALIZED), 0, &other), 0);
+    assert_int_equal(li_classify(LI_LSP, body, strlen(HOVER), 0, &hover), 0);
+    struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
+    li_session_feed_classified(s, LI_S2C, buf, (size_t)n, 7, body, strlen(HOVER), &other);
+    li_session_feed_classified(s, LI_C2S, buf, (size_t)n, 7, body, strlen(HOVER), &hover);
+    frame(s, LI_C2S, HOVER, 7);
+    assert_int_equal(nlines, 3);
+    assert_str(0, "kind", "notification");
+    assert_str(0, "method", "initialized");
+    assert_true(json_equal(lines[1], lines[2]));
+    li_session_free(s);
+}
+
+/* The hint is ignored when the body is not framed in place: it came in
+ * pieces (the stream was inside the body), or the hint is for other bytes. */
+static void test_classified_hint_ignored_elsewhere(void **state)
+{
+    (void)state;
+    static const char *INITIALIZED = "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
+    char buf[512], copy[512];
+    int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(HOVER), HOVER);
+    memcpy(copy, buf, (size_t)n);
+    const char *body = buf + n - strlen(HOVER);
+    struct li_msg other;
+    assert_int_equal(li_classify(LI_LSP, INITIALIZED, strlen(INITIALIZED), 0, &other), 0);
+    struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
+    li_session_feed(s, LI_C2S, buf, (size_t)n - 5, 7);
+    li_session_feed_classified(s, LI_C2S, buf + n - 5, 5, 7, body, strlen(HOVER), &other);
+    li_session_feed_classified(s, LI_C2S, copy, (size_t)n, 7, body, strlen(HOVER), &other);
+    assert_int_equal(nlines, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_str(i, "kind", "request");
+        assert_str(i, "method", "textDocument/hover");
+    }
+    li_session_free(s);
+}
+
 /* A stream of three frames (one an error reply with CRLF inside, one not
  * JSON) split in two at every byte gives the same lines as fed whole:
  * zero-copy and accumulated bodies are recorded alike. */
@@ -640,6 +689,8 @@ int main(void)
         cmocka_unit_test_teardown(test_oversize_reply_id_at_end, reset),
         cmocka_unit_test_teardown(test_split_feeding, reset),
         cmocka_unit_test_teardown(test_every_split_point, reset),
+        cmocka_unit_test_teardown(test_classified_hint_taken_in_place, reset),
+        cmocka_unit_test_teardown(test_classified_hint_ignored_elsewhere, reset),
         cmocka_unit_test_teardown(test_framing_error_and_skip, reset),
         cmocka_unit_test_teardown(test_eof_inside_frame, reset),
         cmocka_unit_test_teardown(test_header_event_summary, reset),

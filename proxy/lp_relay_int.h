@@ -12,13 +12,16 @@
  *
  * lp_handshake.c owns r->sv (struct super: its timers, gates, id sets, the
  * replay and held buffers, the environment report) and every generation's
- * `gate`; lp_hs_init sets them up and lp_hs_free releases them. It decides
- * what of the server's output reaches the editor, and starts generation 1
- * (through lp_rl_spawn_gen) when a repair is possible.
+ * `gate` (the relay only flushes a gate, in lp_rl_finish_output); lp_hs_init
+ * sets them up and lp_hs_free releases them. It decides what of the
+ * server's output reaches the editor, and starts generation 1 (through
+ * lp_rl_spawn_gen) when a repair is possible.
  *
- * Names: lp_rl_* are the relay's services, lp_hs_* the supervision's.
- * Everything runs on the loop's thread except lp_handshake.c's environment
- * check (a uv_work_t, which touches only r->sv.report and r->sv.report_ok).
+ * Names: lp_rl_* are the relay's services, lp_hs_* the supervision's. They
+ * return nothing, except lp_rl_spawn_gen: 0 or a negative errno. Pointers
+ * passed in are borrowed for the call. Everything runs on the loop's thread
+ * except lp_handshake.c's environment check, a uv_work_t that reads r->o
+ * and r->sv.cwd and writes only r->sv.report and r->sv.report_ok.
  */
 #ifndef LSPTAP_PROXY_LP_RELAY_INT_H
 #define LSPTAP_PROXY_LP_RELAY_INT_H

@@ -1,38 +1,45 @@
 /*
- * hover_client: the editor's side of the remote-hover benchmark. It spawns
- * CMD (a language server, or whatever stands between the editor and one) on
- * pipes, as VS Code would, and speaks real LSP to it:
+ * hover_client: the editor's side of the remote-hover benchmark. It runs
+ * one LSP session per configuration at once, each with its command (a
+ * language server, or whatever stands between the editor and one) spawned
+ * on pipes as VS Code would, and takes turns among them hover by hover:
  *
  *   hover_client --root DIR [--file REL] [--line L] [--char C] [-n N]
- *                [--warmup W] [--dump FILE] -- CMD...
+ *                [--warmup W] [--dump FILE] -- NAME CMD... [-- NAME CMD...]...
  *
- * initialize (rootUri and one workspace folder DIR), initialized, didOpen REL
- * (default main.go), then textDocument/hover at L:C (0-based, default 17:14,
- * `greet.New` in tests/example/main.go) until the answer is not null: the
- * workspace has loaded. W more hovers (default 20) are not counted; then N
- * hovers (default 200), one at a time, each timed from the first byte of the
- * request written to the last byte of its response read. Requests the server
- * makes meanwhile are answered as VS Code would (settings: {}; everything
- * else: null), which a hover in steady state never waits for.
+ * Each session in turn: initialize (rootUri and one workspace folder DIR),
+ * initialized, didOpen REL (default main.go), then textDocument/hover at L:C
+ * (0-based, default 17:14, `greet.New` in tests/example/main.go) until the
+ * answer is not null: its workspace has loaded. Then W rounds of warm-up
+ * hovers (default 20) and N timed rounds (default 200); a round sends one
+ * hover to every session, one at a time, starting with a different session
+ * each round. Taking turns hover by hover is the point: on a shared machine
+ * whatever else runs slows every configuration alike, which separate runs
+ * one after another cannot promise. Each hover is timed from the first byte
+ * of the request written to the last byte of its response read. Requests the
+ * servers make meanwhile are answered as VS Code would (settings: {};
+ * everything else: null).
  *
- * Every timed answer must be non-null and equal to the first one (compared
- * as canonical JSON, keys sorted, so a forwarder that re-encodes JSON still
- * compares equal); the result line carries a 64-bit FNV-1a hash of it, so a
- * script can check that every configuration answered the same, and --dump
- * writes it to FILE. Before shutdown it samples CMD's peak RSS (VmHWM) and
- * CPU time from /proc; then shutdown, exit, stdin closed, CMD reaped.
+ * Every timed answer must be non-null and equal to the session's first one
+ * (compared as canonical JSON, keys sorted, so a forwarder that re-encodes
+ * JSON still compares equal); the result line carries a 64-bit FNV-1a hash of
+ * it, so a script can check that every configuration answered the same, and
+ * --dump writes the first session's to FILE. Before shutdown it samples each
+ * command's peak RSS (VmHWM) and CPU time from /proc; then shutdown, exit,
+ * stdin closed, the command reaped.
  *
  *   hover_client --free-port
  *
  * prints a loopback TCP port that nothing listened on a moment ago, for a
  * server (gopls serve -listen) that cannot report the port it got for 0.
  *
- * The result is one line on stdout, `result mode=hover key=value ...`, for
- * scripts/bench-remote.sh, ending with CMD's own ending (`exit=N` or
- * `signal=N`): gopls's forwarder exits 2 after `exit` ("remote
- * disconnected"), which says nothing about the hovers. Exit status: 0 when
- * every hover was answered, non-null and identical; else 1; 2 for a usage
- * error.
+ * Output: one line per session on stdout, `result name=NAME key=value ...`
+ * ending with the command's own ending (`exit=N` or `signal=N`: gopls's
+ * forwarder exits 2 after `exit`, "remote disconnected", which says nothing
+ * about the hovers), or `result name=NAME failed=1` for a session that broke
+ * (the reason on stderr; the other sessions carry on). Exit status: 0 when
+ * every hover of every session was answered, non-null and identical; else 1;
+ * 2 for a usage error.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,7 +53,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -54,23 +60,32 @@
 #include <unistd.h>
 
 enum {
-    HC_IO_TIMEOUT_MS = 30000, /* no byte from the server for this long: it is stuck */
-    HC_MAX_FRAME = 64 << 20,  /* a larger Content-Length is a broken stream */
+    HC_IO_TIMEOUT_MS = 30000, /* no byte from a server for this long: it is stuck */
+    HC_LOAD_TIMEOUT_MS = 60000,
+    HC_MAX_FRAME = 64 << 20, /* a larger Content-Length is a broken stream */
+    HC_MAX_SESS = 16,
 };
 
-struct hc_child {
+/* One editor session: the command, its pipes, what it answered. */
+struct hc_sess {
+    const char *name;
+    char **cmd;
     pid_t pid;
-    int to_child;   /* its stdin */
-    int from_child; /* its stdout */
+    int to;   /* its stdin */
+    int from; /* its stdout */
+    char *in; /* bytes read and not yet consumed as frames */
+    size_t in_len, in_cap;
+    long id;
+    int dead; /* broke; why[] says how; the others carry on */
+    char why[512];
+    char *want; /* canonical JSON of the first non-null hover */
+    double load_ms;
+    double *rtt;
+    int nulls, differ;
+    long hwm_kib;
+    double cpu_ms;
+    char status[32];
 };
-
-/* Bytes read from the server and not yet consumed as frames. */
-struct hc_in {
-    char *buf;
-    size_t len, cap;
-};
-
-static pid_t hc_child_pid; /* killed on any failure: a benchmark leaves no orphans */
 
 static double hc_now_us(void)
 {
@@ -79,130 +94,118 @@ static double hc_now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
-static _Noreturn void hc_fail(const char *fmt, ...)
+/* Marks s broken, kills its command and says why on stderr; returns -1. */
+static int hc_break(struct hc_sess *s, const char *fmt, ...)
 {
+    if (s->dead) return -1;
     va_list ap;
     va_start(ap, fmt);
-    fputs("hover_client: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(s->why, sizeof s->why, fmt, ap);
     va_end(ap);
-    if (hc_child_pid > 0) {
-        kill(hc_child_pid, SIGKILL);
-        waitpid(hc_child_pid, NULL, 0);
+    fprintf(stderr, "hover_client: %s: %s\n", s->name, s->why);
+    s->dead = 1;
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = 0;
     }
-    exit(1);
+    return -1;
 }
 
 static _Noreturn void hc_die(const char *what)
 {
-    hc_fail("%s: %s", what, strerror(errno));
+    fprintf(stderr, "hover_client: %s: %s\n", what, strerror(errno));
+    exit(1);
 }
 
-static void hc_spawn(struct hc_child *c, char **argv)
+static int hc_spawn(struct hc_sess *s)
 {
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) hc_die("pipe");
-    c->pid = fork();
-    if (c->pid < 0) hc_die("fork");
-    if (c->pid == 0) {
+    s->pid = fork();
+    if (s->pid < 0) hc_die("fork");
+    if (s->pid == 0) {
         if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0) _exit(127);
         signal(SIGPIPE, SIG_DFL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "hover_client: exec %s: %s\n", argv[0], strerror(errno));
+        execvp(s->cmd[0], s->cmd);
+        fprintf(stderr, "hover_client: exec %s: %s\n", s->cmd[0], strerror(errno));
         _exit(127);
     }
-    hc_child_pid = c->pid;
     close(in[0]);
     close(out[1]);
-    c->to_child = in[1];
-    c->from_child = out[0];
-}
-
-static void hc_write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            hc_die("write to server");
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    s->to = in[1];
+    s->from = out[0];
+    return 0;
 }
 
 /* Writes one frame whose body is the printf-style text. */
-static void hc_send(struct hc_child *c, const char *fmt, ...)
+static int hc_send(struct hc_sess *s, const char *fmt, ...)
 {
     static char body[1 << 16], frame[(1 << 16) + 64];
+    if (s->dead) return -1;
     va_list ap;
     va_start(ap, fmt);
     int blen = vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    if (blen < 0 || (size_t)blen >= sizeof body) hc_fail("message too long");
+    if (blen < 0 || (size_t)blen >= sizeof body) return hc_break(s, "message too long");
     int flen = snprintf(frame, sizeof frame, "Content-Length: %d\r\n\r\n%s", blen, body);
-    hc_write_all(c->to_child, frame, (size_t)flen);
+    for (const char *p = frame; flen > 0;) {
+        ssize_t w = write(s->to, p, (size_t)flen);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return hc_break(s, "write: %s", strerror(errno));
+        p += w;
+        flen -= (int)w;
+    }
+    return 0;
 }
 
-static void hc_send_json(struct hc_child *c, json_t *msg)
+/* Next message from the server into *out: 0, or 1 when none came within
+ * timeout_ms, or -1 when the session broke (the I/O timeout included). */
+static int hc_recv(struct hc_sess *s, int timeout_ms, json_t **out)
 {
-    char *s = json_dumps(msg, JSON_COMPACT);
-    if (!s) hc_fail("json_dumps");
-    hc_send(c, "%s", s);
-    free(s);
-}
-
-/* Returns the next message from the server, or NULL when none came within
- * timeout_ms (-1: HC_IO_TIMEOUT_MS, and then it is an error). */
-static json_t *hc_recv(struct hc_child *c, struct hc_in *in, int timeout_ms)
-{
-    int fatal = timeout_ms < 0;
-    double deadline = hc_now_us() + (fatal ? HC_IO_TIMEOUT_MS : timeout_ms) * 1e3;
+    if (s->dead) return -1;
+    double deadline = hc_now_us() + timeout_ms * 1e3;
     for (;;) {
-        const char *end = in->len ? memmem(in->buf, in->len, "\r\n\r\n", 4) : NULL;
+        const char *end = s->in_len ? memmem(s->in, s->in_len, "\r\n\r\n", 4) : NULL;
         if (end) {
-            size_t hlen = (size_t)(end - in->buf) + 4;
-            const char *cl = memmem(in->buf, hlen, "Content-Length:", 15);
-            if (!cl) hc_fail("a frame without Content-Length");
+            size_t hlen = (size_t)(end - s->in) + 4;
+            const char *cl = memmem(s->in, hlen, "Content-Length:", 15);
+            if (!cl) return hc_break(s, "a frame without Content-Length");
             long blen = strtol(cl + 15, NULL, 10);
-            if (blen < 0 || blen > HC_MAX_FRAME) hc_fail("Content-Length %ld", blen);
-            if (in->len >= hlen + (size_t)blen) {
+            if (blen < 0 || blen > HC_MAX_FRAME) return hc_break(s, "Content-Length %ld", blen);
+            size_t flen = hlen + (size_t)blen;
+            if (s->in_len >= flen) {
                 json_error_t jerr;
-                json_t *msg = json_loadb(in->buf + hlen, (size_t)blen, 0, &jerr);
-                if (!msg) hc_fail("server sent invalid JSON: %s", jerr.text);
-                memmove(in->buf, in->buf + hlen + blen, in->len - hlen - (size_t)blen);
-                in->len -= hlen + (size_t)blen;
-                return msg;
+                *out = json_loadb(s->in + hlen, (size_t)blen, 0, &jerr);
+                if (!*out) return hc_break(s, "invalid JSON: %s", jerr.text);
+                memmove(s->in, s->in + flen, s->in_len - flen);
+                s->in_len -= flen;
+                return 0;
             }
         }
-        if (in->cap - in->len < 65536) {
-            in->cap = in->cap ? in->cap * 2 : 1 << 20;
-            if (in->cap > 2 * (size_t)HC_MAX_FRAME) hc_fail("input buffer overflow");
-            in->buf = realloc(in->buf, in->cap);
-            if (!in->buf) hc_die("realloc");
+        if (s->in_cap - s->in_len < 65536) {
+            if (s->in_cap > 2 * (size_t)HC_MAX_FRAME) return hc_break(s, "input overflow");
+            s->in_cap = s->in_cap ? s->in_cap * 2 : 1 << 20;
+            s->in = realloc(s->in, s->in_cap);
+            if (!s->in) hc_die("realloc");
         }
         int left = (int)((deadline - hc_now_us()) / 1e3);
-        if (left < 0) left = 0;
-        struct pollfd p = {.fd = c->from_child, .events = POLLIN};
-        int n = poll(&p, 1, left);
+        struct pollfd p = {.fd = s->from, .events = POLLIN};
+        int n = poll(&p, 1, left > 0 ? left : 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) hc_die("poll");
-        if (n == 0) {
-            if (fatal) hc_fail("no message from the server for %d ms", HC_IO_TIMEOUT_MS);
-            return NULL;
-        }
-        ssize_t r = read(c->from_child, in->buf + in->len, in->cap - in->len);
+        if (n == 0) return 1;
+        ssize_t r = read(s->from, s->in + s->in_len, s->in_cap - s->in_len);
         if (r < 0 && errno == EINTR) continue;
-        if (r < 0) hc_die("read from server");
-        if (r == 0) hc_fail("the server closed its stdout");
-        in->len += (size_t)r;
+        if (r < 0) return hc_break(s, "read: %s", strerror(errno));
+        if (r == 0) return hc_break(s, "the server closed its stdout");
+        s->in_len += (size_t)r;
     }
 }
 
-/* Answers a request from the server the way VS Code does in the e2e tests'
- * editor (tests/e2e/lib/lsp.mjs): no settings, yes to everything else. */
-static void hc_answer(struct hc_child *c, json_t *msg)
+/* Answers a request from the server the way the e2e tests' editor does
+ * (tests/e2e/lib/lsp.mjs, after VS Code): no settings, yes to the rest. */
+static void hc_answer(struct hc_sess *s, json_t *msg)
 {
     const char *method = json_string_value(json_object_get(msg, "method"));
     json_t *result = json_null();
@@ -214,19 +217,24 @@ static void hc_answer(struct hc_child *c, json_t *msg)
     }
     json_t *reply = json_pack("{s:s, s:O, s:o}", "jsonrpc", "2.0", "id", json_object_get(msg, "id"),
                               "result", result);
-    hc_send_json(c, reply);
+    char *txt = json_dumps(reply, JSON_COMPACT);
+    if (txt) hc_send(s, "%s", txt);
+    free(txt);
     json_decref(reply);
 }
 
-/* Reads until the response to request `id` and returns it; answers server
- * requests and drops notifications on the way. */
-static json_t *hc_wait_response(struct hc_child *c, struct hc_in *in, long id)
+/* Reads until the response to request `id` and returns it (NULL when the
+ * session broke); answers server requests and drops notifications. */
+static json_t *hc_wait_response(struct hc_sess *s, long id)
 {
     for (;;) {
-        json_t *msg = hc_recv(c, in, -1);
+        json_t *msg;
+        int r = hc_recv(s, HC_IO_TIMEOUT_MS, &msg);
+        if (r == 1) hc_break(s, "no answer to request %ld in %d ms", id, HC_IO_TIMEOUT_MS);
+        if (r) return NULL;
         json_t *mid = json_object_get(msg, "id");
         if (json_object_get(msg, "method")) {
-            if (mid) hc_answer(c, msg);
+            if (mid) hc_answer(s, msg);
         } else if (json_is_integer(mid) && json_integer_value(mid) == id) {
             return msg;
         }
@@ -235,24 +243,23 @@ static json_t *hc_wait_response(struct hc_child *c, struct hc_in *in, long id)
 }
 
 /* Handles whatever the server sends for ms milliseconds. */
-static void hc_pump(struct hc_child *c, struct hc_in *in, int ms)
+static void hc_pump(struct hc_sess *s, int ms)
 {
     double deadline = hc_now_us() + ms * 1e3;
     for (;;) {
         int left = (int)((deadline - hc_now_us()) / 1e3);
-        if (left <= 0) return;
-        json_t *msg = hc_recv(c, in, left);
-        if (!msg) return;
-        if (json_object_get(msg, "method") && json_object_get(msg, "id")) hc_answer(c, msg);
+        json_t *msg;
+        if (left <= 0 || hc_recv(s, left, &msg)) return;
+        if (json_object_get(msg, "method") && json_object_get(msg, "id")) hc_answer(s, msg);
         json_decref(msg);
     }
 }
 
-static uint64_t hc_fnv1a(const char *s)
+static uint64_t hc_fnv1a(const char *p)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return h;
 }
 
@@ -296,39 +303,38 @@ static double hc_cpu_ms(pid_t pid)
     return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Closes CMD's stdin, drains its stdout to EOF and reaps it (SIGKILL after
- * the I/O timeout); writes "exit=N" or "signal=N". */
-static void hc_reap(struct hc_child *c, char *status, size_t len)
+/* Closes the command's stdin, drains its stdout to EOF and reaps it
+ * (SIGKILL after the I/O timeout) into s->status. */
+static void hc_reap(struct hc_sess *s)
 {
     char buf[65536];
-    close(c->to_child);
+    close(s->to);
     for (;;) {
-        struct pollfd p = {.fd = c->from_child, .events = POLLIN};
+        struct pollfd p = {.fd = s->from, .events = POLLIN};
         if (poll(&p, 1, HC_IO_TIMEOUT_MS) <= 0) break;
-        ssize_t r = read(c->from_child, buf, sizeof buf);
+        ssize_t r = read(s->from, buf, sizeof buf);
         if (r == 0 || (r < 0 && errno != EINTR)) break;
     }
-    close(c->from_child);
+    close(s->from);
     int st = 0;
     double deadline = hc_now_us() + HC_IO_TIMEOUT_MS * 1e3;
     for (;;) {
-        pid_t w = waitpid(c->pid, &st, WNOHANG);
-        if (w == c->pid) break;
+        pid_t w = waitpid(s->pid, &st, WNOHANG);
+        if (w == s->pid) break;
         if (w < 0 && errno != EINTR) hc_die("waitpid");
         if (hc_now_us() > deadline) {
-            fprintf(stderr, "hover_client: server %d did not exit after exit; killing it\n",
-                    (int)c->pid);
-            kill(c->pid, SIGKILL);
+            fprintf(stderr, "hover_client: %s: did not exit after exit; killing it\n", s->name);
+            kill(s->pid, SIGKILL);
             deadline = hc_now_us() + 60e6;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    hc_child_pid = 0;
+    s->pid = 0;
     if (WIFEXITED(st))
-        snprintf(status, len, "exit=%d", WEXITSTATUS(st));
+        snprintf(s->status, sizeof s->status, "exit=%d", WEXITSTATUS(st));
     else
-        snprintf(status, len, "signal=%d", WTERMSIG(st));
+        snprintf(s->status, sizeof s->status, "signal=%d", WTERMSIG(st));
 }
 
 static int hc_cmp_double(const void *a, const void *b)
@@ -342,13 +348,16 @@ static double hc_pct(const double *sorted, int n, double p)
     return sorted[(int)(p * (n - 1) + 0.5)];
 }
 
-/* Writes s as a JSON string body: the paths come from the command line. */
+/* s as a JSON string (malloc'ed): the paths come from the command line. */
 static char *hc_json_str(const char *s)
 {
     json_t *j = json_string(s);
     char *out = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
     json_decref(j);
-    if (!out) hc_fail("not UTF-8: %s", s);
+    if (!out) {
+        fprintf(stderr, "hover_client: not UTF-8: %s\n", s);
+        exit(2);
+    }
     return out;
 }
 
@@ -357,119 +366,164 @@ struct hc_opts {
     int line, character, n, warmup;
 };
 
-static int hc_run(const struct hc_opts *o, char **cmd)
+/* The request texts every session sends; hover has a %ld for its id. */
+static char hc_init[16384], hc_open[40000], hc_hover[8192];
+
+static void hc_build_requests(const struct hc_opts *o)
 {
-    char rooturi[4200], docuri[4400];
+    char rooturi[4200], docuri[4400], path[4300];
     snprintf(rooturi, sizeof rooturi, "file://%s", o->root);
     snprintf(docuri, sizeof docuri, "%s/%s", rooturi, o->file);
-    char path[4300];
     snprintf(path, sizeof path, "%s/%s", o->root, o->file);
     FILE *f = fopen(path, "r");
     if (!f) hc_die(path);
-    static char text[1 << 15];
+    static char text[1 << 14];
     size_t tlen = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[tlen] = '\0';
     char *jroot = hc_json_str(rooturi), *jdoc = hc_json_str(docuri), *jtext = hc_json_str(text);
-
-    struct hc_child c;
-    struct hc_in in = {0};
-    hc_spawn(&c, cmd);
-    double t_start = hc_now_us();
-    long id = 0;
     /* The capabilities the e2e tests' editor announces (tests/e2e/lib/lsp.mjs). */
-    hc_send(&c,
-            "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"initialize\",\"params\":{"
-            "\"processId\":%d,\"clientInfo\":{\"name\":\"lsptap-bench\"},\"rootUri\":%s,"
-            "\"workspaceFolders\":[{\"uri\":%s,\"name\":\"ws\"}],\"capabilities\":{"
-            "\"workspace\":{\"configuration\":true,\"workspaceFolders\":true,"
-            "\"didChangeConfiguration\":{\"dynamicRegistration\":true}},"
-            "\"textDocument\":{\"synchronization\":{\"dynamicRegistration\":true,\"didSave\":true},"
-            "\"hover\":{\"contentFormat\":[\"markdown\",\"plaintext\"]}},"
-            "\"window\":{\"workDoneProgress\":true}},\"initializationOptions\":{}}}",
-            ++id, (int)getpid(), jroot, jroot);
-    json_t *init = hc_wait_response(&c, &in, id);
-    if (!json_object_get(init, "result")) {
-        char *s = json_dumps(init, JSON_COMPACT);
-        hc_fail("initialize failed: %s", s ? s : "?");
+    snprintf(
+        hc_init, sizeof hc_init,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
+        "\"processId\":%d,\"clientInfo\":{\"name\":\"lsptap-bench\"},\"rootUri\":%s,"
+        "\"workspaceFolders\":[{\"uri\":%s,\"name\":\"ws\"}],\"capabilities\":{"
+        "\"workspace\":{\"configuration\":true,\"workspaceFolders\":true,"
+        "\"didChangeConfiguration\":{\"dynamicRegistration\":true}},"
+        "\"textDocument\":{\"synchronization\":{\"dynamicRegistration\":true,\"didSave\":true},"
+        "\"hover\":{\"contentFormat\":[\"markdown\",\"plaintext\"]}},"
+        "\"window\":{\"workDoneProgress\":true}},\"initializationOptions\":{}}}",
+        (int)getpid(), jroot, jroot);
+    int olen = snprintf(hc_open, sizeof hc_open,
+                        "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
+                        "\"textDocument\":{\"uri\":%s,\"languageId\":\"go\",\"version\":1,"
+                        "\"text\":%s}}}",
+                        jdoc, jtext);
+    if (tlen == sizeof text - 1 || olen < 0 || (size_t)olen >= sizeof hc_open) {
+        fprintf(stderr, "hover_client: %s is too large for this benchmark\n", path);
+        exit(2);
     }
-    json_decref(init);
-    hc_send(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
-    hc_send(&c,
-            "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":"
-            "{\"uri\":%s,\"languageId\":\"go\",\"version\":1,\"text\":%s}}}",
-            jdoc, jtext);
-
-    static char hover[8192];
-    snprintf(hover, sizeof hover,
+    snprintf(hc_hover, sizeof hc_hover,
              "{\"jsonrpc\":\"2.0\",\"id\":%%ld,\"method\":\"textDocument/hover\",\"params\":{"
              "\"textDocument\":{\"uri\":%s},\"position\":{\"line\":%d,\"character\":%d}}}",
              jdoc, o->line, o->character);
-
-    /* The workspace has loaded when the hover has an answer. */
-    char *want = NULL;
-    int tries = 0;
-    while (!want) {
-        if (hc_now_us() - t_start > 60e6) hc_fail("hover still null after 60 s: no workspace");
-        if (tries++) hc_pump(&c, &in, 100);
-        hc_send(&c, hover, ++id);
-        json_t *r = hc_wait_response(&c, &in, id);
-        want = hc_canonical_result(r);
-        json_decref(r);
-    }
-    double load_ms = (hc_now_us() - t_start) / 1e3;
-
-    double *rtt = calloc((size_t)o->n, sizeof *rtt);
-    if (!rtt) hc_die("calloc");
-    int nulls = 0, differ = 0;
-    for (int i = -o->warmup; i < o->n; i++) {
-        double t0 = hc_now_us();
-        hc_send(&c, hover, ++id);
-        json_t *r = hc_wait_response(&c, &in, id);
-        double t1 = hc_now_us();
-        if (i < 0) {
-            json_decref(r);
-            continue;
-        }
-        rtt[i] = t1 - t0;
-        char *got = hc_canonical_result(r);
-        json_decref(r);
-        if (!got)
-            nulls++;
-        else if (strcmp(got, want))
-            differ++;
-        free(got);
-    }
-
-    long hwm = hc_hwm_kib(c.pid);
-    double cpu = hc_cpu_ms(c.pid);
-    hc_send(&c, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"shutdown\"}", ++id);
-    json_decref(hc_wait_response(&c, &in, id));
-    hc_send(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
-    char status[32];
-    hc_reap(&c, status, sizeof status);
-
-    if (o->dump) {
-        FILE *d = fopen(o->dump, "w");
-        if (!d || fprintf(d, "%s\n", want) < 0 || fclose(d)) hc_die(o->dump);
-    }
-    double sum = 0;
-    for (int i = 0; i < o->n; i++)
-        sum += rtt[i];
-    qsort(rtt, (size_t)o->n, sizeof *rtt, hc_cmp_double);
-    printf("result mode=hover n=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f "
-           "load_ms=%.0f hover_hash=%016llx hover_bytes=%zu nulls=%d differ=%d hwm_kib=%ld "
-           "cpu_ms=%.0f %s\n",
-           o->n, hc_pct(rtt, o->n, 0.50), hc_pct(rtt, o->n, 0.90), hc_pct(rtt, o->n, 0.99),
-           rtt[o->n - 1], sum / o->n, load_ms, (unsigned long long)hc_fnv1a(want), strlen(want),
-           nulls, differ, hwm, cpu, status);
-    free(rtt);
-    free(want);
-    free(in.buf);
     free(jroot);
     free(jdoc);
     free(jtext);
-    return nulls == 0 && differ == 0 ? 0 : 1;
+}
+
+/* Starts s and waits until its hover has an answer: the workspace loaded. */
+static void hc_load(struct hc_sess *s)
+{
+    double t0 = hc_now_us();
+    hc_spawn(s);
+    s->id = 1;
+    if (hc_send(s, "%s", hc_init)) return;
+    json_t *init = hc_wait_response(s, 1);
+    if (!init) return;
+    int ok = json_object_get(init, "result") != NULL;
+    json_decref(init);
+    if (!ok) {
+        hc_break(s, "initialize failed");
+        return;
+    }
+    hc_send(s, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+    hc_send(s, "%s", hc_open);
+    for (int tries = 0; !s->want && !s->dead; tries++) {
+        if (hc_now_us() - t0 > HC_LOAD_TIMEOUT_MS * 1e3) {
+            hc_break(s, "hover still null after %d ms: no workspace", HC_LOAD_TIMEOUT_MS);
+            return;
+        }
+        if (tries) hc_pump(s, 100);
+        hc_send(s, hc_hover, ++s->id);
+        json_t *r = hc_wait_response(s, s->id);
+        if (r) s->want = hc_canonical_result(r);
+        json_decref(r);
+    }
+    s->load_ms = (hc_now_us() - t0) / 1e3;
+}
+
+/* One timed hover; i < 0 is a warm-up. */
+static void hc_hover_once(struct hc_sess *s, int i)
+{
+    double t0 = hc_now_us();
+    if (hc_send(s, hc_hover, ++s->id)) return;
+    json_t *r = hc_wait_response(s, s->id);
+    double t1 = hc_now_us();
+    if (!r || i < 0) {
+        json_decref(r);
+        return;
+    }
+    s->rtt[i] = t1 - t0;
+    char *got = hc_canonical_result(r);
+    json_decref(r);
+    if (!got)
+        s->nulls++;
+    else if (strcmp(got, s->want))
+        s->differ++;
+    free(got);
+}
+
+static void hc_finish(struct hc_sess *s)
+{
+    if (s->dead) return;
+    s->hwm_kib = hc_hwm_kib(s->pid);
+    s->cpu_ms = hc_cpu_ms(s->pid);
+    if (!hc_send(s, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"shutdown\"}", ++s->id))
+        json_decref(hc_wait_response(s, s->id));
+    hc_send(s, "{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
+    if (!s->dead) hc_reap(s);
+}
+
+static void hc_report(struct hc_sess *s, int n)
+{
+    if (s->dead) {
+        printf("result name=%s failed=1\n", s->name);
+        return;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        sum += s->rtt[i];
+    qsort(s->rtt, (size_t)n, sizeof *s->rtt, hc_cmp_double);
+    printf("result name=%s mode=hover n=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f "
+           "mean_us=%.1f load_ms=%.0f hover_hash=%016llx hover_bytes=%zu nulls=%d differ=%d "
+           "hwm_kib=%ld cpu_ms=%.0f %s\n",
+           s->name, n, hc_pct(s->rtt, n, 0.50), hc_pct(s->rtt, n, 0.90), hc_pct(s->rtt, n, 0.99),
+           s->rtt[n - 1], sum / n, s->load_ms, (unsigned long long)hc_fnv1a(s->want),
+           strlen(s->want), s->nulls, s->differ, s->hwm_kib, s->cpu_ms, s->status);
+}
+
+static int hc_run(const struct hc_opts *o, struct hc_sess *ss, int k)
+{
+    hc_build_requests(o);
+    /* One at a time: seven gopls loading at once on two CPUs would measure
+     * the queue, and the load time is reported per session. */
+    for (int j = 0; j < k; j++) {
+        ss[j].rtt = calloc((size_t)o->n, sizeof *ss[j].rtt);
+        if (!ss[j].rtt) hc_die("calloc");
+        hc_load(&ss[j]);
+    }
+    for (int i = -o->warmup; i < o->n; i++) {
+        int first = (i + o->warmup) % k;
+        for (int j = 0; j < k; j++) {
+            struct hc_sess *s = &ss[(first + j) % k];
+            if (!s->dead) hc_hover_once(s, i);
+        }
+    }
+    for (int j = 0; j < k; j++)
+        hc_finish(&ss[j]);
+    int bad = 0;
+    for (int j = 0; j < k; j++) {
+        hc_report(&ss[j], o->n);
+        bad |= ss[j].dead || ss[j].nulls || ss[j].differ;
+    }
+    for (int j = 0; j < k && o->dump; j++) {
+        if (!ss[j].want) continue;
+        FILE *d = fopen(o->dump, "w");
+        if (!d || fprintf(d, "%s\n", ss[j].want) < 0 || fclose(d)) hc_die(o->dump);
+        break;
+    }
+    return bad;
 }
 
 /* Binds 127.0.0.1:0, reads the port the kernel chose, and lets it go. */
@@ -489,7 +543,7 @@ static int hc_free_port(void)
 static int hc_usage(void)
 {
     fprintf(stderr, "usage: hover_client --root DIR [--file REL] [--line L] [--char C] [-n N]\n"
-                    "                    [--warmup W] [--dump FILE] -- CMD...\n"
+                    "           [--warmup W] [--dump FILE] -- NAME CMD... [-- NAME CMD...]...\n"
                     "       hover_client --free-port\n");
     return 2;
 }
@@ -527,6 +581,22 @@ int main(int argc, char **argv)
         else
             return hc_usage();
     }
-    if (!o.root || o.root[0] != '/' || i + 1 >= argc) return hc_usage();
-    return hc_run(&o, argv + i + 1);
+    if (!o.root || o.root[0] != '/') return hc_usage();
+    /* Sessions: each `--` starts NAME CMD...; the `--` become the NULLs that
+     * end each command's argv. */
+    static struct hc_sess ss[HC_MAX_SESS];
+    int k = 0;
+    while (i < argc) {
+        argv[i++] = NULL;
+        if (k == HC_MAX_SESS || i + 1 >= argc || !strcmp(argv[i], "--") ||
+            !strcmp(argv[i + 1], "--"))
+            return hc_usage();
+        ss[k].name = argv[i];
+        ss[k].cmd = argv + i + 1;
+        k++;
+        for (i += 2; i < argc && strcmp(argv[i], "--"); i++)
+            ;
+    }
+    if (k == 0) return hc_usage();
+    return hc_run(&o, ss, k);
 }

@@ -3,23 +3,30 @@
 # the real gopls on tests/example (issue 5, item 6). scripts/bench.sh runs it
 # after its own tables; see docs/performance.md, "Remote hover".
 #
-# Every run is one editor session (bench/hover_client): a fresh gopls behind
-# the configuration, the workspace loaded, warm-up hovers discarded, then
-# BENCH_HOVER_N hovers on greet.New, one at a time. Configurations:
+# A round starts what every configuration needs (a fresh gopls behind each)
+# and one bench/hover_client with an editor session per configuration; once
+# every workspace has loaded and BENCH_HOVER_WARMUP warm-up turns are done,
+# it takes BENCH_HOVER_N turns, each one hover on greet.New per session, so
+# whatever else loads the machine slows every configuration alike.
+# Configurations:
 #   direct      gopls on the client's pipes (the baseline)
+#   direct2     the same again: the A/A control, the noise floor
 #   standin     build/gopls (lsptap as gopls) with LSPTAP_GOPLS=gopls
 #   relay-tcp   lsptap relay --connect 127.0.0.1:P -> relay --listen 127.0.0.1:P -- gopls
 #   relay-tls   the same over tls:// with client certificates (openssl-made, per bench)
 #   relay-unix  the same over unix:PATH
+#   socat-tcp   socat STDIO TCP:127.0.0.1:P -> socat TCP-LISTEN:P,fork EXEC:gopls (both
+#               nodelay): what any two relay processes over TCP cost here (when socat is)
 #   gopls-tcp   gopls -remote=127.0.0.1:P -> gopls serve -listen=127.0.0.1:P
 #   gopls-unix  gopls -remote=unix;PATH -> gopls serve -listen=unix;PATH
-# Rounds interleave the configurations (rotating their order); ratios are
-# taken within a round against that round's direct run, and the median over
-# rounds is reported. Informational only: exits 0 whatever the numbers are.
+# Rounds rotate the order; ratios are taken within a round against that
+# round's direct session, and the median over rounds is reported.
+# Informational only: exits 0 whatever the numbers are.
 #
 # Knobs (environment): BENCH_REMOTE_ROUNDS (5), BENCH_HOVER_N (200 timed
-# hovers per run), BENCH_HOVER_WARMUP (20), BENCH_GOPLS (/usr/bin/gopls, else
-# the gopls on PATH).
+# hovers per configuration and round), BENCH_HOVER_WARMUP (20), BENCH_GOPLS
+# (/usr/bin/gopls, else the gopls on PATH), BENCH_REMOTE_RAW=FILE (keep the
+# per-round result lines there).
 set -u
 
 B=${1:?usage: scripts/bench-remote.sh BUILD_DIR}
@@ -73,9 +80,16 @@ bg() {
   BGPID=$!
   BG+=("$BGPID")
 }
-# stop_bg PID: ends what bg started, and forgets it.
+# stop_bg PID: ends what bg started, and forgets it. A listener's children
+# (the session's gopls, socat's per-connection copy) end by themselves after
+# the editor's exit; they get up to 2 s for that first, because one killed
+# with its parent is reparented to init, which here may never reap it.
 stop_bg() {
-  local p keep=()
+  local p keep=() i
+  for ((i = 0; i < 100; i++)); do
+    [ -z "$(cat /proc/"$1"/task/*/children 2>/dev/null)" ] && break
+    sleep 0.02
+  done
   kill -TERM -- "-$1" 2>/dev/null
   wait "$1" 2>/dev/null
   for p in "${BG[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
@@ -131,73 +145,82 @@ gen_certs() {
 TLS_LISTEN=(--cert "$TLSD/server.pem" --key "$TLSD/server.key" --client-ca "$TLSD/ca.pem")
 TLS_CONNECT=(--ca "$TLSD/ca.pem" --cert "$TLSD/client.pem" --key "$TLSD/client.key")
 
-# Runs one configuration once: appends "CFG ROUND key=value..." to RESULTS.
-run() {
-  local cfg=$1 round=$2 out=$TMP/out err=$TMP/err dir=$TMP/sessions
-  local lpid="" addr port rc line extra=""
-  local hc=("$HC" --root "$WS" -n "$N" --warmup "$WARM" --dump "$TMP/hover")
+# Runs one round: starts the listeners the round's configurations need,
+# then one hover_client with a session per configuration (it takes turns
+# among them hover by hover), then stops the listeners. Appends
+# "CFG ROUND key=value..." per configuration to RESULTS.
+run_round() {
+  local round=$1
+  shift
+  local cfg addr port line out=$TMP/out err=$TMP/err dir=$TMP/sessions
+  local -A lpid=() bad=()
+  local sess=()
   rm -rf "$dir" "$TMP/sock"
-  mkdir -m 0700 "$dir"
-  : >"$out"
-  export LSPTAP_DIR=$dir
-  case $cfg in
-    direct) (cd "$WS" && "${hc[@]}" -- "$GOPLS") >"$out" 2>"$err" ;;
-    standin) (cd "$WS" && LSPTAP_GOPLS=$GOPLS "${hc[@]}" -- "$STANDIN") >"$out" 2>"$err" ;;
-    relay-*)
-      case $cfg in
-        relay-tcp) bg listener "$LSPTAP" relay --listen 127.0.0.1:0 -- "$GOPLS" ;;
-        relay-tls) bg listener "$LSPTAP" relay --listen tls://127.0.0.1:0 "${TLS_LISTEN[@]}" -- "$GOPLS" ;;
-        relay-unix) bg listener "$LSPTAP" relay --listen "unix:$TMP/sock/relay" -- "$GOPLS" ;;
-      esac
-      lpid=$BGPID
-      if until_up listening_line listener; then
-        addr=$(listen_addr listener)
-        case $cfg in
-          relay-tls) (cd "$WS" && "${hc[@]}" -- "$LSPTAP" relay --connect "tls://$addr" "${TLS_CONNECT[@]}") >"$out" 2>"$err" ;;
-          *) (cd "$WS" && "${hc[@]}" -- "$LSPTAP" relay --connect "$addr") >"$out" 2>"$err" ;;
-        esac
-      else
-        cat "$TMP/listener.err" >"$err"
-      fi
-      ;;
-    gopls-tcp)
-      port=$("$HC" --free-port)
-      bg listener "$GOPLS" serve "-listen=127.0.0.1:$port"
-      lpid=$BGPID
-      if until_up tcp_listening "$port"; then
-        (cd "$WS" && "${hc[@]}" -- "$GOPLS" "-remote=127.0.0.1:$port") >"$out" 2>"$err"
-      else
-        cat "$TMP/listener.err" >"$err"
-      fi
-      ;;
-    gopls-unix)
-      mkdir -m 0700 "$TMP/sock"
-      bg listener "$GOPLS" serve "-listen=unix;$TMP/sock/gopls"
-      lpid=$BGPID
-      if until_up test -S "$TMP/sock/gopls"; then
-        (cd "$WS" && "${hc[@]}" -- "$GOPLS" "-remote=unix;$TMP/sock/gopls") >"$out" 2>"$err"
-      else
-        cat "$TMP/listener.err" >"$err"
-      fi
-      ;;
-  esac
-  rc=$?
-  unset LSPTAP_DIR
-  if [ -n "$lpid" ]; then
-    # The listening process's own peak RSS: lsptap's relay (its gopls
-    # children are other processes), or for gopls serve, gopls itself.
-    extra=" listener_kib=$(hwm_kib "$lpid")"
-    stop_bg "$lpid"
-  fi
-  line=$(grep '^result ' "$out" | tail -n 1)
-  if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
-    echo "bench-remote: $cfg round $round failed (exit $rc): $(tail -n 3 "$err" | tr '\n' ' ')" >&2
-    line="result failed=1"
-  fi
-  echo "$cfg $round ${line#result }$extra" >>"$RESULTS"
+  mkdir -m 0700 "$dir" "$TMP/sock"
+  export LSPTAP_DIR=$dir LSPTAP_GOPLS=$GOPLS
+  for cfg in "$@"; do
+    addr=""
+    case $cfg in
+      relay-tcp) bg "$cfg" "$LSPTAP" relay --listen 127.0.0.1:0 -- "$GOPLS" ;;
+      relay-tls) bg "$cfg" "$LSPTAP" relay --listen tls://127.0.0.1:0 "${TLS_LISTEN[@]}" -- "$GOPLS" ;;
+      relay-unix) bg "$cfg" "$LSPTAP" relay --listen "unix:$TMP/sock/relay" -- "$GOPLS" ;;
+      gopls-tcp)
+        port=$("$HC" --free-port)
+        bg "$cfg" "$GOPLS" serve "-listen=127.0.0.1:$port"
+        ;;
+      gopls-unix) bg "$cfg" "$GOPLS" serve "-listen=unix;$TMP/sock/gopls" ;;
+      socat-tcp)
+        port=$("$HC" --free-port)
+        bg "$cfg" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork,nodelay" "EXEC:$GOPLS"
+        ;;
+    esac
+    case $cfg in
+      relay-*)
+        lpid[$cfg]=$BGPID
+        until_up listening_line "$cfg" && addr=$(listen_addr "$cfg")
+        ;;
+      gopls-tcp | socat-tcp)
+        lpid[$cfg]=$BGPID
+        until_up tcp_listening "$port" && addr=127.0.0.1:$port
+        ;;
+      gopls-unix)
+        lpid[$cfg]=$BGPID
+        until_up test -S "$TMP/sock/gopls" && addr="unix;$TMP/sock/gopls"
+        ;;
+    esac
+    case $cfg in
+      direct | direct2) sess+=(-- "$cfg" "$GOPLS") ;;
+      standin) sess+=(-- "$cfg" "$STANDIN") ;;
+      relay-tls) [ -n "$addr" ] && sess+=(-- "$cfg" "$LSPTAP" relay --connect "tls://$addr" "${TLS_CONNECT[@]}") ;;
+      relay-*) [ -n "$addr" ] && sess+=(-- "$cfg" "$LSPTAP" relay --connect "$addr") ;;
+      gopls-*) [ -n "$addr" ] && sess+=(-- "$cfg" "$GOPLS" "-remote=$addr") ;;
+      socat-tcp) [ -n "$addr" ] && sess+=(-- "$cfg" socat STDIO "TCP:$addr,nodelay") ;;
+    esac
+    if [ -n "${lpid[$cfg]:-}" ] && [ -z "$addr" ]; then
+      bad[$cfg]=1
+      echo "bench-remote: $cfg round $round: the listener did not start: $(head -n 2 "$TMP/$cfg.err" | tr '\n' ' ')" >&2
+    fi
+  done
+  (cd "$WS" && "$HC" --root "$WS" -n "$N" --warmup "$WARM" --dump "$TMP/hover" "${sess[@]}") >"$out" 2>"$err"
+  unset LSPTAP_DIR LSPTAP_GOPLS
+  grep -E '^hover_client: ' "$err" | sed "s/^/bench-remote: round $round: /" >&2
+  for cfg in "$@"; do
+    line=$(grep "^result name=$cfg " "$out")
+    [ -n "$line" ] || line="result name=$cfg failed=1"
+    [ -z "${bad[$cfg]:-}" ] || line="result name=$cfg failed=1"
+    if [ -n "${lpid[$cfg]:-}" ]; then
+      # The listening process's own peak RSS: lsptap's relay (its gopls
+      # children are other processes), or for gopls serve, gopls itself.
+      line="$line listener_kib=$(hwm_kib "${lpid[$cfg]}")"
+      stop_bg "${lpid[$cfg]}"
+    fi
+    echo "$cfg $round ${line#result name=$cfg }" >>"$RESULTS"
+  done
 }
 
-CFGS=(direct)
+# direct2 is a second direct gopls: the A/A control, whose distance from
+# direct is what this machine cannot resolve.
+CFGS=(direct direct2)
 notes=()
 if [ -x "$STANDIN" ] && [ -x "$LSPTAP" ]; then
   CFGS+=(standin relay-tcp)
@@ -214,21 +237,23 @@ if [ -x "$STANDIN" ] && [ -x "$LSPTAP" ]; then
     notes+=("relay-tls skipped: no certificates ($why)")
   fi
   CFGS+=(relay-unix)
+  # socat is the reference: two byte-copying processes over TCP, no inspection.
+  command -v socat >/dev/null 2>&1 && CFGS+=(socat-tcp)
 else
   notes+=("$LSPTAP not built, so lsptap is not measured")
 fi
 CFGS+=(gopls-tcp gopls-unix)
 
 start=$(date +%s)
-say "$(nproc) CPUs, $ROUNDS rounds of ${#CFGS[@]} configurations; per run: $N hovers on" \
-  "greet.New after the workspace loaded and $WARM warm-up hovers; gopls: $GOPLS ($("$GOPLS" version 2>/dev/null | tr -s ' \n' ' '))"
+say "$(nproc) CPUs, $ROUNDS rounds of ${#CFGS[@]} configurations taking turns; per round and" \
+  "configuration: $N hovers on greet.New after the workspace loaded and $WARM warm-up hovers; gopls: $GOPLS ($("$GOPLS" version 2>/dev/null | tr -s ' \n' ' '))"
 for n in "${notes[@]}"; do say "$n"; done
 say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((r = 1; r <= ROUNDS; r++)); do
   nc=${#CFGS[@]}
-  for ((i = 0; i < nc; i++)); do
-    run "${CFGS[$(((i + r) % nc))]}" "$r"
-  done
+  order=()
+  for ((i = 0; i < nc; i++)); do order+=("${CFGS[$(((i + r) % nc))]}"); done
+  run_round "$r" "${order[@]}"
   say "round $r/$ROUNDS done ($(($(date +%s) - start)) s)"
 done
 
@@ -282,7 +307,7 @@ END {
   # canonical hover JSON, which every run also checked against its own first.
   for (r = 1; r <= R && want == ""; r++) if (ok("direct", r)) want = V["direct", r, "hover_hash"]
   for (i = 1; i <= k; i++) for (r = 1; r <= R; r++) if (ok(C[i], r) && V[C[i], r, "hover_hash"] != want) D[C[i]]++
-  printf "\nHover over remote paths: %d hovers per run with the real gopls (us), median of %d rounds\n", n, R
+  printf "\nHover over remote paths with the real gopls (us): %d hovers per configuration and round, taking turns; median of %d rounds\n", n, R
   printf "%-11s %8s %8s %8s %10s %8s %8s %8s %10s %10s %s\n", "config", "p50", "p90", "p99", "added p50", "x p50", "x p90", "load ms", "client KiB", "listen KiB", "notes"
   for (i = 1; i <= k; i++) {
     c = C[i]; note = ""
@@ -295,14 +320,19 @@ END {
       stat(c, "p90_us", "ratio", "direct"), stat(c, "load_ms", "abs"), maxof(c, "hwm_kib"), maxof(c, "listener_kib"), note
   }
   printf "  client KiB: peak RSS of the process the editor started (gopls itself for direct; lsptap for\n"
-  printf "  standin and relay-*; gopls'"'"'s forwarder for gopls-*). listen KiB: of the listening process\n"
-  printf "  (lsptap relay --listen without its gopls; for gopls-*, the gopls daemon serving the session).\n"
+  printf "  standin and relay-*; socat; gopls'"'"'s forwarder for gopls-*). listen KiB: of the listening\n"
+  printf "  process (lsptap relay --listen without its gopls; socat'"'"'s parent; for gopls-*, the gopls daemon).\n"
   printf "\nIssue 5 targets (informational; bench never fails the build)\n"
+  printf "  the A/A control, direct2 - direct: added p50 %.0f us (per round %s): differences this size are noise\n",
+    stat("direct2", "p50_us", "diff", "direct"), range("direct2", "p50_us", "direct")
   t = stat("relay-tcp", "p50_us", "ratio", "direct")
   if (t != "nan") {
     printf "  %s relay over TCP within a few percent (<= 1.05x) of direct: p50 %.2fx, added %.0f us (per round %s)\n",
       t <= 1.05 ? "PASS" : "MISS", t, stat("relay-tcp", "p50_us", "diff", "direct"), range("relay-tcp", "p50_us", "direct")
     g = stat("gopls-tcp", "p50_us", "diff", "direct"); a = stat("relay-tcp", "p50_us", "diff", "direct")
+    sc = stat("socat-tcp", "p50_us", "diff", "direct")
+    if (sc != "nan")
+      printf "  reference: two socat processes over TCP add %.0f us at p50 (per round %s)\n", sc, range("socat-tcp", "p50_us", "direct")
     if (g != "nan")
       printf "  %s relay over TCP below gopls'"'"'s forwarder: added p50 %.0f us vs %.0f us (per round: relay %s, gopls %s)\n",
         a < g ? "PASS" : "MISS", a, g, range("relay-tcp", "p50_us", "direct"), range("gopls-tcp", "p50_us", "direct")
@@ -310,6 +340,7 @@ END {
   s = stat("relay-tls", "p50_us", "ratio", "direct")
   if (s != "nan") printf "  relay over TLS with client certificates: p50 %.2fx direct, added %.0f us\n", s, stat("relay-tls", "p50_us", "diff", "direct")
 }' "$RESULTS"
+[ -n "${BENCH_REMOTE_RAW:-}" ] && cp "$RESULTS" "$BENCH_REMOTE_RAW"
 [ -s "$TMP/hover" ] && say "the hover answer (canonical JSON): $(head -c 200 "$TMP/hover")..."
 say "done in $(($(date +%s) - start)) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit 0

@@ -421,12 +421,15 @@ static void hc_load(struct hc_sess *s)
     if (hc_send(s, "%s", hc_init)) return;
     json_t *init = hc_wait_response(s, 1);
     if (!init) return;
-    int ok = json_object_get(init, "result") != NULL;
-    json_decref(init);
-    if (!ok) {
-        hc_break(s, "initialize failed");
+    if (!json_object_get(init, "result")) {
+        /* A relay that could not connect says why here (lsptap's diagnosis). */
+        const char *why =
+            json_string_value(json_object_get(json_object_get(init, "error"), "message"));
+        hc_break(s, "initialize failed: %.400s", why ? why : "no result and no error message");
+        json_decref(init);
         return;
     }
+    json_decref(init);
     hc_send(s, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
     hc_send(s, "%s", hc_open);
     for (int tries = 0; !s->want && !s->dead; tries++) {

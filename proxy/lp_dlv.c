@@ -614,6 +614,7 @@ static void on_connection(uv_stream_t *l, int status)
     struct dlv *d = l->data;
     if (status || d->editor_open) return;
     uv_tcp_init(d->loop, &d->editor);
+    uv_tcp_nodelay(&d->editor, 1); /* DAP frames are small: no delayed-ACK waits */
     d->editor.data = d;
     if (uv_accept(l, (uv_stream_t *)&d->editor)) {
         lp_close_once((uv_handle_t *)&d->editor);
@@ -642,6 +643,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     uv_tcp_init(d->loop, &d->server);
+    uv_tcp_nodelay(&d->server, 1); /* DAP frames are small: no delayed-ACK waits */
     d->server.data = d;
     d->conn.data = d;
     int r = uv_tcp_connect(&d->conn, &d->server, (struct sockaddr *)&ss, on_server_connect);
@@ -685,6 +687,7 @@ static void reach_editor(struct dlv *d)
     struct sockaddr_storage ss;
     char err[512];
     uv_tcp_init(d->loop, &d->editor);
+    uv_tcp_nodelay(&d->editor, 1); /* DAP frames are small: no delayed-ACK waits */
     d->editor.data = d;
     d->ed_conn.data = d;
     d->editor_connecting = 1;
@@ -704,6 +707,7 @@ static void on_dlv_dialed(uv_stream_t *l, int status)
     struct dlv *d = l->data;
     if (status || d->server_open) return;
     uv_tcp_init(d->loop, &d->server);
+    uv_tcp_nodelay(&d->server, 1); /* DAP frames are small: no delayed-ACK waits */
     d->server.data = d;
     if (uv_accept(l, (uv_stream_t *)&d->server)) {
         lp_close_once((uv_handle_t *)&d->server);

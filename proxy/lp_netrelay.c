@@ -413,6 +413,10 @@ static int open_server(struct conn *c)
         return UV_EAI_NONAME;
     }
     uv_tcp_init(nr->loop, &c->srv.tcp);
+    /* LSP frames are small and answered one at a time: without NODELAY, a
+     * frame that arrives in two reads (gopls writes its header and body
+     * separately) waits for the peer's delayed ACK, 40 ms on Linux. */
+    uv_tcp_nodelay(&c->srv.tcp, 1);
     int r = uv_tcp_connect(&c->creq, &c->srv.tcp, res->ai_addr, on_connected);
     freeaddrinfo(res);
     if (r) {
@@ -437,6 +441,7 @@ static void on_connection(uv_stream_t *l, int status)
         conn_end(c, "accept failed");
         return;
     }
+    if (nr->listen.kind != LP_ADDR_UNIX) uv_tcp_nodelay(&c->ed.tcp, 1); /* see open_server */
     char peer[INET6_ADDRSTRLEN + 16] = "local";
     if (nr->listen.kind != LP_ADDR_UNIX) {
         struct sockaddr_storage ss;

@@ -10,7 +10,8 @@
 #
 # Knobs (environment): BENCH_ROUNDS (5), BENCH_LAT_N (2000 round trips),
 # BENCH_TP_MIB (256), BENCH_TP_FRAME_KIB (1024); BENCH_PERF=1 adds a perf profile
-# of lsptap in each throughput mode.
+# of lsptap in each throughput mode. Then scripts/bench-remote.sh (hover over
+# remote paths with the real gopls; its own knobs), unless BENCH_REMOTE=0.
 set -u
 
 B=${1:?usage: scripts/bench.sh BUILD_DIR}
@@ -248,6 +249,12 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
     perf report -i "$TMP/perf.data" --comm "$(basename "$STANDIN")" --no-children --sort dso,sym \
       --stdio 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 15
   done
+fi
+# Hover latency over remote paths with the real gopls (issue 5): its own
+# script, since its server is gopls and not echo_peer. BENCH_REMOTE=0 skips it.
+if [ "${BENCH_REMOTE:-1}" != 0 ]; then
+  echo
+  "$(dirname "$0")/bench-remote.sh" "$B"
 fi
 echo "bench: done in $(($(date +%s) - start)) s; load average at the end: $(load)"
 exit 0

@@ -17,6 +17,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: lsptap netcheck HOST:PORT [--tls] [--sni NAME] [--ca FILE]\n"
+          "                        [--cert FILE --key FILE]\n"
           "                        [--probe lsp|dap|none] [--pcap FILE] [--json]\n"
           "                        [--timeout S] [-v]\n"
           "\n"
@@ -119,6 +120,10 @@ int cmd_netcheck(int argc, char **argv)
             t.sni = v;
         } else if ((v = opt_value(argc, argv, &i, "--ca"))) {
             t.ca = v;
+        } else if ((v = opt_value(argc, argv, &i, "--cert"))) {
+            t.cert = v;
+        } else if ((v = opt_value(argc, argv, &i, "--key"))) {
+            t.key = v;
         } else if ((v = opt_value(argc, argv, &i, "--pcap"))) {
             t.pcap_path = v;
         } else if ((v = opt_value(argc, argv, &i, "--probe"))) {
@@ -146,6 +151,7 @@ int cmd_netcheck(int argc, char **argv)
         }
     }
     if (!hostport) return usage_error("missing HOST:PORT", NULL);
+    if (!t.cert != !t.key) return usage_error("--cert and --key go together", NULL);
     char err[300];
     if (ln_target_parse(&t, hostport, err, sizeof(err)) < 0) return usage_error(err, NULL);
 

@@ -50,6 +50,8 @@ struct ln_target {
     int tls;               /* run the tls layer */
     const char *sni;       /* name sent and checked; NULL: host (when not a literal) */
     const char *ca;        /* CA file; NULL: the system's store */
+    const char *cert;      /* client certificate (PEM) for servers that ask; NULL: none */
+    const char *key;       /* its key */
     enum ln_probe probe;   /* application probe */
     int timeout_ms;        /* per attempt (per address, per handshake, per probe) */
     const char *pcap_path; /* write the captured packets here; NULL: don't */

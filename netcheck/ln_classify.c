@@ -294,7 +294,7 @@ const char *ln_tls_class_name(enum ln_tls_class c)
 {
     static const char *n[] = {"ok",           "not-tls",       "unknown-ca",    "self-signed",
                               "expired",      "not-yet-valid", "name-mismatch", "handshake-failed",
-                              "verify-failed"};
+                              "verify-failed", "client-cert-required", "client-cert-rejected"};
     return n[c];
 }
 
@@ -321,6 +321,12 @@ const char *ln_tls_hint(enum ln_tls_class c)
     case LN_TLS_NAME_MISMATCH:
         return "the certificate does not name the host you dialled: connect by a name it "
                "carries, pass --sni NAME, or reissue it with this name in subjectAltName";
+    case LN_TLS_CLIENT_CERT_REQUIRED:
+        return "the server accepts only clients with a certificate: give --cert FILE --key FILE "
+               "(LSPTAP_TLS_CERT, LSPTAP_TLS_KEY), signed by a CA the server trusts";
+    case LN_TLS_CLIENT_CERT_REJECTED:
+        return "the server refused this client certificate: it must be signed by a CA in the "
+               "server's --client-ca and be valid today";
     case LN_TLS_HANDSHAKE:
         return "the TLS handshake failed: compare the protocol versions and ciphers both sides "
                "allow, and whether the server requires a client certificate";

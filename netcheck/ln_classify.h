@@ -75,6 +75,8 @@ enum ln_tls_class {
     LN_TLS_NAME_MISMATCH,
     LN_TLS_HANDSHAKE, /* an alert or another handshake failure */
     LN_TLS_OTHER,     /* another verification error */
+    LN_TLS_CLIENT_CERT_REQUIRED, /* the server wants a client certificate; none given */
+    LN_TLS_CLIENT_CERT_REJECTED, /* the server refused the one given */
 };
 /* The verdict for every X509_V_ERR_* collected during the handshake. Trust
  * (unknown CA, self-signed) comes first, then dates, then the name: the most

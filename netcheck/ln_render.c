@@ -101,6 +101,7 @@ json_t *ln_report_json(const struct ln_report *rep)
     if (!target) return NULL;
     if (t->sni) json_object_set_new(target, "sni", json_string(t->sni));
     if (t->ca) json_object_set_new(target, "ca", json_string(t->ca));
+    if (t->cert) json_object_set_new(target, "cert", json_string(t->cert));
     if (t->pcap_path) json_object_set_new(target, "pcap", json_string(t->pcap_path));
     json_t *layers = json_array();
     for (int i = 0; i < LN_NLAYERS; i++) {

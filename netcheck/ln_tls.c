@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #define MAX_VERIFY_ERRS 16
 
 struct verify_log {
+    int cert_requested; /* the server sent a CertificateRequest */
     int n;
     int errs[MAX_VERIFY_ERRS];
     int depth[MAX_VERIFY_ERRS];
@@ -72,6 +74,84 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
         }
     }
     return 1; /* go on: collect every error, judge after the handshake */
+}
+
+/* Called when the server asks for a client certificate (and on none else). */
+static int cert_cb(SSL *ssl, void *arg)
+{
+    (void)arg;
+    struct verify_log *log = SSL_get_app_data(ssl);
+    if (log) log->cert_requested = 1;
+    return 1;
+}
+
+/* The server's answer to our certificate, as an alert reason, or 0.
+ * TLS 1.2 servers judge it inside the handshake; a TLS 1.3 server judges
+ * it after the client has finished, and says so in its first record: an
+ * alert, or (when it accepts) session tickets. Peek at that record without
+ * taking application data; wait at most wait_ms for it. */
+static int post_handshake_alert(SSL *ssl, int fd, int wait_ms)
+{
+    if (SSL_version(ssl) != TLS1_3_VERSION) return 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, wait_ms) != 1) return 0; /* no word: it accepted us */
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    char c;
+    ERR_clear_error();
+    int r = SSL_peek(ssl, &c, 1);
+    int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, r);
+    unsigned long err = ERR_peek_last_error();
+    fcntl(fd, F_SETFL, fl);
+    /* Data, a session ticket (want-read), or a clean close: accepted. */
+    if (e != SSL_ERROR_SSL) return 0;
+    return err ? ERR_GET_REASON(err) : 0;
+}
+
+static int is_cert_alert(int reason)
+{
+    switch (reason) {
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED:
+        return 1;
+    }
+    return 0;
+}
+
+/* A client certificate problem, judged by the server: its class, or OK. */
+static enum ln_tls_class client_cert_class(const struct ln_target *t, const struct verify_log *log,
+                                           int reason)
+{
+    if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED) return LN_TLS_CLIENT_CERT_REQUIRED;
+    if (!log->cert_requested) return LN_TLS_OK;
+    if (!t->cert && (reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE || is_cert_alert(reason)))
+        return LN_TLS_CLIENT_CERT_REQUIRED;
+    if (t->cert && is_cert_alert(reason)) return LN_TLS_CLIENT_CERT_REJECTED;
+    return LN_TLS_OK;
+}
+
+static void client_cert_failed(struct ln_ctx *c, struct ln_layer_result *res, enum ln_tls_class cls,
+                               int reason)
+{
+    char addr[80];
+    ln_addrport_str((struct sockaddr *)&c->peer, addr, sizeof(addr));
+    c->tls_failed = 1;
+    json_object_set_new(res->evidence, "class", json_string(ln_tls_class_name(cls)));
+    const char *alert = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, reason));
+    if (!alert) alert = "no alert";
+    json_object_set_new(res->evidence, "alert", json_string(alert));
+    if (cls == LN_TLS_CLIENT_CERT_REQUIRED)
+        ln_set(res, LN_FAIL, "%s requires a client certificate and none was given (%s)", addr,
+               alert);
+    else
+        ln_set(res, LN_FAIL, "%s refused the client certificate (%s)", addr, alert);
+    snprintf(res->hint, sizeof(res->hint), "%s", ln_tls_hint(cls));
 }
 
 /* "DNS:a, DNS:b, IP:1.2.3.4" of the leaf, or its CN. */
@@ -168,6 +248,19 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     c->sslctx = SSL_CTX_new(TLS_client_method());
     if (!c->sslctx) return -ENOMEM;
     SSL_CTX_set_verify(c->sslctx, SSL_VERIFY_PEER, verify_cb);
+    SSL_CTX_set_cert_cb(c->sslctx, cert_cb, NULL);
+    if (t->cert) {
+        json_object_set_new(ev, "client_cert", json_string(t->cert));
+        if (SSL_CTX_use_certificate_chain_file(c->sslctx, t->cert) != 1 ||
+            SSL_CTX_use_PrivateKey_file(c->sslctx, t->key, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(c->sslctx) != 1) {
+            c->tls_failed = 1;
+            ln_set(res, LN_FAIL, "cannot load the client certificate %s with the key %s", t->cert,
+                   t->key);
+            ln_hint(res, "--cert and --key must name a readable PEM certificate and its key");
+            return 0;
+        }
+    }
     if (t->ca) {
         json_object_set_new(ev, "ca_file", json_string(t->ca));
         if (SSL_CTX_load_verify_locations(c->sslctx, t->ca, NULL) != 1) {
@@ -210,8 +303,13 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     int rc = SSL_connect(c->ssl);
     if (rc != 1) {
         int se = SSL_get_error(c->ssl, rc), sys = errno;
+        unsigned long e = ERR_peek_last_error();
+        enum ln_tls_class cc = client_cert_class(t, log, e ? ERR_GET_REASON(e) : 0);
+        if (cc != LN_TLS_OK)
+            client_cert_failed(c, res, cc, ERR_GET_REASON(e));
+        else
+            handshake_failed(t, c, res, se, sys, e);
         c->tls_failed = 1;
-        handshake_failed(t, c, res, se, sys, ERR_peek_last_error());
         SSL_set_app_data(c->ssl, NULL);
         free(log);
         return 0;
@@ -243,6 +341,19 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         }
     }
     const char *proto = SSL_get_version(c->ssl), *cipher = SSL_get_cipher_name(c->ssl);
+    if (cls == LN_TLS_OK && log->cert_requested) {
+        int wait = t->timeout_ms < 1000 ? t->timeout_ms : 1000;
+        int reason = post_handshake_alert(c->ssl, c->fd, wait);
+        enum ln_tls_class cc = client_cert_class(t, log, reason);
+        json_object_set_new(ev, "client_cert_requested", json_true());
+        if (cc != LN_TLS_OK) {
+            client_cert_failed(c, res, cc, reason);
+            X509_free(leaf);
+            SSL_set_app_data(c->ssl, NULL);
+            free(log);
+            return 0;
+        }
+    }
     switch (cls) {
     case LN_TLS_OK:
         ln_set(res, LN_OK, "%s %s; certificate %s verified for %s", proto, cipher, subj, checked);

@@ -15,7 +15,8 @@ static void render_prefixed(const struct ln_report *rep)
     FILE *m = open_memstream(&text, &len);
     if (!m) return;
     ln_render_header(m, &rep->target);
-    for (int l = 0; l < LN_NLAYERS; l++) ln_render_layer(m, rep, (enum ln_layer)l, 0);
+    for (int l = 0; l < LN_NLAYERS; l++)
+        ln_render_layer(m, rep, (enum ln_layer)l, 0);
     ln_render_verdict(m, rep);
     fclose(m);
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
@@ -28,6 +29,12 @@ static void render_prefixed(const struct ln_report *rep)
 
 int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct lp_diag *d)
 {
+    return lp_diagnose_tls(host, port, probe, NULL, d);
+}
+
+int lp_diagnose_tls(const char *host, const char *port, enum ln_probe probe,
+                    const struct lp_diag_tls *tls, struct lp_diag *d)
+{
     memset(d, 0, sizeof *d);
     d->failed = -1;
     struct ln_target t;
@@ -39,6 +46,12 @@ int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct 
         return -1;
     }
     t.probe = probe;
+    if (tls && tls->on) {
+        t.tls = 1;
+        t.ca = tls->ca;
+        t.cert = tls->cert;
+        t.key = tls->key;
+    }
     struct ln_report rep;
     if (ln_run(&t, &rep, NULL)) {
         ln_report_free(&rep);
@@ -51,6 +64,14 @@ int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct 
         snprintf(d->verdict, sizeof d->verdict, "%s; %s", rep.verdict, rep.hint);
     else
         snprintf(d->verdict, sizeof d->verdict, "%s", rep.verdict);
+    size_t n = 0;
+    for (int l = 0; l < LN_NLAYERS; l++) {
+        const struct ln_layer_result *r = &rep.layers[l];
+        int w = snprintf(d->layers + n, sizeof d->layers - n, "%s%s: %s, %s", n ? "\n" : "",
+                         ln_layer_name((enum ln_layer)l), ln_status_name(r->status), r->summary);
+        if (w < 0 || (size_t)w >= sizeof d->layers - n) break;
+        n += (size_t)w;
+    }
     d->report = ln_report_json(&rep);
     ln_report_free(&rep);
     return 0;

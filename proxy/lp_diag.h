@@ -17,11 +17,24 @@ struct lp_diag {
     char verdict[LN_TEXT_MAX + LN_TEXT_MAX + 16]; /* "verdict; hint" in one sentence pair */
     json_t *report; /* netcheck's JSON object (a new reference), NULL when it could not run */
     int failed;     /* the first failing layer, or -1 */
+    /* One line a layer, "link: ok, lo is up ...", for the editor's error. */
+    char layers[LN_NLAYERS * (LN_TEXT_MAX + 24)];
+};
+
+/* TLS settings of a target (NULL fields: not given). */
+struct lp_diag_tls {
+    int on;
+    const char *ca, *cert, *key;
 };
 
 /* Runs netcheck on host:port with the given probe and writes its report to
  * stderr, every line prefixed "lsptap: ". Returns 0, or -1 when netcheck
  * could not run (then d->verdict says why). Free d->report with json_decref. */
 int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct lp_diag *d);
+
+/* The same through TLS with the connection's own CA and client certificate:
+ * netcheck's tls layer then names what the handshake tripped on. */
+int lp_diagnose_tls(const char *host, const char *port, enum ln_probe probe,
+                    const struct lp_diag_tls *tls, struct lp_diag *d);
 
 #endif

@@ -18,8 +18,11 @@
 #include "proxy/lp_pump.h"
 #include "proxy/lp_serve.h"
 #include "proxy/lp_stdio.h"
+#include "proxy/lp_tls.h"
 
 #define DEFAULT_MAX_CONNS 16
+#define TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */
+#define TLS_CONFIRM_MS 1000    /* TLS 1.3: wait for the server's word on our certificate */
 
 /* ---- addresses ---- */
 
@@ -92,7 +95,8 @@ int lp_addr_is_local(const struct lp_addr *a)
     struct addrinfo *res, *ai;
     if (resolve(a, 1, &res)) return 0;
     int local = 1;
-    for (ai = res; ai; ai = ai->ai_next) local &= is_loopback(ai->ai_addr);
+    for (ai = res; ai; ai = ai->ai_next)
+        local &= is_loopback(ai->ai_addr);
     freeaddrinfo(res);
     return local;
 }
@@ -112,6 +116,8 @@ struct conn {
     struct netrelay *nr;
     int id;
     union stream ed, ed_out; /* ed_out used only for stdio (stdin/stdout differ) */
+    struct lp_tls *ed_tls;   /* a tls:// listener's connection: owns the socket, not ed */
+    struct lp_tls *srv_tls;  /* a tls:// server: owns the socket, not srv */
     int ed_split;            /* editor side is two handles */
     union stream srv;        /* the connected server, or the child's stdin */
     union stream srv_out;    /* the child's stdout */
@@ -119,7 +125,7 @@ struct conn {
     uv_process_t proc;
     int has_proc, running, exited, exit_status, term_signal;
     uv_connect_t creq;
-    uv_timer_t grace;   /* CMD: editor EOF -> SIGTERM -> SIGKILL */
+    uv_timer_t grace; /* CMD: editor EOF -> SIGTERM -> SIGKILL */
     int grace_init, term_sent;
     struct lp_pump c2s, s2c;
     int pumping;
@@ -133,6 +139,8 @@ struct netrelay {
     uv_loop_t *loop;
     struct lp_addr listen, connect;
     int has_listen, has_connect;
+    struct lp_tls_files listen_files, connect_files;
+    struct ssl_ctx_st *listen_ctx, *connect_ctx;
     char **cmd;
     enum li_proto proto;
     int max_conns, active, next_id;
@@ -140,7 +148,7 @@ struct netrelay {
     struct lp_bridge in_bridge, out_bridge;
     int exit_code;
     int stdio_mode;
-    char why[2048]; /* stdio mode: why the server is unavailable */
+    char why[4096]; /* stdio mode: why the server is unavailable */
 };
 
 static uint64_t now(struct conn *c)
@@ -165,6 +173,22 @@ static void handle_closed(uv_handle_t *h)
     }
 }
 
+static void tls_closed(void *arg)
+{
+    struct conn *c = arg;
+    if (--c->open_handles == 0) {
+        c->nr->active--;
+        free(c);
+    }
+}
+
+static void close_tls(struct conn *c, struct lp_tls *t)
+{
+    if (!t) return;
+    c->open_handles++;
+    lp_tls_close(t, tls_closed, c);
+}
+
 static void close_h(struct conn *c, uv_handle_t *h)
 {
     if (!h->loop || uv_is_closing(h)) return;
@@ -185,8 +209,10 @@ static void conn_end(struct conn *c, const char *ending)
     lp_session_close(&c->sess, role, extra, ending, 0);
     json_decref(extra);
     c->open_handles++; /* hold c until every close below has run */
+    close_tls(c, c->ed_tls);
     close_h(c, &c->ed.h);
     if (c->ed_split) close_h(c, &c->ed_out.h);
+    close_tls(c, c->srv_tls);
     close_h(c, &c->srv.h);
     if (c->srv_split) close_h(c, &c->srv_out.h);
     if (c->has_proc) close_h(c, (uv_handle_t *)&c->proc);
@@ -215,8 +241,8 @@ static void conn_check(struct conn *c)
     else
         snprintf(ending, sizeof ending, "both sides closed");
     if (c->nr->stdio_mode)
-        c->nr->exit_code = c->has_proc ? (c->term_signal ? 128 + c->term_signal : c->exit_status)
-                                       : 0;
+        c->nr->exit_code =
+            c->has_proc ? (c->term_signal ? 128 + c->term_signal : c->exit_status) : 0;
     conn_end(c, ending);
 }
 
@@ -249,9 +275,14 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 static void on_src_end(struct lp_pump *p, int status)
 {
     struct conn *c = p->data;
+    struct lp_tls *t = p == &c->c2s ? c->ed_tls : c->srv_tls;
+    const char *why = t && *lp_tls_error(t) ? lp_tls_error(t) : uv_strerror(status);
     li_session_eof(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, now(c));
+    if (status != UV_EOF)
+        fprintf(stderr, "lsptap: relay #%d: reading from the %s failed: %s\n", c->id,
+                p == &c->c2s ? "editor" : "server", why);
     event(c, p == &c->c2s ? "editor_eof" : "server_eof",
-          status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
+          status == UV_EOF ? NULL : json_pack("{s:s}", "error", why));
     lp_pump_shutdown_dst(p);
     if (p == &c->c2s && c->has_proc && c->running) start_grace(c);
 }
@@ -275,8 +306,18 @@ static void start_pumps(struct conn *c)
     struct netrelay *nr = c->nr;
     uv_stream_t *ed_in = &c->ed.s, *ed_out = c->ed_split ? &c->ed_out.s : &c->ed.s;
     uv_stream_t *srv_in = &c->srv.s, *srv_out = c->srv_split ? &c->srv_out.s : &c->srv.s;
+    if (c->ed_tls) ed_in = ed_out = lp_tls_stream(c->ed_tls);
+    if (c->srv_tls) srv_in = srv_out = lp_tls_stream(c->srv_tls);
     lp_pump_init(&c->c2s, ed_in, srv_in, nr->cfg.high_mark, nr->cfg.low_mark, &pump_cb, c);
     lp_pump_init(&c->s2c, srv_out, ed_out, nr->cfg.high_mark, nr->cfg.low_mark, &pump_cb, c);
+    if (c->ed_tls) {
+        lp_pump_src_ops(&c->c2s, &lp_tls_ops, c->ed_tls);
+        lp_pump_dst_ops(&c->s2c, &lp_tls_ops, c->ed_tls);
+    }
+    if (c->srv_tls) {
+        lp_pump_src_ops(&c->s2c, &lp_tls_ops, c->srv_tls);
+        lp_pump_dst_ops(&c->c2s, &lp_tls_ops, c->srv_tls);
+    }
     /* Handles are closed by conn_end, never by one direction's EOF: a
      * socket is one pump's source and the other's destination. */
     c->c2s.close_src = c->c2s.close_dst = c->s2c.close_src = c->s2c.close_dst = 0;
@@ -324,14 +365,18 @@ static int spawn_cmd(struct conn *c)
         {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = &c->srv_out.s},
         {.flags = UV_INHERIT_FD, .data.fd = 2},
     };
-    uv_process_options_t po = {.exit_cb = child_exited, .file = nr->cmd[0], .args = nr->cmd,
-                               .stdio_count = 3, .stdio = stdio};
+    uv_process_options_t po = {.exit_cb = child_exited,
+                               .file = nr->cmd[0],
+                               .args = nr->cmd,
+                               .stdio_count = 3,
+                               .stdio = stdio};
     c->proc.data = c;
     int r = uv_spawn(nr->loop, &c->proc, &po);
     if (r) return r;
     c->has_proc = c->running = 1;
     json_t *av = json_array();
-    for (char **a = nr->cmd; *a; a++) json_array_append_new(av, json_string(*a));
+    for (char **a = nr->cmd; *a; a++)
+        json_array_append_new(av, json_string(*a));
     event(c, "spawn", json_pack("{s:i, s:o}", "pid", c->proc.pid, "argv", av));
     return 0;
 }
@@ -343,29 +388,20 @@ static void diagnose(struct conn *c)
     struct netrelay *nr = c->nr;
     if (nr->connect.kind == LP_ADDR_UNIX) return;
     struct lp_diag d;
-    lp_diagnose(nr->connect.host, nr->connect.port, nr->proto == LI_DAP ? LN_PROBE_DAP
-                                                                        : LN_PROBE_LSP,
-                &d);
+    struct lp_diag_tls tls = {nr->connect.kind == LP_ADDR_TLS, nr->connect_files.ca,
+                              nr->connect_files.cert, nr->connect_files.key};
+    lp_diagnose_tls(nr->connect.host, nr->connect.port,
+                    nr->proto == LI_DAP ? LN_PROBE_DAP : LN_PROBE_LSP, &tls, &d);
     if (d.report) event(c, "netcheck", d.report);
     size_t n = strlen(nr->why);
-    snprintf(nr->why + n, sizeof nr->why - n, ". netcheck: %s", d.verdict);
+    snprintf(nr->why + n, sizeof nr->why - n, ". netcheck: %s%s%s", d.verdict,
+             *d.layers ? "\n" : "", d.layers);
 }
 
-static void on_connected(uv_connect_t *req, int status)
+/* The server side is ready (connected, and through TLS when asked). */
+static void server_ready(struct conn *c)
 {
-    struct conn *c = req->data;
     struct netrelay *nr = c->nr;
-    if (status) {
-        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
-                 uv_strerror(status));
-        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-        event(c, "connect_failed", json_pack("{s:s, s:s}", "target", nr->connect.text, "error",
-                                             uv_strerror(status)));
-        diagnose(c);
-        if (nr->stdio_mode) nr->exit_code = -1; /* answered inside the protocol afterwards */
-        conn_end(c, "connect failed");
-        return;
-    }
     event(c, "connected", json_pack("{s:s}", "target", nr->connect.text));
     if (nr->stdio_mode) {
         /* Only now are stdin and stdout taken over: had the connect failed,
@@ -381,6 +417,61 @@ static void on_connected(uv_connect_t *req, int status)
         c->ed_split = 1;
     }
     start_pumps(c);
+}
+
+static void tls_event(struct conn *c, struct lp_tls *t, const char *side)
+{
+    char how[128], subj[256];
+    lp_tls_describe(t, how, sizeof how);
+    lp_tls_peer_subject(t, subj, sizeof subj);
+    json_t *f = json_pack("{s:s, s:s}", "side", side, "protocol", how);
+    if (*subj) json_object_set_new(f, "peer_certificate", json_string(subj));
+    event(c, "tls", f);
+}
+
+static void server_tls_done(struct lp_tls *t, int status)
+{
+    struct conn *c = lp_tls_data(t);
+    struct netrelay *nr = c->nr;
+    if (status) {
+        snprintf(nr->why, sizeof nr->why, "TLS with %s failed: %s", nr->connect.text,
+                 lp_tls_error(t));
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        event(c, "tls_failed",
+              json_pack("{s:s, s:s}", "target", nr->connect.text, "error", lp_tls_error(t)));
+        diagnose(c);
+        if (nr->stdio_mode) nr->exit_code = -1;
+        conn_end(c, "TLS handshake failed");
+        return;
+    }
+    tls_event(c, t, "server");
+    server_ready(c);
+}
+
+static void on_connected(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    struct netrelay *nr = c->nr;
+    if (status) {
+        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
+                 uv_strerror(status));
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        event(c, "connect_failed",
+              json_pack("{s:s, s:s}", "target", nr->connect.text, "error", uv_strerror(status)));
+        diagnose(c);
+        if (nr->stdio_mode) nr->exit_code = -1; /* answered inside the protocol afterwards */
+        conn_end(c, "connect failed");
+        return;
+    }
+    if (c->srv_tls) {
+        int r = lp_tls_handshake(c->srv_tls, TLS_HANDSHAKE_MS, TLS_CONFIRM_MS, server_tls_done, c);
+        if (r) {
+            fprintf(stderr, "lsptap: relay #%d: cannot start TLS: %s\n", c->id, uv_strerror(r));
+            conn_end(c, "TLS unavailable");
+        }
+        return;
+    }
+    server_ready(c);
 }
 
 /* Starts the server side of c: a connection to --connect, or CMD. */
@@ -412,12 +503,22 @@ static int open_server(struct conn *c)
         if (nr->stdio_mode) nr->exit_code = -1;
         return UV_EAI_NONAME;
     }
-    uv_tcp_init(nr->loop, &c->srv.tcp);
+    uv_tcp_t *tcp = &c->srv.tcp;
+    if (nr->connect.kind == LP_ADDR_TLS) {
+        c->srv_tls = lp_tls_new(nr->loop, nr->connect_ctx, 0, nr->connect.host);
+        if (!c->srv_tls) {
+            freeaddrinfo(res);
+            return UV_ENOMEM;
+        }
+        tcp = (uv_tcp_t *)lp_tls_stream(c->srv_tls);
+    } else {
+        uv_tcp_init(nr->loop, tcp);
+    }
     /* LSP frames are small and answered one at a time: without NODELAY, a
      * frame that arrives in two reads (gopls writes its header and body
      * separately) waits for the peer's delayed ACK, 40 ms on Linux. */
-    uv_tcp_nodelay(&c->srv.tcp, 1);
-    int r = uv_tcp_connect(&c->creq, &c->srv.tcp, res->ai_addr, on_connected);
+    uv_tcp_nodelay(tcp, 1);
+    int r = uv_tcp_connect(&c->creq, tcp, res->ai_addr, on_connected);
     freeaddrinfo(res);
     if (r) {
         snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
@@ -428,6 +529,25 @@ static int open_server(struct conn *c)
     return r;
 }
 
+/* The editor's side passed the TLS handshake (its certificate, when the
+ * listener asks for one, is valid): only now does a server start. */
+static void editor_tls_done(struct lp_tls *t, int status)
+{
+    struct conn *c = lp_tls_data(t);
+    if (status) {
+        fprintf(stderr, "lsptap: relay #%d: refused: %s\n", c->id, lp_tls_error(t));
+        event(c, "tls_refused", json_pack("{s:s}", "error", lp_tls_error(t)));
+        conn_end(c, "TLS handshake failed");
+        return;
+    }
+    char how[128], subj[256];
+    lp_tls_peer_subject(t, subj, sizeof subj);
+    fprintf(stderr, "lsptap: relay #%d: %s, client certificate %s\n", c->id,
+            lp_tls_describe(t, how, sizeof how), *subj ? subj : "none");
+    tls_event(c, t, "editor");
+    if (open_server(c)) conn_end(c, "server unavailable");
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     struct netrelay *nr = l->data;
@@ -435,18 +555,29 @@ static void on_connection(uv_stream_t *l, int status)
     char *argv[] = {nr->cmd ? nr->cmd[0] : nr->connect.text, NULL};
     struct conn *c = conn_new(nr, nr->cmd ? nr->cmd : argv);
     if (!c) return;
-    if (nr->listen.kind == LP_ADDR_UNIX) uv_pipe_init(nr->loop, &c->ed.pipe, 0);
-    else uv_tcp_init(nr->loop, &c->ed.tcp);
-    if (uv_accept(l, &c->ed.s)) {
+    uv_stream_t *ed = &c->ed.s;
+    if (nr->listen.kind == LP_ADDR_TLS) {
+        c->ed_tls = lp_tls_new(nr->loop, nr->listen_ctx, 1, NULL);
+        if (!c->ed_tls) {
+            conn_end(c, "out of memory");
+            return;
+        }
+        ed = lp_tls_stream(c->ed_tls);
+    } else if (nr->listen.kind == LP_ADDR_UNIX) {
+        uv_pipe_init(nr->loop, &c->ed.pipe, 0);
+    } else {
+        uv_tcp_init(nr->loop, &c->ed.tcp);
+    }
+    if (uv_accept(l, ed)) {
         conn_end(c, "accept failed");
         return;
     }
-    if (nr->listen.kind != LP_ADDR_UNIX) uv_tcp_nodelay(&c->ed.tcp, 1); /* see open_server */
+    if (nr->listen.kind != LP_ADDR_UNIX) uv_tcp_nodelay((uv_tcp_t *)ed, 1); /* see open_server */
     char peer[INET6_ADDRSTRLEN + 16] = "local";
     if (nr->listen.kind != LP_ADDR_UNIX) {
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        if (!uv_tcp_getpeername(&c->ed.tcp, (struct sockaddr *)&ss, &len)) {
+        if (!uv_tcp_getpeername((uv_tcp_t *)ed, (struct sockaddr *)&ss, &len)) {
             char ip[INET6_ADDRSTRLEN] = "?";
             int port = 0;
             if (ss.ss_family == AF_INET6) {
@@ -467,6 +598,11 @@ static void on_connection(uv_stream_t *l, int status)
                 "(--max-conns)\n",
                 c->id, nr->active - 1, nr->max_conns);
         conn_end(c, "too many connections");
+        return;
+    }
+    if (c->ed_tls) {
+        if (lp_tls_handshake(c->ed_tls, TLS_HANDSHAKE_MS, 0, editor_tls_done, c))
+            conn_end(c, "TLS unavailable");
         return;
     }
     if (open_server(c)) conn_end(c, "server unavailable");
@@ -535,13 +671,64 @@ static int start_listener(struct netrelay *nr, char *err, size_t errlen)
     return 0;
 }
 
+/* Which side --cert/--key belong to, the LSPTAP_TLS_* defaults, and the
+ * OpenSSL contexts. Returns 0, or -1 with err set (a usage error) or
+ * empty (a file problem, already said on stderr). */
+static int tls_setup(struct netrelay *nr, const char *cert, const char *key, char *err,
+                     size_t errlen)
+{
+    int tls_listen = nr->has_listen && nr->listen.kind == LP_ADDR_TLS;
+    int tls_connect = nr->has_connect && nr->connect.kind == LP_ADDR_TLS;
+    *err = '\0';
+    if ((cert || key) && !tls_listen && !tls_connect) {
+        snprintf(err, errlen, "--cert and --key need a tls:// address");
+        return -1;
+    }
+    if (nr->listen_files.client_ca && !tls_listen) {
+        snprintf(err, errlen, "--client-ca goes with --listen tls://HOST:PORT");
+        return -1;
+    }
+    if (nr->connect_files.ca && !tls_connect) {
+        snprintf(err, errlen, "--ca goes with --connect tls://HOST:PORT");
+        return -1;
+    }
+    /* --cert/--key are the listener's when it is tls://; the connection
+     * out then takes its certificate from LSPTAP_TLS_CERT/KEY. */
+    struct lp_tls_files *mine = tls_listen ? &nr->listen_files : &nr->connect_files;
+    mine->cert = cert;
+    mine->key = key;
+    if (tls_connect) {
+        struct lp_tls_files *f = &nr->connect_files;
+        const char *e;
+        if (!f->ca && (e = getenv("LSPTAP_TLS_CA")) && *e) f->ca = e;
+        if (!f->cert && !f->key && (e = getenv("LSPTAP_TLS_CERT")) && *e) {
+            f->cert = e;
+            f->key = getenv("LSPTAP_TLS_KEY");
+            if (f->key && !*f->key) f->key = NULL;
+        }
+    }
+    char why[1024];
+    if (tls_listen && !(nr->listen_ctx = lp_tls_ctx_new(1, &nr->listen_files, why, sizeof why))) {
+        fprintf(stderr, "lsptap relay: %s\n", why);
+        return -1;
+    }
+    if (tls_connect &&
+        !(nr->connect_ctx = lp_tls_ctx_new(0, &nr->connect_files, why, sizeof why))) {
+        fprintf(stderr, "lsptap relay: %s\n", why);
+        return -1;
+    }
+    return 0;
+}
+
 static void usage(void)
 {
-    fputs("usage: lsptap relay --connect ADDR [--protocol lsp|dap]\n"
-          "       lsptap relay --listen ADDR [--insecure] [--max-conns N] [--protocol lsp|dap] "
-          "-- CMD [ARGS...]\n"
+    fputs("usage: lsptap relay --connect ADDR [--ca FILE] [--cert FILE --key FILE] "
+          "[--protocol lsp|dap]\n"
+          "       lsptap relay --listen ADDR [--cert FILE --key FILE] [--client-ca FILE] "
+          "[--insecure]\n"
+          "                    [--max-conns N] [--protocol lsp|dap] -- CMD [ARGS...]\n"
           "       lsptap relay --listen ADDR --connect ADDR [...]\n"
-          "ADDR is HOST:PORT, [IPV6]:PORT or unix:PATH\n",
+          "ADDR is HOST:PORT, [IPV6]:PORT, tls://HOST:PORT or unix:PATH\n",
           stderr);
 }
 
@@ -562,6 +749,7 @@ int lp_netrelay_main(int argc, char **argv)
     nr->max_conns = DEFAULT_MAX_CONNS;
     nr->proto = LI_LSP;
     int insecure = 0;
+    const char *cert = NULL, *key = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -578,8 +766,10 @@ int lp_netrelay_main(int argc, char **argv)
             nr->has_connect = 1;
             i++;
         } else if (!strcmp(a, "--protocol") && v) {
-            if (!strcmp(v, "lsp")) nr->proto = LI_LSP;
-            else if (!strcmp(v, "dap")) nr->proto = LI_DAP;
+            if (!strcmp(v, "lsp"))
+                nr->proto = LI_LSP;
+            else if (!strcmp(v, "dap"))
+                nr->proto = LI_DAP;
             else {
                 snprintf(err, sizeof err, "--protocol is lsp or dap, not \"%s\"", v);
                 goto bad;
@@ -594,9 +784,20 @@ int lp_netrelay_main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--insecure")) {
             insecure = 1;
-        } else if (!strcmp(a, "--cert") || !strcmp(a, "--key") || !strcmp(a, "--ca") ||
-                   !strcmp(a, "--client-ca") || !strcmp(a, "--tls")) {
-            snprintf(err, sizeof err, "%s: TLS is not built into this lsptap yet", a);
+        } else if (!strcmp(a, "--cert") && v) {
+            cert = v;
+            i++;
+        } else if (!strcmp(a, "--key") && v) {
+            key = v;
+            i++;
+        } else if (!strcmp(a, "--ca") && v) {
+            nr->connect_files.ca = v;
+            i++;
+        } else if (!strcmp(a, "--client-ca") && v) {
+            nr->listen_files.client_ca = v;
+            i++;
+        } else if (!strcmp(a, "--tls")) {
+            snprintf(err, sizeof err, "--tls: write the address as tls://HOST:PORT");
             goto bad;
         } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage();
@@ -615,26 +816,35 @@ int lp_netrelay_main(int argc, char **argv)
         goto bad;
     }
     if (!nr->has_listen && nr->cmd) {
-        snprintf(err, sizeof err, "-- CMD goes with --listen (with --connect alone, lsptap "
-                                  "relays its own stdin and stdout)");
+        snprintf(err, sizeof err,
+                 "-- CMD goes with --listen (with --connect alone, lsptap "
+                 "relays its own stdin and stdout)");
         goto bad;
     }
     if (nr->has_connect && nr->cmd) {
         snprintf(err, sizeof err, "give either --connect or -- CMD as the server, not both");
         goto bad;
     }
-    if ((nr->has_listen && nr->listen.kind == LP_ADDR_TLS) ||
-        (nr->has_connect && nr->connect.kind == LP_ADDR_TLS)) {
-        snprintf(err, sizeof err, "tls:// addresses: TLS is not built into this lsptap yet");
-        goto bad;
+    if (tls_setup(nr, cert, key, err, sizeof err)) {
+        if (*err) goto bad;
+        return 2;
     }
     if (nr->has_listen && !insecure && !lp_addr_is_local(&nr->listen)) {
-        fprintf(stderr,
-                "lsptap: refusing to listen on %s without TLS: anyone who can reach it could "
-                "drive the server (and gopls runs go commands). Listen on 127.0.0.1, [::1] or "
-                "unix:PATH, or pass --insecure to accept that risk.\n",
-                nr->listen.text);
-        return 2;
+        if (nr->listen.kind != LP_ADDR_TLS)
+            fprintf(stderr,
+                    "lsptap: refusing to listen on %s without TLS: anyone who can reach it "
+                    "could drive the server (and gopls runs go commands). Listen on "
+                    "127.0.0.1, [::1] or unix:PATH, use tls:// with --client-ca, or pass "
+                    "--insecure to accept that risk.\n",
+                    nr->listen.text);
+        else if (!nr->listen_files.client_ca)
+            fprintf(stderr,
+                    "lsptap: refusing to listen on %s without --client-ca: TLS alone encrypts, "
+                    "but anyone who can reach it could still drive the server. Give "
+                    "--client-ca FILE so that only clients with a certificate it signed get "
+                    "in, or pass --insecure to accept that risk.\n",
+                    nr->listen.text);
+        if (nr->listen.kind != LP_ADDR_TLS || !nr->listen_files.client_ca) return 2;
     }
 
     signal(SIGPIPE, SIG_IGN);
@@ -664,11 +874,12 @@ int lp_netrelay_main(int argc, char **argv)
     if (open_server(c)) conn_end(c, "server unavailable");
     uv_run(nr->loop, UV_RUN_DEFAULT);
     lp_bridge_join(&nr->out_bridge);
-    for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    for (int fd = 0; fd < 3; fd++)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     if (nr->exit_code == -1 && nr->proto == LI_LSP) {
         /* The editor is still waiting: it gets the reason as the answer to
          * initialize rather than a closed pipe. */
-        char why[2100];
+        char why[sizeof nr->why + 16];
         snprintf(why, sizeof why, "lsptap: %s", nr->why);
         char *av[] = {nr->connect.text, NULL};
         lp_serve_unavailable(&nr->cfg, "relay", av, why);

@@ -65,8 +65,10 @@ static struct chunk *chunk_get(void)
 static void chunk_put(struct chunk *c)
 {
     if (!c) return;
-    if (cached < CHUNK_CACHE) cache[cached++] = c;
-    else free(c);
+    if (cached < CHUNK_CACHE)
+        cache[cached++] = c;
+    else
+        free(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -79,11 +81,31 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+static int src_read_start(struct lp_pump *p)
+{
+    if (p->src_ops) return p->src_ops->read_start(p->src_io, on_alloc, on_read);
+    return uv_read_start(p->src, on_alloc, on_read);
+}
+
+static void src_read_stop(struct lp_pump *p)
+{
+    if (p->src_ops)
+        p->src_ops->read_stop(p->src_io);
+    else
+        uv_read_stop(p->src);
+}
+
+static int dst_write(struct lp_pump *p, uv_write_t *req, const uv_buf_t *b, uv_write_cb cb)
+{
+    if (p->dst_ops) return p->dst_ops->write(p->dst_io, req, b, cb);
+    return uv_write(req, p->dst, b, 1, cb);
+}
+
 static void resume(struct lp_pump *p)
 {
     if (p->paused && !p->src_eof && p->dst->write_queue_size < p->low) {
         p->paused = 0;
-        uv_read_start(p->src, on_alloc, on_read);
+        src_read_start(p);
     }
 }
 
@@ -139,7 +161,7 @@ int lp_pump_write(struct lp_pump *p, const char *data, size_t len)
     o->len = len;
     memcpy(o->data, data, len);
     uv_buf_t b = uv_buf_init(o->data, (unsigned)len);
-    int r = uv_write(&o->req, p->dst, &b, 1, on_owned_write);
+    int r = dst_write(p, &o->req, &b, on_owned_write);
     if (r) {
         free(o);
         p->discarded += len;
@@ -153,6 +175,8 @@ int lp_pump_write(struct lp_pump *p, const char *data, size_t len)
 void lp_pump_set_dst(struct lp_pump *p, uv_stream_t *dst)
 {
     p->dst = dst;
+    p->dst_ops = NULL;
+    p->dst_io = NULL;
     p->dst_dead = p->dst_shut = p->dst_done = 0;
 }
 
@@ -172,13 +196,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             chunk_put(c);
             if (!p->paused && p->dst->write_queue_size > p->high) {
                 p->paused = 1;
-                uv_read_stop(s);
+                src_read_stop(p);
             }
             return;
         }
         if (!p->dst_dead) {
             uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
-            if (uv_write(&c->req, p->dst, &b, 1, on_write) == 0) {
+            if (dst_write(p, &c->req, &b, on_write) == 0) {
                 queued = 1;
                 p->writes++;
             } else {
@@ -191,37 +215,55 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (!queued) chunk_put(c);
         if (!p->paused && p->dst->write_queue_size > p->high) {
             p->paused = 1;
-            uv_read_stop(s);
+            src_read_stop(p);
         }
         return;
     }
     chunk_put(c);
     if (nread == 0) return;
     p->src_eof = 1;
-    uv_read_stop(s);
+    src_read_stop(p);
     if (p->close_src) lp_close_once((uv_handle_t *)s);
     if (p->cb->on_src_end) p->cb->on_src_end(p, (int)nread);
     progress(p);
 }
 
-void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high,
-                  size_t low, const struct lp_pump_cb *cb, void *data)
+void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high, size_t low,
+                  const struct lp_pump_cb *cb, void *data)
 {
-    *p = (struct lp_pump){.src = src, .dst = dst, .cb = cb, .data = data, .high = high,
-                          .low = low, .close_dst = 1, .close_src = 1};
+    *p = (struct lp_pump){.src = src,
+                          .dst = dst,
+                          .cb = cb,
+                          .data = data,
+                          .high = high,
+                          .low = low,
+                          .close_dst = 1,
+                          .close_src = 1};
     src->data = p;
+}
+
+void lp_pump_src_ops(struct lp_pump *p, const struct lp_stream_ops *ops, void *io)
+{
+    p->src_ops = ops;
+    p->src_io = io;
+}
+
+void lp_pump_dst_ops(struct lp_pump *p, const struct lp_stream_ops *ops, void *io)
+{
+    p->dst_ops = ops;
+    p->dst_io = io;
 }
 
 int lp_pump_start(struct lp_pump *p)
 {
-    return uv_read_start(p->src, on_alloc, on_read);
+    return src_read_start(p);
 }
 
 void lp_pump_stop_src(struct lp_pump *p)
 {
     if (p->src_eof) return;
     p->src_eof = 1;
-    uv_read_stop(p->src);
+    src_read_stop(p);
     if (p->close_src) lp_close_once((uv_handle_t *)p->src);
 }
 
@@ -247,7 +289,9 @@ void lp_pump_shutdown_dst(struct lp_pump *p)
         uv_shutdown_t *req = malloc(sizeof *req);
         if (req) {
             req->data = p;
-            if (!uv_shutdown(req, p->dst, shutdown_done)) return;
+            int r = p->dst_ops ? p->dst_ops->shutdown(p->dst_io, req, shutdown_done)
+                               : uv_shutdown(req, p->dst, shutdown_done);
+            if (!r) return;
             free(req);
         }
     }

@@ -21,6 +21,17 @@
 
 struct lp_pump;
 
+/* How a pump reads its src or writes its dst when that stream carries a
+ * protocol of its own (TLS: proxy/lp_tls.h). Each has the contract of the
+ * libuv call it stands for (uv_read_start, uv_read_stop, uv_write,
+ * uv_shutdown), on the object io behind the stream. */
+struct lp_stream_ops {
+    int (*read_start)(void *io, uv_alloc_cb alloc_cb, uv_read_cb read_cb);
+    int (*read_stop)(void *io);
+    int (*write)(void *io, uv_write_t *req, const uv_buf_t *buf, uv_write_cb cb);
+    int (*shutdown)(void *io, uv_shutdown_t *req, uv_shutdown_cb cb);
+};
+
 struct lp_pump_cb {
     /* Bytes just read (already queued to dst, or discarded). May be NULL. */
     void (*on_bytes)(struct lp_pump *p, const char *data, size_t len);
@@ -36,23 +47,30 @@ struct lp_pump_cb {
 struct lp_pump {
     uv_stream_t *src, *dst;
     const struct lp_pump_cb *cb;
-    void *data;          /* the owner's */
+    void *data; /* the owner's */
     size_t high, low;
-    int keep_dst_open;   /* do not shut dst down at src EOF (our stderr) */
-    int close_dst;       /* uv_close dst once its shutdown completed (default 1) */
-    int close_src;       /* uv_close src at its EOF (default 1); a socket that is both
-                            one pump's src and the other's dst is closed by its owner */
+    int keep_dst_open; /* do not shut dst down at src EOF (our stderr) */
+    int close_dst;     /* uv_close dst once its shutdown completed (default 1) */
+    int close_src;     /* uv_close src at its EOF (default 1); a socket that is both
+                          one pump's src and the other's dst is closed by its owner */
     int src_eof, paused, dst_dead, dst_shut, dst_done;
-    size_t writes;       /* writes in flight */
+    size_t writes; /* writes in flight */
     /* When set, bytes read are given to the filter instead of being written
      * to dst; it forwards what it decides with lp_pump_write (and feeds the
      * inspector itself). on_bytes is not called then. */
     void (*filter)(struct lp_pump *p, const char *data, size_t len);
     uint64_t read, written, discarded;
+    const struct lp_stream_ops *src_ops, *dst_ops; /* NULL: plain libuv calls */
+    void *src_io, *dst_io;
 };
 
-void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high,
-                  size_t low, const struct lp_pump_cb *cb, void *data);
+void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high, size_t low,
+                  const struct lp_pump_cb *cb, void *data);
+
+/* Reads src (or writes dst) through ops on io instead of libuv directly.
+ * Call before lp_pump_start. */
+void lp_pump_src_ops(struct lp_pump *p, const struct lp_stream_ops *ops, void *io);
+void lp_pump_dst_ops(struct lp_pump *p, const struct lp_stream_ops *ops, void *io);
 
 /* Starts reading src. Returns 0 or a libuv error. */
 int lp_pump_start(struct lp_pump *p);
@@ -68,7 +86,7 @@ void lp_pump_shutdown_dst(struct lp_pump *p);
  * Returns 0, or a libuv error (then nothing was queued). */
 int lp_pump_write(struct lp_pump *p, const char *data, size_t len);
 
-/* Points the pump at a new destination (the server was restarted). Writes
+/* Points the pump at a new plain destination (the server was restarted). Writes
  * still in flight to the old one complete or fail without affecting it. */
 void lp_pump_set_dst(struct lp_pump *p, uv_stream_t *dst);
 

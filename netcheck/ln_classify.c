@@ -257,8 +257,9 @@ static enum ln_tls_class verify_one(int e)
     case X509_V_OK:
         return LN_TLS_OK;
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
         return LN_TLS_SELF_SIGNED;
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN: /* a root sent along, not trusted here */
+        return LN_TLS_UNKNOWN_CA;
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:

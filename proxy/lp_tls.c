@@ -83,7 +83,9 @@ struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* The chain sent is the --cert file as given (leaf, then intermediates),
+     * not one OpenSSL completes from the client CAs. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     if (server && (!f->cert || !f->key)) {
         snprintf(err, errlen,
                  "a tls:// listener needs its certificate and key: --cert FILE "

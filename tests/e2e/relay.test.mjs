@@ -6,40 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { childEnv, collect, copyExample, freePort, lsptapBin, realGopls, spawnTracked, tempDir, waitForPort, withTimeout } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
+import { hoverSession, listeningAt } from './lib/relay.mjs';
 import { readSession, validateSession } from './lib/session.mjs';
-
-const MAIN = 'main.go';
-
-
-// Resolves with the address a `relay --listen` prints on stdout.
-function listeningAt(child) {
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = /lsptap relay listening at: (\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.exited.then((st) => reject(new Error(`relay exited early: ${JSON.stringify(st)}`)));
-    }),
-    10000,
-    'relay listening line',
-  );
-}
-
-
-async function hoverSession(t, cmd, args, env, ws) {
-  const ed = startEditor(t, cmd, args, { workspace: ws, env });
-  const init = await ed.initialize();
-  assert.equal(init.serverInfo?.name, 'gopls');
-  ed.notify('initialized', {});
-  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
-  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
-  const hover = await ed.hoverWhenLoaded({ textDocument: { uri: ed.uri(MAIN) }, position: { line: 17, character: 14 } });
-  const st = await ed.shutdown();
-  return { ed, hover, st };
-}
 
 test('relay --connect: an editor reaches a gopls daemon over TCP, recorded', { timeout: 90000 }, async (t) => {
   const ws = copyExample(t);
@@ -118,7 +86,10 @@ test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, asyn
     [['relay'], /give --listen, --connect, or both/],
     [['relay', '--listen', '127.0.0.1:0'], /--listen needs a server/],
     [['relay', '--connect', 'nohost'], /is not HOST:PORT/],
-    [['relay', '--connect', 'tls://example.invalid:443'], /TLS is not built/],
+    [['relay', '--connect', '127.0.0.1:1', '--ca', '/dev/null'], /--ca goes with --connect tls:/],
+    [['relay', '--listen', 'tls://127.0.0.1:0', '--', '/bin/cat'], /needs its certificate and key: --cert FILE --key FILE/],
+    [['relay', '--connect', 'tls://127.0.0.1:1', '--cert', '/dev/null'], /--cert and --key go together/],
+    [['relay', '--connect', '127.0.0.1:1', '--tls'], /write the address as tls:/],
   ]) {
     const child = spawnTracked(t, lsptapBin(), args, { env: childEnv() });
     const err = collect(child.stderr);

@@ -161,7 +161,7 @@ static void test_verify_errors(void **state)
     assert_int_equal(verify(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, -1), LN_TLS_UNKNOWN_CA);
     assert_int_equal(verify(X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE, -1), LN_TLS_UNKNOWN_CA);
     assert_int_equal(verify(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, -1), LN_TLS_SELF_SIGNED);
-    assert_int_equal(verify(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, -1), LN_TLS_SELF_SIGNED);
+    assert_int_equal(verify(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, -1), LN_TLS_UNKNOWN_CA);
     assert_int_equal(verify(X509_V_ERR_CERT_HAS_EXPIRED, -1), LN_TLS_EXPIRED);
     assert_int_equal(verify(X509_V_ERR_CERT_NOT_YET_VALID, -1), LN_TLS_NOT_YET_VALID);
     assert_int_equal(verify(X509_V_ERR_HOSTNAME_MISMATCH, -1), LN_TLS_NAME_MISMATCH);

@@ -1,0 +1,178 @@
+// TLS for `lsptap relay` (issue 5): editor -> relay --connect tls:// ->
+// relay --listen tls:// with client certificates -> the real gopls, and
+// every way it can fail, each with its own message.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { makeCerts } from './lib/certs.mjs';
+import { childEnv, collect, copyExample, lsptapBin, realGopls, spawnTracked, standIn, tempDir, until, withTimeout } from './lib/env.mjs';
+import { startEditor } from './lib/lsp.mjs';
+import { hoverSession, listeningAt } from './lib/relay.mjs';
+import { readSession, validateSession } from './lib/session.mjs';
+
+// A TLS listener in front of CMD (default: the real gopls), with the
+// server certificate `cert` (a name in makeCerts) and client certificates
+// required from the test CA.
+async function tlsListener(t, certs, { cert = 'server', cmd = [realGopls()], cwd, extra = [] } = {}) {
+  const sessions = tempDir(t);
+  const child = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
+    '--cert', certs.file(cert), '--key', certs.file(cert, 'key'), '--client-ca', certs.file('ca'), ...extra,
+    '--', ...cmd], { cwd, env: childEnv({ LSPTAP_DIR: sessions }) });
+  const err = collect(child.stderr);
+  const addr = await listeningAt(child);
+  return { child, err, sessions, port: addr.split(':').pop() };
+}
+
+function sessionFiles(dir) {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => path.join(dir, f));
+}
+
+// An editor whose initialize through `relay --connect` must fail; returns
+// the error message and lsptap's stderr.
+async function refusedInitialize(t, args, env = {}) {
+  const ed = startEditor(t, lsptapBin(), ['relay', ...args], {
+    workspace: tempDir(t),
+    env: childEnv({ LSPTAP_DIR: tempDir(t), ...env }),
+  });
+  let message = null;
+  await assert.rejects(ed.initialize(), (e) => {
+    message = e.message;
+    return true;
+  });
+  ed.hangUp();
+  await withTimeout(ed.child.exited, 20000, 'lsptap exit after the editor hung up');
+  return { message, stderr: ed.stderr.text() };
+}
+
+test('TLS both ways with client certificates: hover answered by gopls, both sides recorded', { timeout: 120000 }, async (t) => {
+  const certs = makeCerts(t);
+  const ws = copyExample(t);
+  const l = await tlsListener(t, certs, { cwd: ws });
+  const mine = tempDir(t);
+  const { ed, hover, st } = await hoverSession(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${l.port}`,
+    '--ca', certs.file('ca'), '--cert', certs.file('client'), '--key', certs.file('client', 'key')],
+  childEnv({ LSPTAP_DIR: mine }), ws);
+  assert.match(JSON.stringify(hover), /greet\.New/);
+  assert.deepEqual(st, { code: 0, signal: null }, ed.stderr.text());
+
+  const [cs] = sessionFiles(mine);
+  const c = validateSession(cs);
+  const ctls = c.events.find((e) => e.event === 'tls');
+  assert.ok(ctls, 'the client recorded its TLS session');
+  assert.match(ctls.protocol, /^TLSv1\.[23] /);
+  assert.match(ctls.peer_certificate, /CN=localhost/);
+  assert.ok(c.messages.some((m) => m.method === 'textDocument/hover' && m.kind === 'response'));
+
+  await until(() => sessionFiles(l.sessions).some((f) => /"event":"summary"/.test(fs.readFileSync(f, 'utf8'))), 15000, 'listener session summary');
+  const s = readSession(sessionFiles(l.sessions)[0]);
+  const stls = s.events.find((e) => e.event === 'tls');
+  assert.match(stls.peer_certificate, /CN=editor/, 'the listener saw the client certificate');
+  assert.ok(s.events.some((e) => e.event === 'spawn'));
+  assert.ok(s.messages.some((m) => m.method === 'textDocument/hover' && m.kind === 'response'), 'plaintext inspected on the listener');
+  assert.match(l.err.text(), /relay #1: TLSv1\.[23] \S+, client certificate \/CN=editor/);
+});
+
+test('no client certificate: refused before gopls starts, and initialize says why', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  const l = await tlsListener(t, certs);
+  const { message, stderr } = await refusedInitialize(t, ['--connect', `tls://127.0.0.1:${l.port}`, '--ca', certs.file('ca')]);
+  assert.match(message, /the server requires a client certificate: give --cert FILE --key FILE/);
+  assert.match(message, /netcheck: tls: 127\.0\.0\.1:\d+ requires a client certificate and none was given/);
+  assert.match(message, /\ntransport: ok, connected/, 'the layer summaries follow');
+  assert.match(stderr, /lsptap: netcheck: +tls +fail/);
+  await until(() => /refused: the client sent no certificate/.test(l.err.text()), 10000, 'listener refusal line');
+  for (const f of sessionFiles(l.sessions)) {
+    const s = readSession(f);
+    assert.ok(!s.events.some((e) => e.event === 'spawn'), `no server started for a refused client (${f})`);
+    assert.ok(s.events.some((e) => e.event === 'tls_refused'));
+  }
+});
+
+test('a client certificate from another CA is refused with its own message', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  const l = await tlsListener(t, certs);
+  const { message } = await refusedInitialize(t, ['--connect', `tls://127.0.0.1:${l.port}`, '--ca', certs.file('ca'),
+    '--cert', certs.file('rogue'), '--key', certs.file('rogue', 'key')]);
+  assert.match(message, /the server refused this client's certificate/);
+  assert.match(message, /netcheck: tls: .*refused the client certificate/);
+  await until(() => /refused: the client's certificate failed verification: unable to get local issuer certificate/.test(l.err.text()), 10000, 'listener line');
+});
+
+for (const [name, cert, ca, re, nc] of [
+  ['unknown CA', 'server', 'otherca', /the server's certificate failed verification: unable to get local issuer certificate/, /netcheck: tls: certificate .* is issued by an unknown CA/],
+  ['expired certificate', 'expired', 'ca', /the server's certificate failed verification: certificate has expired/, /netcheck: tls: certificate .* expired on/],
+  ['wrong name', 'wrongname', 'ca', /the server's certificate failed verification: IP address mismatch/, /name mismatch/],
+]) {
+  test(`TLS failure, ${name}: initialize carries its own message and netcheck's`, { timeout: 60000 }, async (t) => {
+    const certs = makeCerts(t);
+    const l = await tlsListener(t, certs, { cert, cmd: ['/bin/cat'] });
+    const { message } = await refusedInitialize(t, ['--connect', `tls://127.0.0.1:${l.port}`, '--ca', certs.file(ca),
+      '--cert', certs.file('client'), '--key', certs.file('client', 'key')]);
+    assert.match(message, re);
+    assert.match(message, nc);
+    assert.match(message, /\ntls: fail, /);
+  });
+}
+
+test('plain and TLS mixed up: each side says the other does not speak TLS', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  // A plain LSP server behind a plain listener: it answers the ClientHello in LSP.
+  const lsp = ['/bin/sh', '-c', 'printf "Content-Length: 2\\r\\n\\r\\n{}"; exec cat >/dev/null'];
+  const plain = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', ...lsp], { env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  const pport = (await listeningAt(plain)).split(':').pop();
+  const { message } = await refusedInitialize(t, ['--connect', `tls://127.0.0.1:${pport}`, '--ca', certs.file('ca')]);
+  assert.match(message, /does not speak TLS/);
+
+  const l = await tlsListener(t, certs, { cmd: ['/bin/cat'] });
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', `127.0.0.1:${l.port}`], { workspace: tempDir(t), env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  ed.initialize().catch(() => {});
+  await until(() => /refused: the client does not speak TLS/.test(l.err.text()), 15000, `listener refusal: ${l.err.text()}`);
+  ed.hangUp();
+});
+
+test('a TLS listener off loopback needs --client-ca; with it, it starts', { timeout: 30000 }, async (t) => {
+  const certs = makeCerts(t);
+  const base = ['relay', '--listen', 'tls://0.0.0.0:0', '--cert', certs.file('server'), '--key', certs.file('server', 'key')];
+  const bare = spawnTracked(t, lsptapBin(), [...base, '--', '/bin/cat'], { env: childEnv() });
+  const err = collect(bare.stderr);
+  assert.equal((await withTimeout(bare.exited, 10000, 'exit')).code, 2);
+  assert.match(err.text(), /refusing to listen on tls:\/\/0\.0\.0\.0:0 without --client-ca/);
+  const ok = spawnTracked(t, lsptapBin(), [...base, '--client-ca', certs.file('ca'), '--', '/bin/cat'], { env: childEnv() });
+  assert.match(await listeningAt(ok), /^0\.0\.0\.0:\d+$/);
+});
+
+test('stand-in with LSPTAP_REMOTE=tls:// and LSPTAP_TLS_*: gopls over TLS without editor settings', { timeout: 120000 }, async (t) => {
+  const certs = makeCerts(t);
+  const ws = copyExample(t);
+  const l = await tlsListener(t, certs, { cwd: ws });
+  const { hover, st } = await hoverSession(t, standIn(), [], childEnv({
+    LSPTAP_DIR: tempDir(t),
+    LSPTAP_REMOTE: `tls://127.0.0.1:${l.port}`,
+    LSPTAP_TLS_CA: certs.file('ca'),
+    LSPTAP_TLS_CERT: certs.file('client'),
+    LSPTAP_TLS_KEY: certs.file('client', 'key'),
+  }), ws);
+  assert.match(JSON.stringify(hover), /greet\.New/);
+  assert.equal(st.code, 0);
+  assert.match(l.err.text(), /client certificate \/CN=editor/);
+});
+
+test('netcheck --tls --cert/--key: ok with the client certificate, exit 7 and the reason without', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  const l = await tlsListener(t, certs, { cmd: ['/bin/cat'] });
+  const run = (args) => new Promise((resolve) => {
+    execFile(lsptapBin(), ['netcheck', `127.0.0.1:${l.port}`, '--tls', '--ca', certs.file('ca'), '--probe', 'none', '--json', ...args],
+      { env: childEnv() }, (err, stdout) => resolve({ code: err ? err.code : 0, report: JSON.parse(stdout) }));
+  });
+  const good = await run(['--cert', certs.file('client'), '--key', certs.file('client', 'key')]);
+  assert.equal(good.code, 0, JSON.stringify(good.report.verdict));
+  const tls = good.report.layers.find((x) => x.layer === 'tls');
+  assert.equal(tls.status, 'ok');
+  assert.equal(tls.evidence.client_cert_requested, true);
+  const bad = await run([]);
+  assert.equal(bad.code, 7);
+  assert.equal(bad.report.verdict.layer, 'tls');
+  assert.equal(bad.report.layers.find((x) => x.layer === 'tls').evidence.class, 'client-cert-required');
+});

@@ -8,21 +8,12 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { childEnv, collect, copyExample, freePort, lsptapBin, realGopls, spawnTracked, standIn, tempDir, waitForPort, withTimeout } from './lib/env.mjs';
 import { startEditor } from './lib/lsp.mjs';
+import { hoverSession } from './lib/relay.mjs';
 import { readSession } from './lib/session.mjs';
 
-const MAIN = 'main.go';
-
-
-
+// The stand-in in front of whatever `args` point it at: { ed, h, st }.
 async function hover(t, args, env, ws) {
-  const ed = startEditor(t, standIn(), args, { workspace: ws, env });
-  const init = await ed.initialize();
-  assert.equal(init.serverInfo?.name, 'gopls');
-  ed.notify('initialized', {});
-  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
-  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
-  const h = await ed.hoverWhenLoaded({ textDocument: { uri: ed.uri(MAIN) }, position: { line: 17, character: 14 } });
-  const st = await ed.shutdown();
+  const { ed, hover: h, st } = await hoverSession(t, standIn(), args, env, ws);
   return { ed, h, st };
 }
 
@@ -53,6 +44,21 @@ test('LSPTAP_REMOTE does the same without touching the editor settings', { timeo
   const { h, st } = await hover(t, [], childEnv({ LSPTAP_DIR: tempDir(t), LSPTAP_REMOTE: `127.0.0.1:${port}` }), ws);
   assert.match(JSON.stringify(h), /greet\.New/);
   assert.equal(st.code, 0);
+});
+
+test('stand-in -remote=unix;PATH: lsptap connects to a gopls daemon on a unix socket itself', { timeout: 90000 }, async (t) => {
+  const ws = copyExample(t);
+  const sock = path.join(tempDir(t), 'gopls.sock');
+  spawnTracked(t, realGopls(), ['serve', `-listen=unix;${sock}`], { cwd: ws, env: childEnv() });
+  for (let i = 0; i < 200 && !fs.existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  const sessions = tempDir(t);
+  const { h, st, ed } = await hover(t, [`-remote=unix;${sock}`], childEnv({ LSPTAP_DIR: sessions }), ws);
+  assert.match(JSON.stringify(h), /greet\.New/);
+  assert.deepEqual(st, { code: 0, signal: null }, ed.stderr.text());
+  const files = fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl'));
+  const s = readSession(path.join(sessions, files[0]));
+  assert.equal(s.header.role, 'relay');
+  assert.ok(s.events.some((e) => e.event === 'connected' && e.target === `unix:${sock}`), JSON.stringify(s.events));
 });
 
 test('stand-in -remote to a closed port: initialize says refused and carries the layer report', { timeout: 30000 }, async (t) => {

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { makeCerts } from './lib/certs.mjs';
-import { childEnv, collect, copyExample, lsptapBin, realGopls, spawnTracked, standIn, tempDir, until, withTimeout } from './lib/env.mjs';
+import { childEnv, collect, copyExample, lsptapBin, peersDir, realGopls, spawnTracked, standIn, tempDir, until, withTimeout } from './lib/env.mjs';
+import { digest, makeStream, prng, writeChopped } from './lib/frames.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { hoverSession, listeningAt } from './lib/relay.mjs';
 import { readSession, validateSession } from './lib/session.mjs';
@@ -15,11 +16,11 @@ import { readSession, validateSession } from './lib/session.mjs';
 // A TLS listener in front of CMD (default: the real gopls), with the
 // server certificate `cert` (a name in makeCerts) and client certificates
 // required from the test CA.
-async function tlsListener(t, certs, { cert = 'server', cmd = [realGopls()], cwd, extra = [] } = {}) {
+async function tlsListener(t, certs, { cert = 'server', cmd = [realGopls()], cwd, extra = [], env = {} } = {}) {
   const sessions = tempDir(t);
   const child = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
     '--cert', certs.file(cert), '--key', certs.file(cert, 'key'), '--client-ca', certs.file('ca'), ...extra,
-    '--', ...cmd], { cwd, env: childEnv({ LSPTAP_DIR: sessions }) });
+    '--', ...cmd], { cwd, env: childEnv({ LSPTAP_DIR: sessions, ...env }) });
   const err = collect(child.stderr);
   const addr = await listeningAt(child);
   return { child, err, sessions, port: addr.split(':').pop() };
@@ -72,6 +73,32 @@ test('TLS both ways with client certificates: hover answered by gopls, both side
   assert.ok(s.events.some((e) => e.event === 'spawn'));
   assert.ok(s.messages.some((m) => m.method === 'textDocument/hover' && m.kind === 'response'), 'plaintext inspected on the listener');
   assert.match(l.err.text(), /relay #1: TLSv1\.[23] \S+, client certificate \/CN=editor/);
+});
+
+test('TLS both ways: 8 MB each way of every frame shape, malformed input included, arrive byte for byte', { timeout: 120000 }, async (t) => {
+  const SEED = 20261128;
+  const c2s = makeStream(SEED, 'c2s', 8 << 20);
+  const s2c = makeStream(SEED + 1, 's2c', 8 << 20);
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'script'), s2c.buf);
+  const certs = makeCerts(t);
+  const l = await tlsListener(t, certs, {
+    cmd: [process.execPath, path.join(peersDir, 'record-replay.mjs')],
+    env: { PEER_SCRIPT: path.join(dir, 'script'), PEER_RECORD: path.join(dir, 'record'), PEER_SEED: String(SEED + 2) },
+  });
+  const child = spawnTracked(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${l.port}`, '--ca', certs.file('ca'),
+    '--cert', certs.file('client'), '--key', certs.file('client', 'key')], { env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  const out = collect(child.stdout);
+  const err = collect(child.stderr);
+  child.stdin.on('error', () => {});
+  await writeChopped(child.stdin, c2s.buf, prng(SEED + 3));
+  child.stdin.end();
+  const st = await withTimeout(child.exited, 60000, 'relay --connect exit');
+  assert.equal(st.code, 0, err.text());
+  await until(() => /session ended: server exited with status 0/.test(l.err.text()), 20000, () => `listener end: ${l.err.text()}`);
+  const same = (got, want, what) => assert.deepEqual(digest(got), digest(want), what);
+  same(fs.readFileSync(path.join(dir, 'record')), c2s.buf, 'editor -> server through two TLS hops');
+  same(out.buffer(), s2c.buf, 'server -> editor through two TLS hops');
 });
 
 test('no client certificate: refused before gopls starts, and initialize says why', { timeout: 60000 }, async (t) => {

@@ -131,6 +131,7 @@ leaf good gopls.lab.test 20200101000000Z 20991231000000Z
 leaf expired gopls.lab.test 20200101000000Z 20210101000000Z
 leaf future gopls.lab.test 20980101000000Z 20991231000000Z
 leaf other other.lab.test 20200101000000Z 20991231000000Z
+leaf client editor.lab.test 20200101000000Z 20991231000000Z
 cd - >/dev/null
 for pair in good:7443 expired:7444 future:7445 other:7446 self:7447; do
   n=${pair%%:*} port=${pair##*:}
@@ -140,10 +141,14 @@ done
 # a plain TCP listener for "not TLS", and gopls for the full pass
 bg inS socat TCP-LISTEN:7008,bind=10.99.2.2,reuseaddr,fork SYSTEM:"echo hello" 2>"$W/socat.log"
 bg inS env HOME="$W" GOCACHE="$W/gocache" gopls serve -listen=10.99.2.2:7010 >"$W/gopls.log" 2>&1
+# lsptap's own TLS listener, off loopback: client certificates from the lab CA
+bg inS env LSPTAP_DIR="$W/relay-sessions" "$LSPTAP" relay --listen tls://10.99.2.2:7450 \
+  --cert "$W/good.pem" --key "$W/good.key" --client-ca "$W/ca.pem" -- /bin/cat \
+  >"$W/relay.out" 2>"$W/relay.err"
 set +e
 
 # Wait for the services to listen (up to 20 s).
-for port in 53 7443 7444 7445 7446 7447 7008 7010; do
+for port in 53 7443 7444 7445 7446 7447 7008 7010 7450; do
   for i in $(seq 100); do
     inS ss -Hlntu 2>/dev/null | grep -q "10.99.2.2:$port " && break
     sleep 0.2
@@ -245,6 +250,33 @@ check "dns: resolver silent (timeout)" 5 \
   "dns          fail" "no answer for gopls.lab.test within 1.5 s (nameservers: 10.99.2.3; route to 10.99.2.3: via 10.99.1.1 dev c${id}a)" \
   -- gopls.lab.test:7010 --timeout 1.5
 echo "nameserver 10.99.2.2" >"/etc/netns/$C/resolv.conf"
+
+check "tls: lsptap relay listener wants a client certificate" 7 \
+  "tls          fail" "requires a client certificate and none was given" "--cert FILE --key FILE" \
+  -- gopls.lab.test:7450 --tls --ca "$W/ca.pem" --probe none
+check "tls: lsptap relay listener with the client certificate" 0 \
+  "tls          ok" "verified for gopls.lab.test" \
+  -- gopls.lab.test:7450 --tls --ca "$W/ca.pem" --cert "$W/client.pem" --key "$W/client.key" --probe none
+
+# relay across the router: an LSP frame through relay --connect tls:// to the
+# listener above (its server, cat, echoes it back), and a plain listener off
+# loopback refused at start.
+frame='Content-Length: 37\r\n\r\n{"jsonrpc":"2.0","method":"lab/ping"}'
+got=$(printf "$frame" | inC env LSPTAP_DIR="$W/client-sessions" timeout 20 "$LSPTAP" relay \
+  --connect tls://gopls.lab.test:7450 --ca "$W/ca.pem" --cert "$W/client.pem" --key "$W/client.key" 2>"$W/client.err")
+sleep 0.5 # the listener's session is closed once cat has exited
+if [ "$got" = "$(printf "$frame")" ] && grep -q "client certificate /CN=editor.lab.test" "$W/relay.err" &&
+  grep -q '"kind":"notification","method":"lab/ping"' "$W"/relay-sessions/*.jsonl; then
+  pass=$((pass + 1)); echo "ok   relay: tls:// across the router with client certificates"
+else
+  fail=$((fail + 1)); echo "FAIL relay: tls:// across the router"; sed 's/^/  | /' "$W/client.err" "$W/relay.err"
+fi
+out=$(inS "$LSPTAP" relay --listen 10.99.2.2:7451 -- /bin/cat 2>&1); got=$?
+if [ "$got" = 2 ] && printf '%s' "$out" | grep -q "refusing to listen on 10.99.2.2:7451 without TLS"; then
+  pass=$((pass + 1)); echo "ok   relay: a plain listener off loopback is refused"
+else
+  fail=$((fail + 1)); echo "FAIL relay: plain listener off loopback (exit $got)"; printf '%s\n' "$out" | sed 's/^/  | /'
+fi
 
 # JSON: the object of DESIGN.md, verdict naming the layer.
 json=$(inC "$LSPTAP" netcheck 10.99.2.2:7004 --json --timeout 2)

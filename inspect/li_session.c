@@ -412,6 +412,13 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
         PUT_LIT(b, ",\"truncated\":true");
     } else if (s->o.record == LI_REC_FULL) {
         PUT_LIT(b, ",\"body\":");
+        if (raw_ok && !m->raw_newlines && s->o.sinkv) {
+            /* Valid JSON on one line already: the sink takes it from here. */
+            if (b->oom) return;
+            struct li_piece v[3] = {{b->p, b->len}, {body, len}, {"}\n", 2}};
+            s->o.sinkv(s->o.sink_ud, v, 3);
+            return;
+        }
         if (raw_ok) {
             buf_json_oneline(b, body, len, m->raw_newlines);
         } else {

@@ -457,6 +457,8 @@ static struct li_span id_from_tail(const char *t, size_t n)
     } else {
         while (q > t && q[-1] >= '0' && q[-1] <= '9')
             q--;
+        /* JSON has no leading zeros: "01" would make the line invalid. */
+        if (end - q > 1 && *q == '0') return none;
         if (q > t && q[-1] == '-') q--;
         if (q == end || (end - q == 1 && *q == '-')) return none;
     }

@@ -391,6 +391,16 @@ static void test_oversize_reply_id_at_end(void **state)
     frame(s, LI_S2C, body, 9);
     assert_absent(4, "id");
     assert_true(json_is_true(get(4, "unmatched")));
+    /* Nor is a number JSON does not allow (found by fuzz_classify). */
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":01}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_absent(5, "id");
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":-012}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_absent(6, "id");
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":-0}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_int(7, "id", 0);
     li_session_free(s);
 }
 

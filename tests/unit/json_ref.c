@@ -134,8 +134,8 @@ static const char *const probes[] = {
 
 /* Backgrounds: what fills the string around the probe. */
 static const char *const fills[] = {
-    "func (s *server) handle(ctx context.Context) error {\\n\\tif err := s.check(ctx, "
-    "\\\"hover\\\"); err != nil {\\n\\t\\treturn fmt.Errorf(\\\"x: %w\\\", err)\\n\\t}\\n",
+    ("func (s *server) handle(ctx context.Context) error {\\n\\tif err := s.check(ctx, "
+     "\\\"hover\\\"); err != nil {\\n\\t\\treturn fmt.Errorf(\\\"x: %w\\\", err)\\n\\t}\\n"),
     "abcdefghijklmnopqrstuvwxyz0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ-_.,;:!?",
     "\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\\",
     "\xc3\xa9t\xc3\xa9 \xe2\x82\xac\xf0\x9f\x98\x80 \\n",
@@ -199,6 +199,13 @@ int json_ref_sweep(json_scan_fn fn)
                     size_t cut = n - 12 - (k % 7);
                     if (json_ref_compare(fn, buf, cut)) bad++;
                 }
+    /* A backslash before every byte value, at every offset of a block. */
+    for (unsigned c = 0; c < 256; c++)
+        for (size_t k = 0; k < 80; k++) {
+            size_t lead = k % 3, n = build(buf, lead, fills[0], k, "\\x", 160, 1);
+            buf[5 + lead + 1 + k + 1] = (char)c; /* the byte after the backslash */
+            if (json_ref_compare(fn, buf, n)) bad++;
+        }
     /* Pseudo-random strings of tokens, mostly valid, so that errors fall
      * anywhere in a long string. */
     static const char *const toks[] = {

@@ -14,6 +14,9 @@
  *       in each body is Go source with JSON escapes (code, the default) or
  *       plain ASCII without a single escape (ascii): the pair shows what a
  *       JSON scanner's escape handling costs.
+ *   driver frame FRAME_KIB [--body=code|ascii]
+ *       writes one frame of the throughput run to stdout and exits (the
+ *       input of bench/inspect.c).
  *
  * Before closing CMD's stdin it reads CMD's peak RSS (VmHWM) and CPU time
  * from /proc, so when CMD is lsptap these are lsptap's own; then it closes
@@ -403,7 +406,8 @@ static int dr_throughput(long total_mib, long frame_kib, int ascii, char **cmd)
 static int dr_usage_exit(void)
 {
     fprintf(stderr, "usage: driver latency N -- CMD...\n"
-                    "       driver throughput TOTAL_MIB FRAME_KIB [--body=code|ascii] -- CMD...\n");
+                    "       driver throughput TOTAL_MIB FRAME_KIB [--body=code|ascii] -- CMD...\n"
+                    "       driver frame FRAME_KIB [--body=code|ascii]\n");
     return 2;
 }
 
@@ -417,6 +421,17 @@ static long dr_positive(const char *s)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    if (argc >= 3 && argc <= 4 && strcmp(argv[1], "frame") == 0) {
+        long kib = dr_positive(argv[2]);
+        int ascii = argc == 4 && strcmp(argv[3], "--body=ascii") == 0;
+        if (kib <= 0 || (argc == 4 && !ascii && strcmp(argv[3], "--body=code") != 0))
+            return dr_usage_exit();
+        size_t flen;
+        char *frame = dr_big_frame((size_t)kib * 1024, ascii, &flen);
+        int ok = fwrite(frame, 1, flen, stdout) == flen && fflush(stdout) == 0;
+        free(frame);
+        return ok ? 0 : 1;
+    }
     int dash = 0;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--") == 0) {

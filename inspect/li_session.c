@@ -415,6 +415,13 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
         PUT_LIT(b, ",\"truncated\":true");
     } else if (s->o.record == LI_REC_FULL) {
         PUT_LIT(b, ",\"body\":");
+        if (raw_ok && !m->raw_newlines && s->o.sinkv) {
+            /* Valid JSON on one line already: the sink takes it from here. */
+            if (b->oom) return;
+            struct li_piece v[3] = {{b->p, b->len}, {body, len}, {"}\n", 2}};
+            s->o.sinkv(s->o.sink_ud, v, 3);
+            return;
+        }
         if (raw_ok) {
             buf_json_oneline(b, body, len, m->raw_newlines);
         } else {
@@ -453,6 +460,8 @@ static struct li_span id_from_tail(const char *t, size_t n)
     } else {
         while (q > t && q[-1] >= '0' && q[-1] <= '9')
             q--;
+        /* JSON has no leading zeros: "01" would make the line invalid. */
+        if (end - q > 1 && *q == '0') return none;
         if (q > t && q[-1] == '-') q--;
         if (q == end || (end - q == 1 && *q == '-')) return none;
     }

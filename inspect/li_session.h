@@ -38,6 +38,19 @@ enum li_record { LI_REC_FULL, LI_REC_META, LI_REC_OFF };
  * li_session_feed or li_session_eof. */
 typedef void (*li_sink_fn)(void *ud, const char *line, size_t len);
 
+/* One piece of a line. */
+struct li_piece {
+    const char *p;
+    size_t len;
+};
+
+/* Optional, next to a sink: receives one line as n pieces to be joined in
+ * order (the last ends in '\n'), under the same rules as li_sink_fn. Message
+ * lines that embed a body come this way, so a large body goes from the
+ * message buffer to the sink's queue without being copied into the line
+ * first; the bytes are exactly those the sink would have received. */
+typedef void (*li_sinkv_fn)(void *ud, const struct li_piece *v, int n);
+
 /* Called for every message after it is classified and paired, before its
  * line is written. `body` is NULL when the message was over max_inspect.
  * `latency_us` is -1 unless the message is a paired reply. For the proxy's
@@ -54,6 +67,7 @@ struct li_opts {
     void *sink_ud;
     li_msg_fn on_msg;       /* may be NULL */
     void *msg_ud;
+    li_sinkv_fn sinkv;      /* may be NULL; used only with a sink, and gets sink_ud */
 };
 
 struct li_session;

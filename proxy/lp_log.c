@@ -196,9 +196,12 @@ static void *writer(void *arg)
     return NULL;
 }
 
-void lp_log_line(void *log, const char *line, size_t len)
+void lp_log_linev(void *log, const struct li_piece *v, int n)
 {
     struct lp_log *l = log;
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += v[i].len;
     pthread_mutex_lock(&l->mu);
     if (l->failed || (l->qlen && l->qlen + len > l->limit)) {
         l->dropped++;
@@ -218,10 +221,18 @@ void lp_log_line(void *log, const char *line, size_t len)
         l->qcap = nc;
     }
     int was_below = l->qlen < WAKE_BYTES;
-    memcpy(l->q + l->qlen, line, len);
-    l->qlen += len;
+    for (int i = 0; i < n; i++) {
+        memcpy(l->q + l->qlen, v[i].p, v[i].len);
+        l->qlen += v[i].len;
+    }
     if (was_below && l->qlen >= WAKE_BYTES) pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
+}
+
+void lp_log_line(void *log, const char *line, size_t len)
+{
+    struct li_piece one = {line, len};
+    lp_log_linev(log, &one, 1);
 }
 
 int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out, char *err,

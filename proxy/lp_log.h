@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_session.h"
 #include "proxy/lp_config.h"
 
 struct lp_log;
@@ -29,6 +30,10 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
 
 /* li_sink_fn-compatible: queues one line (copied). Thread-safe. */
 void lp_log_line(void *log, const char *line, size_t len);
+
+/* li_sinkv_fn-compatible: queues one line given as n pieces, each copied
+ * straight into the queue; the line is taken or dropped whole. Thread-safe. */
+void lp_log_linev(void *log, const struct li_piece *v, int n);
 
 /* Where the one "writing failed" sentence goes: fn is called from the
  * writer thread and returns 0 when it took the line (the relay's loop

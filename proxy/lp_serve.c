@@ -80,6 +80,7 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         .sink_ud = s->log,
         .on_msg = on_msg,
         .msg_ud = msg_ud,
+        .sinkv = s->log ? lp_log_linev : NULL,
     };
     s->li = li_session_new(&o);
     if (!s->li) {

@@ -1,6 +1,7 @@
 /* libFuzzer: li_classify on any bytes (LSP and DAP, whole and as a prefix),
  * and li_session in FULL mode on the same bytes as a raw stream and as one
- * framed body. Every line the session writes must be exactly one line and
+ * framed body, with and without a piece sink. Every line the session writes
+ * (joined, when it comes in pieces) must be exactly one line and
  * load with jansson, and the scanner must agree with jansson on what is
  * valid JSON (jansson, unlike RFC 8259, ends the text at a raw NUL). */
 #include <stdint.h>
@@ -24,6 +25,25 @@ static void check_line(void *ud, const char *line, size_t len)
     json_decref(v);
 }
 
+/* Lines that come in pieces are joined and checked the same way. */
+static void check_pieces(void *ud, const struct li_piece *v, int n)
+{
+    static char *buf;
+    static size_t cap;
+    size_t len = 0;
+    (void)ud;
+    for (int i = 0; i < n; i++)
+        len += v[i].len;
+    if (len > cap) {
+        free(buf);
+        buf = malloc(cap = len);
+        if (!buf) abort();
+    }
+    for (size_t i = 0, o = 0; i < (size_t)n; o += v[i].len, i++)
+        memcpy(buf + o, v[i].p, v[i].len);
+    check_line(NULL, buf, len);
+}
+
 static void check_msg(const uint8_t *data, size_t size, const struct li_msg *m, int rc)
 {
     const char *lo = (const char *)data, *hi = lo + size;
@@ -34,9 +54,11 @@ static void check_msg(const uint8_t *data, size_t size, const struct li_msg *m, 
     if (m->kind == LI_K_INVALID && (!m->why || m->err_off > size)) abort();
 }
 
-static void run_session(enum li_proto proto, uint64_t max_inspect, const uint8_t *data, size_t size)
+static void run_session(enum li_proto proto, uint64_t max_inspect, int pieces, const uint8_t *data,
+                        size_t size)
 {
-    struct li_opts o = {proto, LI_REC_FULL, max_inspect, 4, check_line, NULL, NULL, NULL};
+    struct li_opts o = {proto, LI_REC_FULL, max_inspect, 4, check_line, NULL, NULL, NULL,
+                        pieces ? check_pieces : NULL};
     struct li_session *s = li_session_new(&o);
     if (!s) return;
     li_session_write_header(s, NULL);
@@ -79,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int rc = li_classify((enum li_proto)proto, (const char *)data, size, truncated, &m);
             check_msg(data, size, &m, rc);
         }
-        run_session((enum li_proto)proto, 0, data, size);
-        run_session((enum li_proto)proto, size / 2 + 1, data, size);
+        run_session((enum li_proto)proto, 0, proto == LI_DAP, data, size);
+        run_session((enum li_proto)proto, size / 2 + 1, 0, data, size);
     }
     return 0;
 }

@@ -58,7 +58,7 @@ static void sink(void *ud, const char *line, size_t len)
 static void scenario(struct run *r)
 {
     memset(r, 0, sizeof *r);
-    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink, r, NULL, NULL};
+    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink, r, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     if (!s) return;
     r->created = 1;

@@ -52,7 +52,7 @@ static void sink(void *ud, const char *line, size_t len)
 
 static void one_session(void)
 {
-    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink, NULL, NULL, NULL};
+    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink, NULL, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     assert_non_null(s);
     json_t *fields = json_pack("{s:s,s:i}", "cwd", "/w", "pid", 42);

@@ -110,7 +110,7 @@ static void test_session_records_error_and_next(void **state)
     (void)state;
     char buf[256];
     size_t n = build(buf, sizeof buf, "9223372036854775808");
-    struct li_opts o = {LI_LSP, LI_REC_OFF, 0, 0, NULL, NULL, NULL, NULL};
+    struct li_opts o = {LI_LSP, LI_REC_OFF, 0, 0, NULL, NULL, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     assert_non_null(s);
     li_session_feed(s, LI_C2S, buf, n, 1);

@@ -210,7 +210,7 @@ static void test_dap_pairs_by_request_seq(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/dap.jsonl", tmpdir);
     sink_file = fopen(path, "w");
-    struct li_opts o = {LI_DAP, LI_REC_FULL, 0, 0, to_file, NULL, NULL, NULL};
+    struct li_opts o = {LI_DAP, LI_REC_FULL, 0, 0, to_file, NULL, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     li_session_write_header(s, NULL);
     feed(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"initialize\"}", 100);

@@ -59,7 +59,7 @@ static int reset(void **state)
 static struct li_session *new_session(enum li_proto proto, enum li_record rec, uint64_t max_inspect,
                                       size_t max_pending)
 {
-    struct li_opts o = {proto, rec, max_inspect, max_pending, sink, NULL, on_msg, NULL};
+    struct li_opts o = {proto, rec, max_inspect, max_pending, sink, NULL, on_msg, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     assert_non_null(s);
     return s;
@@ -391,6 +391,16 @@ static void test_oversize_reply_id_at_end(void **state)
     frame(s, LI_S2C, body, 9);
     assert_absent(4, "id");
     assert_true(json_is_true(get(4, "unmatched")));
+    /* Nor is a number JSON does not allow (found by fuzz_classify). */
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":01}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_absent(5, "id");
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":-012}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_absent(6, "id");
+    snprintf(body, sizeof body, "{\"result\":{\"x\":\"%0300d\"},\"id\":-0}", 0);
+    frame(s, LI_S2C, body, 9);
+    assert_int(7, "id", 0);
     li_session_free(s);
 }
 
@@ -660,7 +670,7 @@ static void sink_that_logs(void *ud, const char *line, size_t len)
 static void test_sink_may_write_events(void **state)
 {
     (void)state;
-    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink_that_logs, NULL, NULL, NULL};
+    struct li_opts o = {LI_LSP, LI_REC_FULL, 0, 0, sink_that_logs, NULL, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     reentrant = s;
     frame(s, LI_C2S, HOVER, 5);
@@ -669,6 +679,93 @@ static void test_sink_may_write_events(void **state)
     assert_str(1, "event", "log_drop");
     assert_int(1, "t_us", 77);
     li_session_free(s);
+}
+
+/* A sink and a piece sink that append every line to a text. */
+struct text {
+    char buf[1 << 16];
+    size_t len;
+    int pieced; /* lines that came in pieces */
+};
+
+static void to_text(void *ud, const char *line, size_t len)
+{
+    struct text *t = ud;
+    assert_true(t->len + len <= sizeof t->buf);
+    memcpy(t->buf + t->len, line, len);
+    t->len += len;
+}
+
+static void to_text_v(void *ud, const struct li_piece *v, int n)
+{
+    struct text *t = ud;
+    for (int i = 0; i < n; i++)
+        to_text(t, v[i].p, v[i].len);
+    t->pieced++;
+}
+
+static void feed_mixed(struct li_session *s, enum li_proto proto)
+{
+    const char *const lsp[] = {
+        HOVER,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":\"x\\n\\\"y\\\"\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32601,\"message\":\"no\"}}",
+        "{\r\n\"jsonrpc\":\"2.0\",\r\n\"method\":\"a\"}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"params\":[1e999]}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"c\",\"params\":{\"k\\u0000\":1}}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"d\",\"params\":\"\xff\"}",
+        "not json at all",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"e\",\"params\":{\"text\":\"0123456789012345678901234567890123456789\"}}",
+    };
+    static const char *const dap[] = {
+        "{\"seq\":1,\"type\":\"request\",\"command\":\"initialize\"}",
+        "{\"seq\":2,\"type\":\"response\",\"request_seq\":1,\"success\":false,"
+        "\"command\":\"initialize\",\"message\":\"bad\"}",
+        "{\"seq\":3,\"type\":\"event\",\"event\":\"output\",\"body\":{\"output\":\"a\\nb\"}}",
+    };
+    const char *const *v = proto == LI_LSP ? lsp : dap;
+    size_t n = proto == LI_LSP ? sizeof lsp / sizeof lsp[0] : sizeof dap / sizeof dap[0];
+    for (size_t i = 0; i < n; i++)
+        frame(s, i % 2 ? LI_S2C : LI_C2S, v[i], 10 + i);
+}
+
+/* With a piece sink the session writes exactly the bytes it writes
+ * without one, in every recording mode and for every kind of body. */
+static void test_pieces_equal_whole_lines(void **state)
+{
+    (void)state;
+    static struct text whole, pieces;
+    for (int proto = LI_LSP; proto <= LI_DAP; proto++) {
+        for (int rec = LI_REC_FULL; rec <= LI_REC_META; rec++) {
+            for (uint64_t max = 0; max <= 40; max += 40) {
+                memset(&whole, 0, sizeof whole);
+                memset(&pieces, 0, sizeof pieces);
+                struct li_opts a = {(enum li_proto)proto, (enum li_record)rec, max, 0, to_text,
+                                    &whole, NULL, NULL, NULL};
+                struct li_opts b = a;
+                b.sink_ud = &pieces;
+                b.sinkv = to_text_v;
+                struct li_session *sa = li_session_new(&a), *sb = li_session_new(&b);
+                assert_non_null(sa);
+                assert_non_null(sb);
+                li_session_write_header(sa, NULL);
+                li_session_write_header(sb, NULL);
+                feed_mixed(sa, (enum li_proto)proto);
+                feed_mixed(sb, (enum li_proto)proto);
+                li_session_write_summary(sa, 99, NULL);
+                li_session_write_summary(sb, 99, NULL);
+                assert_int_equal(whole.len, pieces.len);
+                assert_memory_equal(whole.buf, pieces.buf, whole.len);
+                /* full recording of bodies that fit takes the piece path */
+                if (rec == LI_REC_FULL && max == 0)
+                    assert_true(pieces.pieced > 0);
+                else
+                    assert_int_equal(pieces.pieced, 0);
+                li_session_free(sa);
+                li_session_free(sb);
+            }
+        }
+    }
 }
 
 int main(void)
@@ -696,6 +793,7 @@ int main(void)
         cmocka_unit_test_teardown(test_header_event_summary, reset),
         cmocka_unit_test_teardown(test_dap, reset),
         cmocka_unit_test_teardown(test_sink_may_write_events, reset),
+        cmocka_unit_test_teardown(test_pieces_equal_whole_lines, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -275,7 +275,7 @@ static void test_session_lines_to_stats(void **state)
 {
     (void)state;
     struct li_stats *st = li_stats_new("live");
-    struct li_opts o = {LI_DAP, LI_REC_META, 0, 0, to_stats, st, NULL, NULL};
+    struct li_opts o = {LI_DAP, LI_REC_META, 0, 0, to_stats, st, NULL, NULL, NULL};
     struct li_session *s = li_session_new(&o);
     li_session_write_header(s, NULL);
     feed(s, LI_C2S, "{\"seq\":1,\"type\":\"request\",\"command\":\"threads\"}", 100);

@@ -159,6 +159,34 @@ test('plain and TLS mixed up: each side says the other does not speak TLS', { ti
   ed.hangUp();
 });
 
+test('--listen tls:// --connect tls://: a TLS hop in the middle takes its client certificate from LSPTAP_TLS_CERT/KEY', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  const end = await tlsListener(t, certs, { cmd: ['/bin/cat'] });
+  const midSessions = tempDir(t);
+  const mid = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
+    '--cert', certs.file('server'), '--key', certs.file('server', 'key'), '--client-ca', certs.file('ca'),
+    '--connect', `tls://127.0.0.1:${end.port}`, '--ca', certs.file('ca')], {
+    env: childEnv({ LSPTAP_DIR: midSessions, LSPTAP_TLS_CERT: certs.file('client'), LSPTAP_TLS_KEY: certs.file('client', 'key') }),
+  });
+  const midErr = collect(mid.stderr);
+  const midPort = (await listeningAt(mid)).split(':').pop();
+  const body = '{"jsonrpc":"2.0","method":"tls/ping"}';
+  const frame = `Content-Length: ${body.length}\r\n\r\n${body}`;
+  const ed = spawnTracked(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${midPort}`, '--ca', certs.file('ca'),
+    '--cert', certs.file('client'), '--key', certs.file('client', 'key')], { env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  const out = collect(ed.stdout);
+  ed.stdin.end(frame);
+  const st = await withTimeout(ed.exited, 30000, 'relay --connect exit');
+  assert.equal(st.code, 0);
+  assert.equal(out.text(), frame, 'echoed through three relays and two TLS hops');
+  await until(() => /relay #1 session ended/.test(midErr.text()), 15000, () => `middle relay end: ${midErr.text()}`);
+  const s = readSession(sessionFiles(midSessions)[0]);
+  const sides = s.events.filter((e) => e.event === 'tls').map((e) => e.side).sort();
+  assert.deepEqual(sides, ['editor', 'server'], 'the middle relay recorded both TLS sessions');
+  assert.ok(s.messages.some((m) => m.method === 'tls/ping' && m.dir === 'c2s'));
+  assert.match(end.err.text(), /client certificate \/CN=editor/, 'the far end saw the certificate from LSPTAP_TLS_CERT');
+});
+
 test('a TLS listener off loopback needs --client-ca; with it, it starts', { timeout: 30000 }, async (t) => {
   const certs = makeCerts(t);
   const base = ['relay', '--listen', 'tls://0.0.0.0:0', '--cert', certs.file('server'), '--key', certs.file('server', 'key')];

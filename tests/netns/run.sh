@@ -139,7 +139,7 @@ for pair in good:7443 expired:7444 future:7445 other:7446 self:7447; do
     -naccept 1000 </dev/null >/dev/null 2>&1
 done
 # a plain TCP listener for "not TLS", and gopls for the full pass
-bg inS socat TCP-LISTEN:7008,bind=10.99.2.2,reuseaddr,fork SYSTEM:"echo hello" 2>"$W/socat.log"
+bg inS socat TCP-LISTEN:7008,bind=10.99.2.2,reuseaddr,fork SYSTEM:"echo hello; sleep 1" 2>"$W/socat.log"
 bg inS env HOME="$W" GOCACHE="$W/gocache" gopls serve -listen=10.99.2.2:7010 >"$W/gopls.log" 2>&1
 # lsptap's own TLS listener, off loopback: client certificates from the lab CA
 bg inS env LSPTAP_DIR="$W/relay-sessions" "$LSPTAP" relay --listen tls://10.99.2.2:7450 \

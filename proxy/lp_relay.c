@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -149,7 +150,7 @@ void lp_rl_event(struct relay *r, const char *name, json_t *fields)
 static void kill_child(struct relay *r, int sig)
 {
     struct gen *g = lp_rl_cur(r);
-    if (g->running) uv_process_kill(&g->proc, sig);
+    if (g->running) lp_child_kill(&g->proc, sig);
 }
 
 /* The server runs as a process group leader, so SIGKILL can reach what it
@@ -223,7 +224,7 @@ void lp_rl_drain_fired(uv_timer_t *t)
     lp_rl_maybe_finish(r);
 }
 
-static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
+static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
 {
     struct gen *g = proc->data;
     struct relay *r = g->r;
@@ -231,7 +232,7 @@ static void child_exited(uv_process_t *proc, int64_t status, int term_signal)
     g->exited = 1;
     g->exit_status = (int)status;
     g->term_signal = term_signal;
-    lp_close_once((uv_handle_t *)proc);
+    lp_child_close(proc);
     json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)g->pid, "status", (json_int_t)status);
     json_object_set_new(f, "signal", term_signal ? json_integer(term_signal) : json_null());
     if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
@@ -474,32 +475,49 @@ int lp_relay_exit_code(const struct lp_relay_result *r)
     return r->exit_status;
 }
 
+/* One end of a socketpair for each of the server's standard streams, as
+ * uv_spawn's UV_CREATE_PIPE made them (gopls sees the same kind of fd);
+ * lsptap's ends become g->in, g->out and g->err (initialised by the
+ * caller). child[] gets the server's ends, -1 where there is none. */
+static int server_fds(struct gen *g, int child[3])
+{
+    uv_pipe_t *mine[3] = {&g->in, &g->out, &g->err};
+    int rc = 0;
+    for (int i = 0; i < 3; i++)
+        child[i] = -1;
+    for (int i = 0; i < 3 && !rc; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -errno;
+        child[i] = sv[1];
+        if ((rc = uv_pipe_open(mine[i], sv[0]))) close(sv[0]);
+    }
+    return rc;
+}
+
 int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
 {
     const struct lp_relay_opts *o = r->o;
-    int rc;
+    int rc, child[3];
     g->r = r;
     g->idx = (int)(g - r->gen);
     if ((rc = uv_pipe_init(r->loop, &g->in, 0)) || (rc = uv_pipe_init(r->loop, &g->out, 0)) ||
         (rc = uv_pipe_init(r->loop, &g->err, 0)))
         return rc;
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&g->in},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&g->out},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&g->err},
-    };
-    uv_process_options_t po = {
-        .exit_cb = child_exited,
-        .file = o->argv[0],
-        .args = o->argv,
-        .env = env,
-        .cwd = o->cwd,
-        .stdio_count = 3,
-        .stdio = stdio,
-        .flags = UV_PROCESS_DETACHED,
-    };
     g->proc.data = g;
-    rc = uv_spawn(r->loop, &g->proc, &po);
+    rc = server_fds(g, child);
+    if (!rc) {
+        struct lp_child_opts co = {
+            .file = o->argv[0],
+            .args = o->argv,
+            .env = env,
+            .cwd = o->cwd,
+            .fd = {child[0], child[1], child[2]},
+            .exit_cb = child_exited,
+        };
+        rc = lp_child_spawn(r->loop, &g->proc, &co);
+    }
+    for (int i = 0; i < 3; i++)
+        if (child[i] >= 0) close(child[i]); /* the server has its copies */
     if (rc) {
         lp_rl_event(r, "spawn_failed",
                     json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv", argv_json(o->argv),

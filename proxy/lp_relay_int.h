@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "proxy/lp_child.h"
 #include "proxy/lp_env.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_pump.h"
@@ -48,7 +49,7 @@ struct relay;
 struct gen {
     struct relay *r;
     int idx;
-    uv_process_t proc;
+    struct lp_child proc; /* a group leader in our session (lp_child.h says why) */
     uv_pipe_t in, out, err;
     struct lp_pump s2c, errp;
     struct lp_gate gate; /* message-at-a-time forwarding while s2c.filter is set */

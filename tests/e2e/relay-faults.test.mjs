@@ -152,6 +152,30 @@ test('relay faults: the server starts with the signal dispositions and mask it w
   assert.equal(got, want, 'signal mask and ignored set, through lsptap and directly');
 });
 
+// The server leads a process group of its own (the SIGKILL stage kills the
+// whole group) but stays in lsptap's session, where a server the editor
+// started directly would be: on Linux a new session is a new scheduler
+// autogroup, which made a busy machine's hovers slower (docs/decisions.md).
+test('relay faults: the server leads its own process group inside lsptap\'s session', { timeout: 30000 }, async (t) => {
+  const { lsptap, stderr } = startTap(t, 'echo.mjs', { LSPTAP_RECORD: 'off' });
+  lsptap.stdout.resume();
+  const pid = await serverPid(lsptap, stderr, 'echo.mjs');
+  // /proc/PID/stat after the command's ')': state ppid pgrp session ...
+  const ids = (p) => {
+    const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pgrp: Number(f[2]), session: Number(f[3]) };
+  };
+  const server = ids(pid);
+  const tap = ids(lsptap.pid);
+  assert.equal(server.pgrp, pid, `the server (pid ${pid}) leads its process group: ${JSON.stringify(server)}`);
+  assert.notEqual(tap.pgrp, pid, 'lsptap is not in the server\'s group');
+  assert.equal(server.session, tap.session, `the server is in lsptap's session: server ${JSON.stringify(server)}, lsptap ${JSON.stringify(tap)}`);
+  lsptap.stdin.end();
+  const st = await withTimeout(lsptap.exited, 10000, 'lsptap exit');
+  assert.deepEqual(st, { code: 0, signal: null }, `lsptap exit; stderr:\n${stderr.text()}`);
+});
+
 test('relay faults: editor closes its end of stdout while the server writes: no SIGPIPE, server input closed, its status', { timeout: 30000 }, async (t) => {
   const progress = path.join(tempDir(t), 'progress');
   const { lsptap, stderr } = startTap(t, 'chatter.mjs', { PEER_EXIT: '42', PEER_PROGRESS: progress, LSPTAP_RECORD: 'meta' });

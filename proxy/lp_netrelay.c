@@ -557,7 +557,7 @@ int lp_netrelay_main(int argc, char **argv)
     nr->max_conns = DEFAULT_MAX_CONNS;
     nr->proto = LI_LSP;
     int insecure = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) { /* argv[i] for the analyzer */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--")) {

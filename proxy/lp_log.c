@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +100,11 @@ static void rotate(const char *dir, uint64_t max)
     }
     free(files);
     closedir(d);
+    /* The list takes 272 bytes a file: megabytes in a directory of
+     * thousands. Once glibc has handed back one such block, it serves the
+     * next from the heap and keeps that much free heap mapped, so a
+     * long-lived listener's RSS would track the directory's size. */
+    if (cap * sizeof *files > 128 * 1024) malloc_trim(0);
 }
 
 static void say_failure(struct lp_log *l)

@@ -2,10 +2,11 @@
 # scripts/valgrind-relay.sh BUILD_DIR — lsptap's relays under valgrind, over
 # a whole recorded gopls session (`make valgrind`; docs/hardening.md).
 #
-# 1. Records a real session: tests/e2e/demo-client.mjs (VS Code's client
-#    libraries) through BUILD_DIR/gopls in front of the real gopls on a copy
-#    of tests/example: initialize, open two files, hovers until the workspace
-#    loaded, definition, completion, documentSymbol, didChange, shutdown/exit.
+# 1. Records a real gopls session (scripts/record-session.sh: VS Code's
+#    client libraries through BUILD_DIR/gopls in front of the real gopls on
+#    a copy of tests/example: initialize, open two files, hovers until the
+#    workspace loaded, definition, completion, documentSymbol, didChange,
+#    shutdown/exit).
 # 2. Replays its editor side (`lsptap replay --compare`, itself under
 #    valgrind) into a second copy through, in turn:
 #      stdio   the gopls stand-in (BUILD_DIR/gopls, LSPTAP_GOPLS=real gopls);
@@ -28,25 +29,6 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not installed, skipped (apt-get install valgrind)"; exit 0; }
-if [ ! -d tests/e2e/node_modules/vscode-languageserver-protocol ]; then
-  echo "valgrind: tests/e2e/node_modules missing: run 'make deps'" >&2
-  exit 1
-fi
-
-gopls=${REAL_GOPLS:-}
-if [ -z "$gopls" ]; then
-  self=$(stat -L -c %d:%i "$B/lsptap")
-  IFS=:
-  for d in $PATH; do
-    [ -x "$d/gopls" ] || continue
-    [ "$(stat -L -c %d:%i "$d/gopls")" = "$self" ] && continue
-    gopls=$d/gopls
-    break
-  done
-  unset IFS
-fi
-[ -n "$gopls" ] || { echo "valgrind: no gopls found (set REAL_GOPLS)" >&2; exit 1; }
-
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lsptap-valgrind.XXXXXX")
 cleanup() {
   [ -n "${listener:-}" ] && kill "$listener" 2>/dev/null
@@ -61,15 +43,11 @@ VG="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
   --error-exitcode=99 --track-fds=yes --child-silent-after-fork=yes
   --suppressions=$root/tests/valgrind.supp --log-file=$tmp/logs/%p.log"
 
-echo "valgrind: recording a gopls session ($gopls)"
-rec_out=$(LSPTAP_BIN=$B/lsptap LSPTAP_DIR=$tmp/rec LSPTAP_GOPLS=$gopls timeout 120 \
-  node tests/e2e/demo-client.mjs 2>&1) || {
-  echo "$rec_out" | tail -n 5
-  echo "valgrind: recording the session failed" >&2
-  exit 1
-}
-session=$(ls "$tmp"/rec/*.jsonl)
-# The recorded workspace (a temp copy, gone now): the header's cwd.
+echo "valgrind: recording a gopls session"
+session=$(scripts/record-session.sh "$B" "$tmp/rec") || exit 1
+# The real gopls the session ran (its spawn event), and the recorded
+# workspace (a temp copy, gone now: the header's cwd).
+gopls=$(grep -m 1 '"event":"spawn"' "$session" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).path))')
 old=$(head -n 1 "$session" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).cwd))')
 msgs=$(grep -c '"dir":"c2s"' "$session")
 echo "valgrind: recorded $msgs editor messages"

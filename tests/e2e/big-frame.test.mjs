@@ -62,7 +62,14 @@ test('a 1 GiB frame both ways: byte-exact, metadata only, peak RSS < 64 MiB', { 
   const sessions = tempDir(t);
   const lsptap = spawnTracked(t, standIn(), [], {
     cwd: tempDir(t),
-    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'echo.mjs'), LSPTAP_DIR: sessions, LSPTAP_RECORD: 'meta' }),
+    env: childEnv({
+      LSPTAP_GOPLS: path.join(peersDir, 'echo.mjs'),
+      LSPTAP_DIR: sessions,
+      LSPTAP_RECORD: 'meta',
+      // The sanitizer build's 256 MB quarantine of freed chunks would be
+      // measured instead of lsptap's buffers (see relay-faults.test.mjs).
+      ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'quarantine_size_mb=8'].filter(Boolean).join(':'),
+    }),
   });
   const stderr = collect(lsptap.stderr);
   const bigBytes = Buffer.byteLength(`Content-Length: ${GIB}\r\n\r\n`) + GIB;

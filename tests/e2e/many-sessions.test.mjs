@@ -5,7 +5,9 @@
 // cat exits at its EOF. The listener must not grow: its open file
 // descriptors (/proc/PID/fd) come back to the count they had after the
 // warm-up, its RSS grows by less than 1 MiB over the 10,000 sessions (100
-// bytes a session), no child is left, and every session file is complete.
+// bytes a session; not under the sanitizer build), no child is left, every
+// session file is complete, and SIGTERM ends it with status 0 (LeakSanitizer
+// has its say there under the sanitizer build).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,6 +20,8 @@ const WARMUP = 200;
 const RSS_GROWTH_LIMIT = 1 << 20;
 
 const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+// A binary built with -fsanitize=address calls __asan_init (gcc and clang).
+const underAsan = () => fs.readFileSync(lsptapBin()).includes('__asan_init');
 
 // One short session: connect, one request, its echo, hang up, wait for
 // lsptap to close the connection.
@@ -73,7 +77,12 @@ test('10,000 relayed sessions in a row: no growth in fds, memory or children', {
   const rss1 = rssBytes(pid);
   t.diagnostic(`listener after ${WARMUP} sessions: ${fds0} fds, RSS ${(rss0 / 1024).toFixed(0)} KiB; after ${SESSIONS}: ${fds1} fds, RSS ${(rss1 / 1024).toFixed(0)} KiB`);
   assert.equal(fds1, fds0, 'open fds after the warm-up and at the end');
-  assert.ok(rss1 - rss0 < RSS_GROWTH_LIMIT, `RSS grew by ${rss1 - rss0} bytes over ${SESSIONS - WARMUP} sessions (limit ${RSS_GROWTH_LIMIT})`);
+  // The RSS bound is glibc's allocator's: the sanitizer build's allocator
+  // and bookkeeping grow by about 500 bytes a session (a writer thread
+  // each) without a leak; there LeakSanitizer checks at the SIGTERM exit.
+  if (!underAsan()) {
+    assert.ok(rss1 - rss0 < RSS_GROWTH_LIMIT, `RSS grew by ${rss1 - rss0} bytes over ${SESSIONS - WARMUP} sessions (limit ${RSS_GROWTH_LIMIT})`);
+  }
   assert.equal(listener.exitCode, null, 'the listener still runs');
 
   // Every session was recorded and finalised: one file each, each ending in

@@ -328,6 +328,10 @@ int lp_log_close(struct lp_log *l)
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
     int failed = l->failed;
+    /* Writes to a file whose directory was removed still succeed, into an
+     * inode nobody can open: say so rather than name a path that is gone. */
+    struct stat st;
+    if (!failed && !fstat(l->fd, &st) && st.st_nlink == 0) failed = ENOENT;
     if (close(l->fd) && !failed) failed = errno;
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);

@@ -49,8 +49,9 @@ uint64_t lp_log_dropped(struct lp_log *l);
 void lp_log_drain(struct lp_log *l);
 
 /* Flushes the queue, stops the thread, closes the file and frees l. Blocks:
- * call it after the relay has finished. Returns 0, or the negative errno of
- * the first write error. */
+ * call it after the relay has finished. Returns 0, the negative errno of
+ * the first write error, or -ENOENT when the file was removed (with its
+ * directory, say) while it was written: what it held is gone. */
 int lp_log_close(struct lp_log *l);
 
 #endif

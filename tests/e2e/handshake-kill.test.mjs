@@ -104,16 +104,18 @@ test('killed before initialize: no answer to give, stdout closes, exit 137', { t
 test('killed after initialize was forwarded, before its result: initialize fails with the diagnosis', { timeout: 60000 }, async (t) => {
   // PEER_MODE=silent: the server never answers initialize.
   const { ed, sessions, log, eof } = start(t, { PEER_FAIL: 'always', PEER_MODE: 'silent' });
-  const init = ed.initialize(20000).then((r) => ({ r }), (e) => ({ e }));
+  // The answer is read from what the editor received: the request's own
+  // promise may lose the race with lsptap's exit that follows it.
+  ed.initialize(20000).catch(() => {});
   await until(() => peerGot(log).includes('initialize'), 10000, 'initialize to reach the server');
   const pid = await killServer(ed);
-  const { e } = await init;
+  const s = await ended(ed, eof, sessions, pid);
+  assert.equal(replies(ed).length, 1, `one answer to initialize: ${JSON.stringify(ed.received)}`);
+  const e = replies(ed)[0].error;
   assert.ok(e, 'initialize failed');
   assert.equal(e.code, -32603);
   assert.deepEqual(e.data, { retry: false });
   assertDiagnosis(e.message);
-  const s = await ended(ed, eof, sessions, pid);
-  assert.equal(replies(ed).length, 1, 'one answer to initialize');
   assert.equal(showMessages(ed).length, 0);
   assert.equal(eventsNamed(s, 'handshake_failed').length, 1);
   assert.equal(eventsNamed(s, 'gave_up').length, 1);
@@ -168,4 +170,17 @@ test('killed after the handshake: nothing made up, stdout closes, exit 137', { t
   assert.equal(eventsNamed(s, 'handshake_ok').length, 1);
   assert.equal(eventsNamed(s, 'handshake_failed').length, 0);
   assert.equal(summaryLast(ed).length, 1, ed.stderr.text());
+});
+
+// Known gap: lsptap judges the handshake as soon as the server's stdout
+// closes, before libuv reports how the server ended, so the diagnosis says
+// "closed its output" where "was killed by signal 9" would tell the user
+// what happened (docs/hardening.md, "Found and left").
+test('the diagnosis names the signal that killed the server', { timeout: 60000, todo: 'judged at stdout EOF, before the exit status is known' }, async (t) => {
+  const { ed, sessions, log, eof } = start(t, { PEER_FAIL: 'always', PEER_MODE: 'silent' });
+  ed.initialize(20000).catch(() => {});
+  await until(() => peerGot(log).includes('initialize'), 10000, 'initialize to reach the server');
+  const pid = await killServer(ed);
+  await ended(ed, eof, sessions, pid);
+  assert.match(replies(ed)[0]?.error?.message ?? '', /was killed by signal 9/);
 });

@@ -19,7 +19,7 @@
 # the session file's size and lsptap's summary line.
 set -u
 B=$(cd "${1:?usage: scripts/soak.sh BUILD_DIR}" && pwd)
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 MIN=${SOAK_MINUTES:-2}
 BASE=${SOAK_BASE_S:-10}
 REC=${SOAK_RECORD:-meta}

@@ -25,7 +25,7 @@
 set -u
 B=${1:?usage: scripts/valgrind-relay.sh BUILD_DIR}
 B=$(cd "$B" && pwd)
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 root=$PWD
 
 command -v valgrind >/dev/null 2>&1 || { echo "valgrind: not installed, skipped (apt-get install valgrind)"; exit 0; }

@@ -41,7 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: all check unit e2e netns fuzz fuzz-smoke asan demo bench install uninstall clean deps format lint
+.PHONY: all check unit e2e netns fuzz fuzz-smoke asan valgrind demo bench soak install uninstall clean deps format lint
 all: $(B)/lsptap
 
 $(B)/obj/%.o: %.c
@@ -77,17 +77,19 @@ deps:
 	@scripts/deps.sh
 
 # The one test command: dependencies, build (gcc and clang), install layout,
-# unit, end-to-end, fuzz smoke, and the sanitizer build's unit and
-# end-to-end tests.
+# unit, end-to-end, valgrind over a recorded session, fuzz smoke, the
+# sanitizer build's unit and end-to-end tests, and static analysis.
 check: deps
 	$(MAKE) all
 	$(MAKE) B=build-clang CC=clang all
 	scripts/check-install.sh
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) valgrind
 	$(MAKE) netns
 	$(MAKE) fuzz-smoke
 	$(MAKE) asan
+	$(MAKE) lint
 
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
@@ -104,6 +106,12 @@ netns: $(B)/lsptap
 	@if [ "$$(id -u)" = 0 ] && ip netns list >/dev/null 2>&1; then \
 	  timeout 600 tests/netns/run.sh $(abspath $(B)/lsptap); \
 	else echo "netns: skipped (needs root to build network namespaces: sudo make netns)"; fi
+
+# The stdio relay and the relay --listen/--connect pair under valgrind over a
+# whole recorded gopls session; fails on any error, leak or stray fd
+# (docs/hardening.md). About 15 s.
+valgrind: $(B)/lsptap
+	timeout 600 scripts/valgrind-relay.sh $(B)
 
 asan:
 	$(MAKE) B=build-asan SAN=1 OPT=-O1 CC=$(CC) unit e2e
@@ -140,6 +148,11 @@ demo: deps all
 bench: deps all $(BENCH_BIN)
 	scripts/bench.sh $(abspath $(B))
 
+# A recorded gopls session relayed in a loop for SOAK_MINUTES (default 2):
+# throughput, latency percentiles, RSS over time, fds (docs/performance.md).
+soak: deps all $(BENCH_BIN)
+	scripts/soak.sh $(abspath $(B))
+
 # ---- install -------------------------------------------------------------
 
 install: $(B)/lsptap
@@ -161,6 +174,7 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC)
 
 # cppcheck and clang --analyze (scripts/lint.sh); fails on any finding.
+# About 2 minutes; the last step of make check.
 lint:
 	LINT_CFLAGS="-D_GNU_SOURCE -DLSPTAP_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)" \
 	  scripts/lint.sh framing inspect proxy netcheck cli

@@ -460,10 +460,11 @@ static struct li_span id_from_tail(const char *t, size_t n)
     } else {
         while (q > t && q[-1] >= '0' && q[-1] <= '9')
             q--;
-        /* JSON has no leading zeros: "01" would make the line invalid. */
-        if (end - q > 1 && *q == '0') return none;
+        const char *digits = q;
         if (q > t && q[-1] == '-') q--;
-        if (q == end || (end - q == 1 && *q == '-')) return none;
+        /* It goes into the line as a number: JSON allows no leading zero,
+         * and a line with one would not load. */
+        if (digits == end || (end - digits > 1 && *digits == '0')) return none;
     }
     id.p = q;
     id.len = (size_t)(end - q);

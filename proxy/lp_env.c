@@ -59,7 +59,9 @@ static void env_free(struct env *e)
 static void env_unset(struct env *e, const char *name)
 {
     size_t nl = strlen(name);
-    for (size_t i = 0; i < e->n;) {
+    /* v[n] is NULL: walking to it is walking to n (and the analyzer can
+     * follow that, where it loses n across the rules' calls). */
+    for (size_t i = 0; e->v[i];) {
         if (strncmp(e->v[i], name, nl) || e->v[i][nl] != '=') {
             i++;
             continue;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -99,6 +100,11 @@ static void rotate(const char *dir, uint64_t max)
     }
     free(files);
     closedir(d);
+    /* The list takes 272 bytes a file: megabytes in a directory of
+     * thousands. Once glibc has handed back one such block, it serves the
+     * next from the heap and keeps that much free heap mapped, so a
+     * long-lived listener's RSS would track the directory's size. */
+    if (cap * sizeof *files > 128 * 1024) malloc_trim(0);
 }
 
 static void say_failure(struct lp_log *l)
@@ -246,18 +252,36 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
                  strerror(-r));
         return r;
     }
-    rotate(dir, c->max_total);
+    /* Sessions are opened on the loop thread only, so these statics need
+     * no lock. A listener taking a burst of connections would rescan the
+     * directory for each one (a stat per file: 20 ms per connection with
+     * 10,000 files), so rotation runs at most once a second per process. */
+    static time_t last_rotation;
+    static char last_stamp[32];
+    static unsigned next_suffix; /* the next free suffix within last_stamp's second */
+    time_t now = time(NULL);
+    if (now != last_rotation) {
+        rotate(dir, c->max_total);
+        last_rotation = now;
+    }
     struct lp_log *l = calloc(1, sizeof *l);
     if (!l) return -ENOMEM;
-    time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (attempt)
-            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s-%d.jsonl", dir, stamp, (int)getpid(),
-                     role, attempt);
+    if (strcmp(stamp, last_stamp)) {
+        snprintf(last_stamp, sizeof last_stamp, "%s", stamp);
+        next_suffix = 0;
+    }
+    /* Files of the same second from this process get -1, -2, ...: the
+     * counter carries on from the last one used, so a burst costs one open
+     * per file, and there is no limit on how many fit into a second. */
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        unsigned suffix = next_suffix++;
+        if (suffix)
+            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s-%u.jsonl", dir, stamp, (int)getpid(),
+                     role, suffix);
         else
             snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(),
                      role);
@@ -315,6 +339,10 @@ int lp_log_close(struct lp_log *l)
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
     int failed = l->failed;
+    /* Writes to a file whose directory was removed still succeed, into an
+     * inode nobody can open: say so rather than name a path that is gone. */
+    struct stat st;
+    if (!failed && !fstat(l->fd, &st) && st.st_nlink == 0) failed = ENOENT;
     if (close(l->fd) && !failed) failed = errno;
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);

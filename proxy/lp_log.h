@@ -21,10 +21,12 @@
 struct lp_log;
 
 /* Creates the session directory (0700, with parents), removes the oldest
- * *.jsonl files while their total passes c->max_total, creates a new file
- * (0600, never an existing one) named YYYYmmddTHHMMSS-PID-ROLE.jsonl and
- * starts the writer thread. Returns 0, or a negative errno with a sentence
- * in err naming the path and the cause. */
+ * *.jsonl files while their total passes c->max_total (at most once a second
+ * per process), creates a new file (0600, never an existing one) named
+ * YYYYmmddTHHMMSSZ-PID-ROLE.jsonl, or YYYYmmddTHHMMSSZ-PID-ROLE-N.jsonl for
+ * the (N+1)th of that second, and starts the writer thread. Call it from one
+ * thread only. Returns 0, or a negative errno with a sentence in err naming
+ * the path and the cause. */
 int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out, char *err,
                 size_t errlen);
 
@@ -52,8 +54,9 @@ uint64_t lp_log_dropped(struct lp_log *l);
 void lp_log_drain(struct lp_log *l);
 
 /* Flushes the queue, stops the thread, closes the file and frees l. Blocks:
- * call it after the relay has finished. Returns 0, or the negative errno of
- * the first write error. */
+ * call it after the relay has finished. Returns 0, the negative errno of
+ * the first write error, or -ENOENT when the file was removed (with its
+ * directory, say) while it was written: what it held is gone. */
 int lp_log_close(struct lp_log *l);
 
 #endif

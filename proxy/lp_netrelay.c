@@ -750,7 +750,7 @@ int lp_netrelay_main(int argc, char **argv)
     nr->proto = LI_LSP;
     int insecure = 0;
     const char *cert = NULL, *key = NULL;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc && argv[i]; i++) { /* argv[i] for the analyzer */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--")) {

@@ -147,9 +147,15 @@ void lp_session_close(struct lp_session *s, const char *role, json_t *extra, con
     li_session_write_summary(s->li, lp_session_now(s), extra);
     char where[4200] = "not recorded";
     if (s->log) {
-        snprintf(where, sizeof where, "recorded in %s", lp_log_path(s->log));
+        char path[4096];
+        snprintf(path, sizeof path, "%s", lp_log_path(s->log));
+        snprintf(where, sizeof where, "recorded in %s", path);
         int r = lp_log_close(s->log);
-        if (r) snprintf(where, sizeof where, "recording failed (%s)", strerror(-r));
+        if (r == -ENOENT)
+            snprintf(where, sizeof where,
+                     "not recorded: the session file %s was removed while it was written", path);
+        else if (r)
+            snprintf(where, sizeof where, "recording failed (%s)", strerror(-r));
     }
     char drops[96] = "";
     if (dropped)

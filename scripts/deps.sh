@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 debs="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libjansson-dev libssl-dev
 libpcap-dev libcmocka-dev golang-go gopls delve socat nodejs npm chromium dnsmasq-base
-nftables iproute2 openssl"
+nftables iproute2 openssl valgrind cppcheck"
 missing=""
 for p in $debs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

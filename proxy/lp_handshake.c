@@ -30,7 +30,8 @@ void lp_hs_init(struct relay *r)
     if (!getcwd(r->sv.cwd, sizeof r->sv.cwd)) r->sv.cwd[0] = '\0';
     uv_timer_init(r->loop, &r->sv.init_timer);
     uv_timer_init(r->loop, &r->sv.window);
-    r->sv.init_timer.data = r->sv.window.data = r;
+    uv_timer_init(r->loop, &r->sv.eof_wait);
+    r->sv.init_timer.data = r->sv.window.data = r->sv.eof_wait.data = r;
 }
 
 void lp_hs_free(struct relay *r)
@@ -112,6 +113,7 @@ void lp_hs_end(struct relay *r, const char *why)
     sv->state = HS_DONE;
     uv_timer_stop(&sv->init_timer);
     uv_timer_stop(&sv->window);
+    uv_timer_stop(&sv->eof_wait);
     lp_rl_event(r, "supervision_off", json_pack("{s:s}", "reason", why));
 }
 
@@ -610,6 +612,21 @@ static void env_checked(uv_work_t *w, int status)
     restart(r);
 }
 
+static void eof_waited(uv_timer_t *t)
+{
+    struct relay *r = t->data;
+    lp_hs_failure(r, "%s closed its output before the handshake completed", r->o->argv[0]);
+}
+
+void lp_hs_output_closed(struct relay *r)
+{
+    /* A server that dies closes its stdout a moment before its exit status
+     * arrives; "was killed by signal 9" tells the user more than "closed
+     * its output", so the judgement waits for the status, briefly (the
+     * exit handler then judges, and this timer is stopped). */
+    uv_timer_start(&r->sv.eof_wait, eof_waited, EOF_WAIT_MS, 0);
+}
+
 void lp_hs_failure(struct relay *r, const char *fmt, ...)
 {
     struct super *sv = &r->sv;
@@ -626,6 +643,7 @@ void lp_hs_failure(struct relay *r, const char *fmt, ...)
     sv->state = HS_REPAIRING;
     uv_timer_stop(&sv->init_timer);
     uv_timer_stop(&sv->window);
+    uv_timer_stop(&sv->eof_wait);
     lp_rl_say(r, "lsptap: the handshake failed: %s; checking the environment.\n", sv->reason);
     lp_rl_event(r, "handshake_failed",
                 json_pack("{s:s, s:i}", "reason", sv->reason, "server", r->cur + 1));

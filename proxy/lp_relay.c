@@ -390,7 +390,7 @@ static void on_src_end(struct lp_pump *p, int status)
         lp_hs_end(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
                                                  : "the editor closed its side");
     if (lp_hs_supervising(r)) {
-        lp_hs_failure(r, "%s closed its output before the handshake completed", r->o->argv[0]);
+        lp_hs_output_closed(r);
         return;
     }
     lp_rl_finish_output(r, g); /* a frame the gate held, cut short, reaches the inspector first */

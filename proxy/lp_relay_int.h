@@ -74,6 +74,7 @@ struct super {
     int init_answered;  /* the editor has an initialize result */
     int init_by_lsptap; /* ... and it is lsptap's error: any late result is dropped */
     uv_timer_t init_timer, window;
+    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status (lp_hs_output_closed) */
     struct lp_gate c2s_seen; /* frames the editor sent, watched (not forwarded) */
     struct lp_gate c2s_gate; /* after a restart: editor frames forwarded one by one */
     char *replay;            /* everything the editor sent, for a restart */
@@ -178,6 +179,11 @@ void lp_hs_free(struct relay *r);
  * environment and then restarts the server or gives up. Ignored when not
  * supervising or already repairing. */
 void lp_hs_failure(struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The server closed its stdout during the handshake: judged as a failure
+ * after EOF_WAIT_MS unless its exit (named with its status or signal)
+ * is judged first. */
+#define EOF_WAIT_MS 300
+void lp_hs_output_closed(struct relay *r);
 /* Supervision ends without a verdict: what was held goes to the editor,
  * and the session is plain relaying from here. `why` goes to the event. */
 void lp_hs_end(struct relay *r, const char *why);

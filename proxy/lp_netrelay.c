@@ -429,19 +429,27 @@ static void tls_event(struct conn *c, struct lp_tls *t, const char *side)
     event(c, "tls", f);
 }
 
+/* The one way a connection to the server fails: the reason on stderr and
+ * in the session, netcheck on the target, and (stdio mode) the answer
+ * inside the protocol once the loop is over. */
+static void server_failed(struct conn *c, const char *ev, const char *what, const char *error,
+                          const char *ending)
+{
+    struct netrelay *nr = c->nr;
+    snprintf(nr->why, sizeof nr->why, "%s %s: %s", what, nr->connect.text, error);
+    fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+    event(c, ev, json_pack("{s:s, s:s}", "target", nr->connect.text, "error", error));
+    diagnose(c);
+    if (nr->stdio_mode) nr->exit_code = -1;
+    conn_end(c, ending);
+}
+
 static void server_tls_done(struct lp_tls *t, int status)
 {
     struct conn *c = lp_tls_data(t);
-    struct netrelay *nr = c->nr;
     if (status) {
-        snprintf(nr->why, sizeof nr->why, "TLS with %s failed: %s", nr->connect.text,
-                 lp_tls_error(t));
-        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-        event(c, "tls_failed",
-              json_pack("{s:s, s:s}", "target", nr->connect.text, "error", lp_tls_error(t)));
-        diagnose(c);
-        if (nr->stdio_mode) nr->exit_code = -1;
-        conn_end(c, "TLS handshake failed");
+        server_failed(c, "tls_failed", "TLS handshake failed with", lp_tls_error(t),
+                      "TLS handshake failed");
         return;
     }
     tls_event(c, t, "server");
@@ -451,16 +459,9 @@ static void server_tls_done(struct lp_tls *t, int status)
 static void on_connected(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
-    struct netrelay *nr = c->nr;
     if (status) {
-        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
-                 uv_strerror(status));
-        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-        event(c, "connect_failed",
-              json_pack("{s:s, s:s}", "target", nr->connect.text, "error", uv_strerror(status)));
-        diagnose(c);
-        if (nr->stdio_mode) nr->exit_code = -1; /* answered inside the protocol afterwards */
-        conn_end(c, "connect failed");
+        server_failed(c, "connect_failed", "cannot connect to", uv_strerror(status),
+                      "connect failed");
         return;
     }
     if (c->srv_tls) {

@@ -105,7 +105,7 @@ test('no client certificate: refused before gopls starts, and initialize says wh
   const certs = makeCerts(t);
   const l = await tlsListener(t, certs);
   const { message, stderr } = await refusedInitialize(t, ['--connect', `tls://127.0.0.1:${l.port}`, '--ca', certs.file('ca')]);
-  assert.match(message, /the server requires a client certificate: give --cert FILE --key FILE/);
+  assert.match(message, /^lsptap: TLS handshake failed with tls:\/\/127\.0\.0\.1:\d+: the server requires a client certificate: give --cert FILE --key FILE/);
   assert.match(message, /netcheck: tls: 127\.0\.0\.1:\d+ requires a client certificate and none was given/);
   assert.match(message, /\ntransport: ok, connected/, 'the layer summaries follow');
   assert.match(stderr, /lsptap: netcheck: +tls +fail/);

@@ -13,7 +13,7 @@ static int usage(FILE *f)
           "Lists the recorded sessions in DIR (default: LSPTAP_DIR, else the configured\n"
           "or default session directory): start time, duration, protocol, server,\n"
           "messages and how each ended (normal, editor_gone, server_exited,\n"
-          "server_killed, spawn_failed, unfinished, unknown).\n",
+          "server_killed, spawn_failed, killed_after_exit, unfinished, unknown).\n",
           f);
     return f == stdout ? 0 : 2;
 }

@@ -451,7 +451,7 @@ static json_t *last_json(const struct li_stats *st, int dir)
 }
 
 /* how: normal | editor_gone | server_exited | server_killed | spawn_failed |
- * unfinished | unknown; summary: one sentence a user understands. */
+ * killed_after_exit | unfinished | unknown; summary: one sentence a user understands. */
 static json_t *ending_json(const struct li_stats *st)
 {
     char what[512];
@@ -477,6 +477,20 @@ static json_t *ending_json(const struct li_stats *st)
         const char *why = st->spawn_failed ? str_member(st->spawn_failed, "error") : NULL;
         snprintf(what, sizeof what, "The server could not be started%s%s.", why ? ": " : "",
                  why ? why : "");
+    } else if (!st->summary && st->said_exit) {
+        /* Not a crash: eglot, for one, SIGKILLs the server's process group
+         * about 10 ms after exit; lsptap writes each line at once after
+         * shutdown (docs/session-format.md), so the traffic is all here. */
+        const char *bye = strcmp(st->protocol, "dap") == 0 ? "disconnect"
+                          : st->said_shutdown              ? "shutdown and exit"
+                                                           : "exit (without shutdown)";
+        how = "killed_after_exit";
+        abnormal = 0;
+        snprintf(what, sizeof what,
+                 "Killed right after a clean ending: the editor sent %s%s%s, then lsptap was "
+                 "killed before it could write the summary (as editors that kill the server's "
+                 "process group after exit do); every message relayed is in the file.",
+                 bye, st->exit ? ", the server " : "", st->exit ? died : "");
     } else if (!st->summary) {
         how = "unfinished";
         snprintf(

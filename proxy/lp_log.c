@@ -29,6 +29,8 @@ struct lp_log {
     size_t limit;   /* max bytes waiting */
     int closing;
     int draining; /* someone waits for the queue to empty */
+    int eager;      /* lines are written by the caller as they come (lp_log_eager) */
+    int writing;    /* the writer thread has a batch out of the queue, not yet written */
     int failed;     /* errno of the first write error, 0 if none */
     int said;       /* the write error was reported on stderr */
     int (*notify)(const char *line);
@@ -177,9 +179,11 @@ static void *writer(void *arg)
         l->q = mine;
         l->qcap = minecap;
         l->qlen = 0;
+        l->writing = 1;
         pthread_mutex_unlock(&l->mu);
         int e = l->failed ? 0 : write_all(l->fd, full, fulllen);
         pthread_mutex_lock(&l->mu);
+        l->writing = 0;
         if (e && !l->failed) {
             l->failed = e;
             l->dropped++; /* at least the batch that failed; lines in it are not counted apart */
@@ -200,6 +204,23 @@ static void *writer(void *arg)
     pthread_mutex_unlock(&l->mu);
     free(mine);
     return NULL;
+}
+
+/* Called with mu held, in eager mode: writes what is queued from the
+ * caller's thread. A batch the writer thread took out of the queue is
+ * written first, so the file keeps the lines' order. */
+static void write_queue_now(struct lp_log *l)
+{
+    while (l->writing) pthread_cond_wait(&l->cv, &l->mu);
+    if (!l->qlen || l->failed) return;
+    int e = write_all(l->fd, l->q, l->qlen);
+    l->qlen = 0;
+    if (e) {
+        l->failed = e;
+        l->dropped++;
+        l->said = 1;
+        say_failure(l);
+    }
 }
 
 void lp_log_linev(void *log, const struct li_piece *v, int n)
@@ -231,7 +252,10 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         memcpy(l->q + l->qlen, v[i].p, v[i].len);
         l->qlen += v[i].len;
     }
-    if (was_below && l->qlen >= WAKE_BYTES) pthread_cond_broadcast(&l->cv);
+    if (l->eager)
+        write_queue_now(l);
+    else if (was_below && l->qlen >= WAKE_BYTES)
+        pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
 
@@ -319,6 +343,14 @@ uint64_t lp_log_dropped(struct lp_log *l)
     uint64_t d = l->dropped;
     pthread_mutex_unlock(&l->mu);
     return d;
+}
+
+void lp_log_eager(struct lp_log *l)
+{
+    pthread_mutex_lock(&l->mu);
+    l->eager = 1;
+    write_queue_now(l);
+    pthread_mutex_unlock(&l->mu);
 }
 
 void lp_log_drain(struct lp_log *l)

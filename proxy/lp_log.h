@@ -49,6 +49,18 @@ const char *lp_log_path(const struct lp_log *l);
 /* Lines dropped so far (queue full or after a write error). */
 uint64_t lp_log_dropped(struct lp_log *l);
 
+/* From now on each line is written to the file by the thread that queues
+ * it, before lp_log_line returns, together with whatever was still queued.
+ * For the end of a session: an editor such as Emacs's eglot SIGKILLs the
+ * server's process group about 10 ms after `exit`, sooner than the writer
+ * thread's batching (up to 50 ms) and, on a loaded machine, sooner than a
+ * thread wake-up can be counted on. The caller's thread then waits for the
+ * disk, so call it only once the editor has said shutdown or exit: the
+ * lines left are few, the relay's bytes are forwarded before their line is
+ * queued, and write() to the page cache takes microseconds. Idempotent;
+ * thread-safe. */
+void lp_log_eager(struct lp_log *l);
+
 /* Blocks until every queued line is written (or writing failed): the
  * closing lines must not be dropped for a queue that is full at the end. */
 void lp_log_drain(struct lp_log *l);

@@ -59,11 +59,33 @@ static void sink(void *ud, const char *line, size_t len)
     lp_log_line(ud, line, len);
 }
 
+static int name_is(const struct li_msg *m, const char *name)
+{
+    size_t n = strlen(name);
+    return m->method.p && m->method.len == n + 2 && !memcmp(m->method.p + 1, name, n);
+}
+
+/* The editor's goodbye: from here on the file is written as lines come. */
+static void session_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                        size_t len, int64_t latency_us)
+{
+    struct lp_session *s = ud;
+    if (s->log && dir == LI_C2S &&
+        (s->proto == LI_DAP ? m->kind == LI_K_REQUEST && name_is(m, "disconnect")
+                            : (m->kind == LI_K_REQUEST && name_is(m, "shutdown")) ||
+                                  (m->kind == LI_K_NOTIFICATION && name_is(m, "exit"))))
+        lp_log_eager(s->log);
+    if (s->on_msg) s->on_msg(s->msg_ud, dir, m, body, len, latency_us);
+}
+
 int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const char *role,
                         enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud)
 {
     memset(s, 0, sizeof *s);
     s->hr_start = uv_hrtime();
+    s->proto = proto;
+    s->on_msg = on_msg;
+    s->msg_ud = msg_ud;
     if (cfg->record != LI_REC_OFF) {
         char err[4600];
         int r = lp_log_open(cfg, role, &s->log, err, sizeof err);
@@ -78,8 +100,8 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         .max_inspect = cfg->max_inspect,
         .sink = s->log ? sink : NULL,
         .sink_ud = s->log,
-        .on_msg = on_msg,
-        .msg_ud = msg_ud,
+        .on_msg = session_msg,
+        .msg_ud = s,
         .sinkv = s->log ? lp_log_linev : NULL,
     };
     s->li = li_session_new(&o);

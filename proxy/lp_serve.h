@@ -18,10 +18,18 @@ struct lp_session {
     struct li_session *li;
     struct lp_log *log;
     uint64_t hr_start;
+    enum li_proto proto;
+    li_msg_fn on_msg; /* the caller's, called after lp_serve's own look */
+    void *msg_ud;
 };
 
 /* Opens the session file (or says on stderr why recording is off: the
- * session goes on), creates the inspector and writes the header line. */
+ * session goes on), creates the inspector and writes the header line.
+ * Once the editor sends `shutdown` or `exit` (DAP: `disconnect`) the file
+ * is written line by line as the loop produces them (lp_log_eager), so an
+ * editor that kills the server's process group right after `exit` still
+ * finds the ending in the file. s must stay where it is until
+ * lp_session_close: the inspector calls back with its address. */
 int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const char *role,
                     enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud);
 
@@ -39,8 +47,7 @@ void lp_session_close(struct lp_session *s, const char *role, json_t *extra, con
 
 /* role: "gopls" or "dlv" (names the session file). argv[0] is the path of
  * the real server; the child gets argv as given. Returns the exit code. */
-int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto,
-                   char **argv);
+int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto, char **argv);
 
 /* When the server cannot be found or started: answer the editor inside the
  * protocol. Every request gets a JSON-RPC error whose message is `why`
@@ -49,6 +56,5 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
  * exit code (127). */
 int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **argv,
                          const char *why);
-
 
 #endif

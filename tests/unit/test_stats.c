@@ -510,6 +510,22 @@ static void test_ending_unfinished_and_spawn_failed(void **state)
     assert_string_equal(said(e), "The session file ends without a summary: lsptap itself was "
                                  "killed or crashed.");
     json_decref(e);
+    /* eglot's ending: shutdown, its reply, exit, then SIGKILL to lsptap. */
+    e = ending_of(session_of(
+        "eglot.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"shutdown\","
+        "\"id\":9}\n"
+        "{\"t_us\":2,\"dir\":\"s2c\",\"bytes\":40,\"kind\":\"response\",\"method\":\"shutdown\","
+        "\"id\":9,\"latency_us\":1}\n"
+        "{\"t_us\":3,\"dir\":\"c2s\",\"bytes\":40,\"kind\":\"notification\",\"method\":\"exit\"}"
+        "\n"));
+    assert_string_equal(how(e), "killed_after_exit");
+    assert_true(json_is_false(json_object_get(e, "abnormal")));
+    assert_string_equal(said(e), "Killed right after a clean ending: the editor sent shutdown and "
+                                 "exit, then lsptap was killed before it could write the summary "
+                                 "(as editors that kill the server's process group after exit "
+                                 "do); every message relayed is in the file.");
+    json_decref(e);
     e = ending_of(session_of("nospawn.jsonl",
                              "{\"t_us\":1,\"event\":\"spawn_failed\",\"error\":\"no such file or "
                              "directory\"}\n" SUMMARY));

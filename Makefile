@@ -11,16 +11,23 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 VERSION := 0.1.0
 
+# The libraries' flags are read from pkg-config on first use, not when the
+# Makefile is parsed: on a fresh machine the packages appear only during the
+# deps step, so the entry targets (demo, check, bench, soak, install) run
+# deps first and build in a recursive make, which reads them afterwards.
+# `x = $(eval x := ...)$(x)` evaluates once and then keeps the value.
 PKGS     := libuv jansson openssl libpcap
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),$(error \
+  pkg-config knows no flags for $(PKGS): their -dev packages are missing; run make deps \
+  (scripts/deps.sh) first)))$(PKG_LIBS)
 
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CFLAGS   ?= $(OPT) -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' $(WARN) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' $(WARN) \
               -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lpthread
+LDLIBS   = $(PKG_LIBS) -lpthread
 
 ifeq ($(SAN),1)
   ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -80,6 +87,7 @@ deps:
 # unit, end-to-end, valgrind over a recorded session, fuzz smoke, the
 # sanitizer build's unit and end-to-end tests, and static analysis.
 check: deps
+	scripts/check-fresh.sh
 	$(MAKE) all
 	$(MAKE) B=build-clang CC=clang all
 	scripts/check-install.sh
@@ -119,7 +127,7 @@ asan:
 # libFuzzer needs clang; skipped with a message otherwise. The library is
 # built once more, instrumented (fuzzer-no-link), into build-fuzz/liblsptap.a;
 # each target links only the objects it uses from it.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' -g -O1 -I. $(PKG_CFLAGS) -MMD -MP \
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' -g -O1 -I. $(PKG_CFLAGS) -MMD -MP \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -142,20 +150,26 @@ fuzz:
 
 # ---- run -----------------------------------------------------------------
 
-demo: deps all
+# The entry targets run deps, then build in a recursive make (see PKGS).
+demo: deps
+	$(MAKE) all
 	scripts/demo.sh $(abspath $(B)/lsptap)
 
-bench: deps all $(BENCH_BIN)
+bench: deps
+	$(MAKE) all $(BENCH_BIN)
 	scripts/bench.sh $(abspath $(B))
 
 # A recorded gopls session relayed in a loop for SOAK_MINUTES (default 2):
 # throughput, latency percentiles, RSS over time, fds (docs/performance.md).
-soak: deps all $(BENCH_BIN)
+soak: deps
+	$(MAKE) all $(BENCH_BIN)
 	scripts/soak.sh $(abspath $(B))
 
 # ---- install -------------------------------------------------------------
 
-install: $(B)/lsptap
+install:
+	@scripts/deps.sh build
+	$(MAKE) all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lsptap $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(B)/lsptap $(DESTDIR)$(PREFIX)/bin/lsptap
 	ln -sf ../../bin/lsptap $(DESTDIR)$(PREFIX)/lib/lsptap/gopls

@@ -1,13 +1,16 @@
 #!/bin/sh
 # Installs what building and testing lsptap needs, when it can (root with
 # apt-get); otherwise prints the exact commands to run and fails.
-# Called by `make check`, `make demo` and `make bench`.
+# Called by `make check`, `make demo`, `make bench` and `make soak`;
+# `scripts/deps.sh build` (what `make install` calls) checks only what
+# building needs, and leaves the test tools and node modules alone.
 set -u
 cd "$(dirname "$0")/.."
 
-debs="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libjansson-dev libssl-dev
-libpcap-dev libcmocka-dev golang-go gopls delve socat nodejs npm chromium dnsmasq-base
-nftables iproute2 openssl valgrind cppcheck"
+build_debs="build-essential pkg-config libuv1-dev libjansson-dev libssl-dev libpcap-dev"
+debs="$build_debs clang libclang-rt-14-dev libcmocka-dev golang-go gopls delve socat nodejs npm
+chromium dnsmasq-base nftables iproute2 openssl valgrind cppcheck neovim"
+[ "${1:-}" = build ] && debs=$build_debs
 missing=""
 for p in $debs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -34,6 +37,8 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
+
+[ "${1:-}" = build ] && exit 0
 
 # The end-to-end tests' client libraries, pinned by tests/e2e/package-lock.json;
 # reinstalled when the lock file is newer than what npm last installed.

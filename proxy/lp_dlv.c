@@ -279,7 +279,8 @@ static void start_grace(struct dlv *d)
 
 /* SIGINT, SIGTERM, SIGHUP are passed on to dlv, which cleans up its
  * debuggee: vscode-go sends SIGINT to a dlv that has not exited 1 s after
- * the session ended. lsptap then stops listening and ends with dlv. */
+ * the session ended. lsptap then stops listening and ends with dlv, without
+ * waiting out the drain for an editor that keeps its socket open. */
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct dlv *d = s->data;
@@ -804,7 +805,10 @@ static void maybe_finish(struct dlv *d)
 {
     if (d->finishing || d->running || d->ch_open > 0 || d->writes) return;
     if (d->state == ST_RELAYING) {
-        int drained = !uv_is_active((uv_handle_t *)&d->drain);
+        /* A signal ends the drain: vscode-go sends SIGINT 1 s after
+         * disconnect to an adapter still running, and dlv alone would be
+         * gone by then. */
+        int drained = d->stopping || !uv_is_active((uv_handle_t *)&d->drain);
         int done = d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) &&
                    lp_pump_idle(&d->s2c);
         /* dlv is gone; an editor that keeps its socket open gets DRAIN_MS. */

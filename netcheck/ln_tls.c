@@ -18,6 +18,7 @@
 
 #include "netcheck/ln_classify.h"
 #include "netcheck/ln_layers.h"
+#include "netcheck/ln_pem.h"
 
 #define MAX_VERIFY_ERRS 16
 
@@ -249,14 +250,23 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     if (!c->sslctx) return -ENOMEM;
     SSL_CTX_set_verify(c->sslctx, SSL_VERIFY_PEER, verify_cb);
     SSL_CTX_set_cert_cb(c->sslctx, cert_cb, NULL);
+    char why[LN_TEXT_MAX];
     if (t->cert) {
         json_object_set_new(ev, "client_cert", json_string(t->cert));
-        if (SSL_CTX_use_certificate_chain_file(c->sslctx, t->cert) != 1 ||
-            SSL_CTX_use_PrivateKey_file(c->sslctx, t->key, SSL_FILETYPE_PEM) != 1 ||
-            SSL_CTX_check_private_key(c->sslctx) != 1) {
+        const char *bad = NULL;
+        if (SSL_CTX_use_certificate_chain_file(c->sslctx, t->cert) != 1) bad = "client certificate";
+        else if (SSL_CTX_use_PrivateKey_file(c->sslctx, t->key, SSL_FILETYPE_PEM) != 1) bad = "key";
+        if (bad) {
             c->tls_failed = 1;
-            ln_set(res, LN_FAIL, "cannot load the client certificate %s with the key %s", t->cert,
-                   t->key);
+            ln_pem_why(bad[0] == 'k' ? t->key : t->cert, why, sizeof why);
+            ln_set(res, LN_FAIL, "cannot load the %s %s", bad, why);
+            ln_hint(res, "--cert and --key must name a readable PEM certificate and its key");
+            return 0;
+        }
+        if (SSL_CTX_check_private_key(c->sslctx) != 1) {
+            c->tls_failed = 1;
+            ln_set(res, LN_FAIL, "the key %s does not belong to the client certificate %s", t->key,
+                   t->cert);
             ln_hint(res, "--cert and --key must name a readable PEM certificate and its key");
             return 0;
         }
@@ -265,7 +275,8 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
         json_object_set_new(ev, "ca_file", json_string(t->ca));
         if (SSL_CTX_load_verify_locations(c->sslctx, t->ca, NULL) != 1) {
             c->tls_failed = 1;
-            ln_set(res, LN_FAIL, "cannot load the CA file %s", t->ca);
+            ln_pem_why(t->ca, why, sizeof why);
+            ln_set(res, LN_FAIL, "cannot load the CA file %s", why);
             ln_hint(res, "--ca must name a readable PEM file with the CA certificate(s)");
             return 0;
         }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netcheck/ln_pem.h"
+
 #define RAW_READ_SIZE (64 * 1024)
 
 enum state { HANDSHAKE, CONFIRM, OPEN, FAILED };
@@ -57,13 +59,6 @@ static struct lp_tls *from_handle(uv_handle_t *h)
 
 /* ---- contexts ---- */
 
-static void openssl_reason(char *buf, size_t len)
-{
-    unsigned long e = ERR_peek_last_error();
-    const char *r = e ? ERR_reason_error_string(e) : NULL;
-    snprintf(buf, len, "%s", r ? r : "unknown OpenSSL error");
-}
-
 static int cert_cb(SSL *ssl, void *arg)
 {
     (void)arg;
@@ -75,7 +70,7 @@ static int cert_cb(SSL *ssl, void *arg)
 struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char *err,
                                   size_t errlen)
 {
-    char why[256];
+    char why[4400];
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
     if (!ctx) {
@@ -97,13 +92,13 @@ struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char
         goto fail;
     }
     if (f->cert && SSL_CTX_use_certificate_chain_file(ctx, f->cert) != 1) {
-        openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "cannot load the certificate %s: %s", f->cert, why);
+        ln_pem_why(f->cert, why, sizeof why);
+        snprintf(err, errlen, "cannot load the certificate %s", why);
         goto fail;
     }
     if (f->key && SSL_CTX_use_PrivateKey_file(ctx, f->key, SSL_FILETYPE_PEM) != 1) {
-        openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "cannot load the key %s: %s", f->key, why);
+        ln_pem_why(f->key, why, sizeof why);
+        snprintf(err, errlen, "cannot load the key %s", why);
         goto fail;
     }
     if (f->key && SSL_CTX_check_private_key(ctx) != 1) {
@@ -115,8 +110,8 @@ struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char
             STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(f->client_ca);
             if (!names || SSL_CTX_load_verify_locations(ctx, f->client_ca, NULL) != 1) {
                 sk_X509_NAME_pop_free(names, X509_NAME_free);
-                openssl_reason(why, sizeof why);
-                snprintf(err, errlen, "cannot load the client CA file %s: %s", f->client_ca, why);
+                ln_pem_why(f->client_ca, why, sizeof why);
+                snprintf(err, errlen, "cannot load the client CA file %s", why);
                 goto fail;
             }
             SSL_CTX_set_client_CA_list(ctx, names);
@@ -126,8 +121,8 @@ struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         if (f->ca) {
             if (SSL_CTX_load_verify_locations(ctx, f->ca, NULL) != 1) {
-                openssl_reason(why, sizeof why);
-                snprintf(err, errlen, "cannot load the CA file %s: %s", f->ca, why);
+                ln_pem_why(f->ca, why, sizeof why);
+                snprintf(err, errlen, "cannot load the CA file %s", why);
                 goto fail;
             }
         } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {

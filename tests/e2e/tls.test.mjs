@@ -231,3 +231,30 @@ test('netcheck --tls --cert/--key: ok with the client certificate, exit 7 and th
   assert.equal(bad.report.verdict.layer, 'tls');
   assert.equal(bad.report.layers.find((x) => x.layer === 'tls').evidence.class, 'client-cert-required');
 });
+
+// A certificate, key or CA file that cannot be loaded is named by its
+// absolute path (the user gave a relative one, in a directory they may not
+// know) with the cause: the system's reason, or what is wrong with the PEM.
+// OpenSSL alone said "system lib".
+test('files that cannot be loaded: the absolute path and why, for relay and netcheck', { timeout: 60000 }, async (t) => {
+  const certs = makeCerts(t);
+  const cwd = fs.realpathSync(tempDir(t));
+  fs.writeFileSync(path.join(cwd, 'notpem.pem'), 'hello\n');
+  const run = (args) => new Promise((resolve) => {
+    execFile(lsptapBin(), args, { cwd, env: childEnv() }, (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+  const missing = await run(['relay', '--connect', 'tls://127.0.0.1:1', '--ca', certs.file('ca'), '--cert', 'client.pem', '--key', 'client.key']);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, new RegExp(`^lsptap relay: cannot load the certificate ${cwd}/client\\.pem: No such file or directory$`, 'm'));
+  const key = await run(['relay', '--connect', 'tls://127.0.0.1:1', '--ca', certs.file('ca'), '--cert', certs.file('client'), '--key', 'notpem.pem']);
+  assert.match(key.stderr, new RegExp(`cannot load the key ${cwd}/notpem\\.pem: not a PEM file \\(no -----BEGIN line\\)$`, 'm'));
+  const ca = await run(['relay', '--connect', 'tls://127.0.0.1:1', '--ca', 'ca.pem']);
+  assert.match(ca.stderr, new RegExp(`cannot load the CA file ${cwd}/ca\\.pem: No such file or directory$`, 'm'));
+
+  // netcheck reads the files once a connection is up: a listener to reach.
+  const l = await tlsListener(t, certs, { cmd: ['/bin/cat'] });
+  const nc = await run(['netcheck', `127.0.0.1:${l.port}`, '--tls', '--ca', certs.file('ca'), '--cert', 'client.pem', '--key', 'client.key', '--probe', 'none', '--json']);
+  const tls = JSON.parse(nc.stdout).layers.find((x) => x.layer === 'tls');
+  assert.equal(tls.status, 'fail');
+  assert.equal(tls.summary, `cannot load the client certificate ${cwd}/client.pem: No such file or directory`);
+});

@@ -253,13 +253,18 @@ int ln_layer_tls(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     char why[LN_TEXT_MAX];
     if (t->cert) {
         json_object_set_new(ev, "client_cert", json_string(t->cert));
-        const char *bad = NULL;
-        if (SSL_CTX_use_certificate_chain_file(c->sslctx, t->cert) != 1) bad = "client certificate";
-        else if (SSL_CTX_use_PrivateKey_file(c->sslctx, t->key, SSL_FILETYPE_PEM) != 1) bad = "key";
-        if (bad) {
+        const char *what = NULL, *file = NULL;
+        if (SSL_CTX_use_certificate_chain_file(c->sslctx, t->cert) != 1) {
+            what = "client certificate";
+            file = t->cert;
+        } else if (SSL_CTX_use_PrivateKey_file(c->sslctx, t->key, SSL_FILETYPE_PEM) != 1) {
+            what = "key";
+            file = t->key;
+        }
+        if (file) {
             c->tls_failed = 1;
-            ln_pem_why(bad[0] == 'k' ? t->key : t->cert, why, sizeof why);
-            ln_set(res, LN_FAIL, "cannot load the %s %s", bad, why);
+            ln_pem_why(file, why, sizeof why);
+            ln_set(res, LN_FAIL, "cannot load the %s %s", what, why);
             ln_hint(res, "--cert and --key must name a readable PEM certificate and its key");
             return 0;
         }

@@ -29,8 +29,8 @@ struct lp_log {
     size_t limit;   /* max bytes waiting */
     int closing;
     int draining; /* someone waits for the queue to empty */
-    int eager;      /* lines are written by the caller as they come (lp_log_eager) */
-    int writing;    /* the writer thread has a batch out of the queue, not yet written */
+    int eager;    /* lines are written by the caller as they come (lp_log_eager) */
+    int writing;  /* the writer thread has a batch out of the queue, not yet written */
     int failed;     /* errno of the first write error, 0 if none */
     int said;       /* the write error was reported on stderr */
     int (*notify)(const char *line);
@@ -211,7 +211,8 @@ static void *writer(void *arg)
  * written first, so the file keeps the lines' order. */
 static void write_queue_now(struct lp_log *l)
 {
-    while (l->writing) pthread_cond_wait(&l->cv, &l->mu);
+    while (l->writing)
+        pthread_cond_wait(&l->cv, &l->mu);
     if (!l->qlen || l->failed) return;
     int e = write_all(l->fd, l->q, l->qlen);
     l->qlen = 0;

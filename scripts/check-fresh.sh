@@ -17,6 +17,10 @@
 set -eu
 ref=${1:-HEAD}
 repo=$(cd "$(dirname "$0")/.." && pwd)
+if ! git -C "$repo" rev-parse -q --verify "$ref^{commit}" >/dev/null 2>&1; then
+  echo "check-fresh: skipped ($repo is not a git checkout with $ref)"
+  exit 0
+fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lsptap-fresh.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 shims=$tmp/shims

@@ -1,0 +1,1219 @@
+#include "inspect/li_state.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/li_json.h"
+
+struct doc {
+    struct doc *prev, *next; /* open order, oldest first */
+    char *uri;
+    size_t uri_len;
+    char *lang;
+    int64_t version;
+    char *text;
+    size_t len, cap;
+    /* The start of line cache_line is cache_off. Kept only where the break
+     * before it is a '\n' (or at 0): an edit at or after cache_off cannot
+     * then change how many breaks come before it (an inserted '\n' after a
+     * lone '\r' would merge with it into one "\r\n"). */
+    size_t cache_line, cache_off;
+};
+
+struct req {
+    struct req *prev, *next; /* arrival order */
+    char *id;
+    size_t id_len;
+    char method[LI_STATE_MAX_METHOD];
+    int safe, cancelled;
+    char *body; /* c2s: the request as sent */
+    size_t len;
+    json_t *items;      /* s2c workspace/configuration: params.items */
+    size_t items_bytes; /* what the items were charged as (the request's size) */
+    size_t charged;
+};
+
+struct reqlist {
+    struct req *head, *tail;
+    size_t n;
+};
+
+struct li_state {
+    size_t max_bytes, bytes;
+    int untrackable;
+    char reason[256];
+
+    char *init_params; /* verbatim */
+    size_t init_len;
+    char *init_id; /* the initialize request's id text, to find its result */
+    int offered[3];
+    enum li_state_enc enc;
+    int initialized, shutdown;
+
+    char *config; /* the last didChangeConfiguration params, verbatim */
+    size_t config_len;
+
+    json_t *init_folders, *folders;
+    size_t folders_bytes;
+
+    json_t *answers;
+    size_t *ans_bytes, ans_cap, answers_bytes;
+
+    struct doc *docs, *docs_tail;
+    size_t ndocs;
+
+    struct reqlist req[2]; /* by the direction the request travelled */
+
+    uint64_t out_of_order, unknown_docs, reopened;
+};
+
+/* ---- lifetime and limits ---------------------------------------------------- */
+
+const char *li_state_enc_name(enum li_state_enc e)
+{
+    return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
+}
+
+struct li_state *li_state_new(size_t max_bytes)
+{
+    struct li_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->max_bytes = max_bytes ? max_bytes : LI_STATE_DEFAULT_MAX_BYTES;
+    st->folders = json_array();
+    st->answers = json_array();
+    if (!st->folders || !st->answers) {
+        li_state_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static void free_doc(struct doc *d)
+{
+    free(d->uri);
+    free(d->lang);
+    free(d->text);
+    free(d);
+}
+
+static void free_req(struct req *r)
+{
+    free(r->id);
+    free(r->body);
+    json_decref(r->items);
+    free(r);
+}
+
+/* Everything tracked goes; the counters and the reason stay. */
+static void drop_all(struct li_state *st)
+{
+    for (struct doc *d = st->docs, *n; d; d = n) {
+        n = d->next;
+        free_doc(d);
+    }
+    st->docs = st->docs_tail = NULL;
+    st->ndocs = 0;
+    for (int i = 0; i < 2; i++) {
+        for (struct req *r = st->req[i].head, *n; r; r = n) {
+            n = r->next;
+            free_req(r);
+        }
+        memset(&st->req[i], 0, sizeof st->req[i]);
+    }
+    free(st->init_params);
+    free(st->init_id);
+    free(st->config);
+    free(st->ans_bytes);
+    st->init_params = st->init_id = st->config = NULL;
+    st->ans_bytes = NULL;
+    st->init_len = st->config_len = st->ans_cap = st->answers_bytes = 0;
+    json_decref(st->init_folders);
+    st->init_folders = NULL;
+    if (st->folders) json_array_clear(st->folders);
+    if (st->answers) json_array_clear(st->answers);
+    st->folders_bytes = 0;
+    st->bytes = 0;
+}
+
+void li_state_free(struct li_state *st)
+{
+    if (!st) return;
+    drop_all(st);
+    json_decref(st->folders);
+    json_decref(st->answers);
+    free(st);
+}
+
+/* Stops tracking for good, with one sentence saying why. */
+static void give_up(struct li_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->reason, sizeof st->reason, fmt, ap);
+    va_end(ap);
+    st->untrackable = 1;
+    drop_all(st);
+}
+
+/* Adds n tracked bytes; gives up past the cap. Returns 0, or -1 when the
+ * tracker gave up (every pointer into its state is then stale). */
+static int charge(struct li_state *st, size_t n, const char *what)
+{
+    if (n > st->max_bytes - st->bytes) {
+        give_up(st, "tracking %s would pass the keep-alive cap of %zu bytes (%zu tracked)", what,
+                st->max_bytes, st->bytes);
+        return -1;
+    }
+    st->bytes += n;
+    return 0;
+}
+
+static void uncharge(struct li_state *st, size_t n)
+{
+    st->bytes -= n < st->bytes ? n : st->bytes;
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    if (n) memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* ---- positions -------------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s[0..n) and its code point; an invalid
+ * sequence is one byte (U+FFFD). */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    *cp = 0xFFFD;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 1;
+        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80) return 1;
+        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 1;
+        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+        return 4;
+    }
+    return 1;
+}
+
+/* From the start of line *l at off, walks to the start of `line`. Returns
+ * that offset, or len when the text has fewer lines (*past set). */
+static size_t walk_lines(const char *t, size_t len, size_t *l, size_t off, uint64_t line, int *past)
+{
+    *past = 0;
+    while (*l < line) {
+        while (off < len && t[off] != '\n' && t[off] != '\r')
+            off++;
+        if (off == len) {
+            *past = 1;
+            return len;
+        }
+        off += (t[off] == '\r' && off + 1 < len && t[off + 1] == '\n') ? 2 : 1;
+        (*l)++;
+    }
+    return off;
+}
+
+/* From a line's start, the offset `character` units in, clamped to the
+ * line's end and rounded down to the start of the character it falls in. */
+static size_t walk_chars(const char *t, size_t len, size_t off, uint64_t character,
+                         enum li_state_enc enc)
+{
+    uint64_t units = 0;
+    while (off < len && units < character && t[off] != '\n' && t[off] != '\r') {
+        uint32_t cp;
+        size_t n = utf8_seq((const unsigned char *)t + off, len - off, &cp);
+        unsigned u = enc == LI_ENC_UTF8                       ? (unsigned)n
+                     : (enc == LI_ENC_UTF16 && cp >= 0x10000) ? 2
+                                                              : 1;
+        if (units + u > character) break;
+        units += u;
+        off += n;
+    }
+    return off;
+}
+
+size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
+                       enum li_state_enc enc)
+{
+    size_t l = 0;
+    int past;
+    size_t off = walk_lines(text, len, &l, 0, line, &past);
+    return past ? len : walk_chars(text, len, off, character, enc);
+}
+
+/* li_state_offset on a document, starting from its line cache, which is
+ * moved to `line` when keep_cache is set and the rule of struct doc allows. */
+static size_t doc_offset(struct doc *d, uint64_t line, uint64_t character, enum li_state_enc enc,
+                         int keep_cache)
+{
+    size_t l = 0, off = 0;
+    int past;
+    if (d->cache_line <= line) {
+        l = d->cache_line;
+        off = d->cache_off;
+    }
+    off = walk_lines(d->text, d->len, &l, off, line, &past);
+    if (past) return d->len;
+    if (keep_cache && (off == 0 || d->text[off - 1] == '\n')) {
+        d->cache_line = l;
+        d->cache_off = off;
+    }
+    return walk_chars(d->text, d->len, off, character, enc);
+}
+
+/* ---- documents -------------------------------------------------------------- */
+
+static struct doc *find_doc(struct li_state *st, const char *uri, size_t n)
+{
+    for (struct doc *d = st->docs; d; d = d->next)
+        if (d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
+    return NULL;
+}
+
+static size_t doc_charge(const struct doc *d)
+{
+    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->len;
+}
+
+static void close_doc(struct li_state *st, struct doc *d)
+{
+    uncharge(st, doc_charge(d));
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        st->docs = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        st->docs_tail = d->prev;
+    st->ndocs--;
+    free_doc(d);
+}
+
+/* Replaces text[a..b) with s[0..n). Returns 0, or -1 when the tracker gave
+ * up (cap, memory). */
+static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const char *s, size_t n)
+{
+    size_t del = b - a, nlen = d->len - del + n;
+    if (n > del) {
+        if (charge(st, n - del, "an edit") < 0) return -1;
+    } else {
+        uncharge(st, del - n);
+    }
+    if (nlen > d->cap) {
+        size_t cap = d->cap + d->cap / 2;
+        if (cap < nlen) cap = nlen;
+        char *t = realloc(d->text, cap);
+        if (!t) {
+            give_up(st, "out of memory applying an edit");
+            return -1;
+        }
+        d->text = t;
+        d->cap = cap;
+    }
+    if (d->len > b) memmove(d->text + a + n, d->text + b, d->len - b);
+    if (n) memcpy(d->text + a, s, n);
+    d->len = nlen;
+    if (d->cache_off > a) d->cache_line = d->cache_off = 0;
+    return 0;
+}
+
+/* ---- reading params ----------------------------------------------------------- */
+
+/* The method, unquoted, into buf; "" when absent, escaped oddly or too long. */
+static void method_of(const struct li_msg *m, char *buf)
+{
+    buf[0] = '\0';
+    const struct li_span *s = &m->method;
+    if (!s->p || s->len < 2 || s->len - 2 >= LI_STATE_MAX_METHOD || s->p[0] != '"') return;
+    if (memchr(s->p, '\\', s->len)) {
+        json_t *v = json_loadb(s->p, s->len, JSON_DECODE_ANY, NULL);
+        const char *t = json_string_value(v);
+        if (t && strlen(t) < LI_STATE_MAX_METHOD) strcpy(buf, t);
+        json_decref(v);
+        return;
+    }
+    memcpy(buf, s->p + 1, s->len - 2);
+    buf[s->len - 2] = '\0';
+}
+
+static json_t *load_params(const struct li_msg *m)
+{
+    if (!m->params.p) return NULL;
+    return json_loadb(m->params.p, m->params.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+}
+
+/* A non-negative integer member, or -1. */
+static int64_t uint_member(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_integer(v) || json_integer_value(v) < 0) return -1;
+    return json_integer_value(v);
+}
+
+/* ---- folders ---------------------------------------------------------------- */
+
+static size_t folders_size(const json_t *a)
+{
+    size_t n = 0, i;
+    json_t *f;
+    json_array_foreach(a, i, f)
+    {
+        n += LI_STATE_ENTRY_OVERHEAD + json_string_length(json_object_get(f, "uri")) +
+             json_string_length(json_object_get(f, "name"));
+    }
+    return n;
+}
+
+static int recharge_folders(struct li_state *st)
+{
+    uncharge(st, st->folders_bytes);
+    st->folders_bytes = folders_size(st->folders);
+    return charge(st, st->folders_bytes, "workspace folders");
+}
+
+static json_t *folder(const char *uri, const char *name)
+{
+    return json_pack("{s:s,s:s}", "uri", uri, "name", name);
+}
+
+static int folder_index(const json_t *a, const char *uri)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(a, i, f)
+    {
+        const char *u = json_string_value(json_object_get(f, "uri"));
+        if (u && strcmp(u, uri) == 0) return (int)i;
+    }
+    return -1;
+}
+
+/* Initialize's folders: workspaceFolders, else rootUri. */
+static int initial_folders(struct li_state *st, const json_t *params)
+{
+    json_t *wf = json_object_get(params, "workspaceFolders"), *f;
+    const char *root = json_string_value(json_object_get(params, "rootUri"));
+    size_t i;
+    json_array_clear(st->folders);
+    if (json_is_array(wf)) {
+        json_array_foreach(wf, i, f)
+        {
+            const char *u = json_string_value(json_object_get(f, "uri"));
+            const char *n = json_string_value(json_object_get(f, "name"));
+            if (u && folder_index(st->folders, u) < 0)
+                json_array_append_new(st->folders, folder(u, n ? n : ""));
+        }
+    } else if (root) {
+        size_t n = strlen(root);
+        while (n > 0 && root[n - 1] == '/')
+            n--;
+        size_t s = n;
+        while (s > 0 && root[s - 1] != '/')
+            s--;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(n - s), root + s);
+        json_array_append_new(st->folders, folder(root, name));
+    }
+    json_decref(st->init_folders);
+    st->init_folders = json_deep_copy(st->folders);
+    if (!st->init_folders) {
+        give_up(st, "out of memory keeping the workspace folders");
+        return -1;
+    }
+    return recharge_folders(st);
+}
+
+static void did_change_folders(struct li_state *st, const struct li_msg *m)
+{
+    json_t *p = load_params(m);
+    json_t *ev = json_object_get(p, "event");
+    json_t *add = json_object_get(ev, "added"), *rem = json_object_get(ev, "removed"), *f;
+    size_t i;
+    if (!json_is_array(add) || !json_is_array(rem)) {
+        give_up(st, "workspace/didChangeWorkspaceFolders has no event.added and event.removed "
+                    "arrays");
+        json_decref(p);
+        return;
+    }
+    json_array_foreach(rem, i, f)
+    {
+        const char *u = json_string_value(json_object_get(f, "uri"));
+        int k = u ? folder_index(st->folders, u) : -1;
+        if (k >= 0) json_array_remove(st->folders, (size_t)k);
+    }
+    json_array_foreach(add, i, f)
+    {
+        const char *u = json_string_value(json_object_get(f, "uri"));
+        const char *n = json_string_value(json_object_get(f, "name"));
+        if (!u) continue;
+        int k = folder_index(st->folders, u);
+        if (k >= 0) json_array_remove(st->folders, (size_t)k);
+        json_array_append_new(st->folders, folder(u, n ? n : ""));
+    }
+    json_decref(p);
+    recharge_folders(st);
+}
+
+json_t *li_state_folders(const struct li_state *st)
+{
+    return st->folders;
+}
+
+/* ---- initialize ---------------------------------------------------------- */
+
+static void on_initialize(struct li_state *st, const struct li_msg *m, const char *body)
+{
+    if (!body) {
+        give_up(st, "the editor's initialize is over the inspection cap");
+        return;
+    }
+    if (!m->params.p || !m->id.p) {
+        give_up(st, "the editor's initialize has no params or no id");
+        return;
+    }
+    json_t *p = load_params(m);
+    if (!json_is_object(p)) {
+        give_up(st, "the editor's initialize params are not an object jansson can read");
+        json_decref(p);
+        return;
+    }
+    uncharge(st, st->init_len);
+    free(st->init_params);
+    free(st->init_id);
+    st->init_params = memdup0(m->params.p, m->params.len);
+    st->init_id = memdup0(m->id.p, m->id.len);
+    st->init_len = m->params.len;
+    if (!st->init_params || !st->init_id) {
+        give_up(st, "out of memory keeping initialize");
+        json_decref(p);
+        return;
+    }
+    memset(st->offered, 0, sizeof st->offered);
+    json_t *encs = json_object_get(json_object_get(json_object_get(p, "capabilities"), "general"),
+                                   "positionEncodings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(encs, i, e)
+    {
+        for (int k = 0; k < 3; k++)
+            if (json_is_string(e) && strcmp(json_string_value(e), li_state_enc_name(k)) == 0)
+                st->offered[k] = 1;
+    }
+    st->enc = LI_ENC_UTF16;
+    if (charge(st, st->init_len, "the initialize params") == 0) initial_folders(st, p);
+    json_decref(p);
+}
+
+/* The server's initialize result: which position encoding it chose. */
+static void on_initialize_result(struct li_state *st, const struct li_msg *m, const char *body,
+                                 size_t len)
+{
+    if (m->is_error) return;
+    if (!body) {
+        if (st->offered[LI_ENC_UTF8] || st->offered[LI_ENC_UTF32])
+            give_up(st, "the server's initialize result is over the inspection cap, so its "
+                        "position encoding is unknown");
+        return;
+    }
+    json_t *r = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *pe = json_object_get(json_object_get(json_object_get(r, "result"), "capabilities"),
+                                 "positionEncoding");
+    const char *name = json_string_value(pe);
+    st->enc = LI_ENC_UTF16;
+    if (name) {
+        int k;
+        for (k = 0; k < 3; k++)
+            if (strcmp(name, li_state_enc_name(k)) == 0) break;
+        if (k == 3 || (k != LI_ENC_UTF16 && !st->offered[k]))
+            give_up(st,
+                    "the server chose position encoding \"%.64s\", which the editor did not "
+                    "offer",
+                    name);
+        else
+            st->enc = (enum li_state_enc)k;
+    }
+    json_decref(r);
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void did_change_config(struct li_state *st, const struct li_msg *m)
+{
+    if (!m->params.p) return;
+    char *c = memdup0(m->params.p, m->params.len);
+    if (!c) {
+        give_up(st, "out of memory keeping the configuration");
+        return;
+    }
+    uncharge(st, st->config_len);
+    free(st->config);
+    st->config = c;
+    st->config_len = m->params.len;
+    charge(st, st->config_len, "workspace/didChangeConfiguration");
+}
+
+static void config_answer(struct li_state *st, const struct req *r, const char *body, size_t len)
+{
+    json_t *msg = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
+    json_t *res = json_object_get(msg, "result");
+    if (!res) {
+        json_decref(msg);
+        give_up(st,
+                "the editor's answer to workspace/configuration %s has no result jansson can "
+                "read",
+                r->id);
+        return;
+    }
+    json_t *items = r->items ? r->items : json_null();
+    size_t bytes = LI_STATE_ENTRY_OVERHEAD + r->items_bytes + len, i;
+    json_t *a;
+    json_array_foreach(st->answers, i, a)
+    {
+        if (json_equal(json_object_get(a, "items"), items)) {
+            json_array_remove(st->answers, i);
+            uncharge(st, st->ans_bytes[i]);
+            st->answers_bytes -= st->ans_bytes[i];
+            memmove(st->ans_bytes + i, st->ans_bytes + i + 1,
+                    (json_array_size(st->answers) - i) * sizeof *st->ans_bytes);
+            break;
+        }
+    }
+    size_t n = json_array_size(st->answers);
+    if (n == st->ans_cap) {
+        size_t cap = st->ans_cap ? st->ans_cap * 2 : 8;
+        size_t *nb = realloc(st->ans_bytes, cap * sizeof *nb);
+        if (!nb) {
+            json_decref(msg);
+            give_up(st, "out of memory keeping a configuration answer");
+            return;
+        }
+        st->ans_bytes = nb;
+        st->ans_cap = cap;
+    }
+    if (json_array_append_new(st->answers, json_pack("{s:O,s:O}", "items", items, "result", res)) <
+        0) {
+        json_decref(msg);
+        give_up(st, "out of memory keeping a configuration answer");
+        return;
+    }
+    json_decref(msg);
+    st->ans_bytes[n] = bytes;
+    st->answers_bytes += bytes;
+    charge(st, bytes, "a workspace/configuration answer");
+}
+
+json_t *li_state_config_answers(const struct li_state *st)
+{
+    return st->answers;
+}
+
+json_t *li_state_config_answer(const struct li_state *st, const json_t *items)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(st->answers, i, a)
+    {
+        if (json_equal(json_object_get(a, "items"), items)) return json_object_get(a, "result");
+    }
+    return NULL;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static const char *const safe_methods[] = {
+    "textDocument/hover",
+    "textDocument/definition",
+    "textDocument/declaration",
+    "textDocument/typeDefinition",
+    "textDocument/implementation",
+    "textDocument/references",
+    "textDocument/documentHighlight",
+    "textDocument/documentSymbol",
+    "textDocument/documentLink",
+    "documentLink/resolve",
+    "textDocument/codeLens",
+    "codeLens/resolve",
+    "textDocument/foldingRange",
+    "textDocument/selectionRange",
+    "textDocument/semanticTokens/full",
+    "textDocument/semanticTokens/full/delta",
+    "textDocument/semanticTokens/range",
+    "textDocument/completion",
+    "completionItem/resolve",
+    "textDocument/signatureHelp",
+    "textDocument/inlayHint",
+    "inlayHint/resolve",
+    "textDocument/inlineValue",
+    "textDocument/documentColor",
+    "textDocument/colorPresentation",
+    "textDocument/linkedEditingRange",
+    "textDocument/moniker",
+    "textDocument/prepareCallHierarchy",
+    "callHierarchy/incomingCalls",
+    "callHierarchy/outgoingCalls",
+    "textDocument/prepareTypeHierarchy",
+    "typeHierarchy/supertypes",
+    "typeHierarchy/subtypes",
+    "textDocument/formatting",
+    "textDocument/rangeFormatting",
+    "textDocument/rangesFormatting",
+    "textDocument/onTypeFormatting",
+    "textDocument/prepareRename",
+    "textDocument/rename",
+    "textDocument/codeAction",
+    "textDocument/diagnostic",
+    "workspace/symbol",
+    "workspaceSymbol/resolve",
+    "workspace/textDocumentContent",
+};
+
+int li_state_method_safe(const char *method)
+{
+    for (size_t i = 0; i < sizeof safe_methods / sizeof safe_methods[0]; i++)
+        if (strcmp(method, safe_methods[i]) == 0) return 1;
+    return 0;
+}
+
+static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
+{
+    for (struct req *r = l->head; r; r = r->next)
+        if (r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    return NULL;
+}
+
+static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
+{
+    uncharge(st, r->charged);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    l->n--;
+}
+
+static void track_request(struct li_state *st, enum li_dir dir, const struct li_msg *m,
+                          const char *method, const char *body, size_t len)
+{
+    struct reqlist *l = &st->req[dir];
+    if (!m->id.p) return;
+    struct req *old = find_req(l, m->id.p, m->id.len);
+    if (old) {
+        unlink_req(st, l, old);
+        free_req(old);
+    }
+    if (l->n >= LI_STATE_MAX_REQUESTS) {
+        give_up(st, "more than %d requests from the %s are unanswered", LI_STATE_MAX_REQUESTS,
+                dir == LI_C2S ? "editor" : "server");
+        return;
+    }
+    struct req *r = calloc(1, sizeof *r);
+    if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
+        free(r);
+        give_up(st, "out of memory tracking a request");
+        return;
+    }
+    r->id_len = m->id.len;
+    strcpy(r->method, method);
+    r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
+    if (dir == LI_C2S && body) {
+        r->safe = li_state_method_safe(method);
+        r->body = memdup0(body, len);
+        r->len = len;
+        r->charged += len;
+        if (!r->body) {
+            free_req(r);
+            give_up(st, "out of memory tracking a request");
+            return;
+        }
+    } else if (dir == LI_S2C && body && strcmp(method, "workspace/configuration") == 0) {
+        json_t *p = load_params(m);
+        r->items = json_incref(json_object_get(p, "items"));
+        r->items_bytes = len;
+        r->charged += len;
+        json_decref(p);
+    }
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+    if (charge(st, r->charged, "a request") < 0) return;
+}
+
+static void on_reply(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                     size_t len)
+{
+    /* A reply travelling dir answers a request that travelled the other way. */
+    struct reqlist *l = &st->req[dir == LI_C2S ? LI_S2C : LI_C2S];
+    if (!m->id.p || (m->id.len == 4 && memcmp(m->id.p, "null", 4) == 0)) {
+        if (!body && l->n)
+            give_up(st, "a reply over the inspection cap does not show its id in its first bytes");
+        return;
+    }
+    if (dir == LI_S2C && st->init_id && strlen(st->init_id) == m->id.len &&
+        memcmp(st->init_id, m->id.p, m->id.len) == 0) {
+        on_initialize_result(st, m, body, len);
+        /* Only the first success: a later request may reuse the id. */
+        if (!m->is_error) {
+            free(st->init_id);
+            st->init_id = NULL;
+        }
+        return;
+    }
+    struct req *r = find_req(l, m->id.p, m->id.len);
+    if (!r) return;
+    unlink_req(st, l, r);
+    if (dir == LI_C2S && !m->is_error && strcmp(r->method, "workspace/configuration") == 0) {
+        if (body)
+            config_answer(st, r, body, len);
+        else
+            give_up(st,
+                    "the editor's answer to workspace/configuration %s is over the inspection "
+                    "cap",
+                    r->id);
+    }
+    free_req(r);
+}
+
+struct idspan {
+    const char *p;
+    size_t len;
+};
+
+static void id_member(void *ud, const struct li_json_member *mb)
+{
+    struct idspan *id = ud;
+    if (mb->key.len == 4 && memcmp(mb->key.p, "\"id\"", 4) == 0) {
+        id->p = mb->val.p;
+        id->len = mb->val.len;
+    }
+}
+
+/* $/cancelRequest travelling dir names a request that travelled dir. The
+ * id is taken as written (a span of the params), so it compares equal to
+ * the request's own id text. */
+static void on_cancel(struct li_state *st, enum li_dir dir, const struct li_msg *m)
+{
+    struct idspan id = {NULL, 0};
+    struct li_json_result res;
+    if (!m->params.p) return;
+    li_json_scan(m->params.p, m->params.len, 0, id_member, &id, &res);
+    struct req *r = id.p ? find_req(&st->req[dir], id.p, id.len) : NULL;
+    if (r) r->cancelled = 1;
+}
+
+/* ---- document notifications ------------------------------------------------- */
+
+static void did_open(struct li_state *st, const struct li_msg *m)
+{
+    json_t *p = load_params(m), *td = json_object_get(p, "textDocument");
+    json_t *uri = json_object_get(td, "uri"), *text = json_object_get(td, "text");
+    json_t *ver = json_object_get(td, "version");
+    const char *lang = json_string_value(json_object_get(td, "languageId"));
+    if (!json_is_string(uri) || !json_is_string(text) || !json_is_integer(ver)) {
+        give_up(st, "textDocument/didOpen has no textDocument.uri, .text or .version");
+        json_decref(p);
+        return;
+    }
+    struct doc *old = find_doc(st, json_string_value(uri), json_string_length(uri));
+    if (old) {
+        st->reopened++;
+        close_doc(st, old);
+    }
+    struct doc *d = calloc(1, sizeof *d);
+    size_t n = json_string_length(text);
+    if (d) {
+        d->uri_len = json_string_length(uri);
+        d->uri = memdup0(json_string_value(uri), d->uri_len);
+        d->lang = strdup(lang ? lang : "");
+        d->text = malloc(n ? n : 1);
+        d->len = d->cap = n;
+    }
+    if (!d || !d->uri || !d->lang || !d->text) {
+        if (d) free_doc(d);
+        json_decref(p);
+        give_up(st, "out of memory keeping an open document");
+        return;
+    }
+    if (n) memcpy(d->text, json_string_value(text), n);
+    d->version = json_integer_value(ver);
+    json_decref(p);
+    d->prev = st->docs_tail;
+    if (st->docs_tail)
+        st->docs_tail->next = d;
+    else
+        st->docs = d;
+    st->docs_tail = d;
+    st->ndocs++;
+    charge(st, doc_charge(d), "an opened document");
+}
+
+/* One entry of contentChanges. Returns 0, or -1 when the tracker gave up. */
+static int apply_change(struct li_state *st, struct doc *d, const json_t *c, size_t idx)
+{
+    json_t *text = json_object_get(c, "text"), *range = json_object_get(c, "range");
+    if (!json_is_string(text)) {
+        give_up(st, "textDocument/didChange for %.128s: contentChanges[%zu] has no text", d->uri,
+                idx);
+        return -1;
+    }
+    const char *s = json_string_value(text);
+    size_t n = json_string_length(text);
+    if (!range || json_is_null(range)) {
+        d->cache_line = d->cache_off = 0;
+        return splice(st, d, 0, d->len, s, n);
+    }
+    json_t *a = json_object_get(range, "start"), *b = json_object_get(range, "end");
+    int64_t al = uint_member(a, "line"), ac = uint_member(a, "character");
+    int64_t bl = uint_member(b, "line"), bc = uint_member(b, "character");
+    if (al < 0 || ac < 0 || bl < 0 || bc < 0) {
+        give_up(st, "textDocument/didChange for %.128s: contentChanges[%zu] has a malformed range",
+                d->uri, idx);
+        return -1;
+    }
+    size_t from = doc_offset(d, (uint64_t)al, (uint64_t)ac, st->enc, 1);
+    size_t to = doc_offset(d, (uint64_t)bl, (uint64_t)bc, st->enc, 0);
+    if (to < from) to = from; /* an end before the start deletes nothing */
+    return splice(st, d, from, to, s, n);
+}
+
+static void did_change(struct li_state *st, const struct li_msg *m)
+{
+    json_t *p = load_params(m), *td = json_object_get(p, "textDocument");
+    json_t *uri = json_object_get(td, "uri"), *ver = json_object_get(td, "version");
+    json_t *changes = json_object_get(p, "contentChanges"), *c;
+    if (!json_is_string(uri) || !json_is_array(changes)) {
+        give_up(st, "textDocument/didChange has no textDocument.uri or contentChanges array");
+        json_decref(p);
+        return;
+    }
+    struct doc *d = find_doc(st, json_string_value(uri), json_string_length(uri));
+    if (!d) {
+        st->unknown_docs++;
+        json_decref(p);
+        return;
+    }
+    if (json_is_integer(ver)) {
+        if (json_integer_value(ver) <= d->version) st->out_of_order++;
+        d->version = json_integer_value(ver);
+    }
+    size_t i;
+    json_array_foreach(changes, i, c)
+    {
+        if (apply_change(st, d, c, i) < 0) break;
+    }
+    json_decref(p);
+}
+
+static void did_close(struct li_state *st, const struct li_msg *m)
+{
+    json_t *p = load_params(m);
+    json_t *uri = json_object_get(json_object_get(p, "textDocument"), "uri");
+    struct doc *d =
+        json_is_string(uri) ? find_doc(st, json_string_value(uri), json_string_length(uri)) : NULL;
+    if (d)
+        close_doc(st, d);
+    else
+        st->unknown_docs++;
+    json_decref(p);
+}
+
+/* ---- feed ---------------------------------------------------------------- */
+
+static int changes_state(const char *method)
+{
+    return strcmp(method, "textDocument/didOpen") == 0 ||
+           strcmp(method, "textDocument/didChange") == 0 ||
+           strcmp(method, "textDocument/didClose") == 0 ||
+           strcmp(method, "workspace/didChangeConfiguration") == 0 ||
+           strcmp(method, "workspace/didChangeWorkspaceFolders") == 0;
+}
+
+static void on_notification(struct li_state *st, enum li_dir dir, const struct li_msg *m,
+                            const char *method, const char *body)
+{
+    if (strcmp(method, "$/cancelRequest") == 0) {
+        if (body) on_cancel(st, dir, m);
+        return;
+    }
+    if (dir != LI_C2S) return;
+    if (strcmp(method, "initialized") == 0) {
+        st->initialized = 1;
+        return;
+    }
+    if (!changes_state(method)) return;
+    if (!body) {
+        give_up(st, "the editor's %s is over the inspection cap", method);
+        return;
+    }
+    if (strcmp(method, "textDocument/didChange") == 0)
+        did_change(st, m);
+    else if (strcmp(method, "textDocument/didOpen") == 0)
+        did_open(st, m);
+    else if (strcmp(method, "textDocument/didClose") == 0)
+        did_close(st, m);
+    else if (strcmp(method, "workspace/didChangeConfiguration") == 0)
+        did_change_config(st, m);
+    else
+        did_change_folders(st, m);
+}
+
+void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                   size_t len)
+{
+    if (!st || !m || st->untrackable) return;
+    char method[LI_STATE_MAX_METHOD];
+    switch (m->kind) {
+    case LI_K_REQUEST:
+        method_of(m, method);
+        if (dir == LI_C2S && strcmp(method, "initialize") == 0) {
+            on_initialize(st, m, body);
+            return;
+        }
+        if (dir == LI_C2S && strcmp(method, "shutdown") == 0) st->shutdown = 1;
+        track_request(st, dir, m, method, body, len);
+        return;
+    case LI_K_NOTIFICATION:
+        method_of(m, method);
+        on_notification(st, dir, m, method, body);
+        return;
+    case LI_K_RESPONSE:
+        on_reply(st, dir, m, body, len);
+        return;
+    default:
+        return;
+    }
+}
+
+void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                     size_t len, int64_t latency_us)
+{
+    (void)latency_us;
+    li_state_feed(ud, dir, m, body, len);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+void li_state_info(const struct li_state *st, struct li_state_info *o)
+{
+    memset(o, 0, sizeof *o);
+    o->untrackable = st->untrackable;
+    o->reason = st->reason;
+    o->have_initialize = st->init_params != NULL;
+    o->initialized = st->initialized;
+    o->shutdown = st->shutdown;
+    o->enc = st->enc;
+    o->documents = st->ndocs;
+    o->inflight = st->req[LI_C2S].n;
+    o->pending_s2c = st->req[LI_S2C].n;
+    o->bytes = st->bytes;
+    o->max_bytes = st->max_bytes;
+    o->out_of_order = st->out_of_order;
+    o->unknown_docs = st->unknown_docs;
+    o->reopened = st->reopened;
+}
+
+int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc *out)
+{
+    struct doc *d = find_doc((struct li_state *)st, uri, strlen(uri));
+    if (!d) return -ENOENT;
+    out->uri = d->uri;
+    out->language = d->lang;
+    out->version = d->version;
+    out->text = d->text;
+    out->len = d->len;
+    return 0;
+}
+
+int li_state_check(const struct li_state *st)
+{
+    size_t n = st->init_len + st->config_len + st->folders_bytes + st->answers_bytes;
+    for (const struct doc *d = st->docs; d; d = d->next) {
+        n += doc_charge(d);
+        if (d->len > d->cap || d->cache_off > d->len) return -1;
+        size_t l = 0;
+        int past;
+        size_t off = walk_lines(d->text, d->len, &l, 0, d->cache_line, &past);
+        if (past || off != d->cache_off) return -1;
+    }
+    for (int i = 0; i < 2; i++)
+        for (const struct req *r = st->req[i].head; r; r = r->next)
+            n += r->charged;
+    if (n != st->bytes || st->bytes > st->max_bytes) return -1;
+    return 0;
+}
+
+/* ---- replay -------------------------------------------------------------- */
+
+static int push(struct li_state_replay *r, char *body, size_t len)
+{
+    if (!body) return -ENOMEM;
+    char **b = realloc(r->bodies, (r->n + 1) * sizeof *b);
+    if (b) r->bodies = b;
+    size_t *l = b ? realloc(r->lens, (r->n + 1) * sizeof *l) : NULL;
+    if (l) r->lens = l;
+    if (!b || !l) {
+        free(body);
+        return -ENOMEM;
+    }
+    r->bodies[r->n] = body;
+    r->lens[r->n++] = len;
+    return 0;
+}
+
+static int push_cat(struct li_state_replay *r, const char *a, const char *mid, size_t mlen,
+                    const char *b, const char *c, size_t clen, const char *d)
+{
+    size_t la = strlen(a), lb = strlen(b), ld = strlen(d), n = la + mlen + lb + clen + ld;
+    char *s = malloc(n + 1);
+    if (!s) return -ENOMEM;
+    char *w = s;
+    memcpy(w, a, la);
+    w += la;
+    if (mlen) memcpy(w, mid, mlen);
+    w += mlen;
+    memcpy(w, b, lb);
+    w += lb;
+    if (clen) memcpy(w, c, clen);
+    w += clen;
+    memcpy(w, d, ld + 1);
+    return push(r, s, n);
+}
+
+static int push_json(struct li_state_replay *r, json_t *v)
+{
+    if (!v) return -ENOMEM;
+    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(v);
+    return push(r, s, s ? strlen(s) : 0);
+}
+
+/* Folders in `a` whose URI is not in `b`. */
+static json_t *folders_minus(const json_t *a, const json_t *b)
+{
+    json_t *out = json_array(), *f;
+    size_t i;
+    json_array_foreach(a, i, f)
+    {
+        const char *u = json_string_value(json_object_get(f, "uri"));
+        if (out && u && folder_index(b, u) < 0) json_array_append(out, f);
+    }
+    return out;
+}
+
+static int replay_folders(struct li_state_replay *r, const struct li_state *st)
+{
+    json_t *added = folders_minus(st->folders, st->init_folders);
+    json_t *removed = folders_minus(st->init_folders, st->folders);
+    if (!added || !removed) {
+        json_decref(added);
+        json_decref(removed);
+        return -ENOMEM;
+    }
+    if (json_array_size(added) == 0 && json_array_size(removed) == 0) {
+        json_decref(added);
+        json_decref(removed);
+        return 0;
+    }
+    return push_json(r, json_pack("{s:s,s:s,s:{s:{s:o,s:o}}}", "jsonrpc", "2.0", "method",
+                                  "workspace/didChangeWorkspaceFolders", "params", "event", "added",
+                                  added, "removed", removed));
+}
+
+static int replay_requests(struct li_state_replay *r, const struct li_state *st)
+{
+    const struct reqlist *c = &st->req[LI_C2S], *s = &st->req[LI_S2C];
+    if (c->n && !(r->inflight = calloc(c->n, sizeof *r->inflight))) return -ENOMEM;
+    for (const struct req *q = c->head; q; q = q->next) {
+        struct li_state_req *o = &r->inflight[r->n_inflight++];
+        memcpy(o->method, q->method, sizeof o->method);
+        o->safe = q->safe;
+        o->cancelled = q->cancelled;
+        o->len = q->len;
+        o->id = strdup(q->id);
+        o->body = q->body ? memdup0(q->body, q->len) : NULL;
+        if (!o->id || (q->body && !o->body)) return -ENOMEM;
+    }
+    if (s->n && !(r->s2c_ids = calloc(s->n, sizeof *r->s2c_ids))) return -ENOMEM;
+    for (const struct req *q = s->head; q; q = q->next)
+        if (!(r->s2c_ids[r->n_s2c++] = strdup(q->id))) return -ENOMEM;
+    return 0;
+}
+
+int li_state_replay(const struct li_state *st, const char *init_id, struct li_state_replay *out)
+{
+    memset(out, 0, sizeof *out);
+    if (st->untrackable || !st->init_params) return -ENOTRECOVERABLE;
+    struct li_json_result jr;
+    size_t idlen = init_id ? strlen(init_id) : 0;
+    if (!init_id || li_json_scan(init_id, idlen, 0, NULL, NULL, &jr) != 0 ||
+        (jr.top != LI_J_NUMBER && jr.top != LI_J_STRING))
+        return -EINVAL;
+    int rc = push_cat(out, "{\"jsonrpc\":\"2.0\",\"id\":", init_id, idlen,
+                      ",\"method\":\"initialize\",\"params\":", st->init_params, st->init_len, "}");
+    if (rc == 0 && st->initialized)
+        rc = push_cat(out, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}", NULL,
+                      0, "", NULL, 0, "");
+    if (rc == 0) rc = replay_folders(out, st);
+    if (rc == 0 && st->config)
+        rc = push_cat(out,
+                      "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
+                      "\"params\":",
+                      st->config, st->config_len, "}", NULL, 0, "");
+    for (const struct doc *d = st->docs; d && rc == 0; d = d->next)
+        rc = push_json(out, json_pack("{s:s,s:s,s:{s:{s:s%,s:s,s:I,s:s%}}}", "jsonrpc", "2.0",
+                                      "method", "textDocument/didOpen", "params", "textDocument",
+                                      "uri", d->uri, d->uri_len, "languageId", d->lang, "version",
+                                      (json_int_t)d->version, "text", d->text, d->len));
+    if (rc == 0) rc = replay_requests(out, st);
+    if (rc != 0) li_state_replay_free(out);
+    return rc;
+}
+
+void li_state_replay_free(struct li_state_replay *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->bodies[i]);
+    for (size_t i = 0; i < r->n_inflight; i++) {
+        free(r->inflight[i].id);
+        free(r->inflight[i].body);
+    }
+    for (size_t i = 0; i < r->n_s2c; i++)
+        free(r->s2c_ids[i]);
+    free(r->bodies);
+    free(r->lens);
+    free(r->inflight);
+    free(r->s2c_ids);
+    memset(r, 0, sizeof *r);
+}

@@ -129,6 +129,28 @@ static void send_over(struct li_state *st, enum li_dir dir, const char *body, si
     check(st);
 }
 
+/* After a didOpen the tracker took in, its text and URI are what jansson
+ * decodes from the same body (the tracker reads them without a tree). */
+static void against_jansson(struct li_state *st, const char *body, size_t n)
+{
+    struct li_state_info i;
+    li_state_info(st, &i);
+    json_t *v = json_loadb(body, n, JSON_ALLOW_NUL, NULL);
+    const char *method = json_string_value(json_object_get(v, "method"));
+    json_t *td = json_object_get(json_object_get(v, "params"), "textDocument");
+    json_t *uri = json_object_get(td, "uri"), *text = json_object_get(td, "text");
+    if (!i.untrackable && method && strcmp(method, "textDocument/didOpen") == 0 &&
+        json_is_string(uri) && json_is_string(text) && !json_object_get(v, "id") &&
+        memchr(json_string_value(uri), 0, json_string_length(uri)) == NULL) {
+        struct li_state_doc doc;
+        if (li_state_doc(st, json_string_value(uri), &doc) != 0) abort();
+        if (doc.len != json_string_length(text) ||
+            memcmp(doc.text, json_string_value(text), doc.len) != 0)
+            abort();
+    }
+    json_decref(v);
+}
+
 static const char *const methods[] = {"textDocument/hover", "workspace/executeCommand",
                                       "textDocument/completion", "shutdown", "x/y"};
 static const char *const encs[] = {"utf-16", "utf-8", "utf-32", "bogus"};
@@ -295,7 +317,10 @@ static void step(struct li_state *st, struct in *in)
         }
         struct li_msg m;
         resyncing = 1;
-        if (li_classify(LI_LSP, body, k, 0, &m) == 0) li_state_feed(st, d, &m, body, k);
+        if (li_classify(LI_LSP, body, k, 0, &m) == 0) {
+            li_state_feed(st, d, &m, body, k);
+            if (d == LI_C2S) against_jansson(st, body, k);
+        }
         check(st);
         /* Resynchronise: close what the raw message may have opened. */
         for (int i = 0; i < NURI; i++) {

@@ -667,6 +667,48 @@ static void test_offset_invalid_utf8(void **state)
     assert_int_equal(li_state_offset("", 0, 5, 5, LI_ENC_UTF8), 0);
 }
 
+/* Texts are decoded in place, not through a tree: every escape, and
+ * contentChanges written with spaces, newlines and members the tracker
+ * skips (strings with brackets, quotes and backslashes, nested arrays). */
+static void test_escapes_and_layout(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    feed(st, LI_C2S,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":"
+         "{\"text\":\"\\/\\b\\f\\\\\\\"\\u00e9\\u20AC\\ud83d\\ude00\\n\",\"version\":1,"
+         "\"uri\":\"file:\\/\\/\\/w\\/a.go\",\"languageId\":\"go\"}}}");
+    assert_text(st, "/\b\f\\\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\n");
+    feed(st, LI_C2S,
+         "{ \"jsonrpc\" : \"2.0\" ,\n \"method\" : \"textDocument/didChange\" ,\r\n"
+         " \"params\" : { \"contentChanges\" : [\n"
+         "  { \"x\" : [ \"]\\\"\\\\\" , { \"y\" : [ [ ] , \"}\" ] } ] ,\n"
+         "    \"range\" : { \"end\" : { \"character\" : 0 , \"line\" : 1 } ,"
+         " \"start\" : { \"line\" : 1 , \"character\" : 0 } } , \"text\" : \"end\" } ,\n"
+         "  { \"text\" : \"full\\r\\nx\" , \"range\" : null }\n"
+         " ] , \"textDocument\" : { \"version\" : 2 , \"uri\" : \"" URI "\" } } }");
+    assert_text(st, "full\r\nx");
+    edit(st, 3, 1, 1, 1, 1, "\"y\"");
+    assert_text(st, "full\r\nxy");
+    struct li_state_doc d;
+    li_state_doc(st, URI, &d);
+    assert_int_equal(d.version, 3);
+    /* A version that is no integer leaves the version as it was. */
+    feed(st, LI_C2S,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{\"textDocument\":"
+         "{\"uri\":\"" URI "\",\"version\":4.5},\"contentChanges\":[]}}");
+    li_state_doc(st, URI, &d);
+    assert_int_equal(d.version, 3);
+    assert_false(info_of(st).untrackable);
+    /* A didOpen without a text is a shape the tracker cannot follow. */
+    feed(st, LI_C2S,
+         "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":"
+         "{\"uri\":\"file:///w/b.go\",\"languageId\":\"go\",\"version\":1,\"text\":7}}}");
+    assert_true(info_of(st).untrackable);
+    assert_non_null(strstr(info_of(st).reason, "textDocument/didOpen"));
+    li_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_request_limit),
         cmocka_unit_test(test_replay_exact),
         cmocka_unit_test(test_offset_invalid_utf8),
+        cmocka_unit_test(test_escapes_and_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,14 +61,11 @@ static int feed(struct li_state *st, const char *body, size_t n, double *classif
     return 0;
 }
 
-static int run(const char *pattern, long lines, long changes)
+/* One pattern on a tracker that holds nothing yet; body has room for cap
+ * bytes, text is the document's text as JSON string content. */
+static int drive(struct li_state *st, char *body, size_t cap, const char *text, const char *pattern,
+                 long lines, long changes)
 {
-    size_t tlen;
-    char *text = make_text(lines, &tlen);
-    size_t cap = tlen + 512;
-    char *body = malloc(cap);
-    struct li_state *st = li_state_new(0);
-    if (!text || !body || !st) return 1;
     double cl = 0, tr = 0;
     int n = snprintf(body, cap,
                      "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
@@ -105,10 +102,25 @@ static int run(const char *pattern, long lines, long changes)
            "feed_ns=%.0f\n",
            pattern, lines, info.bytes / 1024, changes, cl / (double)changes * 1e9,
            tr / (double)changes * 1e9);
+    return 0;
+}
+
+static int run(const char *pattern, long lines, long changes)
+{
+    size_t tlen = 0;
+    char *text = make_text(lines, &tlen);
+    size_t cap = tlen + 512;
+    char *body = malloc(cap);
+    struct li_state *st = li_state_new(0);
+    int rc = 1;
+    if (text && body && st)
+        rc = drive(st, body, cap, text, pattern, lines, changes);
+    else
+        fprintf(stderr, "state: out of memory\n");
     li_state_free(st);
     free(body);
     free(text);
-    return 0;
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -439,9 +439,8 @@ static int initial_folders(struct li_state *st, const json_t *params)
         size_t s = n;
         while (s > 0 && root[s - 1] != '/')
             s--;
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(n - s), root + s);
-        json_array_append_new(st->folders, folder(root, name));
+        json_array_append_new(st->folders,
+                              json_pack("{s:s,s:s%}", "uri", root, "name", root + s, n - s));
     }
     json_decref(st->init_folders);
     st->init_folders = json_deep_copy(st->folders);
@@ -606,6 +605,14 @@ static void config_answer(struct li_state *st, const struct req *r, const char *
                     (json_array_size(st->answers) - i) * sizeof *st->ans_bytes);
             break;
         }
+    }
+    if (json_array_size(st->answers) >= LI_STATE_MAX_ANSWERS) {
+        /* A cache, not state: the oldest answer goes. */
+        json_array_remove(st->answers, 0);
+        uncharge(st, st->ans_bytes[0]);
+        st->answers_bytes -= st->ans_bytes[0];
+        memmove(st->ans_bytes, st->ans_bytes + 1,
+                json_array_size(st->answers) * sizeof *st->ans_bytes);
     }
     size_t n = json_array_size(st->answers);
     if (n == st->ans_cap) {
@@ -1081,7 +1088,7 @@ static struct jv params_of(const struct li_msg *m)
 static void did_open(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td, f[4];
+    struct jv params = params_of(m), td = {{NULL, 0}, LI_J_NONE}, f[4];
     int ok;
     members(&params, k_params, 1, &td);
     members(&td, k_td, 4, f);
@@ -1220,7 +1227,7 @@ static void did_change(struct li_state *st, const struct li_msg *m)
 static void did_close(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td;
+    struct jv params = params_of(m), td = {{NULL, 0}, LI_J_NONE};
     int bad;
     members(&params, k_params, 1, &td);
     struct doc *d = doc_of(st, &td, &bad);

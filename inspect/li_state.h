@@ -40,6 +40,8 @@
 /* Requests tracked per direction; more in flight at once means a peer that
  * does not answer, and the tracker gives up. */
 #define LI_STATE_MAX_REQUESTS 1024
+/* Configuration answers kept (distinct items); past it the oldest goes. */
+#define LI_STATE_MAX_ANSWERS 256
 /* Counted against the cap for every document and request, for the
  * bookkeeping the texts do not show. */
 #define LI_STATE_ENTRY_OVERHEAD 128
@@ -106,8 +108,8 @@ json_t *li_state_folders(const struct li_state *st);
 /* The editor's answers to workspace/configuration, an array of
  * {"items": the request's params.items, "result": the answer} (borrowed,
  * never NULL), oldest first; an answer for the same items replaces the
- * older one. li_state_config_answer returns the answer for `items`
- * (borrowed) or NULL. */
+ * older one; past LI_STATE_MAX_ANSWERS the oldest answer is dropped. li_state_config_answer returns
+ * the answer for `items` (borrowed) or NULL. */
 json_t *li_state_config_answers(const struct li_state *st);
 json_t *li_state_config_answer(const struct li_state *st, const json_t *items);
 

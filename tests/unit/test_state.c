@@ -343,6 +343,29 @@ static void test_configuration_answers(void **state)
     li_state_free(st);
 }
 
+static void test_configuration_answers_limit(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    for (int i = 0; i <= LI_STATE_MAX_ANSWERS; i++) {
+        feed(st, LI_S2C,
+             "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"workspace/configuration\",\"params\":"
+             "{\"items\":[{\"section\":\"s%d\"}]}}",
+             i, i);
+        feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":[%d]}", i, i);
+    }
+    json_t *all = li_state_config_answers(st);
+    assert_int_equal(json_array_size(all), LI_STATE_MAX_ANSWERS);
+    json_t *first = json_loads("[{\"section\":\"s0\"}]", 0, NULL);
+    json_t *second = json_loads("[{\"section\":\"s1\"}]", 0, NULL);
+    assert_null(li_state_config_answer(st, first));
+    assert_int_equal(json_integer_value(json_array_get(li_state_config_answer(st, second), 0)), 1);
+    json_decref(first);
+    json_decref(second);
+    assert_false(info_of(st).untrackable);
+    li_state_free(st);
+}
+
 static void test_workspace_folders(void **state)
 {
     (void)state;
@@ -721,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order_versions),
         cmocka_unit_test(test_full_replacement_and_close),
         cmocka_unit_test(test_configuration_answers),
+        cmocka_unit_test(test_configuration_answers_limit),
         cmocka_unit_test(test_workspace_folders),
         cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_inflight_requests),

@@ -61,8 +61,9 @@ void li_state_free(struct li_state *st);
 /* One message, as li_session classified it: `m` describes body[0..len)
  * (LSP only). body is NULL when the message was over the inspection cap;
  * m's id and method spans (from the message's first bytes) are still used.
- * m and body are only read during the call. A message that cannot change
- * the tracked state costs a method comparison and nothing else. */
+ * m and body are only read during the call. A notification that does not
+ * change the tracked state costs a method comparison; a request, a copy of
+ * its body (to resend it); a reply, a lookup of its id. */
 void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
                    size_t len);
 

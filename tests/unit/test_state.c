@@ -226,6 +226,23 @@ static void test_crlf_and_cr(void **state)
     li_state_free(st);
 }
 
+/* The tracker remembers where the last edited line starts. An edit before
+ * that line, starting after a lone \r (a place it does not remember), must
+ * not leave it pointing at the old offset. */
+static void test_line_cache_after_lone_cr(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    open_doc(st, "\"a\\rb\\nc\\nd\\ne\"", 1);
+    edit(st, 2, 3, 0, 3, 0, "\"X\"");
+    assert_text(st, "a\rb\nc\nXd\ne");
+    edit(st, 3, 1, 0, 2, 0, "\"\"");
+    assert_text(st, "a\rc\nXd\ne");
+    edit(st, 4, 3, 0, 3, 0, "\"Y\"");
+    assert_text(st, "a\rc\nXd\nYe");
+    li_state_free(st);
+}
+
 static void test_out_of_order_versions(void **state)
 {
     (void)state;
@@ -741,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_utf32_negotiated),
         cmocka_unit_test(test_encoding_not_offered),
         cmocka_unit_test(test_crlf_and_cr),
+        cmocka_unit_test(test_line_cache_after_lone_cr),
         cmocka_unit_test(test_out_of_order_versions),
         cmocka_unit_test(test_full_replacement_and_close),
         cmocka_unit_test(test_configuration_answers),

@@ -32,8 +32,8 @@ struct req {
     int safe, cancelled;
     char *body; /* c2s: the request as sent */
     size_t len;
-    json_t *items;      /* s2c workspace/configuration: params.items */
-    size_t items_bytes; /* what the items were charged as (the request's size) */
+    char *items; /* s2c workspace/configuration: params.items as JSON text */
+    size_t items_len;
     size_t charged;
 };
 
@@ -57,11 +57,11 @@ struct li_state {
     char *config; /* the last didChangeConfiguration params, verbatim */
     size_t config_len;
 
-    json_t *init_folders, *folders;
-    size_t folders_bytes;
+    struct li_state_folder *folders, *init_folders;
+    size_t nfolders, cap_folders, ninit_folders, folders_bytes;
 
-    json_t *answers;
-    size_t *ans_bytes, ans_cap, answers_bytes;
+    struct li_state_answer *answers;
+    size_t nanswers, cap_answers, answers_bytes;
 
     struct doc *docs, *docs_tail;
     size_t ndocs;
@@ -83,12 +83,6 @@ struct li_state *li_state_new(size_t max_bytes)
     struct li_state *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->max_bytes = max_bytes ? max_bytes : LI_STATE_DEFAULT_MAX_BYTES;
-    st->folders = json_array();
-    st->answers = json_array();
-    if (!st->folders || !st->answers) {
-        li_state_free(st);
-        return NULL;
-    }
     return st;
 }
 
@@ -104,8 +98,17 @@ static void free_req(struct req *r)
 {
     free(r->id);
     free(r->body);
-    json_decref(r->items);
+    free(r->items);
     free(r);
+}
+
+static void free_folders(struct li_state_folder *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].uri);
+        free(v[i].name);
+    }
+    free(v);
 }
 
 /* Everything tracked goes; the counters and the reason stay. */
@@ -127,15 +130,19 @@ static void drop_all(struct li_state *st)
     free(st->init_params);
     free(st->init_id);
     free(st->config);
-    free(st->ans_bytes);
     st->init_params = st->init_id = st->config = NULL;
-    st->ans_bytes = NULL;
-    st->init_len = st->config_len = st->ans_cap = st->answers_bytes = 0;
-    json_decref(st->init_folders);
-    st->init_folders = NULL;
-    if (st->folders) json_array_clear(st->folders);
-    if (st->answers) json_array_clear(st->answers);
-    st->folders_bytes = 0;
+    st->init_len = st->config_len = 0;
+    free_folders(st->folders, st->nfolders);
+    free_folders(st->init_folders, st->ninit_folders);
+    st->folders = st->init_folders = NULL;
+    st->nfolders = st->cap_folders = st->ninit_folders = st->folders_bytes = 0;
+    for (size_t i = 0; i < st->nanswers; i++) {
+        free(st->answers[i].items);
+        free(st->answers[i].result);
+    }
+    free(st->answers);
+    st->answers = NULL;
+    st->nanswers = st->cap_answers = st->answers_bytes = 0;
     st->bytes = 0;
 }
 
@@ -143,8 +150,6 @@ void li_state_free(struct li_state *st)
 {
     if (!st) return;
     drop_all(st);
-    json_decref(st->folders);
-    json_decref(st->answers);
     free(st);
 }
 
@@ -354,502 +359,14 @@ static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const 
     return 0;
 }
 
-/* ---- reading params ----------------------------------------------------------- */
-
-/* The method, unquoted, into buf; "" when absent, escaped oddly or too long. */
-static void method_of(const struct li_msg *m, char *buf)
-{
-    buf[0] = '\0';
-    const struct li_span *s = &m->method;
-    if (!s->p || s->len < 2 || s->len - 2 >= LI_STATE_MAX_METHOD || s->p[0] != '"') return;
-    if (memchr(s->p, '\\', s->len)) {
-        json_t *v = json_loadb(s->p, s->len, JSON_DECODE_ANY, NULL);
-        const char *t = json_string_value(v);
-        if (t && strlen(t) < LI_STATE_MAX_METHOD) strcpy(buf, t);
-        json_decref(v);
-        return;
-    }
-    memcpy(buf, s->p + 1, s->len - 2);
-    buf[s->len - 2] = '\0';
-}
-
-static json_t *load_params(const struct li_msg *m)
-{
-    if (!m->params.p) return NULL;
-    return json_loadb(m->params.p, m->params.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-}
-
-/* ---- folders ---------------------------------------------------------------- */
-
-static size_t folders_size(const json_t *a)
-{
-    size_t n = 0, i;
-    json_t *f;
-    json_array_foreach(a, i, f)
-    {
-        n += LI_STATE_ENTRY_OVERHEAD + json_string_length(json_object_get(f, "uri")) +
-             json_string_length(json_object_get(f, "name"));
-    }
-    return n;
-}
-
-static int recharge_folders(struct li_state *st)
-{
-    uncharge(st, st->folders_bytes);
-    st->folders_bytes = folders_size(st->folders);
-    return charge(st, st->folders_bytes, "workspace folders");
-}
-
-static json_t *folder(const char *uri, const char *name)
-{
-    return json_pack("{s:s,s:s}", "uri", uri, "name", name);
-}
-
-static int folder_index(const json_t *a, const char *uri)
-{
-    size_t i;
-    json_t *f;
-    json_array_foreach(a, i, f)
-    {
-        const char *u = json_string_value(json_object_get(f, "uri"));
-        if (u && strcmp(u, uri) == 0) return (int)i;
-    }
-    return -1;
-}
-
-/* Initialize's folders: workspaceFolders, else rootUri. */
-static int initial_folders(struct li_state *st, const json_t *params)
-{
-    json_t *wf = json_object_get(params, "workspaceFolders"), *f;
-    const char *root = json_string_value(json_object_get(params, "rootUri"));
-    size_t i;
-    json_array_clear(st->folders);
-    if (json_is_array(wf)) {
-        json_array_foreach(wf, i, f)
-        {
-            const char *u = json_string_value(json_object_get(f, "uri"));
-            const char *n = json_string_value(json_object_get(f, "name"));
-            if (u && folder_index(st->folders, u) < 0)
-                json_array_append_new(st->folders, folder(u, n ? n : ""));
-        }
-    } else if (root) {
-        size_t n = strlen(root);
-        while (n > 0 && root[n - 1] == '/')
-            n--;
-        size_t s = n;
-        while (s > 0 && root[s - 1] != '/')
-            s--;
-        json_array_append_new(st->folders,
-                              json_pack("{s:s,s:s%}", "uri", root, "name", root + s, n - s));
-    }
-    json_decref(st->init_folders);
-    st->init_folders = json_deep_copy(st->folders);
-    if (!st->init_folders) {
-        give_up(st, "out of memory keeping the workspace folders");
-        return -1;
-    }
-    return recharge_folders(st);
-}
-
-static void did_change_folders(struct li_state *st, const struct li_msg *m)
-{
-    json_t *p = load_params(m);
-    json_t *ev = json_object_get(p, "event");
-    json_t *add = json_object_get(ev, "added"), *rem = json_object_get(ev, "removed"), *f;
-    size_t i;
-    if (!json_is_array(add) || !json_is_array(rem)) {
-        give_up(st, "workspace/didChangeWorkspaceFolders has no event.added and event.removed "
-                    "arrays");
-        json_decref(p);
-        return;
-    }
-    json_array_foreach(rem, i, f)
-    {
-        const char *u = json_string_value(json_object_get(f, "uri"));
-        int k = u ? folder_index(st->folders, u) : -1;
-        if (k >= 0) json_array_remove(st->folders, (size_t)k);
-    }
-    json_array_foreach(add, i, f)
-    {
-        const char *u = json_string_value(json_object_get(f, "uri"));
-        const char *n = json_string_value(json_object_get(f, "name"));
-        if (!u) continue;
-        int k = folder_index(st->folders, u);
-        if (k >= 0) json_array_remove(st->folders, (size_t)k);
-        json_array_append_new(st->folders, folder(u, n ? n : ""));
-    }
-    json_decref(p);
-    recharge_folders(st);
-}
-
-json_t *li_state_folders(const struct li_state *st)
-{
-    return st->folders;
-}
-
-/* ---- initialize ---------------------------------------------------------- */
-
-static void on_initialize(struct li_state *st, const struct li_msg *m, const char *body)
-{
-    if (!body) {
-        give_up(st, "the editor's initialize is over the inspection cap");
-        return;
-    }
-    if (!m->params.p || !m->id.p) {
-        give_up(st, "the editor's initialize has no params or no id");
-        return;
-    }
-    json_t *p = load_params(m);
-    if (!json_is_object(p)) {
-        give_up(st, "the editor's initialize params are not an object jansson can read");
-        json_decref(p);
-        return;
-    }
-    uncharge(st, st->init_len);
-    free(st->init_params);
-    free(st->init_id);
-    st->init_params = memdup0(m->params.p, m->params.len);
-    st->init_id = memdup0(m->id.p, m->id.len);
-    st->init_len = m->params.len;
-    if (!st->init_params || !st->init_id) {
-        give_up(st, "out of memory keeping initialize");
-        json_decref(p);
-        return;
-    }
-    memset(st->offered, 0, sizeof st->offered);
-    json_t *encs = json_object_get(json_object_get(json_object_get(p, "capabilities"), "general"),
-                                   "positionEncodings");
-    size_t i;
-    json_t *e;
-    json_array_foreach(encs, i, e)
-    {
-        for (int k = 0; k < 3; k++)
-            if (json_is_string(e) && strcmp(json_string_value(e), li_state_enc_name(k)) == 0)
-                st->offered[k] = 1;
-    }
-    st->enc = LI_ENC_UTF16;
-    if (charge(st, st->init_len, "the initialize params") == 0) initial_folders(st, p);
-    json_decref(p);
-}
-
-/* The server's initialize result: which position encoding it chose. */
-static void on_initialize_result(struct li_state *st, const struct li_msg *m, const char *body,
-                                 size_t len)
-{
-    if (m->is_error) return;
-    if (!body) {
-        if (st->offered[LI_ENC_UTF8] || st->offered[LI_ENC_UTF32])
-            give_up(st, "the server's initialize result is over the inspection cap, so its "
-                        "position encoding is unknown");
-        return;
-    }
-    json_t *r = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
-    json_t *pe = json_object_get(json_object_get(json_object_get(r, "result"), "capabilities"),
-                                 "positionEncoding");
-    const char *name = json_string_value(pe);
-    st->enc = LI_ENC_UTF16;
-    if (name) {
-        int k;
-        for (k = 0; k < 3; k++)
-            if (strcmp(name, li_state_enc_name(k)) == 0) break;
-        if (k == 3 || (k != LI_ENC_UTF16 && !st->offered[k]))
-            give_up(st,
-                    "the server chose position encoding \"%.64s\", which the editor did not "
-                    "offer",
-                    name);
-        else
-            st->enc = (enum li_state_enc)k;
-    }
-    json_decref(r);
-}
-
-/* ---- configuration ------------------------------------------------------- */
-
-static void did_change_config(struct li_state *st, const struct li_msg *m)
-{
-    if (!m->params.p) return;
-    char *c = memdup0(m->params.p, m->params.len);
-    if (!c) {
-        give_up(st, "out of memory keeping the configuration");
-        return;
-    }
-    uncharge(st, st->config_len);
-    free(st->config);
-    st->config = c;
-    st->config_len = m->params.len;
-    charge(st, st->config_len, "workspace/didChangeConfiguration");
-}
-
-static void config_answer(struct li_state *st, const struct req *r, const char *body, size_t len)
-{
-    json_t *msg = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
-    json_t *res = json_object_get(msg, "result");
-    if (!res) {
-        json_decref(msg);
-        give_up(st,
-                "the editor's answer to workspace/configuration %s has no result jansson can "
-                "read",
-                r->id);
-        return;
-    }
-    json_t *items = r->items ? r->items : json_null();
-    size_t bytes = LI_STATE_ENTRY_OVERHEAD + r->items_bytes + len, i;
-    json_t *a;
-    json_array_foreach(st->answers, i, a)
-    {
-        if (json_equal(json_object_get(a, "items"), items)) {
-            json_array_remove(st->answers, i);
-            uncharge(st, st->ans_bytes[i]);
-            st->answers_bytes -= st->ans_bytes[i];
-            memmove(st->ans_bytes + i, st->ans_bytes + i + 1,
-                    (json_array_size(st->answers) - i) * sizeof *st->ans_bytes);
-            break;
-        }
-    }
-    if (json_array_size(st->answers) >= LI_STATE_MAX_ANSWERS) {
-        /* A cache, not state: the oldest answer goes. */
-        json_array_remove(st->answers, 0);
-        uncharge(st, st->ans_bytes[0]);
-        st->answers_bytes -= st->ans_bytes[0];
-        memmove(st->ans_bytes, st->ans_bytes + 1,
-                json_array_size(st->answers) * sizeof *st->ans_bytes);
-    }
-    size_t n = json_array_size(st->answers);
-    if (n == st->ans_cap) {
-        size_t cap = st->ans_cap ? st->ans_cap * 2 : 8;
-        size_t *nb = realloc(st->ans_bytes, cap * sizeof *nb);
-        if (!nb) {
-            json_decref(msg);
-            give_up(st, "out of memory keeping a configuration answer");
-            return;
-        }
-        st->ans_bytes = nb;
-        st->ans_cap = cap;
-    }
-    if (json_array_append_new(st->answers, json_pack("{s:O,s:O}", "items", items, "result", res)) <
-        0) {
-        json_decref(msg);
-        give_up(st, "out of memory keeping a configuration answer");
-        return;
-    }
-    json_decref(msg);
-    st->ans_bytes[n] = bytes;
-    st->answers_bytes += bytes;
-    charge(st, bytes, "a workspace/configuration answer");
-}
-
-json_t *li_state_config_answers(const struct li_state *st)
-{
-    return st->answers;
-}
-
-json_t *li_state_config_answer(const struct li_state *st, const json_t *items)
-{
-    size_t i;
-    json_t *a;
-    json_array_foreach(st->answers, i, a)
-    {
-        if (json_equal(json_object_get(a, "items"), items)) return json_object_get(a, "result");
-    }
-    return NULL;
-}
-
-/* ---- requests ------------------------------------------------------------ */
-
-static const char *const safe_methods[] = {
-    "textDocument/hover",
-    "textDocument/definition",
-    "textDocument/declaration",
-    "textDocument/typeDefinition",
-    "textDocument/implementation",
-    "textDocument/references",
-    "textDocument/documentHighlight",
-    "textDocument/documentSymbol",
-    "textDocument/documentLink",
-    "documentLink/resolve",
-    "textDocument/codeLens",
-    "codeLens/resolve",
-    "textDocument/foldingRange",
-    "textDocument/selectionRange",
-    "textDocument/semanticTokens/full",
-    "textDocument/semanticTokens/full/delta",
-    "textDocument/semanticTokens/range",
-    "textDocument/completion",
-    "completionItem/resolve",
-    "textDocument/signatureHelp",
-    "textDocument/inlayHint",
-    "inlayHint/resolve",
-    "textDocument/inlineValue",
-    "textDocument/documentColor",
-    "textDocument/colorPresentation",
-    "textDocument/linkedEditingRange",
-    "textDocument/moniker",
-    "textDocument/prepareCallHierarchy",
-    "callHierarchy/incomingCalls",
-    "callHierarchy/outgoingCalls",
-    "textDocument/prepareTypeHierarchy",
-    "typeHierarchy/supertypes",
-    "typeHierarchy/subtypes",
-    "textDocument/formatting",
-    "textDocument/rangeFormatting",
-    "textDocument/rangesFormatting",
-    "textDocument/onTypeFormatting",
-    "textDocument/prepareRename",
-    "textDocument/rename",
-    "textDocument/codeAction",
-    "textDocument/diagnostic",
-    "workspace/symbol",
-    "workspaceSymbol/resolve",
-    "workspace/textDocumentContent",
-};
-
-int li_state_method_safe(const char *method)
-{
-    for (size_t i = 0; i < sizeof safe_methods / sizeof safe_methods[0]; i++)
-        if (strcmp(method, safe_methods[i]) == 0) return 1;
-    return 0;
-}
-
-static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
-{
-    for (struct req *r = l->head; r; r = r->next)
-        if (r->id_len == n && memcmp(r->id, id, n) == 0) return r;
-    return NULL;
-}
-
-static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
-{
-    uncharge(st, r->charged);
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        l->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        l->tail = r->prev;
-    l->n--;
-}
-
-static void track_request(struct li_state *st, enum li_dir dir, const struct li_msg *m,
-                          const char *method, const char *body, size_t len)
-{
-    struct reqlist *l = &st->req[dir];
-    if (!m->id.p) return;
-    struct req *old = find_req(l, m->id.p, m->id.len);
-    if (old) {
-        unlink_req(st, l, old);
-        free_req(old);
-    }
-    if (l->n >= LI_STATE_MAX_REQUESTS) {
-        give_up(st, "more than %d requests from the %s are unanswered", LI_STATE_MAX_REQUESTS,
-                dir == LI_C2S ? "editor" : "server");
-        return;
-    }
-    struct req *r = calloc(1, sizeof *r);
-    if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
-        free(r);
-        give_up(st, "out of memory tracking a request");
-        return;
-    }
-    r->id_len = m->id.len;
-    strcpy(r->method, method);
-    r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
-    if (dir == LI_C2S && body) {
-        r->safe = li_state_method_safe(method);
-        r->body = memdup0(body, len);
-        r->len = len;
-        r->charged += len;
-        if (!r->body) {
-            free_req(r);
-            give_up(st, "out of memory tracking a request");
-            return;
-        }
-    } else if (dir == LI_S2C && body && strcmp(method, "workspace/configuration") == 0) {
-        json_t *p = load_params(m);
-        r->items = json_incref(json_object_get(p, "items"));
-        r->items_bytes = len;
-        r->charged += len;
-        json_decref(p);
-    }
-    r->prev = l->tail;
-    if (l->tail)
-        l->tail->next = r;
-    else
-        l->head = r;
-    l->tail = r;
-    l->n++;
-    if (charge(st, r->charged, "a request") < 0) return;
-}
-
-static void on_reply(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
-                     size_t len)
-{
-    /* A reply travelling dir answers a request that travelled the other way. */
-    struct reqlist *l = &st->req[dir == LI_C2S ? LI_S2C : LI_C2S];
-    if (!m->id.p || (m->id.len == 4 && memcmp(m->id.p, "null", 4) == 0)) {
-        if (!body && l->n)
-            give_up(st, "a reply over the inspection cap does not show its id in its first bytes");
-        return;
-    }
-    if (dir == LI_S2C && st->init_id && strlen(st->init_id) == m->id.len &&
-        memcmp(st->init_id, m->id.p, m->id.len) == 0) {
-        on_initialize_result(st, m, body, len);
-        /* Only the first success: a later request may reuse the id. */
-        if (!m->is_error) {
-            free(st->init_id);
-            st->init_id = NULL;
-        }
-        return;
-    }
-    struct req *r = find_req(l, m->id.p, m->id.len);
-    if (!r) return;
-    unlink_req(st, l, r);
-    if (dir == LI_C2S && !m->is_error && strcmp(r->method, "workspace/configuration") == 0) {
-        if (body)
-            config_answer(st, r, body, len);
-        else
-            give_up(st,
-                    "the editor's answer to workspace/configuration %s is over the inspection "
-                    "cap",
-                    r->id);
-    }
-    free_req(r);
-}
-
-struct idspan {
-    const char *p;
-    size_t len;
-};
-
-static void id_member(void *ud, const struct li_json_member *mb)
-{
-    struct idspan *id = ud;
-    if (mb->key.len == 4 && memcmp(mb->key.p, "\"id\"", 4) == 0) {
-        id->p = mb->val.p;
-        id->len = mb->val.len;
-    }
-}
-
-/* $/cancelRequest travelling dir names a request that travelled dir. The
- * id is taken as written (a span of the params), so it compares equal to
- * the request's own id text. */
-static void on_cancel(struct li_state *st, enum li_dir dir, const struct li_msg *m)
-{
-    struct idspan id = {NULL, 0};
-    struct li_json_result res;
-    if (!m->params.p) return;
-    li_json_scan(m->params.p, m->params.len, 0, id_member, &id, &res);
-    struct req *r = id.p ? find_req(&st->req[dir], id.p, id.len) : NULL;
-    if (r) r->cancelled = 1;
-}
-
-/* ---- reading document notifications without a tree ----------------------
+/* ---- reading messages without a tree ------------------------------------
  *
  * didOpen and didChange carry whole texts: building a jansson tree for them
  * costs about 250 instructions a byte, 30 ms for a 400 KiB file on the
- * relay's thread. The body was validated by li_classify, so these read it
- * in place: li_json_scan for an object's members, a skipper for array
+ * relay's thread. And jansson's parser drops characters when an allocation
+ * fails (its lexer ignores a failed append), which would make a tracked
+ * state silently wrong. The body was validated by li_classify, so it is
+ * read in place: li_json_scan for an object's members, a skipper for array
  * elements, and a string decoder that copies the runs between escapes. */
 
 struct jv {
@@ -998,15 +515,13 @@ static size_t put_utf8(char *o, uint32_t cp)
     return 4;
 }
 
-/* Decodes the valid JSON string v into a new buffer (NUL-terminated; *n
- * without it). A decoded string is never longer than its JSON text. NULL
- * when v is no string or out of memory. */
-static char *decode_string(const struct jv *v, size_t *n)
+/* Decodes the valid JSON string v (a string, at least its two quotes) into
+ * out, which has room for v->s.len bytes: a decoded string is never longer
+ * than its JSON text. Returns the decoded length. */
+static size_t decode_into(const struct jv *v, char *out)
 {
-    if (v->t != LI_J_STRING || v->s.len < 2) return NULL;
     const char *p = v->s.p + 1, *end = v->s.p + v->s.len - 1;
-    char *out = malloc(v->s.len), *o = out;
-    if (!out) return NULL;
+    char *o = out;
     while (p < end) {
         const char *bs = memchr(p, '\\', (size_t)(end - p));
         size_t run = (size_t)((bs ? bs : end) - p);
@@ -1051,8 +566,18 @@ static char *decode_string(const struct jv *v, size_t *n)
             *o++ = c;
         }
     }
-    *o = '\0';
-    *n = (size_t)(o - out);
+    return (size_t)(o - out);
+}
+
+/* v decoded into a new buffer (NUL-terminated; *n without it). NULL when v
+ * is no string or out of memory. */
+static char *decode_string(const struct jv *v, size_t *n)
+{
+    if (v->t != LI_J_STRING || v->s.len < 2) return NULL;
+    char *out = malloc(v->s.len);
+    if (!out) return NULL;
+    *n = decode_into(v, out);
+    out[*n] = '\0';
     return out;
 }
 
@@ -1074,6 +599,19 @@ static int64_t int_of(const struct jv *v, int neg, int *ok)
     return x;
 }
 
+/* The position encoding a JSON string names, or -1. */
+static int enc_of(const struct jv *v)
+{
+    char buf[16];
+    if (v->t != LI_J_STRING || v->s.len > sizeof buf) return -1;
+    size_t n = decode_into(v, buf);
+    for (int k = 0; k < 3; k++) {
+        const char *e = li_state_enc_name((enum li_state_enc)k);
+        if (strlen(e) == n && memcmp(buf, e, n) == 0) return k;
+    }
+    return -1;
+}
+
 static const char *const k_td[] = {"uri", "languageId", "version", "text"};
 enum { TD_URI, TD_LANG, TD_VERSION, TD_TEXT };
 
@@ -1083,12 +621,542 @@ static struct jv params_of(const struct li_msg *m)
     return v;
 }
 
+/* ---- folders ---------------------------------------------------------------- */
+
+static size_t folders_size(const struct li_state_folder *v, size_t n)
+{
+    size_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += LI_STATE_ENTRY_OVERHEAD + strlen(v[i].uri) + strlen(v[i].name);
+    return s;
+}
+
+/* The folders now and those initialize named are both charged. */
+static int recharge_folders(struct li_state *st)
+{
+    uncharge(st, st->folders_bytes);
+    st->folders_bytes =
+        folders_size(st->folders, st->nfolders) + folders_size(st->init_folders, st->ninit_folders);
+    return charge(st, st->folders_bytes, "workspace folders");
+}
+
+static int folder_index(const struct li_state_folder *v, size_t n, const char *uri)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].uri, uri) == 0) return (int)i;
+    return -1;
+}
+
+static void folder_remove(struct li_state *st, size_t k)
+{
+    if (k >= st->nfolders) return;
+    free(st->folders[k].uri);
+    free(st->folders[k].name);
+    memmove(st->folders + k, st->folders + k + 1, (st->nfolders - k - 1) * sizeof *st->folders);
+    st->nfolders--;
+}
+
+/* Appends a folder, owning uri and name (both freed on failure); one of
+ * the same URI goes first. Returns 0, or -1 out of memory. */
+static int folder_add(struct li_state *st, char *uri, char *name)
+{
+    int k = folder_index(st->folders, st->nfolders, uri);
+    if (k >= 0) folder_remove(st, (size_t)k);
+    if (st->nfolders == st->cap_folders) {
+        size_t cap = st->cap_folders ? st->cap_folders * 2 : 4;
+        struct li_state_folder *v = realloc(st->folders, cap * sizeof *v);
+        if (!v) {
+            free(uri);
+            free(name);
+            return -1;
+        }
+        st->folders = v;
+        st->cap_folders = cap;
+    }
+    st->folders[st->nfolders].uri = uri;
+    st->folders[st->nfolders++].name = name;
+    return 0;
+}
+
+/* A WorkspaceFolder object, decoded. Returns 0, 1 when it has no uri string
+ * (skipped), -1 out of memory. */
+static int read_folder(const struct jv *el, char **uri, char **name)
+{
+    static const char *const k[] = {"uri", "name"};
+    struct jv f[2] = {0};
+    size_t n;
+    members(el, k, 2, f);
+    *uri = *name = NULL;
+    if (f[0].t != LI_J_STRING) return 1;
+    *uri = decode_string(&f[0], &n);
+    *name = f[1].t == LI_J_STRING ? decode_string(&f[1], &n) : strdup("");
+    if (*uri && *name) return 0;
+    free(*uri);
+    free(*name);
+    return -1;
+}
+
+/* Initialize's folders: workspaceFolders, else rootUri. Returns 0, or -1
+ * when the tracker gave up. */
+static int initial_folders(struct li_state *st, const struct jv *params)
+{
+    static const char *const k[] = {"workspaceFolders", "rootUri"};
+    struct jv f[2] = {0}, el = {0};
+    members(params, k, 2, f);
+    free_folders(st->folders, st->nfolders);
+    free_folders(st->init_folders, st->ninit_folders);
+    st->folders = st->init_folders = NULL;
+    st->nfolders = st->cap_folders = st->ninit_folders = 0;
+    int rc = 0;
+    if (f[0].t == LI_J_ARRAY) {
+        const char *p = f[0].s.p + 1, *end = f[0].s.p + f[0].s.len;
+        char *uri, *name;
+        while (rc >= 0 && next_element(&p, end, &el)) {
+            int r = read_folder(&el, &uri, &name);
+            if (r < 0) rc = -1;
+            if (r != 0) continue;
+            if (folder_index(st->folders, st->nfolders, uri) >= 0) {
+                free(uri); /* a repeated URI: the first one counts */
+                free(name);
+            } else {
+                rc = folder_add(st, uri, name);
+            }
+        }
+    } else if (f[1].t == LI_J_STRING) {
+        size_t n = 0;
+        char *root = decode_string(&f[1], &n);
+        while (root && n > 0 && root[n - 1] == '/')
+            n--;
+        size_t s = n;
+        while (root && s > 0 && root[s - 1] != '/')
+            s--;
+        char *name = root ? strndup(root + s, n - s) : NULL;
+        rc = root && name ? folder_add(st, root, name) : -1;
+        if (!root || !name) {
+            free(root);
+            free(name);
+        }
+    }
+    if (rc == 0 && st->nfolders) {
+        st->init_folders = calloc(st->nfolders, sizeof *st->init_folders);
+        for (size_t i = 0; st->init_folders && i < st->nfolders; i++, st->ninit_folders++) {
+            st->init_folders[i].uri = strdup(st->folders[i].uri);
+            st->init_folders[i].name = strdup(st->folders[i].name);
+            if (!st->init_folders[i].uri || !st->init_folders[i].name) rc = -1;
+        }
+        if (!st->init_folders) rc = -1;
+    }
+    if (rc < 0) {
+        give_up(st, "out of memory keeping the workspace folders");
+        return -1;
+    }
+    return recharge_folders(st);
+}
+
+static void did_change_folders(struct li_state *st, const struct li_msg *m)
+{
+    static const char *const k_params[] = {"event"}, *const k_event[] = {"added", "removed"};
+    struct jv params = params_of(m), ev = {0}, f[2] = {0}, el = {0};
+    members(&params, k_params, 1, &ev);
+    members(&ev, k_event, 2, f);
+    if (f[0].t != LI_J_ARRAY || f[1].t != LI_J_ARRAY) {
+        give_up(st, "workspace/didChangeWorkspaceFolders has no event.added and event.removed "
+                    "arrays");
+        return;
+    }
+    const char *p = f[1].s.p + 1, *end = f[1].s.p + f[1].s.len;
+    char *uri, *name;
+    while (next_element(&p, end, &el)) {
+        int r = read_folder(&el, &uri, &name);
+        if (r < 0) goto oom;
+        if (r > 0) continue;
+        int k = folder_index(st->folders, st->nfolders, uri);
+        if (k >= 0) folder_remove(st, (size_t)k);
+        free(uri);
+        free(name);
+    }
+    p = f[0].s.p + 1;
+    end = f[0].s.p + f[0].s.len;
+    while (next_element(&p, end, &el)) {
+        int r = read_folder(&el, &uri, &name);
+        if (r < 0 || (r == 0 && folder_add(st, uri, name) < 0)) goto oom;
+    }
+    recharge_folders(st);
+    return;
+oom:
+    give_up(st, "out of memory keeping the workspace folders");
+}
+
+size_t li_state_folders(const struct li_state *st, const struct li_state_folder **v)
+{
+    *v = st->folders;
+    return st->nfolders;
+}
+
+/* ---- initialize ---------------------------------------------------------- */
+
+/* The encodings the editor offered in capabilities.general.positionEncodings. */
+static void read_offered(struct li_state *st, const struct jv *params)
+{
+    static const char *const k1[] = {"capabilities"}, *const k2[] = {"general"},
+                             *const k3[] = {"positionEncodings"};
+    struct jv c = {0}, g = {0}, pe = {0}, el = {0};
+    members(params, k1, 1, &c);
+    members(&c, k2, 1, &g);
+    members(&g, k3, 1, &pe);
+    memset(st->offered, 0, sizeof st->offered);
+    if (pe.t != LI_J_ARRAY) return;
+    const char *p = pe.s.p + 1, *end = pe.s.p + pe.s.len;
+    while (next_element(&p, end, &el)) {
+        int k = enc_of(&el);
+        if (k >= 0) st->offered[k] = 1;
+    }
+}
+
+static void on_initialize(struct li_state *st, const struct li_msg *m, const char *body)
+{
+    struct jv params = params_of(m);
+    if (!body) {
+        give_up(st, "the editor's initialize is over the inspection cap");
+        return;
+    }
+    if (params.t != LI_J_OBJECT || !m->id.p) {
+        give_up(st, "the editor's initialize has no params object or no id");
+        return;
+    }
+    uncharge(st, st->init_len);
+    free(st->init_params);
+    free(st->init_id);
+    st->init_params = memdup0(m->params.p, m->params.len);
+    st->init_id = memdup0(m->id.p, m->id.len);
+    st->init_len = m->params.len;
+    if (!st->init_params || !st->init_id) {
+        give_up(st, "out of memory keeping initialize");
+        return;
+    }
+    read_offered(st, &params);
+    st->enc = LI_ENC_UTF16;
+    if (charge(st, st->init_len, "the initialize params") == 0) initial_folders(st, &params);
+}
+
+/* The server's initialize result: which position encoding it chose. */
+static void on_initialize_result(struct li_state *st, const struct li_msg *m, const char *body,
+                                 size_t len)
+{
+    static const char *const k1[] = {"result"}, *const k2[] = {"capabilities"},
+                             *const k3[] = {"positionEncoding"};
+    if (m->is_error) return;
+    if (!body) {
+        if (st->offered[LI_ENC_UTF8] || st->offered[LI_ENC_UTF32])
+            give_up(st, "the server's initialize result is over the inspection cap, so its "
+                        "position encoding is unknown");
+        return;
+    }
+    const char *p = skip_ws(body, body + len);
+    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv r = {0}, c = {0}, pe = {0};
+    members(&top, k1, 1, &r);
+    members(&r, k2, 1, &c);
+    members(&c, k3, 1, &pe);
+    st->enc = LI_ENC_UTF16;
+    if (!pe.s.p) return;
+    int k = enc_of(&pe);
+    if (k < 0 || (k != LI_ENC_UTF16 && !st->offered[k]))
+        give_up(st, "the server chose position encoding %.*s, which the editor did not offer",
+                (int)(pe.s.len < 64 ? pe.s.len : 64), pe.s.p);
+    else
+        st->enc = (enum li_state_enc)k;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void did_change_config(struct li_state *st, const struct li_msg *m)
+{
+    if (!m->params.p) return;
+    char *c = memdup0(m->params.p, m->params.len);
+    if (!c) {
+        give_up(st, "out of memory keeping the configuration");
+        return;
+    }
+    uncharge(st, st->config_len);
+    free(st->config);
+    st->config = c;
+    st->config_len = m->params.len;
+    charge(st, st->config_len, "workspace/didChangeConfiguration");
+}
+
+static size_t answer_size(const struct li_state_answer *a)
+{
+    return LI_STATE_ENTRY_OVERHEAD + a->items_len + a->result_len;
+}
+
+static void answer_remove(struct li_state *st, size_t k)
+{
+    uncharge(st, answer_size(&st->answers[k]));
+    st->answers_bytes -= answer_size(&st->answers[k]);
+    free(st->answers[k].items);
+    free(st->answers[k].result);
+    memmove(st->answers + k, st->answers + k + 1, (st->nanswers - k - 1) * sizeof *st->answers);
+    st->nanswers--;
+}
+
+const struct li_state_answer *li_state_config_answer(const struct li_state *st, const char *items,
+                                                     size_t len)
+{
+    for (size_t i = 0; i < st->nanswers; i++)
+        if (st->answers[i].items_len == len && memcmp(st->answers[i].items, items, len) == 0)
+            return &st->answers[i];
+    return NULL;
+}
+
+size_t li_state_config_answers(const struct li_state *st, const struct li_state_answer **v)
+{
+    *v = st->answers;
+    return st->nanswers;
+}
+
+/* The editor's reply to workspace/configuration request r: kept with the
+ * request's items, both as JSON text. Takes r->items. */
+static void config_answer(struct li_state *st, struct req *r, const char *body, size_t len)
+{
+    static const char *const k[] = {"result"};
+    const char *p = skip_ws(body, body + len);
+    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv res = {0};
+    members(&top, k, 1, &res);
+    if (!res.s.p) {
+        give_up(st, "the editor's answer to workspace/configuration %s has no result", r->id);
+        return;
+    }
+    if (!r->items) {
+        if (!(r->items = strdup("null"))) goto oom;
+        r->items_len = 4;
+    }
+    const struct li_state_answer *old = li_state_config_answer(st, r->items, r->items_len);
+    if (old) answer_remove(st, (size_t)(old - st->answers));
+    if (st->nanswers >= LI_STATE_MAX_ANSWERS) answer_remove(st, 0); /* a cache: the oldest goes */
+    if (st->nanswers == st->cap_answers) {
+        size_t cap = st->cap_answers ? st->cap_answers * 2 : 8;
+        struct li_state_answer *v = realloc(st->answers, cap * sizeof *v);
+        if (!v) goto oom;
+        st->answers = v;
+        st->cap_answers = cap;
+    }
+    struct li_state_answer *a = &st->answers[st->nanswers];
+    if (!(a->result = memdup0(res.s.p, res.s.len))) goto oom;
+    a->result_len = res.s.len;
+    a->items = r->items;
+    a->items_len = r->items_len;
+    r->items = NULL;
+    st->nanswers++;
+    st->answers_bytes += answer_size(a);
+    charge(st, answer_size(a), "a workspace/configuration answer");
+    return;
+oom:
+    give_up(st, "out of memory keeping a configuration answer");
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static const char *const safe_methods[] = {
+    "textDocument/hover",
+    "textDocument/definition",
+    "textDocument/declaration",
+    "textDocument/typeDefinition",
+    "textDocument/implementation",
+    "textDocument/references",
+    "textDocument/documentHighlight",
+    "textDocument/documentSymbol",
+    "textDocument/documentLink",
+    "documentLink/resolve",
+    "textDocument/codeLens",
+    "codeLens/resolve",
+    "textDocument/foldingRange",
+    "textDocument/selectionRange",
+    "textDocument/semanticTokens/full",
+    "textDocument/semanticTokens/full/delta",
+    "textDocument/semanticTokens/range",
+    "textDocument/completion",
+    "completionItem/resolve",
+    "textDocument/signatureHelp",
+    "textDocument/inlayHint",
+    "inlayHint/resolve",
+    "textDocument/inlineValue",
+    "textDocument/documentColor",
+    "textDocument/colorPresentation",
+    "textDocument/linkedEditingRange",
+    "textDocument/moniker",
+    "textDocument/prepareCallHierarchy",
+    "callHierarchy/incomingCalls",
+    "callHierarchy/outgoingCalls",
+    "textDocument/prepareTypeHierarchy",
+    "typeHierarchy/supertypes",
+    "typeHierarchy/subtypes",
+    "textDocument/formatting",
+    "textDocument/rangeFormatting",
+    "textDocument/rangesFormatting",
+    "textDocument/onTypeFormatting",
+    "textDocument/prepareRename",
+    "textDocument/rename",
+    "textDocument/codeAction",
+    "textDocument/diagnostic",
+    "workspace/symbol",
+    "workspaceSymbol/resolve",
+    "workspace/textDocumentContent",
+};
+
+int li_state_method_safe(const char *method)
+{
+    for (size_t i = 0; i < sizeof safe_methods / sizeof safe_methods[0]; i++)
+        if (strcmp(method, safe_methods[i]) == 0) return 1;
+    return 0;
+}
+
+static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
+{
+    for (struct req *r = l->head; r; r = r->next)
+        if (r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    return NULL;
+}
+
+static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
+{
+    uncharge(st, r->charged);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    l->n--;
+}
+
+static void track_request(struct li_state *st, enum li_dir dir, const struct li_msg *m,
+                          const char *method, const char *body, size_t len)
+{
+    struct reqlist *l = &st->req[dir];
+    if (!m->id.p) return;
+    struct req *old = find_req(l, m->id.p, m->id.len);
+    if (old) {
+        unlink_req(st, l, old);
+        free_req(old);
+    }
+    if (l->n >= LI_STATE_MAX_REQUESTS) {
+        give_up(st, "more than %d requests from the %s are unanswered", LI_STATE_MAX_REQUESTS,
+                dir == LI_C2S ? "editor" : "server");
+        return;
+    }
+    struct req *r = calloc(1, sizeof *r);
+    if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
+        free(r);
+        give_up(st, "out of memory tracking a request");
+        return;
+    }
+    r->id_len = m->id.len;
+    strcpy(r->method, method);
+    r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
+    if (dir == LI_C2S && body) {
+        r->safe = li_state_method_safe(method);
+        r->body = memdup0(body, len);
+        r->len = len;
+        r->charged += len;
+        if (!r->body) {
+            free_req(r);
+            give_up(st, "out of memory tracking a request");
+            return;
+        }
+    } else if (dir == LI_S2C && body && strcmp(method, "workspace/configuration") == 0) {
+        static const char *const k[] = {"items"};
+        struct jv params = params_of(m), items = {0};
+        members(&params, k, 1, &items);
+        if (items.s.p && !(r->items = memdup0(items.s.p, items.s.len))) {
+            free_req(r);
+            give_up(st, "out of memory tracking a request");
+            return;
+        }
+        r->items_len = items.s.len;
+        r->charged += items.s.len;
+    }
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+    if (charge(st, r->charged, "a request") < 0) return;
+}
+
+static void on_reply(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                     size_t len)
+{
+    /* A reply travelling dir answers a request that travelled the other way. */
+    struct reqlist *l = &st->req[dir == LI_C2S ? LI_S2C : LI_C2S];
+    if (!m->id.p || (m->id.len == 4 && memcmp(m->id.p, "null", 4) == 0)) {
+        if (!body && l->n)
+            give_up(st, "a reply over the inspection cap does not show its id in its first bytes");
+        return;
+    }
+    if (dir == LI_S2C && st->init_id && strlen(st->init_id) == m->id.len &&
+        memcmp(st->init_id, m->id.p, m->id.len) == 0) {
+        on_initialize_result(st, m, body, len);
+        /* Only the first success: a later request may reuse the id. */
+        if (!m->is_error) {
+            free(st->init_id);
+            st->init_id = NULL;
+        }
+        return;
+    }
+    struct req *r = find_req(l, m->id.p, m->id.len);
+    if (!r) return;
+    unlink_req(st, l, r);
+    if (dir == LI_C2S && !m->is_error && strcmp(r->method, "workspace/configuration") == 0) {
+        if (body)
+            config_answer(st, r, body, len);
+        else
+            give_up(st,
+                    "the editor's answer to workspace/configuration %s is over the inspection "
+                    "cap",
+                    r->id);
+    }
+    free_req(r);
+}
+
+struct idspan {
+    const char *p;
+    size_t len;
+};
+
+static void id_member(void *ud, const struct li_json_member *mb)
+{
+    struct idspan *id = ud;
+    if (mb->key.len == 4 && memcmp(mb->key.p, "\"id\"", 4) == 0) {
+        id->p = mb->val.p;
+        id->len = mb->val.len;
+    }
+}
+
+/* $/cancelRequest travelling dir names a request that travelled dir. The
+ * id is taken as written (a span of the params), so it compares equal to
+ * the request's own id text. */
+static void on_cancel(struct li_state *st, enum li_dir dir, const struct li_msg *m)
+{
+    struct idspan id = {NULL, 0};
+    struct li_json_result res;
+    if (!m->params.p) return;
+    li_json_scan(m->params.p, m->params.len, 0, id_member, &id, &res);
+    struct req *r = id.p ? find_req(&st->req[dir], id.p, id.len) : NULL;
+    if (r) r->cancelled = 1;
+}
+
 /* ---- document notifications ------------------------------------------------- */
 
 static void did_open(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td = {{NULL, 0}, LI_J_NONE}, f[4];
+    struct jv params = params_of(m), td = {0}, f[4] = {0};
     int ok;
     members(&params, k_params, 1, &td);
     members(&td, k_td, 4, f);
@@ -1133,7 +1201,7 @@ static void did_open(struct li_state *st, const struct li_msg *m)
 static int position_of(const struct jv *v, uint64_t *line, uint64_t *ch)
 {
     static const char *const k_pos[] = {"line", "character"};
-    struct jv f[2];
+    struct jv f[2] = {0};
     int ok1, ok2;
     members(v, k_pos, 2, f);
     int64_t l = int_of(&f[0], 0, &ok1), c = int_of(&f[1], 0, &ok2);
@@ -1148,7 +1216,7 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
 {
     static const char *const k_change[] = {"range", "text"};
     static const char *const k_range[] = {"start", "end"};
-    struct jv f[2], r[2];
+    struct jv f[2] = {0}, r[2] = {0};
     members(c, k_change, 2, f);
     size_t n;
     char *s = decode_string(&f[1], &n);
@@ -1184,15 +1252,15 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
     return rc;
 }
 
-/* The open document td.uri names, or NULL; *bad set when td has no uri
- * string. */
+/* The open document td.uri names, or NULL; *bad is 1 when td has no uri
+ * string, 2 when memory ran out, else 0. */
 static struct doc *doc_of(struct li_state *st, const struct jv *td, int *bad)
 {
-    struct jv f[1];
+    struct jv f[1] = {0};
     size_t n;
     members(td, k_td, 1, f);
     char *uri = decode_string(&f[TD_URI], &n);
-    *bad = uri == NULL;
+    *bad = uri ? 0 : f[TD_URI].t == LI_J_STRING ? 2 : 1;
     struct doc *d = uri ? find_doc(st, uri, n) : NULL;
     free(uri);
     return d;
@@ -1201,10 +1269,14 @@ static struct doc *doc_of(struct li_state *st, const struct jv *td, int *bad)
 static void did_change(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument", "contentChanges"};
-    struct jv params = params_of(m), f[2], v[3], c;
+    struct jv params = params_of(m), f[2] = {0}, v[3] = {0}, c = {0};
     int bad, ok;
     members(&params, k_params, 2, f);
     struct doc *d = doc_of(st, &f[0], &bad);
+    if (bad == 2) {
+        give_up(st, "out of memory reading textDocument/didChange");
+        return;
+    }
     if (bad || f[1].t != LI_J_ARRAY) {
         give_up(st, "textDocument/didChange has no textDocument.uri or contentChanges array");
         return;
@@ -1227,14 +1299,31 @@ static void did_change(struct li_state *st, const struct li_msg *m)
 static void did_close(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td = {{NULL, 0}, LI_J_NONE};
+    struct jv params = params_of(m), td = {0};
     int bad;
     members(&params, k_params, 1, &td);
     struct doc *d = doc_of(st, &td, &bad);
-    if (d)
+    if (bad == 2)
+        give_up(st, "out of memory reading textDocument/didClose");
+    else if (d)
         close_doc(st, d);
     else
         st->unknown_docs++;
+}
+
+/* The method, unquoted, into buf; "" when absent, too long or holding a
+ * NUL. Decoded without allocating: a method must never be missed for want
+ * of memory. */
+static void method_of(const struct li_msg *m, char *buf)
+{
+    char tmp[LI_STATE_MAX_METHOD * 6 + 2]; /* each character may take a 6-byte escape */
+    struct jv v = {m->method, LI_J_STRING};
+    buf[0] = '\0';
+    if (!v.s.p || v.s.len < 2 || v.s.len > sizeof tmp || v.s.p[0] != '"') return;
+    size_t n = decode_into(&v, tmp);
+    if (n >= LI_STATE_MAX_METHOD || memchr(tmp, '\0', n)) return;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
 }
 
 /* ---- feed ---------------------------------------------------------------- */
@@ -1381,63 +1470,122 @@ static int push(struct li_state_replay *r, char *body, size_t len)
     return 0;
 }
 
-static int push_cat(struct li_state_replay *r, const char *a, const char *mid, size_t mlen,
-                    const char *b, const char *c, size_t clen, const char *d)
-{
-    size_t la = strlen(a), lb = strlen(b), ld = strlen(d), n = la + mlen + lb + clen + ld;
-    char *s = malloc(n + 1);
-    if (!s) return -ENOMEM;
-    char *w = s;
-    memcpy(w, a, la);
-    w += la;
-    if (mlen) memcpy(w, mid, mlen);
-    w += mlen;
-    memcpy(w, b, lb);
-    w += lb;
-    if (clen) memcpy(w, c, clen);
-    w += clen;
-    memcpy(w, d, ld + 1);
-    return push(r, s, n);
-}
+/* A growing text; `oom` once an append failed (the text is then cut). */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
 
-static int push_json(struct li_state_replay *r, json_t *v)
+static void sb_put(struct sbuf *b, const char *s, size_t n)
 {
-    if (!v) return -ENOMEM;
-    char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(v);
-    return push(r, s, s ? strlen(s) : 0);
-}
-
-/* Folders in `a` whose URI is not in `b`. */
-static json_t *folders_minus(const json_t *a, const json_t *b)
-{
-    json_t *out = json_array(), *f;
-    size_t i;
-    json_array_foreach(a, i, f)
-    {
-        const char *u = json_string_value(json_object_get(f, "uri"));
-        if (out && u && folder_index(b, u) < 0) json_array_append(out, f);
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
     }
-    return out;
+    if (n) memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* s[0..n) as a JSON string: quotes, backslashes and control characters
+ * escaped (as jansson writes them), everything else as it is. */
+static void sb_json_string(struct sbuf *b, const char *s, size_t n)
+{
+    static const char shorts[] = "btn\0fr"; /* \b \t \n, (\v), \f \r */
+    size_t run = 0;
+    sb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sb_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c >= '\b' && c <= '\r' && c != '\v')
+            snprintf(esc, sizeof esc, "\\%c", shorts[c - '\b']);
+        else
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+        sb_str(b, esc);
+    }
+    sb_put(b, s + run, n - run);
+    sb_put(b, "\"", 1);
+}
+
+static int push_sb(struct li_state_replay *r, struct sbuf *b)
+{
+    if (b->oom || !b->p) {
+        free(b->p);
+        return -ENOMEM;
+    }
+    return push(r, b->p, b->len);
+}
+
+/* Folders of a[0..na) whose URI is not in b[0..nb), as a JSON array. */
+static void sb_folders_minus(struct sbuf *sb, const struct li_state_folder *a, size_t na,
+                             const struct li_state_folder *b, size_t nb)
+{
+    int first = 1;
+    sb_str(sb, "[");
+    for (size_t i = 0; i < na; i++) {
+        if (folder_index(b, nb, a[i].uri) >= 0) continue;
+        sb_str(sb, first ? "{\"uri\":" : ",{\"uri\":");
+        sb_json_string(sb, a[i].uri, strlen(a[i].uri));
+        sb_str(sb, ",\"name\":");
+        sb_json_string(sb, a[i].name, strlen(a[i].name));
+        sb_str(sb, "}");
+        first = 0;
+    }
+    sb_str(sb, "]");
 }
 
 static int replay_folders(struct li_state_replay *r, const struct li_state *st)
 {
-    json_t *added = folders_minus(st->folders, st->init_folders);
-    json_t *removed = folders_minus(st->init_folders, st->folders);
-    if (!added || !removed) {
-        json_decref(added);
-        json_decref(removed);
-        return -ENOMEM;
-    }
-    if (json_array_size(added) == 0 && json_array_size(removed) == 0) {
-        json_decref(added);
-        json_decref(removed);
-        return 0;
-    }
-    return push_json(r, json_pack("{s:s,s:s,s:{s:{s:o,s:o}}}", "jsonrpc", "2.0", "method",
-                                  "workspace/didChangeWorkspaceFolders", "params", "event", "added",
-                                  added, "removed", removed));
+    int same = st->nfolders == st->ninit_folders;
+    for (size_t i = 0; same && i < st->nfolders; i++)
+        same = folder_index(st->init_folders, st->ninit_folders, st->folders[i].uri) >= 0;
+    if (same) return 0;
+    struct sbuf b = {0};
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\","
+               "\"params\":{\"event\":{\"added\":");
+    sb_folders_minus(&b, st->folders, st->nfolders, st->init_folders, st->ninit_folders);
+    sb_str(&b, ",\"removed\":");
+    sb_folders_minus(&b, st->init_folders, st->ninit_folders, st->folders, st->nfolders);
+    sb_str(&b, "}}}");
+    return push_sb(r, &b);
+}
+
+static int replay_open(struct li_state_replay *r, const struct doc *d)
+{
+    struct sbuf b = {0};
+    char version[32];
+    snprintf(version, sizeof version, "%lld", (long long)d->version);
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
+               "\"textDocument\":{\"uri\":");
+    sb_json_string(&b, d->uri, d->uri_len);
+    sb_str(&b, ",\"languageId\":");
+    sb_json_string(&b, d->lang, strlen(d->lang));
+    sb_str(&b, ",\"version\":");
+    sb_str(&b, version);
+    sb_str(&b, ",\"text\":");
+    sb_json_string(&b, d->text, d->len);
+    sb_str(&b, "}}}");
+    return push_sb(r, &b);
 }
 
 static int replay_requests(struct li_state_replay *r, const struct li_state *st)
@@ -1469,22 +1617,29 @@ int li_state_replay(const struct li_state *st, const char *init_id, struct li_st
     if (!init_id || li_json_scan(init_id, idlen, 0, NULL, NULL, &jr) != 0 ||
         (jr.top != LI_J_NUMBER && jr.top != LI_J_STRING))
         return -EINVAL;
-    int rc = push_cat(out, "{\"jsonrpc\":\"2.0\",\"id\":", init_id, idlen,
-                      ",\"method\":\"initialize\",\"params\":", st->init_params, st->init_len, "}");
-    if (rc == 0 && st->initialized)
-        rc = push_cat(out, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}", NULL,
-                      0, "", NULL, 0, "");
+    struct sbuf b = {0};
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    sb_put(&b, init_id, idlen);
+    sb_str(&b, ",\"method\":\"initialize\",\"params\":");
+    sb_put(&b, st->init_params, st->init_len);
+    sb_str(&b, "}");
+    int rc = push_sb(out, &b);
+    if (rc == 0 && st->initialized) {
+        struct sbuf i = {0};
+        sb_str(&i, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+        rc = push_sb(out, &i);
+    }
     if (rc == 0) rc = replay_folders(out, st);
-    if (rc == 0 && st->config)
-        rc = push_cat(out,
-                      "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
-                      "\"params\":",
-                      st->config, st->config_len, "}", NULL, 0, "");
+    if (rc == 0 && st->config) {
+        struct sbuf c = {0};
+        sb_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
+                   "\"params\":");
+        sb_put(&c, st->config, st->config_len);
+        sb_str(&c, "}");
+        rc = push_sb(out, &c);
+    }
     for (const struct doc *d = st->docs; d && rc == 0; d = d->next)
-        rc = push_json(out, json_pack("{s:s,s:s,s:{s:{s:s%,s:s,s:I,s:s%}}}", "jsonrpc", "2.0",
-                                      "method", "textDocument/didOpen", "params", "textDocument",
-                                      "uri", d->uri, d->uri_len, "languageId", d->lang, "version",
-                                      (json_int_t)d->version, "text", d->text, d->len));
+        rc = replay_open(out, d);
     if (rc == 0) rc = replay_requests(out, st);
     if (rc != 0) li_state_replay_free(out);
     return rc;

@@ -12,8 +12,11 @@
  * server's requests still unanswered. li_state_replay() turns it into the
  * messages a restart sends, in order.
  *
- * Pure: no I/O, no event loop; jansson for the few messages that need a tree.
- * Not thread-safe: one tracker per session, fed from one thread.
+ * Pure: no I/O, no event loop, no JSON tree: li_classify has validated the
+ * body, and the tracker reads what it needs in place (li_json_scan), so a
+ * 400 KiB didOpen costs about a millisecond and no failed allocation can
+ * make it misread a message. Not thread-safe: one tracker per session, fed
+ * from one thread.
  *
  * Limits. Tracked bytes (document URIs and texts, the kept params and
  * bodies, a fixed overhead per entry) are capped by max_bytes; at most
@@ -28,7 +31,6 @@
 #ifndef LSPTAP_INSPECT_LI_STATE_H
 #define LSPTAP_INSPECT_LI_STATE_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -101,18 +103,33 @@ struct li_state_doc {
 /* Looks a document up by its URI (exact text). Returns 0, or -ENOENT. */
 int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc *out);
 
-/* Workspace folders now, an array of {"uri","name"} (borrowed, never NULL):
- * initialize's workspaceFolders, else its rootUri (name: the URI's last
- * path segment), then every didChangeWorkspaceFolders applied. */
-json_t *li_state_folders(const struct li_state *st);
+/* A workspace folder, decoded (NUL-terminated UTF-8). */
+struct li_state_folder {
+    char *uri;
+    char *name;
+};
+/* The workspace folders now: initialize's workspaceFolders, else its rootUri
+ * (name: the URI's last path segment), then every didChangeWorkspaceFolders
+ * applied (removed, then added; by URI). Sets *v to st's array (valid until
+ * the next li_state_feed) and returns its length. */
+size_t li_state_folders(const struct li_state *st, const struct li_state_folder **v);
 
-/* The editor's answers to workspace/configuration, an array of
- * {"items": the request's params.items, "result": the answer} (borrowed,
- * never NULL), oldest first; an answer for the same items replaces the
- * older one; past LI_STATE_MAX_ANSWERS the oldest answer is dropped. li_state_config_answer returns
- * the answer for `items` (borrowed) or NULL. */
-json_t *li_state_config_answers(const struct li_state *st);
-json_t *li_state_config_answer(const struct li_state *st, const json_t *items);
+/* An editor's answer to workspace/configuration: the request's params.items
+ * and the reply's result, as the JSON text each peer wrote ("null" for
+ * items when the request had none). Each is NUL-terminated. */
+struct li_state_answer {
+    char *items;
+    size_t items_len;
+    char *result;
+    size_t result_len;
+};
+/* The answers, oldest first (st's array, valid until the next feed): an
+ * answer for the same items (byte for byte) replaces the older one; past
+ * LI_STATE_MAX_ANSWERS the oldest is dropped. li_state_config_answer finds
+ * the answer for items[0..len) (compared byte for byte), or NULL. */
+size_t li_state_config_answers(const struct li_state *st, const struct li_state_answer **v);
+const struct li_state_answer *li_state_config_answer(const struct li_state *st, const char *items,
+                                                     size_t len);
 
 /* An editor request in flight. */
 struct li_state_req {

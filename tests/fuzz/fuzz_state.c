@@ -8,7 +8,9 @@
  * fresh scan); every open document's text is valid UTF-8 and equals a shadow
  * copy edited through li_state_offset from scratch; once untrackable, it
  * stays so with nothing tracked. At the end, a replay succeeds when
- * tracking did, and every body it gives loads with jansson. */
+ * tracking did, every body it gives loads with jansson, and every replayed
+ * didOpen carries exactly the tracked text. */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -357,6 +359,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < r.n; i++) {
             json_t *v = json_loadb(r.bodies[i], r.lens[i], JSON_ALLOW_NUL, NULL);
             if (!v || strlen(r.bodies[i]) != r.lens[i]) abort();
+            /* A replayed didOpen carries exactly the tracked text. */
+            json_t *td = json_object_get(json_object_get(v, "params"), "textDocument");
+            json_t *uri = json_object_get(td, "uri"), *text = json_object_get(td, "text");
+            if (json_is_string(text) && json_is_string(uri) &&
+                !memchr(json_string_value(uri), 0, json_string_length(uri))) {
+                struct li_state_doc d;
+                if (li_state_doc(st, json_string_value(uri), &d) != 0 ||
+                    d.len != json_string_length(text) ||
+                    memcmp(d.text, json_string_value(text), d.len) != 0)
+                    abort();
+            }
             json_decref(v);
         }
         if (r.n_inflight != info.inflight || r.n_s2c != info.pending_s2c) abort();

@@ -86,6 +86,32 @@ static void initialize_result(struct li_state *st, const char *chosen)
         feed(st, LI_S2C, "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"capabilities\":{}}}");
 }
 
+/* The configuration answers as "ITEMS=RESULT;" for each. */
+static const char *answers_text(struct li_state *st)
+{
+    static char out[8192];
+    const struct li_state_answer *v;
+    size_t n = li_state_config_answers(st, &v), o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s=%s;", v[i].items, v[i].result);
+    return out;
+}
+
+/* The folders as "URI NAME;" for each. */
+static const char *folders_text(struct li_state *st)
+{
+    static char out[1024];
+    const struct li_state_folder *v;
+    size_t n = li_state_folders(st, &v), o = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(out + o, sizeof out - o, "%s %s;", v[i].uri, v[i].name);
+    return out;
+}
+
+#define ITEMS(s) (s), strlen(s)
+
 static struct li_state_info info_of(struct li_state *st)
 {
     struct li_state_info i;
@@ -312,36 +338,37 @@ static void test_configuration_answers(void **state)
     assert_int_equal(info_of(st).pending_s2c, 2);
     /* "7" is not 7: no answer paired. */
     feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":\"7\",\"result\":[{\"wrong\":true}]}");
-    assert_int_equal(json_array_size(li_state_config_answers(st)), 0);
+    assert_string_equal(answers_text(st), "");
     feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":\"c1\",\"result\":[{\"goroot\":\"/go\"}]}");
     feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[{\"staticcheck\":true}]}");
     assert_int_equal(info_of(st).pending_s2c, 0);
-    json_t *all = li_state_config_answers(st);
-    assert_int_equal(json_array_size(all), 2);
-    char *s = json_dumps(all, JSON_COMPACT);
-    assert_string_equal(s,
-                        "[{\"items\":[{\"section\":\"go\",\"scopeUri\":\"file:///w\"}],\"result\":"
-                        "[{\"goroot\":\"/go\"}]},{\"items\":[{\"section\":\"gopls\"}],"
-                        "\"result\":[{\"staticcheck\":true}]}]");
-    free(s);
+    assert_string_equal(answers_text(st),
+                        "[{\"section\":\"go\",\"scopeUri\":\"file:///w\"}]=[{\"goroot\":\"/go\"}];"
+                        "[{\"section\":\"gopls\"}]=[{\"staticcheck\":true}];");
     /* Asked again, answered anew: the answer replaces the older one. */
     feed(st, LI_S2C,
          "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"workspace/configuration\",\"params\":"
          "{\"items\":[{\"section\":\"gopls\"}]}}");
     feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":[{\"staticcheck\":false}]}");
-    json_t *items = json_loads("[{\"section\":\"gopls\"}]", 0, NULL);
-    s = json_dumps(li_state_config_answer(st, items), JSON_COMPACT);
-    assert_string_equal(s, "[{\"staticcheck\":false}]");
-    free(s);
-    json_decref(items);
-    assert_int_equal(json_array_size(li_state_config_answers(st)), 2);
+    const struct li_state_answer *a =
+        li_state_config_answer(st, ITEMS("[{\"section\":\"gopls\"}]"));
+    assert_non_null(a);
+    assert_string_equal(a->result, "[{\"staticcheck\":false}]");
+    assert_int_equal(a->result_len, strlen(a->result));
+    assert_string_equal(answers_text(st),
+                        "[{\"section\":\"go\",\"scopeUri\":\"file:///w\"}]=[{\"goroot\":\"/go\"}];"
+                        "[{\"section\":\"gopls\"}]=[{\"staticcheck\":false}];");
     /* An error answer is not kept. */
     feed(st, LI_S2C,
          "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"workspace/configuration\",\"params\":"
          "{\"items\":[{\"section\":\"x\"}]}}");
     feed(st, LI_C2S,
          "{\"jsonrpc\":\"2.0\",\"id\":9,\"error\":{\"code\":-32603,\"message\":\"no\"}}");
-    assert_int_equal(json_array_size(li_state_config_answers(st)), 2);
+    assert_null(li_state_config_answer(st, ITEMS("[{\"section\":\"x\"}]")));
+    /* A request without items is answered for items null. */
+    feed(st, LI_S2C, "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"workspace/configuration\"}");
+    feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":[]}");
+    assert_string_equal(li_state_config_answer(st, ITEMS("null"))->result, "[]");
     /* didChangeConfiguration: the last params, kept as sent. */
     feed(st, LI_C2S,
          "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\",\"params\":"
@@ -371,14 +398,10 @@ static void test_configuration_answers_limit(void **state)
              i, i);
         feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":[%d]}", i, i);
     }
-    json_t *all = li_state_config_answers(st);
-    assert_int_equal(json_array_size(all), LI_STATE_MAX_ANSWERS);
-    json_t *first = json_loads("[{\"section\":\"s0\"}]", 0, NULL);
-    json_t *second = json_loads("[{\"section\":\"s1\"}]", 0, NULL);
-    assert_null(li_state_config_answer(st, first));
-    assert_int_equal(json_integer_value(json_array_get(li_state_config_answer(st, second), 0)), 1);
-    json_decref(first);
-    json_decref(second);
+    const struct li_state_answer *v;
+    assert_int_equal(li_state_config_answers(st, &v), LI_STATE_MAX_ANSWERS);
+    assert_null(li_state_config_answer(st, ITEMS("[{\"section\":\"s0\"}]")));
+    assert_string_equal(li_state_config_answer(st, ITEMS("[{\"section\":\"s1\"}]"))->result, "[1]");
     assert_false(info_of(st).untrackable);
     li_state_free(st);
 }
@@ -389,9 +412,7 @@ static void test_workspace_folders(void **state)
     struct li_state *st = li_state_new(0);
     /* rootUri alone gives one folder named by its last segment. */
     initialize(st, "[]");
-    char *s = json_dumps(li_state_folders(st), JSON_COMPACT);
-    assert_string_equal(s, "[{\"uri\":\"file:///w\",\"name\":\"w\"}]");
-    free(s);
+    assert_string_equal(folders_text(st), "file:///w w;");
     feed(st, LI_C2S,
          "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"rootUri\":"
          "\"file:///a\",\"workspaceFolders\":[{\"uri\":\"file:///a\",\"name\":\"A\"},{\"uri\":"
@@ -401,10 +422,7 @@ static void test_workspace_folders(void **state)
          "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\",\"params\":"
          "{\"event\":{\"added\":[{\"uri\":\"file:///c\",\"name\":\"C\"}],\"removed\":[{\"uri\":"
          "\"file:///a\",\"name\":\"A\"}]}}}");
-    s = json_dumps(li_state_folders(st), JSON_COMPACT);
-    assert_string_equal(s, "[{\"uri\":\"file:///b\",\"name\":\"B\"},{\"uri\":\"file:///c\","
-                           "\"name\":\"C\"}]");
-    free(s);
+    assert_string_equal(folders_text(st), "file:///b B;file:///c C;");
     struct li_state_replay r;
     assert_int_equal(li_state_replay(st, "1", &r), 0);
     assert_int_equal(r.n, 3);
@@ -434,7 +452,7 @@ static void test_memory_cap(void **state)
     assert_false(info_of(st).untrackable);
     /* Edits that grow the text past the cap. */
     char big[400];
-    memset(big, 'x', sizeof big - 3);
+    memset(big, 'x', sizeof big - 1);
     big[0] = '"';
     big[sizeof big - 2] = '"';
     big[sizeof big - 1] = '\0';

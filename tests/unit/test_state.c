@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "inspect/li_session.h"
 #include "inspect/li_state.h"
 
 /* Feeds one whole message, classified as li_session would. */
@@ -767,6 +768,64 @@ static void test_escapes_and_layout(void **state)
     li_state_free(st);
 }
 
+/* Appends one frame of body to buf at *o. */
+static void frame(char *buf, size_t cap, size_t *o, const char *body)
+{
+    int n = snprintf(buf + *o, cap - *o, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    assert_true(n > 0 && (size_t)n < cap - *o);
+    *o += (size_t)n;
+}
+
+/* The tracker as li_session's on_msg, fed the bytes of a stream in 7-byte
+ * pieces, with a 600-byte inspection cap: a large didOpen reaches it with
+ * no body, as it would in the relay, and the tracker stops. */
+static void test_as_session_callback(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    struct li_opts o = {LI_LSP, LI_REC_OFF, 600, 0, NULL, NULL, li_state_on_msg, st, NULL};
+    struct li_session *s = li_session_new(&o);
+    assert_non_null(s);
+    char c2s[4096], s2c[1024], big[1024];
+    size_t nc = 0, ns = 0;
+    frame(c2s, sizeof c2s, &nc,
+          "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"rootUri\":"
+          "\"file:///w\"}}");
+    frame(c2s, sizeof c2s, &nc, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+    frame(c2s, sizeof c2s, &nc,
+          "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":"
+          "{\"uri\":\"" URI "\",\"languageId\":\"go\",\"version\":1,\"text\":\"ab\\r\\ncd\"}}}");
+    frame(c2s, sizeof c2s, &nc,
+          "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didChange\",\"params\":{\"textDocument\":"
+          "{\"uri\":\"" URI "\",\"version\":2},\"contentChanges\":[{\"range\":{\"start\":{\"line\":"
+          "1,\"character\":1},\"end\":{\"line\":1,\"character\":1}},\"text\":\"X\"}]}}");
+    frame(c2s, sizeof c2s, &nc, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"textDocument/hover\"}");
+    frame(s2c, sizeof s2c, &ns, "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":{\"capabilities\":{}}}");
+    for (size_t i = 0; i < nc; i += 7)
+        li_session_feed(s, LI_C2S, c2s + i, nc - i < 7 ? nc - i : 7, i);
+    for (size_t i = 0; i < ns; i += 7)
+        li_session_feed(s, LI_S2C, s2c + i, ns - i < 7 ? ns - i : 7, i);
+    assert_text(st, "ab\r\ncXd");
+    struct li_state_info i = info_of(st);
+    assert_true(i.initialized);
+    assert_int_equal(i.inflight, 1);
+    assert_int_equal(li_state_check(st), 0);
+    /* A didOpen of 800 bytes: over the session's 600-byte cap. */
+    snprintf(
+        big, sizeof big,
+        "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":"
+        "{\"uri\":\"file:///w/b.go\",\"languageId\":\"go\",\"version\":1,\"text\":\"%0700d\"}}}",
+        0);
+    nc = 0;
+    frame(c2s, sizeof c2s, &nc, big);
+    li_session_feed(s, LI_C2S, c2s, nc, 100);
+    i = info_of(st);
+    assert_true(i.untrackable);
+    assert_non_null(strstr(i.reason, "textDocument/didOpen is over the inspection cap"));
+    li_session_free(s);
+    li_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -792,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_replay_exact),
         cmocka_unit_test(test_offset_invalid_utf8),
         cmocka_unit_test(test_escapes_and_layout),
+        cmocka_unit_test(test_as_session_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

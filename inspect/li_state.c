@@ -10,6 +10,8 @@
 
 struct doc {
     struct doc *prev, *next; /* open order, oldest first */
+    struct doc *hnext;       /* bucket chain */
+    uint32_t hash;
     char *uri;
     size_t uri_len;
     char *lang;
@@ -65,6 +67,8 @@ struct li_state {
 
     struct doc *docs, *docs_tail;
     size_t ndocs;
+    struct doc **buckets; /* by URI; nbuckets a power of two, at least ndocs */
+    size_t nbuckets;
 
     struct reqlist req[2]; /* by the direction the request travelled */
 
@@ -120,6 +124,9 @@ static void drop_all(struct li_state *st)
     }
     st->docs = st->docs_tail = NULL;
     st->ndocs = 0;
+    free(st->buckets);
+    st->buckets = NULL;
+    st->nbuckets = 0;
     for (int i = 0; i < 2; i++) {
         for (struct req *r = st->req[i].head, *n; r; r = n) {
             n = r->next;
@@ -303,11 +310,39 @@ static size_t doc_offset(struct doc *d, uint64_t line, uint64_t character, enum 
 
 /* ---- documents -------------------------------------------------------------- */
 
-static struct doc *find_doc(struct li_state *st, const char *uri, size_t n)
+static uint32_t hash_of(const char *p, size_t n)
 {
-    for (struct doc *d = st->docs; d; d = d->next)
-        if (d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
+    uint32_t h = 2166136261u; /* FNV-1a, as li_pair: URIs are short */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+static struct doc *find_doc(const struct li_state *st, const char *uri, size_t n)
+{
+    if (!st->nbuckets) return NULL;
+    uint32_t h = hash_of(uri, n);
+    for (struct doc *d = st->buckets[h & (st->nbuckets - 1)]; d; d = d->hnext)
+        if (d->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
     return NULL;
+}
+
+/* Room in the table for one more document. Returns 0, or -1 out of memory
+ * (the table is unchanged). */
+static int reserve_doc(struct li_state *st)
+{
+    if (st->ndocs < st->nbuckets) return 0;
+    size_t nb = st->nbuckets ? st->nbuckets * 2 : 64;
+    struct doc **b = calloc(nb, sizeof *b);
+    if (!b) return -1;
+    for (struct doc *d = st->docs; d; d = d->next) {
+        d->hnext = b[d->hash & (nb - 1)];
+        b[d->hash & (nb - 1)] = d;
+    }
+    free(st->buckets);
+    st->buckets = b;
+    st->nbuckets = nb;
+    return 0;
 }
 
 static size_t doc_charge(const struct doc *d)
@@ -318,6 +353,10 @@ static size_t doc_charge(const struct doc *d)
 static void close_doc(struct li_state *st, struct doc *d)
 {
     uncharge(st, doc_charge(d));
+    struct doc **pp = &st->buckets[d->hash & (st->nbuckets - 1)];
+    while (*pp != d)
+        pp = &(*pp)->hnext;
+    *pp = d->hnext;
     if (d->prev)
         d->prev->next = d->next;
     else
@@ -657,11 +696,17 @@ static void folder_remove(struct li_state *st, size_t k)
 }
 
 /* Appends a folder, owning uri and name (both freed on failure); one of
- * the same URI goes first. Returns 0, or -1 out of memory. */
+ * the same URI goes first. Returns 0, -1 out of memory, -2 when there are
+ * LI_STATE_MAX_FOLDERS already. */
 static int folder_add(struct li_state *st, char *uri, char *name)
 {
     int k = folder_index(st->folders, st->nfolders, uri);
     if (k >= 0) folder_remove(st, (size_t)k);
+    if (st->nfolders >= LI_STATE_MAX_FOLDERS) {
+        free(uri);
+        free(name);
+        return -2;
+    }
     if (st->nfolders == st->cap_folders) {
         size_t cap = st->cap_folders ? st->cap_folders * 2 : 4;
         struct li_state_folder *v = realloc(st->folders, cap * sizeof *v);
@@ -711,7 +756,7 @@ static int initial_folders(struct li_state *st, const struct jv *params)
     if (f[0].t == LI_J_ARRAY) {
         const char *p = f[0].s.p + 1, *end = f[0].s.p + f[0].s.len;
         char *uri, *name;
-        while (rc >= 0 && next_element(&p, end, &el)) {
+        while (rc == 0 && next_element(&p, end, &el)) {
             int r = read_folder(&el, &uri, &name);
             if (r < 0) rc = -1;
             if (r != 0) continue;
@@ -747,7 +792,10 @@ static int initial_folders(struct li_state *st, const struct jv *params)
         if (!st->init_folders) rc = -1;
     }
     if (rc < 0) {
-        give_up(st, "out of memory keeping the workspace folders");
+        if (rc == -2)
+            give_up(st, "initialize names more than %d workspace folders", LI_STATE_MAX_FOLDERS);
+        else
+            give_up(st, "out of memory keeping the workspace folders");
         return -1;
     }
     return recharge_folders(st);
@@ -779,7 +827,12 @@ static void did_change_folders(struct li_state *st, const struct li_msg *m)
     end = f[0].s.p + f[0].s.len;
     while (next_element(&p, end, &el)) {
         int r = read_folder(&el, &uri, &name);
-        if (r < 0 || (r == 0 && folder_add(st, uri, name) < 0)) goto oom;
+        if (r < 0) goto oom;
+        if (r == 0 && (r = folder_add(st, uri, name)) == -2) {
+            give_up(st, "the editor named more than %d workspace folders", LI_STATE_MAX_FOLDERS);
+            return;
+        }
+        if (r < 0) goto oom;
     }
     recharge_folders(st);
     return;
@@ -1182,11 +1235,19 @@ static void did_open(struct li_state *st, const struct li_msg *m)
     d->cap = d->len;
     d->version = version;
     d->has_cr = memchr(d->text, '\r', d->len) != NULL;
+    d->hash = hash_of(d->uri, d->uri_len);
     struct doc *old = find_doc(st, d->uri, d->uri_len);
     if (old) {
         st->reopened++;
         close_doc(st, old);
     }
+    if (reserve_doc(st) < 0) {
+        free_doc(d);
+        give_up(st, "out of memory keeping an open document");
+        return;
+    }
+    d->hnext = st->buckets[d->hash & (st->nbuckets - 1)];
+    st->buckets[d->hash & (st->nbuckets - 1)] = d;
     d->prev = st->docs_tail;
     if (st->docs_tail)
         st->docs_tail->next = d;
@@ -1423,7 +1484,7 @@ void li_state_info(const struct li_state *st, struct li_state_info *o)
 
 int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc *out)
 {
-    struct doc *d = find_doc((struct li_state *)st, uri, strlen(uri));
+    struct doc *d = find_doc(st, uri, strlen(uri));
     if (!d) return -ENOENT;
     out->uri = d->uri;
     out->language = d->lang;
@@ -1435,11 +1496,15 @@ int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc
 
 int li_state_check(const struct li_state *st)
 {
+    size_t ndocs = 0;
     size_t n = st->init_len + st->config_len + st->folders_bytes + st->answers_bytes;
     for (const struct doc *d = st->docs; d; d = d->next) {
         n += doc_charge(d);
         if (d->len > d->cap || d->cache_off > d->len) return -1;
         if (!d->has_cr && d->len && memchr(d->text, '\r', d->len)) return -1;
+        if (find_doc(st, d->uri, d->uri_len) != d || d->hash != hash_of(d->uri, d->uri_len))
+            return -1;
+        ndocs++;
         size_t l = 0;
         int past;
         size_t off = walk_lines(d->text, d->len, &l, 0, d->cache_line, &past, 1);
@@ -1448,7 +1513,7 @@ int li_state_check(const struct li_state *st)
     for (int i = 0; i < 2; i++)
         for (const struct req *r = st->req[i].head; r; r = r->next)
             n += r->charged;
-    if (n != st->bytes || st->bytes > st->max_bytes) return -1;
+    if (n != st->bytes || st->bytes > st->max_bytes || ndocs != st->ndocs) return -1;
     return 0;
 }
 

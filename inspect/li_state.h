@@ -42,6 +42,8 @@
 /* Requests tracked per direction; more in flight at once means a peer that
  * does not answer, and the tracker gives up. */
 #define LI_STATE_MAX_REQUESTS 1024
+/* Workspace folders tracked; more makes the tracker give up. */
+#define LI_STATE_MAX_FOLDERS 1024
 /* Configuration answers kept (distinct items); past it the oldest goes. */
 #define LI_STATE_MAX_ANSWERS 256
 /* Counted against the cap for every document and request, for the
@@ -180,8 +182,9 @@ int li_state_method_safe(const char *method);
 size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
                        enum li_state_enc enc);
 
-/* Consistency check for tests and fuzzing: recounts the tracked bytes and
- * every document's cached line start. Returns 0, or -1 when they disagree. */
+/* Consistency check for tests and fuzzing: recounts the tracked bytes, the
+ * documents and their table, and every document's cached line start.
+ * Returns 0, or -1 when they disagree. */
 int li_state_check(const struct li_state *st);
 
 #endif

@@ -443,6 +443,53 @@ static void test_workspace_folders(void **state)
     li_state_free(st);
 }
 
+/* Hundreds of documents: each found again after the table grew, closes
+ * in the middle, and the replay reopens the rest oldest first. */
+static void test_many_documents(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    initialize(st, "[]");
+    for (int i = 0; i < 300; i++)
+        feed(st, LI_C2S,
+             "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
+             "\"textDocument\":{\"uri\":\"file:///w/%d.go\",\"languageId\":\"go\",\"version\":1,"
+             "\"text\":\"%d\"}}}",
+             i, i);
+    for (int i = 0; i < 300; i += 2)
+        feed(st, LI_C2S,
+             "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didClose\",\"params\":{"
+             "\"textDocument\":{\"uri\":\"file:///w/%d.go\"}}}",
+             i);
+    assert_int_equal(info_of(st).documents, 150);
+    struct li_state_doc d;
+    assert_int_equal(li_state_doc(st, "file:///w/0.go", &d), -ENOENT);
+    assert_int_equal(li_state_doc(st, "file:///w/299.go", &d), 0);
+    assert_memory_equal(d.text, "299", 3);
+    struct li_state_replay r;
+    assert_int_equal(li_state_replay(st, "1", &r), 0);
+    assert_int_equal(r.n, 151);
+    assert_non_null(strstr(r.bodies[1], "\"uri\":\"file:///w/1.go\""));
+    assert_non_null(strstr(r.bodies[150], "\"uri\":\"file:///w/299.go\""));
+    li_state_replay_free(&r);
+    li_state_free(st);
+}
+
+static void test_folder_limit(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    initialize(st, "[]");
+    for (int i = 0; i < LI_STATE_MAX_FOLDERS && !info_of(st).untrackable; i++)
+        feed(st, LI_C2S,
+             "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\",\"params\":"
+             "{\"event\":{\"added\":[{\"uri\":\"file:///f%d\",\"name\":\"f\"}],\"removed\":[]}}}",
+             i);
+    assert_true(info_of(st).untrackable);
+    assert_non_null(strstr(info_of(st).reason, "more than 1024 workspace folders"));
+    li_state_free(st);
+}
+
 static void test_memory_cap(void **state)
 {
     (void)state;
@@ -841,6 +888,8 @@ int main(void)
         cmocka_unit_test(test_configuration_answers),
         cmocka_unit_test(test_configuration_answers_limit),
         cmocka_unit_test(test_workspace_folders),
+        cmocka_unit_test(test_many_documents),
+        cmocka_unit_test(test_folder_limit),
         cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_inflight_requests),
         cmocka_unit_test(test_safe_methods),

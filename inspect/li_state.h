@@ -20,7 +20,8 @@
  *
  * Limits. Tracked bytes (document URIs and texts, the kept params and
  * bodies, a fixed overhead per entry) are capped by max_bytes; at most
- * LI_STATE_MAX_REQUESTS requests are tracked per direction. When a limit is
+ * LI_STATE_MAX_REQUESTS requests are tracked per direction and
+ * LI_STATE_MAX_FOLDERS workspace folders. When a limit is
  * passed, or a message that changes the state cannot be read (over the
  * inspection cap, malformed), the tracker becomes *untrackable*: it frees
  * what it holds, records one reason sentence, and ignores every later
@@ -46,8 +47,8 @@
 #define LI_STATE_MAX_FOLDERS 1024
 /* Configuration answers kept (distinct items); past it the oldest goes. */
 #define LI_STATE_MAX_ANSWERS 256
-/* Counted against the cap for every document and request, for the
- * bookkeeping the texts do not show. */
+/* Counted against the cap for every document, request, folder and answer,
+ * for the bookkeeping the texts do not show. */
 #define LI_STATE_ENTRY_OVERHEAD 128
 #define LI_STATE_MAX_METHOD 128
 

@@ -1410,6 +1410,10 @@ static void on_notification(struct li_state *st, enum li_dir dir, const struct l
         st->initialized = 1;
         return;
     }
+    if (strcmp(method, "exit") == 0) {
+        st->shutdown = 1; /* exit without shutdown ends the session all the same */
+        return;
+    }
     if (!changes_state(method)) return;
     if (!body) {
         give_up(st, "the editor's %s is over the inspection cap", method);

@@ -81,7 +81,7 @@ struct li_state_info {
     const char *reason;    /* one sentence; "" while trackable; owned by st */
     int have_initialize;   /* the editor's initialize params are kept */
     int initialized;       /* the editor sent `initialized` */
-    int shutdown;          /* the editor sent `shutdown` (no restart after that) */
+    int shutdown;          /* the editor sent `shutdown` or `exit`: no restart after that */
     enum li_state_enc enc; /* negotiated position encoding */
     size_t documents;      /* open documents */
     size_t inflight;       /* editor requests awaiting the server's reply */

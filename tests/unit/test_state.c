@@ -749,6 +749,10 @@ static void test_replay_exact(void **state)
     feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"shutdown\"}");
     assert_true(info_of(st).shutdown);
     li_state_free(st);
+    st = li_state_new(0);
+    feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");
+    assert_true(info_of(st).shutdown);
+    li_state_free(st);
 }
 
 static void test_offset_invalid_utf8(void **state)

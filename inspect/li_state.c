@@ -1,0 +1,1732 @@
+#include "inspect/li_state.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/li_json.h"
+
+struct doc {
+    struct doc *prev, *next; /* open order, oldest first */
+    struct doc *hnext;       /* bucket chain */
+    uint32_t hash;
+    char *uri;
+    size_t uri_len;
+    char *lang;
+    int64_t version;
+    char *text;
+    size_t len, cap;
+    /* The start of line cache_line is cache_off. Kept only where the break
+     * before it is a '\n' (or at 0): an edit at or after cache_off cannot
+     * then change how many breaks come before it (an inserted '\n' after a
+     * lone '\r' would merge with it into one "\r\n"). */
+    size_t cache_line, cache_off;
+    int has_cr; /* a '\r' may be in the text: lines cannot be found with memchr */
+};
+
+struct req {
+    struct req *prev, *next; /* arrival order */
+    char *id;
+    size_t id_len;
+    char method[LI_STATE_MAX_METHOD];
+    int safe, cancelled;
+    char *body; /* c2s: the request as sent */
+    size_t len;
+    char *items; /* s2c workspace/configuration: params.items as JSON text */
+    size_t items_len;
+    size_t charged;
+};
+
+struct reqlist {
+    struct req *head, *tail;
+    size_t n;
+};
+
+struct li_state {
+    size_t max_bytes, bytes;
+    int untrackable;
+    char reason[256];
+
+    char *init_params; /* verbatim */
+    size_t init_len;
+    char *init_id; /* the initialize request's id text, to find its result */
+    int offered[3];
+    enum li_state_enc enc;
+    int initialized, shutdown;
+
+    char *config; /* the last didChangeConfiguration params, verbatim */
+    size_t config_len;
+
+    struct li_state_folder *folders, *init_folders;
+    size_t nfolders, cap_folders, ninit_folders, folders_bytes;
+
+    struct li_state_answer *answers;
+    size_t nanswers, cap_answers, answers_bytes;
+
+    struct doc *docs, *docs_tail;
+    size_t ndocs;
+    struct doc **buckets; /* by URI; nbuckets a power of two, at least ndocs */
+    size_t nbuckets;
+
+    struct reqlist req[2]; /* by the direction the request travelled */
+
+    uint64_t out_of_order, unknown_docs, reopened;
+};
+
+/* ---- lifetime and limits ---------------------------------------------------- */
+
+const char *li_state_enc_name(enum li_state_enc e)
+{
+    return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
+}
+
+struct li_state *li_state_new(size_t max_bytes)
+{
+    struct li_state *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->max_bytes = max_bytes ? max_bytes : LI_STATE_DEFAULT_MAX_BYTES;
+    return st;
+}
+
+static void free_doc(struct doc *d)
+{
+    free(d->uri);
+    free(d->lang);
+    free(d->text);
+    free(d);
+}
+
+static void free_req(struct req *r)
+{
+    free(r->id);
+    free(r->body);
+    free(r->items);
+    free(r);
+}
+
+static void free_folders(struct li_state_folder *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].uri);
+        free(v[i].name);
+    }
+    free(v);
+}
+
+/* Everything tracked goes; the counters and the reason stay. */
+static void drop_all(struct li_state *st)
+{
+    for (struct doc *d = st->docs, *n; d; d = n) {
+        n = d->next;
+        free_doc(d);
+    }
+    st->docs = st->docs_tail = NULL;
+    st->ndocs = 0;
+    free(st->buckets);
+    st->buckets = NULL;
+    st->nbuckets = 0;
+    for (int i = 0; i < 2; i++) {
+        for (struct req *r = st->req[i].head, *n; r; r = n) {
+            n = r->next;
+            free_req(r);
+        }
+        memset(&st->req[i], 0, sizeof st->req[i]);
+    }
+    free(st->init_params);
+    free(st->init_id);
+    free(st->config);
+    st->init_params = st->init_id = st->config = NULL;
+    st->init_len = st->config_len = 0;
+    free_folders(st->folders, st->nfolders);
+    free_folders(st->init_folders, st->ninit_folders);
+    st->folders = st->init_folders = NULL;
+    st->nfolders = st->cap_folders = st->ninit_folders = st->folders_bytes = 0;
+    for (size_t i = 0; i < st->nanswers; i++) {
+        free(st->answers[i].items);
+        free(st->answers[i].result);
+    }
+    free(st->answers);
+    st->answers = NULL;
+    st->nanswers = st->cap_answers = st->answers_bytes = 0;
+    st->bytes = 0;
+}
+
+void li_state_free(struct li_state *st)
+{
+    if (!st) return;
+    drop_all(st);
+    free(st);
+}
+
+/* Stops tracking for good, with one sentence saying why. */
+static void give_up(struct li_state *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->reason, sizeof st->reason, fmt, ap);
+    va_end(ap);
+    st->untrackable = 1;
+    drop_all(st);
+}
+
+/* Adds n tracked bytes; gives up past the cap. Returns 0, or -1 when the
+ * tracker gave up (every pointer into its state is then stale). */
+static int charge(struct li_state *st, size_t n, const char *what)
+{
+    if (n > st->max_bytes - st->bytes) {
+        give_up(st, "tracking %s would pass the keep-alive cap of %zu bytes (%zu tracked)", what,
+                st->max_bytes, st->bytes);
+        return -1;
+    }
+    st->bytes += n;
+    return 0;
+}
+
+static void uncharge(struct li_state *st, size_t n)
+{
+    st->bytes -= n < st->bytes ? n : st->bytes;
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (!s) return NULL;
+    if (n) memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* ---- positions -------------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s[0..n) and its code point; an invalid
+ * sequence is one byte (U+FFFD). */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned char c = s[0];
+    *cp = 0xFFFD;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 1;
+        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80) return 1;
+        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 1;
+        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+        return 4;
+    }
+    return 1;
+}
+
+/* From the start of line *l at off, walks to the start of `line`. Returns
+ * that offset, or len when the text has fewer lines (*past set). */
+static size_t walk_lines(const char *t, size_t len, size_t *l, size_t off, uint64_t line, int *past,
+                         int has_cr)
+{
+    *past = 0;
+    while (!has_cr && *l < line) {
+        const char *q = memchr(t + off, '\n', len - off);
+        if (!q) {
+            *past = 1;
+            return len;
+        }
+        off = (size_t)(q - t) + 1;
+        (*l)++;
+    }
+    while (*l < line) {
+        while (off < len && t[off] != '\n' && t[off] != '\r')
+            off++;
+        if (off == len) {
+            *past = 1;
+            return len;
+        }
+        off += (t[off] == '\r' && off + 1 < len && t[off + 1] == '\n') ? 2 : 1;
+        (*l)++;
+    }
+    return off;
+}
+
+/* From a line's start, the offset `character` units in, clamped to the
+ * line's end and rounded down to the start of the character it falls in. */
+static size_t walk_chars(const char *t, size_t len, size_t off, uint64_t character,
+                         enum li_state_enc enc)
+{
+    uint64_t units = 0;
+    while (off < len && units < character && t[off] != '\n' && t[off] != '\r') {
+        uint32_t cp;
+        size_t n = utf8_seq((const unsigned char *)t + off, len - off, &cp);
+        unsigned u = enc == LI_ENC_UTF8                       ? (unsigned)n
+                     : (enc == LI_ENC_UTF16 && cp >= 0x10000) ? 2
+                                                              : 1;
+        if (units + u > character) break;
+        units += u;
+        off += n;
+    }
+    return off;
+}
+
+size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
+                       enum li_state_enc enc)
+{
+    size_t l = 0;
+    int past;
+    size_t off = walk_lines(text, len, &l, 0, line, &past, 1);
+    return past ? len : walk_chars(text, len, off, character, enc);
+}
+
+/* li_state_offset on a document, starting from its line cache, which is
+ * moved to `line` when keep_cache is set and the rule of struct doc allows. */
+static size_t doc_offset(struct doc *d, uint64_t line, uint64_t character, enum li_state_enc enc,
+                         int keep_cache)
+{
+    size_t l = 0, off = 0;
+    int past;
+    if (d->cache_line <= line) {
+        l = d->cache_line;
+        off = d->cache_off;
+    }
+    off = walk_lines(d->text, d->len, &l, off, line, &past, d->has_cr);
+    if (past) return d->len;
+    if (keep_cache && (off == 0 || d->text[off - 1] == '\n')) {
+        d->cache_line = l;
+        d->cache_off = off;
+    }
+    return walk_chars(d->text, d->len, off, character, enc);
+}
+
+/* ---- documents -------------------------------------------------------------- */
+
+static uint32_t hash_of(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a, as li_pair: URIs are short */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+
+static struct doc *find_doc(const struct li_state *st, const char *uri, size_t n)
+{
+    if (!st->nbuckets) return NULL;
+    uint32_t h = hash_of(uri, n);
+    for (struct doc *d = st->buckets[h & (st->nbuckets - 1)]; d; d = d->hnext)
+        if (d->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
+    return NULL;
+}
+
+/* Room in the table for one more document. Returns 0, or -1 out of memory
+ * (the table is unchanged). */
+static int reserve_doc(struct li_state *st)
+{
+    if (st->ndocs < st->nbuckets) return 0;
+    size_t nb = st->nbuckets ? st->nbuckets * 2 : 64;
+    struct doc **b = calloc(nb, sizeof *b);
+    if (!b) return -1;
+    for (struct doc *d = st->docs; d; d = d->next) {
+        d->hnext = b[d->hash & (nb - 1)];
+        b[d->hash & (nb - 1)] = d;
+    }
+    free(st->buckets);
+    st->buckets = b;
+    st->nbuckets = nb;
+    return 0;
+}
+
+static size_t doc_charge(const struct doc *d)
+{
+    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->len;
+}
+
+static void close_doc(struct li_state *st, struct doc *d)
+{
+    uncharge(st, doc_charge(d));
+    struct doc **pp = &st->buckets[d->hash & (st->nbuckets - 1)];
+    while (*pp != d)
+        pp = &(*pp)->hnext;
+    *pp = d->hnext;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        st->docs = d->next;
+    if (d->next)
+        d->next->prev = d->prev;
+    else
+        st->docs_tail = d->prev;
+    st->ndocs--;
+    free_doc(d);
+}
+
+/* Replaces text[a..b) with s[0..n). Returns 0, or -1 when the tracker gave
+ * up (cap, memory). */
+static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const char *s, size_t n)
+{
+    size_t del = b - a, nlen = d->len - del + n;
+    if (n > del) {
+        if (charge(st, n - del, "an edit") < 0) return -1;
+    } else {
+        uncharge(st, del - n);
+    }
+    if (nlen > d->cap) {
+        size_t cap = d->cap + d->cap / 2;
+        if (cap < nlen) cap = nlen;
+        char *t = realloc(d->text, cap);
+        if (!t) {
+            give_up(st, "out of memory applying an edit");
+            return -1;
+        }
+        d->text = t;
+        d->cap = cap;
+    }
+    if (d->len > b) memmove(d->text + a + n, d->text + b, d->len - b);
+    if (n) memcpy(d->text + a, s, n);
+    if (n && !d->has_cr && memchr(s, '\r', n)) d->has_cr = 1;
+    d->len = nlen;
+    if (d->cache_off > a) d->cache_line = d->cache_off = 0;
+    return 0;
+}
+
+/* ---- reading messages without a tree ------------------------------------
+ *
+ * didOpen and didChange carry whole texts: building a jansson tree for them
+ * costs about 250 instructions a byte, 30 ms for a 400 KiB file on the
+ * relay's thread. And jansson's parser drops characters when an allocation
+ * fails (its lexer ignores a failed append), which would make a tracked
+ * state silently wrong. The body was validated by li_classify, so it is
+ * read in place: li_json_scan for an object's members, a skipper for array
+ * elements, and a string decoder that copies the runs between escapes. */
+
+struct jv {
+    struct li_span s; /* the value's JSON text; p NULL when absent */
+    enum li_jtype t;
+};
+
+struct want {
+    const char *const *keys;
+    int n;
+    struct jv *out;
+};
+
+static void want_member(void *ud, const struct li_json_member *mb)
+{
+    struct want *w = ud;
+    for (int i = 0; i < w->n; i++) {
+        size_t kl = strlen(w->keys[i]);
+        if (mb->key.len == kl + 2 && memcmp(mb->key.p + 1, w->keys[i], kl) == 0) {
+            w->out[i].s = mb->val;
+            w->out[i].t = mb->type;
+        }
+    }
+}
+
+/* The members named keys[0..n) of the object v (absent ones stay NULL). */
+static void members(const struct jv *v, const char *const *keys, int n, struct jv *out)
+{
+    struct want w = {keys, n, out};
+    struct li_json_result r;
+    memset(out, 0, (size_t)n * sizeof *out);
+    if (v->t == LI_J_OBJECT) li_json_scan(v->s.p, v->s.len, 0, want_member, &w, &r);
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at the opening quote of a valid string: just past its closing quote. */
+static const char *skip_string(const char *p, const char *end)
+{
+    const char *from = p + 1;
+    for (;;) {
+        const char *q = memchr(from, '"', (size_t)(end - from));
+        if (!q) return end;
+        size_t bs = 0;
+        while (q - bs > from && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if (bs % 2 == 0) return q + 1;
+        from = q + 1;
+    }
+}
+
+/* p at the start of a valid value: just past it. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (*p == '"') return skip_string(p, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' && *p != '\t' &&
+               *p != '\n' && *p != '\r')
+            p++;
+        return p;
+    }
+    int depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            p = skip_string(p, end);
+            continue;
+        }
+        if (*p == '{' || *p == '[') depth++;
+        if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
+        p++;
+    }
+    return end;
+}
+
+static enum li_jtype type_of(char c)
+{
+    switch (c) {
+    case '{':
+        return LI_J_OBJECT;
+    case '[':
+        return LI_J_ARRAY;
+    case '"':
+        return LI_J_STRING;
+    case 't':
+        return LI_J_TRUE;
+    case 'f':
+        return LI_J_FALSE;
+    case 'n':
+        return LI_J_NULL;
+    default:
+        return LI_J_NUMBER;
+    }
+}
+
+/* The next element of an array whose text is [*pp, end): 1 with *el set,
+ * or 0 after the last. *pp starts just past the '['. */
+static int next_element(const char **pp, const char *end, struct jv *el)
+{
+    const char *p = skip_ws(*pp, end);
+    if (p < end && *p == ',') p = skip_ws(p + 1, end);
+    if (p >= end || *p == ']') return 0;
+    const char *q = skip_value(p, end);
+    el->s.p = p;
+    el->s.len = (size_t)(q - p);
+    el->t = type_of(*p);
+    *pp = q;
+    return 1;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static size_t put_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | cp >> 6);
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | cp >> 12);
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | cp >> 18);
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Decodes the valid JSON string v (a string, at least its two quotes) into
+ * out, which has room for v->s.len bytes: a decoded string is never longer
+ * than its JSON text. Returns the decoded length. */
+static size_t decode_into(const struct jv *v, char *out)
+{
+    const char *p = v->s.p + 1, *end = v->s.p + v->s.len - 1;
+    char *o = out;
+    while (p < end) {
+        const char *bs = memchr(p, '\\', (size_t)(end - p));
+        size_t run = (size_t)((bs ? bs : end) - p);
+        memcpy(o, p, run);
+        o += run;
+        p += run;
+        if (!bs || p + 1 >= end) break;
+        char c = p[1];
+        p += 2;
+        switch (c) {
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'u': {
+            if (end - p < 4) break;
+            uint32_t cp = hex4(p);
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                uint32_t lo = hex4(p + 2);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD; /* the scanner lets none through */
+            o += put_utf8(o, cp);
+            break;
+        }
+        default: /* '"', '\\', '/' */
+            *o++ = c;
+        }
+    }
+    return (size_t)(o - out);
+}
+
+/* v decoded into a new buffer (NUL-terminated; *n without it). NULL when v
+ * is no string or out of memory. */
+static char *decode_string(const struct jv *v, size_t *n)
+{
+    if (v->t != LI_J_STRING || v->s.len < 2) return NULL;
+    char *out = malloc(v->s.len);
+    if (!out) return NULL;
+    *n = decode_into(v, out);
+    out[*n] = '\0';
+    return out;
+}
+
+/* A JSON integer (non-negative unless neg is set). *ok says whether v was
+ * one in range; the value is -1 otherwise. */
+static int64_t int_of(const struct jv *v, int neg, int *ok)
+{
+    char buf[24];
+    *ok = 0;
+    if (v->t != LI_J_NUMBER || v->s.len == 0 || v->s.len >= sizeof buf) return -1;
+    memcpy(buf, v->s.p, v->s.len);
+    buf[v->s.len] = '\0';
+    if (strpbrk(buf, ".eE") || (!neg && buf[0] == '-')) return -1;
+    errno = 0;
+    char *e;
+    long long x = strtoll(buf, &e, 10);
+    if (errno || *e) return -1;
+    *ok = 1;
+    return x;
+}
+
+/* The position encoding a JSON string names, or -1. */
+static int enc_of(const struct jv *v)
+{
+    char buf[16];
+    if (v->t != LI_J_STRING || v->s.len > sizeof buf) return -1;
+    size_t n = decode_into(v, buf);
+    for (int k = 0; k < 3; k++) {
+        const char *e = li_state_enc_name((enum li_state_enc)k);
+        if (strlen(e) == n && memcmp(buf, e, n) == 0) return k;
+    }
+    return -1;
+}
+
+static const char *const k_td[] = {"uri", "languageId", "version", "text"};
+enum { TD_URI, TD_LANG, TD_VERSION, TD_TEXT };
+
+static struct jv params_of(const struct li_msg *m)
+{
+    struct jv v = {m->params, m->params.p ? type_of(m->params.p[0]) : LI_J_NONE};
+    return v;
+}
+
+/* ---- folders ---------------------------------------------------------------- */
+
+static size_t folders_size(const struct li_state_folder *v, size_t n)
+{
+    size_t s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += LI_STATE_ENTRY_OVERHEAD + strlen(v[i].uri) + strlen(v[i].name);
+    return s;
+}
+
+/* The folders now and those initialize named are both charged. */
+static int recharge_folders(struct li_state *st)
+{
+    uncharge(st, st->folders_bytes);
+    st->folders_bytes =
+        folders_size(st->folders, st->nfolders) + folders_size(st->init_folders, st->ninit_folders);
+    return charge(st, st->folders_bytes, "workspace folders");
+}
+
+static int folder_index(const struct li_state_folder *v, size_t n, const char *uri)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i].uri, uri) == 0) return (int)i;
+    return -1;
+}
+
+static void folder_remove(struct li_state *st, size_t k)
+{
+    if (k >= st->nfolders) return;
+    free(st->folders[k].uri);
+    free(st->folders[k].name);
+    memmove(st->folders + k, st->folders + k + 1, (st->nfolders - k - 1) * sizeof *st->folders);
+    st->nfolders--;
+}
+
+/* Appends a folder, owning uri and name (both freed on failure); one of
+ * the same URI goes first. Returns 0, -1 out of memory, -2 when there are
+ * LI_STATE_MAX_FOLDERS already. */
+static int folder_add(struct li_state *st, char *uri, char *name)
+{
+    int k = folder_index(st->folders, st->nfolders, uri);
+    if (k >= 0) folder_remove(st, (size_t)k);
+    if (st->nfolders >= LI_STATE_MAX_FOLDERS) {
+        free(uri);
+        free(name);
+        return -2;
+    }
+    if (st->nfolders == st->cap_folders) {
+        size_t cap = st->cap_folders ? st->cap_folders * 2 : 4;
+        struct li_state_folder *v = realloc(st->folders, cap * sizeof *v);
+        if (!v) {
+            free(uri);
+            free(name);
+            return -1;
+        }
+        st->folders = v;
+        st->cap_folders = cap;
+    }
+    st->folders[st->nfolders].uri = uri;
+    st->folders[st->nfolders++].name = name;
+    return 0;
+}
+
+/* A WorkspaceFolder object, decoded. Returns 0, 1 when it has no uri string
+ * (skipped), -1 out of memory. */
+static int read_folder(const struct jv *el, char **uri, char **name)
+{
+    static const char *const k[] = {"uri", "name"};
+    struct jv f[2] = {0};
+    size_t n;
+    members(el, k, 2, f);
+    *uri = *name = NULL;
+    if (f[0].t != LI_J_STRING) return 1;
+    *uri = decode_string(&f[0], &n);
+    *name = f[1].t == LI_J_STRING ? decode_string(&f[1], &n) : strdup("");
+    if (*uri && *name) return 0;
+    free(*uri);
+    free(*name);
+    return -1;
+}
+
+/* Initialize's folders: workspaceFolders, else rootUri. Returns 0, or -1
+ * when the tracker gave up. */
+static int initial_folders(struct li_state *st, const struct jv *params)
+{
+    static const char *const k[] = {"workspaceFolders", "rootUri"};
+    struct jv f[2] = {0}, el = {0};
+    members(params, k, 2, f);
+    free_folders(st->folders, st->nfolders);
+    free_folders(st->init_folders, st->ninit_folders);
+    st->folders = st->init_folders = NULL;
+    st->nfolders = st->cap_folders = st->ninit_folders = 0;
+    int rc = 0;
+    if (f[0].t == LI_J_ARRAY) {
+        const char *p = f[0].s.p + 1, *end = f[0].s.p + f[0].s.len;
+        char *uri, *name;
+        while (rc == 0 && next_element(&p, end, &el)) {
+            int r = read_folder(&el, &uri, &name);
+            if (r < 0) rc = -1;
+            if (r != 0) continue;
+            if (folder_index(st->folders, st->nfolders, uri) >= 0) {
+                free(uri); /* a repeated URI: the first one counts */
+                free(name);
+            } else {
+                rc = folder_add(st, uri, name);
+            }
+        }
+    } else if (f[1].t == LI_J_STRING) {
+        size_t n = 0;
+        char *root = decode_string(&f[1], &n);
+        while (root && n > 0 && root[n - 1] == '/')
+            n--;
+        size_t s = n;
+        while (root && s > 0 && root[s - 1] != '/')
+            s--;
+        char *name = root ? strndup(root + s, n - s) : NULL;
+        rc = root && name ? folder_add(st, root, name) : -1;
+        if (!root || !name) {
+            free(root);
+            free(name);
+        }
+    }
+    if (rc == 0 && st->nfolders) {
+        st->init_folders = calloc(st->nfolders, sizeof *st->init_folders);
+        for (size_t i = 0; st->init_folders && i < st->nfolders; i++, st->ninit_folders++) {
+            st->init_folders[i].uri = strdup(st->folders[i].uri);
+            st->init_folders[i].name = strdup(st->folders[i].name);
+            if (!st->init_folders[i].uri || !st->init_folders[i].name) rc = -1;
+        }
+        if (!st->init_folders) rc = -1;
+    }
+    if (rc < 0) {
+        if (rc == -2)
+            give_up(st, "initialize names more than %d workspace folders", LI_STATE_MAX_FOLDERS);
+        else
+            give_up(st, "out of memory keeping the workspace folders");
+        return -1;
+    }
+    return recharge_folders(st);
+}
+
+static void did_change_folders(struct li_state *st, const struct li_msg *m)
+{
+    static const char *const k_params[] = {"event"}, *const k_event[] = {"added", "removed"};
+    struct jv params = params_of(m), ev = {0}, f[2] = {0}, el = {0};
+    members(&params, k_params, 1, &ev);
+    members(&ev, k_event, 2, f);
+    if (f[0].t != LI_J_ARRAY || f[1].t != LI_J_ARRAY) {
+        give_up(st, "workspace/didChangeWorkspaceFolders has no event.added and event.removed "
+                    "arrays");
+        return;
+    }
+    const char *p = f[1].s.p + 1, *end = f[1].s.p + f[1].s.len;
+    char *uri, *name;
+    while (next_element(&p, end, &el)) {
+        int r = read_folder(&el, &uri, &name);
+        if (r < 0) goto oom;
+        if (r > 0) continue;
+        int k = folder_index(st->folders, st->nfolders, uri);
+        if (k >= 0) folder_remove(st, (size_t)k);
+        free(uri);
+        free(name);
+    }
+    p = f[0].s.p + 1;
+    end = f[0].s.p + f[0].s.len;
+    while (next_element(&p, end, &el)) {
+        int r = read_folder(&el, &uri, &name);
+        if (r < 0) goto oom;
+        if (r == 0 && (r = folder_add(st, uri, name)) == -2) {
+            give_up(st, "the editor named more than %d workspace folders", LI_STATE_MAX_FOLDERS);
+            return;
+        }
+        if (r < 0) goto oom;
+    }
+    recharge_folders(st);
+    return;
+oom:
+    give_up(st, "out of memory keeping the workspace folders");
+}
+
+size_t li_state_folders(const struct li_state *st, const struct li_state_folder **v)
+{
+    *v = st->folders;
+    return st->nfolders;
+}
+
+/* ---- initialize ---------------------------------------------------------- */
+
+/* The encodings the editor offered in capabilities.general.positionEncodings. */
+static void read_offered(struct li_state *st, const struct jv *params)
+{
+    static const char *const k1[] = {"capabilities"}, *const k2[] = {"general"},
+                             *const k3[] = {"positionEncodings"};
+    struct jv c = {0}, g = {0}, pe = {0}, el = {0};
+    members(params, k1, 1, &c);
+    members(&c, k2, 1, &g);
+    members(&g, k3, 1, &pe);
+    memset(st->offered, 0, sizeof st->offered);
+    if (pe.t != LI_J_ARRAY) return;
+    const char *p = pe.s.p + 1, *end = pe.s.p + pe.s.len;
+    while (next_element(&p, end, &el)) {
+        int k = enc_of(&el);
+        if (k >= 0) st->offered[k] = 1;
+    }
+}
+
+static void on_initialize(struct li_state *st, const struct li_msg *m, const char *body)
+{
+    struct jv params = params_of(m);
+    if (!body) {
+        give_up(st, "the editor's initialize is over the inspection cap");
+        return;
+    }
+    if (params.t != LI_J_OBJECT || !m->id.p) {
+        give_up(st, "the editor's initialize has no params object or no id");
+        return;
+    }
+    uncharge(st, st->init_len);
+    free(st->init_params);
+    free(st->init_id);
+    st->init_params = memdup0(m->params.p, m->params.len);
+    st->init_id = memdup0(m->id.p, m->id.len);
+    st->init_len = m->params.len;
+    if (!st->init_params || !st->init_id) {
+        give_up(st, "out of memory keeping initialize");
+        return;
+    }
+    read_offered(st, &params);
+    st->enc = LI_ENC_UTF16;
+    if (charge(st, st->init_len, "the initialize params") == 0) initial_folders(st, &params);
+}
+
+/* The server's initialize result: which position encoding it chose. */
+static void on_initialize_result(struct li_state *st, const struct li_msg *m, const char *body,
+                                 size_t len)
+{
+    static const char *const k1[] = {"result"}, *const k2[] = {"capabilities"},
+                             *const k3[] = {"positionEncoding"};
+    if (m->is_error) return;
+    if (!body) {
+        if (st->offered[LI_ENC_UTF8] || st->offered[LI_ENC_UTF32])
+            give_up(st, "the server's initialize result is over the inspection cap, so its "
+                        "position encoding is unknown");
+        return;
+    }
+    const char *p = skip_ws(body, body + len);
+    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv r = {0}, c = {0}, pe = {0};
+    members(&top, k1, 1, &r);
+    members(&r, k2, 1, &c);
+    members(&c, k3, 1, &pe);
+    st->enc = LI_ENC_UTF16;
+    if (!pe.s.p) return;
+    int k = enc_of(&pe);
+    if (k < 0 || (k != LI_ENC_UTF16 && !st->offered[k]))
+        give_up(st, "the server chose position encoding %.*s, which the editor did not offer",
+                (int)(pe.s.len < 64 ? pe.s.len : 64), pe.s.p);
+    else
+        st->enc = (enum li_state_enc)k;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void did_change_config(struct li_state *st, const struct li_msg *m)
+{
+    if (!m->params.p) return;
+    char *c = memdup0(m->params.p, m->params.len);
+    if (!c) {
+        give_up(st, "out of memory keeping the configuration");
+        return;
+    }
+    uncharge(st, st->config_len);
+    free(st->config);
+    st->config = c;
+    st->config_len = m->params.len;
+    charge(st, st->config_len, "workspace/didChangeConfiguration");
+}
+
+static size_t answer_size(const struct li_state_answer *a)
+{
+    return LI_STATE_ENTRY_OVERHEAD + a->items_len + a->result_len;
+}
+
+static void answer_remove(struct li_state *st, size_t k)
+{
+    uncharge(st, answer_size(&st->answers[k]));
+    st->answers_bytes -= answer_size(&st->answers[k]);
+    free(st->answers[k].items);
+    free(st->answers[k].result);
+    memmove(st->answers + k, st->answers + k + 1, (st->nanswers - k - 1) * sizeof *st->answers);
+    st->nanswers--;
+}
+
+const struct li_state_answer *li_state_config_answer(const struct li_state *st, const char *items,
+                                                     size_t len)
+{
+    for (size_t i = 0; i < st->nanswers; i++)
+        if (st->answers[i].items_len == len && memcmp(st->answers[i].items, items, len) == 0)
+            return &st->answers[i];
+    return NULL;
+}
+
+size_t li_state_config_answers(const struct li_state *st, const struct li_state_answer **v)
+{
+    *v = st->answers;
+    return st->nanswers;
+}
+
+/* The editor's reply to workspace/configuration request r: kept with the
+ * request's items, both as JSON text. Takes r->items. */
+static void config_answer(struct li_state *st, struct req *r, const char *body, size_t len)
+{
+    static const char *const k[] = {"result"};
+    const char *p = skip_ws(body, body + len);
+    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv res = {0};
+    members(&top, k, 1, &res);
+    if (!res.s.p) {
+        give_up(st, "the editor's answer to workspace/configuration %s has no result", r->id);
+        return;
+    }
+    if (!r->items) {
+        if (!(r->items = strdup("null"))) goto oom;
+        r->items_len = 4;
+    }
+    const struct li_state_answer *old = li_state_config_answer(st, r->items, r->items_len);
+    if (old) answer_remove(st, (size_t)(old - st->answers));
+    if (st->nanswers >= LI_STATE_MAX_ANSWERS) answer_remove(st, 0); /* a cache: the oldest goes */
+    if (st->nanswers == st->cap_answers) {
+        size_t cap = st->cap_answers ? st->cap_answers * 2 : 8;
+        struct li_state_answer *v = realloc(st->answers, cap * sizeof *v);
+        if (!v) goto oom;
+        st->answers = v;
+        st->cap_answers = cap;
+    }
+    struct li_state_answer *a = &st->answers[st->nanswers];
+    if (!(a->result = memdup0(res.s.p, res.s.len))) goto oom;
+    a->result_len = res.s.len;
+    a->items = r->items;
+    a->items_len = r->items_len;
+    r->items = NULL;
+    st->nanswers++;
+    st->answers_bytes += answer_size(a);
+    charge(st, answer_size(a), "a workspace/configuration answer");
+    return;
+oom:
+    give_up(st, "out of memory keeping a configuration answer");
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static const char *const safe_methods[] = {
+    "textDocument/hover",
+    "textDocument/definition",
+    "textDocument/declaration",
+    "textDocument/typeDefinition",
+    "textDocument/implementation",
+    "textDocument/references",
+    "textDocument/documentHighlight",
+    "textDocument/documentSymbol",
+    "textDocument/documentLink",
+    "documentLink/resolve",
+    "textDocument/codeLens",
+    "codeLens/resolve",
+    "textDocument/foldingRange",
+    "textDocument/selectionRange",
+    "textDocument/semanticTokens/full",
+    "textDocument/semanticTokens/full/delta",
+    "textDocument/semanticTokens/range",
+    "textDocument/completion",
+    "completionItem/resolve",
+    "textDocument/signatureHelp",
+    "textDocument/inlayHint",
+    "inlayHint/resolve",
+    "textDocument/inlineValue",
+    "textDocument/documentColor",
+    "textDocument/colorPresentation",
+    "textDocument/linkedEditingRange",
+    "textDocument/moniker",
+    "textDocument/prepareCallHierarchy",
+    "callHierarchy/incomingCalls",
+    "callHierarchy/outgoingCalls",
+    "textDocument/prepareTypeHierarchy",
+    "typeHierarchy/supertypes",
+    "typeHierarchy/subtypes",
+    "textDocument/formatting",
+    "textDocument/rangeFormatting",
+    "textDocument/rangesFormatting",
+    "textDocument/onTypeFormatting",
+    "textDocument/prepareRename",
+    "textDocument/rename",
+    "textDocument/codeAction",
+    "textDocument/diagnostic",
+    "workspace/symbol",
+    "workspaceSymbol/resolve",
+    "workspace/textDocumentContent",
+};
+
+int li_state_method_safe(const char *method)
+{
+    for (size_t i = 0; i < sizeof safe_methods / sizeof safe_methods[0]; i++)
+        if (strcmp(method, safe_methods[i]) == 0) return 1;
+    return 0;
+}
+
+static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
+{
+    for (struct req *r = l->head; r; r = r->next)
+        if (r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    return NULL;
+}
+
+static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
+{
+    uncharge(st, r->charged);
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        l->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        l->tail = r->prev;
+    l->n--;
+}
+
+static void track_request(struct li_state *st, enum li_dir dir, const struct li_msg *m,
+                          const char *method, const char *body, size_t len)
+{
+    struct reqlist *l = &st->req[dir];
+    if (!m->id.p) return;
+    struct req *old = find_req(l, m->id.p, m->id.len);
+    if (old) {
+        unlink_req(st, l, old);
+        free_req(old);
+    }
+    if (l->n >= LI_STATE_MAX_REQUESTS) {
+        give_up(st, "more than %d requests from the %s are unanswered", LI_STATE_MAX_REQUESTS,
+                dir == LI_C2S ? "editor" : "server");
+        return;
+    }
+    struct req *r = calloc(1, sizeof *r);
+    if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
+        free(r);
+        give_up(st, "out of memory tracking a request");
+        return;
+    }
+    r->id_len = m->id.len;
+    strcpy(r->method, method);
+    r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
+    if (dir == LI_C2S && body) {
+        r->safe = li_state_method_safe(method);
+        r->body = memdup0(body, len);
+        r->len = len;
+        r->charged += len;
+        if (!r->body) {
+            free_req(r);
+            give_up(st, "out of memory tracking a request");
+            return;
+        }
+    } else if (dir == LI_S2C && body && strcmp(method, "workspace/configuration") == 0) {
+        static const char *const k[] = {"items"};
+        struct jv params = params_of(m), items = {0};
+        members(&params, k, 1, &items);
+        if (items.s.p && !(r->items = memdup0(items.s.p, items.s.len))) {
+            free_req(r);
+            give_up(st, "out of memory tracking a request");
+            return;
+        }
+        r->items_len = items.s.len;
+        r->charged += items.s.len;
+    }
+    r->prev = l->tail;
+    if (l->tail)
+        l->tail->next = r;
+    else
+        l->head = r;
+    l->tail = r;
+    l->n++;
+    if (charge(st, r->charged, "a request") < 0) return;
+}
+
+static void on_reply(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                     size_t len)
+{
+    /* A reply travelling dir answers a request that travelled the other way. */
+    struct reqlist *l = &st->req[dir == LI_C2S ? LI_S2C : LI_C2S];
+    if (!m->id.p || (m->id.len == 4 && memcmp(m->id.p, "null", 4) == 0)) {
+        if (!body && l->n)
+            give_up(st, "a reply over the inspection cap does not show its id in its first bytes");
+        return;
+    }
+    if (dir == LI_S2C && st->init_id && strlen(st->init_id) == m->id.len &&
+        memcmp(st->init_id, m->id.p, m->id.len) == 0) {
+        on_initialize_result(st, m, body, len);
+        /* Only the first success: a later request may reuse the id. */
+        if (!m->is_error) {
+            free(st->init_id);
+            st->init_id = NULL;
+        }
+        return;
+    }
+    struct req *r = find_req(l, m->id.p, m->id.len);
+    if (!r) return;
+    unlink_req(st, l, r);
+    if (dir == LI_C2S && !m->is_error && strcmp(r->method, "workspace/configuration") == 0) {
+        if (body)
+            config_answer(st, r, body, len);
+        else
+            give_up(st,
+                    "the editor's answer to workspace/configuration %s is over the inspection "
+                    "cap",
+                    r->id);
+    }
+    free_req(r);
+}
+
+struct idspan {
+    const char *p;
+    size_t len;
+};
+
+static void id_member(void *ud, const struct li_json_member *mb)
+{
+    struct idspan *id = ud;
+    if (mb->key.len == 4 && memcmp(mb->key.p, "\"id\"", 4) == 0) {
+        id->p = mb->val.p;
+        id->len = mb->val.len;
+    }
+}
+
+/* $/cancelRequest travelling dir names a request that travelled dir. The
+ * id is taken as written (a span of the params), so it compares equal to
+ * the request's own id text. */
+static void on_cancel(struct li_state *st, enum li_dir dir, const struct li_msg *m)
+{
+    struct idspan id = {NULL, 0};
+    struct li_json_result res;
+    if (!m->params.p) return;
+    li_json_scan(m->params.p, m->params.len, 0, id_member, &id, &res);
+    struct req *r = id.p ? find_req(&st->req[dir], id.p, id.len) : NULL;
+    if (r) r->cancelled = 1;
+}
+
+/* ---- document notifications ------------------------------------------------- */
+
+static void did_open(struct li_state *st, const struct li_msg *m)
+{
+    static const char *const k_params[] = {"textDocument"};
+    struct jv params = params_of(m), td = {0}, f[4] = {0};
+    int ok;
+    members(&params, k_params, 1, &td);
+    members(&td, k_td, 4, f);
+    int64_t version = int_of(&f[TD_VERSION], 1, &ok);
+    struct doc *d = calloc(1, sizeof *d);
+    if (!d) {
+        give_up(st, "out of memory keeping an open document");
+        return;
+    }
+    d->uri = decode_string(&f[TD_URI], &d->uri_len);
+    d->text = decode_string(&f[TD_TEXT], &d->len);
+    size_t ll = 0;
+    d->lang = f[TD_LANG].s.p ? decode_string(&f[TD_LANG], &ll) : strdup("");
+    if (!d->uri || !d->text || !d->lang || !ok) {
+        int shape = !ok || f[TD_URI].t != LI_J_STRING || f[TD_TEXT].t != LI_J_STRING ||
+                    (f[TD_LANG].s.p && f[TD_LANG].t != LI_J_STRING);
+        free_doc(d);
+        give_up(st, shape ? "textDocument/didOpen has no textDocument.uri, .text, .languageId "
+                            "(strings) or .version (an integer)"
+                          : "out of memory keeping an open document");
+        return;
+    }
+    d->cap = d->len;
+    d->version = version;
+    d->has_cr = memchr(d->text, '\r', d->len) != NULL;
+    d->hash = hash_of(d->uri, d->uri_len);
+    struct doc *old = find_doc(st, d->uri, d->uri_len);
+    if (old) {
+        st->reopened++;
+        close_doc(st, old);
+    }
+    if (reserve_doc(st) < 0) {
+        free_doc(d);
+        give_up(st, "out of memory keeping an open document");
+        return;
+    }
+    d->hnext = st->buckets[d->hash & (st->nbuckets - 1)];
+    st->buckets[d->hash & (st->nbuckets - 1)] = d;
+    d->prev = st->docs_tail;
+    if (st->docs_tail)
+        st->docs_tail->next = d;
+    else
+        st->docs = d;
+    st->docs_tail = d;
+    st->ndocs++;
+    charge(st, doc_charge(d), "an opened document");
+}
+
+/* A Position object's line and character. Returns 0, or -1 when malformed. */
+static int position_of(const struct jv *v, uint64_t *line, uint64_t *ch)
+{
+    static const char *const k_pos[] = {"line", "character"};
+    struct jv f[2] = {0};
+    int ok1, ok2;
+    members(v, k_pos, 2, f);
+    int64_t l = int_of(&f[0], 0, &ok1), c = int_of(&f[1], 0, &ok2);
+    if (!ok1 || !ok2) return -1;
+    *line = (uint64_t)l;
+    *ch = (uint64_t)c;
+    return 0;
+}
+
+/* One entry of contentChanges. Returns 0, or -1 when the tracker gave up. */
+static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, size_t idx)
+{
+    static const char *const k_change[] = {"range", "text"};
+    static const char *const k_range[] = {"start", "end"};
+    struct jv f[2] = {0}, r[2] = {0};
+    members(c, k_change, 2, f);
+    size_t n;
+    char *s = decode_string(&f[1], &n);
+    if (!s) {
+        if (f[1].t == LI_J_STRING)
+            give_up(st, "out of memory applying an edit");
+        else
+            give_up(st, "textDocument/didChange for %.128s: contentChanges[%zu] has no text",
+                    d->uri, idx);
+        return -1;
+    }
+    int rc;
+    if (!f[0].s.p || f[0].t == LI_J_NULL) {
+        d->cache_line = d->cache_off = 0;
+        d->has_cr = 0;
+        rc = splice(st, d, 0, d->len, s, n);
+        free(s);
+        return rc;
+    }
+    uint64_t al, ac, bl, bc;
+    members(&f[0], k_range, 2, r);
+    if (position_of(&r[0], &al, &ac) < 0 || position_of(&r[1], &bl, &bc) < 0) {
+        free(s);
+        give_up(st, "textDocument/didChange for %.128s: contentChanges[%zu] has a malformed range",
+                d->uri, idx);
+        return -1;
+    }
+    size_t from = doc_offset(d, al, ac, st->enc, 1);
+    size_t to = doc_offset(d, bl, bc, st->enc, 0);
+    if (to < from) to = from; /* an end before the start deletes nothing */
+    rc = splice(st, d, from, to, s, n);
+    free(s);
+    return rc;
+}
+
+/* The open document td.uri names, or NULL; *bad is 1 when td has no uri
+ * string, 2 when memory ran out, else 0. */
+static struct doc *doc_of(struct li_state *st, const struct jv *td, int *bad)
+{
+    struct jv f[1] = {0};
+    size_t n;
+    members(td, k_td, 1, f);
+    char *uri = decode_string(&f[TD_URI], &n);
+    *bad = uri ? 0 : f[TD_URI].t == LI_J_STRING ? 2 : 1;
+    struct doc *d = uri ? find_doc(st, uri, n) : NULL;
+    free(uri);
+    return d;
+}
+
+static void did_change(struct li_state *st, const struct li_msg *m)
+{
+    static const char *const k_params[] = {"textDocument", "contentChanges"};
+    struct jv params = params_of(m), f[2] = {0}, v[3] = {0}, c = {0};
+    int bad, ok;
+    members(&params, k_params, 2, f);
+    struct doc *d = doc_of(st, &f[0], &bad);
+    if (bad == 2) {
+        give_up(st, "out of memory reading textDocument/didChange");
+        return;
+    }
+    if (bad || f[1].t != LI_J_ARRAY) {
+        give_up(st, "textDocument/didChange has no textDocument.uri or contentChanges array");
+        return;
+    }
+    if (!d) {
+        st->unknown_docs++;
+        return;
+    }
+    members(&f[0], k_td, 3, v);
+    int64_t version = int_of(&v[TD_VERSION], 1, &ok);
+    if (ok) {
+        if (version <= d->version) st->out_of_order++;
+        d->version = version;
+    }
+    const char *p = f[1].s.p + 1, *end = f[1].s.p + f[1].s.len;
+    for (size_t i = 0; next_element(&p, end, &c); i++)
+        if (apply_change(st, d, &c, i) < 0) break;
+}
+
+static void did_close(struct li_state *st, const struct li_msg *m)
+{
+    static const char *const k_params[] = {"textDocument"};
+    struct jv params = params_of(m), td = {0};
+    int bad;
+    members(&params, k_params, 1, &td);
+    struct doc *d = doc_of(st, &td, &bad);
+    if (bad == 2)
+        give_up(st, "out of memory reading textDocument/didClose");
+    else if (d)
+        close_doc(st, d);
+    else
+        st->unknown_docs++;
+}
+
+/* The method, unquoted, into buf; "" when absent, too long or holding a
+ * NUL. Decoded without allocating: a method must never be missed for want
+ * of memory. */
+static void method_of(const struct li_msg *m, char *buf)
+{
+    char tmp[LI_STATE_MAX_METHOD * 6 + 2]; /* each character may take a 6-byte escape */
+    struct jv v = {m->method, LI_J_STRING};
+    buf[0] = '\0';
+    if (!v.s.p || v.s.len < 2 || v.s.len > sizeof tmp || v.s.p[0] != '"') return;
+    size_t n = decode_into(&v, tmp);
+    if (n >= LI_STATE_MAX_METHOD || memchr(tmp, '\0', n)) return;
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+}
+
+/* ---- feed ---------------------------------------------------------------- */
+
+static int changes_state(const char *method)
+{
+    return strcmp(method, "textDocument/didOpen") == 0 ||
+           strcmp(method, "textDocument/didChange") == 0 ||
+           strcmp(method, "textDocument/didClose") == 0 ||
+           strcmp(method, "workspace/didChangeConfiguration") == 0 ||
+           strcmp(method, "workspace/didChangeWorkspaceFolders") == 0;
+}
+
+static void on_notification(struct li_state *st, enum li_dir dir, const struct li_msg *m,
+                            const char *method, const char *body)
+{
+    if (strcmp(method, "$/cancelRequest") == 0) {
+        if (body) on_cancel(st, dir, m);
+        return;
+    }
+    if (dir != LI_C2S) return;
+    if (strcmp(method, "initialized") == 0) {
+        st->initialized = 1;
+        return;
+    }
+    if (strcmp(method, "exit") == 0) {
+        st->shutdown = 1; /* exit without shutdown ends the session all the same */
+        return;
+    }
+    if (!changes_state(method)) return;
+    if (!body) {
+        give_up(st, "the editor's %s is over the inspection cap", method);
+        return;
+    }
+    if (strcmp(method, "textDocument/didChange") == 0)
+        did_change(st, m);
+    else if (strcmp(method, "textDocument/didOpen") == 0)
+        did_open(st, m);
+    else if (strcmp(method, "textDocument/didClose") == 0)
+        did_close(st, m);
+    else if (strcmp(method, "workspace/didChangeConfiguration") == 0)
+        did_change_config(st, m);
+    else
+        did_change_folders(st, m);
+}
+
+void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                   size_t len)
+{
+    if (!st || !m || st->untrackable) return;
+    char method[LI_STATE_MAX_METHOD];
+    switch (m->kind) {
+    case LI_K_REQUEST:
+        method_of(m, method);
+        if (dir == LI_C2S && strcmp(method, "initialize") == 0) {
+            on_initialize(st, m, body);
+            return;
+        }
+        if (dir == LI_C2S && strcmp(method, "shutdown") == 0) st->shutdown = 1;
+        track_request(st, dir, m, method, body, len);
+        return;
+    case LI_K_NOTIFICATION:
+        method_of(m, method);
+        on_notification(st, dir, m, method, body);
+        return;
+    case LI_K_RESPONSE:
+        on_reply(st, dir, m, body, len);
+        return;
+    default:
+        return;
+    }
+}
+
+void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                     size_t len, int64_t latency_us)
+{
+    (void)latency_us;
+    li_state_feed(ud, dir, m, body, len);
+}
+
+/* ---- queries ------------------------------------------------------------- */
+
+void li_state_info(const struct li_state *st, struct li_state_info *o)
+{
+    memset(o, 0, sizeof *o);
+    o->untrackable = st->untrackable;
+    o->reason = st->reason;
+    o->have_initialize = st->init_params != NULL;
+    o->initialized = st->initialized;
+    o->shutdown = st->shutdown;
+    o->enc = st->enc;
+    o->documents = st->ndocs;
+    o->inflight = st->req[LI_C2S].n;
+    o->pending_s2c = st->req[LI_S2C].n;
+    o->bytes = st->bytes;
+    o->max_bytes = st->max_bytes;
+    o->out_of_order = st->out_of_order;
+    o->unknown_docs = st->unknown_docs;
+    o->reopened = st->reopened;
+}
+
+int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc *out)
+{
+    struct doc *d = find_doc(st, uri, strlen(uri));
+    if (!d) return -ENOENT;
+    out->uri = d->uri;
+    out->language = d->lang;
+    out->version = d->version;
+    out->text = d->text;
+    out->len = d->len;
+    return 0;
+}
+
+int li_state_check(const struct li_state *st)
+{
+    size_t ndocs = 0;
+    size_t n = st->init_len + st->config_len + st->folders_bytes + st->answers_bytes;
+    for (const struct doc *d = st->docs; d; d = d->next) {
+        n += doc_charge(d);
+        if (d->len > d->cap || d->cache_off > d->len) return -1;
+        if (!d->has_cr && d->len && memchr(d->text, '\r', d->len)) return -1;
+        if (find_doc(st, d->uri, d->uri_len) != d || d->hash != hash_of(d->uri, d->uri_len))
+            return -1;
+        ndocs++;
+        size_t l = 0;
+        int past;
+        size_t off = walk_lines(d->text, d->len, &l, 0, d->cache_line, &past, 1);
+        if (past || off != d->cache_off) return -1;
+    }
+    for (int i = 0; i < 2; i++)
+        for (const struct req *r = st->req[i].head; r; r = r->next)
+            n += r->charged;
+    if (n != st->bytes || st->bytes > st->max_bytes || ndocs != st->ndocs) return -1;
+    return 0;
+}
+
+/* ---- replay -------------------------------------------------------------- */
+
+static int push(struct li_state_replay *r, char *body, size_t len)
+{
+    if (!body) return -ENOMEM;
+    char **b = realloc(r->bodies, (r->n + 1) * sizeof *b);
+    if (b) r->bodies = b;
+    size_t *l = b ? realloc(r->lens, (r->n + 1) * sizeof *l) : NULL;
+    if (l) r->lens = l;
+    if (!b || !l) {
+        free(body);
+        return -ENOMEM;
+    }
+    r->bodies[r->n] = body;
+    r->lens[r->n++] = len;
+    return 0;
+}
+
+/* A growing text; `oom` once an append failed (the text is then cut). */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* s[0..n) as a JSON string: quotes, backslashes and control characters
+ * escaped (as jansson writes them), everything else as it is. */
+static void sb_json_string(struct sbuf *b, const char *s, size_t n)
+{
+    static const char shorts[] = "btn\0fr"; /* \b \t \n, (\v), \f \r */
+    size_t run = 0;
+    sb_put(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sb_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c >= '\b' && c <= '\r' && c != '\v')
+            snprintf(esc, sizeof esc, "\\%c", shorts[c - '\b']);
+        else
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+        sb_str(b, esc);
+    }
+    sb_put(b, s + run, n - run);
+    sb_put(b, "\"", 1);
+}
+
+static int push_sb(struct li_state_replay *r, struct sbuf *b)
+{
+    if (b->oom || !b->p) {
+        free(b->p);
+        return -ENOMEM;
+    }
+    return push(r, b->p, b->len);
+}
+
+/* Folders of a[0..na) whose URI is not in b[0..nb), as a JSON array. */
+static void sb_folders_minus(struct sbuf *sb, const struct li_state_folder *a, size_t na,
+                             const struct li_state_folder *b, size_t nb)
+{
+    int first = 1;
+    sb_str(sb, "[");
+    for (size_t i = 0; i < na; i++) {
+        if (folder_index(b, nb, a[i].uri) >= 0) continue;
+        sb_str(sb, first ? "{\"uri\":" : ",{\"uri\":");
+        sb_json_string(sb, a[i].uri, strlen(a[i].uri));
+        sb_str(sb, ",\"name\":");
+        sb_json_string(sb, a[i].name, strlen(a[i].name));
+        sb_str(sb, "}");
+        first = 0;
+    }
+    sb_str(sb, "]");
+}
+
+static int replay_folders(struct li_state_replay *r, const struct li_state *st)
+{
+    int same = st->nfolders == st->ninit_folders;
+    for (size_t i = 0; same && i < st->nfolders; i++)
+        same = folder_index(st->init_folders, st->ninit_folders, st->folders[i].uri) >= 0;
+    if (same) return 0;
+    struct sbuf b = {0};
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\","
+               "\"params\":{\"event\":{\"added\":");
+    sb_folders_minus(&b, st->folders, st->nfolders, st->init_folders, st->ninit_folders);
+    sb_str(&b, ",\"removed\":");
+    sb_folders_minus(&b, st->init_folders, st->ninit_folders, st->folders, st->nfolders);
+    sb_str(&b, "}}}");
+    return push_sb(r, &b);
+}
+
+static int replay_open(struct li_state_replay *r, const struct doc *d)
+{
+    struct sbuf b = {0};
+    char version[32];
+    snprintf(version, sizeof version, "%lld", (long long)d->version);
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
+               "\"textDocument\":{\"uri\":");
+    sb_json_string(&b, d->uri, d->uri_len);
+    sb_str(&b, ",\"languageId\":");
+    sb_json_string(&b, d->lang, strlen(d->lang));
+    sb_str(&b, ",\"version\":");
+    sb_str(&b, version);
+    sb_str(&b, ",\"text\":");
+    sb_json_string(&b, d->text, d->len);
+    sb_str(&b, "}}}");
+    return push_sb(r, &b);
+}
+
+static int replay_requests(struct li_state_replay *r, const struct li_state *st)
+{
+    const struct reqlist *c = &st->req[LI_C2S], *s = &st->req[LI_S2C];
+    if (c->n && !(r->inflight = calloc(c->n, sizeof *r->inflight))) return -ENOMEM;
+    for (const struct req *q = c->head; q; q = q->next) {
+        struct li_state_req *o = &r->inflight[r->n_inflight++];
+        memcpy(o->method, q->method, sizeof o->method);
+        o->safe = q->safe;
+        o->cancelled = q->cancelled;
+        o->len = q->len;
+        o->id = strdup(q->id);
+        o->body = q->body ? memdup0(q->body, q->len) : NULL;
+        if (!o->id || (q->body && !o->body)) return -ENOMEM;
+    }
+    if (s->n && !(r->s2c_ids = calloc(s->n, sizeof *r->s2c_ids))) return -ENOMEM;
+    for (const struct req *q = s->head; q; q = q->next)
+        if (!(r->s2c_ids[r->n_s2c++] = strdup(q->id))) return -ENOMEM;
+    return 0;
+}
+
+int li_state_replay(const struct li_state *st, const char *init_id, struct li_state_replay *out)
+{
+    memset(out, 0, sizeof *out);
+    if (st->untrackable || !st->init_params) return -ENOTRECOVERABLE;
+    struct li_json_result jr;
+    size_t idlen = init_id ? strlen(init_id) : 0;
+    if (!init_id || li_json_scan(init_id, idlen, 0, NULL, NULL, &jr) != 0 ||
+        (jr.top != LI_J_NUMBER && jr.top != LI_J_STRING))
+        return -EINVAL;
+    struct sbuf b = {0};
+    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    sb_put(&b, init_id, idlen);
+    sb_str(&b, ",\"method\":\"initialize\",\"params\":");
+    sb_put(&b, st->init_params, st->init_len);
+    sb_str(&b, "}");
+    int rc = push_sb(out, &b);
+    if (rc == 0 && st->initialized) {
+        struct sbuf i = {0};
+        sb_str(&i, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+        rc = push_sb(out, &i);
+    }
+    if (rc == 0) rc = replay_folders(out, st);
+    if (rc == 0 && st->config) {
+        struct sbuf c = {0};
+        sb_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
+                   "\"params\":");
+        sb_put(&c, st->config, st->config_len);
+        sb_str(&c, "}");
+        rc = push_sb(out, &c);
+    }
+    for (const struct doc *d = st->docs; d && rc == 0; d = d->next)
+        rc = replay_open(out, d);
+    if (rc == 0) rc = replay_requests(out, st);
+    if (rc != 0) li_state_replay_free(out);
+    return rc;
+}
+
+void li_state_replay_free(struct li_state_replay *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->bodies[i]);
+    for (size_t i = 0; i < r->n_inflight; i++) {
+        free(r->inflight[i].id);
+        free(r->inflight[i].body);
+    }
+    for (size_t i = 0; i < r->n_s2c; i++)
+        free(r->s2c_ids[i]);
+    free(r->bodies);
+    free(r->lens);
+    free(r->inflight);
+    free(r->s2c_ids);
+    memset(r, 0, sizeof *r);
+}

@@ -5,8 +5,9 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_doctor.h"
-#include "proxy/lp_redact.h"
 
 extern char **environ;
 
@@ -57,16 +58,19 @@ int cmd_doctor(int argc, char **argv)
     }
     fclose(m);
     json_decref(rep);
-    /* Every value was redacted where it was read; this catches a secret
-     * that reached the text some other way. */
-    size_t cap = len + len / 2 + 64;
-    char *out = realloc(text, cap);
-    if (out) {
-        text = out;
-        lp_redact_scrub(text, cap, environ);
-    }
-    fputs(text, stdout);
+    /* The report's strings were redacted; this catches a secret that a
+     * line's layout put back together (and JSON's escaping hid). */
+    size_t rl = 0;
+    char *red = li_redact(text, len, environ, &rl);
     free(text);
+    if (!red) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;
+    /* The text quotes other programs (go's errors, sessions' endings, server
+     * command lines): nothing in it may drive the terminal. */
+    if (as_json)
+        fputs(red, stdout);
+    else
+        li_escape_write(red, rl, LI_ESC_KEEP_NL, stdout);
+    free(red);
     if (fflush(stdout)) return 70;
     return n ? 1 : 0;
 }

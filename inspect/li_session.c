@@ -8,6 +8,7 @@
 #include "framing/lf.h"
 #include "inspect/li_json.h"
 #include "inspect/li_pair.h"
+#include "inspect/li_redact.h"
 
 /* Buffers above this size are released after use, so one huge message
  * does not pin its memory for the rest of the session; below it they are
@@ -211,20 +212,29 @@ static void emit(struct li_session *s, struct buf *b)
 }
 
 /* jansson for the rare lines: compact, and it escapes every control
- * character, so no raw newline gets in. */
-static void emit_json(struct li_session *s, json_t *obj)
+ * character, so no raw newline gets in. These are the lines lsptap writes
+ * itself, so they are redacted (a copy: the members may be the caller's). */
+static void emit_json(struct li_session *s, json_t *orig)
 {
-    if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
+    if (s->o.record == LI_REC_OFF || !s->o.sink || !orig) return;
+    json_t *obj = json_deep_copy(orig);
+    if (!obj) return;
+    li_redact_json(obj, s->o.redact_env);
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (!n) return;
+    if (!n) {
+        json_decref(obj);
+        return;
+    }
     /* Its own buffer, not s->line: a sink may write an event line (say,
      * about a line it dropped) while a message line is being handed over. */
     char *line = malloc(n + 1);
-    if (!line) return;
-    json_dumpb(obj, line, n, JSON_COMPACT);
-    line[n] = '\n';
-    s->o.sink(s->o.sink_ud, line, n + 1);
+    if (line) {
+        json_dumpb(obj, line, n, JSON_COMPACT);
+        line[n] = '\n';
+        s->o.sink(s->o.sink_ud, line, n + 1);
+    }
     free(line);
+    json_decref(obj);
 }
 
 static json_t *event_obj(uint64_t t_us, const char *name)
@@ -751,6 +761,7 @@ size_t li_session_pending(const struct li_session *s, struct li_pending *out, si
             if (mlen > sizeof p->method - 1)
                 mlen = li_utf8_valid_prefix(json_string_value(m), sizeof p->method - 1);
             memcpy(p->method, json_string_value(m), mlen);
+            p->method_len = mlen;
         }
         json_decref(m);
     }

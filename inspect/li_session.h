@@ -68,6 +68,10 @@ struct li_opts {
     li_msg_fn on_msg;       /* may be NULL */
     void *msg_ud;
     li_sinkv_fn sinkv;      /* may be NULL; used only with a sink, and gets sink_ud */
+    /* Every line lsptap writes itself (header, events, summary; not the
+     * messages' bodies, which are the recording) goes through li_redact
+     * with this environment's secrets (NULL: the rules alone). Borrowed. */
+    char *const *redact_env;
 };
 
 struct li_session;
@@ -124,6 +128,7 @@ void li_session_counts(const struct li_session *s, struct li_counts *c);
 struct li_pending {
     enum li_dir dir;   /* direction the request travelled */
     char method[128];  /* NUL-terminated, unquoted; "" when unknown */
+    size_t method_len; /* its length: a peer's method may hold a NUL */
     char id[64];       /* the id as JSON text: 7 or "abc" (truncated if longer) */
     uint64_t t_us;     /* when the request was seen */
     int cancelled;

@@ -51,7 +51,8 @@ size_t li_escape(const char *s, size_t n, int flags, char *out, size_t cap)
             tl = (size_t)snprintf(tmp, sizeof tmp, "\\x%02x", u[i]);
             l = 1;
         } else if (cp < 0x20 || cp == 0x7f) {
-            if ((flags & LI_ESC_KEEP_NL) && (cp == '\n' || cp == '\t')) {
+            int crlf = cp == '\r' && i + 1 < n && s[i + 1] == '\n';
+            if ((flags & LI_ESC_KEEP_NL) && (cp == '\n' || cp == '\t' || crlf)) {
                 tmp[0] = (char)cp;
                 tl = 1;
             } else {
@@ -91,6 +92,22 @@ int li_escape_write(const char *s, size_t n, int flags, FILE *f)
     int r = fputs(e, f);
     free(e);
     return r < 0 ? EOF : 0;
+}
+
+int li_escape_printed(void (*print)(const void *ud, FILE *f), const void *ud, FILE *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m) return EOF;
+    print(ud, m);
+    if (fclose(m)) {
+        free(text);
+        return EOF;
+    }
+    int r = li_escape_write(text, len, LI_ESC_KEEP_NL, out);
+    free(text);
+    return r;
 }
 
 void li_escape_nuls(json_t *line)

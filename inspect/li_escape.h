@@ -7,7 +7,8 @@
  *
  * Escaped, and nothing else:
  *  - C0 controls and DEL as \xNN (\x1b for ESC, \x07 for BEL, \x00 for NUL);
- *    with LI_ESC_KEEP_NL, '\n' and '\t' stay (multi-line text);
+ *    with LI_ESC_KEEP_NL, '\n', "\r\n" and '\t' stay (multi-line text; a
+ *    lone '\r', which would let a line overwrite another, does not);
  *  - C1 controls (U+0080..U+009F) and the invisible Unicode controls that
  *    reorder or hide text (U+200E/F, U+202A..E, U+2066..9, U+2028/9, U+FEFF)
  *    as \uNNNN;
@@ -25,7 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define LI_ESC_KEEP_NL 1 /* keep '\n' and '\t' (text of several lines) */
+#define LI_ESC_KEEP_NL 1 /* keep '\n', "\r\n" and '\t' (text of several lines) */
 
 /* Writes the escaped form of s[0..n) into out (cap bytes, always
  * NUL-terminated when cap > 0, cut at a whole escape); returns the length of
@@ -38,6 +39,11 @@ char *li_escape_dup(const char *s, size_t n, int flags);
 
 /* Writes the escaped form of s[0..n) to f; returns 0, or EOF on a write error. */
 int li_escape_write(const char *s, size_t n, int flags, FILE *f);
+
+/* Runs print(ud, f) on a memory stream and writes what it printed to out
+ * escaped, newlines kept: for a report built from many peer strings.
+ * Returns 0, or EOF when out of memory or on a write error. */
+int li_escape_printed(void (*print)(const void *ud, FILE *f), const void *ud, FILE *out);
 
 /* For readers that hand strings to C code: every string member of the object
  * line (not nested) that holds a NUL is replaced by its text with each NUL

@@ -51,6 +51,7 @@ struct li_session {
     struct li_pair_table pend[2]; /* requests that travelled in each direction */
     struct li_counts c;
     struct buf line;
+    char *const *redact_env; /* li_session_redact_with; NULL: the rules alone */
 };
 
 /* ---- growable buffer ---------------------------------------------------- */
@@ -219,7 +220,7 @@ static void emit_json(struct li_session *s, json_t *orig)
     if (s->o.record == LI_REC_OFF || !s->o.sink || !orig) return;
     json_t *obj = json_deep_copy(orig);
     if (!obj) return;
-    li_redact_json(obj, s->o.redact_env);
+    li_redact_json(obj, s->redact_env);
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
     if (!n) {
         json_decref(obj);
@@ -263,6 +264,11 @@ void li_session_event(struct li_session *s, uint64_t t_us, const char *name, jso
     copy_members(o, fields, "t_us", "event");
     emit_json(s, o);
     json_decref(o);
+}
+
+void li_session_redact_with(struct li_session *s, char *const envp[])
+{
+    s->redact_env = envp;
 }
 
 void li_session_write_header(struct li_session *s, json_t *fields)

@@ -68,10 +68,6 @@ struct li_opts {
     li_msg_fn on_msg;       /* may be NULL */
     void *msg_ud;
     li_sinkv_fn sinkv;      /* may be NULL; used only with a sink, and gets sink_ud */
-    /* Every line lsptap writes itself (header, events, summary; not the
-     * messages' bodies, which are the recording) goes through li_redact
-     * with this environment's secrets (NULL: the rules alone). Borrowed. */
-    char *const *redact_env;
 };
 
 struct li_session;
@@ -79,6 +75,12 @@ struct li_session;
 /* Returns NULL only when out of memory. */
 struct li_session *li_session_new(const struct li_opts *o);
 void li_session_free(struct li_session *s);
+
+/* Every line the session writes itself (header, events, summary; not the
+ * messages' bodies, which are the recording) goes through li_redact; with
+ * this, its last pass uses envp's secrets too (borrowed; it must outlive the
+ * session). Call before the header is written. */
+void li_session_redact_with(struct li_session *s, char *const envp[]);
 
 /* Writes the header line: the members of `fields` (borrowed; may be NULL)
  * preceded by "lsptap": LI_FORMAT_VERSION and "protocol": "lsp"|"dap"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_escape.h"
 #include "inspect/li_reader.h"
 
 struct row {
@@ -336,6 +337,7 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
 
 void li_stats_add(struct li_stats *st, json_t *line)
 {
+    li_escape_nuls(line); /* a peer's NUL in a name must not cut it short */
     st->lines++;
     uint64_t t = u64_member(line, "t_us");
     if (t > st->last_t_us) st->last_t_us = t;
@@ -736,7 +738,7 @@ static void print_parts(const struct li_stats *st, FILE *out)
     }
 }
 
-void li_stats_print(const struct li_stats *st, FILE *out)
+static void print_table(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
     int w = 6;
@@ -793,6 +795,17 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     for (size_t i = 0; i < json_array_size(st->warnings); i++)
         fprintf(out, "%snote: %s\n", i ? "" : "\n",
                 json_string_value(json_array_get(st->warnings, i)));
+}
+
+static void print_any(const void *st, FILE *f)
+{
+    print_table(st, f);
+}
+
+/* Every name and reason in the table came from a peer: escaped. */
+void li_stats_print(const struct li_stats *st, FILE *out)
+{
+    li_escape_printed(print_any, st, out);
 }
 
 static json_t *per_dir(const uint64_t v[2])

@@ -99,13 +99,13 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         .on_msg = on_msg,
         .msg_ud = msg_ud,
         .sinkv = s->log ? lp_log_linev : NULL,
-        .redact_env = environ,
     };
     s->li = li_session_new(&o);
     if (!s->li) {
         fprintf(stderr, "lsptap: out of memory setting up the session\n");
         return -ENOMEM;
     }
+    li_session_redact_with(s->li, environ);
     json_t *h = header_fields(role, argv, cfg);
     li_session_write_header(s->li, h);
     json_decref(h);

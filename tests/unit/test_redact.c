@@ -179,8 +179,8 @@ static void escape_controls(void **state)
     assert_string_equal(out, "\\x1b]0;pwned\\x07\\x1b[2J\\x00after\\x0d\\x0a\\x09\\x7f ok \\u009b "
                              "\\u202e caf\xc3\xa9 \\xff");
     assert_int_equal(n, strlen(out));
-    li_escape("a\nb\tc\rd", 7, LI_ESC_KEEP_NL, out, sizeof out);
-    assert_string_equal(out, "a\nb\tc\\x0dd");
+    li_escape("a\nb\tc\rd\r\n", 9, LI_ESC_KEEP_NL, out, sizeof out);
+    assert_string_equal(out, "a\nb\tc\\x0dd\r\n");
     /* Cut at a whole escape, and the full length still reported. */
     char small[8];
     assert_int_equal(li_escape("ab\x1b", 3, 0, small, 6), 6);

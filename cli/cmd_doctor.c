@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
-#include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "proxy/lp_doctor.h"
 
@@ -22,6 +21,17 @@ static int usage(FILE *f)
           "Exit status: 0 no problems, 1 problems found, 2 usage.\n",
           f);
     return f == stdout ? 0 : 2;
+}
+
+static void print_json(const void *rep, FILE *f)
+{
+    json_dumpf(rep, f, JSON_INDENT(2));
+    fputc('\n', f);
+}
+
+static void print_text(const void *rep, FILE *f)
+{
+    lp_doctor_print(rep, f);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -46,31 +56,13 @@ int cmd_doctor(int argc, char **argv)
     size_t n = 0;
     json_t *rep = lp_doctor_run(environ, dir, &n);
     if (!rep) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m) return json_decref(rep), 70;
-    if (as_json) {
-        json_dumpf(rep, m, JSON_INDENT(2));
-        fputc('\n', m);
-    } else {
-        lp_doctor_print(rep, m);
-    }
-    fclose(m);
+    /* The report's strings were redacted; the printed text is again (a
+     * secret a line's layout put back together), and escaped: it quotes other
+     * programs (go's errors, sessions' endings, server command lines). In
+     * JSON the escapes are JSON's own (\u009b), so it stays the same JSON. */
+    int r = li_redact_printed(as_json ? print_json : print_text, rep, environ, stdout);
     json_decref(rep);
-    /* The report's strings were redacted; this catches a secret that a
-     * line's layout put back together (and JSON's escaping hid). */
-    size_t rl = 0;
-    char *red = li_redact(text, len, environ, &rl);
-    free(text);
-    if (!red) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;
-    /* The text quotes other programs (go's errors, sessions' endings, server
-     * command lines): nothing in it may drive the terminal. */
-    if (as_json)
-        fputs(red, stdout);
-    else
-        li_escape_write(red, rl, LI_ESC_KEEP_NL, stdout);
-    free(red);
+    if (r) return fprintf(stderr, "lsptap doctor: cannot write the report\n"), 70;
     if (fflush(stdout)) return 70;
     return n ? 1 : 0;
 }

@@ -94,22 +94,6 @@ int li_escape_write(const char *s, size_t n, int flags, FILE *f)
     return r < 0 ? EOF : 0;
 }
 
-int li_escape_printed(void (*print)(const void *ud, FILE *f), const void *ud, FILE *out)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m) return EOF;
-    print(ud, m);
-    if (fclose(m)) {
-        free(text);
-        return EOF;
-    }
-    int r = li_escape_write(text, len, LI_ESC_KEEP_NL, out);
-    free(text);
-    return r;
-}
-
 void li_escape_nuls(json_t *line)
 {
     const char *k;

@@ -40,11 +40,6 @@ char *li_escape_dup(const char *s, size_t n, int flags);
 /* Writes the escaped form of s[0..n) to f; returns 0, or EOF on a write error. */
 int li_escape_write(const char *s, size_t n, int flags, FILE *f);
 
-/* Runs print(ud, f) on a memory stream and writes what it printed to out
- * escaped, newlines kept: for a report built from many peer strings.
- * Returns 0, or EOF when out of memory or on a write error. */
-int li_escape_printed(void (*print)(const void *ud, FILE *f), const void *ud, FILE *out);
-
 /* For readers that hand strings to C code: every string member of the object
  * line (not nested) that holds a NUL is replaced by its text with each NUL
  * written as \x00, so that nothing after the NUL is lost. */

@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
 static int is_session_name(const char *n)
@@ -113,8 +115,9 @@ static void print_list(const void *ud, FILE *out)
     }
 }
 
-/* The server's argv and how each session ended are recorded words: escaped. */
+/* The server's argv and how each session ended are recorded words:
+ * redacted and escaped. */
 void li_ls_print(json_t *list, FILE *out)
 {
-    li_escape_printed(print_list, list, out);
+    li_redact_printed(print_list, list, environ, out);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inspect/li_escape.h"
+
 static const char *const secret_words[] = {
     "TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "COOKIE", NULL,
 };
@@ -396,4 +398,24 @@ void li_redact_json(json_t *v, char *const envp[])
         json_t *m;
         json_array_foreach(v, i, m) li_redact_json(m, envp);
     }
+}
+
+int li_redact_printed(void (*print)(const void *ud, FILE *f), const void *ud, char *const envp[],
+                      FILE *out)
+{
+    char *text = NULL;
+    size_t len = 0, rl = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m) return EOF;
+    print(ud, m);
+    if (fclose(m)) {
+        free(text);
+        return EOF;
+    }
+    char *red = li_redact(text, len, envp, &rl);
+    free(text);
+    if (!red) return EOF;
+    int r = li_escape_write(red, rl, LI_ESC_KEEP_NL, out);
+    free(red);
+    return r;
 }

@@ -34,6 +34,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define LI_REDACTED "REDACTED"
 
@@ -60,5 +61,12 @@ void li_redact_value(const char *name, const char *value, char *const envp[], ch
 /* li_redact on every string inside v (object members and array items,
  * recursively; not the keys), in place. */
 void li_redact_json(json_t *v, char *const envp[]);
+
+/* For readers that print a report built from a session file: runs
+ * print(ud, f) on a memory stream, then writes what it printed to out
+ * redacted (li_redact with envp) and escaped for a terminal (li_escape,
+ * newlines kept). Returns 0, or EOF when out of memory or on a write error. */
+int li_redact_printed(void (*print)(const void *ud, FILE *f), const void *ud, char *const envp[],
+                      FILE *out);
 
 #endif

@@ -2,9 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inspect/li_escape.h"
 #include "inspect/li_reader.h"
+#include "inspect/li_redact.h"
 
 struct row {
     char *name;
@@ -802,10 +804,11 @@ static void print_any(const void *st, FILE *f)
     print_table(st, f);
 }
 
-/* Every name and reason in the table came from a peer: escaped. */
+/* Every name and reason in the table came from a peer: escaped; and it
+ * goes into bug reports: redacted. */
 void li_stats_print(const struct li_stats *st, FILE *out)
 {
-    li_escape_printed(print_any, st, out);
+    li_redact_printed(print_any, st, environ, out);
 }
 
 static json_t *per_dir(const uint64_t v[2])

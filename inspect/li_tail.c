@@ -7,8 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 
 static void fmt_us(char *out, size_t cap, long long us)
 {
@@ -185,6 +187,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
             continue;
         }
         if (li_tail_format(v, f, text, sizeof text)) {
+            li_redact_buf(text, sizeof text, environ);
             fprintf(out, "%s\n", text);
             fflush(out);
         }

@@ -269,16 +269,50 @@ static void add_known(struct spans *s, const char *t, size_t len, const char *se
         add(s, (size_t)(q - t), (size_t)(q - t) + sl);
 }
 
-static void rule_environment(struct spans *s, const char *t, size_t len, char *const envp[])
+/* The secrets of an environment, gathered once: the value of each
+ * secret-named variable, and what the value rules mask in every other
+ * variable's value. Copies: the environment may change afterwards. */
+struct li_secrets {
+    char **v;
+    size_t *len;
+    size_t n, cap;
+    int oom;
+};
+
+static void keep(struct li_secrets *k, const char *p, size_t n)
 {
-    if (!envp) return;
-    for (char *const *e = envp; *e; e++) {
+    if (n < MIN_SCRUB || k->oom) return;
+    if (k->n == k->cap) {
+        size_t nc = k->cap ? k->cap * 2 : 8;
+        char **nv = realloc(k->v, nc * sizeof *nv);
+        if (nv) k->v = nv;
+        size_t *nl = nv ? realloc(k->len, nc * sizeof *nl) : NULL;
+        if (nl) k->len = nl;
+        if (!nv || !nl) {
+            k->oom = 1;
+            return;
+        }
+        k->cap = nc;
+    }
+    if (!(k->v[k->n] = malloc(n))) {
+        k->oom = 1;
+        return;
+    }
+    memcpy(k->v[k->n], p, n);
+    k->len[k->n++] = n;
+}
+
+struct li_secrets *li_secrets_new(char *const envp[])
+{
+    struct li_secrets *k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    for (char *const *e = envp; e && *e; e++) {
         const char *eq = strchr(*e, '=');
         if (!eq) continue;
         const char *v = eq + 1;
         size_t vl = strlen(v);
         if (li_redact_is_secret_name(*e)) {
-            add_known(s, t, len, v, vl);
+            keep(k, v, vl);
             continue;
         }
         if (!vl) continue;
@@ -287,10 +321,31 @@ static void rule_environment(struct spans *s, const char *t, size_t len, char *c
         struct spans in = {0};
         value_rules(&in, name, v, vl);
         for (size_t i = 0; i < in.n; i++)
-            add_known(s, t, len, v + in.v[i][0], in.v[i][1] - in.v[i][0]);
-        s->oom |= in.oom;
+            keep(k, v + in.v[i][0], in.v[i][1] - in.v[i][0]);
+        k->oom |= in.oom;
         free(in.v);
     }
+    if (k->oom) {
+        li_secrets_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void li_secrets_free(struct li_secrets *k)
+{
+    if (!k) return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->v[i]);
+    free(k->v);
+    free(k->len);
+    free(k);
+}
+
+static void rule_known(struct spans *s, const char *t, size_t len, const struct li_secrets *k)
+{
+    for (size_t i = 0; k && !s->oom && i < k->n; i++)
+        add_known(s, t, len, k->v[i], k->len[i]);
 }
 
 /* ---- masking ------------------------------------------------------------ */
@@ -330,12 +385,20 @@ static char *mask(const char *t, size_t len, struct spans *s, size_t *outlen)
     return out;
 }
 
+char *li_redact_with(const struct li_secrets *k, const char *text, size_t len, size_t *outlen)
+{
+    struct spans s = {.oom = !k};
+    free_text_rules(&s, text, len);
+    rule_known(&s, text, len, k);
+    return mask(text, len, &s, outlen);
+}
+
 char *li_redact(const char *text, size_t len, char *const envp[], size_t *outlen)
 {
-    struct spans s = {0};
-    free_text_rules(&s, text, len);
-    rule_environment(&s, text, len, envp);
-    return mask(text, len, &s, outlen);
+    struct li_secrets *k = li_secrets_new(envp);
+    char *r = li_redact_with(k, text, len, outlen);
+    li_secrets_free(k);
+    return r;
 }
 
 /* A fixed buffer that cannot hold the result gets what fits of it; when even
@@ -373,31 +436,40 @@ void li_redact_value(const char *name, const char *value, char *const envp[], ch
         return;
     }
     size_t len = strlen(value), rl = 0;
-    struct spans s = {0};
+    struct li_secrets *k = li_secrets_new(envp);
+    struct spans s = {.oom = !k};
     value_rules(&s, name, value, len);
-    rule_environment(&s, value, len, envp);
+    rule_known(&s, value, len, k);
+    li_secrets_free(k);
     char *r = mask(value, len, &s, &rl);
     put(out, outlen, r, rl);
 }
 
-void li_redact_json(json_t *v, char *const envp[])
+void li_redact_json_with(json_t *v, const struct li_secrets *k)
 {
     if (json_is_string(v)) {
         size_t rl;
-        char *r = li_redact(json_string_value(v), json_string_length(v), envp, &rl);
+        char *r = li_redact_with(k, json_string_value(v), json_string_length(v), &rl);
         int same = r && rl == json_string_length(v) && !memcmp(r, json_string_value(v), rl);
         if (!same && (!r || json_string_setn(v, r, rl)))
             json_string_set(v, "(text withheld: no memory to redact it)");
         free(r);
     } else if (json_is_object(v)) {
-        const char *k;
+        const char *key;
         json_t *m;
-        json_object_foreach(v, k, m) li_redact_json(m, envp);
+        json_object_foreach(v, key, m) li_redact_json_with(m, k);
     } else if (json_is_array(v)) {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m) li_redact_json(m, envp);
+        json_array_foreach(v, i, m) li_redact_json_with(m, k);
     }
+}
+
+void li_redact_json(json_t *v, char *const envp[])
+{
+    struct li_secrets *k = li_secrets_new(envp);
+    li_redact_json_with(v, k); /* no memory for k: every string withheld */
+    li_secrets_free(k);
 }
 
 int li_redact_printed(void (*print)(const void *ud, FILE *f), const void *ud, char *const envp[],

@@ -58,6 +58,21 @@ void li_redact_buf(char *buf, size_t cap, char *const envp[]);
 void li_redact_value(const char *name, const char *value, char *const envp[], char *out,
                      size_t outlen);
 
+/* The secrets of envp (the last pass's list), gathered once for a caller that
+ * redacts many texts against the same environment (the session writer).
+ * Copies what it needs: envp may change or go afterwards. envp NULL: an
+ * empty set (the rules alone). NULL when out of memory. */
+struct li_secrets;
+struct li_secrets *li_secrets_new(char *const envp[]);
+void li_secrets_free(struct li_secrets *k);
+
+/* li_redact with a gathered set. k NULL (li_secrets_new ran out of memory):
+ * NULL, as when out of memory, so that nothing goes out half-redacted. */
+char *li_redact_with(const struct li_secrets *k, const char *text, size_t len, size_t *outlen);
+
+/* li_redact_json with a gathered set; k NULL: every string is withheld. */
+void li_redact_json_with(json_t *v, const struct li_secrets *k);
+
 /* li_redact on every string inside v (object members and array items,
  * recursively; not the keys), in place. */
 void li_redact_json(json_t *v, char *const envp[]);

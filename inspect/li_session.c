@@ -51,7 +51,7 @@ struct li_session {
     struct li_pair_table pend[2]; /* requests that travelled in each direction */
     struct li_counts c;
     struct buf line;
-    char *const *redact_env; /* li_session_redact_with; NULL: the rules alone */
+    struct li_secrets *secrets; /* li_session_redact_with; NULL: the rules alone */
 };
 
 /* ---- growable buffer ---------------------------------------------------- */
@@ -213,28 +213,36 @@ static void emit(struct li_session *s, struct buf *b)
 }
 
 /* jansson for the rare lines: compact, and it escapes every control
- * character, so no raw newline gets in. These are the lines lsptap writes
- * itself, so they are redacted (a copy: the members may be the caller's). */
+ * character, so no raw newline gets in. */
+static void emit_json_raw(struct li_session *s, json_t *obj)
+{
+    if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
+    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
+    if (!n) return;
+    /* Its own buffer, not s->line: a sink may write an event line (say,
+     * about a line it dropped) while a message line is being handed over. */
+    char *line = malloc(n + 1);
+    if (!line) return;
+    json_dumpb(obj, line, n, JSON_COMPACT);
+    line[n] = '\n';
+    s->o.sink(s->o.sink_ud, line, n + 1);
+    free(line);
+}
+
+/* A line with what lsptap's callers say (the header, events, the summary):
+ * redacted, on a copy (the members may be the caller's). The lines made of
+ * the recording's own data (a pending request's method, a framing error)
+ * go out as emit_json_raw: the message lines hold the same words. */
 static void emit_json(struct li_session *s, json_t *orig)
 {
     if (s->o.record == LI_REC_OFF || !s->o.sink || !orig) return;
     json_t *obj = json_deep_copy(orig);
     if (!obj) return;
-    li_redact_json(obj, s->redact_env);
-    size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (!n) {
-        json_decref(obj);
-        return;
-    }
-    /* Its own buffer, not s->line: a sink may write an event line (say,
-     * about a line it dropped) while a message line is being handed over. */
-    char *line = malloc(n + 1);
-    if (line) {
-        json_dumpb(obj, line, n, JSON_COMPACT);
-        line[n] = '\n';
-        s->o.sink(s->o.sink_ud, line, n + 1);
-    }
-    free(line);
+    if (s->secrets)
+        li_redact_json_with(obj, s->secrets);
+    else
+        li_redact_json(obj, NULL);
+    emit_json_raw(s, obj);
     json_decref(obj);
 }
 
@@ -266,9 +274,13 @@ void li_session_event(struct li_session *s, uint64_t t_us, const char *name, jso
     json_decref(o);
 }
 
-void li_session_redact_with(struct li_session *s, char *const envp[])
+int li_session_redact_with(struct li_session *s, char *const envp[])
 {
-    s->redact_env = envp;
+    struct li_secrets *k = li_secrets_new(envp);
+    if (!k) return -ENOMEM;
+    li_secrets_free(s->secrets);
+    s->secrets = k;
+    return 0;
 }
 
 void li_session_write_header(struct li_session *s, json_t *fields)
@@ -607,7 +619,7 @@ static void on_error(void *ud, int code, uint64_t off)
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "code", json_string(lf_errname(code)));
     json_object_set_new(o, "message", json_string(lf_strerror(code)));
-    emit_json(s, o);
+    emit_json_raw(s, o);
     json_decref(o);
 }
 
@@ -620,7 +632,7 @@ static void on_skip(void *ud, uint64_t off, uint64_t skipped)
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "skipped", json_integer((json_int_t)skipped));
-    emit_json(s, o);
+    emit_json_raw(s, o);
     json_decref(o);
 }
 
@@ -654,6 +666,7 @@ void li_session_free(struct li_session *s)
         li_pair_free(&s->pend[i]);
     }
     buf_free(&s->line);
+    li_secrets_free(s->secrets);
     free(s);
 }
 
@@ -796,7 +809,7 @@ void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra
         json_object_set_new(o, "age_us",
                             json_integer((json_int_t)(t_us > v[i].t_us ? t_us - v[i].t_us : 0)));
         json_object_set_new(o, "cancelled", json_boolean(v[i].cancelled));
-        emit_json(s, o);
+        emit_json_raw(s, o);
         json_decref(o);
     }
     free(v);

@@ -78,9 +78,10 @@ void li_session_free(struct li_session *s);
 
 /* Every line the session writes itself (header, events, summary; not the
  * messages' bodies, which are the recording) goes through li_redact; with
- * this, its last pass uses envp's secrets too (borrowed; it must outlive the
- * session). Call before the header is written. */
-void li_session_redact_with(struct li_session *s, char *const envp[]);
+ * this, its last pass uses envp's secrets too (gathered now: later changes
+ * to envp are not seen). Call before the header is written. Returns 0, or
+ * -ENOMEM (the rules alone then apply). */
+int li_session_redact_with(struct li_session *s, char *const envp[]);
 
 /* Writes the header line: the members of `fields` (borrowed; may be NULL)
  * preceded by "lsptap": LI_FORMAT_VERSION and "protocol": "lsp"|"dap"

@@ -358,7 +358,7 @@ static char *mask(const char *t, size_t len, struct spans *s, size_t *outlen)
         free(s->v);
         return NULL;
     }
-    qsort(s->v, s->n, sizeof *s->v, by_start);
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, by_start);
     size_t ml = sizeof LI_REDACTED - 1;
     char *out = malloc(len + s->n * ml + 1);
     if (!out) {

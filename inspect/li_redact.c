@@ -65,6 +65,18 @@ static int by_start(const void *a, const void *b)
     return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+/* How far a rule looks from where it stands, so that a text built to make
+ * every position start a candidate ("a@a@a@...", "://://...") costs
+ * O(length * MAX_SCAN), not O(length^2). A userinfo, a name or a value
+ * longer than this is not recognised by the rules (the last pass still masks
+ * the environment's secrets of any length). */
+#define MAX_SCAN 1024
+
+static size_t lim(size_t from, size_t len)
+{
+    return len - from > MAX_SCAN ? from + MAX_SCAN : len;
+}
+
 /* Where a token of free text ends: a URL or a value never spans these. */
 static int ends_token(char c)
 {
@@ -107,8 +119,11 @@ static void rule_scheme_urls(struct spans *s, const char *t, size_t len)
     for (const char *p = t; (p = find(p, end, "://"));) {
         size_t a = (size_t)(p - t) + 3;
         p += 3;
-        size_t line = a;
-        while (line < len && !ends_token(t[line]))
+        /* Up to the next URL at most: a text of "://" repeated costs
+         * linear time. */
+        size_t line = a, stop = lim(a, len);
+        while (line < stop && !ends_token(t[line]) &&
+               !(t[line] == ':' && line + 2 < len && t[line + 1] == '/' && t[line + 2] == '/'))
             line++;
         size_t e = a;
         while (e < line && !strchr("/?#", t[e]) && !is_space(t[e]))
@@ -132,24 +147,37 @@ static void rule_scheme_urls(struct spans *s, const char *t, size_t len)
 
 /* user:password@host.name with no scheme: go's proxy settings take it. The
  * host must look like one (a dot, a port or a bracket) so that prose such as
- * "mailto:x@y" is left alone. */
+ * "mailto:x@y" is left alone. One pass: the token's start, its first ':' and
+ * '/', and whether it holds a "://" are carried along, so the cost stays
+ * linear however many '@' a text has. */
+static int token_break(char c)
+{
+    return ends_token(c) || is_space(c) || strchr("(){}[],|;=", c);
+}
+
 static void rule_bare_userinfo(struct spans *s, const char *t, size_t len)
 {
-    for (size_t at = 1; at + 1 < len; at++) {
-        if (t[at] != '@' || !host_start(t[at + 1])) continue;
-        size_t a = at;
-        while (a > 0 && !ends_token(t[a - 1]) && !is_space(t[a - 1]) &&
-               !strchr("(){}[],|;=", t[a - 1]))
-            a--;
-        if (find(t + a, t + at, "://")) continue; /* rule_scheme_urls' */
-        const char *colon = memchr(t + a, ':', at - a);
-        if (!colon || colon == t + a || colon + 1 == t + at) continue;
-        if (memchr(t + a, '/', (size_t)(colon - (t + a)))) continue;
-        size_t h = at + 1;
+    size_t tok = 0, colon = SIZE_MAX, slash = SIZE_MAX;
+    int scheme = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = t[i];
+        if (token_break(c)) {
+            tok = i + 1;
+            colon = slash = SIZE_MAX;
+            scheme = 0;
+            continue;
+        }
+        if (c == ':' && i + 2 < len && t[i + 1] == '/' && t[i + 2] == '/') scheme = 1;
+        if (c == ':' && colon == SIZE_MAX) colon = i;
+        if (c == '/' && slash == SIZE_MAX) slash = i;
+        if (c != '@' || scheme || i + 1 >= len || !host_start(t[i + 1])) continue;
+        if (i - tok > MAX_SCAN || colon == SIZE_MAX || colon == tok || colon + 1 == i) continue;
+        if (slash < colon) continue;
+        size_t h = i + 1;
         int hosty = t[h] == '[';
-        for (; h < len && !ends_token(t[h]) && !is_space(t[h]) && !strchr("/,|;", t[h]); h++)
+        for (size_t hs = lim(h, len); h < hs && !token_break(t[h]) && !strchr("/@", t[h]); h++)
             if (t[h] == '.' || t[h] == ':') hosty = 1;
-        if (hosty) add(s, (size_t)(colon - t) + 1, at);
+        if (hosty) add(s, colon + 1, i);
     }
 }
 
@@ -175,26 +203,30 @@ static int query_word(const char *name, size_t n)
  * list's); a value in quotes at its closing quote. */
 static void rule_secret_assignments(struct spans *s, const char *t, size_t len)
 {
+    size_t masked_to = 0; /* a '=' inside a value already masked has the same end */
     for (size_t e = 1; e < len; e++) {
-        if (t[e] != '=') continue;
-        size_t n = e;
-        while (n > 0 && name_char(t[n - 1]))
+        if (t[e] != '=' || e < masked_to) continue;
+        size_t n = e, floor = e > MAX_SCAN ? e - MAX_SCAN : 0;
+        while (n > floor && name_char(t[n - 1]))
             n--;
         if (n == e) continue;
         int query = n > 0 && (t[n - 1] == '?' || t[n - 1] == '&');
         if (!secret_name_n(t + n, e - n) && !(query && query_word(t + n, e - n))) continue;
         size_t v = e + 1, w;
         if (v < len && (t[v] == '"' || t[v] == '\'')) {
-            const char *close = memchr(t + v + 1, t[v], len - v - 1);
-            w = close ? (size_t)(close - t) : len;
+            size_t stop = lim(v + 1, len);
+            const char *close = v + 1 < stop ? memchr(t + v + 1, t[v], stop - v - 1) : NULL;
+            w = close ? (size_t)(close - t) : stop;
             v++;
         } else {
             w = v;
-            while (w < len && !ends_token(t[w]) && !is_space(t[w]) && t[w] != '&' && t[w] != ';' &&
+            size_t stop = lim(v, len);
+            while (w < stop && !ends_token(t[w]) && !is_space(t[w]) && t[w] != '&' && t[w] != ';' &&
                    !(query && (t[w] == '#' || t[w] == ',' || t[w] == '|')))
                 w++;
         }
         add(s, v, w);
+        if (w > masked_to) masked_to = w;
     }
 }
 

@@ -151,6 +151,29 @@ static void redact_buffer_too_small(void **state)
     assert_int_equal(strlen(out), sizeof out - 1);
 }
 
+/* Texts built so that every position starts a candidate: each rule looks a
+ * bounded distance, so 1 MiB of them is redacted (in well under the unit
+ * runner's 120 s; quadratic, it took hours). */
+static void redact_adversarial_repetitions(void **state)
+{
+    (void)state;
+    static const char *const units[] = {"a@", "://", "TOKEN=", "x:y@", "?token=&", "\"a=\""};
+    size_t n = 1 << 20;
+    char *t = malloc(n);
+    assert_non_null(t);
+    for (size_t u = 0; u < sizeof units / sizeof *units; u++) {
+        size_t ul = strlen(units[u]);
+        for (size_t i = 0; i < n; i++)
+            t[i] = units[u][i % ul];
+        size_t rl = 0;
+        char *r = li_redact(t, n, NULL, &rl);
+        assert_non_null(r);
+        assert_int_equal(strlen(r), rl);
+        free(r);
+    }
+    free(t);
+}
+
 /* Every string of a JSON value, NULs and all. */
 static void redact_json_strings(void **state)
 {
@@ -209,6 +232,7 @@ int main(void)
         cmocka_unit_test(redact_values),
         cmocka_unit_test(redact_environment_secrets_anywhere),
         cmocka_unit_test(redact_buffer_too_small),
+        cmocka_unit_test(redact_adversarial_repetitions),
         cmocka_unit_test(redact_json_strings),
         cmocka_unit_test(escape_controls),
         cmocka_unit_test(escape_nuls_in_json),

@@ -451,12 +451,19 @@ static void put(char *out, size_t cap, char *r, size_t rl)
     free(r);
 }
 
-void li_redact_buf(char *buf, size_t cap, char *const envp[])
+void li_redact_buf_with(char *buf, size_t cap, const struct li_secrets *k)
 {
     if (!cap) return;
     size_t rl = 0;
-    char *r = li_redact(buf, strnlen(buf, cap), envp, &rl);
+    char *r = li_redact_with(k, buf, strnlen(buf, cap), &rl);
     put(buf, cap, r, rl);
+}
+
+void li_redact_buf(char *buf, size_t cap, char *const envp[])
+{
+    struct li_secrets *k = li_secrets_new(envp);
+    li_redact_buf_with(buf, cap, k);
+    li_secrets_free(k);
 }
 
 void li_redact_value(const char *name, const char *value, char *const envp[], char *out,

@@ -70,6 +70,9 @@ void li_secrets_free(struct li_secrets *k);
  * NULL, as when out of memory, so that nothing goes out half-redacted. */
 char *li_redact_with(const struct li_secrets *k, const char *text, size_t len, size_t *outlen);
 
+/* li_redact_buf with a gathered set; k NULL: buf is withheld. */
+void li_redact_buf_with(char *buf, size_t cap, const struct li_secrets *k);
+
 /* li_redact_json with a gathered set; k NULL: every string is withheld. */
 void li_redact_json_with(json_t *v, const struct li_secrets *k);
 

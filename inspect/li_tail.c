@@ -156,6 +156,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
     size_t cap = 0, plen = 0;
     int done = 0;
     char text[2048];
+    struct li_secrets *secrets = li_secrets_new(environ); /* NULL: lines withheld */
     while (!done && !(stop && *stop)) {
         errno = 0;
         ssize_t n = getline(&line, &cap, in);
@@ -165,6 +166,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                 free(line);
                 free(part);
                 fclose(in);
+                li_secrets_free(secrets);
                 return 2;
             }
             if (!follow || (give_up && give_up(ud))) break;
@@ -187,7 +189,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
             continue;
         }
         if (li_tail_format(v, f, text, sizeof text)) {
-            li_redact_buf(text, sizeof text, environ);
+            li_redact_buf_with(text, sizeof text, secrets);
             fprintf(out, "%s\n", text);
             fflush(out);
         }
@@ -198,6 +200,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
     free(line);
     free(part);
     fclose(in);
+    li_secrets_free(secrets);
     return 0;
 }
 

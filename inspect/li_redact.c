@@ -496,11 +496,17 @@ void li_redact_json_with(json_t *v, const struct li_secrets *k)
     } else if (json_is_object(v)) {
         const char *key;
         json_t *m;
-        json_object_foreach(v, key, m) li_redact_json_with(m, k);
+        json_object_foreach(v, key, m)
+        {
+            li_redact_json_with(m, k);
+        }
     } else if (json_is_array(v)) {
         size_t i;
         json_t *m;
-        json_array_foreach(v, i, m) li_redact_json_with(m, k);
+        json_array_foreach(v, i, m)
+        {
+            li_redact_json_with(m, k);
+        }
     }
 }
 

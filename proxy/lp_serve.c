@@ -320,9 +320,15 @@ static void unavailable_msg(void *ud, enum li_dir dir, const struct li_msg *m, c
 int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **argv,
                          const char *why)
 {
-    struct unavailable u = {.why = why};
+    /* The reason goes to the editor: redacted like all lsptap says (it may
+     * quote an address or a path the user typed with a credential in it). */
+    char *shown = li_redact(why, strlen(why), environ, NULL);
+    struct unavailable u = {.why = shown ? shown : "the server is unavailable"};
     struct lp_session s;
-    if (lp_session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) return 127;
+    if (lp_session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) {
+        free(shown);
+        return 127;
+    }
     json_t *f = json_pack("{s:s}", "error", why);
     li_session_event(s.li, lp_session_now(&s), "spawn_failed", f);
     json_decref(f);
@@ -346,5 +352,6 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
     json_t *extra = json_pack("{s:s, s:i}", "ending", "server unavailable", "exit_code", 127);
     lp_session_close(&s, role, extra, "the real server could not be started", 0);
     json_decref(extra);
+    free(shown);
     return 127;
 }

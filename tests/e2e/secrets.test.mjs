@@ -113,3 +113,22 @@ test('initialize error (repair off, no answer): the diagnosis the editor gets ha
   assertNoSecret(ed.stderr.text(), 'stderr');
   assertNoSecret(sessionsText(sessions), 'the session file');
 });
+
+test('a server that cannot be found: the initialize error quoting its path has no secret', { timeout: 30000 }, async (t) => {
+  const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
+  const ed = startEditor(t, standIn(), [], {
+    workspace: tempDir(t),
+    env: hostileEnv({ LSPTAP_GOPLS: '/no/such/dir/api_token=TOK6ffff/gopls', LSPTAP_DIR: sessions }),
+  });
+  let message = '';
+  await assert.rejects(ed.initialize(20000), (e) => {
+    message = e.message;
+    return true;
+  });
+  assert.match(message, /api_token=REDACTED/, message);
+  assert.ok(!message.includes('TOK6ffff'), message);
+  ed.hangUp();
+  await withTimeout(ed.child.exited, 20000, 'lsptap to exit');
+  assert.ok(!ed.stderr.text().includes('TOK6ffff'), ed.stderr.text());
+  assert.ok(!sessionsText(sessions).includes('TOK6ffff'), 'the session file');
+});

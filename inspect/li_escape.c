@@ -64,7 +64,7 @@ size_t li_escape(const char *s, size_t n, int flags, char *out, size_t cap)
             memcpy(tmp, s + i, l);
             tl = l;
         }
-        if (!full && o + tl < cap) {
+        if (!full && out && o + tl < cap) {
             memcpy(out + o, tmp, tl);
             o += tl;
         } else {

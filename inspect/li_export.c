@@ -266,11 +266,11 @@ static FILE *for_terminal(FILE *out, char **text, size_t *len)
     return isatty(fileno(out)) ? open_memstream(text, len) : NULL;
 }
 
-static int to_terminal(FILE *m, char *text, size_t len, FILE *out, int rc)
+static int to_terminal(FILE *m, char **text, size_t *len, FILE *out, int rc)
 {
-    if (fclose(m) && !rc) rc = 1;
-    if (li_escape_write(text, len, LI_ESC_KEEP_NL, out) && !rc) rc = 1;
-    free(text);
+    if (fclose(m) && !rc) rc = 1; /* *text and *len are set only now */
+    if (li_escape_write(*text, *len, LI_ESC_KEEP_NL, out) && !rc) rc = 1;
+    free(*text);
     return rc;
 }
 
@@ -280,7 +280,8 @@ int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size
     size_t len;
     FILE *m = for_terminal(out, &text, &len);
     if (!m) return inspector(path, out, warn, err, errlen);
-    return to_terminal(m, text, len, out, inspector(path, m, warn, err, errlen));
+    int rc = inspector(path, m, warn, err, errlen);
+    return to_terminal(m, &text, &len, out, rc);
 }
 
 int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen)
@@ -289,5 +290,6 @@ int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *er
     size_t len;
     FILE *m = for_terminal(out, &text, &len);
     if (!m) return jsonrpc(path, s2c, out, warn, err, errlen);
-    return to_terminal(m, text, len, out, jsonrpc(path, s2c, m, warn, err, errlen));
+    int rc = jsonrpc(path, s2c, m, warn, err, errlen);
+    return to_terminal(m, &text, &len, out, rc);
 }

@@ -61,4 +61,20 @@ test('a method name with ESC, BEL, NUL and C1 from a relay client: escaped in fu
     assertSafe(r.stderr, `lsptap ${args[0]} stderr`);
     if (args[0] !== 'ls') assert.ok(r.stdout.includes(SHOWN), `lsptap ${args[0]} shows the name in full:\n${r.stdout}`);
   }
+
+  // export: a pipe gets the recorded bytes exactly; a terminal (script(1)
+  // gives it a pty) gets them escaped.
+  const piped = spawnSync(lsptapBin(), ['export', '--format', 'inspector', file], { timeout: 20000, env: childEnv() });
+  assert.equal(piped.status, 0, String(piped.stderr));
+  assert.ok(piped.stdout.includes(Buffer.from('\x1b]0;pwned\x07')), 'export to a pipe keeps the bytes');
+  const script = spawnSync('script', ['-qec', `'${lsptapBin()}' export --format inspector '${file}'`, '/dev/null'],
+    { encoding: 'utf8', timeout: 20000, env: childEnv() });
+  if (script.error?.code === 'ENOENT') {
+    t.diagnostic('script(1) not found: export to a terminal not checked');
+  } else {
+    assert.equal(script.status, 0, script.stderr);
+    const shown = script.stdout.replace(/\r+\n/g, '\n'); // the pty's line endings
+    assertSafe(shown, 'lsptap export on a terminal');
+    assert.ok(shown.includes(SHOWN), `export on a terminal shows the name escaped:\n${shown}`);
+  }
 });

@@ -132,3 +132,13 @@ test('a server that cannot be found: the initialize error quoting its path has n
   assert.ok(!ed.stderr.text().includes('TOK6ffff'), ed.stderr.text());
   assert.ok(!sessionsText(sessions).includes('TOK6ffff'), 'the session file');
 });
+
+test('netcheck: a target typed with a credential is not echoed with it', { timeout: 30000 }, (t) => {
+  for (const target of ['u:TOK7gggg@127.0.0.1:1', 'https://u:TOK7gggg@h.example:1']) {
+    const r = spawnSync(lsptapBin(), ['netcheck', target, '--timeout', '2'], { env: childEnv(), timeout: 20000, encoding: 'utf8' });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 2, `${target}: ${r.stderr}`);
+    assert.match(r.stderr, /u:REDACTED@/);
+    assert.ok(!(r.stdout + r.stderr).includes('TOK7gggg'), `${target}: ${r.stderr}`);
+  }
+});

@@ -27,7 +27,8 @@
  * SECRET, PASSWORD, PASSWD, KEY, CREDENTIAL, AUTH or COOKIE.
  *
  * Texts are length-delimited: a NUL inside is text like any other byte.
- * Everything here is pure computation; envp may be NULL (no last pass).
+ * Everything here but li_redact_printed is pure computation; envp may be NULL
+ * (no last pass).
  */
 #ifndef LSPTAP_INSPECT_LI_REDACT_H
 #define LSPTAP_INSPECT_LI_REDACT_H

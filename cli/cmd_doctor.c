@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_doctor.h"
-#include "proxy/lp_redact.h"
 
 extern char **environ;
 
@@ -21,6 +21,17 @@ static int usage(FILE *f)
           "Exit status: 0 no problems, 1 problems found, 2 usage.\n",
           f);
     return f == stdout ? 0 : 2;
+}
+
+static void print_json(const void *rep, FILE *f)
+{
+    json_dumpf(rep, f, JSON_INDENT(2));
+    fputc('\n', f);
+}
+
+static void print_text(const void *rep, FILE *f)
+{
+    lp_doctor_print(rep, f);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -45,28 +56,13 @@ int cmd_doctor(int argc, char **argv)
     size_t n = 0;
     json_t *rep = lp_doctor_run(environ, dir, &n);
     if (!rep) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;
-    char *text = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&text, &len);
-    if (!m) return json_decref(rep), 70;
-    if (as_json) {
-        json_dumpf(rep, m, JSON_INDENT(2));
-        fputc('\n', m);
-    } else {
-        lp_doctor_print(rep, m);
-    }
-    fclose(m);
+    /* The report's strings were redacted; the printed text is again (a
+     * secret a line's layout put back together), and escaped: it quotes other
+     * programs (go's errors, sessions' endings, server command lines). In
+     * JSON the escapes are JSON's own (\u009b), so it stays the same JSON. */
+    int r = li_redact_printed(as_json ? print_json : print_text, rep, environ, stdout);
     json_decref(rep);
-    /* Every value was redacted where it was read; this catches a secret
-     * that reached the text some other way. */
-    size_t cap = len + len / 2 + 64;
-    char *out = realloc(text, cap);
-    if (out) {
-        text = out;
-        lp_redact_scrub(text, cap, environ);
-    }
-    fputs(text, stdout);
-    free(text);
+    if (r) return fprintf(stderr, "lsptap doctor: cannot write the report\n"), 70;
     if (fflush(stdout)) return 70;
     return n ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "inspect/li_redact.h"
 #include "netcheck/ln.h"
 #include "netcheck/ln_render.h"
 
@@ -29,9 +30,14 @@ static void usage(FILE *f)
           f);
 }
 
+/* The message may quote the target as typed, a credential included
+ * (u:TOKEN@host:443): redacted like everything lsptap prints. */
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "lsptap netcheck: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+    char line[2048];
+    snprintf(line, sizeof line, "lsptap netcheck: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+    li_redact_buf(line, sizeof line, environ);
+    fputs(line, stderr);
     usage(stderr);
     return LN_EXIT_USAGE;
 }

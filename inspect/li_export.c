@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "inspect/li_escape.h"
 #include "inspect/li_reader.h"
 
 #define EOR "\r\n\r\n\r\n" /* gopls's end of record */
@@ -131,6 +133,7 @@ static int inspector_entry(struct exporter *x, json_t *line, FILE *out)
     }
     int c2s = !dir || strcmp(dir, "s2c") != 0;
     const char *way = c2s ? "Sending" : "Received";
+    li_escape_nuls(line); /* a NUL in a method is written, not its end */
     const char *method = json_string_value(json_object_get(line, "method"));
     char when[48];
     clock_text(x, line, when, sizeof when);
@@ -175,7 +178,7 @@ static void report_skipped(const struct exporter *x, FILE *warn, const char *wha
                 x->skipped == 1 ? "" : "s", what);
 }
 
-int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size_t errlen)
+static int inspector(const char *path, FILE *out, FILE *warn, char *err, size_t errlen)
 {
     struct exporter x;
     int rc = open_session(&x, path, err, errlen);
@@ -206,7 +209,7 @@ int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size
     return rc;
 }
 
-int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen)
+static int jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen)
 {
     struct exporter x;
     int rc = open_session(&x, path, err, errlen);
@@ -251,4 +254,42 @@ int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *er
     if (rc != 2) report_skipped(&x, warn, "recorded without a body");
     close_session(&x);
     return rc;
+}
+
+/* Method names and invalid bodies are a peer's bytes. A file or a pipe gets
+ * them exactly; a terminal gets them escaped (li_escape), so that they cannot
+ * drive it. */
+static FILE *for_terminal(FILE *out, char **text, size_t *len)
+{
+    *text = NULL;
+    *len = 0;
+    return isatty(fileno(out)) ? open_memstream(text, len) : NULL;
+}
+
+static int to_terminal(FILE *m, char **text, size_t *len, FILE *out, int rc)
+{
+    if (fclose(m) && !rc) rc = 1; /* *text and *len are set only now */
+    if (li_escape_write(*text, *len, LI_ESC_KEEP_NL, out) && !rc) rc = 1;
+    free(*text);
+    return rc;
+}
+
+int li_export_inspector(const char *path, FILE *out, FILE *warn, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    FILE *m = for_terminal(out, &text, &len);
+    if (!m) return inspector(path, out, warn, err, errlen);
+    int rc = inspector(path, m, warn, err, errlen);
+    return to_terminal(m, &text, &len, out, rc);
+}
+
+int li_export_jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    FILE *m = for_terminal(out, &text, &len);
+    if (!m) return jsonrpc(path, s2c, out, warn, err, errlen);
+    int rc = jsonrpc(path, s2c, m, warn, err, errlen);
+    return to_terminal(m, &text, &len, out, rc);
 }

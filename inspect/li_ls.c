@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
 static int is_session_name(const char *n)
@@ -90,8 +93,9 @@ static void server_of(char *out, size_t cap, json_t *argv)
     if (len + 1 >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
 }
 
-void li_ls_print(json_t *list, FILE *out)
+static void print_list(const void *ud, FILE *out)
 {
+    json_t *list = (json_t *)ud;
     fprintf(out, "%-24s %9s %-5s %-24s %8s %-13s %s\n", "START", "DURATION", "PROTO", "SERVER",
             "MESSAGES", "ENDED", "FILE");
     size_t i;
@@ -109,4 +113,11 @@ void li_ls_print(json_t *list, FILE *out)
                 (long long)json_integer_value(json_object_get(b, "messages")),
                 json_string_value(json_object_get(b, "ended")), slash ? slash + 1 : file);
     }
+}
+
+/* The server's argv and how each session ended are recorded words:
+ * redacted and escaped. */
+void li_ls_print(json_t *list, FILE *out)
+{
+    li_redact_printed(print_list, list, environ, out);
 }

@@ -3,8 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "inspect/li_reader.h"
+#include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
 struct rmsg {
@@ -32,6 +34,7 @@ struct li_report {
     json_t *header;
     json_t *events; /* array of event lines, as read */
     struct li_stats *stats;
+    struct li_secrets *secrets; /* this machine's, for the header and events */
     struct rmsg *m;
     size_t n, cap;
     struct slot *open[NBUCKETS];
@@ -165,6 +168,17 @@ static void add_message(struct li_report *r, json_t *line, const char *dirs, con
     }
 }
 
+/* The page is for sharing: what lsptap wrote itself (header, events) is
+ * redacted again, for files written before a rule existed and for this
+ * machine's secrets. The messages are the recording, kept as they are. */
+static json_t *redacted(struct li_report *r, json_t *line)
+{
+    json_t *c = json_deep_copy(line);
+    if (!c) abort();
+    li_redact_json_with(c, r->secrets);
+    return c;
+}
+
 static void add_line(struct li_report *r, json_t *line)
 {
     li_stats_add(r->stats, line);
@@ -173,7 +187,7 @@ static void add_line(struct li_report *r, json_t *line)
     if (dirs && kind)
         add_message(r, line, dirs, kind);
     else if (!dirs && json_is_string(json_object_get(line, "event")))
-        json_array_append(r->events, line);
+        json_array_append_new(r->events, redacted(r, line));
 }
 
 static struct li_report *report_new(const char *path, json_t *header)
@@ -181,7 +195,8 @@ static struct li_report *report_new(const char *path, json_t *header)
     struct li_report *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->source = xstrdup(path);
-    r->header = json_incref(header);
+    if (!(r->secrets = li_secrets_new(environ))) abort();
+    r->header = redacted(r, header);
     r->events = json_array();
     r->stats = li_stats_new(path);
     li_stats_add(r->stats, header);
@@ -191,6 +206,7 @@ static struct li_report *report_new(const char *path, json_t *header)
 void li_report_free(struct li_report *r)
 {
     if (!r) return;
+    li_secrets_free(r->secrets);
     for (size_t i = 0; i < r->n; i++) {
         free(r->m[i].name);
         free(r->m[i].body);

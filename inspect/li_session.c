@@ -8,6 +8,7 @@
 #include "framing/lf.h"
 #include "inspect/li_json.h"
 #include "inspect/li_pair.h"
+#include "inspect/li_redact.h"
 
 /* Buffers above this size are released after use, so one huge message
  * does not pin its memory for the rest of the session; below it they are
@@ -50,6 +51,7 @@ struct li_session {
     struct li_pair_table pend[2]; /* requests that travelled in each direction */
     struct li_counts c;
     struct buf line;
+    struct li_secrets *secrets; /* li_session_redact_with; NULL: the rules alone */
 };
 
 /* ---- growable buffer ---------------------------------------------------- */
@@ -212,7 +214,7 @@ static void emit(struct li_session *s, struct buf *b)
 
 /* jansson for the rare lines: compact, and it escapes every control
  * character, so no raw newline gets in. */
-static void emit_json(struct li_session *s, json_t *obj)
+static void emit_json_raw(struct li_session *s, json_t *obj)
 {
     if (s->o.record == LI_REC_OFF || !s->o.sink || !obj) return;
     size_t n = json_dumpb(obj, NULL, 0, JSON_COMPACT);
@@ -225,6 +227,23 @@ static void emit_json(struct li_session *s, json_t *obj)
     line[n] = '\n';
     s->o.sink(s->o.sink_ud, line, n + 1);
     free(line);
+}
+
+/* A line with what lsptap's callers say (the header, events, the summary):
+ * redacted, on a copy (the members may be the caller's). The lines made of
+ * the recording's own data (a pending request's method, a framing error)
+ * go out as emit_json_raw: the message lines hold the same words. */
+static void emit_json(struct li_session *s, json_t *orig)
+{
+    if (s->o.record == LI_REC_OFF || !s->o.sink || !orig) return;
+    json_t *obj = json_deep_copy(orig);
+    if (!obj) return;
+    if (s->secrets)
+        li_redact_json_with(obj, s->secrets);
+    else
+        li_redact_json(obj, NULL);
+    emit_json_raw(s, obj);
+    json_decref(obj);
 }
 
 static json_t *event_obj(uint64_t t_us, const char *name)
@@ -253,6 +272,15 @@ void li_session_event(struct li_session *s, uint64_t t_us, const char *name, jso
     copy_members(o, fields, "t_us", "event");
     emit_json(s, o);
     json_decref(o);
+}
+
+int li_session_redact_with(struct li_session *s, char *const envp[])
+{
+    struct li_secrets *k = li_secrets_new(envp);
+    if (!k) return -ENOMEM;
+    li_secrets_free(s->secrets);
+    s->secrets = k;
+    return 0;
 }
 
 void li_session_write_header(struct li_session *s, json_t *fields)
@@ -591,7 +619,7 @@ static void on_error(void *ud, int code, uint64_t off)
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "code", json_string(lf_errname(code)));
     json_object_set_new(o, "message", json_string(lf_strerror(code)));
-    emit_json(s, o);
+    emit_json_raw(s, o);
     json_decref(o);
 }
 
@@ -604,7 +632,7 @@ static void on_skip(void *ud, uint64_t off, uint64_t skipped)
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "skipped", json_integer((json_int_t)skipped));
-    emit_json(s, o);
+    emit_json_raw(s, o);
     json_decref(o);
 }
 
@@ -638,6 +666,7 @@ void li_session_free(struct li_session *s)
         li_pair_free(&s->pend[i]);
     }
     buf_free(&s->line);
+    li_secrets_free(s->secrets);
     free(s);
 }
 
@@ -751,6 +780,7 @@ size_t li_session_pending(const struct li_session *s, struct li_pending *out, si
             if (mlen > sizeof p->method - 1)
                 mlen = li_utf8_valid_prefix(json_string_value(m), sizeof p->method - 1);
             memcpy(p->method, json_string_value(m), mlen);
+            p->method_len = mlen;
         }
         json_decref(m);
     }
@@ -779,7 +809,7 @@ void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra
         json_object_set_new(o, "age_us",
                             json_integer((json_int_t)(t_us > v[i].t_us ? t_us - v[i].t_us : 0)));
         json_object_set_new(o, "cancelled", json_boolean(v[i].cancelled));
-        emit_json(s, o);
+        emit_json_raw(s, o);
         json_decref(o);
     }
     free(v);

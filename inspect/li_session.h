@@ -76,6 +76,13 @@ struct li_session;
 struct li_session *li_session_new(const struct li_opts *o);
 void li_session_free(struct li_session *s);
 
+/* Every line the session writes itself (header, events, summary; not the
+ * messages' bodies, which are the recording) goes through li_redact; with
+ * this, its last pass uses envp's secrets too (gathered now: later changes
+ * to envp are not seen). Call before the header is written. Returns 0, or
+ * -ENOMEM (the rules alone then apply). */
+int li_session_redact_with(struct li_session *s, char *const envp[]);
+
 /* Writes the header line: the members of `fields` (borrowed; may be NULL)
  * preceded by "lsptap": LI_FORMAT_VERSION and "protocol": "lsp"|"dap"
  * (members of those two names in `fields` are ignored). */
@@ -124,6 +131,7 @@ void li_session_counts(const struct li_session *s, struct li_counts *c);
 struct li_pending {
     enum li_dir dir;   /* direction the request travelled */
     char method[128];  /* NUL-terminated, unquoted; "" when unknown */
+    size_t method_len; /* its length: a peer's method may hold a NUL */
     char id[64];       /* the id as JSON text: 7 or "abc" (truncated if longer) */
     uint64_t t_us;     /* when the request was seen */
     int cancelled;

@@ -2,8 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "inspect/li_escape.h"
 #include "inspect/li_reader.h"
+#include "inspect/li_redact.h"
 
 struct row {
     char *name;
@@ -336,6 +339,7 @@ static void add_message(struct li_stats *st, json_t *line, const char *dirs, con
 
 void li_stats_add(struct li_stats *st, json_t *line)
 {
+    li_escape_nuls(line); /* a peer's NUL in a name must not cut it short */
     st->lines++;
     uint64_t t = u64_member(line, "t_us");
     if (t > st->last_t_us) st->last_t_us = t;
@@ -750,7 +754,7 @@ static void print_parts(const struct li_stats *st, FILE *out)
     }
 }
 
-void li_stats_print(const struct li_stats *st, FILE *out)
+static void print_table(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
     int w = 6;
@@ -807,6 +811,18 @@ void li_stats_print(const struct li_stats *st, FILE *out)
     for (size_t i = 0; i < json_array_size(st->warnings); i++)
         fprintf(out, "%snote: %s\n", i ? "" : "\n",
                 json_string_value(json_array_get(st->warnings, i)));
+}
+
+static void print_any(const void *st, FILE *f)
+{
+    print_table(st, f);
+}
+
+/* Every name and reason in the table came from a peer: escaped; and it
+ * goes into bug reports: redacted. */
+void li_stats_print(const struct li_stats *st, FILE *out)
+{
+    li_redact_printed(print_any, st, environ, out);
 }
 
 static json_t *per_dir(const uint64_t v[2])

@@ -7,6 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 
 static void fmt_us(char *out, size_t cap, long long us)
 {
@@ -69,18 +73,20 @@ static void event_text(json_t *line, const char *ev, char *out, size_t cap)
 }
 
 /* Strings in a session line come from the peers (a method name, an exit
- * reason) and may hold any character: a control byte becomes '?', so the
- * text stays one line and cannot drive the terminal. */
-static void one_line(char *s)
+ * reason) and may hold any character: the shared escaping (li_escape) keeps
+ * the text on one line and away from the terminal's control. */
+static void one_line(char *s, size_t cap)
 {
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) *s = '?';
+    char *e = li_escape_dup(s, strlen(s), 0);
+    if (e) snprintf(s, cap, "%s", e);
+    free(e);
 }
 
 int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size_t cap)
 {
     char t[32];
     if (json_object_get(line, "lsptap")) return 0;
+    li_escape_nuls(line); /* a NUL in a name is shown, not the name's end */
     fmt_us(t, sizeof t, (long long)json_integer_value(json_object_get(line, "t_us")));
     const char *dir = str(line, "dir");
     const char *ev = str(line, "event");
@@ -89,7 +95,7 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
         char text[512];
         event_text(line, ev, text, sizeof text);
         snprintf(out, cap, "+%-9s ----  %-13s %s", t, "event", text);
-        one_line(out);
+        one_line(out, cap);
         return 1;
     }
     int s2c = strcmp(dir, "s2c") == 0;
@@ -118,14 +124,16 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
     else if (is_reply && json_is_true(json_object_get(line, "unmatched")))
         snprintf(lat, sizeof lat, "unmatched");
     fmt_bytes(size, sizeof size, (long long)json_integer_value(json_object_get(line, "bytes")));
-    snprintf(out, cap, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, s2c ? "s->c" : "c->s", k,
-             name ? name : (kind && strcmp(kind, "invalid") == 0 ? "(invalid)" : "-"), id, lat,
-             size);
+    const char *nm = name ? name : kind && strcmp(kind, "invalid") == 0 ? "(invalid)" : "-";
+    char shown[600];
+    li_escape(nm, strlen(nm), 0, shown, sizeof shown); /* before padding: the columns hold */
+    snprintf(out, cap, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, s2c ? "s->c" : "c->s", k, shown,
+             id, lat, size);
     /* no trailing blanks when the last columns are short */
     size_t n = strlen(out);
     while (n && out[n - 1] == ' ')
         out[--n] = '\0';
-    one_line(out);
+    one_line(out, cap);
     return 1;
 }
 
@@ -148,6 +156,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
     size_t cap = 0, plen = 0;
     int done = 0;
     char text[2048];
+    struct li_secrets *secrets = li_secrets_new(environ); /* NULL: lines withheld */
     while (!done && !(stop && *stop)) {
         errno = 0;
         ssize_t n = getline(&line, &cap, in);
@@ -157,6 +166,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                 free(line);
                 free(part);
                 fclose(in);
+                li_secrets_free(secrets);
                 return 2;
             }
             if (!follow || (give_up && give_up(ud))) break;
@@ -179,6 +189,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
             continue;
         }
         if (li_tail_format(v, f, text, sizeof text)) {
+            li_redact_buf_with(text, sizeof text, secrets);
             fprintf(out, "%s\n", text);
             fflush(out);
         }
@@ -189,6 +200,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
     free(line);
     free(part);
     fclose(in);
+    li_secrets_free(secrets);
     return 0;
 }
 

@@ -381,10 +381,12 @@ void ln_escape(const char *s, size_t n, size_t max, char *out, size_t outlen)
     out[o] = '\0';
 }
 
+/* A string the server sent, for a terminal: escaped (ln_escape), NUL and
+ * all, since a server can put any byte in its name. */
 static void copy_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
-    if (s) snprintf(dst, cap, "%s", s);
+    if (s) ln_escape(s, json_string_length(v), cap, dst, cap);
 }
 
 /* gopls puts its build info, as JSON, in serverInfo.version: show the
@@ -393,18 +395,18 @@ static void version_str(char *dst, size_t cap, json_t *v)
 {
     const char *s = json_string_value(v);
     if (!s) return;
+    char raw[512];
     json_t *bi = s[0] == '{' ? json_loads(s, 0, NULL) : NULL;
-    if (!bi) {
-        snprintf(dst, cap, "%s", s);
-        return;
-    }
     const char *mv = json_string_value(json_object_get(json_object_get(bi, "Main"), "Version"));
     const char *gv = json_string_value(json_object_get(bi, "GoVersion"));
-    if (mv && mv[0])
-        snprintf(dst, cap, "%s", mv);
+    if (!bi)
+        snprintf(raw, sizeof raw, "%s", s);
+    else if (mv && mv[0])
+        snprintf(raw, sizeof raw, "%s", mv);
     else
-        snprintf(dst, cap, "(devel, %s)", gv ? gv : "unknown Go");
+        snprintf(raw, sizeof raw, "(devel, %s)", gv ? gv : "unknown Go");
     json_decref(bi);
+    ln_escape(raw, strlen(raw), cap, dst, cap); /* the server's words */
 }
 
 /* What one complete frame body says: 1 the reply to initialize, 2 a message

@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "netcheck/ln_render.h"
+#include "proxy/lp_serve.h"
 
 /* The report as netcheck renders it, each line prefixed so it reads as
- * lsptap's in the editor's output channel. */
+ * lsptap's in the editor's output channel (and, as all of lsptap's lines,
+ * redacted and escaped: it quotes the target and what it answered). */
 static void render_prefixed(const struct ln_report *rep)
 {
     char *text = NULL;
@@ -21,8 +23,7 @@ static void render_prefixed(const struct ln_report *rep)
     fclose(m);
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
-        fprintf(stderr, "lsptap: netcheck: %.*s\n", (int)(nl ? nl - line : (long)strlen(line)),
-                line);
+        lp_say("lsptap: netcheck: %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
     }
     free(text);
 }

@@ -12,6 +12,8 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_find.h"
@@ -143,7 +145,14 @@ static void say(struct dlv *d, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    if (n > 0) emit(d, &d->err, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+    if (n <= 0) return;
+    /* lsptap's lines quote dlv and the client: redacted and escaped. */
+    size_t rl = 0;
+    char *red = li_redact(buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1, environ, &rl);
+    char *line = red ? li_escape_dup(red, rl, LI_ESC_KEEP_NL) : NULL;
+    if (line) emit(d, &d->err, line, strlen(line));
+    free(line);
+    free(red);
 }
 
 /* dlv's log (or stdout) goes where the editor asked, minus the real
@@ -185,6 +194,7 @@ static void unavailable(struct dlv *d, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(d->why, sizeof d->why, fmt, ap);
     va_end(ap);
+    li_redact_buf(d->why, sizeof d->why, environ); /* it goes to the editor too */
     say(d, "lsptap: %s\n", d->why);
     event(d, "unavailable", json_pack("{s:s}", "reason", d->why));
     int was_listening = d->state != ST_STARTING;

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "inspect/li_reader.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_env.h"
 #include "proxy/lp_find.h"
-#include "proxy/lp_redact.h"
 #include "proxy/lp_run.h"
 
 #define TOOL_TIMEOUT_MS 10000
@@ -30,7 +30,7 @@ static const char *const go_env_keys[] = {
 static json_t *redacted(const char *name, const char *value)
 {
     char buf[8192];
-    lp_redact_value(name ? name : "", value, buf, sizeof buf);
+    li_redact_value(name, value, NULL, buf, sizeof buf);
     return json_string(buf);
 }
 
@@ -366,7 +366,7 @@ static json_t *cmdline_of(const char *pid, char *name, size_t namecap)
     buf[n] = '\0';
     for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
         char red[8192];
-        lp_redact_arg(buf + i, red, sizeof red);
+        li_redact_value(NULL, buf + i, NULL, red, sizeof red);
         json_array_append_new(a, json_string(red));
         if (i == 0) {
             const char *b = strrchr(buf, '/');
@@ -633,6 +633,9 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
     json_object_set_new(rep, "verified", json_boolean(r->verified));
     lp_env_report_free(r);
     free(login);
+    /* Each value was redacted where it was read; the last pass catches a
+     * secret that reached a string some other way (go's own error text). */
+    li_redact_json(rep, envp);
     return rep;
 }
 

@@ -3,7 +3,7 @@
  * problems (lp_env) and the facts around them (tools VS Code would find,
  * go version and go env, PATH now and in a login shell, the workspace,
  * gopls daemons and dlv servers listening, how recent sessions ended).
- * Every string in the result has its secrets redacted (lp_redact).
+ * Every string in the result has its secrets redacted (li_redact).
  */
 #ifndef LSPTAP_PROXY_LP_DOCTOR_H
 #define LSPTAP_PROXY_LP_DOCTOR_H

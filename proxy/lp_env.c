@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy/lp_redact.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_run.h"
 
 /* ---- environment arrays ------------------------------------------------ */
@@ -154,7 +154,7 @@ static void apply(struct ctx *c, struct lp_env_problem *p, enum lp_env_action a,
 /* The printable form of one variable's value. */
 static const char *shown(const char *var, const char *value, char *buf, size_t cap)
 {
-    lp_redact_value(var, value, buf, cap);
+    li_redact_value(var, value, NULL, buf, cap);
     return buf;
 }
 
@@ -739,7 +739,7 @@ static int normalise_goproxy(const char *v, char *out, size_t cap, char *bad, si
             if (!keyword && !valid_url(bare, schemes)) {
                 rejects = 1;
                 char r[1024];
-                lp_redact_urls(item, r, sizeof r);
+                li_redact_value("GOPROXY", item, NULL, r, sizeof r);
                 if (!*bad) snprintf(bad, badcap, "%s", r);
             } else {
                 if (used && used + 1 < cap) out[used++] = sep ? sep : ',';
@@ -786,8 +786,8 @@ static void rule_goproxy(struct ctx *c)
     struct lp_env_problem *p =
         problem(c, "goproxy", "GOPROXY", rejects ? LP_ENV_ERROR : LP_ENV_WARNING);
     if (!p) return;
-    lp_redact_value("GOPROXY", v, shown_v, sizeof shown_v);
-    lp_redact_value("GOPROXY", norm, shown_n, sizeof shown_n);
+    li_redact_value("GOPROXY", v, NULL, shown_v, sizeof shown_v);
+    li_redact_value("GOPROXY", norm, NULL, shown_n, sizeof shown_n);
     if (*bad)
         say(p->message, sizeof p->message,
             "GOPROXY=\"%s\"%s has an item that is not a proxy URL (\"%s\"): go refuses to "
@@ -850,7 +850,7 @@ static void rule_goflags(struct ctx *c)
         char *dst = ok ? keep : dropped;
         size_t *l = ok ? &kl : &dl;
         char red[1024];
-        lp_redact_arg(f, red, sizeof red);
+        li_redact_value("GOFLAGS", f, NULL, red, sizeof red);
         const char *w = ok ? f : red;
         if (*l + strlen(w) + 2 < sizeof keep)
             *l += (size_t)sprintf(dst + *l, "%s%s", *l ? " " : "", w);
@@ -867,7 +867,7 @@ static void rule_goflags(struct ctx *c)
     struct lp_env_problem *p = problem(c, "goflags", "GOFLAGS", LP_ENV_ERROR);
     if (p) {
         char rw[1024];
-        lp_redact_urls(why ? why : "", rw, sizeof rw);
+        li_redact_value(NULL, why ? why : "", c->env.v, rw, sizeof rw);
         say(p->message, sizeof p->message,
             "GOFLAGS%s has %s that go rejects (%s); every go command gopls runs fails: \"%s\".",
             from_file ? " (go env file)" : "", strchr(dropped, ' ') ? "flags" : "a flag", dropped,
@@ -875,7 +875,7 @@ static void rule_goflags(struct ctx *c)
         char keep_shown[4096] = "";
         for (char *save, *f = strtok_r(keep_copy, " ", &save); f; f = strtok_r(NULL, " ", &save)) {
             char red[1024];
-            lp_redact_arg(f, red, sizeof red);
+            li_redact_value("GOFLAGS", f, NULL, red, sizeof red);
             size_t kl2 = strlen(keep_shown);
             snprintf(keep_shown + kl2, sizeof keep_shown - kl2, "%s%s", kl2 ? " " : "", red);
         }
@@ -982,8 +982,7 @@ static void rule_go_accepts(struct ctx *c)
     struct lp_env_problem *p = problem(c, "go-rejects", "", LP_ENV_ERROR);
     if (p) {
         char rw[900];
-        lp_redact_urls(why ? why : "", rw, sizeof rw);
-        lp_redact_scrub(rw, sizeof rw, c->env.v);
+        li_redact_value(NULL, why ? why : "", c->env.v, rw, sizeof rw);
         say(p->message, sizeof p->message,
             "go still fails in this workspace after the fixes above: \"%s\".", rw);
         say(p->fix, sizeof p->fix,
@@ -1029,8 +1028,8 @@ int lp_env_check(char *const envp[], const char *workspace, const struct lp_env_
     /* Each value was redacted where it was written; this catches a secret
      * that reached a message some other way (go's own error text). */
     for (size_t i = 0; i < r->n_problems; i++) {
-        lp_redact_scrub(r->problems[i].message, sizeof r->problems[i].message, envp);
-        lp_redact_scrub(r->problems[i].fix, sizeof r->problems[i].fix, envp);
+        li_redact_buf(r->problems[i].message, sizeof r->problems[i].message, envp);
+        li_redact_buf(r->problems[i].fix, sizeof r->problems[i].fix, envp);
     }
     if (c.oom) {
         lp_env_report_free(r);
@@ -1086,7 +1085,7 @@ json_t *lp_env_changes_json(const struct lp_env_report *r)
         const struct lp_env_problem *p = &r->problems[i];
         if (p->action == LP_ENV_KEEP) continue;
         char v[4096];
-        if (p->action == LP_ENV_SET) lp_redact_value(p->variable, p->value, v, sizeof v);
+        if (p->action == LP_ENV_SET) li_redact_value(p->variable, p->value, r->envp, v, sizeof v);
         json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s}", "check", p->check,
                                            "variable", p->variable, "action",
                                            p->action == LP_ENV_SET ? "set" : "unset", "value",
@@ -1105,7 +1104,7 @@ void lp_env_summary(const struct lp_env_report *r, char *out, size_t outlen)
         const struct lp_env_problem *p = &r->problems[i];
         if (p->action == LP_ENV_KEEP) continue;
         char v[4096] = "";
-        if (p->action == LP_ENV_SET) lp_redact_value(p->variable, p->value, v, sizeof v);
+        if (p->action == LP_ENV_SET) li_redact_value(p->variable, p->value, r->envp, v, sizeof v);
         int n = snprintf(out + used, outlen - used, "%s%s %s%s: %s", used ? "\n" : "", p->variable,
                          p->action == LP_ENV_SET ? "set to " : "unset", v, p->message);
         if (n < 0) break;

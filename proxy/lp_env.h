@@ -36,7 +36,7 @@ struct lp_env_problem {
     char message[1024]; /* what is wrong and why, one or two sentences; secrets redacted */
     char fix[1024];     /* what lsptap does / the user should do; secrets redacted */
     char *value;        /* LP_ENV_SET: the new value, NOT redacted (it goes into envp);
-                           print it only through lp_redact_value(variable, ...) */
+                           print it only through li_redact_value(variable, ...) */
 };
 
 struct lp_env_opts {

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_env.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_pump.h"
@@ -430,10 +431,14 @@ static void lsp_write(struct gen *g, json_t *msg)
     free(body);
 }
 
+/* What lsptap tells the editor quotes the environment and the server:
+ * redacted like everything lsptap says. */
 static void show_message(struct gen *g, int type, const char *text)
 {
+    char red[4600];
+    li_redact_value(NULL, text, environ, red, sizeof red);
     json_t *m = json_pack("{s:s, s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "method",
-                          "window/showMessage", "params", "type", type, "message", text);
+                          "window/showMessage", "params", "type", type, "message", red);
     lsp_write(g, m);
     json_decref(m);
 }
@@ -444,6 +449,7 @@ static void give_up(struct relay *r, const char *found)
     struct gen *g = lp_rl_cur(r);
     char text[4096];
     snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", sv->reason, found);
+    li_redact_buf(text, sizeof text, environ); /* it goes to the editor too */
     lp_rl_say(r, "%s\n", text);
     lp_rl_event(r, "gave_up", json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
     r->res->gave_up = 1;

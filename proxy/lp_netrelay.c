@@ -543,8 +543,8 @@ static void editor_tls_done(struct lp_tls *t, int status)
     }
     char how[128], subj[256];
     lp_tls_peer_subject(t, subj, sizeof subj);
-    fprintf(stderr, "lsptap: relay #%d: %s, client certificate %s\n", c->id,
-            lp_tls_describe(t, how, sizeof how), *subj ? subj : "none");
+    lp_say("lsptap: relay #%d: %s, client certificate %s\n", c->id,
+           lp_tls_describe(t, how, sizeof how), *subj ? subj : "none");
     tls_event(c, t, "editor");
     if (open_server(c)) conn_end(c, "server unavailable");
 }

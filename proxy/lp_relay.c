@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_pump.h"
 #include "proxy/lp_relay_int.h"
@@ -77,13 +79,20 @@ static void say_done(uv_write_t *req, int status)
  * stderr so the two never interleave inside a write. */
 void lp_rl_say(struct relay *r, const char *fmt, ...)
 {
-    char line[4096];
+    char raw[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
+    int n = vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
     if (n < 0) return;
-    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    /* lsptap's lines quote the server (its errors, its method names): they
+     * are redacted and escaped like every text lsptap prints. */
+    size_t rl = 0;
+    char *red = li_redact(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, environ, &rl);
+    char *line = red ? li_escape_dup(red, rl, LI_ESC_KEEP_NL) : NULL;
+    free(red);
+    if (!line) return;
+    size_t len = strlen(line);
     if (r->err_mid_line && r->say_timer.loop) {
         /* Never inside one of the server's lines: wait for its end. */
         char *nw = realloc(r->say_wait, r->say_wait_len + len);
@@ -93,10 +102,12 @@ void lp_rl_say(struct relay *r, const char *fmt, ...)
             r->say_wait_len += len;
             if (!uv_is_active((uv_handle_t *)&r->say_timer))
                 uv_timer_start(&r->say_timer, say_timeout, 200, 0);
+            free(line);
             return;
         }
     }
     say_write(r, line, len);
+    free(line);
 }
 
 static void say_write(struct relay *r, const char *line, size_t len)

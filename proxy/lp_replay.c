@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_redact.h"
 #include "inspect/li_replay.h"
 #include "inspect/li_stats.h"
 
@@ -825,6 +826,17 @@ static void print_text(FILE *f, const json_t *doc, int compare)
             d == 1 ? "s" : "");
 }
 
+struct printed {
+    const json_t *doc;
+    int compare;
+};
+
+static void print_printed(const void *ud, FILE *f)
+{
+    const struct printed *p = ud;
+    print_text(f, p->doc, p->compare);
+}
+
 static int report(struct rp *r, char **argv)
 {
     struct outcome oc;
@@ -837,7 +849,10 @@ static int report(struct rp *r, char **argv)
         json_dumpf(doc, r->o->out, JSON_INDENT(2));
         fputc('\n', r->o->out);
     } else {
-        print_text(r->o->out, doc, r->o->compare);
+        /* Method names and the servers' answers are peers' words: printed
+         * escaped (and redacted), as every reader prints them. */
+        struct printed p = {doc, r->o->compare};
+        li_redact_printed(print_printed, &p, environ, r->o->out);
     }
     json_decref(doc);
     json_decref(oc.diffs);

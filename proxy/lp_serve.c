@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,10 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_escape.h"
+#include "inspect/li_redact.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_log.h"
-#include "proxy/lp_redact.h"
 #include "proxy/lp_relay.h"
 
 /* Variables that decide how gopls and go behave; recorded in the header so a
@@ -26,6 +28,22 @@ static const char *const recorded_env[] = {
     "CGO_ENABLED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
     "no_proxy",  "HOME",       "XDG_CONFIG_HOME", "XDG_CACHE_HOME", NULL,
 };
+
+void lp_say(const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    size_t rl = 0;
+    char *red = li_redact(text, (size_t)n, environ, &rl);
+    free(text);
+    if (!red) return;
+    li_escape_write(red, rl, LI_ESC_KEEP_NL, stderr);
+    free(red);
+}
 
 static json_t *header_fields(const char *role, char **argv, const struct lp_config *cfg)
 {
@@ -45,7 +63,7 @@ static json_t *header_fields(const char *role, char **argv, const struct lp_conf
         const char *v = getenv(*k);
         if (!v) continue;
         char red[8192];
-        lp_redact_value(*k, v, red, sizeof red);
+        li_redact_value(*k, v, environ, red, sizeof red);
         json_object_set_new(env, *k, json_string(red));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:o}", "role", role, "start",
@@ -90,9 +108,9 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         char err[4600];
         int r = lp_log_open(cfg, role, &s->log, err, sizeof err);
         if (r)
-            fprintf(stderr, "lsptap: recording is off for this session: %s. The relay is not "
-                            "affected.\n",
-                    err);
+            lp_say("lsptap: recording is off for this session: %s. The relay is not "
+                   "affected.\n",
+                   err);
     }
     struct li_opts o = {
         .proto = proto,
@@ -109,6 +127,7 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         fprintf(stderr, "lsptap: out of memory setting up the session\n");
         return -ENOMEM;
     }
+    li_session_redact_with(s->li, environ);
     json_t *h = header_fields(role, argv, cfg);
     li_session_write_header(s->li, h);
     json_decref(h);
@@ -141,17 +160,21 @@ static void say_pending(const struct lp_session *s, const char *role, int crashe
     size_t n = li_session_pending(s->li, p, 16);
     if (!n) return;
     uint64_t now = lp_session_now(s);
-    fprintf(stderr, "lsptap: %s %s with %zu request%s pending:\n", role,
-            crashed ? "died" : "ended", n, n == 1 ? "" : "s");
+    lp_say("lsptap: %s %s with %zu request%s pending:\n", role, crashed ? "died" : "ended", n,
+           n == 1 ? "" : "s");
     for (size_t i = 0; i < n && i < 16; i++) {
         char age[32];
         fmt_age(now - p[i].t_us, age, sizeof age);
-        fprintf(stderr, "lsptap:   %s id %s (%s, sent %s ago%s)\n",
-                p[i].method[0] ? p[i].method : "(unknown method)", p[i].id,
-                p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
-                p[i].cancelled ? ", cancelled" : "");
+        /* The method and id are the peer's words: escaped, NUL and all. */
+        char m[600], id[300];
+        li_escape(p[i].method, p[i].method_len, 0, m, sizeof m);
+        li_escape(p[i].id, strlen(p[i].id), 0, id, sizeof id);
+        lp_say("lsptap:   %s id %s (%s, sent %s ago%s)\n",
+               p[i].method_len ? m : "(unknown method)", id,
+               p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
+               p[i].cancelled ? ", cancelled" : "");
     }
-    if (n > 16) fprintf(stderr, "lsptap:   ... and %zu more (see the session file)\n", n - 16);
+    if (n > 16) lp_say("lsptap:   ... and %zu more (see the session file)\n", n - 16);
 }
 
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
@@ -183,13 +206,12 @@ void lp_session_close(struct lp_session *s, const char *role, json_t *extra, con
     if (dropped)
         snprintf(drops, sizeof drops, "; %llu session lines dropped (disk too slow or failing)",
                  (unsigned long long)dropped);
-    fprintf(stderr,
-            "lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
-            "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
-            role, ending, (unsigned long long)c.messages[LI_C2S],
-            (unsigned long long)c.messages[LI_S2C], (unsigned long long)c.error_replies,
-            c.pending[LI_C2S] + c.pending[LI_S2C],
-            (unsigned long long)(c.framing_errors[0] + c.framing_errors[1]), where, drops);
+    lp_say("lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
+           "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
+           role, ending, (unsigned long long)c.messages[LI_C2S],
+           (unsigned long long)c.messages[LI_S2C], (unsigned long long)c.error_replies,
+           c.pending[LI_C2S] + c.pending[LI_S2C],
+           (unsigned long long)(c.framing_errors[0] + c.framing_errors[1]), where, drops);
     li_session_free(s->li);
 }
 
@@ -230,7 +252,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     if (res.gave_up) json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
     if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
     if (res.spawn_error)
-        fprintf(stderr, "lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
+        lp_say("lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
     lp_session_close(&s, role, extra, ending, crashed);
     json_decref(extra);
     return code;
@@ -320,9 +342,15 @@ static void unavailable_msg(void *ud, enum li_dir dir, const struct li_msg *m, c
 int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **argv,
                          const char *why)
 {
-    struct unavailable u = {.why = why};
+    /* The reason goes to the editor: redacted like all lsptap says (it may
+     * quote an address or a path the user typed with a credential in it). */
+    char *shown = li_redact(why, strlen(why), environ, NULL);
+    struct unavailable u = {.why = shown ? shown : "the server is unavailable"};
     struct lp_session s;
-    if (lp_session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) return 127;
+    if (lp_session_open(&s, cfg, role, LI_LSP, argv, unavailable_msg, &u)) {
+        free(shown);
+        return 127;
+    }
     json_t *f = json_pack("{s:s}", "error", why);
     li_session_event(s.li, lp_session_now(&s), "spawn_failed", f);
     json_decref(f);
@@ -346,5 +374,6 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
     json_t *extra = json_pack("{s:s, s:i}", "ending", "server unavailable", "exit_code", 127);
     lp_session_close(&s, role, extra, "the real server could not be started", 0);
     json_decref(extra);
+    free(shown);
     return 127;
 }

@@ -14,7 +14,7 @@ static const char *fmt(const char *line, const char *method, int dir)
 {
     static char out[2048];
     struct li_tail_filter f = {method, dir};
-    json_t *v = json_loads(line, 0, NULL);
+    json_t *v = json_loads(line, JSON_ALLOW_NUL, NULL);
     assert_non_null(v);
     int shown = li_tail_format(v, &f, out, sizeof out);
     json_decref(v);
@@ -60,17 +60,30 @@ static void test_filters(void **state)
 /* Found by fuzz_reader (corpus/reader/tail-newline-in-method): a method
  * name or exit reason with a newline or an escape sequence was printed raw,
  * breaking the one-line-per-message output and reaching the terminal. */
+/* The line tail prints for a c2s notification of 80 bytes named name. */
+static const char *notif_line(const char *t, const char *name, const char *size)
+{
+    static char exp[512];
+    snprintf(exp, sizeof exp, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, "c->s", "notification",
+             name, "", "", size);
+    return exp;
+}
+
 static void test_control_bytes_stay_out(void **state)
 {
     (void)state;
     assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"notification\","
                             "\"method\":\"a\\nb\\u001b[2Jc\\td\"}",
                             NULL, -1),
-                        "+5us       c->s  notification  a?b?[2Jc?d                                 "
-                        "                     80 B");
+                        notif_line("5us", "a\\x0ab\\x1b[2Jc\\x09d", "80 B"));
     assert_string_equal(
         fmt("{\"t_us\":9,\"event\":\"summary\",\"ending\":\"gone\\r\\nlsptap: fake\"}", NULL, -1),
-        "+9us       ----  event         summary: session ended: gone??lsptap: fake");
+        "+9us       ----  event         summary: session ended: gone\\x0d\\x0alsptap: fake");
+    /* A NUL is shown, and what follows it too. */
+    assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":8,\"kind\":\"notification\","
+                            "\"method\":\"x\\u0000\\u001b]0;t\\u0007y\"}",
+                            NULL, -1),
+                        notif_line("5us", "x\\x00\\x1b]0;t\\x07y", "8 B"));
 }
 
 int main(void)

@@ -1,0 +1,68 @@
+// gopls's own connections (docs/netcheck.md): when gopls reports that go
+// could not reach the module proxy, the stand-in runs netcheck on that
+// target and tells the editor which layer failed; when the proxy answered
+// (404), no network layer is blamed. Loopback only: the netns lab
+// (tests/netns/run.sh) covers names that do not resolve and expired
+// certificates.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { test } from 'node:test';
+import { freePort, sleep } from './lib/env.mjs';
+import { describe, loadFailures, lsptapShows, needyEditor, until } from './lib/gofail.mjs';
+import { assertMatchesTraffic, checkedSession, eventsNamed } from './lib/session.mjs';
+
+test('GOPROXY at a port where nothing listens: the editor is told the transport layer failed', { timeout: 120000 }, async (t) => {
+  const port = await freePort();
+  const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`);
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  assert.equal(shown.params.type, 1, 'an error: a layer failed');
+  const text = shown.params.message;
+  assert.match(text, new RegExp(`module proxy \\(GOPROXY\\) 127\\.0\\.0\\.1:${port}`), text);
+  assert.match(text, /transport layer failed/, text);
+  assert.match(text, /connection refused/, text);
+  assert.ok(loadFailures(ed).length >= 1, 'gopls reported the load failure itself');
+  // gopls repeats the failure (logMessage, diagnostics, each reload): one check.
+  await sleep(1500);
+  assert.equal(lsptapShows(ed).length, 1, `one message for one target: ${describe(ed)}`);
+  assert.ok(ed.stderr.text().includes(text), 'the same words on stderr');
+  assert.match(ed.stderr.text(), /lsptap: netcheck:\s+transport\s+fail/, 'netcheck\'s layers on stderr');
+
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const s = checkedSession(sessions);
+  assertMatchesTraffic(s, 's2c', ed.received);
+  const ev = eventsNamed(s, 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].target, `127.0.0.1:${port}`);
+  assert.equal(ev[0].failed_layer, 'transport');
+  assert.equal(ev[0].class, 'refused');
+  assert.equal(ev[0].report.verdict.layer, 'transport');
+  assert.deepEqual(ev[0].report.layers.map((l) => l.layer), ['link', 'network', 'dns', 'transport', 'tls', 'application']);
+});
+
+test('LSPTAP_NET_SHOW=off: stderr and the session get the diagnosis, the editor does not', { timeout: 120000 }, async (t) => {
+  const port = await freePort();
+  const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`, { LSPTAP_NET_SHOW: 'off' });
+  await until(() => /lsptap: gopls could not reach the module proxy/.test(ed.stderr.text()), 60000, `the stderr line ${describe(ed)}`);
+  await sleep(500);
+  assert.deepEqual(lsptapShows(ed), []);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  assert.equal(eventsNamed(checkedSession(sessions), 'netcheck').length, 1);
+});
+
+test('GOPROXY answers 404: gopls reports the failure, and no network layer is blamed', { timeout: 120000 }, async (t) => {
+  const server = http.createServer((req, res) => {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const { port } = server.address();
+  const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`);
+  const failure = await until(() => loadFailures(ed)[0], 60000, `gopls's load failure ${describe(ed)}`);
+  assert.match(failure.params.message, /404 Not Found/);
+  await sleep(2000); // room for a diagnosis, were there one
+  assert.deepEqual(lsptapShows(ed), [], describe(ed));
+  assert.doesNotMatch(ed.stderr.text(), /could not reach/);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  assert.deepEqual(eventsNamed(checkedSession(sessions), 'netcheck'), []);
+});

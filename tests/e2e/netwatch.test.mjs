@@ -5,11 +5,12 @@
 // (tests/netns/run.sh) covers names that do not resolve and expired
 // certificates.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { test } from 'node:test';
-import { freePort, sleep } from './lib/env.mjs';
+import { freePort, lsptapBin, sleep } from './lib/env.mjs';
 import { describe, loadFailures, lsptapShows, needyEditor, until } from './lib/gofail.mjs';
-import { assertMatchesTraffic, checkedSession, eventsNamed } from './lib/session.mjs';
+import { assertMatchesTraffic, checkedSession, eventsNamed, findSession } from './lib/session.mjs';
 
 test('GOPROXY at a port where nothing listens: the editor is told the transport layer failed', { timeout: 120000 }, async (t) => {
   const port = await freePort();
@@ -37,6 +38,14 @@ test('GOPROXY at a port where nothing listens: the editor is told the transport 
   assert.equal(ev[0].class, 'refused');
   assert.equal(ev[0].report.verdict.layer, 'transport');
   assert.deepEqual(ev[0].report.layers.map((l) => l.layer), ['link', 'network', 'dns', 'transport', 'tls', 'application']);
+
+  // lsptap stats shows it, in text and JSON.
+  const file = findSession(sessions);
+  const text2 = execFileSync(lsptapBin(), ['stats', file], { encoding: 'utf8' });
+  assert.match(text2, new RegExp(`^network  module proxy \\(GOPROXY\\) 127\\.0\\.0\\.1:${port}: transport failed: `, 'm'), text2);
+  const json = JSON.parse(execFileSync(lsptapBin(), ['stats', '--json', file], { encoding: 'utf8' }));
+  assert.equal(json.netchecks.length, 1);
+  assert.equal(json.netchecks[0].failed_layer, 'transport');
 });
 
 test('LSPTAP_NET_SHOW=off: stderr and the session get the diagnosis, the editor does not', { timeout: 120000 }, async (t) => {

@@ -90,6 +90,7 @@ struct super {
     struct lp_env_report *report;
     int report_ok;
     char cwd[4096];
+    int network_said; /* a load failure was the network's: said once */
 };
 
 struct relay {

@@ -228,17 +228,23 @@ static int compose(const struct check *c, char *out, size_t cap)
     char through[LN_HOST_MAX + 48] = "";
     if (c->proxy[0]) snprintf(through, sizeof through, " through the HTTP proxy %s", c->proxy);
     int type;
+    const char *verdict = c->d.verdict;
     if (c->rc) {
         type = 2;
         snprintf(out, cap, "lsptap: gopls could not reach the %s %s%s (go: %s); %s", c->role,
                  target, through, cause, c->d.verdict);
     } else if (c->d.failed >= 0) {
         type = 1;
+        /* netcheck's verdict starts with the layer's name: said once. */
+        const char *ln = ln_layer_name((enum ln_layer)c->d.failed);
+        size_t lnl = strlen(ln);
+        if (!strncmp(verdict, ln, lnl) && verdict[lnl] == ':' && verdict[lnl + 1] == ' ')
+            verdict += lnl + 2;
         snprintf(out, cap,
                  "lsptap: gopls could not reach the %s %s%s (go: %s). netcheck: %s layer "
                  "failed: %s",
                  c->role, target, through, cause, ln_layer_name((enum ln_layer)c->d.failed),
-                 c->d.verdict);
+                 verdict);
     } else {
         type = 2;
         snprintf(out, cap,

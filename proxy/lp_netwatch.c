@@ -226,7 +226,9 @@ static int compose(const struct check *c, char *out, size_t cap)
     snprintf(target, sizeof target, strchr(c->t.host, ':') ? "[%s]:%u" : "%s:%u", c->t.host,
              c->t.port);
     char through[LN_HOST_MAX + 48] = "";
-    if (c->proxy[0]) snprintf(through, sizeof through, " through the HTTP proxy %s", c->proxy);
+    /* The target is the proxy: say where go was going through it. */
+    if (c->proxy[0] && c->g.url_host[0])
+        snprintf(through, sizeof through, " on the way to %s", c->g.url_host);
     int type;
     const char *verdict = c->d.verdict;
     if (c->rc) {

@@ -52,6 +52,22 @@ test('GOPROXY at a port where nothing listens: the editor is told the transport 
   assert.equal(json.netchecks[0].failed_layer, 'transport');
 });
 
+test('HTTPS_PROXY at a port where nothing listens: the proxy is the target, not the module proxy behind it', { timeout: 120000 }, async (t) => {
+  const port = await freePort();
+  // go never resolves proxy.golang.org itself here: everything goes to the proxy.
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.match(text, new RegExp(`could not reach the HTTP proxy 127\\.0\\.0\\.1:${port} on the way to proxy\\.golang\\.org`), text);
+  assert.match(text, /transport layer failed/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].target, `127.0.0.1:${port}`);
+  assert.equal(ev[0].role, 'HTTP proxy');
+  assert.equal(ev[0].proxy, `127.0.0.1:${port}`);
+});
+
 test('LSPTAP_NET_SHOW=off: stderr and the session get the diagnosis, the editor does not', { timeout: 120000 }, async (t) => {
   const port = await freePort();
   const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`, { LSPTAP_NET_SHOW: 'off' });

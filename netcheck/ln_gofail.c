@@ -115,10 +115,13 @@ static int has_target_mark(const char *s, size_t n)
     return 0;
 }
 
+static const struct phrase *proxy_status(const char *s, size_t n, const char **where);
+
 int ln_gofail_maybe(const char *text, size_t len)
 {
     const char *where;
-    return has_target_mark(text, len) && find_class(text, len, &where) != NULL;
+    return has_target_mark(text, len) &&
+           (find_class(text, len, &where) != NULL || proxy_status(text, len, &where) != NULL);
 }
 
 static int parse_port(const char *p, const char *end, uint16_t *port)
@@ -281,12 +284,52 @@ static void set_cause(struct ln_gofail *g, const char *at, const char *end)
     copy_span(g->cause, sizeof g->cause, at, (size_t)(e - at));
 }
 
+/* net/http's answer when the proxy refuses CONNECT: the status text alone
+ * after the URL (`Get "https://h/p": Forbidden`), ending the line (or, in
+ * the raw JSON ln_gofail_maybe sees, followed by an escape); cmd/go's own
+ * HTTP errors carry the code ("reading URL: 403 Forbidden") and do not
+ * match. */
+static const char *const PROXY_STATUS[] = {
+    "Forbidden",
+    "Bad Gateway",
+    "Service Unavailable",
+    "Gateway Timeout",
+    "Proxy Authentication Required",
+    "Bad Request",
+    "Method Not Allowed",
+    "Not Found",
+    "Unauthorized",
+    "Internal Server Error",
+};
+
+static const struct phrase *proxy_status(const char *s, size_t n, const char **where)
+{
+    static const struct phrase ps = {"", LN_GOFAIL_PROXY_STATUS};
+    const char *end = s + n;
+    for (const char *at = s; at < end && (at = find(at, (size_t)(end - at), "https://")); at++) {
+        if (at == s || at[-1] != '"') continue;
+        const char *q = memchr(at, '"', (size_t)(end - at));
+        if (!q || end - q < 3 || memcmp(q, "\": ", 3)) continue;
+        q += 3;
+        for (size_t i = 0; i < sizeof PROXY_STATUS / sizeof PROXY_STATUS[0]; i++) {
+            size_t l = strlen(PROXY_STATUS[i]);
+            if ((size_t)(end - q) >= l && !memcmp(q, PROXY_STATUS[i], l) &&
+                (q + l == end || q[l] == '\n' || q[l] == '\r' || q[l] == '\\')) {
+                *where = q;
+                return &ps;
+            }
+        }
+    }
+    return NULL;
+}
+
 int ln_gofail_parse(const char *text, size_t len, struct ln_gofail *g)
 {
     memset(g, 0, sizeof *g);
     if (!text || !has_target_mark(text, len)) return 0;
     const char *where = NULL;
     const struct phrase *p = find_class(text, len, &where);
+    if (!p) p = proxy_status(text, len, &where);
     if (!p) return 0;
     parse_url(text, len, g);
     parse_dial(text, len, g);
@@ -319,6 +362,7 @@ int ln_gofail_parse(const char *text, size_t len, struct ln_gofail *g)
         return 0;
     }
     if (cls >= LN_GOFAIL_TLS && cls <= LN_GOFAIL_X509_OTHER && !g->via_proxy) g->tls = 1;
+    if (cls == LN_GOFAIL_PROXY_STATUS) g->via_proxy = 1; /* the proxy's port: its setting's */
     g->cls = cls;
     set_cause(g, where, text + len);
     return 1;
@@ -328,7 +372,7 @@ const char *ln_gofail_class_name(enum ln_gofail_class c)
 {
     static const char *const n[LN_GOFAIL_NCLASSES] = {
         "none",         "refused",         "timeout",   "unreachable", "dns",   "tls",
-        "x509-expired", "x509-unknown-ca", "x509-name", "x509",        "reset",
+        "x509-expired", "x509-unknown-ca", "x509-name", "x509",        "reset", "proxy-status",
     };
     return (unsigned)c < LN_GOFAIL_NCLASSES ? n[c] : "none";
 }
@@ -338,6 +382,8 @@ enum ln_layer ln_gofail_layer(enum ln_gofail_class c)
     switch (c) {
     case LN_GOFAIL_DNS:
         return LN_DNS;
+    case LN_GOFAIL_PROXY_STATUS:
+        return LN_APP;
     case LN_GOFAIL_TLS:
     case LN_GOFAIL_X509_EXPIRED:
     case LN_GOFAIL_X509_UNKNOWN_CA:

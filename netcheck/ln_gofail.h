@@ -34,6 +34,7 @@ enum ln_gofail_class {
     LN_GOFAIL_X509_NAME,       /* certificate is valid for X, not Y */
     LN_GOFAIL_X509_OTHER,      /* another x509 failure */
     LN_GOFAIL_RESET,           /* connection reset, forcibly closed, EOF */
+    LN_GOFAIL_PROXY_STATUS,    /* Get "https://...": Forbidden: the HTTP proxy refused CONNECT */
     LN_GOFAIL_NCLASSES
 };
 
@@ -64,11 +65,12 @@ struct ln_gofail {
 int ln_gofail_parse(const char *text, size_t len, struct ln_gofail *g);
 
 /* "refused", "timeout", "unreachable", "dns", "tls", "x509-expired",
- * "x509-unknown-ca", "x509-name", "x509", "reset", "none". */
+ * "x509-unknown-ca", "x509-name", "x509", "reset", "proxy-status", "none". */
 const char *ln_gofail_class_name(enum ln_gofail_class c);
 
 /* The netcheck layer where this class shows: transport for refused,
- * timeout, unreachable and reset; dns; tls for TLS and x509. */
+ * timeout, unreachable and reset; dns; tls for TLS and x509; application
+ * for a proxy's refusal. */
 enum ln_layer ln_gofail_layer(enum ln_gofail_class c);
 
 /* Cheap pre-filter on raw (possibly JSON-escaped) bytes: 0 when the text

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "netcheck/ln_classify.h"
+#include "netcheck/ln_connect.h"
 #include "netcheck/ln_gofail.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_redact.h"
@@ -43,6 +44,12 @@ struct check {
     struct lp_diag d;
     char *text; /* netcheck's rendered lines */
     int rc;
+    /* Through an HTTP proxy: the CONNECT to the destination, when the
+     * proxy is reachable (connect_code 0: not tried). */
+    char dest[LN_HOST_MAX];
+    uint16_t dest_port;
+    int connect_code;
+    char connect_status[160];
 };
 
 /* ---- go's view of the network ---- */
@@ -247,6 +254,14 @@ static int compose(const struct check *c, char *out, size_t cap)
                  "failed: %s",
                  c->role, target, through, cause, ln_layer_name((enum ln_layer)c->d.failed),
                  verdict);
+    } else if (c->connect_code && c->connect_code != 200) {
+        type = 1;
+        snprintf(out, cap,
+                 "lsptap: gopls could not reach %s:%u through the HTTP proxy %s (go: %s). "
+                 "netcheck: every layer to the proxy is fine, but it answers CONNECT %s:%u with "
+                 "\"%s\": the proxy refuses this destination (its allow list, or credentials "
+                 "it wants)",
+                 c->dest, c->dest_port, target, cause, c->dest, c->dest_port, c->connect_status);
     } else {
         type = 2;
         snprintf(out, cap,
@@ -268,6 +283,12 @@ static void work(uv_work_t *req)
 {
     struct check *c = req->data;
     c->rc = lp_diagnose_target(&c->t, &c->d, &c->text);
+    /* The proxy answers: does it let go through to where it was going?
+     * (An https proxy is not asked: the CONNECT would go inside TLS.) */
+    if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls)
+        c->connect_code =
+            ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port, c->t.timeout_ms,
+                            c->connect_status, sizeof c->connect_status);
 }
 
 static void after_work(uv_work_t *req, int status)
@@ -303,10 +324,16 @@ static void after_work(uv_work_t *req, int status)
                       "tls", c->t.tls, "message_type", type, "message", msg);
         if (url[0]) json_object_set_new(f, "url", json_string(url));
         if (c->proxy[0]) json_object_set_new(f, "proxy", json_string(c->proxy));
+        if (c->connect_code)
+            json_object_set_new(f, "connect",
+                                json_pack("{s:s, s:i, s:s}", "to", c->dest, "code", c->connect_code,
+                                          "status", c->connect_status));
         json_object_set_new(f, "failed_layer",
                             c->d.failed >= 0
                                 ? json_string(ln_layer_name((enum ln_layer)c->d.failed))
                                 : json_null());
+        if (c->connect_code && c->connect_code != 200)
+            json_object_set_new(f, "failed_layer", json_string("application"));
         if (c->d.report) json_object_set(f, "report", c->d.report);
         nw->h.event(nw->h.ud, "netcheck", f);
         if (nw->cfg->net_show) nw->h.show(nw->h.ud, type, msg);
@@ -347,7 +374,16 @@ static void start_check(struct lp_netwatch *nw, const struct ln_gofail *g, const
     char phost[LN_HOST_MAX];
     uint16_t pport = 0;
     int ptls = 0;
-    if (g->via_proxy) {
+    if (g->cls == LN_GOFAIL_PROXY_STATUS) {
+        /* The proxy refused CONNECT: the proxy is the setting's. */
+        if (!lp_net_proxy_for(1, g->url_host, phost, sizeof phost, &pport, &ptls)) {
+            free(c);
+            return;
+        }
+        host = phost;
+        port = pport;
+        tls = ptls;
+    } else if (g->via_proxy) {
         /* The text names the proxy; its port (when the name did not
          * resolve) and scheme are the setting's. */
         if (lp_net_proxy_for(g->url_https, g->url_host[0] ? g->url_host : "x.invalid", phost,
@@ -367,6 +403,10 @@ static void start_check(struct lp_netwatch *nw, const struct ln_gofail *g, const
         is_proxy = 1;
     }
     if (g->via_proxy) snprintf(c->proxy, sizeof c->proxy, "%s:%u", host, port);
+    if (is_proxy && g->url_host[0] && g->url_https) {
+        snprintf(c->dest, sizeof c->dest, "%s", g->url_host);
+        c->dest_port = g->url_port;
+    }
     snprintf(c->t.host, sizeof c->t.host, "%s", host);
     c->t.port = port;
     c->t.tls = tls;

@@ -68,6 +68,35 @@ test('HTTPS_PROXY at a port where nothing listens: the proxy is the target, not 
   assert.equal(ev[0].proxy, `127.0.0.1:${port}`);
 });
 
+test('an HTTP proxy that refuses CONNECT: every layer to it is fine, and its answer is named', { timeout: 120000 }, async (t) => {
+  // A proxy that never forwards anything: no packet leaves loopback.
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(403);
+    res.end();
+  });
+  const connects = [];
+  proxy.on('connect', (req, sock) => {
+    connects.push(req.url);
+    sock.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.equal(shown.params.type, 1);
+  assert.match(text, new RegExp(`could not reach proxy\\.golang\\.org:443 through the HTTP proxy 127\\.0\\.0\\.1:${port} \\(go: Forbidden\\)`), text);
+  assert.match(text, /answers CONNECT proxy\.golang\.org:443 with "HTTP\/1\.1 403 Forbidden"/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].class, 'proxy-status');
+  assert.equal(ev[0].failed_layer, 'application');
+  assert.deepEqual(ev[0].connect, { to: 'proxy.golang.org', code: 403, status: 'HTTP/1.1 403 Forbidden' });
+  assert.ok(connects.filter((u) => u === 'proxy.golang.org:443').length >= 2, `go's CONNECT and lsptap's: ${connects}`);
+});
+
 test('LSPTAP_NET_SHOW=off: stderr and the session get the diagnosis, the editor does not', { timeout: 120000 }, async (t) => {
   const port = await freePort();
   const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`, { LSPTAP_NET_SHOW: 'off' });

@@ -117,6 +117,12 @@ static const struct gcase CASES[] = {
     {"fatal: unable to access 'https://git.corp/x/': SSL certificate problem: certificate has "
      "expired",
      LN_GOFAIL_X509_EXPIRED, "git.corp", 443, 1, 0},
+    /* The HTTP proxy refused CONNECT: net/http gives its status text alone. */
+    {"Get \"https://proxy.golang.org/example.org/dep/@v/v1.0.0.mod\": Forbidden",
+     LN_GOFAIL_PROXY_STATUS, "proxy.golang.org", 443, 1, 1},
+    {"example.com/app:example.org/dep@v1.0.0: Get \"https://proxy.golang.org/x/@v/list\": Proxy "
+     "Authentication Required\n",
+     LN_GOFAIL_PROXY_STATUS, "proxy.golang.org", 443, 1, 1},
     /* Not network failures: the server answered, or there is no target. */
     {"example.com/app:example.org/dep@v1.0.0: reading "
      "http://127.0.0.1:18404/example.org/dep/@v/v1.0.0.mod: 404 Not Found",
@@ -130,6 +136,8 @@ static const struct gcase CASES[] = {
     {"err: exit status 1: stderr: go: cannot find GOROOT directory: /nonexistent", LN_GOFAIL_NONE,
      NULL, 0, 0, 0},
     {"context deadline exceeded", LN_GOFAIL_NONE, NULL, 0, 0, 0},
+    {"reading https://proxy.golang.org/x/@v/list: 403 Forbidden", LN_GOFAIL_NONE, NULL, 0, 0, 0},
+    {"Get \"https://proxy.golang.org/x/@v/list\": Forbidden fruit", LN_GOFAIL_NONE, NULL, 0, 0, 0},
     {"Get \"https://proxy.lab/x/@v/list\": EOFError in a made-up wrapper", LN_GOFAIL_NONE, NULL, 0,
      0, 0},
     {"", LN_GOFAIL_NONE, NULL, 0, 0, 0},
@@ -173,6 +181,26 @@ static void test_fields(void **state)
     assert_int_equal(ln_gofail_layer(g.cls), LN_TRANSPORT);
     assert_int_equal(ln_gofail_layer(LN_GOFAIL_DNS), LN_DNS);
     assert_int_equal(ln_gofail_layer(LN_GOFAIL_X509_NAME), LN_TLS);
+    assert_int_equal(ln_gofail_layer(LN_GOFAIL_PROXY_STATUS), LN_APP);
+    assert_string_equal(ln_gofail_class_name(LN_GOFAIL_PROXY_STATUS), "proxy-status");
+    assert_string_equal(ln_gofail_class_name(LN_GOFAIL_RESET), "reset");
+}
+
+/* The pre-filter runs on the raw JSON body: escaped quotes and newlines. */
+static void test_maybe_raw_json(void **state)
+{
+    (void)state;
+    static const char *const raw[] = {
+        "{\"params\":{\"type\":1,\"message\":\"x: Get \\\"https://proxy.golang.org/x/@v/"
+        "list\\\": Forbidden\\n\\n\"}}",
+        "{\"params\":{\"type\":1,\"message\":\"x: Get \\\"http://127.0.0.1:1/x\\\": dial tcp "
+        "127.0.0.1:1: connect: connection refused\\n\"}}",
+    };
+    for (size_t i = 0; i < ARRAY_LEN(raw); i++)
+        if (!ln_gofail_maybe(raw[i], strlen(raw[i]))) fail_msg("raw %zu skipped: %s", i, raw[i]);
+    static const char not_net[] = "{\"params\":{\"type\":1,\"message\":\"reading "
+                                  "https://proxy.golang.org/x/@v/list: 404 Not Found\\n\"}}";
+    assert_int_equal(ln_gofail_maybe(not_net, strlen(not_net)), 0);
 }
 
 /* The parser never reads past len: the text ends mid-address. */
@@ -196,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_maybe_raw_json),
         cmocka_unit_test(test_prefixes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { test } from 'node:test';
-import { freePort, lsptapBin, sleep } from './lib/env.mjs';
+import path from 'node:path';
+import { childEnv, freePort, lsptapBin, peersDir, sleep, standIn, tempDir } from './lib/env.mjs';
+import { startEditor } from './lib/lsp.mjs';
 import { describe, loadFailures, lsptapShows, needyEditor, until } from './lib/gofail.mjs';
 import { assertMatchesTraffic, checkedSession, eventsNamed, findSession } from './lib/session.mjs';
 
@@ -127,4 +129,31 @@ test('GOPROXY answers 404: gopls reports the failure, and no network layer is bl
   assert.doesNotMatch(ed.stderr.text(), /could not reach|netcheck|the network/);
   assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
   assert.deepEqual(eventsNamed(checkedSession(sessions), 'netcheck'), []);
+});
+
+test('the diagnosis is ready while gopls is in the middle of a frame: it goes after that frame, never inside it', { timeout: 60000 }, async (t) => {
+  const port = await freePort();
+  const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
+  const ws = tempDir(t, 'lsptap-ws-');
+  const ed = startEditor(t, standIn(), [], { workspace: ws, env: childEnv({
+    LSPTAP_GOPLS: path.join(peersDir, 'gofail-midframe.mjs'), LSPTAP_DIR: sessions,
+    // The handshake window over first: the bytes then flow as they come,
+    // so half a frame reaches the editor before the rest exists.
+    LSPTAP_HANDSHAKE_MS: '200', PEER_DELAY_MS: '1500',
+    PEER_PROXY: `127.0.0.1:${port}`, PEER_PAUSE_MS: '3000' }) });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  const shown = await until(() => lsptapShows(ed)[0], 30000, `lsptap's showMessage ${describe(ed)}`);
+  assert.match(shown.params.message, new RegExp(`127\\.0\\.0\\.1:${port}.*transport layer failed`));
+  // The editor's reader parsed every frame (a split one would have broken
+  // it), and lsptap's message came right after the big frame, not before.
+  const i = ed.received.indexOf(shown);
+  const before = ed.received[i - 1];
+  assert.equal(before?.params?.message?.length, 200000, `the frame before lsptap's: ${JSON.stringify(before).slice(0, 200)}`);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const s = checkedSession(sessions);
+  assertMatchesTraffic(s, 's2c', ed.received);
+  const ev = eventsNamed(s, 'netcheck')[0];
+  const bigLine = s.lines.findIndex((l) => l.dir === 's2c' && l.body?.params?.message?.length === 200000);
+  assert.ok(ev.t_us <= s.lines[bigLine].t_us, 'the check ended while the big frame was still coming');
 });

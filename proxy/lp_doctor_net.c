@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "netcheck/ln.h"
+#include "netcheck/ln_connect.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_doctor.h"
 #include "proxy/lp_netwatch.h"
@@ -67,44 +68,86 @@ struct netctx {
     size_t failed;
 };
 
-/* One check: netcheck on host:port, recorded under "checks". */
+/* A target go reaches through an HTTP proxy: go never connects to it (nor
+ * resolves its name) itself, so neither does the doctor. The proxy has its
+ * own check; here, the CONNECT go asks the proxy for (an https target
+ * through a plain proxy), or nothing lsptap can try. */
+static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const char *host,
+                             uint16_t port, int tls, int *ok)
+{
+    char p[LN_HOST_MAX + 16], st[160], verdict[LN_HOST_MAX + 16 + 160 + 64];
+    snprintf(p, sizeof p, "%s:%u", phost, pport);
+    json_t *o = json_pack("{s:s, s:o}", "through_proxy", p, "netcheck", json_null());
+    if (!tls || ptls) {
+        *ok = 1;
+        snprintf(verdict, sizeof verdict,
+                 "reached through the HTTP proxy %s (not checked "
+                 "further: %s)",
+                 p, tls ? "an https proxy" : "plain HTTP goes through as a request");
+        json_object_set_new(o, "verdict", json_string(verdict));
+        json_object_set_new(o, "failed_layer", json_null());
+        return o;
+    }
+    int code = ln_http_connect(phost, pport, host, port, 3000, st, sizeof st);
+    json_object_set_new(o, "connect", json_pack("{s:i, s:s}", "code", code, "status", st));
+    *ok = code == 200;
+    if (*ok)
+        snprintf(verdict, sizeof verdict, "the HTTP proxy %s opens a tunnel to it (\"%s\")", p, st);
+    else if (code > 0)
+        snprintf(verdict, sizeof verdict, "the HTTP proxy %s answers CONNECT with \"%s\"", p, st);
+    else
+        snprintf(verdict, sizeof verdict, "%s", st);
+    json_object_set_new(o, "verdict", json_string(verdict));
+    json_object_set_new(o, "failed_layer",
+                        *ok        ? json_null()
+                        : code > 0 ? json_string("application")
+                                   : json_string("transport"));
+    return o;
+}
+
+/* One check: netcheck on host:port (or, when go goes through an HTTP
+ * proxy, the CONNECT through it), recorded under "checks". */
 static void check(struct netctx *c, const char *role, const char *variable, const char *entry,
                   const char *host, uint16_t port, int tls)
 {
-    struct ln_target t;
-    ln_target_init(&t);
-    snprintf(t.host, sizeof t.host, "%s", host);
-    t.port = port;
-    t.tls = tls;
-    t.probe = LN_PROBE_NONE; /* module proxies and proxies speak HTTP */
-    const char *ca = getenv("SSL_CERT_FILE");
-    if (ca && *ca) t.ca = ca;
-    struct lp_diag d;
-    char *text = NULL;
-    int rc = lp_diagnose_target(&t, &d, &text);
-    free(text);
-    char red[LN_TEXT_MAX * 2 + 16], ent[1024], target[LN_HOST_MAX + 16];
-    lp_redact_urls(d.verdict, red, sizeof red);
+    char ent[1024], target[LN_HOST_MAX + 16];
     lp_redact_urls(entry, ent, sizeof ent);
     snprintf(target, sizeof target, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "role", role, "variable", variable,
-                          "entry", ent, "target", target, "tls", tls, "ok", !rc && d.failed < 0,
-                          "verdict", red);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "role", role, "variable", variable, "entry",
+                          ent, "target", target, "tls", tls);
     char phost[LN_HOST_MAX];
     uint16_t pport;
-    int ptls;
+    int ptls, ok;
     if (strcmp(role, "HTTP proxy") &&
         lp_net_proxy_for(tls, host, phost, sizeof phost, &pport, &ptls)) {
-        char p[LN_HOST_MAX + 16];
-        snprintf(p, sizeof p, "%s:%u", phost, pport);
-        json_object_set_new(o, "through_proxy", json_string(p));
+        json_t *pr = check_proxied(phost, pport, ptls, host, port, tls, &ok);
+        json_object_update(o, pr);
+        json_decref(pr);
+    } else {
+        struct ln_target t;
+        ln_target_init(&t);
+        snprintf(t.host, sizeof t.host, "%s", host);
+        t.port = port;
+        t.tls = tls;
+        t.probe = LN_PROBE_NONE; /* module proxies and proxies speak HTTP */
+        const char *ca = getenv("SSL_CERT_FILE");
+        if (ca && *ca) t.ca = ca;
+        struct lp_diag d;
+        char *text = NULL;
+        int rc = lp_diagnose_target(&t, &d, &text);
+        free(text);
+        char red[LN_TEXT_MAX * 2 + 16];
+        lp_redact_urls(d.verdict, red, sizeof red);
+        ok = !rc && d.failed < 0;
+        json_object_set_new(o, "verdict", json_string(red));
+        json_object_set_new(o, "failed_layer",
+                            d.failed >= 0 ? json_string(ln_layer_name((enum ln_layer)d.failed))
+                                          : json_null());
+        json_object_set_new(o, "netcheck", d.report ? d.report : json_null());
     }
-    json_object_set_new(o, "failed_layer",
-                        d.failed >= 0 ? json_string(ln_layer_name((enum ln_layer)d.failed))
-                                      : json_null());
-    json_object_set_new(o, "netcheck", d.report ? d.report : json_null());
+    json_object_set_new(o, "ok", json_boolean(ok));
     json_array_append_new(c->checks, o);
-    if (rc || d.failed >= 0) c->failed++;
+    if (!ok) c->failed++;
 }
 
 static const char *s_of(const json_t *o, const char *k)
@@ -132,9 +175,7 @@ static json_t *hints(const json_t *checks)
         char line[1400];
         const char *var = s_of(c, "variable"), *proxy = s_of(c, "through_proxy");
         char via[LN_HOST_MAX + 80] = "";
-        if (*proxy)
-            snprintf(via, sizeof via, " (go reaches it through the HTTP proxy %s, checked too)",
-                     proxy);
+        if (*proxy) snprintf(via, sizeof via, " through the HTTP proxy %s", proxy);
         if (!strcmp(var, "GOPROXY"))
             snprintf(line, sizeof line, "module proxy %s unreachable from this network%s: %s; %s",
                      s_of(c, "entry"), via, s_of(c, "verdict"),
@@ -231,8 +272,11 @@ void lp_doctor_print_net(const json_t *rep, FILE *f)
         const char *layer = json_string_value(json_object_get(c, "failed_layer"));
         fprintf(f, "  %-28s %-28s %s%s%s\n", s_of(c, "role"), s_of(c, "target"),
                 layer ? layer : "ok", layer ? " failed: " : "", layer ? s_of(c, "verdict") : "");
+        json_t *conn = json_object_get(c, "connect");
         if (*s_of(c, "through_proxy"))
-            fprintf(f, "  %-28s go goes through the HTTP proxy %s\n", "", s_of(c, "through_proxy"));
+            fprintf(f, "  %-28s go goes through the HTTP proxy %s%s%s%s\n", "",
+                    s_of(c, "through_proxy"), conn ? "; CONNECT: \"" : "",
+                    conn ? s_of(conn, "status") : "", conn ? "\"" : "");
     }
     json_array_foreach(json_object_get(net, "hints"), i, c)
         fprintf(f, "  hint: %s\n", json_string_value(c));

@@ -62,3 +62,32 @@ test('doctor --net text: a network section, one line a target, and the hints', {
   assert.match(r.stdout, new RegExp(`^  checksum database \\(GOSUMDB\\)\\s+127\\.0\\.0\\.1:${dead}\\s+transport failed: `, 'm'), r.stdout);
   assert.match(r.stdout, /hint: module proxy .* unreachable from this network: .*no configured module proxy works here/, r.stdout);
 });
+
+test('doctor --net behind an HTTP proxy: the target is not dialled, the CONNECT through the proxy is', { timeout: 120000 }, async (t) => {
+  // Answers every CONNECT with 403: nothing leaves loopback, and
+  // proxy.golang.org is never resolved (go would not resolve it either).
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(403);
+    res.end();
+  });
+  const connects = [];
+  proxy.on('connect', (req, sock) => {
+    connects.push(req.url);
+    sock.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const net = JSON.parse(r.stdout).net;
+  const mp = net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.target, 'proxy.golang.org:443');
+  assert.equal(mp.through_proxy, `127.0.0.1:${port}`);
+  assert.equal(mp.netcheck, null, 'not dialled directly');
+  assert.deepEqual(mp.connect, { code: 403, status: 'HTTP/1.1 403 Forbidden' });
+  assert.equal(mp.failed_layer, 'application');
+  assert.equal(net.checks.find((c) => c.variable === 'HTTPS_PROXY').ok, true);
+  assert.deepEqual(connects, ['proxy.golang.org:443']);
+  assert.ok(net.hints.some((h) => h.includes('answers CONNECT with "HTTP/1.1 403 Forbidden"')), JSON.stringify(net.hints));
+});

@@ -96,7 +96,7 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
         snprintf(status, cap, "sending CONNECT to the proxy failed: %s", strerror(errno));
         rc = -EIO;
     } else {
-        char buf[512];
+        char buf[512] = "";
         int n = read_line(fd, buf, sizeof buf, timeout_ms);
         if (n < 0) {
             snprintf(status, cap, "no answer to CONNECT within %d ms", timeout_ms);

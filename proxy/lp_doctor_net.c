@@ -279,5 +279,7 @@ void lp_doctor_print_net(const json_t *rep, FILE *f)
                     conn ? s_of(conn, "status") : "", conn ? "\"" : "");
     }
     json_array_foreach(json_object_get(net, "hints"), i, c)
+    {
         fprintf(f, "  hint: %s\n", json_string_value(c));
+    }
 }

@@ -6,6 +6,7 @@
 // certificates.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import { test } from 'node:test';
 import path from 'node:path';
@@ -52,6 +53,11 @@ test('GOPROXY at a port where nothing listens: the editor is told the transport 
   const json = JSON.parse(execFileSync(lsptapBin(), ['stats', '--json', file], { encoding: 'utf8' }));
   assert.equal(json.netchecks.length, 1);
   assert.equal(json.netchecks[0].failed_layer, 'transport');
+  // The report's event table carries lsptap's sentence and each layer.
+  const html = `${tempDir(t, 'lsptap-report-')}/r.html`;
+  execFileSync(lsptapBin(), ['report', file, '-o', html]);
+  const page = fs.readFileSync(html, 'utf8');
+  assert.ok(page.includes(`could not reach the module proxy (GOPROXY) 127.0.0.1:${port}`), 'the report has the event');
 });
 
 test('HTTPS_PROXY at a port where nothing listens: the proxy is the target, not the module proxy behind it', { timeout: 120000 }, async (t) => {

@@ -163,3 +163,28 @@ test('the diagnosis is ready while gopls is in the middle of a frame: it goes af
   const bigLine = s.lines.findIndex((l) => l.dir === 's2c' && l.body?.params?.message?.length === 200000);
   assert.ok(ev.t_us <= s.lines[bigLine].t_us, 'the check ended while the big frame was still coming');
 });
+
+// The same target reported again (here as an error reply to hover): checked
+// again only after LSPTAP_NET_RECHECK_S.
+for (const [recheck, want] of [['1', 2], ['600', 1]]) {
+  test(`LSPTAP_NET_RECHECK_S=${recheck}: a repeated failure is checked ${want === 1 ? 'once' : 'again'} (error replies count too)`, { timeout: 60000 }, async (t) => {
+    const port = await freePort();
+    const sessions = `${tempDir(t, 'lsptap-sessions-')}/s`;
+    const ws = tempDir(t, 'lsptap-ws-');
+    const ed = startEditor(t, standIn(), [], { workspace: ws, env: childEnv({
+      LSPTAP_GOPLS: path.join(peersDir, 'gofail-repeat.mjs'), LSPTAP_DIR: sessions,
+      LSPTAP_NET_RECHECK_S: recheck, PEER_PROXY: `127.0.0.1:${port}` }) });
+    await ed.initialize();
+    ed.notify('initialized', {});
+    await until(() => lsptapShows(ed).length === 1, 30000, `the first diagnosis ${describe(ed)}`);
+    await sleep(2200); // past a 1 s interval
+    await assert.rejects(ed.request('textDocument/hover', { textDocument: { uri: ed.uri('main.go') }, position: { line: 0, character: 0 } }),
+      /connection refused/);
+    if (want === 2) await until(() => lsptapShows(ed).length === 2, 30000, `the second diagnosis ${describe(ed)}`);
+    else await sleep(1500); // room for a second one, were there one
+    assert.equal(lsptapShows(ed).length, want, describe(ed));
+    assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+    const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+    assert.deepEqual(ev.map((e) => e.source), ['window/logMessage', 'error reply'].slice(0, want));
+  });
+}

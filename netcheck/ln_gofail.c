@@ -75,9 +75,12 @@ static const struct phrase PHRASES[] = {
     {": EOF", LN_GOFAIL_RESET},
 };
 
-/* What names a target; a text without any of these is not parsed further. */
-static const char *const TARGET_MARKS[] = {"dial ", "lookup ", "://", "connect to ",
-                                           "resolve host"};
+/* What names a target; a text without any of these is not parsed further.
+ * go fetches with GET ("Get \"URL\"", also as raw JSON), dials ("dial tcp"),
+ * resolves ("lookup"); git and ssh say "unable to access", "connect to",
+ * "resolve host". A bare URL is not enough: diagnostics carry links. */
+static const char *const TARGET_MARKS[] = {
+    "dial ", "lookup ", "Get \"", "Get \\\"", "unable to access", "connect to ", "resolve host"};
 
 static const char *find(const char *s, size_t n, const char *what)
 {

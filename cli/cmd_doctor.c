@@ -12,12 +12,14 @@ extern char **environ;
 
 static int usage(FILE *f)
 {
-    fputs("usage: lsptap doctor [--json] [DIR]\n"
+    fputs("usage: lsptap doctor [--net] [--json] [DIR]\n"
           "Checks the environment gopls and dlv get (GOFLAGS, GOROOT, PATH, GOPROXY,\n"
           "GO111MODULE, GOPATH/GOMODCACHE/GOCACHE, GOENV, GOWORK, HTTP(S)_PROXY) for the\n"
           "workspace DIR (default: the current directory), and reports the tools VS Code\n"
           "would find, go env, PATH here and in a login shell, listening gopls/dlv servers\n"
           "and how recent sessions ended. Secrets are redacted.\n"
+          "--net also runs netcheck on every GOPROXY entry, GOSUMDB's host and the HTTP\n"
+          "proxies of the environment (what go connects to when gopls loads a workspace).\n"
           "Exit status: 0 no problems, 1 problems found, 2 usage.\n",
           f);
     return f == stdout ? 0 : 2;
@@ -32,15 +34,18 @@ static void print_json(const void *rep, FILE *f)
 static void print_text(const void *rep, FILE *f)
 {
     lp_doctor_print(rep, f);
+    lp_doctor_print_net(rep, f);
 }
 
 int cmd_doctor(int argc, char **argv)
 {
     const char *dir = NULL;
-    int as_json = 0;
+    int as_json = 0, net = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             as_json = 1;
+        else if (!strcmp(argv[i], "--net"))
+            net = 1;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return usage(stdout);
         else if (argv[i][0] == '-' && argv[i][1])
@@ -56,6 +61,7 @@ int cmd_doctor(int argc, char **argv)
     size_t n = 0;
     json_t *rep = lp_doctor_run(environ, dir, &n);
     if (!rep) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;
+    if (net) n += lp_doctor_net(rep);
     /* The report's strings were redacted; the printed text is again (a
      * secret a line's layout put back together), and escaped: it quotes other
      * programs (go's errors, sessions' endings, server command lines). In

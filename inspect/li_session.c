@@ -691,6 +691,12 @@ void li_session_feed_classified(struct li_session *s, enum li_dir dir, const cha
     d->hint = NULL;
 }
 
+int li_session_at_boundary(const struct li_session *s, enum li_dir dir)
+{
+    const struct lf_stream *lf = &s->d[dir].lf;
+    return lf->state == LF_ST_HEADER && lf->hdr_len == 0;
+}
+
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us)
 {
     struct dirstate *d = &s->d[dir];

@@ -107,6 +107,11 @@ void li_session_feed_classified(struct li_session *s, enum li_dir dir, const cha
 
 /* End of stream in one direction: a frame cut short is recorded as a
  * framing error. */
+/* 1 when the bytes fed in `dir` so far end on a frame boundary (no header
+ * or body in progress, no garbage being skipped): something inserted into
+ * that stream now cannot split a frame. */
+int li_session_at_boundary(const struct li_session *s, enum li_dir dir);
+
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);
 
 /* An event line: {"t_us":..,"event":name, ...fields}. fields borrowed;

@@ -55,6 +55,7 @@ struct li_stats {
     json_t *exit;
     json_t *warnings;
     json_t *spawn_failed;              /* the spawn_failed event, if any */
+    json_t *netchecks;                 /* netcheck events: what gopls failed to reach */
     int64_t editor_left_us;            /* editor_eof / editor_gone, -1 when neither */
     const char *editor_left;           /* which of the two came first */
     int terminated;                    /* lsptap sent SIGTERM/SIGKILL after the editor left */
@@ -114,6 +115,7 @@ void li_stats_free(struct li_stats *st)
     json_decref(st->exit);
     json_decref(st->warnings);
     json_decref(st->spawn_failed);
+    json_decref(st->netchecks);
     json_decref(st->header);
     json_decref(st->parts);
     free(st->source);
@@ -209,6 +211,9 @@ static void add_event(struct li_stats *st, json_t *line, const char *ev)
             st->editor_left_us = (int64_t)u64_member(line, "t_us");
             st->editor_left = strcmp(ev, "editor_eof") == 0 ? "closed its end" : "stopped reading";
         }
+    } else if (strcmp(ev, "netcheck") == 0) {
+        if (!st->netchecks) st->netchecks = json_array();
+        json_array_append(st->netchecks, line);
     } else if (strcmp(ev, "terminate") == 0) {
         st->terminated = 1;
         const char *sig = str_member(line, "signal");
@@ -754,6 +759,41 @@ static void print_parts(const struct li_stats *st, FILE *out)
     }
 }
 
+/* A session file's text; li_stats_print escapes the whole table on its way
+ * to the terminal. */
+static void put_clean(FILE *out, const char *s)
+{
+    if (s) fputs(s, out);
+}
+
+/* One line per netcheck event: the target gopls failed to reach, its role,
+ * and the layer netcheck found failing (docs/netcheck.md). */
+static void print_netchecks(const struct li_stats *st, FILE *out)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(st->netchecks, i, ev)
+    {
+        const char *layer = str_member(ev, "failed_layer");
+        json_t *verdict = json_object_get(json_object_get(ev, "report"), "verdict");
+        fputs(i ? "         " : "network  ", out);
+        put_clean(out, str_member(ev, "role"));
+        fputc(' ', out);
+        put_clean(out, str_member(ev, "target"));
+        fputs(": ", out);
+        if (layer) {
+            put_clean(out, layer);
+            fputs(" failed: ", out);
+            put_clean(out, str_member(verdict, "summary"));
+        } else {
+            fputs("no layer failed from lsptap's side (go: ", out);
+            put_clean(out, str_member(ev, "cause"));
+            fputc(')', out);
+        }
+        fputc('\n', out);
+    }
+}
+
 static void print_table(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
@@ -775,6 +815,7 @@ static void print_table(const struct li_stats *st, FILE *out)
         print_parts(st, out);
     else
         print_end(st, out);
+    print_netchecks(st, out);
     fprintf(out, "\n%-*s %6s %6s %6s %5s %5s %8s %8s %8s %8s %10s\n", w, "METHOD", "REQ", "NOTIF",
             "REPLY", "ERR", "CANC", "P50", "P90", "P99", "MAX", "BYTES");
     for (size_t i = 0; i < st->nrows; i++) {
@@ -892,5 +933,6 @@ json_t *li_stats_json(const struct li_stats *st)
         json_object_set_new(o, "complete", json_boolean(st->summary != NULL));
     }
     json_object_set_new(o, "warnings", json_copy(st->warnings));
+    if (st->netchecks) json_object_set_new(o, "netchecks", json_deep_copy(st->netchecks));
     return o;
 }

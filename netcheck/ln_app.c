@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "framing/lf.h"
+#include "netcheck/ln_banner.h"
 #include "netcheck/ln_classify.h"
 #include "netcheck/ln_layers.h"
 
@@ -66,9 +67,34 @@ static int conn_read(struct ln_ctx *c, char *buf, size_t len, int timeout_ms)
     return (int)n;
 }
 
-static void judge(const struct ln_target *t, enum ln_app_class cls, const struct ln_app_info *in,
-                  const char *addr, struct ln_layer_result *res)
+/* Something that is not the expected server answered: name it
+ * (ln_banner) in the summary and the hint. Returns 0 when it has no name. */
+static int judge_other(const struct ln_target *t, enum ln_banner b, const char *line,
+                       const char *addr, struct ln_layer_result *res)
 {
+    const char *proto = t->probe == LN_PROBE_DAP ? "DAP" : "LSP";
+    const char *what = ln_banner_what(b);
+    if (b == LN_BANNER_UNKNOWN) return 0;
+    if (line[0])
+        ln_set(res, LN_FAIL, "answered by %s, not %s: \"%s\"", what, proto, line);
+    else
+        ln_set(res, LN_FAIL, "answered by %s, not %s", what, proto);
+    if (b == LN_BANNER_TLS)
+        ln_hint(res, "%s speaks TLS: connect with TLS (--tls, or tls:// in the address)", addr);
+    else if (b == LN_BANNER_HTTP || b == LN_BANNER_HTTP2)
+        ln_hint(res, "a web server listens on %s: check the port the %s server was given", addr,
+                proto);
+    else
+        ln_hint(res, "%s listens on %s, not the %s server: check the port", what, addr, proto);
+    return 1;
+}
+
+static void judge(const struct ln_target *t, enum ln_app_class cls, const struct ln_app_info *in,
+                  const char *addr, enum ln_banner banner, const char *line,
+                  struct ln_layer_result *res)
+{
+    if ((cls == LN_APP_HTTP || cls == LN_APP_GARBAGE) && judge_other(t, banner, line, addr, res))
+        return;
     const char *proto = t->probe == LN_PROBE_DAP ? "DAP" : "LSP";
     const char *other = t->probe == LN_PROBE_DAP ? "LSP" : "DAP";
     double secs = t->timeout_ms / 1000.0;
@@ -184,7 +210,11 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     if (len) json_object_set_new(ev, "first_bytes", json_string(info.first));
     if (info.name[0]) json_object_set_new(ev, "server_name", json_string(info.name));
     if (info.version[0]) json_object_set_new(ev, "server_version", json_string(info.version));
-    judge(t, cls, &info, addr, res);
+    char line[128] = "";
+    enum ln_banner banner = ln_banner_identify(buf, len, line, sizeof line);
+    if (banner != LN_BANNER_UNKNOWN)
+        json_object_set_new(ev, "answered_by", json_string(ln_banner_what(banner)));
+    judge(t, cls, &info, addr, banner, line, res);
     free(buf);
     return 0;
 }

@@ -102,8 +102,24 @@ static void env_str(const char *name, char *dst, size_t cap)
 static const char *const known_keys[] = {
     "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
     "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", "repair", "handshake_ms",
-    "init_timeout_ms", "fail_patterns", NULL,
+    "init_timeout_ms", "fail_patterns", "net_watch", "net_show", "net_recheck_s", NULL,
 };
+
+static void json_onoff(json_t *root, const char *key, int *dst, const char *path, char *warn,
+                       size_t wcap)
+{
+    json_t *v = json_object_get(root, key);
+    if (v && (!json_is_string(v) || parse_onoff(json_string_value(v), dst)))
+        warnf(warn, wcap, "%s: \"%s\" must be \"on\" or \"off\"; using %s.", path, key,
+              *dst ? "on" : "off");
+}
+
+static void env_onoff(const char *name, int *dst, char *warn, size_t wcap)
+{
+    const char *v = getenv(name);
+    if (v && *v && parse_onoff(v, dst))
+        warnf(warn, wcap, "%s=%s is not on or off; using %s.", name, v, *dst ? "on" : "off");
+}
 
 /* Applies a parsed file (root NULL: it did not parse, jerr says why). */
 static void apply_file(struct lp_config *c, json_t *root, const json_error_t *jerr, char *warn,
@@ -144,6 +160,9 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
     if (rep && (!json_is_string(rep) || parse_onoff(json_string_value(rep), &c->repair)))
         warnf(warn, wcap, "%s: \"repair\" must be \"on\" or \"off\"; using %s.", c->config_path,
               c->repair ? "on" : "off");
+    json_onoff(root, "net_watch", &c->net_watch, c->config_path, warn, wcap);
+    json_onoff(root, "net_show", &c->net_show, c->config_path, warn, wcap);
+    json_u64(root, "net_recheck_s", 1, &c->net_recheck_s, c->config_path, warn, wcap);
     uint64_t hi = c->high_mark, lo = c->low_mark;
     json_u64(root, "high_kb", 1 << 10, &hi, c->config_path, warn, wcap);
     json_u64(root, "low_kb", 1 << 10, &lo, c->config_path, warn, wcap);
@@ -201,6 +220,9 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     snprintf(c->fail_patterns, sizeof c->fail_patterns, "%s",
              "Error loading workspace|failed to load view|error loading module|go: |GOROOT|"
              "GOPATH|GOFLAGS|GOPROXY");
+    c->net_watch = 1;
+    c->net_show = 1;
+    c->net_recheck_s = 600;
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
     default_dir(c);
@@ -234,6 +256,9 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     if (rp && *rp && parse_onoff(rp, &c->repair))
         warnf(warn, wcap, "LSPTAP_REPAIR=%s is not on or off; using %s.", rp,
               c->repair ? "on" : "off");
+    env_onoff("LSPTAP_NET_WATCH", &c->net_watch, warn, wcap);
+    env_onoff("LSPTAP_NET_SHOW", &c->net_show, warn, wcap);
+    env_u64("LSPTAP_NET_RECHECK_S", 1, &c->net_recheck_s, warn, wcap);
     uint64_t hi = c->high_mark, lo = c->low_mark;
     env_u64("LSPTAP_HIGH_KB", 1 << 10, &hi, warn, wcap);
     env_u64("LSPTAP_LOW_KB", 1 << 10, &lo, warn, wcap);

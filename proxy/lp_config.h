@@ -30,6 +30,14 @@ struct lp_config {
     size_t low_mark;        /* LSPTAP_LOW_KB / "low_kb": resume below */
     char config_path[4096]; /* the file consulted (may not exist) */
     int config_found;       /* the file existed and parsed */
+    /* What gopls failed to reach (docs/netcheck.md, "gopls's own connections"):
+     * LSPTAP_NET_WATCH / "net_watch" on|off, netcheck the targets;
+     * LSPTAP_NET_SHOW / "net_show" on|off, tell the editor (showMessage);
+     * LSPTAP_NET_RECHECK_S / "net_recheck_s", a target is checked again
+     * only this many seconds after its last check. */
+    int net_watch;
+    int net_show;
+    uint64_t net_recheck_s;
 };
 
 /* Fills c. Problems in the file or in a variable (unparsable number, unknown

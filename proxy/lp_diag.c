@@ -7,25 +7,33 @@
 #include "netcheck/ln_render.h"
 #include "proxy/lp_serve.h"
 
-/* The report as netcheck renders it, each line prefixed so it reads as
- * lsptap's in the editor's output channel (and, as all of lsptap's lines,
- * redacted and escaped: it quotes the target and what it answered). */
-static void render_prefixed(const struct ln_report *rep)
+/* The report as netcheck renders it, every line prefixed "lsptap:
+ * netcheck: " so it reads as lsptap's in the editor's output channel. The
+ * caller prints it through lp_say (redacted and escaped: it quotes the
+ * target and what it answered). */
+static char *render_prefixed(const struct ln_report *rep)
 {
-    char *text = NULL;
-    size_t len = 0;
+    char *text = NULL, *out = NULL;
+    size_t len = 0, olen = 0;
     FILE *m = open_memstream(&text, &len);
-    if (!m) return;
+    if (!m) return NULL;
     ln_render_header(m, &rep->target);
     for (int l = 0; l < LN_NLAYERS; l++)
         ln_render_layer(m, rep, (enum ln_layer)l, 0);
     ln_render_verdict(m, rep);
     fclose(m);
+    FILE *o = open_memstream(&out, &olen);
+    if (!o) {
+        free(text);
+        return NULL;
+    }
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
-        lp_say("lsptap: netcheck: %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
+        fprintf(o, "lsptap: netcheck: %.*s\n", (int)(nl ? nl - line : (long)strlen(line)), line);
     }
+    fclose(o);
     free(text);
+    return out;
 }
 
 int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct lp_diag *d)
@@ -53,13 +61,25 @@ int lp_diagnose_tls(const char *host, const char *port, enum ln_probe probe,
         t.cert = tls->cert;
         t.key = tls->key;
     }
+    char *text = NULL;
+    int rc = lp_diagnose_target(&t, d, &text);
+    if (text) lp_say("%s", text);
+    free(text);
+    return rc;
+}
+
+int lp_diagnose_target(const struct ln_target *t, struct lp_diag *d, char **text)
+{
+    memset(d, 0, sizeof *d);
+    d->failed = -1;
+    *text = NULL;
     struct ln_report rep;
-    if (ln_run(&t, &rep, NULL)) {
+    if (ln_run(t, &rep, NULL)) {
         ln_report_free(&rep);
         snprintf(d->verdict, sizeof d->verdict, "netcheck could not run (out of memory)");
         return -1;
     }
-    render_prefixed(&rep);
+    *text = render_prefixed(&rep);
     d->failed = rep.failed;
     if (rep.hint[0])
         snprintf(d->verdict, sizeof d->verdict, "%s; %s", rep.verdict, rep.hint);

@@ -37,4 +37,10 @@ int lp_diagnose(const char *host, const char *port, enum ln_probe probe, struct 
 int lp_diagnose_tls(const char *host, const char *port, enum ln_probe probe,
                     const struct lp_diag_tls *tls, struct lp_diag *d);
 
+/* The same on a target already set up, without printing: *text gets the
+ * report rendered as lp_diagnose prints it ("lsptap: netcheck: " lines;
+ * malloc'd, NULL when out of memory; the caller frees it). Safe to call off
+ * the loop's thread: it touches no global state but netcheck's own. */
+int lp_diagnose_target(const struct ln_target *t, struct lp_diag *d, char **text);
+
 #endif

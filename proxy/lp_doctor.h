@@ -22,4 +22,17 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems);
 /* The report for a person, section by section. */
 void lp_doctor_print(const json_t *report, FILE *f);
 
+/* `lsptap doctor --net` (proxy/lp_doctor_net.c): netcheck on every
+ * GOPROXY entry (not direct/off), GOSUMDB's host (unless off) and the HTTP
+ * proxies of the environment, each up to a few seconds. Adds "net":
+ * {"checks": [{"role", "variable", "entry", "target", "tls", "ok",
+ * "failed_layer", "verdict", "through_proxy"?, "netcheck": {netcheck's JSON}}],
+ * "hints": [...]} to report (GOPROXY and GOSUMDB as go env gave them in
+ * report, else the environment's). Returns the number of checks that
+ * failed. */
+size_t lp_doctor_net(json_t *report);
+
+/* The "net" part of a report for a person (nothing when there is none). */
+void lp_doctor_print_net(const json_t *report, FILE *f);
+
 #endif

@@ -15,6 +15,7 @@
 
 #include "framing/lf.h"
 #include "inspect/li_redact.h"
+#include "netcheck/ln_gofail.h"
 #include "proxy/lp_env.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_pump.h"
@@ -214,19 +215,43 @@ static int matches_failure(struct relay *r, const char *text, size_t len)
     return 0;
 }
 
-/* A window/showMessage of type Error (1) whose text names a load failure. */
-static int load_failure(struct relay *r, const char *body, size_t len, char *msg, size_t msglen)
+/* What a window/showMessage or window/logMessage says about the load. */
+enum load_verdict {
+    LOAD_OK,      /* not a load failure */
+    LOAD_FAILED,  /* a load failure: the environment may be why */
+    LOAD_NETWORK, /* a load failure because go could not connect: not the environment */
+};
+
+/* A message of type Error (1) whose text names a load failure. gopls says
+ * some only in window/logMessage ("initial workspace load failed: ...",
+ * e.g. GOROOT without a Go installation, GOOS/GOARCH go does not know, a
+ * missing GOWORK file): those count too. A failure in go's words for a
+ * connection (ln_gofail) is the network's, which lp_netwatch diagnoses. */
+static enum load_verdict load_failure(struct relay *r, const char *body, size_t len, int is_log,
+                                      char *msg, size_t msglen)
 {
     json_error_t e;
     json_t *j = json_loadb(body, len, 0, &e);
     json_t *params = json_object_get(j, "params");
     json_t *type = json_object_get(params, "type");
     json_t *text = json_object_get(params, "message");
-    int hit = json_is_integer(type) && json_integer_value(type) == 1 && json_is_string(text) &&
-              matches_failure(r, json_string_value(text), json_string_length(text));
-    if (hit) snprintf(msg, msglen, "%s", json_string_value(text));
+    enum load_verdict v = LOAD_OK;
+    if (json_is_integer(type) && json_integer_value(type) == 1 && json_is_string(text)) {
+        const char *t = json_string_value(text);
+        size_t n = json_string_length(text);
+        struct ln_gofail g;
+        if (is_log ? memmem(t, n, "initial workspace load failed", 29) != NULL
+                   : matches_failure(r, t, n))
+            v = ln_gofail_parse(t, n, &g) ? LOAD_NETWORK : LOAD_FAILED;
+        /* gopls's log lines start with the time ("2026/12/06 10:52:13 "):
+         * the reason is the words after it. */
+        if (v != LOAD_OK && is_log && n > 20 && t[4] == '/' && t[7] == '/' && t[10] == ' ' &&
+            t[13] == ':' && t[19] == ' ')
+            t += 20;
+        if (v != LOAD_OK) snprintf(msg, msglen, "%s", t);
+    }
     json_decref(j);
-    return hit;
+    return v;
 }
 
 static int is_init_id(struct super *sv, const struct li_msg *m)
@@ -317,11 +342,27 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
     if (g->idx == 0 && m.kind == LI_K_REQUEST && m.id.p)
         lp_idset_add(&sv->pending0, m.id.p, m.id.len, NULL, 0);
     char text[900];
-    if (m.kind == LI_K_NOTIFICATION && method_is(&m, "window/showMessage") && sv->state < HS_DONE &&
-        load_failure(r, body, blen, text, sizeof text)) {
+    int is_log = method_is(&m, "window/logMessage");
+    enum load_verdict lv = LOAD_OK;
+    if (m.kind == LI_K_NOTIFICATION && (is_log || method_is(&m, "window/showMessage")) &&
+        sv->state < HS_DONE)
+        lv = load_failure(r, body, blen, is_log, text, sizeof text);
+    if (lv == LOAD_FAILED) {
         hold(g, frame, len);
         lp_hs_failure(r, "%s reported: %s", r->o->argv[0], text);
         return;
+    }
+    if (lv == LOAD_NETWORK && !sv->network_said) {
+        /* Restarting with another environment would fail the same way. */
+        sv->network_said = 1;
+        lp_rl_say(r, "lsptap: %s's workspace load failed because go could not connect; that is "
+                     "the network, not the environment: no restart (netcheck's diagnosis "
+                     "follows).\n",
+                  r->o->argv[0]);
+        lp_rl_event(r, "load_failed_network",
+                    json_pack("{s:s, s:s}", "source", is_log ? "window/logMessage"
+                                                             : "window/showMessage",
+                              "message", text));
     }
     lp_rl_forward_msg(g, frame, len, hdr, &m);
 }
@@ -643,7 +684,7 @@ void lp_hs_failure(struct relay *r, const char *fmt, ...)
     va_end(ap);
     /* gopls's messages span lines; the reason is one. */
     for (char *c = sv->reason; *c; c++)
-        if (*c == '\n' || *c == '\r') *c = ' ';
+        if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
     for (size_t n = strlen(sv->reason); n && sv->reason[n - 1] == ' ';)
         sv->reason[--n] = '\0';
     sv->state = HS_REPAIRING;

@@ -13,9 +13,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "proxy/lp_gate.h"
+#include "proxy/lp_netwatch.h"
 #include "proxy/lp_pump.h"
 #include "proxy/lp_relay_int.h"
 #include "proxy/lp_stdio.h"
@@ -37,6 +39,7 @@ struct gen *lp_rl_cur(struct relay *r)
 }
 
 static void say_write(struct relay *r, const char *line, size_t len);
+static void show_flush(struct relay *r);
 
 static void say_flush(struct relay *r)
 {
@@ -348,6 +351,7 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
     }
     /* The server's stdout; its stderr always goes through err_filter. */
     li_session_feed(r->o->sess, LI_S2C, data, len, lp_rl_now_us(r));
+    if (r->show_wait_len) show_flush(r);
 }
 
 static void on_dst_error(struct lp_pump *p, int status)
@@ -422,11 +426,50 @@ static const struct lp_pump_cb pump_cb = {
 
 /* ---- the server's output, message by message ---- */
 
+/* lsptap's waiting messages go out once the editor's stream is between
+ * frames again; never after its end. */
+static void show_flush(struct relay *r)
+{
+    struct gen *g = lp_rl_cur(r);
+    if (!r->show_wait_len || !li_session_at_boundary(r->o->sess, LI_S2C)) return;
+    char *w = r->show_wait;
+    size_t n = r->show_wait_len;
+    r->show_wait = NULL;
+    r->show_wait_len = 0;
+    if (!g->s2c.dst_shut && !g->s2c.dst_done) {
+        lp_pump_write(&g->s2c, w, n);
+        li_session_feed(r->o->sess, LI_S2C, w, n, lp_rl_now_us(r));
+    }
+    free(w);
+}
+
+void lp_rl_show(struct relay *r, int type, const char *text)
+{
+    json_t *m = json_pack("{s:s, s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "method",
+                          "window/showMessage", "params", "type", type, "message", text);
+    char *body = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (!body) return;
+    size_t blen = strlen(body);
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
+    char *nw = realloc(r->show_wait, r->show_wait_len + hlen + blen);
+    if (nw) {
+        r->show_wait = nw;
+        memcpy(nw + r->show_wait_len, hdr, hlen);
+        memcpy(nw + r->show_wait_len + hlen, body, blen);
+        r->show_wait_len += hlen + blen;
+    }
+    free(body);
+    show_flush(r);
+}
+
 void lp_rl_forward(struct gen *g, const char *data, size_t len)
 {
     struct relay *r = g->r;
     lp_pump_write(&g->s2c, data, len);
     li_session_feed(r->o->sess, LI_S2C, data, len, lp_rl_now_us(r));
+    show_flush(r);
 }
 
 void lp_rl_forward_raw(void *ud, const char *data, size_t len)
@@ -441,6 +484,7 @@ void lp_rl_forward_msg(struct gen *g, const char *frame, size_t len, size_t hdr,
     lp_pump_write(&g->s2c, frame, len);
     li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_rl_now_us(r), frame + hdr,
                                len - hdr, m);
+    show_flush(r);
 }
 
 /* ---- the end ---- */
@@ -559,6 +603,22 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     return 0;
 }
 
+/* What lp_netwatch may do through the relay (lp_netwatch_hooks). */
+static void nw_say(void *ud, const char *line)
+{
+    lp_rl_say(ud, "%s", line);
+}
+
+static void lp_nw_show(void *ud, int type, const char *text)
+{
+    lp_rl_show(ud, type, text);
+}
+
+static void nw_event(void *ud, const char *name, json_t *fields)
+{
+    lp_rl_event(ud, name, fields);
+}
+
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
 {
     static struct relay rs; /* one relay per process; static keeps handles out of the stack */
@@ -582,6 +642,12 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     uv_unref((uv_handle_t *)&r->drain);
     uv_timer_init(r->loop, &r->say_timer);
     r->say_timer.data = r;
+    if (o->netwatch) {
+        static const struct lp_netwatch_hooks hooks = {nw_say, lp_nw_show, nw_event, NULL};
+        struct lp_netwatch_hooks h = hooks;
+        h.ud = r;
+        lp_netwatch_bind(o->netwatch, r->loop, &h);
+    }
     uv_async_init(r->loop, &r->notify, notified);
     r->notify.data = r;
     uv_unref((uv_handle_t *)&r->notify);
@@ -638,6 +704,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     pthread_mutex_unlock(&notify_mu);
     if (r->say_wait_len) fwrite(r->say_wait, 1, r->say_wait_len, stderr);
     free(r->say_wait);
+    free(r->show_wait); /* the stream ended inside a frame: nowhere to put them */
     res->stderr_mid_line = mid;
 
     res->read[LI_C2S] = r->c2s.read;

@@ -34,6 +34,10 @@ struct lp_relay_opts {
      * handshake, check the environment and restart the server with a
      * repaired one (DESIGN.md proxy/, docs/repair.md). */
     int supervise;
+    /* Watches the server's messages for connections it failed to make and
+     * reports them (proxy/lp_netwatch.h); NULL: none. The session must have
+     * been opened with lp_netwatch_on_msg on it. */
+    struct lp_netwatch *netwatch;
 };
 
 struct lp_relay_result {

@@ -90,6 +90,7 @@ struct super {
     struct lp_env_report *report;
     int report_ok;
     char cwd[4096];
+    int network_said; /* a load failure was the network's: said once */
 };
 
 struct relay {
@@ -113,6 +114,10 @@ struct relay {
     size_t tail_len; /* ring position in res->stderr_tail */
     struct super sv;
     uv_async_t notify;
+    /* lsptap's own messages for the editor waiting for the end of the
+     * frame the server is in the middle of (lp_rl_show). */
+    char *show_wait;
+    size_t show_wait_len;
 };
 
 /* ---- the relay's services (lp_relay.c) ---- */
@@ -139,6 +144,10 @@ void lp_rl_forward_raw(void *ud, const char *data, size_t len);
  * m instead of classifying the body again (li_session_feed_classified). */
 void lp_rl_forward_msg(struct gen *g, const char *frame, size_t len, size_t hdr,
                        const struct li_msg *m);
+/* A window/showMessage of lsptap's own to the editor, between frames: now
+ * when the editor's stream is at a frame boundary, else right after the
+ * frame in progress. Recorded like the server's messages. */
+void lp_rl_show(struct relay *r, int type, const char *text);
 /* SIGKILL to the generation's process group. */
 void lp_rl_kill_group(struct gen *g);
 /* Ends the editor's stdout once the current server's stdout has ended and

@@ -17,6 +17,7 @@
 #include "inspect/li_redact.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_log.h"
+#include "proxy/lp_netwatch.h"
 #include "proxy/lp_relay.h"
 
 /* Variables that decide how gopls and go behave; recorded in the header so a
@@ -219,11 +220,16 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
                    char **argv)
 {
     struct lp_session s;
-    if (lp_session_open(&s, cfg, role, proto, argv, NULL, NULL)) return 70;
+    int gopls = proto == LI_LSP && !strcmp(role, "gopls");
+    struct lp_netwatch *nw = gopls ? lp_netwatch_new(cfg) : NULL;
+    if (lp_session_open(&s, cfg, role, proto, argv, nw ? lp_netwatch_on_msg : NULL, nw)) {
+        lp_netwatch_free(nw);
+        return 70;
+    }
     static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
     if (s.log) lp_log_set_notify(s.log, lp_relay_notify);
     struct lp_relay_opts o = {.argv = argv, .sess = s.li, .hr_start = s.hr_start, .cfg = cfg,
-                              .supervise = proto == LI_LSP && !strcmp(role, "gopls")};
+                              .supervise = gopls, .netwatch = nw};
     int rc = lp_relay_run(&o, &res);
     char ending[256];
     int crashed = 0;
@@ -255,6 +261,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         lp_say("lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
     lp_session_close(&s, role, extra, ending, crashed);
     json_decref(extra);
+    lp_netwatch_free(nw);
     return code;
 }
 

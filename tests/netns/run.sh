@@ -138,6 +138,8 @@ for pair in good:7443 expired:7444 future:7445 other:7446 self:7447; do
   bg inS openssl s_server -quiet -accept "10.99.2.2:$port" -cert "$W/$n.pem" -key "$W/$n.key" \
     -naccept 1000 </dev/null >/dev/null 2>&1
 done
+# a module proxy that answers 404 to everything (gopls's own connections)
+bg inS node -e 'require("http").createServer((q, s) => { s.writeHead(404); s.end("not found\n"); }).listen(7080, "10.99.2.2")'
 # a plain TCP listener for "not TLS", and gopls for the full pass
 bg inS socat TCP-LISTEN:7008,bind=10.99.2.2,reuseaddr,fork SYSTEM:"echo hello; sleep 1" 2>"$W/socat.log"
 bg inS env HOME="$W" GOCACHE="$W/gocache" gopls serve -listen=10.99.2.2:7010 >"$W/gopls.log" 2>&1
@@ -148,7 +150,7 @@ bg inS env LSPTAP_DIR="$W/relay-sessions" "$LSPTAP" relay --listen tls://10.99.2
 set +e
 
 # Wait for the services to listen (up to 20 s).
-for port in 53 7443 7444 7445 7446 7447 7008 7010 7450; do
+for port in 53 7443 7444 7445 7446 7447 7008 7010 7450 7080; do
   for i in $(seq 100); do
     inS ss -Hlntu 2>/dev/null | grep -q "10.99.2.2:$port " && break
     sleep 0.2
@@ -276,6 +278,46 @@ if [ "$got" = 2 ] && printf '%s' "$out" | grep -q "refusing to listen on 10.99.2
   pass=$((pass + 1)); echo "ok   relay: a plain listener off loopback is refused"
 else
   fail=$((fail + 1)); echo "FAIL relay: plain listener off loopback (exit $got)"; printf '%s\n' "$out" | sed 's/^/  | /'
+fi
+
+# ---- gopls's own connections (docs/netcheck.md): the real gopls through the
+# stand-in, the editor played by vscode-jsonrpc (tests/e2e/lab-netwatch.mjs),
+# on a workspace that needs a module from GOPROXY.
+gofail() { # NAME LAYER GOPROXY [VAR=VALUE...]
+  name=$1 layer=$2 proxy=$3; shift 3
+  out=$(inC env HOME="$W" GOCACHE="$W/gocache" LSPTAP_BIN="$LSPTAP" timeout 120 \
+    node tests/e2e/lab-netwatch.mjs "$proxy" "$layer" "$@" 2>&1); got=$?
+  if [ "$got" = 0 ]; then
+    pass=$((pass + 1)); echo "ok   $name"
+    [ -n "${NETNS_SHOW:-}" ] && printf '%s\n\n' "$out"
+  else
+    fail=$((fail + 1)); echo "FAIL $name"; printf '%s\n' "$out" | sed 's/^/  | /'
+  fi
+}
+gofail "gopls: GOPROXY at a refusing port -> transport" transport http://10.99.2.2:7004
+gofail "gopls: GOPROXY at a name that does not resolve -> dns" dns http://nope.lab.test:7080
+gofail "gopls: GOPROXY with an expired certificate -> tls" tls https://gopls.lab.test:7444 \
+  SSL_CERT_FILE="$W/ca.pem"
+gofail "gopls: GOPROXY answers 404 -> no layer blamed" none http://10.99.2.2:7080
+
+# doctor --net across the router: the refusing entry fails at transport, the
+# 404 one works, the expired one fails at tls.
+out=$(inC env HOME="$W" GOCACHE="$W/gocache" SSL_CERT_FILE="$W/ca.pem" GOSUMDB=off \
+  GOPROXY="http://10.99.2.2:7004,https://gopls.lab.test:7444,http://10.99.2.2:7080|direct" \
+  "$LSPTAP" doctor --net --json 2>&1); got=$?
+if [ "$got" = 1 ] && printf '%s' "$out" | node -e '
+  const net = JSON.parse(require("fs").readFileSync(0, "utf8")).net;
+  const by = Object.fromEntries(net.checks.map((c) => [c.target, c]));
+  if (by["10.99.2.2:7004"].failed_layer !== "transport") throw new Error("refused");
+  if (by["gopls.lab.test:7444"].failed_layer !== "tls") throw new Error("expired");
+  if (!by["10.99.2.2:7080"].ok) throw new Error("404 server");
+  if (!net.hints.some((h) => h.endsWith("http://10.99.2.2:7080 works"))) throw new Error("hint");'; then
+  pass=$((pass + 1)); echo "ok   doctor --net: refused, expired, working"
+  [ -n "${NETNS_SHOW:-}" ] && inC env HOME="$W" SSL_CERT_FILE="$W/ca.pem" GOSUMDB=off \
+    GOPROXY="http://10.99.2.2:7004,https://gopls.lab.test:7444,http://10.99.2.2:7080|direct" \
+    "$LSPTAP" doctor --net 2>&1 | sed -n '/^network/,$p'
+else
+  fail=$((fail + 1)); echo "FAIL doctor --net (exit $got)"; printf '%s\n' "$out" | tail -40 | sed 's/^/  | /'
 fi
 
 # JSON: the object of DESIGN.md, verdict naming the layer.

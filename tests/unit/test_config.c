@@ -169,6 +169,40 @@ static void buffer_parses_as_the_file_does(void **state)
     }
 }
 
+/* The settings of gopls's own connections (docs/netcheck.md): defaults,
+ * the file, the environment winning, and a bad value named. */
+static void net_settings(void **state)
+{
+    (void)state;
+    struct lp_config c;
+    char warn[1024];
+    unsetenv("LSPTAP_NET_WATCH");
+    unsetenv("LSPTAP_NET_SHOW");
+    unsetenv("LSPTAP_NET_RECHECK_S");
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.net_watch, 1);
+    assert_int_equal(c.net_show, 1);
+    assert_int_equal(c.net_recheck_s, 600);
+    write_config(
+        "{\"net_show\": \"off\", \"net_recheck_s\": 5, \"net_watch\": \"sometimes\"}");
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.net_show, 0);
+    assert_int_equal(c.net_recheck_s, 5);
+    assert_int_equal(c.net_watch, 1);
+    assert_non_null(strstr(warn, "\"net_watch\" must be \"on\" or \"off\"; using on."));
+    setenv("LSPTAP_NET_SHOW", "on", 1);
+    setenv("LSPTAP_NET_WATCH", "off", 1);
+    setenv("LSPTAP_NET_RECHECK_S", "soon", 1);
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.net_show, 1);
+    assert_int_equal(c.net_watch, 0);
+    assert_int_equal(c.net_recheck_s, 5);
+    assert_non_null(strstr(warn, "LSPTAP_NET_RECHECK_S=soon is not a whole number; using 5."));
+    unsetenv("LSPTAP_NET_WATCH");
+    unsetenv("LSPTAP_NET_SHOW");
+    unsetenv("LSPTAP_NET_RECHECK_S");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +213,7 @@ int main(void)
         cmocka_unit_test(low_mark_must_be_below_high_mark),
         cmocka_unit_test(url_passwords_are_redacted),
         cmocka_unit_test(buffer_parses_as_the_file_does),
+        cmocka_unit_test(net_settings),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

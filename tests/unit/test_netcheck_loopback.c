@@ -201,7 +201,8 @@ static void test_http_server(void **state)
     struct ln_report rep;
     run(&rep, s.port, LN_PROBE_LSP, 2000);
     server_stop(&s);
-    expect(&rep, LN_APP, "speaks HTTP, not LSP: \"HTTP/1.1 400 Bad Request\\r\\n", "web server");
+    expect(&rep, LN_APP, "answered by an HTTP server, not LSP: \"HTTP/1.1 400 Bad Request\"",
+           "web server");
     assert_int_equal(rep.layers[LN_TRANSPORT].status, LN_OK);
     assert_int_equal(ln_exit_code(&rep), LN_EXIT_APP);
     ln_report_free(&rep);

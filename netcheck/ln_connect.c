@@ -1,0 +1,116 @@
+#include "netcheck/ln_connect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "netcheck/ln_classify.h"
+
+int ln_http_status(const char *line, size_t len)
+{
+    if (len < 12 || memcmp(line, "HTTP/", 5)) return -1;
+    const char *sp = memchr(line, ' ', len);
+    if (!sp || (size_t)(sp - line) + 4 > len) return -1;
+    int code = 0;
+    for (int i = 1; i <= 3; i++) {
+        if (sp[i] < '0' || sp[i] > '9') return -1;
+        code = code * 10 + (sp[i] - '0');
+    }
+    return code;
+}
+
+/* A non-blocking connect with its own timeout. Returns the fd or -errno. */
+static int dial(const struct addrinfo *ai, int timeout_ms)
+{
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    struct pollfd p = {fd, POLLOUT, 0};
+    int r = poll(&p, 1, timeout_ms);
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (r <= 0)
+        err = r == 0 ? ETIMEDOUT : errno;
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el))
+        err = errno;
+    if (err) {
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
+
+/* Reads up to the end of the status line. Returns bytes read or -errno. */
+static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t n = 0;
+    while (n + 1 < cap && !memchr(buf, '\n', n)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, timeout_ms);
+        if (r == 0) return n ? (int)n : -ETIMEDOUT;
+        if (r < 0) return -errno;
+        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -errno;
+        if (k == 0) break;
+        n += (size_t)k;
+    }
+    return (int)n;
+}
+
+int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
+                    int timeout_ms, char *status, size_t cap)
+{
+    char ps[8];
+    snprintf(ps, sizeof ps, "%u", pport);
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int g = getaddrinfo(proxy, ps, &hints, &res);
+    if (g) {
+        snprintf(status, cap, "cannot resolve the proxy %s: %s", proxy, gai_strerror(g));
+        return -EHOSTUNREACH;
+    }
+    int fd = -ECONNREFUSED;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
+        fd = dial(ai, timeout_ms);
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(status, cap, "cannot connect to the proxy %s:%u: %s", proxy, pport, strerror(-fd));
+        return fd;
+    }
+    char req[640];
+    int rl = snprintf(req, sizeof req,
+                      strchr(host, ':') ? "CONNECT [%s]:%u HTTP/1.1\r\nHost: [%s]:%u\r\n\r\n"
+                                        : "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n",
+                      host, port, host, port);
+    int rc;
+    if (rl < 0 || (size_t)rl >= sizeof req || send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
+        snprintf(status, cap, "sending CONNECT to the proxy failed: %s", strerror(errno));
+        rc = -EIO;
+    } else {
+        char buf[512] = "";
+        int n = read_line(fd, buf, sizeof buf, timeout_ms);
+        if (n < 0) {
+            snprintf(status, cap, "no answer to CONNECT within %d ms", timeout_ms);
+            rc = n;
+        } else {
+            size_t ll = 0;
+            while (ll < (size_t)n && buf[ll] != '\r' && buf[ll] != '\n')
+                ll++;
+            ln_escape(buf, ll, 120, status, cap);
+            rc = ln_http_status(buf, ll);
+            if (rc < 0) rc = n ? -EPROTO : -ECONNRESET;
+            if (!n) snprintf(status, cap, "the proxy closed the connection without answering");
+        }
+    }
+    close(fd);
+    return rc;
+}

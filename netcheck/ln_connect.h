@@ -1,0 +1,27 @@
+/*
+ * ln_connect — the CONNECT an HTTP proxy is asked for when a client such
+ * as go reaches an https server through it (HTTPS_PROXY): netcheck's layers
+ * say whether the proxy is reachable; this says whether it lets the client
+ * through to the destination.
+ */
+#ifndef LSPTAP_NETCHECK_LN_CONNECT_H
+#define LSPTAP_NETCHECK_LN_CONNECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Connects to proxy:pport (plain TCP; each address in turn, timeout_ms
+ * each), sends "CONNECT host:port HTTP/1.1" and reads the status line.
+ * Returns the status code (200: the tunnel is open), or a negative errno
+ * when there was no answer (-ETIMEDOUT, -ECONNREFUSED, -EPROTO for an
+ * answer that is not HTTP, -EAI_* mapped to -EHOSTUNREACH). `status`
+ * gets the status line ("HTTP/1.1 403 Forbidden", escaped) or what went
+ * wrong. No credentials are sent. Blocking. */
+int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
+                    int timeout_ms, char *status, size_t cap);
+
+/* The status code of an HTTP status line ("HTTP/1.1 403 Forbidden" -> 403),
+ * or -1 when it is not one. */
+int ln_http_status(const char *line, size_t len);
+
+#endif

@@ -1,0 +1,93 @@
+// lsptap doctor --net: netcheck on every GOPROXY entry, GOSUMDB's host and
+// the environment's HTTP proxies, with a hint naming the entry that works.
+// Loopback only (the netns lab runs it across a router).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { test } from 'node:test';
+import { childEnv, collect, copyExample, freePort, lsptapBin, tempDir } from './lib/env.mjs';
+
+const GO_VARS = ['GOFLAGS', 'GOROOT', 'GOPROXY', 'GOSUMDB', 'GO111MODULE', 'GOWORK', 'GOENV', 'GOPATH',
+  'GOMODCACHE', 'GOCACHE', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
+
+// Runs doctor without blocking the loop (the 404 server answers from it).
+async function doctor(t, extra, args) {
+  const env = childEnv({ LSPTAP_DIR: tempDir(t, 'lsptap-sessions-'), ...extra });
+  for (const k of GO_VARS) if (!(k in extra)) delete env[k];
+  const ws = copyExample(t);
+  const child = spawn(lsptapBin(), ['doctor', '--net', ...args, ws], { env });
+  const out = collect(child.stdout);
+  const err = collect(child.stderr);
+  const code = await new Promise((r) => child.on('close', r));
+  return { code, stdout: out.text(), stderr: err.text() };
+}
+
+async function notFoundServer(t) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(404);
+    res.end('not found\n');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  return server.address().port;
+}
+
+test('doctor --net --json: the refusing proxy fails at transport, the answering one works, and the hint says so', { timeout: 120000 }, async (t) => {
+  const dead = await freePort();
+  const live = await notFoundServer(t);
+  const r = await doctor(t, { GOPROXY: `http://127.0.0.1:${dead},http://127.0.0.1:${live}|direct`, GOSUMDB: 'off',
+    HTTPS_PROXY: `http://user:s3cret@127.0.0.1:${dead}` }, ['--json']);
+  assert.equal(r.code, 1, `a check failed: exit 1\n${r.stderr}`);
+  const net = JSON.parse(r.stdout).net;
+  const byTarget = Object.fromEntries(net.checks.map((c) => [`${c.variable} ${c.target}`, c]));
+  const deadCheck = byTarget[`GOPROXY 127.0.0.1:${dead}`];
+  assert.equal(deadCheck.ok, false);
+  assert.equal(deadCheck.failed_layer, 'transport');
+  assert.equal(deadCheck.netcheck.verdict.layer, 'transport');
+  assert.equal(byTarget[`GOPROXY 127.0.0.1:${live}`].ok, true, 'a 404 is an answer: every layer is fine');
+  assert.equal(byTarget[`HTTPS_PROXY 127.0.0.1:${dead}`].role, 'HTTP proxy');
+  assert.equal(net.checks.filter((c) => c.variable === 'GOSUMDB').length, 0, 'GOSUMDB=off is not checked');
+  assert.ok(net.hints.some((h) => h.startsWith(`module proxy http://127.0.0.1:${dead} unreachable from this network`) &&
+    h.endsWith(`http://127.0.0.1:${live} works`)), JSON.stringify(net.hints));
+  assert.ok(net.hints.some((h) => h.startsWith(`the HTTP proxy 127.0.0.1:${dead} (HTTPS_PROXY) is unreachable`)), JSON.stringify(net.hints));
+  assert.ok(!r.stdout.includes('s3cret'), 'the proxy password is redacted');
+});
+
+test('doctor --net text: a network section, one line a target, and the hints', { timeout: 120000 }, async (t) => {
+  const dead = await freePort();
+  const r = await doctor(t, { GOPROXY: `http://127.0.0.1:${dead}`, GOSUMDB: `sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8 http://127.0.0.1:${dead}/sumdb` }, []);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^network \(what go connects to when gopls loads a workspace\)$/m, r.stdout);
+  assert.match(r.stdout, new RegExp(`^  module proxy \\(GOPROXY\\)\\s+127\\.0\\.0\\.1:${dead}\\s+transport failed: `, 'm'), r.stdout);
+  assert.match(r.stdout, new RegExp(`^  checksum database \\(GOSUMDB\\)\\s+127\\.0\\.0\\.1:${dead}\\s+transport failed: `, 'm'), r.stdout);
+  assert.match(r.stdout, /hint: module proxy .* unreachable from this network: .*no configured module proxy works here/, r.stdout);
+});
+
+test('doctor --net behind an HTTP proxy: the target is not dialled, the CONNECT through the proxy is', { timeout: 120000 }, async (t) => {
+  // Answers every CONNECT with 403: nothing leaves loopback, and
+  // proxy.golang.org is never resolved (go would not resolve it either).
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(403);
+    res.end();
+  });
+  const connects = [];
+  proxy.on('connect', (req, sock) => {
+    connects.push(req.url);
+    sock.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const net = JSON.parse(r.stdout).net;
+  const mp = net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.target, 'proxy.golang.org:443');
+  assert.equal(mp.through_proxy, `127.0.0.1:${port}`);
+  assert.equal(mp.netcheck, null, 'not dialled directly');
+  assert.deepEqual(mp.connect, { code: 403, status: 'HTTP/1.1 403 Forbidden' });
+  assert.equal(mp.failed_layer, 'application');
+  assert.equal(net.checks.find((c) => c.variable === 'HTTPS_PROXY').ok, true);
+  assert.deepEqual(connects, ['proxy.golang.org:443']);
+  assert.ok(net.hints.some((h) => h.includes('answers CONNECT with "HTTP/1.1 403 Forbidden"')), JSON.stringify(net.hints));
+});

@@ -109,6 +109,17 @@ static void add_userinfo(struct spans *s, const char *t, size_t a, size_t at)
     add(s, colon ? (size_t)(colon - t) + 1 : a, at);
 }
 
+/* 1 when [p, e) is a port: host:PORT then a path that holds an '@'
+ * (http://127.0.0.1:3000/example.org/dep/@v/v1.0.0.mod, a module proxy's
+ * URL) is no password with a raw '/'. */
+static int port_only(const char *p, const char *e)
+{
+    if (p >= e) return 0;
+    for (; p < e; p++)
+        if (!isdigit((unsigned char)*p)) return 0;
+    return 1;
+}
+
 /* scheme://userinfo@host: the authority ends at the first '/', '?', '#' or
  * blank; its userinfo at the last '@' in it (net/url). A password typed with
  * a raw '/', '?', '#' or blank puts its '@' after that: then the first '@'
@@ -138,7 +149,7 @@ static void rule_scheme_urls(struct spans *s, const char *t, size_t len)
             if (!colon || colon == t + a) continue;
             for (const char *u = t + a; u < colon; u++)
                 if (is_space(*u) || *u == '/') colon = NULL;
-            if (!colon) continue;
+            if (!colon || port_only(colon + 1, t + e)) continue;
             at = q;
         }
         add_userinfo(s, t, a, (size_t)(at - t));
@@ -255,6 +266,10 @@ static void one_proxy_url(struct spans *s, const char *t, size_t a, size_t b)
     size_t at = (size_t)(first - t);
     for (size_t i = a; i < e; i++)
         if (t[i] == '@') at = i;
+    if (at >= e) {
+        const char *colon = memchr(t + a, ':', e - a);
+        if (colon && port_only(colon + 1, t + e)) return;
+    }
     add_userinfo(s, t, a, at);
 }
 

@@ -30,6 +30,11 @@ static const struct row text_rows[] = {
     {"http://u:pa,ss@proxy.example:3128,direct", "http://u:REDACTED@proxy.example:3128,direct"},
     /* A raw '/' or a blank typed in the password. */
     {"http://u:pa/ss@h.example:1,direct", "http://u:REDACTED@h.example:1,direct"},
+    /* host:port, then a module path holding "@v": no userinfo there. */
+    {"Get \"http://127.0.0.1:3000/example.org/dep/@v/v1.0.0.mod\": dial tcp",
+     "Get \"http://127.0.0.1:3000/example.org/dep/@v/v1.0.0.mod\": dial tcp"},
+    {"https://proxy.example:443/golang.org/x/mod/@v/list",
+     "https://proxy.example:443/golang.org/x/mod/@v/list"},
     {"HTTPS_PROXY=http://u:pa ss@h.example:1 is bad",
      "HTTPS_PROXY=http://u:REDACTED@h.example:1 is bad"},
     /* No scheme: go's proxy settings accept user:password@host. */

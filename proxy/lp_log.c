@@ -24,13 +24,14 @@ struct lp_log {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char *q;        /* lines waiting for the writer */
+    char *q; /* lines waiting for the writer */
     size_t qlen, qcap;
-    size_t limit;   /* max bytes waiting */
+    size_t limit; /* max bytes waiting, not counting `big` */
+    size_t big;   /* length of the one line queued past the cap, 0 if none */
     int closing;
     int draining; /* someone waits for the queue to empty */
-    int failed;     /* errno of the first write error, 0 if none */
-    int said;       /* the write error was reported on stderr */
+    int failed;   /* errno of the first write error, 0 if none */
+    int said;     /* the write error was reported on stderr */
     int (*notify)(const char *line);
     uint64_t dropped;
 };
@@ -177,6 +178,7 @@ static void *writer(void *arg)
         l->q = mine;
         l->qcap = minecap;
         l->qlen = 0;
+        l->big = 0;
         pthread_mutex_unlock(&l->mu);
         int e = l->failed ? 0 : write_all(l->fd, full, fulllen);
         pthread_mutex_lock(&l->mu);
@@ -209,14 +211,27 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
     for (int i = 0; i < n; i++)
         len += v[i].len;
     pthread_mutex_lock(&l->mu);
-    if (l->failed || (l->qlen && l->qlen + len > l->limit)) {
+    int big = 0;
+    if (l->failed) {
         l->dropped++;
         pthread_mutex_unlock(&l->mu);
         return;
     }
+    if (l->qlen - l->big + len > l->limit) {
+        /* A line larger than the whole cap would find the queue too full
+         * whenever anything else waits, so one such line at a time is
+         * queued past the cap: a big message is not lost for being big. */
+        big = len > l->limit && !l->big;
+        if (!big) {
+            l->dropped++;
+            pthread_mutex_unlock(&l->mu);
+            return;
+        }
+    }
     if (l->qlen + len > l->qcap) {
         size_t nc = l->qcap ? l->qcap : 65536;
-        while (nc < l->qlen + len) nc *= 2;
+        while (nc < l->qlen + len)
+            nc *= 2;
         char *nq = realloc(l->q, nc);
         if (!nq) {
             l->dropped++;
@@ -226,6 +241,7 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         l->q = nq;
         l->qcap = nc;
     }
+    if (big) l->big = len;
     int was_below = l->qlen < WAKE_BYTES;
     for (int i = 0; i < n; i++) {
         memcpy(l->q + l->qlen, v[i].p, v[i].len);
@@ -248,8 +264,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
     snprintf(dir, sizeof dir, "%s", c->dir);
     int r = mkdir_p(dir);
     if (r) {
-        snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir,
-                 strerror(-r));
+        snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir, strerror(-r));
         return r;
     }
     /* Sessions are opened on the loop thread only, so these statics need
@@ -283,8 +298,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
             snprintf(l->path, sizeof l->path, "%s/%s-%d-%s-%u.jsonl", dir, stamp, (int)getpid(),
                      role, suffix);
         else
-            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(),
-                     role);
+            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(), role);
         l->fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
         if (l->fd >= 0 || errno != EEXIST) break;
     }
@@ -326,7 +340,8 @@ void lp_log_drain(struct lp_log *l)
     pthread_mutex_lock(&l->mu);
     l->draining = 1;
     pthread_cond_broadcast(&l->cv);
-    while (l->qlen && !l->failed) pthread_cond_wait(&l->cv, &l->mu);
+    while (l->qlen && !l->failed)
+        pthread_cond_wait(&l->cv, &l->mu);
     l->draining = 0;
     pthread_mutex_unlock(&l->mu);
 }

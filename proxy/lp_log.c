@@ -52,6 +52,30 @@ static int mkdir_p(char *path)
     return 0;
 }
 
+/* The sessions hold every message (source code, tokens in URLs): a
+ * directory others can enter or list is tightened to 0700 when it is ours,
+ * and said once per process on stderr; one that is not ours is left as it
+ * is, with a warning. */
+static void make_private(const char *dir)
+{
+    static int said;
+    struct stat st;
+    if (stat(dir, &st) || !(st.st_mode & 077) || said) return;
+    said = 1;
+    unsigned mode = (unsigned)st.st_mode & 07777;
+    if (st.st_uid == geteuid() && chmod(dir, 0700) == 0) {
+        fprintf(stderr,
+                "lsptap: the session directory %s had mode %04o (other users could reach the "
+                "sessions); changed it to 0700\n",
+                dir, mode);
+        return;
+    }
+    fprintf(stderr,
+            "lsptap: warning: the session directory %s has mode %04o and cannot be made private "
+            "(%s): other users may read the sessions; set LSPTAP_DIR to a directory of your own\n",
+            dir, mode, st.st_uid == geteuid() ? strerror(errno) : "it belongs to another user");
+}
+
 struct old_file {
     char name[256];
     time_t mtime;
@@ -267,6 +291,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
         snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir, strerror(-r));
         return r;
     }
+    make_private(dir);
     /* Sessions are opened on the loop thread only, so these statics need
      * no lock. A listener taking a burst of connections would rescan the
      * directory for each one (a stat per file: 20 ms per connection with

@@ -22,7 +22,9 @@
 
 struct lp_log;
 
-/* Creates the session directory (0700, with parents), removes the oldest
+/* Creates the session directory (0700, with parents; an existing one with
+ * group or other bits is changed to 0700 when this user owns it, else
+ * warned about, once per process on stderr), removes the oldest
  * *.jsonl files while their total passes c->max_total (at most once a second
  * per process), creates a new file (0600, never an existing one) named
  * YYYYmmddTHHMMSSZ-PID-ROLE.jsonl, or YYYYmmddTHHMMSSZ-PID-ROLE-N.jsonl for

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "proxy/lp_child.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_find.h"
@@ -846,6 +847,7 @@ static int spawn_dlv(struct dlv *d, const char *path)
         .flags = UV_PROCESS_DETACHED,
     };
     d->proc.data = d;
+    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
     int r = uv_spawn(d->loop, &d->proc, &po);
     free(stdio);
     if (r) return r;

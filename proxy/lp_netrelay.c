@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "proxy/lp_child.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_pump.h"
@@ -371,6 +372,7 @@ static int spawn_cmd(struct conn *c)
                                .stdio_count = 3,
                                .stdio = stdio};
     c->proc.data = c;
+    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
     int r = uv_spawn(nr->loop, &c->proc, &po);
     if (r) return r;
     c->has_proc = c->running = 1;

@@ -293,6 +293,13 @@ static void signal_cb(uv_signal_t *s, int signum)
     if (lp_rl_cur(r)->running) {
         lp_rl_event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
+        /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
+         * that ignores it gets SIGKILL after kill_ms, as at the end of the
+         * grace time. */
+        if (signum == SIGTERM && !r->term_sent) {
+            r->term_sent = r->grace_started = 1;
+            uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
+        }
         return;
     }
     /* The server is gone and something still holds the relay open (an

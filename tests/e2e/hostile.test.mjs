@@ -73,3 +73,85 @@ test('SIGKILL to the dlv stand-in takes dlv with it', { timeout: 30000 }, async 
   await withTimeout(lsptap.exited, 10000, 'lsptap killed');
   await until(() => !pidAlive(child), 10000, `dlv (pid ${child}) to die with lsptap`);
 });
+
+// LSPTAP_LOW_KB=0 is "resume once the server has taken everything": the
+// resume test was `queue < low`, never true for 0, so the editor's side
+// stayed paused for good (and the editor blocked writing).
+test('LSPTAP_LOW_KB=0: the paused editor side resumes once the server has read everything', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const report = path.join(dir, 'report.json');
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({
+      LSPTAP_GOPLS: path.join(peersDir, 'slow-reader.mjs'),
+      LSPTAP_DIR: path.join(dir, 's'),
+      LSPTAP_HIGH_KB: '64',
+      LSPTAP_LOW_KB: '0',
+      PEER_PAUSE_MS: '300',
+      PEER_PAUSE_EVERY: String(512 << 10),
+      PEER_REPORT: report,
+    }),
+  });
+  const stderr = collect(lsptap.stderr);
+  const data = Buffer.alloc(2 << 20, 'x');
+  lsptap.stdin.end(data);
+  const st = await withTimeout(lsptap.exited, 45000, `lsptap exit (paused for good?); stderr:\n${stderr.text()}`);
+  assert.deepEqual(st, { code: 0, signal: null }, stderr.text());
+  assert.equal(JSON.parse(fs.readFileSync(report, 'utf8')).bytes, data.length);
+  assert.doesNotMatch(stderr.text(), /out of range|low mark/);
+});
+
+test('an out-of-range setting is refused with its name, value and range; the default is used', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'echo.mjs'), LSPTAP_DIR: path.join(dir, 's'), LSPTAP_HIGH_KB: '0' }),
+  });
+  const stderr = collect(lsptap.stderr);
+  const one = frame({ jsonrpc: '2.0', method: 'test/one', params: {} });
+  const out = collect(lsptap.stdout);
+  lsptap.stdin.end(one);
+  const st = await withTimeout(lsptap.exited, 15000, `lsptap exit; stderr:\n${stderr.text()}`);
+  assert.deepEqual(st, { code: 0, signal: null }, stderr.text());
+  assert.ok(out.buffer().equals(one));
+  assert.match(stderr.text(), /LSPTAP_HIGH_KB=0 is out of range \(allowed 1 to 1048576\); using 1024\./);
+});
+
+// SIGTERM is passed on to the server; one that ignores it (while the
+// editor's side is paused, the server not reading) used to keep lsptap
+// running for good. Now SIGKILL follows after LSPTAP_KILL_MS.
+test('SIGTERM while paused on a server that ignores it: SIGKILL after LSPTAP_KILL_MS, lsptap ends', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const ready = path.join(dir, 'ready');
+  const fake = path.join(dir, 'stubborn-gopls');
+  // Ignores SIGTERM (SIG_IGN survives exec) and never reads its stdin.
+  fs.writeFileSync(fake, `#!/bin/sh\ntrap '' TERM\necho ready > '${ready}'\nexec sleep 600\n`, { mode: 0o755 });
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({
+      LSPTAP_GOPLS: fake,
+      LSPTAP_DIR: path.join(dir, 's'),
+      LSPTAP_HIGH_KB: '64',
+      LSPTAP_LOW_KB: '0',
+      LSPTAP_KILL_MS: '1000',
+    }),
+  });
+  const stderr = collect(lsptap.stderr);
+  await until(() => fs.existsSync(ready), 10000, 'the server to ignore SIGTERM');
+  const server = await serverPid(lsptap, stderr, 'sleep');
+  t.after(() => {
+    try {
+      process.kill(server, 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  });
+  lsptap.stdin.on('error', () => {});
+  lsptap.stdin.write(Buffer.alloc(4 << 20, 'x'));
+  await until(() => lsptap.stdin.writableLength > 0, 10000, 'the editor side to be paused');
+  process.kill(lsptap.pid, 'SIGTERM');
+  const st = await withTimeout(lsptap.exited, 30000, `lsptap exit after SIGTERM; stderr:\n${stderr.text()}`);
+  assert.equal(st.signal, null, stderr.text());
+  assert.match(stderr.text(), /lsptap: .*ignored SIGTERM for 1000 ms; sending SIGKILL/);
+  await until(() => !pidAlive(server), 10000, 'the server to be gone');
+});

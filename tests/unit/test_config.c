@@ -36,10 +36,11 @@ static int setup(void **state)
     assert_int_equal(tmpdir_make(dir, sizeof dir, "config"), 0);
     setenv("XDG_CONFIG_HOME", dir, 1);
     setenv("XDG_STATE_HOME", "/state", 1);
-    static const char *const vars[] = {"LSPTAP_GOPLS", "LSPTAP_DIR", "LSPTAP_RECORD",
-                                       "LSPTAP_GRACE_MS", "LSPTAP_HIGH_KB", "LSPTAP_LOW_KB",
-                                       NULL};
-    for (const char *const *v = vars; *v; v++) unsetenv(*v);
+    static const char *const vars[] = {
+        "LSPTAP_GOPLS",  "LSPTAP_DIR", "LSPTAP_RECORD", "LSPTAP_GRACE_MS", "LSPTAP_HIGH_KB",
+        "LSPTAP_LOW_KB", NULL};
+    for (const char *const *v = vars; *v; v++)
+        unsetenv(*v);
     return 0;
 }
 
@@ -124,6 +125,55 @@ static void low_mark_must_be_below_high_mark(void **state)
     unsetenv("LSPTAP_LOW_KB");
 }
 
+/* Every numeric setting has a range; a value outside it is refused with a
+ * warning naming the variable, the value and the range, and the default is
+ * kept. Low 0 is in range: reading resumes once the queue is empty. */
+static void out_of_range_values_are_refused(void **state)
+{
+    (void)state;
+    write_config("{\"kill_ms\": 99999999999, \"low_kb\": 0}");
+    setenv("LSPTAP_HIGH_KB", "0", 1);
+    setenv("LSPTAP_LOG_BUFFER_KB", "1", 1);
+    setenv("LSPTAP_DLV_START_MS", "0", 1);
+    setenv("LSPTAP_MAX_TOTAL_MB", "0", 1);
+    struct lp_config c;
+    char warn[2048];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "LSPTAP_HIGH_KB=0 is out of range (allowed 1 to 1048576)"));
+    assert_non_null(strstr(
+        warn, "LSPTAP_LOG_BUFFER_KB=1 is out of range (allowed 64 to 1048576); using 4096."));
+    assert_non_null(
+        strstr(warn, "LSPTAP_DLV_START_MS=0 is out of range (allowed 1 to 3600000); using 20000."));
+    assert_non_null(
+        strstr(warn, "LSPTAP_MAX_TOTAL_MB=0 is out of range (allowed 1 to 1048576); using 256."));
+    assert_non_null(
+        strstr(warn, "\"kill_ms\" is 99999999999, out of range (allowed 0 to 3600000); ignored."));
+    assert_null(strstr(warn, "low mark"));
+    assert_int_equal(c.high_mark, 1 << 20);
+    assert_int_equal(c.low_mark, 0);
+    assert_int_equal(c.log_buffer, 4u << 20);
+    assert_int_equal(c.dlv_start_ms, 20000);
+    assert_int_equal(c.kill_ms, 2000);
+    unsetenv("LSPTAP_HIGH_KB");
+    unsetenv("LSPTAP_LOG_BUFFER_KB");
+    unsetenv("LSPTAP_DLV_START_MS");
+    unsetenv("LSPTAP_MAX_TOTAL_MB");
+}
+
+/* The file's marks are checked too (only the environment's were). */
+static void file_marks_are_checked(void **state)
+{
+    (void)state;
+    write_config("{\"high_kb\": 64, \"low_kb\": 64}");
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "the low mark (LSPTAP_LOW_KB / low_kb, 64 KiB) must be below the "
+                                 "high mark (LSPTAP_HIGH_KB / high_kb, 64 KiB)"));
+    assert_int_equal(c.high_mark, 1 << 20);
+    assert_int_equal(c.low_mark, 256 << 10);
+}
+
 static void url_passwords_are_redacted(void **state)
 {
     (void)state;
@@ -131,7 +181,8 @@ static void url_passwords_are_redacted(void **state)
     lp_redact_urls("https://alice:s3cret@proxy.example:8080", out, sizeof out);
     assert_string_equal(out, "https://alice:REDACTED@proxy.example:8080");
     lp_redact_urls("https://a:b@one.example,direct|https://c:dd@two.example", out, sizeof out);
-    assert_string_equal(out, "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
+    assert_string_equal(out,
+                        "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
     lp_redact_urls("https://proxy.golang.org,direct", out, sizeof out);
     assert_string_equal(out, "https://proxy.golang.org,direct");
     /* A user name alone may be a token (https://TOKEN@host): it goes too. */
@@ -173,6 +224,8 @@ int main(void)
         cmocka_unit_test(malformed_file_is_named_with_its_position),
         cmocka_unit_test(bad_values_keep_defaults_and_say_why),
         cmocka_unit_test(low_mark_must_be_below_high_mark),
+        cmocka_unit_test(out_of_range_values_are_refused),
+        cmocka_unit_test(file_marks_are_checked),
         cmocka_unit_test(url_passwords_are_redacted),
         cmocka_unit_test(buffer_parses_as_the_file_does),
     };

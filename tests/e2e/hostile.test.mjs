@@ -2,6 +2,7 @@
 // files that are not what they seem, settings at their edges, processes
 // killed at the wrong moment. One behaviour per test.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -154,4 +155,54 @@ test('SIGTERM while paused on a server that ignores it: SIGKILL after LSPTAP_KIL
   assert.equal(st.signal, null, stderr.text());
   assert.match(stderr.text(), /lsptap: .*ignored SIGTERM for 1000 ms; sending SIGKILL/);
   await until(() => !pidAlive(server), 10000, 'the server to be gone');
+});
+
+// ---- files destroyed ------------------------------------------------------
+
+const fixtureSession = path.join(path.dirname(new URL(import.meta.url).pathname), '../unit/data/session-lsp.jsonl');
+
+function lsptap(args, env = {}) {
+  return spawnSync(lsptapBin(), args, { timeout: 30000, encoding: 'utf8', env: childEnv(env) });
+}
+
+function sessionCopy(t) {
+  const dir = tempDir(t);
+  const s = path.join(dir, 'S.jsonl');
+  fs.copyFileSync(fixtureSession, s);
+  return { dir, s, before: fs.readFileSync(s) };
+}
+
+test('export -o the input itself (also through a link) is refused; the session is untouched', { timeout: 30000 }, (t) => {
+  const { dir, s, before } = sessionCopy(t);
+  fs.symlinkSync(s, path.join(dir, 'link.jsonl'));
+  for (const out of [s, path.join(dir, 'link.jsonl')]) {
+    const r = lsptap(['export', '--format', 'inspector', s, '-o', out]);
+    assert.notEqual(r.status, 0, r.stderr);
+    assert.match(r.stderr, /lsptap export: refusing to write .*: it is the input .*S\.jsonl/);
+    assert.ok(fs.readFileSync(s).equals(before), 'the session is untouched');
+  }
+});
+
+test('report S -o S is refused; the session is not replaced with HTML', { timeout: 30000 }, (t) => {
+  const { s, before } = sessionCopy(t);
+  const r = lsptap(['report', s, '-o', s]);
+  assert.notEqual(r.status, 0, r.stderr);
+  assert.match(r.stderr, /lsptap report: refusing to write .*S\.jsonl: it is the input/);
+  assert.ok(fs.readFileSync(s).equals(before), 'the session is untouched');
+});
+
+test('export of a bad input leaves an existing -o file as it was, and no temporary file', { timeout: 30000 }, (t) => {
+  const dir = tempDir(t);
+  const bad = path.join(dir, 'bad.jsonl');
+  fs.writeFileSync(bad, 'not a session\n');
+  const existing = path.join(dir, 'keep.txt');
+  fs.writeFileSync(existing, 'precious\n');
+  const r = lsptap(['export', '--format', 'inspector', bad, '-o', existing]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(fs.readFileSync(existing, 'utf8'), 'precious\n');
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.jsonl', 'keep.txt']);
+  const ok = lsptap(['export', '--format', 'inspector', fixtureSession, '-o', existing]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(fs.readFileSync(existing, 'utf8'), /^\[Trace - /);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.jsonl', 'keep.txt']);
 });

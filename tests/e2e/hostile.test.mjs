@@ -206,3 +206,47 @@ test('export of a bad input leaves an existing -o file as it was, and no tempora
   assert.match(fs.readFileSync(existing, 'utf8'), /^\[Trace - /);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.jsonl', 'keep.txt']);
 });
+
+// ---- hangs ----------------------------------------------------------------
+
+test('every reader refuses a FIFO at once, and ls leaves one out', { timeout: 90000 }, (t) => {
+  const dir = tempDir(t);
+  const fifo = path.join(dir, 'x.jsonl');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  for (const args of [['stats', fifo], ['report', fifo, '-o', path.join(dir, 'r.html')], ['export', '--format', 'inspector', fifo], ['tail', fifo], ['replay', fifo, '--', 'true']]) {
+    const r = spawnSync(lsptapBin(), args, { timeout: 10000, encoding: 'utf8', env: childEnv() });
+    assert.equal(r.signal, null, `lsptap ${args[0]} blocked on the FIFO`);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /x\.jsonl is not a regular file \(a FIFO\)/, `${args[0]}: ${r.stderr}`);
+  }
+  fs.copyFileSync(fixtureSession, path.join(dir, 'good.jsonl'));
+  const ls = spawnSync(lsptapBin(), ['ls', dir], { timeout: 10000, encoding: 'utf8', env: childEnv() });
+  assert.equal(ls.signal, null, 'lsptap ls blocked on the FIFO');
+  assert.equal(ls.status, 0, ls.stderr);
+  assert.match(ls.stdout, /good\.jsonl/);
+  assert.match(ls.stderr, /x\.jsonl is not a regular file \(a FIFO\); left out/);
+});
+
+test('tail on the session of a SIGKILLed lsptap stops, saying the writer is gone', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const sessions = path.join(dir, 's');
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'echo.mjs'), LSPTAP_DIR: sessions }),
+  });
+  const out = collect(lsptap.stdout);
+  const one = frame({ jsonrpc: '2.0', id: 1, method: 'test/one', params: {} });
+  lsptap.stdin.write(one);
+  await until(() => out.buffer().length >= one.length, 10000, 'the echo');
+  const file = await until(() => fs.existsSync(sessions) && fs.readdirSync(sessions).find((f) => f.endsWith('.jsonl')), 10000, 'the session file');
+  await until(() => fs.readFileSync(path.join(sessions, file), 'utf8').includes('test/one'), 10000, 'the message line');
+  process.kill(lsptap.pid, 'SIGKILL');
+  await withTimeout(lsptap.exited, 10000, 'lsptap killed');
+  const tail = spawnTracked(t, lsptapBin(), ['tail', path.join(sessions, file)], { env: childEnv() });
+  const tout = collect(tail.stdout);
+  const terr = collect(tail.stderr);
+  const st = await withTimeout(tail.exited, 20000, `tail to stop; stdout:\n${tout.text()}`);
+  assert.deepEqual(st, { code: 1, signal: null }, terr.text());
+  assert.match(tout.text(), /test\/one/);
+  assert.match(terr.text(), new RegExp(`lsptap tail: .*${file}: the lsptap that wrote it \\(pid ${lsptap.pid}\\) is gone and the session has no summary line`));
+});

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { listeningAt } from './lib/relay.mjs';
 import { childEnv, collect, lsptapBin, peersDir, pidAlive, serverPid, spawnTracked, standIn, tempDir, until, withTimeout } from './lib/env.mjs';
 
 const dlvStandIn = () => path.join(path.dirname(lsptapBin()), 'dlv');
@@ -249,4 +250,37 @@ test('tail on the session of a SIGKILLed lsptap stops, saying the writer is gone
   assert.deepEqual(st, { code: 1, signal: null }, terr.text());
   assert.match(tout.text(), /test\/one/);
   assert.match(terr.text(), new RegExp(`lsptap tail: .*${file}: the lsptap that wrote it \\(pid ${lsptap.pid}\\) is gone and the session has no summary line`));
+});
+
+// ---- lifecycle and exposure -----------------------------------------------
+
+test('a second relay on a live unix socket is refused; SIGTERM removes the socket; a stale one is replaced', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const sock = path.join(dir, 'r.sock');
+  const env = childEnv({ LSPTAP_DIR: path.join(dir, 's') });
+  const first = spawnTracked(t, lsptapBin(), ['relay', '--listen', `unix:${sock}`, '--', path.join(peersDir, 'echo.mjs')], { env });
+  const ferr = collect(first.stderr);
+  assert.equal(await listeningAt(first), `unix:${sock}`);
+  const second = spawnTracked(t, lsptapBin(), ['relay', '--listen', `unix:${sock}`, '--', path.join(peersDir, 'echo.mjs')], { env });
+  const serr = collect(second.stderr);
+  const st = await withTimeout(second.exited, 15000, 'the second relay to give up');
+  assert.equal(st.code, 1, serr.text());
+  assert.match(serr.text(), new RegExp(`lsptap: cannot listen on unix:${sock}: another process is listening on that socket`));
+  assert.ok(fs.existsSync(sock), 'the first relay keeps its socket');
+  assert.doesNotMatch(ferr.text(), /accepted/, 'the check did not connect to the live relay');
+  process.kill(first.pid, 'SIGTERM');
+  await withTimeout(first.exited, 15000, 'the first relay to end on SIGTERM');
+  assert.ok(!fs.existsSync(sock), 'its socket file is removed');
+
+  // A stale socket (its listener was SIGKILLed) is replaced.
+  const third = spawnTracked(t, lsptapBin(), ['relay', '--listen', `unix:${sock}`, '--', path.join(peersDir, 'echo.mjs')], { env });
+  assert.equal(await listeningAt(third), `unix:${sock}`);
+  process.kill(third.pid, 'SIGKILL');
+  await withTimeout(third.exited, 15000, 'SIGKILL');
+  assert.ok(fs.existsSync(sock), 'SIGKILL leaves the file');
+  const fourth = spawnTracked(t, lsptapBin(), ['relay', '--listen', `unix:${sock}`, '--', path.join(peersDir, 'echo.mjs')], { env });
+  assert.equal(await listeningAt(fourth), `unix:${sock}`);
+  process.kill(fourth.pid, 'SIGINT');
+  await withTimeout(fourth.exited, 15000, 'the relay to end on SIGINT');
+  assert.ok(!fs.existsSync(sock));
 });

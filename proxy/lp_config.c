@@ -11,12 +11,9 @@
 const char *lp_record_name(enum li_record r)
 {
     switch (r) {
-    case LI_REC_FULL:
-        return "full";
-    case LI_REC_META:
-        return "meta";
-    case LI_REC_OFF:
-        return "off";
+    case LI_REC_FULL: return "full";
+    case LI_REC_META: return "meta";
+    case LI_REC_OFF: return "off";
     }
     return "?";
 }
@@ -34,25 +31,18 @@ static void warnf(char *warn, size_t cap, const char *fmt, ...)
 
 static int parse_record(const char *s, enum li_record *out)
 {
-    if (!strcmp(s, "full"))
-        *out = LI_REC_FULL;
-    else if (!strcmp(s, "meta"))
-        *out = LI_REC_META;
-    else if (!strcmp(s, "off"))
-        *out = LI_REC_OFF;
-    else
-        return -1;
+    if (!strcmp(s, "full")) *out = LI_REC_FULL;
+    else if (!strcmp(s, "meta")) *out = LI_REC_META;
+    else if (!strcmp(s, "off")) *out = LI_REC_OFF;
+    else return -1;
     return 0;
 }
 
 static int parse_onoff(const char *s, int *out)
 {
-    if (!strcmp(s, "on"))
-        *out = 1;
-    else if (!strcmp(s, "off"))
-        *out = 0;
-    else
-        return -1;
+    if (!strcmp(s, "on")) *out = 1;
+    else if (!strcmp(s, "off")) *out = 0;
+    else return -1;
     return 0;
 }
 
@@ -177,12 +167,9 @@ static void env_str(const char *name, char *dst, size_t cap)
 }
 
 static const char *const known_keys[] = {
-    "gopls",          "dlv",          "dir",
-    "record",         "max_total_mb", "log_buffer_kb",
-    "max_inspect_mb", "grace_ms",     "kill_ms",
-    "dlv_start_ms",   "high_kb",      "low_kb",
-    "repair",         "handshake_ms", "init_timeout_ms",
-    "fail_patterns",  NULL,
+    "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
+    "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", "repair", "handshake_ms",
+    "init_timeout_ms", "fail_patterns", "dlv_allow_remote", NULL,
 };
 
 /* Applies a parsed file (root NULL: it did not parse, jerr says why). */
@@ -198,11 +185,9 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
     c->config_found = 1;
     const char *key;
     json_t *val;
-    json_object_foreach(root, key, val)
-    {
+    json_object_foreach(root, key, val) {
         int known = 0;
-        for (const char *const *k = known_keys; *k; k++)
-            known |= !strcmp(*k, key);
+        for (const char *const *k = known_keys; *k; k++) known |= !strcmp(*k, key);
         if (!known) warnf(warn, wcap, "%s: unknown setting \"%s\" ignored.", c->config_path, key);
     }
     json_str(root, "gopls", c->gopls, sizeof c->gopls, c->config_path, warn, wcap);
@@ -216,6 +201,10 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
         json_num(c, root, &nums[i], warn, wcap);
     json_str(root, "fail_patterns", c->fail_patterns, sizeof c->fail_patterns, c->config_path, warn,
              wcap);
+    json_t *dar = json_object_get(root, "dlv_allow_remote");
+    if (dar && (!json_is_string(dar) || parse_onoff(json_string_value(dar), &c->dlv_allow_remote)))
+        warnf(warn, wcap, "%s: \"dlv_allow_remote\" must be \"on\" or \"off\"; using %s.",
+              c->config_path, c->dlv_allow_remote ? "on" : "off");
     json_t *rep = json_object_get(root, "repair");
     if (rep && (!json_is_string(rep) || parse_onoff(json_string_value(rep), &c->repair)))
         warnf(warn, wcap, "%s: \"repair\" must be \"on\" or \"off\"; using %s.", c->config_path,
@@ -296,6 +285,10 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         env_num(c, &nums[i], warn, wcap);
     env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns);
+    const char *dar = getenv("LSPTAP_DLV_ALLOW_REMOTE");
+    if (dar && *dar && parse_onoff(dar, &c->dlv_allow_remote))
+        warnf(warn, wcap, "LSPTAP_DLV_ALLOW_REMOTE=%s is not on or off; using %s.", dar,
+              c->dlv_allow_remote ? "on" : "off");
     const char *rp = getenv("LSPTAP_REPAIR");
     if (rp && *rp && parse_onoff(rp, &c->repair))
         warnf(warn, wcap, "LSPTAP_REPAIR=%s is not on or off; using %s.", rp,

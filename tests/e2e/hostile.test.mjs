@@ -284,3 +284,25 @@ test('a second relay on a live unix socket is refused; SIGTERM removes the socke
   await withTimeout(fourth.exited, 15000, 'the relay to end on SIGINT');
   assert.ok(!fs.existsSync(sock));
 });
+
+// The relay's rule for the dlv stand-in: a plain-text DAP listener on every
+// interface lets anyone who reaches it run code as the user. Refused unless
+// LSPTAP_DLV_ALLOW_REMOTE=on (not exercised here: the test would listen
+// beyond loopback).
+test('dlv dap --listen=0.0.0.0:0 is refused with the reason and the setting that allows it; dlv is not started', { timeout: 30000 }, async (t) => {
+  const dir = tempDir(t);
+  const started = path.join(dir, 'started');
+  const fake = path.join(dir, 'fake-dlv');
+  fs.writeFileSync(fake, `#!/bin/sh\necho started > '${started}'\nexec sleep 600\n`, { mode: 0o755 });
+  const lsptap = spawnTracked(t, dlvStandIn(), ['dap', '--listen=0.0.0.0:0'], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_DLV: fake, LSPTAP_DIR: path.join(dir, 's') }),
+  });
+  const out = collect(lsptap.stdout);
+  const stderr = collect(lsptap.stderr);
+  const st = await withTimeout(lsptap.exited, 15000, `the refusal; stderr:\n${stderr.text()}`);
+  assert.deepEqual(st, { code: 1, signal: null }, stderr.text());
+  assert.match(stderr.text(), /^lsptap: refusing to listen on --listen=0\.0\.0\.0:0: it is not a loopback address.*set LSPTAP_DLV_ALLOW_REMOTE=on to accept that risk\.$/m);
+  assert.doesNotMatch(out.text(), /DAP server listening at/);
+  assert.ok(!fs.existsSync(started), 'dlv was not started');
+});

@@ -36,11 +36,10 @@ static int setup(void **state)
     assert_int_equal(tmpdir_make(dir, sizeof dir, "config"), 0);
     setenv("XDG_CONFIG_HOME", dir, 1);
     setenv("XDG_STATE_HOME", "/state", 1);
-    static const char *const vars[] = {
-        "LSPTAP_GOPLS",  "LSPTAP_DIR", "LSPTAP_RECORD", "LSPTAP_GRACE_MS", "LSPTAP_HIGH_KB",
-        "LSPTAP_LOW_KB", NULL};
-    for (const char *const *v = vars; *v; v++)
-        unsetenv(*v);
+    static const char *const vars[] = {"LSPTAP_GOPLS", "LSPTAP_DIR", "LSPTAP_RECORD",
+                                       "LSPTAP_GRACE_MS", "LSPTAP_HIGH_KB", "LSPTAP_LOW_KB",
+                                       NULL};
+    for (const char *const *v = vars; *v; v++) unsetenv(*v);
     return 0;
 }
 
@@ -181,8 +180,7 @@ static void url_passwords_are_redacted(void **state)
     lp_redact_urls("https://alice:s3cret@proxy.example:8080", out, sizeof out);
     assert_string_equal(out, "https://alice:REDACTED@proxy.example:8080");
     lp_redact_urls("https://a:b@one.example,direct|https://c:dd@two.example", out, sizeof out);
-    assert_string_equal(out,
-                        "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
+    assert_string_equal(out, "https://a:REDACTED@one.example,direct|https://c:REDACTED@two.example");
     lp_redact_urls("https://proxy.golang.org,direct", out, sizeof out);
     assert_string_equal(out, "https://proxy.golang.org,direct");
     /* A user name alone may be a token (https://TOKEN@host): it goes too. */

@@ -380,6 +380,7 @@ static void on_src_end(struct lp_pump *p, int status)
         lp_rl_event(r, "editor_eof",
                     status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
+        lp_hs_c2s_end(r); /* what a restart's gate holds goes out before EOF */
         lp_pump_shutdown_dst(p);
         return;
     }

@@ -306,3 +306,42 @@ test('dlv dap --listen=0.0.0.0:0 is refused with the reason and the setting that
   assert.doesNotMatch(out.text(), /DAP server listening at/);
   assert.ok(!fs.existsSync(started), 'dlv was not started');
 });
+
+// ---- data lost ------------------------------------------------------------
+
+// After a repair the editor's bytes go through a gate that frames them (to
+// drop replies meant for the first gopls). What did not complete a frame
+// before the editor's EOF (junk without a newline, a frame cut short) stayed
+// in the gate and never reached the new gopls; without a repair it does.
+test('after a repair, bytes that do not complete a frame before EOF still reach the new gopls', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const raw = path.join(dir, 'raw');
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({
+      LSPTAP_GOPLS: path.join(peersDir, 'handshake.mjs'),
+      LSPTAP_DIR: path.join(dir, 's'),
+      GOFLAGS: '-mod=bogus',
+      PEER_MODE: 'init-error',
+      PEER_RAW: raw,
+    }),
+  });
+  const out = collect(lsptap.stdout);
+  const stderr = collect(lsptap.stderr);
+  const init = frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+  lsptap.stdin.write(init);
+  await until(() => out.text().includes('"serverInfo"'), 30000, () => `the repaired initialize result; stderr:\n${stderr.text()}`);
+  assert.match(stderr.text(), /lsptap: restarted gopls with a repaired environment/);
+  const tail = Buffer.concat([
+    frame({ jsonrpc: '2.0', method: 'initialized', params: {} }),
+    Buffer.from('junk without a newline '),
+    Buffer.from('Content-Length: 100\r\n\r\n{"jsonrpc":"2.0","method":"cut/short"'),
+  ]);
+  lsptap.stdin.end(tail);
+  await withTimeout(lsptap.exited, 30000, `lsptap exit; stderr:\n${stderr.text()}`);
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith('raw.'));
+  assert.equal(files.length, 2, `two gopls starts: ${files}`);
+  const second = files.map((f) => fs.readFileSync(path.join(dir, f))).find((b) => b.includes('"initialized"'));
+  assert.ok(second, 'the new gopls got the editor\'s bytes after the repair');
+  assert.ok(second.subarray(second.length - tail.length).equals(tail), `the new gopls's input ends with every byte the editor sent:\n${second.toString()}`);
+});

@@ -214,7 +214,7 @@ test('every reader refuses a FIFO at once, and ls leaves one out', { timeout: 90
   const dir = tempDir(t);
   const fifo = path.join(dir, 'x.jsonl');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
-  for (const args of [['stats', fifo], ['report', fifo, '-o', path.join(dir, 'r.html')], ['export', '--format', 'inspector', fifo], ['tail', fifo], ['replay', fifo, '--', 'true']]) {
+  for (const args of [['stats', fifo], ['report', fifo, '-o', path.join(dir, 'r.html')], ['export', '--format', 'inspector', fifo], ['tail', fifo], ['replay', fifo, '--', 'true'], ['replay', '--serve', fifo]]) {
     const r = spawnSync(lsptapBin(), args, { timeout: 10000, encoding: 'utf8', env: childEnv() });
     assert.equal(r.signal, null, `lsptap ${args[0]} blocked on the FIFO`);
     assert.notEqual(r.status, 0);

@@ -27,7 +27,8 @@ struct lp_log {
     char *q;        /* lines waiting for the writer */
     size_t qlen, qcap;
     size_t limit;   /* max bytes waiting, not counting `big` */
-    size_t big;     /* length of the one line queued past the cap, 0 if none */
+    size_t big;     /* bytes of the lines larger than the cap queued past it */
+    size_t big_budget; /* at most this many such bytes at once (max_inspect) */
     int closing;
     int draining; /* someone waits for the queue to empty */
     int failed;     /* errno of the first write error, 0 if none */
@@ -243,9 +244,11 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
     }
     if (l->qlen - l->big + len > l->limit) {
         /* A line larger than the whole cap would find the queue too full
-         * whenever anything else waits, so one such line at a time is
-         * queued past the cap: a big message is not lost for being big. */
-        big = len > l->limit && !l->big;
+         * whenever anything else waits, so such lines are queued past the
+         * cap, up to the inspection cap's worth at once (any one line when
+         * none waits): a big message, and its big reply, are not lost for
+         * being big. */
+        big = len > l->limit && (!l->big || l->big + len <= l->big_budget);
         if (!big) {
             l->dropped++;
             pthread_mutex_unlock(&l->mu);
@@ -264,7 +267,7 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         l->q = nq;
         l->qcap = nc;
     }
-    if (big) l->big = len;
+    if (big) l->big += len;
     int was_below = l->qlen < WAKE_BYTES;
     for (int i = 0; i < n; i++) {
         memcpy(l->q + l->qlen, v[i].p, v[i].len);
@@ -335,6 +338,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
         return r;
     }
     l->limit = c->log_buffer ? c->log_buffer : 1;
+    l->big_budget = c->max_inspect ? c->max_inspect : LI_DEFAULT_MAX_INSPECT;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     if ((r = pthread_create(&l->thread, NULL, writer, l))) {

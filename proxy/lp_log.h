@@ -5,9 +5,10 @@
  * thread drains the queue to the file. When the queue would pass its cap
  * (config log_buffer) the line is dropped and counted, so a slow or failing
  * disk never stalls the event loop (DESIGN.md principle 1). A line larger
- * than the cap is never dropped for its size: one such line at a time is
- * queued past the cap (so the queue holds at most cap + one line, and the
- * writer as much again), and the inspector already bounds a line by
+ * than the cap is not dropped for its size: such lines are queued past the
+ * cap while they total at most max_inspect (any single one when none
+ * waits), so the queue holds at most cap + max(max_inspect, one line), and
+ * the writer as much again; the inspector already bounds a message line by
  * max_inspect (a larger message is recorded as metadata, "truncated"). After a write error (ENOSPC,
  * EIO, ...) every further line is dropped and counted, and one sentence goes to stderr.
  */

@@ -162,7 +162,7 @@ test('SIGTERM while paused on a server that ignores it: SIGKILL after LSPTAP_KIL
 
 const fixtureSession = path.join(path.dirname(new URL(import.meta.url).pathname), '../unit/data/session-lsp.jsonl');
 
-function lsptap(args, env = {}) {
+function cli(args, env = {}) {
   return spawnSync(lsptapBin(), args, { timeout: 30000, encoding: 'utf8', env: childEnv(env) });
 }
 
@@ -177,7 +177,7 @@ test('export -o the input itself (also through a link) is refused; the session i
   const { dir, s, before } = sessionCopy(t);
   fs.symlinkSync(s, path.join(dir, 'link.jsonl'));
   for (const out of [s, path.join(dir, 'link.jsonl')]) {
-    const r = lsptap(['export', '--format', 'inspector', s, '-o', out]);
+    const r = cli(['export', '--format', 'inspector', s, '-o', out]);
     assert.notEqual(r.status, 0, r.stderr);
     assert.match(r.stderr, /lsptap export: refusing to write .*: it is the input .*S\.jsonl/);
     assert.ok(fs.readFileSync(s).equals(before), 'the session is untouched');
@@ -186,7 +186,7 @@ test('export -o the input itself (also through a link) is refused; the session i
 
 test('report S -o S is refused; the session is not replaced with HTML', { timeout: 30000 }, (t) => {
   const { s, before } = sessionCopy(t);
-  const r = lsptap(['report', s, '-o', s]);
+  const r = cli(['report', s, '-o', s]);
   assert.notEqual(r.status, 0, r.stderr);
   assert.match(r.stderr, /lsptap report: refusing to write .*S\.jsonl: it is the input/);
   assert.ok(fs.readFileSync(s).equals(before), 'the session is untouched');
@@ -198,11 +198,11 @@ test('export of a bad input leaves an existing -o file as it was, and no tempora
   fs.writeFileSync(bad, 'not a session\n');
   const existing = path.join(dir, 'keep.txt');
   fs.writeFileSync(existing, 'precious\n');
-  const r = lsptap(['export', '--format', 'inspector', bad, '-o', existing]);
+  const r = cli(['export', '--format', 'inspector', bad, '-o', existing]);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(fs.readFileSync(existing, 'utf8'), 'precious\n');
   assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.jsonl', 'keep.txt']);
-  const ok = lsptap(['export', '--format', 'inspector', fixtureSession, '-o', existing]);
+  const ok = cli(['export', '--format', 'inspector', fixtureSession, '-o', existing]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(fs.readFileSync(existing, 'utf8'), /^\[Trace - /);
   assert.deepEqual(fs.readdirSync(dir).sort(), ['bad.jsonl', 'keep.txt']);
@@ -344,4 +344,35 @@ test('after a repair, bytes that do not complete a frame before EOF still reach 
   const second = files.map((f) => fs.readFileSync(path.join(dir, f))).find((b) => b.includes('"initialized"'));
   assert.ok(second, 'the new gopls got the editor\'s bytes after the repair');
   assert.ok(second.subarray(second.length - tail.length).equals(tail), `the new gopls's input ends with every byte the editor sent:\n${second.toString()}`);
+});
+
+// A message larger than the 4 MiB session queue, and its echo, on an idle
+// disk: both recorded whole (they were dropped unless the queue happened to
+// be empty), and `lsptap stats` has nothing to warn about.
+test('a 5 MiB message and its 5 MiB echo are recorded whole; stats shows no dropped lines', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const sessions = path.join(dir, 's');
+  const lsptap = spawnTracked(t, standIn(), [], {
+    cwd: dir,
+    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'echo.mjs'), LSPTAP_DIR: sessions }),
+  });
+  const out = collect(lsptap.stdout);
+  const stderr = collect(lsptap.stderr);
+  const small = frame({ jsonrpc: '2.0', method: 'test/small', params: {} });
+  const big = frame({ jsonrpc: '2.0', id: 1, method: 'test/big', params: { pad: 'b'.repeat(5 << 20) } });
+  const all = Buffer.concat([small, big, small]);
+  lsptap.stdin.end(all);
+  const st = await withTimeout(lsptap.exited, 45000, `lsptap exit; stderr:\n${stderr.text()}`);
+  assert.deepEqual(st, { code: 0, signal: null }, stderr.text());
+  assert.ok(out.buffer().equals(all), 'every byte echoed');
+  assert.doesNotMatch(stderr.text(), /dropped/);
+  const file = path.join(sessions, fs.readdirSync(sessions).find((f) => f.endsWith('.jsonl')));
+  const lines = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const bigs = lines.filter((l) => l.dir && l.method === 'test/big');
+  assert.deepEqual(bigs.map((l) => [l.dir, l.body?.params?.pad?.length]), [['c2s', 5 << 20], ['s2c', 5 << 20]]);
+  const summary = lines.find((l) => l.event === 'summary');
+  assert.equal(summary.dropped_lines, 0);
+  const stats = cli(['stats', file]);
+  assert.equal(stats.status, 0, stats.stderr);
+  assert.doesNotMatch(stats.stdout, /dropped/);
 });

@@ -160,10 +160,16 @@ static void json_str(json_t *root, const char *key, char *dst, size_t cap, const
         memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 }
 
-static void env_str(const char *name, char *dst, size_t cap)
+static void env_str(const char *name, char *dst, size_t cap, char *warn, size_t wcap)
 {
     const char *v = getenv(name);
-    if (v && *v && strlen(v) < cap) memcpy(dst, v, strlen(v) + 1);
+    if (!v || !*v) return;
+    if (strlen(v) >= cap) {
+        warnf(warn, wcap, "%s is %zu bytes long, over the %zu allowed; ignored.", name, strlen(v),
+              cap - 1);
+        return;
+    }
+    memcpy(dst, v, strlen(v) + 1);
 }
 
 static const char *const known_keys[] = {
@@ -275,16 +281,16 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
                  home && *home ? home : "/nonexistent");
     load_file(c, warn, wcap);
 
-    env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls);
-    env_str("LSPTAP_DLV", c->dlv, sizeof c->dlv);
-    env_str("LSPTAP_DIR", c->dir, sizeof c->dir);
+    env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls, warn, wcap);
+    env_str("LSPTAP_DLV", c->dlv, sizeof c->dlv, warn, wcap);
+    env_str("LSPTAP_DIR", c->dir, sizeof c->dir, warn, wcap);
     const char *rec = getenv("LSPTAP_RECORD");
     if (rec && *rec && parse_record(rec, &c->record))
         warnf(warn, wcap, "LSPTAP_RECORD=%s is not full, meta or off; using %s.", rec,
               lp_record_name(c->record));
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         env_num(c, &nums[i], warn, wcap);
-    env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns);
+    env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns, warn, wcap);
     const char *dar = getenv("LSPTAP_DLV_ALLOW_REMOTE");
     if (dar && *dar && parse_onoff(dar, &c->dlv_allow_remote))
         warnf(warn, wcap, "LSPTAP_DLV_ALLOW_REMOTE=%s is not on or off; using %s.", dar,

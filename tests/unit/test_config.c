@@ -135,6 +135,10 @@ static void out_of_range_values_are_refused(void **state)
     setenv("LSPTAP_LOG_BUFFER_KB", "1", 1);
     setenv("LSPTAP_DLV_START_MS", "0", 1);
     setenv("LSPTAP_MAX_TOTAL_MB", "0", 1);
+    char longer[2001];
+    memset(longer, 'x', 2000);
+    longer[2000] = '\0';
+    setenv("LSPTAP_FAIL_PATTERNS", longer, 1);
     struct lp_config c;
     char warn[2048];
     lp_config_load(&c, warn, sizeof warn);
@@ -147,6 +151,8 @@ static void out_of_range_values_are_refused(void **state)
         strstr(warn, "LSPTAP_MAX_TOTAL_MB=0 is out of range (allowed 1 to 1048576); using 256."));
     assert_non_null(
         strstr(warn, "\"kill_ms\" is 99999999999, out of range (allowed 0 to 3600000); ignored."));
+    assert_non_null(strstr(warn, "LSPTAP_FAIL_PATTERNS is 2000 bytes long, over the 1023 allowed; ignored."));
+    assert_non_null(strstr(c.fail_patterns, "failed to load view")); /* the default */
     assert_null(strstr(warn, "low mark"));
     assert_int_equal(c.high_mark, 1 << 20);
     assert_int_equal(c.low_mark, 0);
@@ -157,6 +163,7 @@ static void out_of_range_values_are_refused(void **state)
     unsetenv("LSPTAP_LOG_BUFFER_KB");
     unsetenv("LSPTAP_DLV_START_MS");
     unsetenv("LSPTAP_MAX_TOTAL_MB");
+    unsetenv("LSPTAP_FAIL_PATTERNS");
 }
 
 /* The file's marks are checked too (only the environment's were). */

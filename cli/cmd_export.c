@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "inspect/li_export.h"
+#include "inspect/li_outfile.h"
 
 static int usage(FILE *f)
 {
@@ -51,14 +52,22 @@ int cmd_export(int argc, char **argv)
     if (jsonrpc && (!dir || (strcmp(dir, "c2s") != 0 && strcmp(dir, "s2c") != 0)))
         return fprintf(stderr, "lsptap export: --format jsonrpc needs --dir c2s or --dir s2c\n"), 2;
 
-    FILE *f = out && strcmp(out, "-") != 0 ? fopen(out, "wb") : stdout;
-    if (!f)
-        return fprintf(stderr, "lsptap export: cannot create %s: %s\n", out, strerror(errno)), 1;
+    struct li_outfile o;
+    const char *inputs[] = {path, NULL};
     char err[1024];
-    int rc = jsonrpc ? li_export_jsonrpc(path, strcmp(dir, "s2c") == 0, f, stderr, err, sizeof err)
-                     : li_export_inspector(path, f, stderr, err, sizeof err);
+    int orc = li_outfile_open(&o, out, inputs, err, sizeof err);
+    if (orc) return fprintf(stderr, "lsptap export: %s\n", err), orc == -EINVAL ? 2 : 1;
+    int rc = jsonrpc
+                 ? li_export_jsonrpc(path, strcmp(dir, "s2c") == 0, o.f, stderr, err, sizeof err)
+                 : li_export_inspector(path, o.f, stderr, err, sizeof err);
     if (rc == 2) fprintf(stderr, "lsptap export: %s\n", err);
-    if ((f == stdout ? fflush(f) : fclose(f)) != 0 && rc == 0) rc = 1;
     if (rc == 1) fprintf(stderr, "lsptap export: cannot write: %s\n", strerror(errno));
+    /* A failed export leaves an existing output as it was. */
+    if (rc) {
+        li_outfile_abort(&o);
+    } else if (li_outfile_commit(&o, err, sizeof err)) {
+        fprintf(stderr, "lsptap export: %s\n", err);
+        rc = 1;
+    }
     return rc;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "inspect/li_outfile.h"
 #include "inspect/li_report.h"
 
 static int usage(FILE *f)
@@ -42,16 +43,20 @@ int cmd_report(int argc, char **argv)
         return 2;
     }
     int to_stdout = strcmp(out, "-") == 0;
-    FILE *f = to_stdout ? stdout : fopen(out, "w");
-    if (!f) {
-        fprintf(stderr, "lsptap report: cannot create %s: %s\n", out, strerror(errno));
+    struct li_outfile o;
+    const char *inputs[] = {path, NULL};
+    int orc = li_outfile_open(&o, out, inputs, err, sizeof err);
+    if (orc) {
+        fprintf(stderr, "lsptap report: %s\n", err);
         li_report_free(r);
-        return 1;
+        return orc == -EINVAL ? 2 : 1;
     }
-    int rc = li_report_write_html(r, f);
-    if (to_stdout ? fflush(f) : fclose(f)) rc = -1;
+    int rc = li_report_write_html(r, o.f);
     if (rc) {
         fprintf(stderr, "lsptap report: cannot write %s: %s\n", out, strerror(errno));
+        li_outfile_abort(&o);
+    } else if ((rc = li_outfile_commit(&o, err, sizeof err))) {
+        fprintf(stderr, "lsptap report: %s\n", err);
     } else if (!to_stdout) {
         fprintf(stderr, "lsptap report: %zu messages of %s -> %s\n", li_report_messages(r), path,
                 out);

@@ -64,10 +64,10 @@ static int follow_dir(const char *dir, const struct li_tail_filter *f)
         printf("==> %s <==\n", path);
         fflush(stdout);
         struct watch w = {dir, path};
-        if (li_tail_file(path, f, 1, &stop, newer_session, &w, stdout, err, sizeof err)) {
-            fprintf(stderr, "lsptap tail: %s\n", err);
-            return 2;
-        }
+        int rc = li_tail_file(path, f, 1, &stop, newer_session, &w, stdout, err, sizeof err);
+        if (rc) fprintf(stderr, "lsptap tail: %s\n", err);
+        if (rc == 2) return 2;
+        /* rc 1: its writer is gone; the next session is followed when it comes. */
         snprintf(last, sizeof last, "%s", path);
     }
     return 0;
@@ -107,11 +107,9 @@ int cmd_tail(int argc, char **argv)
 
     char err[4600];
     if (path) {
-        if (li_tail_file(path, &f, follow, &stop, NULL, NULL, stdout, err, sizeof err)) {
-            fprintf(stderr, "lsptap tail: %s\n", err);
-            return 2;
-        }
-        return 0;
+        int rc = li_tail_file(path, &f, follow, &stop, NULL, NULL, stdout, err, sizeof err);
+        if (rc) fprintf(stderr, "lsptap tail: %s\n", err);
+        return rc;
     }
     struct lp_config cfg;
     char warn[1024];

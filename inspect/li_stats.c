@@ -401,6 +401,15 @@ void li_stats_finish(struct li_stats *st)
     if (!st->summary)
         li_stats_note(st, "the session has no summary line (lsptap did not finish it); "
                           "pending requests are those without a reply line");
+    json_int_t dropped = json_integer_value(json_object_get(st->summary, "dropped_lines"));
+    if (dropped > 0) {
+        char w[256];
+        snprintf(w, sizeof w,
+                 "%lld session lines were dropped while recording (the disk was too slow or "
+                 "failing): the counts, latencies and pending requests here miss them",
+                 (long long)dropped);
+        li_stats_note(st, w);
+    }
 }
 
 int64_t li_percentile(const int64_t *v, size_t n, unsigned p)

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "inspect/li_escape.h"
+#include "inspect/li_reader.h"
 #include "inspect/li_redact.h"
 
 static void fmt_us(char *out, size_t cap, long long us)
@@ -143,35 +145,112 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
+/* When the process `pid` started (wall clock, seconds), from /proc; -1 when
+ * it does not exist, is a zombie, or /proc cannot tell. */
+static long long proc_start(long pid)
+{
+    char p[64], buf[1024];
+    snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *q = strrchr(buf, ')');
+    if (!q || q[1] != ' ' || q[2] == 'Z' || q[2] == 'X') return -1;
+    /* Field 22, starttime, counts clock ticks since boot; fields 3.. follow ")". */
+    unsigned long long ticks = 0;
+    q += 2;
+    for (int field = 3; field < 22 && q; field++)
+        if ((q = strchr(q, ' '))) q++;
+    if (!q || sscanf(q, "%llu", &ticks) != 1) return -1;
+    f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    long long btime = -1;
+    char line[256];
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %lld", &btime) == 1) break;
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (btime < 0 || hz <= 0) return -1;
+    return btime + (long long)(ticks / (unsigned long long)hz);
+}
+
+int li_tail_writer_alive(long pid, long long session_start)
+{
+    if (pid <= 0) return 1; /* nothing to go by */
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
+    long long started = proc_start(pid);
+    if (started < 0) return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    /* A process that started after the session cannot be its writer: the
+     * pid was reused. 2 s of slack for the clock's and /proc's rounding. */
+    return session_start < 0 || started <= session_start + 2;
+}
+
+static long long parse_start(json_t *header)
+{
+    const char *s = json_string_value(json_object_get(header, "start"));
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
+    return (long long)timegm(&tm);
+}
+
 int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                  volatile sig_atomic_t *stop, int (*give_up)(void *ud), void *ud, FILE *out,
                  char *err, size_t errlen)
 {
-    FILE *in = fopen(path, "rb");
-    if (!in) {
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-        return 2;
-    }
+    FILE *in = li_open_regular(path, err, errlen);
+    if (!in) return 2;
     char *line = NULL, *part = NULL;
-    size_t cap = 0, plen = 0;
-    int done = 0;
+    size_t cap = 0, plen = 0, lineno = 0;
+    int done = 0, skipping = 0, rc = 0, gone_checked = 0;
+    long pid = 0;
+    long long start = -1;
     char text[2048];
     struct li_secrets *secrets = li_secrets_new(environ); /* NULL: lines withheld */
     while (!done && !(stop && *stop)) {
         errno = 0;
-        ssize_t n = getline(&line, &cap, in);
+        int nomem;
+        long long n = li_read_line(in, &line, &cap, LI_READER_LINE_MAX, &nomem);
         if (n < 0) {
-            if (ferror(in)) {
-                snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
-                free(line);
-                free(part);
-                fclose(in);
-                li_secrets_free(secrets);
-                return 2;
-            }
+            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno ? errno : EIO));
+            rc = 2;
+            break;
+        }
+        if (n == 0) {
             if (!follow || (give_up && give_up(ud))) break;
+            /* The writer is gone (SIGKILL, a crash): no summary will come.
+             * One more read after noticing catches its last lines. */
+            if (!li_tail_writer_alive(pid, start)) {
+                if (gone_checked) {
+                    snprintf(err, errlen,
+                             "%s: the lsptap that wrote it (pid %ld) is gone and the session has "
+                             "no summary line: it was killed or crashed; stopped following",
+                             path, pid);
+                    rc = 1;
+                    break;
+                }
+                gone_checked = 1;
+            }
             clearerr(in); /* more may come: lsptap is still writing */
-            nap();
+            if (!gone_checked) nap();
+            continue;
+        }
+        gone_checked = 0;
+        /* Did the line end in its newline? Past the cap the buffer holds only
+         * its start: then it did unless the read stopped at the end of file. */
+        if (nomem) n = (long long)LI_READER_LINE_MAX + 1; /* not kept whole: skip it */
+        int nl = (unsigned long long)n <= LI_READER_LINE_MAX ? line[n - 1] == '\n' : !feof(in);
+        if (skipping || (unsigned long long)n > LI_READER_LINE_MAX ||
+            plen + (size_t)n > LI_READER_LINE_MAX) {
+            /* Longer than any session line: skipped to its newline. */
+            if (!skipping)
+                fprintf(stderr, "lsptap tail: %s:%zu: a line longer than %zu bytes; skipped\n",
+                        path, lineno + 1, LI_READER_LINE_MAX);
+            plen = 0;
+            skipping = !nl;
+            if (nl) lineno++;
             continue;
         }
         /* A line without its newline yet: keep it until the rest arrives. */
@@ -182,11 +261,16 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
         plen += (size_t)n;
         part[plen] = '\0';
         if (part[plen - 1] != '\n' && follow) continue;
+        lineno++;
         json_t *v = json_loadb(part, plen, JSON_ALLOW_NUL, NULL);
         plen = 0;
         if (!json_is_object(v)) {
             json_decref(v);
             continue;
+        }
+        if (json_object_get(v, "lsptap")) {
+            pid = (long)json_integer_value(json_object_get(v, "pid"));
+            start = parse_start(v);
         }
         if (li_tail_format(v, f, text, sizeof text)) {
             li_redact_buf_with(text, sizeof text, secrets);
@@ -201,7 +285,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
     free(part);
     fclose(in);
     li_secrets_free(secrets);
-    return 0;
+    return rc;
 }
 
 int li_tail_newest(const char *dir, char *out, size_t cap)

@@ -31,13 +31,24 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
 
 /* Prints the lines of the file at path that pass the filter, from the
  * start. With `follow`, waits for more lines (polling every 200 ms) until
- * the session's summary line has been read, *stop becomes non-zero, or
+ * the session's summary line has been read, *stop becomes non-zero,
  * `give_up` (may be NULL) returns non-zero at the end of the file (a file
- * lsptap never finished: a newer session has started).
- * Returns 0, or 2 with err filled when the file cannot be opened/read. */
+ * lsptap never finished: a newer session has started), or the lsptap that
+ * writes it is gone (li_tail_writer_alive, checked at the end of the file,
+ * then the file read once more). Only a regular file is read, and a line
+ * longer than LI_READER_LINE_MAX is skipped with a note on stderr.
+ * Returns 0; 1 with err filled when it stopped because the writer is gone;
+ * 2 with err filled when the file cannot be opened/read. */
 int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                  volatile sig_atomic_t *stop, int (*give_up)(void *ud), void *ud, FILE *out,
                  char *err, size_t errlen);
+
+/* Whether the lsptap with this pid (the session header's), whose session
+ * started at session_start (Unix seconds, -1 unknown), still runs: a live
+ * process that is not a zombie and started no later than the session (a
+ * pid reused by a newer process is not the writer). pid <= 0: unknown,
+ * taken as alive. Linux /proc. */
+int li_tail_writer_alive(long pid, long long session_start);
 
 /* The newest *.jsonl in dir by modification time (ties: the greater name)
  * into out. Returns 1 when there is one, 0 when none, -errno when dir

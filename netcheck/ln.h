@@ -23,8 +23,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ln_layer { LN_LINK, LN_NETWORK, LN_DNS, LN_TRANSPORT, LN_TLS, LN_APP, LN_NLAYERS };
-enum ln_status { LN_OK, LN_WARN, LN_FAIL, LN_SKIPPED };
+/* The layers and statuses as X-macro lists of (value, name): the enums and
+ * ln_layer_name / ln_status_name are generated from the same list, so a
+ * value cannot be added without its name. The names are the JSON's. */
+#define LN_LAYERS(X)                                                                               \
+    X(LN_LINK, "link")                                                                             \
+    X(LN_NETWORK, "network")                                                                       \
+    X(LN_DNS, "dns")                                                                               \
+    X(LN_TRANSPORT, "transport")                                                                   \
+    X(LN_TLS, "tls")                                                                               \
+    X(LN_APP, "application")
+#define LN_STATUSES(X) X(LN_OK, "ok") X(LN_WARN, "warn") X(LN_FAIL, "fail") X(LN_SKIPPED, "skipped")
+#define LN_ENUM_VALUE(v, name) v,
+#define LN_ENUM_COUNT(v, name) +1
+enum ln_layer { LN_LAYERS(LN_ENUM_VALUE) };
+enum { LN_NLAYERS = 0 LN_LAYERS(LN_ENUM_COUNT) };
+enum ln_status { LN_STATUSES(LN_ENUM_VALUE) };
+enum { LN_NSTATUSES = 0 LN_STATUSES(LN_ENUM_COUNT) };
 enum ln_probe { LN_PROBE_LSP, LN_PROBE_DAP, LN_PROBE_NONE };
 
 /* Exit codes of `lsptap netcheck` (stable, documented in docs/netcheck.md):
@@ -97,6 +112,7 @@ void ln_report_free(struct ln_report *rep);
 /* The exit code for a report (above). */
 int ln_exit_code(const struct ln_report *rep);
 
+/* The stable names ("transport", "fail"); "?" for a value outside the enum. */
 const char *ln_layer_name(enum ln_layer l);
 const char *ln_status_name(enum ln_status s);
 

@@ -96,10 +96,10 @@ enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp)
 
 const char *ln_conn_class_name(enum ln_conn_class c)
 {
-    static const char *n[] = {
-        "ok",       "refused", "filtered",   "unreachable",       "prohibited",
-        "no-route", "policy",  "local-drop", "no-source-address", "other"};
-    return n[c];
+#define LN_NAME_ENTRY(v, name) [v] = name,
+    static const char *const n[] = {LN_CONN_CLASSES(LN_NAME_ENTRY)};
+#undef LN_NAME_ENTRY
+    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
 static const char *server_words(enum ln_probe p)
@@ -245,8 +245,10 @@ enum ln_dns_class ln_classify_gai(int eai)
 
 const char *ln_dns_class_name(enum ln_dns_class c)
 {
-    static const char *n[] = {"ok", "nxdomain", "nodata", "tempfail", "fail", "timeout", "other"};
-    return n[c];
+#define LN_NAME_ENTRY(v, name) [v] = name,
+    static const char *const n[] = {LN_DNS_CLASSES(LN_NAME_ENTRY)};
+#undef LN_NAME_ENTRY
+    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
 /* ---- tls ---- */
@@ -293,10 +295,10 @@ enum ln_tls_class ln_classify_verify(const int *errs, size_t n)
 
 const char *ln_tls_class_name(enum ln_tls_class c)
 {
-    static const char *n[] = {"ok",           "not-tls",       "unknown-ca",    "self-signed",
-                              "expired",      "not-yet-valid", "name-mismatch", "handshake-failed",
-                              "verify-failed", "client-cert-required", "client-cert-rejected"};
-    return n[c];
+#define LN_NAME_ENTRY(v, name) [v] = name,
+    static const char *const n[] = {LN_TLS_CLASSES(LN_NAME_ENTRY)};
+#undef LN_NAME_ENTRY
+    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }
 
 const char *ln_tls_hint(enum ln_tls_class c)
@@ -341,7 +343,8 @@ const char *ln_tls_hint(enum ln_tls_class c)
 /* "..." at out[o] and the NUL, cut to fit in outlen (o < outlen). */
 static void end_with_dots(char *out, size_t o, size_t outlen)
 {
-    for (int k = 0; k < 3 && o + 1 < outlen; k++) out[o++] = '.';
+    for (int k = 0; k < 3 && o + 1 < outlen; k++)
+        out[o++] = '.';
     out[o] = '\0';
 }
 
@@ -509,7 +512,8 @@ enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t
 
 const char *ln_app_class_name(enum ln_app_class c)
 {
-    static const char *n[] = {"more", "speaks", "other-protocol", "no-answer",
-                              "http", "other",  "closed",         "silent"};
-    return n[c];
+#define LN_NAME_ENTRY(v, name) [v] = name,
+    static const char *const n[] = {LN_APP_CLASSES(LN_NAME_ENTRY)};
+#undef LN_NAME_ENTRY
+    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
 }

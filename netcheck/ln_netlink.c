@@ -185,8 +185,22 @@ const char *ln_route_type_name(int type)
 
 const char *ln_operstate_name(int s)
 {
-    static const char *names[] = {"unknown", "notpresent", "down", "lowerlayerdown",
-                                  "testing", "dormant",    "up"};
-    if (s < 0 || s >= (int)(sizeof(names) / sizeof(names[0]))) return "unknown";
-    return names[s];
+    /* Named by the kernel's constants, not by position, so a table cannot
+     * fall out of step with <linux/if.h>. */
+    switch (s) {
+    case IF_OPER_NOTPRESENT:
+        return "notpresent";
+    case IF_OPER_DOWN:
+        return "down";
+    case IF_OPER_LOWERLAYERDOWN:
+        return "lowerlayerdown";
+    case IF_OPER_TESTING:
+        return "testing";
+    case IF_OPER_DORMANT:
+        return "dormant";
+    case IF_OPER_UP:
+        return "up";
+    default:
+        return "unknown";
+    }
 }

@@ -15,8 +15,10 @@
 #include "netcheck/ln_layers.h"
 #include "netcheck/ln_pcap.h"
 
-static const char *layer_names[] = {"link", "network", "dns", "transport", "tls", "application"};
-static const char *status_names[] = {"ok", "warn", "fail", "skipped"};
+#define LN_NAME_ENTRY(v, name) [v] = name,
+static const char *const layer_names[] = {LN_LAYERS(LN_NAME_ENTRY)};
+static const char *const status_names[] = {LN_STATUSES(LN_NAME_ENTRY)};
+#undef LN_NAME_ENTRY
 
 const char *ln_layer_name(enum ln_layer l)
 {
@@ -25,7 +27,7 @@ const char *ln_layer_name(enum ln_layer l)
 
 const char *ln_status_name(enum ln_status s)
 {
-    return (unsigned)s <= LN_SKIPPED ? status_names[s] : "?";
+    return (unsigned)s < LN_NSTATUSES ? status_names[s] : "?";
 }
 
 double ln_now_ms(void)

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,11 +34,43 @@ static void on_sigchld(uv_signal_t *s, int signum)
     if (c->running) reap(c);
 }
 
+void lp_child_die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The parent may have died before the prctl: then no signal will come,
+     * and this child was already adopted by another process. */
+    if (getppid() != parent) _exit(127);
+}
+
+static pid_t forking_pid;
+
+static void before_fork(void)
+{
+    forking_pid = getpid();
+}
+
+static void in_child(void)
+{
+    lp_child_die_with_parent(forking_pid);
+}
+
+static void install_guard(void)
+{
+    pthread_atfork(before_fork, NULL, in_child);
+}
+
+void lp_child_guard_forks(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_guard);
+}
+
 /* The child's side of fork(): only async-signal-safe calls. An error is
  * its errno on ep, then exit 127. */
-static void child(const struct lp_child_opts *o, const int hi[3], char **env, int ep)
+static void child(const struct lp_child_opts *o, const int hi[3], char **env, int ep, pid_t parent)
 {
     int err;
+    lp_child_die_with_parent(parent);
     setpgid(0, 0); /* its own group, led by itself; the parent does it too */
     for (int i = 0; i < 3; i++)
         if (dup2(hi[i], i) < 0) goto fail;
@@ -83,8 +116,9 @@ static int spawn(struct lp_child *c, const struct lp_child_opts *o)
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
+        pid_t self = getpid();
         pid = fork();
-        if (pid == 0) child(o, hi, env, ep[1]);
+        if (pid == 0) child(o, hi, env, ep[1], self);
         if (pid < 0) err = errno;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }

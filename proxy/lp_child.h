@@ -19,6 +19,10 @@
  * working directory asked for. An exec failure is the spawn's error (the
  * child told it through a close-on-exec pipe, as libuv does).
  *
+ * It dies with lsptap: PR_SET_PDEATHSIG(SIGKILL) is set in the child, so a
+ * server that does not read its stdin (and so never sees EOF) is not left
+ * behind when lsptap is SIGKILLed (DESIGN.md principle 4, no orphans).
+ *
  * Its end is noticed through SIGCHLD (a uv_signal_t, as libuv's own child
  * watcher does) and waitpid on this child's pid only, so other children of
  * lsptap (lp_run's) are reaped by whoever started them.
@@ -53,6 +57,19 @@ struct lp_child_opts {
     int fd[3];        /* the child's stdin, stdout, stderr; lsptap keeps (and closes) them */
     lp_child_exit_cb exit_cb;
 };
+
+/* Called in a freshly forked child, before exec: the child gets SIGKILL
+ * when `parent` (the forking thread's process) dies, and exits 127 at once
+ * when it already died between fork and this call (getppid() no longer
+ * `parent`). Async-signal-safe. */
+void lp_child_die_with_parent(pid_t parent);
+
+/* Makes every later fork() of this process run lp_child_die_with_parent in
+ * the child (pthread_atfork), for children started by uv_spawn (the dlv
+ * stand-in's dlv, `relay --listen`'s commands), which offers no hook of its
+ * own between fork and exec; libuv forks with fork() on Linux. Idempotent,
+ * thread-safe. */
+void lp_child_guard_forks(void);
 
 /* Starts the child. Returns 0, or a negative errno (from setting up, or
  * from the exec) with nothing left running; c->sigchld is then closed

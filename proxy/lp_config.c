@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,30 +57,98 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* One numeric setting: the file's value (already applied) is overridden by
- * the environment's; `scale` turns the unit (MB, KB) into bytes. */
-static void env_u64(const char *name, uint64_t scale, uint64_t *dst, char *warn, size_t wcap)
+/* The numeric settings, in their units (MB, KB, ms), with the range each
+ * accepts: a value outside it is refused with a warning naming the value and
+ * the range, and the default (or the file's value) is kept. */
+struct num_setting {
+    const char *env, *key;
+    uint64_t scale, min, max;
+    size_t off; /* of the uint64_t (or size_t, for the marks) in struct lp_config */
+    int is_size;
+};
+
+#define HOUR_MS 3600000
+static const struct num_setting nums[] = {
+    {"LSPTAP_MAX_TOTAL_MB", "max_total_mb", 1 << 20, 1, 1 << 20,
+     offsetof(struct lp_config, max_total), 0},
+    {"LSPTAP_LOG_BUFFER_KB", "log_buffer_kb", 1 << 10, 64, 1 << 20,
+     offsetof(struct lp_config, log_buffer), 0},
+    {"LSPTAP_MAX_INSPECT_MB", "max_inspect_mb", 1 << 20, 1, 4096,
+     offsetof(struct lp_config, max_inspect), 0},
+    {"LSPTAP_GRACE_MS", "grace_ms", 1, 0, HOUR_MS, offsetof(struct lp_config, grace_ms), 0},
+    {"LSPTAP_KILL_MS", "kill_ms", 1, 0, HOUR_MS, offsetof(struct lp_config, kill_ms), 0},
+    {"LSPTAP_DLV_START_MS", "dlv_start_ms", 1, 1, HOUR_MS, offsetof(struct lp_config, dlv_start_ms),
+     0},
+    {"LSPTAP_HANDSHAKE_MS", "handshake_ms", 1, 0, HOUR_MS, offsetof(struct lp_config, handshake_ms),
+     0},
+    {"LSPTAP_INIT_TIMEOUT_MS", "init_timeout_ms", 1, 1, HOUR_MS,
+     offsetof(struct lp_config, init_timeout_ms), 0},
+    {"LSPTAP_HIGH_KB", "high_kb", 1 << 10, 1, 1 << 20, offsetof(struct lp_config, high_mark), 1},
+    {"LSPTAP_LOW_KB", "low_kb", 1 << 10, 0, (1 << 20) - 1, offsetof(struct lp_config, low_mark), 1},
+    {"LSPTAP_NET_RECHECK_S", "net_recheck_s", 1, 0, 7 * 24 * 3600,
+     offsetof(struct lp_config, net_recheck_s), 0},
+};
+
+static uint64_t num_get(const struct lp_config *c, const struct num_setting *n)
 {
-    const char *v = getenv(name);
-    uint64_t n;
-    if (!v || !*v) return;
-    if (parse_u64(v, &n) || n > UINT64_MAX / scale)
-        warnf(warn, wcap, "%s=%s is not a whole number; using %llu.", name, v,
-              (unsigned long long)(*dst / scale));
-    else
-        *dst = n * scale;
+    const char *p = (const char *)c + n->off;
+    if (n->is_size) return *(const size_t *)(const void *)p;
+    return *(const uint64_t *)(const void *)p;
 }
 
-static void json_u64(json_t *root, const char *key, uint64_t scale, uint64_t *dst,
-                     const char *path, char *warn, size_t wcap)
+static void num_set(struct lp_config *c, const struct num_setting *n, uint64_t v)
 {
-    json_t *v = json_object_get(root, key);
-    if (!v) return;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-        (uint64_t)json_integer_value(v) > UINT64_MAX / scale)
-        warnf(warn, wcap, "%s: \"%s\" must be a non-negative integer; ignored.", path, key);
+    char *p = (char *)c + n->off;
+    if (n->is_size)
+        *(size_t *)(void *)p = (size_t)v;
     else
-        *dst = (uint64_t)json_integer_value(v) * scale;
+        *(uint64_t *)(void *)p = v;
+}
+
+/* One numeric setting from the environment, over the file's value. */
+static void env_num(struct lp_config *c, const struct num_setting *n, char *warn, size_t wcap)
+{
+    const char *v = getenv(n->env);
+    uint64_t x;
+    if (!v || !*v) return;
+    unsigned long long keep = (unsigned long long)(num_get(c, n) / n->scale);
+    if (parse_u64(v, &x))
+        warnf(warn, wcap, "%s=%s is not a whole number; using %llu.", n->env, v, keep);
+    else if (x < n->min || x > n->max)
+        warnf(warn, wcap, "%s=%s is out of range (allowed %llu to %llu); using %llu.", n->env, v,
+              (unsigned long long)n->min, (unsigned long long)n->max, keep);
+    else
+        num_set(c, n, x * n->scale);
+}
+
+static void json_num(struct lp_config *c, json_t *root, const struct num_setting *n, char *warn,
+                     size_t wcap)
+{
+    json_t *v = json_object_get(root, n->key);
+    if (!v) return;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        warnf(warn, wcap, "%s: \"%s\" must be a non-negative integer; ignored.", c->config_path,
+              n->key);
+    else if ((uint64_t)json_integer_value(v) < n->min || (uint64_t)json_integer_value(v) > n->max)
+        warnf(warn, wcap, "%s: \"%s\" is %lld, out of range (allowed %llu to %llu); ignored.",
+              c->config_path, n->key, (long long)json_integer_value(v), (unsigned long long)n->min,
+              (unsigned long long)n->max);
+    else
+        num_set(c, n, (uint64_t)json_integer_value(v) * n->scale);
+}
+
+/* The marks are checked together, once both sources are applied: reading
+ * resumes when the queue is at or below the low mark, so it must be below
+ * the high one or a paused side could never resume. */
+static void check_marks(struct lp_config *c, char *warn, size_t wcap)
+{
+    if (c->low_mark < c->high_mark) return;
+    warnf(warn, wcap,
+          "the low mark (LSPTAP_LOW_KB / low_kb, %llu KiB) must be below the high mark "
+          "(LSPTAP_HIGH_KB / high_kb, %llu KiB); using 256 and 1024.",
+          (unsigned long long)(c->low_mark >> 10), (unsigned long long)(c->high_mark >> 10));
+    c->high_mark = 1 << 20;
+    c->low_mark = 256 << 10;
 }
 
 static void json_str(json_t *root, const char *key, char *dst, size_t cap, const char *path,
@@ -93,16 +162,23 @@ static void json_str(json_t *root, const char *key, char *dst, size_t cap, const
         memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 }
 
-static void env_str(const char *name, char *dst, size_t cap)
+static void env_str(const char *name, char *dst, size_t cap, char *warn, size_t wcap)
 {
     const char *v = getenv(name);
-    if (v && *v && strlen(v) < cap) memcpy(dst, v, strlen(v) + 1);
+    if (!v || !*v) return;
+    if (strlen(v) >= cap) {
+        warnf(warn, wcap, "%s is %zu bytes long, over the %zu allowed; ignored.", name, strlen(v),
+              cap - 1);
+        return;
+    }
+    memcpy(dst, v, strlen(v) + 1);
 }
 
 static const char *const known_keys[] = {
     "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
     "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", "repair", "handshake_ms",
-    "init_timeout_ms", "fail_patterns", "net_watch", "net_show", "net_recheck_s", NULL,
+    "init_timeout_ms", "fail_patterns", "dlv_allow_remote", "net_watch", "net_show",
+    "net_recheck_s", NULL,
 };
 
 static void json_onoff(json_t *root, const char *key, int *dst, const char *path, char *warn,
@@ -146,28 +222,20 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
     if (rec && (!json_is_string(rec) || parse_record(json_string_value(rec), &c->record)))
         warnf(warn, wcap, "%s: \"record\" must be \"full\", \"meta\" or \"off\"; using %s.",
               c->config_path, lp_record_name(c->record));
-    json_u64(root, "max_total_mb", 1 << 20, &c->max_total, c->config_path, warn, wcap);
-    json_u64(root, "log_buffer_kb", 1 << 10, &c->log_buffer, c->config_path, warn, wcap);
-    json_u64(root, "max_inspect_mb", 1 << 20, &c->max_inspect, c->config_path, warn, wcap);
-    json_u64(root, "grace_ms", 1, &c->grace_ms, c->config_path, warn, wcap);
-    json_u64(root, "kill_ms", 1, &c->kill_ms, c->config_path, warn, wcap);
-    json_u64(root, "dlv_start_ms", 1, &c->dlv_start_ms, c->config_path, warn, wcap);
-    json_u64(root, "handshake_ms", 1, &c->handshake_ms, c->config_path, warn, wcap);
-    json_u64(root, "init_timeout_ms", 1, &c->init_timeout_ms, c->config_path, warn, wcap);
-    json_str(root, "fail_patterns", c->fail_patterns, sizeof c->fail_patterns, c->config_path,
-             warn, wcap);
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        json_num(c, root, &nums[i], warn, wcap);
+    json_str(root, "fail_patterns", c->fail_patterns, sizeof c->fail_patterns, c->config_path, warn,
+             wcap);
+    json_t *dar = json_object_get(root, "dlv_allow_remote");
+    if (dar && (!json_is_string(dar) || parse_onoff(json_string_value(dar), &c->dlv_allow_remote)))
+        warnf(warn, wcap, "%s: \"dlv_allow_remote\" must be \"on\" or \"off\"; using %s.",
+              c->config_path, c->dlv_allow_remote ? "on" : "off");
     json_t *rep = json_object_get(root, "repair");
     if (rep && (!json_is_string(rep) || parse_onoff(json_string_value(rep), &c->repair)))
         warnf(warn, wcap, "%s: \"repair\" must be \"on\" or \"off\"; using %s.", c->config_path,
               c->repair ? "on" : "off");
     json_onoff(root, "net_watch", &c->net_watch, c->config_path, warn, wcap);
     json_onoff(root, "net_show", &c->net_show, c->config_path, warn, wcap);
-    json_u64(root, "net_recheck_s", 1, &c->net_recheck_s, c->config_path, warn, wcap);
-    uint64_t hi = c->high_mark, lo = c->low_mark;
-    json_u64(root, "high_kb", 1 << 10, &hi, c->config_path, warn, wcap);
-    json_u64(root, "low_kb", 1 << 10, &lo, c->config_path, warn, wcap);
-    c->high_mark = hi;
-    c->low_mark = lo;
     json_decref(root);
 }
 
@@ -190,6 +258,7 @@ void lp_config_parse(struct lp_config *c, const char *buf, size_t len, char *war
 {
     json_error_t jerr;
     apply_file(c, json_loadb(buf, len, 0, &jerr), &jerr, warn, wcap);
+    check_marks(c, warn, wcap);
 }
 
 static void default_dir(struct lp_config *c)
@@ -236,39 +305,25 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
                  home && *home ? home : "/nonexistent");
     load_file(c, warn, wcap);
 
-    env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls);
-    env_str("LSPTAP_DLV", c->dlv, sizeof c->dlv);
-    env_str("LSPTAP_DIR", c->dir, sizeof c->dir);
+    env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls, warn, wcap);
+    env_str("LSPTAP_DLV", c->dlv, sizeof c->dlv, warn, wcap);
+    env_str("LSPTAP_DIR", c->dir, sizeof c->dir, warn, wcap);
     const char *rec = getenv("LSPTAP_RECORD");
     if (rec && *rec && parse_record(rec, &c->record))
         warnf(warn, wcap, "LSPTAP_RECORD=%s is not full, meta or off; using %s.", rec,
               lp_record_name(c->record));
-    env_u64("LSPTAP_MAX_TOTAL_MB", 1 << 20, &c->max_total, warn, wcap);
-    env_u64("LSPTAP_LOG_BUFFER_KB", 1 << 10, &c->log_buffer, warn, wcap);
-    env_u64("LSPTAP_MAX_INSPECT_MB", 1 << 20, &c->max_inspect, warn, wcap);
-    env_u64("LSPTAP_GRACE_MS", 1, &c->grace_ms, warn, wcap);
-    env_u64("LSPTAP_KILL_MS", 1, &c->kill_ms, warn, wcap);
-    env_u64("LSPTAP_DLV_START_MS", 1, &c->dlv_start_ms, warn, wcap);
-    env_u64("LSPTAP_HANDSHAKE_MS", 1, &c->handshake_ms, warn, wcap);
-    env_u64("LSPTAP_INIT_TIMEOUT_MS", 1, &c->init_timeout_ms, warn, wcap);
-    env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns);
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        env_num(c, &nums[i], warn, wcap);
+    env_str("LSPTAP_FAIL_PATTERNS", c->fail_patterns, sizeof c->fail_patterns, warn, wcap);
+    const char *dar = getenv("LSPTAP_DLV_ALLOW_REMOTE");
+    if (dar && *dar && parse_onoff(dar, &c->dlv_allow_remote))
+        warnf(warn, wcap, "LSPTAP_DLV_ALLOW_REMOTE=%s is not on or off; using %s.", dar,
+              c->dlv_allow_remote ? "on" : "off");
     const char *rp = getenv("LSPTAP_REPAIR");
     if (rp && *rp && parse_onoff(rp, &c->repair))
         warnf(warn, wcap, "LSPTAP_REPAIR=%s is not on or off; using %s.", rp,
               c->repair ? "on" : "off");
     env_onoff("LSPTAP_NET_WATCH", &c->net_watch, warn, wcap);
     env_onoff("LSPTAP_NET_SHOW", &c->net_show, warn, wcap);
-    env_u64("LSPTAP_NET_RECHECK_S", 1, &c->net_recheck_s, warn, wcap);
-    uint64_t hi = c->high_mark, lo = c->low_mark;
-    env_u64("LSPTAP_HIGH_KB", 1 << 10, &hi, warn, wcap);
-    env_u64("LSPTAP_LOW_KB", 1 << 10, &lo, warn, wcap);
-    if (hi == 0 || lo >= hi) {
-        warnf(warn, wcap, "the low mark (%llu KiB) must be below the high mark (%llu KiB); "
-                          "using 256 and 1024.",
-              (unsigned long long)(lo >> 10), (unsigned long long)(hi >> 10));
-        hi = 1 << 20;
-        lo = 256 << 10;
-    }
-    c->high_mark = hi;
-    c->low_mark = lo;
+    check_marks(c, warn, wcap);
 }

@@ -23,6 +23,8 @@ struct lp_config {
     uint64_t kill_ms;       /* LSPTAP_KILL_MS / "kill_ms": SIGTERM -> SIGKILL */
     uint64_t dlv_start_ms;  /* LSPTAP_DLV_START_MS / "dlv_start_ms": wait for dlv's line */
     int repair;             /* LSPTAP_REPAIR / "repair": on|off, restart gopls with a repaired env */
+    int dlv_allow_remote;   /* LSPTAP_DLV_ALLOW_REMOTE / "dlv_allow_remote": on|off, let the dlv
+                               stand-in listen on a non-loopback --listen address */
     uint64_t handshake_ms;  /* LSPTAP_HANDSHAKE_MS / "handshake_ms": load-failure window */
     uint64_t init_timeout_ms; /* LSPTAP_INIT_TIMEOUT_MS / "init_timeout_ms": initialize answer */
     char fail_patterns[1024]; /* LSPTAP_FAIL_PATTERNS / "fail_patterns": '|'-separated */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
+#include "proxy/lp_child.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_find.h"
@@ -860,6 +862,7 @@ static int spawn_dlv(struct dlv *d, const char *path)
         .flags = UV_PROCESS_DETACHED,
     };
     d->proc.data = d;
+    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
     int r = uv_spawn(d->loop, &d->proc, &po);
     free(stdio);
     if (r) return r;
@@ -908,6 +911,43 @@ static char **child_args(struct dlv *d, int argc, char **argv, const char *path)
     return v;
 }
 
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return 0;
+}
+
+/* The relay's rule (DESIGN.md principle 6): the stand-in listens on
+ * loopback unless told otherwise. The real dlv then listens on loopback
+ * too, so its own warning about remote connections never comes: when the
+ * user allowed it, lsptap gives that warning itself. Returns 0 to go on, -1
+ * when refused (said on stderr; dlv itself exits 1 when it cannot listen). */
+static int listen_policy(struct dlv *d)
+{
+    struct sockaddr_storage ss;
+    char err[512];
+    if (resolve(d->a.listen, &ss, err, sizeof err) || is_loopback(&ss))
+        return 0; /* an unusable address fails later, with dlv's wording */
+    if (!d->cfg.dlv_allow_remote) {
+        /* Before the loop: straight to fd 2, nothing else is queued yet. */
+        fprintf(stderr,
+                "lsptap: refusing to listen on --listen=%s: it is not a loopback address, and the "
+                "DAP connection is neither authenticated nor encrypted, so anyone who can reach it "
+                "could run code as you. Listen on 127.0.0.1 or [::1] (and tunnel, e.g. ssh -L), "
+                "or set LSPTAP_DLV_ALLOW_REMOTE=on to accept that risk.\n",
+                d->a.listen);
+        return -1;
+    }
+    say(d,
+        "lsptap: warning: listening for remote connections on %s (connections are not "
+        "authenticated nor encrypted; LSPTAP_DLV_ALLOW_REMOTE is on)\n",
+        d->a.listen);
+    return 0;
+}
+
 int lp_dlv_main(int argc, char **argv)
 {
     struct dlv *d = &D;
@@ -929,6 +969,7 @@ int lp_dlv_main(int argc, char **argv)
         d->log_file = open(d->a.log_dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
     if (*warn) say(d, "lsptap: %s\n", warn);
+    if (!d->a.client_addr && listen_policy(d)) return 1;
 
     if (d->a.client_addr) {
         int r = start_reverse(d);

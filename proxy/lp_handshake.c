@@ -429,6 +429,13 @@ static void c2s_raw(void *ud, const char *data, size_t len)
     lp_pump_write(&r->c2s, data, len);
 }
 
+void lp_hs_c2s_end(struct relay *r)
+{
+    if (!r->c2s.filter) return;
+    r->c2s.filter = NULL;
+    lp_gate_flush(&r->sv.c2s_gate, c2s_raw, r);
+}
+
 static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
 {
     struct relay *r = p->data;
@@ -590,7 +597,10 @@ static void restart(struct relay *r)
     lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
     replay(r);
     r->c2s.filter = c2s_filter;
-    if (r->c2s.src_eof) lp_pump_shutdown_dst(&r->c2s);
+    if (r->c2s.src_eof) {
+        lp_hs_c2s_end(r); /* a partial last frame will not be completed now */
+        lp_pump_shutdown_dst(&r->c2s);
+    }
     free(sv->replay);
     sv->replay = NULL;
     sv->replay_len = sv->replay_cap = 0;

@@ -26,7 +26,9 @@ struct lp_log {
     pthread_cond_t cv;
     char *q;        /* lines waiting for the writer */
     size_t qlen, qcap;
-    size_t limit;   /* max bytes waiting */
+    size_t limit;   /* max bytes waiting, not counting `big` */
+    size_t big;     /* bytes of the lines larger than the cap queued past it */
+    size_t big_budget; /* at most this many such bytes at once (max_inspect) */
     int closing;
     int draining; /* someone waits for the queue to empty */
     int eager;    /* lines are written by the caller as they come (lp_log_eager) */
@@ -51,6 +53,30 @@ static int mkdir_p(char *path)
     if (stat(path, &st)) return -errno;
     if (!S_ISDIR(st.st_mode)) return -ENOTDIR;
     return 0;
+}
+
+/* The sessions hold every message (source code, tokens in URLs): a
+ * directory others can enter or list is tightened to 0700 when it is ours,
+ * and said once per process on stderr; one that is not ours is left as it
+ * is, with a warning. */
+static void make_private(const char *dir)
+{
+    static int said;
+    struct stat st;
+    if (stat(dir, &st) || !(st.st_mode & 077) || said) return;
+    said = 1;
+    unsigned mode = (unsigned)st.st_mode & 07777;
+    if (st.st_uid == geteuid() && chmod(dir, 0700) == 0) {
+        fprintf(stderr,
+                "lsptap: the session directory %s had mode %04o (other users could reach the "
+                "sessions); changed it to 0700\n",
+                dir, mode);
+        return;
+    }
+    fprintf(stderr,
+            "lsptap: warning: the session directory %s has mode %04o and cannot be made private "
+            "(%s): other users may read the sessions; set LSPTAP_DIR to a directory of your own\n",
+            dir, mode, st.st_uid == geteuid() ? strerror(errno) : "it belongs to another user");
 }
 
 struct old_file {
@@ -180,6 +206,7 @@ static void *writer(void *arg)
         l->qcap = minecap;
         l->qlen = 0;
         l->writing = 1;
+        l->big = 0;
         pthread_mutex_unlock(&l->mu);
         int e = l->failed ? 0 : write_all(l->fd, full, fulllen);
         pthread_mutex_lock(&l->mu);
@@ -216,6 +243,7 @@ static void write_queue_now(struct lp_log *l)
     if (!l->qlen || l->failed) return;
     int e = write_all(l->fd, l->q, l->qlen);
     l->qlen = 0;
+    l->big = 0;
     if (e) {
         l->failed = e;
         l->dropped++;
@@ -231,10 +259,24 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
     for (int i = 0; i < n; i++)
         len += v[i].len;
     pthread_mutex_lock(&l->mu);
-    if (l->failed || (l->qlen && l->qlen + len > l->limit)) {
+    int big = 0;
+    if (l->failed) {
         l->dropped++;
         pthread_mutex_unlock(&l->mu);
         return;
+    }
+    if (l->qlen - l->big + len > l->limit) {
+        /* A line larger than the whole cap would find the queue too full
+         * whenever anything else waits, so such lines are queued past the
+         * cap, up to the inspection cap's worth at once (any one line when
+         * none waits): a big message, and its big reply, are not lost for
+         * being big. */
+        big = len > l->limit && (!l->big || l->big + len <= l->big_budget);
+        if (!big) {
+            l->dropped++;
+            pthread_mutex_unlock(&l->mu);
+            return;
+        }
     }
     if (l->qlen + len > l->qcap) {
         size_t nc = l->qcap ? l->qcap : 65536;
@@ -248,6 +290,7 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         l->q = nq;
         l->qcap = nc;
     }
+    if (big) l->big += len;
     int was_below = l->qlen < WAKE_BYTES;
     for (int i = 0; i < n; i++) {
         memcpy(l->q + l->qlen, v[i].p, v[i].len);
@@ -277,6 +320,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
                  strerror(-r));
         return r;
     }
+    make_private(dir);
     /* Sessions are opened on the loop thread only, so these statics need
      * no lock. A listener taking a burst of connections would rescan the
      * directory for each one (a stat per file: 20 ms per connection with
@@ -320,6 +364,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
         return r;
     }
     l->limit = c->log_buffer ? c->log_buffer : 1;
+    l->big_budget = c->max_inspect ? c->max_inspect : LI_DEFAULT_MAX_INSPECT;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
     if ((r = pthread_create(&l->thread, NULL, writer, l))) {

@@ -5,9 +5,12 @@
  * thread drains the queue to the file. When the queue would pass its cap
  * (config log_buffer) the line is dropped and counted, so a slow or failing
  * disk never stalls the event loop (DESIGN.md principle 1). A line larger
- * than the cap is still accepted when the queue is empty, so one big message
- * is not lost for being big. After a write error (ENOSPC, EIO, ...) every
- * further line is dropped and counted, and one sentence goes to stderr.
+ * than the cap is not dropped for its size: such lines are queued past the
+ * cap while they total at most max_inspect (any single one when none
+ * waits), so the queue holds at most cap + max(max_inspect, one line), and
+ * the writer as much again; the inspector already bounds a message line by
+ * max_inspect (a larger message is recorded as metadata, "truncated"). After a write error (ENOSPC,
+ * EIO, ...) every further line is dropped and counted, and one sentence goes to stderr.
  */
 #ifndef LSPTAP_PROXY_LP_LOG_H
 #define LSPTAP_PROXY_LP_LOG_H
@@ -20,7 +23,9 @@
 
 struct lp_log;
 
-/* Creates the session directory (0700, with parents), removes the oldest
+/* Creates the session directory (0700, with parents; an existing one with
+ * group or other bits is changed to 0700 when this user owns it, else
+ * warned about, once per process on stderr), removes the oldest
  * *.jsonl files while their total passes c->max_total (at most once a second
  * per process), creates a new file (0600, never an existing one) named
  * YYYYmmddTHHMMSSZ-PID-ROLE.jsonl, or YYYYmmddTHHMMSSZ-PID-ROLE-N.jsonl for

@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "proxy/lp_child.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_diag.h"
 #include "proxy/lp_pump.h"
@@ -145,6 +148,8 @@ struct netrelay {
     enum li_proto proto;
     int max_conns, active, next_id;
     union stream listener;
+    dev_t sock_dev; /* our unix socket's file, to remove it at exit (0: none) */
+    ino_t sock_ino;
     struct lp_bridge in_bridge, out_bridge;
     int exit_code;
     int stdio_mode;
@@ -371,6 +376,7 @@ static int spawn_cmd(struct conn *c)
                                .stdio_count = 3,
                                .stdio = stdio};
     c->proc.data = c;
+    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
     int r = uv_spawn(nr->loop, &c->proc, &po);
     if (r) return r;
     c->has_proc = c->running = 1;
@@ -609,6 +615,51 @@ static void on_connection(uv_stream_t *l, int status)
     if (open_server(c)) conn_end(c, "server unavailable");
 }
 
+/* Whether /proc/net/unix lists a listening socket bound to path: asking
+ * the kernel first spares a live listener the connection below. */
+static int unix_listed(const char *path)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    if (!f) return 0;
+    char line[4352];
+    int found = 0;
+    size_t plen = strlen(path);
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long flags;
+        char *p;
+        size_t len = strcspn(line, "\n");
+        if (sscanf(line, "%*s %*s %*s %lx", &flags) != 1 || !(flags & 0x10000)) continue;
+        p = len > plen ? line + len - plen : NULL; /* the path ends the line */
+        found = p && p[-1] == ' ' && strncmp(p, path, plen) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Whether a process accepts connections on the unix socket at path. */
+static int unix_live(const char *path)
+{
+    if (unix_listed(path)) return 1;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path) return 0;
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    /* A full backlog (EAGAIN) still means someone listens. */
+    int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 || errno == EAGAIN;
+    close(fd);
+    return live;
+}
+
+/* Removes our unix socket's file at exit, unless another file has taken
+ * its name meanwhile. */
+static void remove_socket(struct netrelay *nr)
+{
+    struct stat st;
+    if (!nr->sock_ino || lstat(nr->listen.path, &st)) return;
+    if (st.st_dev == nr->sock_dev && st.st_ino == nr->sock_ino) unlink(nr->listen.path);
+}
+
 static int start_listener(struct netrelay *nr, char *err, size_t errlen)
 {
     int r;
@@ -626,11 +677,26 @@ static int start_listener(struct netrelay *nr, char *err, size_t errlen)
             }
         }
         struct stat st;
-        if (!lstat(nr->listen.path, &st) && S_ISSOCK(st.st_mode)) unlink(nr->listen.path);
+        if (!lstat(nr->listen.path, &st) && S_ISSOCK(st.st_mode)) {
+            /* Someone may still listen there: replacing the socket would cut
+             * them off from every new client without a word. */
+            if (unix_live(nr->listen.path)) {
+                snprintf(err, errlen,
+                         "cannot listen on %s: another process is listening on that socket; "
+                         "stop it first or choose another path",
+                         nr->listen.text);
+                return -1;
+            }
+            unlink(nr->listen.path); /* stale: its listener is gone */
+        }
         uv_pipe_init(nr->loop, &nr->listener.pipe, 0);
         mode_t old = umask(0177);
         r = uv_pipe_bind(&nr->listener.pipe, nr->listen.path);
         umask(old);
+        if (!r && !lstat(nr->listen.path, &st)) {
+            nr->sock_dev = st.st_dev;
+            nr->sock_ino = st.st_ino;
+        }
     } else {
         struct addrinfo *res;
         int g = resolve(&nr->listen, 1, &res);
@@ -864,6 +930,7 @@ int lp_netrelay_main(int argc, char **argv)
             return 1;
         }
         uv_run(nr->loop, UV_RUN_DEFAULT);
+        remove_socket(nr); /* SIGINT, SIGTERM or the end of the loop */
         return 0;
     }
 

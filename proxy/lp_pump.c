@@ -103,7 +103,7 @@ static int dst_write(struct lp_pump *p, uv_write_t *req, const uv_buf_t *b, uv_w
 
 static void resume(struct lp_pump *p)
 {
-    if (p->paused && !p->src_eof && p->dst->write_queue_size < p->low) {
+    if (p->paused && !p->src_eof && p->dst->write_queue_size <= p->low) {
         p->paused = 0;
         src_read_start(p);
     }

@@ -4,7 +4,8 @@
  * principle 1). Any libuv streams: pipes, TCP, the child's stdio.
  *
  * Backpressure with hysteresis: src stops being read when dst's write queue
- * passes `high` and resumes below `low`. At src EOF the pump shuts dst's
+ * passes `high` and resumes once it is at or below `low` (so low 0 means
+ * "when dst has taken everything", not "never"). At src EOF the pump shuts dst's
  * write side down after the queued writes (a half-close), unless
  * keep_dst_open is set. A failed write marks dst dead: later bytes are read,
  * counted as discarded and still inspected, so the peer never blocks.

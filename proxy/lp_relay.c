@@ -307,6 +307,13 @@ static void signal_cb(uv_signal_t *s, int signum)
     if (lp_rl_cur(r)->running) {
         lp_rl_event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
+        /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
+         * that ignores it gets SIGKILL after kill_ms, as at the end of the
+         * grace time. */
+        if (signum == SIGTERM && !r->term_sent) {
+            r->term_sent = r->grace_started = 1;
+            uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
+        }
         return;
     }
     /* The server is gone and something still holds the relay open (an
@@ -388,6 +395,7 @@ static void on_src_end(struct lp_pump *p, int status)
         lp_rl_event(r, "editor_eof",
                     status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
+        lp_hs_c2s_end(r); /* what a restart's gate holds goes out before EOF */
         lp_pump_shutdown_dst(p);
         return;
     }

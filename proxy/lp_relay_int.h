@@ -199,6 +199,12 @@ void lp_hs_end(struct relay *r, const char *why);
 /* Every chunk the editor sends, after it was forwarded and inspected,
  * while supervising: kept for a replay and watched. */
 void lp_hs_watch_c2s(struct relay *r, const char *data, size_t len);
+
+/* The editor's input ended (the relay calls it before shutting the server's
+ * stdin down): after a restart the editor's bytes go through sv.c2s_gate,
+ * and what it holds then (junk, a frame cut short) goes to the server as it
+ * is, as it would have without a restart. */
+void lp_hs_c2s_end(struct relay *r);
 /* The pump filter of a generation's s2c while supervising: forwards the
  * server's output message by message (lp_rl_forward), or holds or drops
  * it. The filter resets p->filter itself once bytes may flow raw again. */

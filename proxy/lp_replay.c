@@ -14,6 +14,7 @@
 #include "inspect/li_redact.h"
 #include "inspect/li_replay.h"
 #include "inspect/li_stats.h"
+#include "proxy/lp_child.h"
 
 #define GRACE_MS 3000 /* after the last message, before SIGTERM */
 #define KILL_MS 2000  /* after SIGTERM, before SIGKILL */
@@ -523,6 +524,7 @@ static int start(struct rp *r, char **argv, const char *cwd)
                                .stdio_count = 3,
                                .stdio = stdio};
     r->proc.data = r;
+    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
     if ((rc = uv_spawn(r->loop, &r->proc, &po))) return rc;
     r->out.data = r->err.data = r;
     uv_read_start((uv_stream_t *)&r->out, alloc_cb, out_read);

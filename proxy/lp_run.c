@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proxy/lp_child.h"
+
 extern char **environ;
 
 static long now_ms(void)
@@ -73,8 +75,10 @@ static const char *errname(int e)
     }
 }
 
-static void child(char *const argv[], char *const envp[], const char *cwd, int out, int err)
+static void child(char *const argv[], char *const envp[], const char *cwd, int out, int err,
+                  pid_t parent)
 {
+    lp_child_die_with_parent(parent); /* a helper must not outlive a SIGKILLed lsptap */
     setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, 0);
@@ -107,12 +111,13 @@ int lp_run(char *const argv[], char *const envp[], const char *cwd, int timeout_
         close(po[1]);
         goto fail;
     }
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(po[0]), close(po[1]), close(pe[0]), close(pe[1]);
         goto fail;
     }
-    if (pid == 0) child(argv, envp, cwd, po[1], pe[1]);
+    if (pid == 0) child(argv, envp, cwd, po[1], pe[1], self);
     setpgid(pid, pid); /* both sides, so the kill below never misses the group */
     close(po[1]);
     close(pe[1]);

@@ -125,6 +125,62 @@ static void low_mark_must_be_below_high_mark(void **state)
     unsetenv("LSPTAP_LOW_KB");
 }
 
+/* Every numeric setting has a range; a value outside it is refused with a
+ * warning naming the variable, the value and the range, and the default is
+ * kept. Low 0 is in range: reading resumes once the queue is empty. */
+static void out_of_range_values_are_refused(void **state)
+{
+    (void)state;
+    write_config("{\"kill_ms\": 99999999999, \"low_kb\": 0}");
+    setenv("LSPTAP_HIGH_KB", "0", 1);
+    setenv("LSPTAP_LOG_BUFFER_KB", "1", 1);
+    setenv("LSPTAP_DLV_START_MS", "0", 1);
+    setenv("LSPTAP_MAX_TOTAL_MB", "0", 1);
+    char longer[2001];
+    memset(longer, 'x', 2000);
+    longer[2000] = '\0';
+    setenv("LSPTAP_FAIL_PATTERNS", longer, 1);
+    struct lp_config c;
+    char warn[2048];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "LSPTAP_HIGH_KB=0 is out of range (allowed 1 to 1048576)"));
+    assert_non_null(strstr(
+        warn, "LSPTAP_LOG_BUFFER_KB=1 is out of range (allowed 64 to 1048576); using 4096."));
+    assert_non_null(
+        strstr(warn, "LSPTAP_DLV_START_MS=0 is out of range (allowed 1 to 3600000); using 20000."));
+    assert_non_null(
+        strstr(warn, "LSPTAP_MAX_TOTAL_MB=0 is out of range (allowed 1 to 1048576); using 256."));
+    assert_non_null(
+        strstr(warn, "\"kill_ms\" is 99999999999, out of range (allowed 0 to 3600000); ignored."));
+    assert_non_null(strstr(warn, "LSPTAP_FAIL_PATTERNS is 2000 bytes long, over the 1023 allowed; ignored."));
+    assert_non_null(strstr(c.fail_patterns, "failed to load view")); /* the default */
+    assert_null(strstr(warn, "low mark"));
+    assert_int_equal(c.high_mark, 1 << 20);
+    assert_int_equal(c.low_mark, 0);
+    assert_int_equal(c.log_buffer, 4u << 20);
+    assert_int_equal(c.dlv_start_ms, 20000);
+    assert_int_equal(c.kill_ms, 2000);
+    unsetenv("LSPTAP_HIGH_KB");
+    unsetenv("LSPTAP_LOG_BUFFER_KB");
+    unsetenv("LSPTAP_DLV_START_MS");
+    unsetenv("LSPTAP_MAX_TOTAL_MB");
+    unsetenv("LSPTAP_FAIL_PATTERNS");
+}
+
+/* The file's marks are checked too (only the environment's were). */
+static void file_marks_are_checked(void **state)
+{
+    (void)state;
+    write_config("{\"high_kb\": 64, \"low_kb\": 64}");
+    struct lp_config c;
+    char warn[1024];
+    lp_config_load(&c, warn, sizeof warn);
+    assert_non_null(strstr(warn, "the low mark (LSPTAP_LOW_KB / low_kb, 64 KiB) must be below the "
+                                 "high mark (LSPTAP_HIGH_KB / high_kb, 64 KiB)"));
+    assert_int_equal(c.high_mark, 1 << 20);
+    assert_int_equal(c.low_mark, 256 << 10);
+}
+
 static void url_passwords_are_redacted(void **state)
 {
     (void)state;
@@ -211,6 +267,8 @@ int main(void)
         cmocka_unit_test(malformed_file_is_named_with_its_position),
         cmocka_unit_test(bad_values_keep_defaults_and_say_why),
         cmocka_unit_test(low_mark_must_be_below_high_mark),
+        cmocka_unit_test(out_of_range_values_are_refused),
+        cmocka_unit_test(file_marks_are_checked),
         cmocka_unit_test(url_passwords_are_redacted),
         cmocka_unit_test(buffer_parses_as_the_file_does),
         cmocka_unit_test(net_settings),

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "netcheck/ln_classify.h"
+#include "netcheck/ln_netlink.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -290,14 +291,87 @@ static void test_escape_small_buffer(void **state)
     assert_string_equal(out, "abc...");
 }
 
+/* Every value of every netcheck enum has a name, and no two values of one
+ * enum share a name (a table shorter than its enum read past its end and
+ * shifted the names of the classes after the gap). */
+static void check_names(const char *what, const char *(*name)(int), int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *a = name(i);
+        if (!a || !*a || strcmp(a, "?") == 0) fail_msg("%s %d has no name", what, i);
+        for (int j = 0; j < i; j++)
+            if (strcmp(a, name(j)) == 0) fail_msg("%s %d and %d are both \"%s\"", what, j, i, a);
+    }
+    assert_string_equal(name(n), "?");
+}
+
+static const char *conn_name(int c)
+{
+    return ln_conn_class_name((enum ln_conn_class)c);
+}
+static const char *dns_name(int c)
+{
+    return ln_dns_class_name((enum ln_dns_class)c);
+}
+static const char *tls_name(int c)
+{
+    return ln_tls_class_name((enum ln_tls_class)c);
+}
+static const char *app_name(int c)
+{
+    return ln_app_class_name((enum ln_app_class)c);
+}
+static const char *layer_name(int c)
+{
+    return ln_layer_name((enum ln_layer)c);
+}
+static const char *status_name(int c)
+{
+    return ln_status_name((enum ln_status)c);
+}
+
+static void test_enum_names(void **state)
+{
+    (void)state;
+    check_names("conn class", conn_name, LN_CONN_NCLASSES);
+    check_names("dns class", dns_name, LN_DNS_NCLASSES);
+    check_names("tls class", tls_name, LN_TLS_NCLASSES);
+    check_names("app class", app_name, LN_APP_NCLASSES);
+    check_names("layer", layer_name, LN_NLAYERS);
+    check_names("status", status_name, LN_NSTATUSES);
+    /* The names the docs and the JSON evidence use for the classes at the
+     * end of each list, where a short table goes wrong first. */
+    assert_string_equal(ln_conn_class_name(LN_CONN_LOCALDROP), "local-drop");
+    assert_string_equal(ln_conn_class_name(LN_CONN_NONEIGH), "no-neighbour");
+    assert_string_equal(ln_conn_class_name(LN_CONN_NOSRC), "no-source-address");
+    assert_string_equal(ln_conn_class_name(LN_CONN_OTHER), "other");
+    assert_string_equal(ln_tls_class_name(LN_TLS_CLIENT_CERT_REJECTED), "client-cert-rejected");
+    assert_string_equal(ln_app_class_name(LN_APP_SILENT), "silent");
+    assert_string_equal(ln_layer_name(LN_APP), "application");
+    assert_string_equal(ln_status_name(LN_SKIPPED), "skipped");
+    static const int oper[] = {0, 1, 2, 3, 4, 5, 6};
+    static const char *const want[] = {"unknown", "notpresent", "down", "lowerlayerdown",
+                                       "testing", "dormant",    "up"};
+    for (size_t i = 0; i < ARRAY_LEN(oper); i++)
+        assert_string_equal(ln_operstate_name(oper[i]), want[i]);
+    assert_string_equal(ln_operstate_name(-1), "unknown");
+    assert_string_equal(ln_operstate_name(99), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_connect_errno), cmocka_unit_test(test_connect_icmp_wins_over_errno),
-        cmocka_unit_test(test_icmp_text),     cmocka_unit_test(test_explain_words),
-        cmocka_unit_test(test_gai),           cmocka_unit_test(test_verify_errors),
-        cmocka_unit_test(test_reply_lsp),     cmocka_unit_test(test_reply_other),
-        cmocka_unit_test(test_reply_dap),     cmocka_unit_test(test_escape_small_buffer),
+        cmocka_unit_test(test_enum_names),
+        cmocka_unit_test(test_connect_errno),
+        cmocka_unit_test(test_connect_icmp_wins_over_errno),
+        cmocka_unit_test(test_icmp_text),
+        cmocka_unit_test(test_explain_words),
+        cmocka_unit_test(test_gai),
+        cmocka_unit_test(test_verify_errors),
+        cmocka_unit_test(test_reply_lsp),
+        cmocka_unit_test(test_reply_other),
+        cmocka_unit_test(test_reply_dap),
+        cmocka_unit_test(test_escape_small_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -578,6 +578,34 @@ static void test_merge_sessions(void **state)
     li_stats_free(m);
 }
 
+/* A summary that counts dropped lines is a warning, in the text and the
+ * JSON: the pending list and the counts cannot be trusted in full. */
+static void test_dropped_lines_warn(void **state)
+{
+    (void)state;
+    const char *path = session_of(
+        "dropped.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"x\",\"id\":1}\n"
+        "{\"t_us\":900,\"event\":\"summary\",\"messages\":{\"c2s\":3,\"s2c\":2},\"pending\":0,"
+        "\"dropped_lines\":3}\n");
+    struct li_stats *st;
+    char err[256];
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    json_t *o = li_stats_json(st);
+    char *w = json_dumps(json_object_get(o, "warnings"), 0);
+    assert_non_null(strstr(w, "3 session lines were dropped while recording"));
+    free(w);
+    json_decref(o);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    li_stats_print(st, f);
+    fclose(f);
+    assert_non_null(strstr(text, "note: 3 session lines were dropped"));
+    free(text);
+    li_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_ending_exit_then_sigkill),
         cmocka_unit_test(test_ending_server_crash_keeps_stderr_tail),
         cmocka_unit_test(test_ending_unfinished_and_spawn_failed),
+        cmocka_unit_test(test_dropped_lines_warn),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -21,6 +21,8 @@
 //
 // PEER_LOG: a file each start appends JSON lines to: {"pid", "start": true,
 // "goflags", "fails"} first, then {"pid", "msg"} for every message received.
+// PEER_RAW: each start appends every byte it reads on stdin, as read, to
+// the file PEER_RAW.PID.
 import fs from 'node:fs';
 
 const mode = process.env.PEER_MODE || 'load-failure';
@@ -81,6 +83,7 @@ function handle(msg) {
 
 let buf = Buffer.alloc(0);
 process.stdin.on('data', (chunk) => {
+  if (process.env.PEER_RAW) fs.appendFileSync(`${process.env.PEER_RAW}.${process.pid}`, chunk);
   buf = Buffer.concat([buf, chunk]);
   for (;;) {
     const end = buf.indexOf('\r\n\r\n');

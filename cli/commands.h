@@ -16,5 +16,23 @@ int cmd_export(int argc, char **argv);                  /* lsptap export --forma
 int cmd_tail(int argc, char **argv);                    /* lsptap tail [SESSION] */
 int cmd_netcheck(int argc, char **argv);                /* lsptap netcheck HOST:PORT [options] */
 int cmd_replay(int argc, char **argv);                  /* lsptap replay SESSION [options] */
+int cmd_scrub(int argc, char **argv);                   /* lsptap scrub SESSION [-o OUT] */
+int cmd_bundle(int argc, char **argv);                  /* lsptap bundle [SESSION...] [-o F] */
+
+/* Shared by scrub and bundle (cmd_scrub.c). */
+#include <stdio.h>
+struct li_scrub;
+/* A scrubber with the secret-name rules and this user's and host's names. */
+struct li_scrub *scrub_new_for_user(void);
+/* The replacement counts, a line per kind. */
+void scrub_print_counts(const struct li_scrub *s, FILE *f, const char *indent);
+/* 1 when out and in name the same existing file. */
+int out_same_as(const char *out, const char *in);
+/* Writing dest atomically: a temp file beside it (tmp receives its name),
+ * then out_commit renames it over dest (0, or -1 with errno, the temp file
+ * removed) or out_abort removes it. */
+FILE *out_begin(const char *dest, char *tmp, size_t tmplen);
+int out_commit(FILE *f, const char *tmp, const char *dest);
+void out_abort(FILE *f, const char *tmp);
 
 #endif

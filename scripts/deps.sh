@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 debs="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libjansson-dev libssl-dev
-libpcap-dev libcmocka-dev golang-go gopls delve socat nodejs npm chromium dnsmasq-base
+libpcap-dev zlib1g-dev libcmocka-dev golang-go gopls delve socat nodejs npm chromium dnsmasq-base
 nftables iproute2 openssl valgrind cppcheck"
 missing=""
 for p in $debs; do

@@ -27,10 +27,11 @@ struct li_scrub {
     li_scrub_secret_fn is_secret;
     json_t *map[LI_SCRUB_KINDS]; /* original -> placeholder string */
     size_t occ[LI_SCRUB_KINDS];
-    json_t *roots;     /* array of root paths, in the order added */
-    json_t *common;    /* lower-case common words -> true */
-    json_t *keywords;  /* Go keywords and predeclared names -> true */
-    json_t *sensitive; /* lower-case words never kept */
+    size_t made[LI_SCRUB_KINDS]; /* placeholders made: the next one's number - 1 */
+    json_t *roots;               /* array of root paths, in the order added */
+    json_t *common;              /* lower-case common words -> true */
+    json_t *keywords;            /* Go keywords and predeclared names -> true */
+    json_t *sensitive;           /* lower-case words never kept */
     int oom;
 };
 
@@ -116,6 +117,11 @@ static const char *const common_words[] = {
     "problem", "problems", "repair", "repaired", "repairs", "sanitized", "setting", "console",
     "stdout", "stderr", "stdin", "progress", "report", "reports", "lines", "bytes", "messages",
     "error", "errors", "warn", "fail", "fails", "skip", "yes", "true", "false", "null",
+    "rename", "extract", "references", "implementation", "format", "organize", "imports",
+    "import", "fix", "fill", "find", "symbol", "inline", "hover", "completion", "symbols", "logfile", "stdio",
+    "serve", "rpc", "trace", "verbose", "cancelled", "context", "canceled", "deadline",
+    "race", "tags", "vendor", "readonly", "trimpath", "ldflags", "gcflags", "modcacherw",
+    "buildvcs", "cover", "json", "insecure",
 };
 /* clang-format on */
 
@@ -265,7 +271,7 @@ static void put_mapped(struct li_scrub *s, struct sb *o, enum li_scrub_kind k, c
         return;
     }
     char buf[512];
-    size_t n = json_object_size(s->map[k]) + 1;
+    size_t n = ++s->made[k];
     mk(orig, len, n, buf, sizeof buf);
     /* A key jansson refuses leaves the map as it was: the next occurrence
      * gets a fresh placeholder, which hides as much. */
@@ -277,7 +283,9 @@ static void put_mapped(struct li_scrub *s, struct sb *o, enum li_scrub_kind k, c
 static void count_value(struct li_scrub *s, enum li_scrub_kind k, const char *v, size_t n)
 {
     s->occ[k]++;
-    if (!json_object_getn(s->map[k], v, n)) json_object_setn_new(s->map[k], v, n, json_true());
+    if (!json_object_getn(s->map[k], v, n) &&
+        json_object_setn_new(s->map[k], v, n, json_true()) == 0)
+        s->made[k]++;
 }
 
 /* Length of s[0..n) in UTF-16 code units: what LSP columns count. */
@@ -849,11 +857,13 @@ static int walk(struct li_scrub *s, json_t *v, const struct ctx *c);
  * say whose machine it is, so it is scrubbed as a word. */
 static int known_env_name(const char *k)
 {
+    /* clang-format off */
     static const char *const names[] = {
-        "PATH",       "HOME",        "USER",     "LOGNAME",    "SHELL",         "LANG",
-        "TERM",       "TMPDIR",      "PWD",      "HTTP_PROXY", "HTTPS_PROXY",   "NO_PROXY",
-        "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY",  "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "PWD", "HTTP_PROXY",
+        "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
     };
+    /* clang-format on */
     static const char *const prefixes[] = {"GO", "CGO_", "LSPTAP_", "XDG_", "LC_"};
     if (is_key(k, names, COUNT(names))) return 1;
     for (size_t i = 0; i < COUNT(prefixes); i++)
@@ -1046,8 +1056,7 @@ json_t *li_scrub_counts(const struct li_scrub *s)
 {
     json_t *o = json_object();
     for (int k = 0; o && k < LI_SCRUB_KINDS; k++) {
-        size_t distinct =
-            k == LI_SCRUB_ROOT ? json_array_size(s->roots) : json_object_size(s->map[k]);
+        size_t distinct = k == LI_SCRUB_ROOT ? json_array_size(s->roots) : s->made[k];
         if (json_object_set_new(o, kind_names[k],
                                 json_pack("{s:I,s:I}", "distinct", (json_int_t)distinct,
                                           "occurrences", (json_int_t)s->occ[k]))) {

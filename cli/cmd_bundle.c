@@ -5,6 +5,7 @@
  * packed into FILE.tar.gz written atomically. docs/bundle.md. */
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -440,23 +441,23 @@ static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
     return rc;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* The staging directory goes with whatever is in it (a report that failed
+ * half-way may have left a file of its own). */
 static void cleanup(struct bundle *b, size_t n)
 {
-    char path[PATH_MAX + 64];
-    for (size_t i = 0; i < b->nfiles; i++) {
-        path_in(b, b->files[i], path, sizeof path);
-        unlink(path);
+    for (size_t i = 0; i < b->nfiles; i++)
         free((char *)b->files[i]);
-    }
-    for (size_t i = 0; i < n; i++) {
-        char dir[32];
-        snprintf(dir, sizeof dir, "session%zu", i + 1);
-        path_in(b, dir, path, sizeof path);
-        /* A report that failed half-way may have left its own temp file. */
-        rmdir(path);
+    for (size_t i = 0; i < n; i++)
         json_decref(b->headers[i]);
-    }
-    if (b->stage[0]) rmdir(b->stage);
+    if (b->stage[0] && nftw(b->stage, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "lsptap bundle: could not remove all of %s: %s\n", b->stage,
+                strerror(errno));
     li_scrub_free(b->s);
 }
 

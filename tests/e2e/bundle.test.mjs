@@ -264,3 +264,45 @@ test('bundle: bad input is refused with a clear message', { timeout: 60000 }, as
   assert.equal(r.status, 2);
   assert.match(r.stderr, /cannot open .*missing\.jsonl/);
 });
+
+test('bundle: two sessions share placeholders; recorded netcheck reports go to netcheck.json', { timeout: 120000 }, async (t) => {
+  const dir = fs.realpathSync(tempDir(t));
+  const line = (o) => JSON.stringify(o) + '\n';
+  const open = (t_us, uri) => line({ t_us, dir: 'c2s', bytes: 120, kind: 'notification', method: 'textDocument/didOpen',
+    body: { jsonrpc: '2.0', method: 'textDocument/didOpen', params: { textDocument: { uri, languageId: 'go', version: 1, text: 'package zorblax\n' } } } });
+  const uri = 'file:///home/zedwardson/marmaladeproject/zorblax.go';
+  const s1 = path.join(dir, 'one.jsonl');
+  fs.writeFileSync(s1, line({ lsptap: 1, protocol: 'lsp', role: 'gopls', start: '2026-12-06T10:00:00.000Z', lsptap_version: '0.1.0', argv: ['gopls', '-remote=gopls.acme-zanzibar.internal:4389'], cwd: '/home/zedwardson/marmaladeproject' })
+    + open(10, uri)
+    + line({ t_us: 20, event: 'netcheck', target: { host: 'gopls.acme-zanzibar.internal', port: 4389, tls: false },
+      layers: [{ layer: 'dns', status: 'ok', summary: 'gopls.acme-zanzibar.internal is 10.77.1.2', evidence: { addresses: ['10.77.1.2'] }, ms: 1.5 },
+        { layer: 'transport', status: 'fail', summary: 'connection refused by 10.77.1.2:4389 (RST): nothing listens on that port', evidence: { class: 'refused' }, ms: 0.4 }],
+      verdict: { layer: 'transport', status: 'fail', hint: 'start gopls -listen on gopls.acme-zanzibar.internal' } })
+    + line({ t_us: 30, event: 'summary', messages: { c2s: 1, s2c: 0 }, ending: 'the editor ended the session' }));
+  const s2 = path.join(dir, 'two.jsonl');
+  fs.writeFileSync(s2, line({ lsptap: 1, protocol: 'lsp', role: 'gopls', start: '2026-12-06T11:00:00.000Z', lsptap_version: '0.1.0', argv: ['gopls'], cwd: '/srv/elsewhere' })
+    + open(10, uri)
+    + line({ t_us: 30, event: 'summary', messages: { c2s: 1, s2c: 0 } }));
+  const out = path.join(dir, 'b.tar.gz');
+  run(['bundle', s1, s2, '-o', out], { cwd: dir });
+  const x = path.join(dir, 'x');
+  fs.mkdirSync(x);
+  assert.equal(spawnSync('tar', ['-xzf', out, '-C', x]).status, 0);
+  const base = path.join(x, fs.readdirSync(x)[0]);
+  for (const f of filesUnder(x)) assertNoneIn(fs.readFileSync(f, 'utf8'), path.relative(x, f), ['zedwardson', 'marmaladeproject', 'acme', 'zanzibar', '10.77.1.2', 'zorblax', 'elsewhere']);
+  const nc = JSON.parse(fs.readFileSync(path.join(base, 'session1/netcheck.json'), 'utf8'));
+  assert.equal(nc.length, 1);
+  assert.equal(nc[0].event, 'netcheck');
+  assert.deepEqual(nc[0].layers.map((l) => [l.layer, l.status, l.ms]), [['dns', 'ok', 1.5], ['transport', 'fail', 0.4]]);
+  assert.equal(nc[0].layers[1].evidence.class, 'refused');
+  assert.match(nc[0].layers[1].summary, /^connection refused by 192\.0\.2\.\d+:4389 \(RST\): nothing listens on that port$/);
+  assert.equal(nc[0].target.port, 4389);
+  assert.ok(!fs.existsSync(path.join(base, 'session2/netcheck.json')));
+  const manifest = fs.readFileSync(path.join(base, 'MANIFEST.txt'), 'utf8');
+  assert.match(manifest, /session1\/netcheck\.json\s+the 1 network diagnoses it recorded/);
+  assert.match(manifest, /session2 recorded no network diagnosis/);
+  // The same file in both sessions has the same placeholder; the first session's root is <root>.
+  const u = (f) => readSession(path.join(base, f)).messages[0].body.params.textDocument.uri;
+  assert.equal(u('session1/session.jsonl'), 'file:///<root>/file1.go');
+  assert.equal(u('session2/session.jsonl'), u('session1/session.jsonl'));
+});

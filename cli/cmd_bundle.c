@@ -90,7 +90,7 @@ static int write_part(struct bundle *b, const char *rel, const char *text, size_
 static int run_self(struct bundle *b, const char *dir, const char *rel, char *const args[])
 {
     char *av[8] = {b->self};
-    for (int i = 0; args[i] && i < 6; i++)
+    for (int i = 0; i < 6 && args[i]; i++)
         av[i + 1] = args[i];
     struct lp_run_result r;
     char cwd[PATH_MAX + 64];
@@ -272,7 +272,7 @@ static void version_of(struct sb_text *t, const char *label, const char *bin, ch
         return;
     }
     char *av[6] = {(char *)bin};
-    for (int i = 0; args[i] && i < 4; i++)
+    for (int i = 0; i < 4 && args[i]; i++)
         av[i + 1] = args[i];
     struct lp_run_result r;
     if (lp_run(av, NULL, NULL, 30000, &r) == 0) {

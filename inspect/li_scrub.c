@@ -182,7 +182,7 @@ static json_t *word_set(const char *const *v, size_t n, int lower)
     for (size_t i = 0; o && i < n; i++) {
         char w[64];
         size_t k = 0;
-        for (; v[i][k] && k < sizeof w - 1; k++)
+        for (; k < sizeof w - 1 && v[i][k]; k++)
             w[k] = lower ? (char)tolower((unsigned char)v[i][k]) : v[i][k];
         w[k] = '\0';
         if (json_object_set_new(o, w, json_true())) {
@@ -246,7 +246,7 @@ int li_scrub_add_sensitive(struct li_scrub *s, const char *word)
 {
     char w[256];
     size_t k = 0;
-    for (; word[k] && k < sizeof w - 1; k++)
+    for (; k < sizeof w - 1 && word[k]; k++)
         w[k] = (char)tolower((unsigned char)word[k]);
     w[k] = '\0';
     if (!k) return -EINVAL;
@@ -1037,16 +1037,14 @@ void li_scrub_learn(struct li_scrub *s, const json_t *line)
         const json_t *pr = json_object_get(body, "params");
         root_from_uri(s, json_object_get(pr, "rootUri"));
         root_from_path(s, json_object_get(pr, "rootPath"));
-        size_t i;
-        const json_t *f;
-        json_array_foreach(json_object_get(pr, "workspaceFolders"), i, f)
-            root_from_uri(s, json_object_get(f, "uri"));
+        const json_t *folders = json_object_get(pr, "workspaceFolders");
+        for (size_t i = 0; i < json_array_size(folders); i++)
+            root_from_uri(s, json_object_get(json_array_get(folders, i), "uri"));
     } else if (method && strcmp(method, "workspace/didChangeWorkspaceFolders") == 0) {
-        size_t i;
-        const json_t *f;
         const json_t *ev = json_object_get(json_object_get(body, "params"), "event");
-        json_array_foreach(json_object_get(ev, "added"), i, f)
-            root_from_uri(s, json_object_get(f, "uri"));
+        const json_t *added = json_object_get(ev, "added");
+        for (size_t i = 0; i < json_array_size(added); i++)
+            root_from_uri(s, json_object_get(json_array_get(added, i), "uri"));
     } else if (command && (strcmp(command, "launch") == 0 || strcmp(command, "attach") == 0)) {
         root_from_path(s, json_object_get(json_object_get(body, "arguments"), "cwd"));
     }

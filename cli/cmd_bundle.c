@@ -579,8 +579,10 @@ int cmd_bundle(int argc, char **argv)
     if (!rc) {
         struct stat st;
         long long size = stat(out, &st) == 0 ? (long long)st.st_size : -1;
-        printf("lsptap bundle: wrote %s (%lld KiB): %zu session%s, %s\n", out, (size + 1023) / 1024,
-               n, n == 1 ? "" : "s", b.s ? "scrubbed" : "NOT SCRUBBED (--no-scrub)");
+        char abs[PATH_MAX];
+        printf("lsptap bundle: wrote %s (%lld KiB): %zu session%s, %s\n",
+               realpath(out, abs) ? abs : out, (size + 1023) / 1024, n, n == 1 ? "" : "s",
+               b.s ? "scrubbed" : "NOT SCRUBBED (--no-scrub)");
         if (b.s) {
             printf("Replaced:\n");
             scrub_print_counts(b.s, stdout, "  ");

@@ -432,6 +432,72 @@ static void dap_messages(void **state)
     li_scrub_free(s);
 }
 
+#define DAP(dir, kind, command, body)                                                              \
+    "{\"t_us\":7,\"dir\":\"" dir "\",\"bytes\":99,\"kind\":\"" kind "\",\"command\":\"" command    \
+    "\",\"id\":5,\"body\":" body "}"
+
+static void dap_breakpoints_evaluate_threads_initialize(void **state)
+{
+    (void)state;
+    struct li_scrub *s = li_scrub_new(secret_name);
+    json_t *i =
+        scrub(s, DAP("c2s", "request", "initialize",
+                     "{\"seq\":1,\"type\":\"request\",\"command\":\"initialize\","
+                     "\"arguments\":{\"clientID\":\"vscode\",\"clientName\":\"Visual Studio "
+                     "Code\",\"adapterID\":\"go\",\"pathFormat\":\"path\",\"linesStartAt1\":"
+                     "true,\"locale\":\"en\"}}"));
+    assert_string_equal(str(i, "body.arguments.clientID"), "vscode");
+    assert_string_equal(str(i, "body.arguments.adapterID"), "go");
+    assert_string_equal(str(i, "body.arguments.pathFormat"), "path");
+    assert_true(json_is_true(at(i, "body.arguments.linesStartAt1")));
+    json_t *c =
+        scrub(s, DAP("s2c", "response", "initialize",
+                     "{\"seq\":2,\"type\":\"response\",\"request_seq\":1,\"success\":true,"
+                     "\"command\":\"initialize\",\"body\":{\"supportsConditionalBreakpoints\":"
+                     "true,\"exceptionBreakpointFilters\":[{\"filter\":\"panic\",\"label\":"
+                     "\"Panics\",\"default\":true}]}}"));
+    assert_true(json_is_true(at(c, "body.body.supportsConditionalBreakpoints")));
+    assert_string_equal(str(c, "body.body.exceptionBreakpointFilters.0.filter"), "panic");
+    json_t *b = scrub(s, DAP("c2s", "request", "setBreakpoints",
+                             "{\"seq\":3,\"type\":\"request\",\"command\":\"setBreakpoints\","
+                             "\"arguments\":{\"source\":{\"name\":\"zorb.go\",\"path\":\"/srv/quux/"
+                             "zorb.go\"},\"breakpoints\":[{\"line\":12,\"condition\":\"snarf == "
+                             "\\\"xylo\\\"\",\"logMessage\":\"hit {snarf}\"}],\"lines\":[12]}}"));
+    assert_string_equal(str(b, "body.arguments.source.name"), "file1.go");
+    assert_string_equal(str(b, "body.arguments.source.path"), "/dir1/dir2/file1.go");
+    assert_int_equal(json_integer_value(at(b, "body.arguments.breakpoints.0.line")), 12);
+    assert_int_equal(json_integer_value(at(b, "body.arguments.lines.0")), 12);
+    const char *cond = str(b, "body.arguments.breakpoints.0.condition");
+    assert_int_equal(strlen(cond), strlen("snarf == \"xylo\""));
+    json_t *e =
+        scrub(s, DAP("c2s", "request", "evaluate",
+                     "{\"seq\":4,\"type\":\"request\",\"command\":\"evaluate\",\"arguments\":"
+                     "{\"expression\":\"snarf.Len\",\"frameId\":1000,\"context\":\"hover\"}}"));
+    assert_string_equal(str(e, "body.arguments.context"), "hover");
+    assert_int_equal(json_integer_value(at(e, "body.arguments.frameId")), 1000);
+    /* The same variable, the same placeholder as in the condition. */
+    char want[64];
+    snprintf(want, sizeof want, "%.5s.", cond);
+    assert_int_equal(strncmp(str(e, "body.arguments.expression"), want, 6), 0);
+    json_t *t = scrub(s, DAP("s2c", "response", "threads",
+                             "{\"seq\":5,\"type\":\"response\",\"request_seq\":4,\"success\":true,"
+                             "\"command\":\"threads\",\"body\":{\"threads\":[{\"id\":1,\"name\":"
+                             "\"main.zorbulate\"}]}}"));
+    assert_int_equal(json_integer_value(at(t, "body.body.threads.0.id")), 1);
+    lacks(i, "Visual"); /* clientName is not an enum: its words go */
+    lacks(b, "snarf");
+    lacks(b, "xylo");
+    lacks(b, "quux");
+    lacks(e, "snarf");
+    lacks(t, "zorbulate");
+    json_decref(i);
+    json_decref(c);
+    json_decref(b);
+    json_decref(e);
+    json_decref(t);
+    li_scrub_free(s);
+}
+
 static void unknown_fields_lose_every_word(void **state)
 {
     (void)state;
@@ -599,6 +665,7 @@ int main(void)
         cmocka_unit_test(initialize_keeps_versions_and_capabilities),
         cmocka_unit_test(server_requests_and_progress),
         cmocka_unit_test(dap_messages),
+        cmocka_unit_test(dap_breakpoints_evaluate_threads_initialize),
         cmocka_unit_test(unknown_fields_lose_every_word),
         cmocka_unit_test(header_and_events),
         cmocka_unit_test(words_keep_utf16_length_and_runs_are_deterministic),

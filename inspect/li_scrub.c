@@ -778,10 +778,10 @@ static int enum_like(const char *v, size_t n)
     return 1;
 }
 
+/* Puts o's text in v and frees it. */
 static int set_string(json_t *v, struct sb *o)
 {
-    if (o->oom) return -ENOMEM;
-    int rc = json_string_setn(v, o->p ? o->p : "", o->len) ? -ENOMEM : 0;
+    int rc = o->oom || json_string_setn(v, o->p ? o->p : "", o->len) ? -ENOMEM : 0;
     free(o->p);
     return rc;
 }

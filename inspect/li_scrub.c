@@ -737,7 +737,7 @@ static const char *const prose_keys[] = {
 
 static const char *const code_keys[] = {"text", "newText", "insertText"};
 
-static const char *const verbatim_keys[] = {"serverInfo", "clientInfo"};
+static const char *const verbatim_keys[] = {"serverInfo", "clientInfo", "clientName"};
 
 /* Subtrees that describe what a side supports: enums and booleans. */
 static const char *const enum_tree_keys[] = {"capabilities", "registerOptions"};

@@ -5,6 +5,9 @@
 #ifndef LSPTAP_CLI_COMMANDS_H
 #define LSPTAP_CLI_COMMANDS_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 int cmd_gopls(int argc, char **argv, const char *self); /* the gopls stand-in */
 int cmd_dlv(int argc, char **argv, const char *self);   /* the dlv stand-in */
 int cmd_stats(int argc, char **argv);                   /* lsptap stats SESSION... */
@@ -20,7 +23,6 @@ int cmd_scrub(int argc, char **argv);                   /* lsptap scrub SESSION 
 int cmd_bundle(int argc, char **argv);                  /* lsptap bundle [SESSION...] [-o F] */
 
 /* Shared by scrub and bundle (cmd_scrub.c). */
-#include <stdio.h>
 struct li_scrub;
 /* A scrubber with the secret-name rules and this user's and host's names. */
 struct li_scrub *scrub_new_for_user(void);

@@ -16,7 +16,7 @@ VERSION := 0.1.0
 # deps step, so the entry targets (demo, check, bench, soak, install) run
 # deps first and build in a recursive make, which reads them afterwards.
 # `x = $(eval x := ...)$(x)` evaluates once and then keeps the value.
-PKGS     := libuv jansson openssl libpcap
+PKGS     := libuv jansson openssl libpcap zlib
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),$(error \
   pkg-config knows no flags for $(PKGS): their -dev packages are missing; run make deps \

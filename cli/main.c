@@ -29,6 +29,8 @@ static void usage(FILE *f)
           "  tail [SESSION]      follow the newest (or given) session, a line per message\n"
           "  netcheck HOST:PORT  which network layer a connection breaks at, and why\n"
           "  replay SESSION      play a recorded session against a fresh server, compare\n"
+          "  scrub SESSION [-o OUT]  a copy of a session safe to share (no code, paths, env)\n"
+          "  bundle [SESSION...] [-o FILE.tar.gz]  everything a bug report needs, scrubbed\n"
           "  version             print lsptap's version\n"
           "  help                this text\n"
           "\n"
@@ -65,6 +67,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "tail")) return cmd_tail(argc - 1, argv + 1);
     if (!strcmp(cmd, "netcheck")) return cmd_netcheck(argc - 1, argv + 1);
     if (!strcmp(cmd, "replay")) return cmd_replay(argc - 1, argv + 1);
+    if (!strcmp(cmd, "scrub")) return cmd_scrub(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bundle")) return cmd_bundle(argc - 1, argv + 1);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
         printf("lsptap %s\n", LSPTAP_VERSION);
         return 0;

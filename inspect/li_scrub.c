@@ -1,0 +1,1126 @@
+/*
+ * li_scrub — see li_scrub.h. Two ideas carry it:
+ *
+ * 1. Text is scanned word by word. A word (a run of letters, digits, '_'
+ *    and non-ASCII) is kept when it is a Go keyword or predeclared name, or,
+ *    in free-text messages only, one of the common English and Go-tooling
+ *    words below; every other word becomes a placeholder of the same length
+ *    in UTF-16 code units (what LSP positions count), so a range in source
+ *    text still covers the same columns. Outside source text, paths, file
+ *    URIs, URL credentials and IPv4 addresses are recognised first and
+ *    replaced as wholes (paths name by name).
+ * 2. JSON members are scrubbed by what their key means in the LSP and DAP
+ *    schemas: enum-like members keep their value, text members lose their
+ *    words, anything unknown is treated as text.
+ */
+#include "inspect/li_scrub.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect/li_reader.h"
+
+struct li_scrub {
+    li_scrub_secret_fn is_secret;
+    json_t *map[LI_SCRUB_KINDS]; /* original -> placeholder string */
+    size_t occ[LI_SCRUB_KINDS];
+    size_t made[LI_SCRUB_KINDS]; /* placeholders made: the next one's number - 1 */
+    json_t *roots;               /* array of root paths, in the order added */
+    json_t *common;              /* lower-case common words -> true */
+    json_t *keywords;            /* Go keywords and predeclared names -> true */
+    json_t *sensitive;           /* lower-case words never kept */
+    int oom;
+};
+
+/* clang-format off */
+static const char *const kind_names[LI_SCRUB_KINDS] = {
+    "words", "numbers", "roots", "directories", "files", "hosts", "addresses", "env_values",
+    "secrets",
+};
+/* clang-format on */
+
+const char *li_scrub_kind_name(enum li_scrub_kind k)
+{
+    return k < LI_SCRUB_KINDS ? kind_names[k] : "?";
+}
+
+/* Go's keywords, predeclared names and the standard packages most code
+ * imports: kept everywhere, since they say nothing about whose code it is
+ * and keep scrubbed code readable. */
+/* clang-format off */
+static const char *const go_words[] = {
+    "break", "case", "chan", "const", "continue", "default", "defer", "else", "fallthrough", "for",
+    "func", "go", "goto", "if", "import", "interface", "map", "package", "range", "return",
+    "select", "struct", "switch", "type", "var", "bool", "byte", "complex64", "complex128", "error",
+    "float32", "float64", "int", "int8", "int16", "int32", "int64", "rune", "string", "uint",
+    "uint8", "uint16", "uint32", "uint64", "uintptr", "any", "comparable", "true", "false", "iota",
+    "nil", "append", "cap", "clear", "close", "complex", "copy", "delete", "imag", "len", "make",
+    "max", "min", "new", "panic", "print", "println", "real", "recover", "main", "init", "_",
+    "Error", "String", "fmt", "os", "io", "strings", "strconv", "errors", "context", "time", "sync",
+    "bytes", "bufio", "sort", "math", "http", "net", "json", "log", "testing", "filepath", "path",
+    "reflect", "unsafe", "runtime", "atomic", "regexp", "flag", "exec", "Println", "Printf",
+    "Sprintf", "Errorf", "Fprintf", "Sprint", "Print", "Fprintln", "Context", "Background", "New",
+    "T", "B", "Run", "Fatal", "Fatalf",
+};
+/* clang-format on */
+
+/* Words kept in free-text messages (log lines, errors, progress, lsptap's
+ * own events), compared without regard to case: enough of English and of
+ * gopls's, go's and Delve's vocabulary that their messages stay readable. */
+/* clang-format off */
+static const char *const common_words[] = {
+    "a", "about", "above", "access", "action", "active", "add", "added", "adding", "address",
+    "after", "again", "all", "already", "also", "amd64", "an", "analysis", "and", "another",
+    "answer", "api", "are", "arg", "args", "argument", "arguments", "arm64", "as", "at", "attach",
+    "attempt", "attempts", "available", "bad", "be", "because", "been", "before", "begin", "being",
+    "bin", "binary", "breakpoint", "broken", "build", "builtin", "but", "by", "cache", "call",
+    "called", "can", "cancel", "canceled", "cancelled", "cannot", "cause", "changed", "changes",
+    "check", "checking", "cgo", "client", "closed", "code", "column", "com", "command", "compile",
+    "compiler", "completed", "config", "configuration", "connect", "connection", "could", "count",
+    "create", "created", "current", "darwin", "data", "deadline", "debug", "debugger", "declared",
+    "definition", "deprecated", "detected", "dev", "diagnostics", "did", "direct", "directory",
+    "disabled", "dlv", "dns", "do", "does", "done", "down", "during", "each", "edit", "empty",
+    "enabled", "end", "ended", "entry", "env", "environment", "equal", "event", "exceeded",
+    "exception", "exist", "exists", "exit", "exited", "expected", "failed", "failure", "fetching",
+    "field", "file", "files", "finished", "first", "flags", "found", "from", "function", "gc",
+    "get", "github", "given", "golang", "gopath", "gopls", "goproxy", "goroot", "gosum", "gowork",
+    "had", "handshake", "has", "have", "host", "how", "http", "https", "id", "in", "info",
+    "initialize", "initialized", "install", "instead", "internal", "into", "invalid", "is", "it",
+    "its", "known", "last", "launch", "layer", "line", "linux", "list", "listen", "listening",
+    "listens", "load", "loaded", "loading", "local", "localhost", "lsp", "lsptap", "memory",
+    "message", "metadata", "method", "missing", "mod", "mode", "module", "modules", "more", "ms",
+    "must", "name", "need", "needs", "network", "no", "nodejs", "normal", "not", "nothing", "now",
+    "of", "off", "ok", "on", "one", "only", "open", "opened", "or", "org", "other", "out", "output",
+    "over", "packages", "panic", "parse", "path", "pause", "pending", "pkg", "port", "position",
+    "process", "program", "proxy", "query", "read", "reading", "ready", "reason", "received",
+    "refused", "reload", "remote", "replaced", "reply", "request", "requests", "require",
+    "required", "reset", "response", "restart", "restarted", "result", "returned", "returns",
+    "root", "route", "running", "same", "second", "seconds", "see", "sent", "server", "session",
+    "set", "setting", "settings", "setting", "setup", "should", "shutdown", "signal", "since",
+    "skipped", "snapshot", "so", "source", "src", "start", "started", "starting", "state", "status",
+    "step", "still", "stopped", "sum", "supervision", "supported", "symbol", "syntax", "system",
+    "tcp", "test", "tests", "than", "that", "the", "then", "there", "this", "thread", "timeout",
+    "timed", "tls", "to", "tool", "tools", "too", "type", "unable", "undefined", "unknown",
+    "unused", "up", "update", "updating", "use", "used", "uses", "using", "valid", "value",
+    "version", "view", "views", "want", "warning", "was", "watch", "were", "what", "when", "where",
+    "which", "while", "why", "windows", "with", "without", "workspace", "would", "write", "wrong",
+    "x", "yet", "you", "your", "goos", "goarch", "gomodcache", "gocache", "goflags", "goprivate",
+    "gonosumdb", "gonoproxy", "gosumdb", "goinsecure", "goenv", "gotoolchain", "go111module",
+    "cgo_enabled", "goversion", "gomod", "gobin", "goexperiment", "home", "tmp", "usr", "lib",
+    "editor", "exited", "killed", "gone", "ending", "status", "verdict", "summary", "syn", "rst",
+    "icmp", "ack", "echo", "raw", "socket", "reply", "resolved", "resolve", "nxdomain", "carrier",
+    "loopback", "mtu", "unreachable", "filtered", "probe", "probed", "closes", "silent", "speaks",
+    "verify", "verified", "certificate", "expired", "self", "signed", "hostname", "mismatch",
+    "problem", "problems", "repair", "repaired", "repairs", "sanitized", "setting", "console",
+    "stdout", "stderr", "stdin", "progress", "report", "reports", "lines", "bytes", "messages",
+    "error", "errors", "warn", "fail", "fails", "skip", "yes", "true", "false", "null",
+    "rename", "extract", "references", "implementation", "format", "organize", "imports",
+    "import", "fix", "fill", "find", "symbol", "inline", "hover", "completion", "symbols", "logfile", "stdio",
+    "serve", "rpc", "trace", "verbose", "cancelled", "context", "canceled", "deadline",
+    "race", "tags", "vendor", "readonly", "trimpath", "ldflags", "gcflags", "modcacherw",
+    "buildvcs", "cover", "json", "insecure",
+};
+/* clang-format on */
+
+/* Path names kept as they are: they say where the Go tooling keeps things,
+ * not whose machine it is. */
+/* clang-format off */
+static const char *const path_names[] = {
+    "usr", "local", "lib", "bin", "sbin", "go", "src", "pkg", "mod", "tmp", "home", "opt", "var",
+    "etc", "vendor", "internal", "cmd", "testdata", "go.mod", "go.sum", "go.work", "go.work.sum",
+    "main.go", "doc.go", "gopls", "dlv", "lsptap", "cache", ".cache", "go-build", "sdk", "proc",
+    "dev", "null", "share", "state", ".local", ".config", "sessions",
+};
+/* clang-format on */
+
+/* ---- a growable string -------------------------------------------------- */
+
+struct sb {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void sb_put(struct sb *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sb *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_ch(struct sb *b, char c)
+{
+    sb_put(b, &c, 1);
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static json_t *word_set(const char *const *v, size_t n, int lower)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++) {
+        char w[64];
+        size_t k = 0;
+        for (; k < sizeof w - 1 && v[i][k]; k++)
+            w[k] = lower ? (char)tolower((unsigned char)v[i][k]) : v[i][k];
+        w[k] = '\0';
+        if (json_object_set_new(o, w, json_true())) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct li_scrub *li_scrub_new(li_scrub_secret_fn is_secret_name)
+{
+    struct li_scrub *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->is_secret = is_secret_name;
+    int ok = 1;
+    for (int k = 0; k < LI_SCRUB_KINDS; k++)
+        ok &= (s->map[k] = json_object()) != NULL;
+    s->roots = json_array();
+    s->sensitive = json_object();
+    s->common = word_set(common_words, COUNT(common_words), 1);
+    s->keywords = word_set(go_words, COUNT(go_words), 0);
+    if (!ok || !s->roots || !s->sensitive || !s->common || !s->keywords) {
+        li_scrub_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void li_scrub_free(struct li_scrub *s)
+{
+    if (!s) return;
+    for (int k = 0; k < LI_SCRUB_KINDS; k++)
+        json_decref(s->map[k]);
+    json_decref(s->roots);
+    json_decref(s->sensitive);
+    json_decref(s->common);
+    json_decref(s->keywords);
+    free(s);
+}
+
+int li_scrub_add_root(struct li_scrub *s, const char *path)
+{
+    if (!path || path[0] != '/') return -EINVAL;
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n <= 1) return -EINVAL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(s->roots, i, r)
+    {
+        if (json_string_length(r) == n && memcmp(json_string_value(r), path, n) == 0) return 0;
+    }
+    return json_array_append_new(s->roots, json_stringn(path, n)) ? -ENOMEM : 0;
+}
+
+int li_scrub_add_sensitive(struct li_scrub *s, const char *word)
+{
+    char w[256];
+    size_t k = 0;
+    for (; k < sizeof w - 1 && word[k]; k++)
+        w[k] = (char)tolower((unsigned char)word[k]);
+    w[k] = '\0';
+    if (!k) return -EINVAL;
+    return json_object_set_new(s->sensitive, w, json_true()) ? -ENOMEM : 0;
+}
+
+/* ---- the maps ---------------------------------------------------------------- */
+
+/* Writes into buf (size cap) the placeholder number n of kind k for orig. */
+typedef void (*make_fn)(const char *orig, size_t len, size_t n, char *buf, size_t cap);
+
+/* The placeholder of orig[0..len) in map k, made by mk when orig is new.
+ * An original jansson cannot hold as a key (invalid UTF-8 after
+ * percent-decoding) gets a fresh placeholder each time. */
+static void put_mapped(struct li_scrub *s, struct sb *o, enum li_scrub_kind k, const char *orig,
+                       size_t len, make_fn mk)
+{
+    s->occ[k]++;
+    json_t *v = json_object_getn(s->map[k], orig, len);
+    if (v) {
+        sb_put(o, json_string_value(v), json_string_length(v));
+        return;
+    }
+    char buf[512];
+    size_t n = ++s->made[k];
+    mk(orig, len, n, buf, sizeof buf);
+    /* A key jansson refuses leaves the map as it was: the next occurrence
+     * gets a fresh placeholder, which hides as much. */
+    json_object_setn_new(s->map[k], orig, len, json_string(buf));
+    sb_str(o, buf);
+}
+
+/* Counts a value replaced as a whole (an environment value). */
+static void count_value(struct li_scrub *s, enum li_scrub_kind k, const char *v, size_t n)
+{
+    s->occ[k]++;
+    if (!json_object_getn(s->map[k], v, n) &&
+        json_object_setn_new(s->map[k], v, n, json_true()) == 0)
+        s->made[k]++;
+}
+
+/* Length of s[0..n) in UTF-16 code units: what LSP columns count. */
+static size_t u16len(const char *s, size_t n)
+{
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) == 0x80) continue;
+        u += c >= 0xF0 ? 2 : 1;
+    }
+    return u;
+}
+
+/* Digits of n, zero-padded to width w, keeping the last w when longer. */
+static void padded(size_t n, size_t w, char *buf)
+{
+    char d[32];
+    int k = snprintf(d, sizeof d, "%zu", n);
+    size_t dl = (size_t)k;
+    for (size_t i = 0; i < w; i++)
+        buf[i] = i + dl < w ? '0' : d[dl - (w - i)];
+    buf[w] = '\0';
+}
+
+/* v000000007: same UTF-16 length as the word; a leading capital (Go's
+ * exported) or '_' is kept as such. */
+static void make_word(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    size_t w = u16len(orig, len);
+    if (w >= cap) w = cap - 1;
+    if (w == 0) w = 1;
+    char c = orig[0];
+    buf[0] = (c >= 'A' && c <= 'Z') ? 'V' : (c == '_' && w > 1 ? '_' : 'v');
+    padded(n, w - 1, buf + 1);
+}
+
+static void make_number(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    size_t w = u16len(orig, len);
+    if (w >= cap) w = cap - 1;
+    padded(n, w, buf);
+    if (buf[0] == '0' && w > 1) buf[0] = '9'; /* no leading zero: still reads as a number */
+}
+
+static void make_dir(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    (void)orig, (void)len;
+    snprintf(buf, cap, "dir%zu", n);
+}
+
+/* The extension of a file name: the part after its last '.', when that is
+ * 1 to 8 letters or digits and the name does not start there. */
+static size_t ext_of(const char *s, size_t n)
+{
+    for (size_t i = n; i-- > 1;) {
+        if (s[i] != '.') {
+            if (!isalnum((unsigned char)s[i])) return 0;
+            continue;
+        }
+        size_t e = n - i - 1;
+        return e >= 1 && e <= 8 ? n - i : 0;
+    }
+    return 0;
+}
+
+static void make_file(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    size_t e = ext_of(orig, len);
+    snprintf(buf, cap, "file%zu%.*s", n, (int)e, orig + len - e);
+}
+
+static void make_host(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    (void)orig, (void)len;
+    snprintf(buf, cap, "host%zu", n);
+}
+
+static void make_addr(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    (void)orig, (void)len;
+    snprintf(buf, cap, "192.0.2.%zu", (n - 1) % 254 + 1);
+}
+
+static void make_secret(const char *orig, size_t len, size_t n, char *buf, size_t cap)
+{
+    (void)orig, (void)len, (void)n;
+    snprintf(buf, cap, "<secret>");
+}
+
+/* ---- words ------------------------------------------------------------------- */
+
+enum { T_KEEP_WORDS = 1, T_PATHS = 2 };
+
+static int word_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+static int in_set(const json_t *set, const char *w, size_t n, int lower)
+{
+    char buf[64];
+    if (n >= sizeof buf) return 0;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = lower ? (char)tolower((unsigned char)w[i]) : w[i];
+    buf[n] = '\0';
+    return json_object_get(set, buf) != NULL;
+}
+
+/* go1, go1.21's "go1", v0, v12: versions, kept in free text. */
+static int version_word(const char *w, size_t n)
+{
+    size_t p = (n > 2 && w[0] == 'g' && w[1] == 'o') ? 2 : (n > 1 && w[0] == 'v') ? 1 : 0;
+    if (!p) return 0;
+    for (size_t i = p; i < n; i++)
+        if (!isdigit((unsigned char)w[i])) return 0;
+    return 1;
+}
+
+static void put_word(struct li_scrub *s, struct sb *o, const char *w, size_t n, int flags)
+{
+    if (isdigit((unsigned char)w[0])) {
+        if (n <= 6)
+            sb_put(o, w, n);
+        else
+            put_mapped(s, o, LI_SCRUB_NUMBER, w, n, make_number);
+        return;
+    }
+    if (in_set(s->keywords, w, n, 0) && !in_set(s->sensitive, w, n, 1)) {
+        sb_put(o, w, n);
+        return;
+    }
+    if ((flags & T_KEEP_WORDS) && (in_set(s->common, w, n, 1) || version_word(w, n)) &&
+        !in_set(s->sensitive, w, n, 1)) {
+        sb_put(o, w, n);
+        return;
+    }
+    put_mapped(s, o, LI_SCRUB_WORD, w, n, make_word);
+}
+
+/* ---- paths and URIs ---------------------------------------------------------- */
+
+static int path_char(unsigned char c)
+{
+    return word_char(c) || (c && strchr("._-~@+%", c));
+}
+
+static int kept_name(const char *c, size_t n)
+{
+    if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.') ||
+        (n == 1 && c[0] == '~'))
+        return 1;
+    for (size_t i = 0; i < COUNT(path_names); i++)
+        if (strlen(path_names[i]) == n && memcmp(path_names[i], c, n) == 0) return 1;
+    return 0;
+}
+
+static void put_name(struct li_scrub *s, struct sb *o, const char *c, size_t n, int last)
+{
+    if (kept_name(c, n))
+        sb_put(o, c, n);
+    else if (last && ext_of(c, n))
+        put_mapped(s, o, LI_SCRUB_FILE, c, n, make_file);
+    else
+        put_mapped(s, o, LI_SCRUB_DIR, c, n, make_dir);
+}
+
+/* A path: a root it starts with becomes <root>, then name by name. */
+static void put_path(struct li_scrub *s, struct sb *o, const char *p, size_t n)
+{
+    size_t best = 0, bi = 0, i;
+    json_t *r;
+    json_array_foreach(s->roots, i, r)
+    {
+        size_t rl = json_string_length(r);
+        if (rl > best && rl <= n && memcmp(p, json_string_value(r), rl) == 0 &&
+            (rl == n || p[rl] == '/')) {
+            best = rl;
+            bi = i;
+        }
+    }
+    size_t at = 0;
+    if (best) {
+        char ph[32];
+        snprintf(ph, sizeof ph, bi ? "/<root%zu>" : "/<root>", bi + 1);
+        sb_str(o, ph);
+        s->occ[LI_SCRUB_ROOT]++;
+        at = best;
+    }
+    while (at < n) {
+        if (p[at] == '/') {
+            sb_ch(o, '/');
+            at++;
+            continue;
+        }
+        size_t e = at;
+        while (e < n && p[e] != '/')
+            e++;
+        put_name(s, o, p + at, e - at, e == n);
+        at = e;
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n, int flags);
+
+/* file://[authority]/path[?query][#fragment]: the path is percent-decoded,
+ * scrubbed as a path (so it matches the same path written plainly), and
+ * written back; placeholders need no escaping. */
+static void put_file_uri(struct li_scrub *s, struct sb *o, const char *p, size_t n)
+{
+    sb_put(o, p, 7);
+    size_t at = 7, a = at;
+    while (a < n && p[a] != '/')
+        a++;
+    if (a > at) {
+        if (a - at == 9 && memcmp(p + at, "localhost", 9) == 0)
+            sb_put(o, p + at, 9);
+        else
+            put_mapped(s, o, LI_SCRUB_HOST, p + at, a - at, make_host);
+    }
+    size_t e = a;
+    while (e < n && p[e] != '?' && p[e] != '#')
+        e++;
+    struct sb dec = {0};
+    for (size_t i = a; i < e; i++) {
+        int h, l;
+        if (p[i] == '%' && i + 2 < e && (h = hexval(p[i + 1])) >= 0 &&
+            (l = hexval(p[i + 2])) >= 0) {
+            sb_ch(&dec, (char)(h * 16 + l));
+            i += 2;
+        } else {
+            sb_ch(&dec, p[i]);
+        }
+    }
+    struct sb path = {0};
+    if (dec.len) put_path(s, &path, dec.p, dec.len);
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char c = (unsigned char)path.p[i];
+        if (isalnum(c) || strchr("/._-~<>", c)) {
+            sb_ch(o, (char)c);
+        } else {
+            char esc[4];
+            snprintf(esc, sizeof esc, "%%%02X", c);
+            sb_str(o, esc);
+        }
+    }
+    if (dec.oom || path.oom) o->oom = 1;
+    free(dec.p);
+    free(path.p);
+    if (e < n) scrub_text(s, o, p + e, n - e, 0);
+}
+
+/* An IPv4 address at p (four dot-separated numbers up to 255, not followed
+ * by more of an address or a word): its length, else 0. */
+static size_t ipv4_at(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part) {
+            if (i >= n || p[i] != '.') return 0;
+            i++;
+        }
+        size_t d = 0;
+        unsigned v = 0;
+        while (i < n && isdigit((unsigned char)p[i]) && d < 4)
+            v = v * 10 + (unsigned)(p[i++] - '0'), d++;
+        if (d == 0 || d > 3 || v > 255) return 0;
+    }
+    if (i < n && (word_char((unsigned char)p[i]) ||
+                  (p[i] == '.' && i + 1 < n && isdigit((unsigned char)p[i + 1]))))
+        return 0;
+    return i;
+}
+
+static int ipv4_kept(const char *p, size_t n)
+{
+    return (n >= 4 && memcmp(p, "127.", 4) == 0) || (n == 7 && memcmp(p, "0.0.0.0", 7) == 0);
+}
+
+/* May a path or an address start after byte c? Not inside a word, a file
+ * name, a URL's "//" or another path. */
+static int boundary(const char *p, size_t i)
+{
+    if (i == 0) return 1;
+    unsigned char c = (unsigned char)p[i - 1];
+    return !word_char(c) && !strchr("./\\-~%@+$", c);
+}
+
+static int starts_ci(const char *p, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    if (n < k) return 0;
+    for (size_t i = 0; i < k; i++)
+        if (tolower((unsigned char)p[i]) != lit[i]) return 0;
+    return 1;
+}
+
+/* The end of a URI or path starting at p[0]: where a byte that cannot be
+ * part of one is. */
+static size_t token_end(const char *p, size_t n, size_t from)
+{
+    size_t e = from;
+    while (e < n && (path_char((unsigned char)p[e]) || p[e] == '/' || p[e] == '?' || p[e] == '#' ||
+                     p[e] == '=' || p[e] == '&'))
+        e++;
+    /* A sentence's full stop is not part of the name before it. */
+    while (e > from && (p[e - 1] == '.' || p[e - 1] == '?' || p[e - 1] == '#'))
+        e--;
+    return e;
+}
+
+static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n, int flags)
+{
+    size_t i = 0;
+    while (i < n && !o->oom) {
+        unsigned char c = (unsigned char)p[i];
+        if ((flags & T_PATHS) && boundary(p, i)) {
+            if (starts_ci(p + i, n - i, "file://")) {
+                size_t e = token_end(p + i, n - i, 7);
+                put_file_uri(s, o, p + i, e);
+                i += e;
+                continue;
+            }
+            if ((c == '/' && i + 1 < n && path_char((unsigned char)p[i + 1])) ||
+                (c == '~' && i + 1 < n && p[i + 1] == '/')) {
+                size_t e = i + 1;
+                while (e < n && (path_char((unsigned char)p[e]) || p[e] == '/'))
+                    e++;
+                while (e > i + 1 && p[e - 1] == '.')
+                    e--;
+                put_path(s, o, p + i, e - i);
+                i = e;
+                continue;
+            }
+            size_t a = isdigit(c) ? ipv4_at(p + i, n - i) : 0;
+            if (a && !ipv4_kept(p + i, a)) {
+                put_mapped(s, o, LI_SCRUB_ADDR, p + i, a, make_addr);
+                i += a;
+                continue;
+            }
+            if (a) {
+                sb_put(o, p + i, a);
+                i += a;
+                continue;
+            }
+        }
+        if ((flags & T_PATHS) && c == ':' && i + 2 < n && p[i + 1] == '/' && p[i + 2] == '/') {
+            /* scheme://user:password@host: the credentials go whole. */
+            size_t e = i + 3;
+            while (e < n && p[e] != '@' && p[e] != '/' && !isspace((unsigned char)p[e]) &&
+                   p[e] != '"')
+                e++;
+            if (e < n && p[e] == '@' && e > i + 3) {
+                sb_str(o, "://");
+                put_mapped(s, o, LI_SCRUB_SECRET, p + i + 3, e - i - 3, make_secret);
+                sb_ch(o, '@');
+                i = e + 1;
+                continue;
+            }
+        }
+        if (word_char(c)) {
+            size_t e = i;
+            while (e < n && word_char((unsigned char)p[e]))
+                e++;
+            put_word(s, o, p + i, e - i, flags);
+            i = e;
+            continue;
+        }
+        sb_ch(o, (char)c);
+        i++;
+    }
+}
+
+char *li_scrub_text(struct li_scrub *s, const char *text, size_t len)
+{
+    struct sb o = {0};
+    sb_put(&o, "", 0);
+    scrub_text(s, &o, text, len, T_KEEP_WORDS | T_PATHS);
+    if (o.oom) {
+        free(o.p);
+        return NULL;
+    }
+    return o.p;
+}
+
+/* ---- JSON by schema ---------------------------------------------------------- */
+
+enum mode {
+    M_DEFAULT,  /* text: every word but Go's, paths and URIs */
+    M_PROSE,    /* text: common words kept too */
+    M_CODE,     /* source text: words only, lengths kept */
+    M_ENUM,     /* a string kept when it looks like a protocol enum, else M_DEFAULT;
+                 * an object under such a key follows the usual rules */
+    M_ENUMTREE, /* M_ENUM for every string under it (capabilities) */
+    M_VERBATIM, /* kept, with everything under it */
+    M_ENVMAP,   /* an object of environment variables */
+    M_ENV,      /* an environment value */
+    M_SECRET,   /* a secret's value */
+    M_NAME,     /* a file name (DAP Source.name) */
+    M_ARGV,     /* a command line: NAME=VALUE and --NAME=VALUE with secret names */
+};
+
+struct ctx {
+    enum mode mode;  /* of this value */
+    int prose;       /* unknown strings are M_PROSE (lsptap's own lines) */
+    int top;         /* this object is a message body */
+    const char *key; /* the member name this value is under ("" in an array's top) */
+};
+
+static int is_key(const char *k, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(k, v[i]) == 0) return 1;
+    return 0;
+}
+
+/* Members whose string values are protocol enums or generated ids. */
+/* clang-format off */
+static const char *const enum_keys[] = {
+    "jsonrpc", "method", "kind", "languageId", "trace", "locale", "positionEncoding",
+    "positionEncodings", "command", "commands", "id", "token", "section", "triggerCharacters",
+    "allCommitCharacters", "retriggerCharacters", "commitCharacters", "contentFormat",
+    "documentationFormat", "codeActionKinds", "only", "tokenTypes", "tokenModifiers",
+    "changeNotifications", "code", "source", "severity", "scheme", "event", "category",
+    "presentationHint", "request", "startMethod", "adapterID", "pathFormat", "clientID",
+    "clientName", "context", "filter", "filters", "logOutput", "layer", "status", "result", "class",
+    "interface", "device", "operstate", "found_in", "tool", "probe", "protocol", "role", "record",
+    "stream", "dir", "start", "lsptap_version", "ended", "resolveSupport", "failureHandling",
+    "resourceOperations", "valueSet", "properties", "markupKind", "supportedChecksumAlgorithms",
+    "exceptionOptions", "breakMode", "mode", "backend", "stopReason", "triggerKind", "encoding",
+    "format_kind", "GOOS", "GOARCH", "GOVERSION", "CGO_ENABLED", "GO111MODULE", "GOTOOLCHAIN",
+    "GOAMD64",
+};
+/* clang-format on */
+
+/* clang-format off */
+static const char *const prose_keys[] = {
+    "message", "title", "why", "body_error", "ending", "summary", "hint", "verdict", "errno",
+    "reason", "error", "format", "description", "version", "sentence", "text_reason",
+};
+/* clang-format on */
+
+static const char *const code_keys[] = {"text", "newText", "insertText"};
+
+static const char *const verbatim_keys[] = {"serverInfo", "clientInfo", "clientName"};
+
+/* Subtrees that describe what a side supports: enums and booleans. */
+static const char *const enum_tree_keys[] = {"capabilities", "registerOptions"};
+
+static const char *const argv_keys[] = {"argv", "args", "buildFlags", "flags", "dlvFlags"};
+
+/* What a member under key k of a value in mode parent becomes. */
+static enum mode child_mode(const struct li_scrub *s, const struct ctx *parent, const char *k,
+                            const json_t *v)
+{
+    if (parent->mode == M_VERBATIM) return M_VERBATIM;
+    if (parent->mode == M_ENVMAP) {
+        if (s->is_secret && s->is_secret(k)) return M_SECRET;
+        return is_key(k, enum_keys, COUNT(enum_keys)) ? M_ENUM : M_ENV;
+    }
+    if (parent->mode == M_ENUMTREE) return M_ENUMTREE;
+    if (is_key(k, verbatim_keys, COUNT(verbatim_keys))) return M_VERBATIM;
+    if (is_key(k, enum_tree_keys, COUNT(enum_tree_keys))) return M_ENUMTREE;
+    if ((strcmp(k, "env") == 0 || strcmp(k, "environment") == 0) && json_is_object(v))
+        return M_ENVMAP;
+    if (strcmp(k, "type") == 0 && parent->top) return M_ENUM;
+    if (strcmp(k, "name") == 0 && strcmp(parent->key, "source") == 0) return M_NAME;
+    if (is_key(k, enum_keys, COUNT(enum_keys))) return M_ENUM;
+    if (is_key(k, code_keys, COUNT(code_keys))) return M_CODE;
+    if (is_key(k, prose_keys, COUNT(prose_keys))) return M_PROSE;
+    if (is_key(k, argv_keys, COUNT(argv_keys))) return M_ARGV;
+    return parent->prose ? M_PROSE : M_DEFAULT;
+}
+
+static int enum_like(const char *v, size_t n)
+{
+    if (n > 128 || (n && v[0] == '/')) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!isalnum(c) && !strchr("_.$/:-", c)) return 0;
+        if (c == '/' && i + 1 < n && v[i + 1] == '/') return 0;
+    }
+    return 1;
+}
+
+/* Puts o's text in v and frees it. */
+static int set_string(json_t *v, struct sb *o)
+{
+    int rc = o->oom || json_string_setn(v, o->p ? o->p : "", o->len) ? -ENOMEM : 0;
+    free(o->p);
+    return rc;
+}
+
+/* NAME=VALUE or -NAME=VALUE or --NAME=VALUE whose NAME is a secret's. */
+static int argv_secret(struct li_scrub *s, const char *v, size_t n, size_t *eq)
+{
+    const char *e = memchr(v, '=', n);
+    if (!e || !s->is_secret) return 0;
+    const char *nm = v;
+    while (nm < e && *nm == '-')
+        nm++;
+    char name[128];
+    size_t nl = (size_t)(e - nm);
+    if (nl == 0 || nl >= sizeof name) return 0;
+    memcpy(name, nm, nl);
+    name[nl] = '\0';
+    *eq = (size_t)(e - v);
+    return s->is_secret(name);
+}
+
+static int scrub_string(struct li_scrub *s, json_t *v, enum mode m)
+{
+    const char *p = json_string_value(v);
+    size_t n = json_string_length(v);
+    struct sb o = {0};
+    size_t eq;
+    switch (m) {
+    case M_VERBATIM:
+        return 0;
+    case M_ENUM:
+    case M_ENUMTREE:
+        if (enum_like(p, n)) return 0;
+        scrub_text(s, &o, p, n, T_PATHS);
+        break;
+    case M_CODE:
+        scrub_text(s, &o, p, n, 0);
+        break;
+    case M_PROSE:
+        scrub_text(s, &o, p, n, T_PATHS | T_KEEP_WORDS);
+        break;
+    case M_ENV:
+        if (n == 0) return 0;
+        count_value(s, LI_SCRUB_ENV, p, n);
+        scrub_text(s, &o, p, n, T_PATHS | T_KEEP_WORDS);
+        break;
+    case M_SECRET:
+        if (n == 0) return 0;
+        put_mapped(s, &o, LI_SCRUB_SECRET, p, n, make_secret);
+        break;
+    case M_NAME:
+        put_name(s, &o, p, n, 1);
+        break;
+    case M_ARGV:
+        if (argv_secret(s, p, n, &eq)) {
+            sb_put(&o, p, eq + 1);
+            put_mapped(s, &o, LI_SCRUB_SECRET, p + eq + 1, n - eq - 1, make_secret);
+        } else {
+            scrub_text(s, &o, p, n, T_PATHS | T_KEEP_WORDS);
+        }
+        break;
+    default:
+        scrub_text(s, &o, p, n, T_PATHS);
+        break;
+    }
+    return set_string(v, &o);
+}
+
+static int walk(struct li_scrub *s, json_t *v, const struct ctx *c);
+
+/* Environment variable names kept in an environment map: the ones Go, the
+ * shell and lsptap define. A name of the user's own (ACME_DEPLOY_KEY) may
+ * say whose machine it is, so it is scrubbed as a word. */
+static int known_env_name(const char *k)
+{
+    /* clang-format off */
+    static const char *const names[] = {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "PWD", "HTTP_PROXY",
+        "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "NETRC", "GITHUB_TOKEN", "GH_TOKEN", "GITLAB_TOKEN",
+    };
+    /* clang-format on */
+    static const char *const prefixes[] = {"GO", "CGO_", "LSPTAP_", "XDG_", "LC_"};
+    if (is_key(k, names, COUNT(names))) return 1;
+    for (size_t i = 0; i < COUNT(prefixes); i++)
+        if (strncmp(k, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+    return 0;
+}
+
+/* Object keys are names from the schema and are kept, except keys that are
+ * themselves URIs or paths (WorkspaceEdit.changes is keyed by URI) and the
+ * user's own environment variable names. */
+static int walk_object(struct li_scrub *s, json_t *v, const struct ctx *c)
+{
+    const char *k;
+    json_t *m;
+    int rename = 0;
+    json_object_foreach(v, k, m)
+    {
+        struct ctx cc = {child_mode(s, c, k, m), c->prose, 0, k};
+        int rc = walk(s, m, &cc);
+        if (rc) return rc;
+        if ((c->mode != M_VERBATIM && (k[0] == '/' || starts_ci(k, strlen(k), "file://"))) ||
+            (c->mode == M_ENVMAP && !known_env_name(k)))
+            rename = 1;
+    }
+    if (!rename) return 0;
+    json_t *copy = json_object();
+    if (!copy) return -ENOMEM;
+    json_object_foreach(v, k, m)
+    {
+        struct sb o = {0};
+        if (c->mode == M_ENVMAP && known_env_name(k))
+            sb_str(&o, k);
+        else
+            scrub_text(s, &o, k, strlen(k), T_PATHS);
+        int bad = o.oom || json_object_set(copy, o.p ? o.p : "", m);
+        free(o.p);
+        if (bad) {
+            json_decref(copy);
+            return -ENOMEM;
+        }
+    }
+    int rc = json_object_clear(v) || json_object_update(v, copy) ? -ENOMEM : 0;
+    json_decref(copy);
+    return rc;
+}
+
+static int walk(struct li_scrub *s, json_t *v, const struct ctx *c)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return scrub_string(s, v, c->mode);
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            int rc = walk(s, e, c);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    case JSON_OBJECT:
+        return walk_object(s, v, c);
+    default:
+        return 0;
+    }
+}
+
+int li_scrub_json(struct li_scrub *s, json_t *v)
+{
+    struct ctx c = {M_PROSE, 1, 0, ""};
+    int rc = walk(s, v, &c);
+    return rc ? rc : s->oom ? -ENOMEM : 0;
+}
+
+/* Message line members lsptap wrote from the classification: no user data. */
+/* clang-format off */
+static const char *const line_keys[] = {
+    "t_us", "dir", "bytes", "kind", "method", "command", "event", "id", "request_seq", "latency_us",
+    "unmatched", "cancelled", "truncated",
+};
+/* clang-format on */
+
+/* clang-format off */
+static const char *const header_keys[] = {
+    "lsptap", "protocol", "role", "start", "lsptap_version", "record", "pid", "version",
+};
+/* clang-format on */
+
+/* clang-format off */
+static const char *const event_keys[] = {
+    "t_us", "event", "stream", "code", "offset", "skipped", "method", "command", "id", "age_us",
+    "cancelled", "status", "signal", "pid",
+};
+/* clang-format on */
+
+int li_scrub_line(struct li_scrub *s, json_t *line)
+{
+    if (!json_is_object(line)) return 0;
+    int header = json_object_get(line, "lsptap") != NULL;
+    int msg = !header && json_object_get(line, "dir") != NULL;
+    const char *k;
+    json_t *m;
+    json_object_foreach(line, k, m)
+    {
+        struct ctx c = {M_DEFAULT, !msg, 0, k};
+        if (header && is_key(k, header_keys, COUNT(header_keys))) continue;
+        if (!header && !msg && is_key(k, event_keys, COUNT(event_keys)))
+            c.mode = M_ENUM;
+        else if (msg && is_key(k, line_keys, COUNT(line_keys)))
+            continue;
+        else if (msg && strcmp(k, "body") == 0)
+            c.top = json_is_object(m);
+        else if (msg && (strcmp(k, "why") == 0 || strcmp(k, "body_error") == 0 ||
+                         (strcmp(k, "error") == 0 && json_is_string(m))))
+            c.mode = M_PROSE;
+        else {
+            struct ctx root = {M_DEFAULT, !msg, 0, ""};
+            c.mode = child_mode(s, &root, k, m);
+        }
+        int rc = walk(s, m, &c);
+        if (rc) return rc;
+    }
+    if (header) {
+        json_t *by = json_pack("{s:s}", "by", "lsptap " LSPTAP_VERSION);
+        if (!by || json_object_set_new(line, "scrubbed", by)) return -ENOMEM;
+    }
+    return s->oom ? -ENOMEM : 0;
+}
+
+/* ---- learning roots -------------------------------------------------------- */
+
+static void root_from_uri(struct li_scrub *s, const json_t *u)
+{
+    const char *p = json_string_value(u);
+    if (!p || !starts_ci(p, strlen(p), "file://")) return;
+    p += 7;
+    while (*p && *p != '/')
+        p++;
+    struct sb dec = {0};
+    for (; *p && *p != '?' && *p != '#'; p++) {
+        int h, l;
+        if (*p == '%' && p[1] && p[2] && (h = hexval(p[1])) >= 0 && (l = hexval(p[2])) >= 0) {
+            sb_ch(&dec, (char)(h * 16 + l));
+            p += 2;
+        } else {
+            sb_ch(&dec, *p);
+        }
+    }
+    if (dec.p && !dec.oom && li_scrub_add_root(s, dec.p) == -ENOMEM) s->oom = 1;
+    free(dec.p);
+}
+
+static void root_from_path(struct li_scrub *s, const json_t *p)
+{
+    if (json_is_string(p) && li_scrub_add_root(s, json_string_value(p)) == -ENOMEM) s->oom = 1;
+}
+
+void li_scrub_learn(struct li_scrub *s, const json_t *line)
+{
+    if (json_object_get(line, "lsptap")) {
+        root_from_path(s, json_object_get(line, "cwd"));
+        return;
+    }
+    const json_t *body = json_object_get(line, "body");
+    const char *method = json_string_value(json_object_get(line, "method"));
+    const char *command = json_string_value(json_object_get(line, "command"));
+    const char *dir = json_string_value(json_object_get(line, "dir"));
+    if (!json_is_object(body) || !dir || strcmp(dir, "c2s") != 0) return;
+    if (method && strcmp(method, "initialize") == 0) {
+        const json_t *pr = json_object_get(body, "params");
+        root_from_uri(s, json_object_get(pr, "rootUri"));
+        root_from_path(s, json_object_get(pr, "rootPath"));
+        const json_t *folders = json_object_get(pr, "workspaceFolders");
+        for (size_t i = 0; i < json_array_size(folders); i++)
+            root_from_uri(s, json_object_get(json_array_get(folders, i), "uri"));
+    } else if (method && strcmp(method, "workspace/didChangeWorkspaceFolders") == 0) {
+        const json_t *ev = json_object_get(json_object_get(body, "params"), "event");
+        const json_t *added = json_object_get(ev, "added");
+        for (size_t i = 0; i < json_array_size(added); i++)
+            root_from_uri(s, json_object_get(json_array_get(added, i), "uri"));
+    } else if (command && (strcmp(command, "launch") == 0 || strcmp(command, "attach") == 0)) {
+        root_from_path(s, json_object_get(json_object_get(body, "arguments"), "cwd"));
+    }
+}
+
+json_t *li_scrub_counts(const struct li_scrub *s)
+{
+    json_t *o = json_object();
+    for (int k = 0; o && k < LI_SCRUB_KINDS; k++) {
+        size_t distinct = k == LI_SCRUB_ROOT ? json_array_size(s->roots) : s->made[k];
+        if (json_object_set_new(o, kind_names[k],
+                                json_pack("{s:I,s:I}", "distinct", (json_int_t)distinct,
+                                          "occurrences", (json_int_t)s->occ[k]))) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* ---- a whole file ----------------------------------------------------------- */
+
+/* One pass over a session file: learning (out NULL) or writing. */
+static int file_pass(struct li_scrub *s, const char *in, FILE *out, FILE *warn, char *err,
+                     size_t errlen)
+{
+    struct li_reader *r = li_reader_open(in, err, errlen);
+    if (!r) return 2;
+    json_t *line;
+    size_t no;
+    char lerr[512];
+    int rc, first = 1, res = 0;
+    while (!res && (rc = li_reader_next(r, &line, &no, lerr, sizeof lerr)) != LI_READ_EOF) {
+        if (rc == LI_READ_ERROR) {
+            snprintf(err, errlen, "%s", lerr);
+            res = 2;
+        } else if (rc == LI_READ_BAD && first) {
+            snprintf(err, errlen, "%s: not a session file (line %zu: %s)", in, no, lerr);
+            res = 2;
+        } else if (rc == LI_READ_BAD) {
+            if (out && warn) fprintf(warn, "lsptap scrub: %s: left out (%s)\n", in, lerr);
+        } else if (first && !json_object_get(line, "lsptap")) {
+            snprintf(err, errlen, "%s: not a session file (line %zu has no \"lsptap\" key)", in,
+                     no);
+            json_decref(line);
+            res = 2;
+        } else {
+            first = 0;
+            int bad = 0;
+            if (!out)
+                li_scrub_learn(s, line);
+            else if ((bad = li_scrub_line(s, line)) != 0)
+                snprintf(err, errlen, "out of memory");
+            else if (json_dumpf(line, out, JSON_COMPACT) || fputc('\n', out) == EOF)
+                snprintf(err, errlen, "cannot write: %s", strerror(errno)), bad = 1;
+            json_decref(line);
+            if (bad) res = 1;
+        }
+    }
+    if (!res && out && li_reader_truncated(r) && warn)
+        fprintf(warn, "lsptap scrub: %s: last line %zu is cut short; left out\n", in,
+                li_reader_truncated(r));
+    li_reader_close(r);
+    if (!res && first) snprintf(err, errlen, "%s: empty, not a session file", in), res = 2;
+    if (!res && s->oom) snprintf(err, errlen, "out of memory"), res = 1;
+    return res;
+}
+
+int li_scrub_learn_file(struct li_scrub *s, const char *in, char *err, size_t errlen)
+{
+    return file_pass(s, in, NULL, NULL, err, errlen);
+}
+
+int li_scrub_file(struct li_scrub *s, const char *in, FILE *out, FILE *warn, char *err,
+                  size_t errlen)
+{
+    int rc = file_pass(s, in, NULL, NULL, err, errlen);
+    return rc ? rc : file_pass(s, in, out, warn, err, errlen);
+}

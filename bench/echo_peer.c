@@ -24,7 +24,7 @@
 
 enum {
     EP_BUF_SIZE = 1 << 20, /* one read: large, so bulk transfers cost few syscalls */
-    EP_HDR_MAX = 8 * 1024, /* same cap as framing/ (DESIGN.md) */
+    EP_HDR_MAX = 8 * 1024, /* same cap as framing/ (docs/design.md) */
 };
 
 static unsigned char ep_buf[EP_BUF_SIZE];

@@ -29,7 +29,7 @@ int cmd_replay(int argc, char **argv)
     char err[512];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--") || !strcmp(a, "--server")) { /* DESIGN.md spells it both ways */
+        if (!strcmp(a, "--") || !strcmp(a, "--server")) { /* docs/design.md spells it both ways */
             if (i + 1 >= argc)
                 return fprintf(stderr, "lsptap replay: nothing after %s\n", a), usage(stderr);
             o.server = argv + i + 1;

@@ -20,7 +20,7 @@
  *     the next "Content-Length:" (case-insensitive) and reports how many
  *     bytes it skipped. It never stops accepting input.
  *
- * Rules (DESIGN.md, framing/): header lines end in "\r\n"; names are
+ * Rules (docs/design.md, framing/): header lines end in "\r\n"; names are
  * case-insensitive; Content-Length is required, digits only, no sign, at
  * most the configured maximum; Content-Type is accepted when its charset
  * is utf-8 or utf8 (or absent); unknown headers are kept and reported;

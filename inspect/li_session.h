@@ -2,7 +2,7 @@
  * li_session — what the traffic of one session means, and its record.
  *
  * The proxy forwards bytes first and then hands the same bytes to
- * li_session_feed() (DESIGN.md principle 1). The session frames each
+ * li_session_feed() (docs/design.md principle 1). The session frames each
  * direction (framing/lf.h), classifies every message (li_msg.h), pairs
  * requests with replies per direction, and produces the session file's
  * JSON Lines through a sink the caller provides. It never blocks and never
@@ -14,7 +14,7 @@
  * tables (at most max_pending entries per direction; the oldest entry is
  * evicted and counted when a table is full).
  *
- * Line formats are DESIGN.md's "Interfaces" section and docs/session-format.md.
+ * Line formats are docs/design.md's "Interfaces" section and docs/session-format.md.
  */
 #ifndef LSPTAP_INSPECT_LI_SESSION_H
 #define LSPTAP_INSPECT_LI_SESSION_H
@@ -149,7 +149,7 @@ size_t li_session_pending(const struct li_session *s, struct li_pending *out,
  * "pending", with stream, method (DAP: command), id, age_us, cancelled) and
  * the closing "summary" event line with the counts and the members of
  * `extra` (borrowed; may be NULL). The direction is named "stream", not
- * "dir": a line with "dir" is a message line (DESIGN.md, Interfaces). */
+ * "dir": a line with "dir" is a message line (docs/design.md, Interfaces). */
 void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra);
 
 #endif

@@ -2,7 +2,7 @@
  * ln — netcheck: why a connection to HOST:PORT fails, layer by layer.
  *
  * Layers run in the order link, network, dns, transport, tls, application
- * (DESIGN.md, netcheck/). Each is one unit with one interface,
+ * (docs/design.md, netcheck/). Each is one unit with one interface,
  * ln_layer_<name>(target, ctx, result), after curl's connection filters: it
  * reads what the earlier layers left in the context, fills its result, and
  * returns 0 or a negative errno when it could not run at all (out of

@@ -4,7 +4,7 @@
  * Text streams: ln_render_header first, ln_render_layer from ln_run's
  * callback as each layer finishes, ln_render_verdict at the end. Evidence
  * is shown for layers that failed or warned, and for all when `verbose`.
- * JSON is DESIGN.md's object: {"target", "layers": [...], "verdict"}.
+ * JSON is docs/design.md's object: {"target", "layers": [...], "verdict"}.
  */
 #ifndef LSPTAP_NETCHECK_LN_RENDER_H
 #define LSPTAP_NETCHECK_LN_RENDER_H

@@ -21,7 +21,7 @@
  *
  * It dies with lsptap: PR_SET_PDEATHSIG(SIGKILL) is set in the child, so a
  * server that does not read its stdin (and so never sees EOF) is not left
- * behind when lsptap is SIGKILLed (DESIGN.md principle 4, no orphans).
+ * behind when lsptap is SIGKILLed (docs/design.md principle 4, no orphans).
  *
  * Its end is noticed through SIGCHLD (a uv_signal_t, as libuv's own child
  * watcher does) and waitpid on this child's pid only, so other children of

@@ -1,5 +1,5 @@
 /*
- * lp_diag — netcheck on a target a connect just failed to reach (DESIGN.md:
+ * lp_diag — netcheck on a target a connect just failed to reach (docs/design.md:
  * "whenever a connect attempt fails, netcheck runs on that target").
  *
  * Blocking: it runs every layer (a few seconds at most on a filtered

@@ -920,7 +920,7 @@ static int is_loopback(const struct sockaddr_storage *ss)
     return 0;
 }
 
-/* The relay's rule (DESIGN.md principle 6): the stand-in listens on
+/* The relay's rule (docs/design.md principle 6): the stand-in listens on
  * loopback unless told otherwise. The real dlv then listens on loopback
  * too, so its own warning about remote connections never comes: when the
  * user allowed it, lsptap gives that warning itself. Returns 0 to go on, -1

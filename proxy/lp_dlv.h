@@ -1,5 +1,5 @@
 /*
- * lp_dlv — the dlv stand-in (DESIGN.md proxy/, vscode-go's dlv facts).
+ * lp_dlv — the dlv stand-in (docs/design.md proxy/, vscode-go's dlv facts).
  *
  * `dlv dap --listen=ADDR [flags]`: the real dlv is started with the same
  * flags on 127.0.0.1:0; once it prints "DAP server listening at: A", lsptap

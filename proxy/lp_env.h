@@ -70,7 +70,7 @@ void lp_env_report_free(struct lp_env_report *r);
 /* How many problems change the environment (action SET or UNSET). */
 size_t lp_env_changes(const struct lp_env_report *r);
 
-/* The problems in DESIGN.md's doctor shape: a new array of
+/* The problems in docs/design.md's doctor shape: a new array of
  * {"check", "variable", "severity", "message", "fix"}; NULL when out of
  * memory. */
 json_t *lp_env_problems_json(const struct lp_env_report *r);

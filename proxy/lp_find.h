@@ -1,7 +1,7 @@
 /*
  * lp_find — where the real gopls / dlv is.
  *
- * Order (DESIGN.md): the configured path (LSPTAP_GOPLS / LSPTAP_DLV, then the
+ * Order (docs/design.md): the configured path (LSPTAP_GOPLS / LSPTAP_DLV, then the
  * config file), then every PATH entry skipping any file that is lsptap
  * itself (same device and inode as /proc/self/exe after resolving links),
  * then $(go env GOBIN), $(go env GOPATH)/bin (first GOPATH entry) and

@@ -7,7 +7,7 @@
  * (header and body, exactly as received). Bytes that do not frame — garbage,
  * a bad header — are handed out unchanged as "raw", up to the next
  * "Content-Length:", so nothing is lost or altered for not parsing
- * (DESIGN.md principle 2). A frame larger than LP_GATE_MAX_FRAME is passed
+ * (docs/design.md principle 2). A frame larger than LP_GATE_MAX_FRAME is passed
  * through raw as it arrives instead of being held whole.
  *
  * Also here: rewriting a message's top-level "id", and a small set of ids.

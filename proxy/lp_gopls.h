@@ -1,5 +1,5 @@
 /*
- * lp_gopls — the gopls stand-in (DESIGN.md proxy/).
+ * lp_gopls — the gopls stand-in (docs/design.md proxy/).
  *
  * A server invocation (no subcommand, or `serve`, with any gopls flags) is
  * relayed over stdio through lp_relay with a recorded session; anything

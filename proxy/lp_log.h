@@ -4,7 +4,7 @@
  * lp_log_line() only appends to an in-memory queue under a mutex; a writer
  * thread drains the queue to the file. When the queue would pass its cap
  * (config log_buffer) the line is dropped and counted, so a slow or failing
- * disk never stalls the event loop (DESIGN.md principle 1). A line larger
+ * disk never stalls the event loop (docs/design.md principle 1). A line larger
  * than the cap is not dropped for its size: such lines are queued past the
  * cap while they total at most max_inspect (any single one when none
  * waits), so the queue holds at most cap + max(max_inspect, one line), and

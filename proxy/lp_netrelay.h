@@ -7,7 +7,7 @@
  *
  * ADDR is host:port, [v6]:port or unix:PATH. Every connection is inspected
  * and recorded as its own session (role "relay"). A plain listener on an
- * address that is not loopback is refused unless --insecure (DESIGN.md
+ * address that is not loopback is refused unless --insecure (docs/design.md
  * principle 6). tls:// addresses and the --cert/--key/--ca/--client-ca
  * options are refused with a message until TLS is built.
  */

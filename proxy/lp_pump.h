@@ -1,6 +1,6 @@
 /*
  * lp_pump — one direction of a relay: bytes read from src are written to dst
- * unchanged, then shown to the inspector (forward first, DESIGN.md
+ * unchanged, then shown to the inspector (forward first, docs/design.md
  * principle 1). Any libuv streams: pipes, TCP, the child's stdio.
  *
  * Backpressure with hysteresis: src stops being read when dst's write queue

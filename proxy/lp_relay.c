@@ -168,7 +168,7 @@ static void kill_child(struct relay *r, int sig)
 }
 
 /* The server runs as a process group leader, so SIGKILL can reach what it
- * started too: nothing may outlive the session (DESIGN.md principle 4). */
+ * started too: nothing may outlive the session (docs/design.md principle 4). */
 void lp_rl_kill_group(struct gen *g)
 {
     if (g->pid > 0) kill(-g->pid, SIGKILL);

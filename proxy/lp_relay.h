@@ -32,7 +32,7 @@ struct lp_relay_opts {
     const struct lp_config *cfg;
     /* Supervise the LSP handshake (the gopls stand-in): on a failed
      * handshake, check the environment and restart the server with a
-     * repaired one (DESIGN.md proxy/, docs/repair.md). */
+     * repaired one (docs/design.md proxy/, docs/repair.md). */
     int supervise;
     /* Watches the server's messages for connections it failed to make and
      * reports them (proxy/lp_netwatch.h); NULL: none. The session must have

@@ -13,7 +13,7 @@
  * gets the same (stream, nread, buf) calls it would get from libuv, with
  * nread UV_EOF at the peer's close_notify or TCP EOF.
  *
- * Defaults follow DESIGN.md: TLS 1.2 at least, the peer's certificate
+ * Defaults follow docs/design.md: TLS 1.2 at least, the peer's certificate
  * verified (the system's CAs or --ca), the host name (or IP address)
  * checked and sent as SNI; a listener with a client CA refuses a client
  * without a valid certificate during the handshake, before any byte is

@@ -1,6 +1,6 @@
 #!/bin/sh
 # scripts/check-fresh.sh [REF] — the build from a clean clone on a machine
-# where the libraries appear only during the deps step (DESIGN.md, "Tests
+# where the libraries appear only during the deps step (docs/design.md, "Tests
 # and setup"). Extracts REF (default HEAD) into a scratch directory and runs
 # `make demo` and then, after `make clean`, `make install DESTDIR=...` there
 # with PATH shims:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs into a scratch DESTDIR and checks the layout DESIGN.md fixes:
+# Installs into a scratch DESTDIR and checks the layout docs/design.md fixes:
 # P/bin/lsptap, P/lib/lsptap/{gopls,dlv} -> ../../bin/lsptap, the man page;
 # and that the installed gopls link really acts as gopls.
 set -eu

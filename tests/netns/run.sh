@@ -320,7 +320,7 @@ else
   fail=$((fail + 1)); echo "FAIL doctor --net (exit $got)"; printf '%s\n' "$out" | tail -40 | sed 's/^/  | /'
 fi
 
-# JSON: the object of DESIGN.md, verdict naming the layer.
+# JSON: the object of docs/design.md, verdict naming the layer.
 json=$(inC "$LSPTAP" netcheck 10.99.2.2:7004 --json --timeout 2)
 if printf '%s' "$json" | node -e '
   const r = JSON.parse(require("fs").readFileSync(0, "utf8"));

@@ -1,5 +1,5 @@
 /*
- * netcheck: HOST:PORT parsing, the JSON object of DESIGN.md, the verdict
+ * netcheck: HOST:PORT parsing, the JSON object of docs/design.md, the verdict
  * and the exit code of a report.
  */
 #include <setjmp.h>

@@ -1,7 +1,7 @@
 // The debugger side of the e2e tests: the dlv stand-in started the way
 // vscode-go starts it, VS Code's own DAP test client (DebugClient from
 // @vscode/debugadapter-testsupport) connected to the port it announces, and
-// the checks of a DAP session file (DESIGN.md "Interfaces other tools rely
+// the checks of a DAP session file (docs/design.md "Interfaces other tools rely
 // on", protocol "dap").
 import assert from 'node:assert/strict';
 import path from 'node:path';

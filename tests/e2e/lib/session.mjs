@@ -1,5 +1,5 @@
 // Reading and checking lsptap session files (JSON Lines) against the
-// contract in DESIGN.md "Interfaces other tools rely on".
+// contract in docs/design.md "Interfaces other tools rely on".
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';

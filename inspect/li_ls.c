@@ -43,7 +43,12 @@ json_t *li_ls(const char *dir, FILE *warn, char *err, size_t errlen)
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         struct li_stats *st;
         if (li_stats_load(path, &st, NULL, why, sizeof why) != 0) {
-            if (warn) fprintf(warn, "lsptap ls: %s; left out\n", why);
+            if (warn) {
+                /* why quotes a file name from the directory: escaped. */
+                fputs("lsptap ls: ", warn);
+                li_escape_write(why, strlen(why), 0, warn);
+                fputs("; left out\n", warn);
+            }
             continue;
         }
         if (n == cap) {

@@ -245,9 +245,12 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
         if (skipping || (unsigned long long)n > LI_READER_LINE_MAX ||
             plen + (size_t)n > LI_READER_LINE_MAX) {
             /* Longer than any session line: skipped to its newline. */
-            if (!skipping)
-                fprintf(stderr, "lsptap tail: %s:%zu: a line longer than %zu bytes; skipped\n",
-                        path, lineno + 1, LI_READER_LINE_MAX);
+            if (!skipping) {
+                fputs("lsptap tail: ", stderr);
+                li_escape_write(path, strlen(path), 0, stderr);
+                fprintf(stderr, ":%zu: a line longer than %zu bytes; skipped\n", lineno + 1,
+                        LI_READER_LINE_MAX);
+            }
             plen = 0;
             skipping = !nl;
             if (nl) lineno++;

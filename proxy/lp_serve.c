@@ -27,7 +27,8 @@ static const char *const recorded_env[] = {
     "GOPROXY",   "GONOPROXY",  "GOPRIVATE",  "GONOSUMDB",  "GOSUMDB",  "GOWORK",
     "GOENV",     "GOMODCACHE", "GOCACHE",    "GOTOOLCHAIN", "GOOS",    "GOARCH",
     "CGO_ENABLED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-    "no_proxy",  "HOME",       "XDG_CONFIG_HOME", "XDG_CACHE_HOME", NULL,
+    "no_proxy",  "SSL_CERT_FILE", "SSL_CERT_DIR", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+    NULL,
 };
 
 void lp_say(const char *fmt, ...)

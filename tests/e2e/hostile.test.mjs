@@ -228,6 +228,16 @@ test('every reader refuses a FIFO at once, and ls leaves one out', { timeout: 90
   assert.match(ls.stderr, /x\.jsonl is not a regular file \(a FIFO\); left out/);
 });
 
+test('ls names a left-out file whose name holds terminal controls escaped', { timeout: 30000 }, (t) => {
+  const dir = tempDir(t);
+  const fifo = path.join(dir, '\u001b]0;pwned\u0007\u001b[2J.jsonl');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const ls = spawnSync(lsptapBin(), ['ls', dir], { timeout: 10000, encoding: 'utf8', env: childEnv() });
+  assert.equal(ls.status, 0, ls.stderr);
+  assert.doesNotMatch(ls.stderr, /[\u0007\u001b]/, 'a raw control character reached the terminal');
+  assert.match(ls.stderr, /\\x1b\]0;pwned\\x07\\x1b\[2J\.jsonl is not a regular file \(a FIFO\); left out/);
+});
+
 test('tail on the session of a SIGKILLed lsptap stops, saying the writer is gone', { timeout: 60000 }, async (t) => {
   const dir = tempDir(t);
   const sessions = path.join(dir, 's');

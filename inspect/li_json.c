@@ -633,26 +633,6 @@ static const unsigned char *scan_key(struct scan *s, const unsigned char *p, str
     return skip_ws(s, p + 1);
 }
 
-static enum li_jtype type_of(unsigned c)
-{
-    switch (c) {
-    case '{':
-        return LI_J_OBJECT;
-    case '[':
-        return LI_J_ARRAY;
-    case '"':
-        return LI_J_STRING;
-    case 't':
-        return LI_J_TRUE;
-    case 'f':
-        return LI_J_FALSE;
-    case 'n':
-        return LI_J_NULL;
-    default:
-        return LI_J_NUMBER;
-    }
-}
-
 /* The grammar as a loop: "value" scans one value (opening a container
  * pushes and goes on to its first element); "after" handles what follows a
  * complete value at the current depth. Members of the top-level object are
@@ -670,10 +650,10 @@ static const unsigned char *scan_value(struct scan *s, const unsigned char *p, l
         /* value: */
         if (p >= end) return out_of_input(s);
         unsigned c = *p;
-        if (st.depth == 0) *top = type_of(c);
+        if (st.depth == 0) *top = li_json_type_of(c);
         if (st.depth == 1 && top_obj) {
             mem->val.p = (const char *)p;
-            mem->type = type_of(c);
+            mem->type = li_json_type_of(c);
             s->in_member = 1;
         }
         if (c == '{' || c == '[') {

@@ -77,4 +77,26 @@ int li_json_scan(const char *buf, size_t len, int partial, li_json_member_fn fn,
 /* Length of the prefix of s[0..len) that is valid UTF-8 (len when all is). */
 size_t li_utf8_valid_prefix(const char *s, size_t len);
 
+/* The type of the JSON value whose first byte is c (anything that is not
+ * an object, array, string or literal reads as a number). */
+static inline enum li_jtype li_json_type_of(unsigned c)
+{
+    switch (c) {
+    case '{':
+        return LI_J_OBJECT;
+    case '[':
+        return LI_J_ARRAY;
+    case '"':
+        return LI_J_STRING;
+    case 't':
+        return LI_J_TRUE;
+    case 'f':
+        return LI_J_FALSE;
+    case 'n':
+        return LI_J_NULL;
+    default:
+        return LI_J_NUMBER;
+    }
+}
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_buf.h"
+
 static int name_byte(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -63,40 +65,16 @@ static size_t match_at(const char *s, size_t len, size_t i, const char *from, in
     return j - i;
 }
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = (b->len + n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void put_encoded(struct buf *b, const char *s)
+static void put_encoded(struct li_buf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (name_byte(c) || c == '/') {
-            put(b, (const char *)&c, 1);
+            li_buf_put(b, (const char *)&c, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(b, e, 3);
+            li_buf_put(b, e, 3);
         }
     }
 }
@@ -104,7 +82,7 @@ static void put_encoded(struct buf *b, const char *s)
 char *li_rewrite_str(const char *s, size_t len, const char *from, const char *to, size_t *out_len)
 {
     if (!from || !*from) return NULL;
-    struct buf b = {0};
+    struct li_buf b = {0};
     size_t i = 0, copied = 0;
     int any = 0;
     while (i < len) {
@@ -114,12 +92,12 @@ char *li_rewrite_str(const char *s, size_t len, const char *from, const char *to
             i++;
             continue;
         }
-        put(&b, s + copied, i - copied);
+        li_buf_put(&b, s + copied, i - copied);
         int in_uri = i >= 7 && memcmp(s + i - 7, "file://", 7) == 0;
         if (esc || in_uri)
             put_encoded(&b, to);
         else
-            put(&b, to, strlen(to));
+            li_buf_put(&b, to, strlen(to));
         i += m;
         copied = i;
         any = 1;
@@ -128,7 +106,7 @@ char *li_rewrite_str(const char *s, size_t len, const char *from, const char *to
         free(b.p);
         return NULL;
     }
-    put(&b, s + copied, len - copied);
+    li_buf_put(&b, s + copied, len - copied);
     if (b.oom) {
         free(b.p);
         return NULL;

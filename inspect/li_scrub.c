@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_reader.h"
 
 struct li_scrub {
@@ -138,42 +139,6 @@ static const char *const path_names[] = {
 
 /* ---- a growable string -------------------------------------------------- */
 
-struct sb {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_put(struct sb *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sb *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_ch(struct sb *b, char c)
-{
-    sb_put(b, &c, 1);
-}
-
 /* ---- setup ------------------------------------------------------------------ */
 
 static json_t *word_set(const char *const *v, size_t n, int lower)
@@ -261,13 +226,13 @@ typedef void (*make_fn)(const char *orig, size_t len, size_t n, char *buf, size_
 /* The placeholder of orig[0..len) in map k, made by mk when orig is new.
  * An original jansson cannot hold as a key (invalid UTF-8 after
  * percent-decoding) gets a fresh placeholder each time. */
-static void put_mapped(struct li_scrub *s, struct sb *o, enum li_scrub_kind k, const char *orig,
+static void put_mapped(struct li_scrub *s, struct li_buf *o, enum li_scrub_kind k, const char *orig,
                        size_t len, make_fn mk)
 {
     s->occ[k]++;
     json_t *v = json_object_getn(s->map[k], orig, len);
     if (v) {
-        sb_put(o, json_string_value(v), json_string_length(v));
+        li_buf_put(o, json_string_value(v), json_string_length(v));
         return;
     }
     char buf[512];
@@ -276,7 +241,7 @@ static void put_mapped(struct li_scrub *s, struct sb *o, enum li_scrub_kind k, c
     /* A key jansson refuses leaves the map as it was: the next occurrence
      * gets a fresh placeholder, which hides as much. */
     json_object_setn_new(s->map[k], orig, len, json_string(buf));
-    sb_str(o, buf);
+    li_buf_str(o, buf);
 }
 
 /* Counts a value replaced as a whole (an environment value). */
@@ -405,22 +370,22 @@ static int version_word(const char *w, size_t n)
     return 1;
 }
 
-static void put_word(struct li_scrub *s, struct sb *o, const char *w, size_t n, int flags)
+static void put_word(struct li_scrub *s, struct li_buf *o, const char *w, size_t n, int flags)
 {
     if (isdigit((unsigned char)w[0])) {
         if (n <= 6)
-            sb_put(o, w, n);
+            li_buf_put(o, w, n);
         else
             put_mapped(s, o, LI_SCRUB_NUMBER, w, n, make_number);
         return;
     }
     if (in_set(s->keywords, w, n, 0) && !in_set(s->sensitive, w, n, 1)) {
-        sb_put(o, w, n);
+        li_buf_put(o, w, n);
         return;
     }
     if ((flags & T_KEEP_WORDS) && (in_set(s->common, w, n, 1) || version_word(w, n)) &&
         !in_set(s->sensitive, w, n, 1)) {
-        sb_put(o, w, n);
+        li_buf_put(o, w, n);
         return;
     }
     put_mapped(s, o, LI_SCRUB_WORD, w, n, make_word);
@@ -443,10 +408,10 @@ static int kept_name(const char *c, size_t n)
     return 0;
 }
 
-static void put_name(struct li_scrub *s, struct sb *o, const char *c, size_t n, int last)
+static void put_name(struct li_scrub *s, struct li_buf *o, const char *c, size_t n, int last)
 {
     if (kept_name(c, n))
-        sb_put(o, c, n);
+        li_buf_put(o, c, n);
     else if (last && ext_of(c, n))
         put_mapped(s, o, LI_SCRUB_FILE, c, n, make_file);
     else
@@ -454,7 +419,7 @@ static void put_name(struct li_scrub *s, struct sb *o, const char *c, size_t n, 
 }
 
 /* A path: a root it starts with becomes <root>, then name by name. */
-static void put_path(struct li_scrub *s, struct sb *o, const char *p, size_t n)
+static void put_path(struct li_scrub *s, struct li_buf *o, const char *p, size_t n)
 {
     size_t best = 0, bi = 0, i;
     json_t *r;
@@ -471,13 +436,13 @@ static void put_path(struct li_scrub *s, struct sb *o, const char *p, size_t n)
     if (best) {
         char ph[32];
         snprintf(ph, sizeof ph, bi ? "/<root%zu>" : "/<root>", bi + 1);
-        sb_str(o, ph);
+        li_buf_str(o, ph);
         s->occ[LI_SCRUB_ROOT]++;
         at = best;
     }
     while (at < n) {
         if (p[at] == '/') {
-            sb_ch(o, '/');
+            li_buf_ch(o, '/');
             at++;
             continue;
         }
@@ -496,47 +461,47 @@ static int hexval(char c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n, int flags);
+static void scrub_text(struct li_scrub *s, struct li_buf *o, const char *p, size_t n, int flags);
 
 /* file://[authority]/path[?query][#fragment]: the path is percent-decoded,
  * scrubbed as a path (so it matches the same path written plainly), and
  * written back; placeholders need no escaping. */
-static void put_file_uri(struct li_scrub *s, struct sb *o, const char *p, size_t n)
+static void put_file_uri(struct li_scrub *s, struct li_buf *o, const char *p, size_t n)
 {
-    sb_put(o, p, 7);
+    li_buf_put(o, p, 7);
     size_t at = 7, a = at;
     while (a < n && p[a] != '/')
         a++;
     if (a > at) {
         if (a - at == 9 && memcmp(p + at, "localhost", 9) == 0)
-            sb_put(o, p + at, 9);
+            li_buf_put(o, p + at, 9);
         else
             put_mapped(s, o, LI_SCRUB_HOST, p + at, a - at, make_host);
     }
     size_t e = a;
     while (e < n && p[e] != '?' && p[e] != '#')
         e++;
-    struct sb dec = {0};
+    struct li_buf dec = {0};
     for (size_t i = a; i < e; i++) {
         int h, l;
         if (p[i] == '%' && i + 2 < e && (h = hexval(p[i + 1])) >= 0 &&
             (l = hexval(p[i + 2])) >= 0) {
-            sb_ch(&dec, (char)(h * 16 + l));
+            li_buf_ch(&dec, (char)(h * 16 + l));
             i += 2;
         } else {
-            sb_ch(&dec, p[i]);
+            li_buf_ch(&dec, p[i]);
         }
     }
-    struct sb path = {0};
+    struct li_buf path = {0};
     if (dec.len) put_path(s, &path, dec.p, dec.len);
     for (size_t i = 0; i < path.len; i++) {
         unsigned char c = (unsigned char)path.p[i];
         if (isalnum(c) || strchr("/._-~<>", c)) {
-            sb_ch(o, (char)c);
+            li_buf_ch(o, (char)c);
         } else {
             char esc[4];
             snprintf(esc, sizeof esc, "%%%02X", c);
-            sb_str(o, esc);
+            li_buf_str(o, esc);
         }
     }
     if (dec.oom || path.oom) o->oom = 1;
@@ -604,7 +569,7 @@ static size_t token_end(const char *p, size_t n, size_t from)
     return e;
 }
 
-static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n, int flags)
+static void scrub_text(struct li_scrub *s, struct li_buf *o, const char *p, size_t n, int flags)
 {
     size_t i = 0;
     while (i < n && !o->oom) {
@@ -634,7 +599,7 @@ static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n
                 continue;
             }
             if (a) {
-                sb_put(o, p + i, a);
+                li_buf_put(o, p + i, a);
                 i += a;
                 continue;
             }
@@ -646,9 +611,9 @@ static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n
                    p[e] != '"')
                 e++;
             if (e < n && p[e] == '@' && e > i + 3) {
-                sb_str(o, "://");
+                li_buf_str(o, "://");
                 put_mapped(s, o, LI_SCRUB_SECRET, p + i + 3, e - i - 3, make_secret);
-                sb_ch(o, '@');
+                li_buf_ch(o, '@');
                 i = e + 1;
                 continue;
             }
@@ -661,15 +626,15 @@ static void scrub_text(struct li_scrub *s, struct sb *o, const char *p, size_t n
             i = e;
             continue;
         }
-        sb_ch(o, (char)c);
+        li_buf_ch(o, (char)c);
         i++;
     }
 }
 
 char *li_scrub_text(struct li_scrub *s, const char *text, size_t len)
 {
-    struct sb o = {0};
-    sb_put(&o, "", 0);
+    struct li_buf o = {0};
+    li_buf_put(&o, "", 0);
     scrub_text(s, &o, text, len, T_KEEP_WORDS | T_PATHS);
     if (o.oom) {
         free(o.p);
@@ -779,7 +744,7 @@ static int enum_like(const char *v, size_t n)
 }
 
 /* Puts o's text in v and frees it. */
-static int set_string(json_t *v, struct sb *o)
+static int set_string(json_t *v, struct li_buf *o)
 {
     int rc = o->oom || json_string_setn(v, o->p ? o->p : "", o->len) ? -ENOMEM : 0;
     free(o->p);
@@ -807,7 +772,7 @@ static int scrub_string(struct li_scrub *s, json_t *v, enum mode m)
 {
     const char *p = json_string_value(v);
     size_t n = json_string_length(v);
-    struct sb o = {0};
+    struct li_buf o = {0};
     size_t eq;
     switch (m) {
     case M_VERBATIM:
@@ -837,7 +802,7 @@ static int scrub_string(struct li_scrub *s, json_t *v, enum mode m)
         break;
     case M_ARGV:
         if (argv_secret(s, p, n, &eq)) {
-            sb_put(&o, p, eq + 1);
+            li_buf_put(&o, p, eq + 1);
             put_mapped(s, &o, LI_SCRUB_SECRET, p + eq + 1, n - eq - 1, make_secret);
         } else {
             scrub_text(s, &o, p, n, T_PATHS | T_KEEP_WORDS);
@@ -893,9 +858,9 @@ static int walk_object(struct li_scrub *s, json_t *v, const struct ctx *c)
     if (!copy) return -ENOMEM;
     json_object_foreach(v, k, m)
     {
-        struct sb o = {0};
+        struct li_buf o = {0};
         if (c->mode == M_ENVMAP && known_env_name(k))
-            sb_str(&o, k);
+            li_buf_str(&o, k);
         else
             scrub_text(s, &o, k, strlen(k), T_PATHS);
         int bad = o.oom || json_object_set(copy, o.p ? o.p : "", m);
@@ -1003,14 +968,14 @@ static void root_from_uri(struct li_scrub *s, const json_t *u)
     p += 7;
     while (*p && *p != '/')
         p++;
-    struct sb dec = {0};
+    struct li_buf dec = {0};
     for (; *p && *p != '?' && *p != '#'; p++) {
         int h, l;
         if (*p == '%' && p[1] && p[2] && (h = hexval(p[1])) >= 0 && (l = hexval(p[2])) >= 0) {
-            sb_ch(&dec, (char)(h * 16 + l));
+            li_buf_ch(&dec, (char)(h * 16 + l));
             p += 2;
         } else {
-            sb_ch(&dec, *p);
+            li_buf_ch(&dec, *p);
         }
     }
     if (dec.p && !dec.oom && li_scrub_add_root(s, dec.p) == -ENOMEM) s->oom = 1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_json.h"
 
 struct doc {
@@ -485,26 +486,6 @@ static const char *skip_value(const char *p, const char *end)
     return end;
 }
 
-static enum li_jtype type_of(char c)
-{
-    switch (c) {
-    case '{':
-        return LI_J_OBJECT;
-    case '[':
-        return LI_J_ARRAY;
-    case '"':
-        return LI_J_STRING;
-    case 't':
-        return LI_J_TRUE;
-    case 'f':
-        return LI_J_FALSE;
-    case 'n':
-        return LI_J_NULL;
-    default:
-        return LI_J_NUMBER;
-    }
-}
-
 /* The next element of an array whose text is [*pp, end): 1 with *el set,
  * or 0 after the last. *pp starts just past the '['. */
 static int next_element(const char **pp, const char *end, struct jv *el)
@@ -515,7 +496,7 @@ static int next_element(const char **pp, const char *end, struct jv *el)
     const char *q = skip_value(p, end);
     el->s.p = p;
     el->s.len = (size_t)(q - p);
-    el->t = type_of(*p);
+    el->t = li_json_type_of(*p);
     *pp = q;
     return 1;
 }
@@ -656,7 +637,7 @@ enum { TD_URI, TD_LANG, TD_VERSION, TD_TEXT };
 
 static struct jv params_of(const struct li_msg *m)
 {
-    struct jv v = {m->params, m->params.p ? type_of(m->params.p[0]) : LI_J_NONE};
+    struct jv v = {m->params, m->params.p ? li_json_type_of(m->params.p[0]) : LI_J_NONE};
     return v;
 }
 
@@ -906,7 +887,8 @@ static void on_initialize_result(struct li_state *st, const struct li_msg *m, co
         return;
     }
     const char *p = skip_ws(body, body + len);
-    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv top = {{p, len - (size_t)(p - body)},
+                     p < body + len ? li_json_type_of(*p) : LI_J_NONE};
     struct jv r = {0}, c = {0}, pe = {0};
     members(&top, k1, 1, &r);
     members(&r, k2, 1, &c);
@@ -974,7 +956,8 @@ static void config_answer(struct li_state *st, struct req *r, const char *body, 
 {
     static const char *const k[] = {"result"};
     const char *p = skip_ws(body, body + len);
-    struct jv top = {{p, len - (size_t)(p - body)}, p < body + len ? type_of(*p) : LI_J_NONE};
+    struct jv top = {{p, len - (size_t)(p - body)},
+                     p < body + len ? li_json_type_of(*p) : LI_J_NONE};
     struct jv res = {0};
     members(&top, k, 1, &res);
     if (!res.s.p) {
@@ -1539,49 +1522,17 @@ static int push(struct li_state_replay *r, char *body, size_t len)
     return 0;
 }
 
-/* A growing text; `oom` once an append failed (the text is then cut). */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
 /* s[0..n) as a JSON string: quotes, backslashes and control characters
  * escaped (as jansson writes them), everything else as it is. */
-static void sb_json_string(struct sbuf *b, const char *s, size_t n)
+static void sb_json_string(struct li_buf *b, const char *s, size_t n)
 {
     static const char shorts[] = "btn\0fr"; /* \b \t \n, (\v), \f \r */
     size_t run = 0;
-    sb_put(b, "\"", 1);
+    li_buf_put(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        sb_put(b, s + run, i - run);
+        li_buf_put(b, s + run, i - run);
         run = i + 1;
         char esc[8];
         if (c == '"' || c == '\\')
@@ -1590,13 +1541,13 @@ static void sb_json_string(struct sbuf *b, const char *s, size_t n)
             snprintf(esc, sizeof esc, "\\%c", shorts[c - '\b']);
         else
             snprintf(esc, sizeof esc, "\\u%04X", c);
-        sb_str(b, esc);
+        li_buf_str(b, esc);
     }
-    sb_put(b, s + run, n - run);
-    sb_put(b, "\"", 1);
+    li_buf_put(b, s + run, n - run);
+    li_buf_put(b, "\"", 1);
 }
 
-static int push_sb(struct li_state_replay *r, struct sbuf *b)
+static int push_sb(struct li_state_replay *r, struct li_buf *b)
 {
     if (b->oom || !b->p) {
         free(b->p);
@@ -1606,21 +1557,21 @@ static int push_sb(struct li_state_replay *r, struct sbuf *b)
 }
 
 /* Folders of a[0..na) whose URI is not in b[0..nb), as a JSON array. */
-static void sb_folders_minus(struct sbuf *sb, const struct li_state_folder *a, size_t na,
+static void sb_folders_minus(struct li_buf *sb, const struct li_state_folder *a, size_t na,
                              const struct li_state_folder *b, size_t nb)
 {
     int first = 1;
-    sb_str(sb, "[");
+    li_buf_str(sb, "[");
     for (size_t i = 0; i < na; i++) {
         if (folder_index(b, nb, a[i].uri) >= 0) continue;
-        sb_str(sb, first ? "{\"uri\":" : ",{\"uri\":");
+        li_buf_str(sb, first ? "{\"uri\":" : ",{\"uri\":");
         sb_json_string(sb, a[i].uri, strlen(a[i].uri));
-        sb_str(sb, ",\"name\":");
+        li_buf_str(sb, ",\"name\":");
         sb_json_string(sb, a[i].name, strlen(a[i].name));
-        sb_str(sb, "}");
+        li_buf_str(sb, "}");
         first = 0;
     }
-    sb_str(sb, "]");
+    li_buf_str(sb, "]");
 }
 
 static int replay_folders(struct li_state_replay *r, const struct li_state *st)
@@ -1629,31 +1580,31 @@ static int replay_folders(struct li_state_replay *r, const struct li_state *st)
     for (size_t i = 0; same && i < st->nfolders; i++)
         same = folder_index(st->init_folders, st->ninit_folders, st->folders[i].uri) >= 0;
     if (same) return 0;
-    struct sbuf b = {0};
-    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\","
-               "\"params\":{\"event\":{\"added\":");
+    struct li_buf b = {0};
+    li_buf_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeWorkspaceFolders\","
+                   "\"params\":{\"event\":{\"added\":");
     sb_folders_minus(&b, st->folders, st->nfolders, st->init_folders, st->ninit_folders);
-    sb_str(&b, ",\"removed\":");
+    li_buf_str(&b, ",\"removed\":");
     sb_folders_minus(&b, st->init_folders, st->ninit_folders, st->folders, st->nfolders);
-    sb_str(&b, "}}}");
+    li_buf_str(&b, "}}}");
     return push_sb(r, &b);
 }
 
 static int replay_open(struct li_state_replay *r, const struct doc *d)
 {
-    struct sbuf b = {0};
+    struct li_buf b = {0};
     char version[32];
     snprintf(version, sizeof version, "%lld", (long long)d->version);
-    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
-               "\"textDocument\":{\"uri\":");
+    li_buf_str(&b, "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{"
+                   "\"textDocument\":{\"uri\":");
     sb_json_string(&b, d->uri, d->uri_len);
-    sb_str(&b, ",\"languageId\":");
+    li_buf_str(&b, ",\"languageId\":");
     sb_json_string(&b, d->lang, strlen(d->lang));
-    sb_str(&b, ",\"version\":");
-    sb_str(&b, version);
-    sb_str(&b, ",\"text\":");
+    li_buf_str(&b, ",\"version\":");
+    li_buf_str(&b, version);
+    li_buf_str(&b, ",\"text\":");
     sb_json_string(&b, d->text, d->len);
-    sb_str(&b, "}}}");
+    li_buf_str(&b, "}}}");
     return push_sb(r, &b);
 }
 
@@ -1686,25 +1637,25 @@ int li_state_replay(const struct li_state *st, const char *init_id, struct li_st
     if (!init_id || li_json_scan(init_id, idlen, 0, NULL, NULL, &jr) != 0 ||
         (jr.top != LI_J_NUMBER && jr.top != LI_J_STRING))
         return -EINVAL;
-    struct sbuf b = {0};
-    sb_str(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
-    sb_put(&b, init_id, idlen);
-    sb_str(&b, ",\"method\":\"initialize\",\"params\":");
-    sb_put(&b, st->init_params, st->init_len);
-    sb_str(&b, "}");
+    struct li_buf b = {0};
+    li_buf_str(&b, "{\"jsonrpc\":\"2.0\",\"id\":");
+    li_buf_put(&b, init_id, idlen);
+    li_buf_str(&b, ",\"method\":\"initialize\",\"params\":");
+    li_buf_put(&b, st->init_params, st->init_len);
+    li_buf_str(&b, "}");
     int rc = push_sb(out, &b);
     if (rc == 0 && st->initialized) {
-        struct sbuf i = {0};
-        sb_str(&i, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+        struct li_buf i = {0};
+        li_buf_str(&i, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
         rc = push_sb(out, &i);
     }
     if (rc == 0) rc = replay_folders(out, st);
     if (rc == 0 && st->config) {
-        struct sbuf c = {0};
-        sb_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
-                   "\"params\":");
-        sb_put(&c, st->config, st->config_len);
-        sb_str(&c, "}");
+        struct li_buf c = {0};
+        li_buf_str(&c, "{\"jsonrpc\":\"2.0\",\"method\":\"workspace/didChangeConfiguration\","
+                       "\"params\":");
+        li_buf_put(&c, st->config, st->config_len);
+        li_buf_str(&c, "}");
         rc = push_sb(out, &c);
     }
     for (const struct doc *d = st->docs; d && rc == 0; d = d->next)

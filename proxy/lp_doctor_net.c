@@ -38,31 +38,7 @@ static int url_target(const char *url, char *host, size_t cap, uint16_t *port, i
         *tls = 0;
     else
         return 0;
-    h += 3;
-    const char *end = h + strcspn(h, "/?#");
-    const char *at = memchr(h, '@', (size_t)(end - h));
-    if (at) h = at + 1;
-    const char *he;
-    if (*h == '[') {
-        he = memchr(h, ']', (size_t)(end - h));
-        if (!he) return 0;
-        h++;
-    } else {
-        he = h;
-        while (he < end && *he != ':')
-            he++;
-    }
-    size_t n = (size_t)(he - h);
-    if (!n || n >= cap) return 0;
-    memcpy(host, h, n);
-    host[n] = 0;
-    if (*he == ']') he++;
-    *port = *tls ? 443 : 80;
-    if (he < end && *he == ':') {
-        long p = strtol(he + 1, NULL, 10);
-        if (p > 0 && p < 65536) *port = (uint16_t)p;
-    }
-    return 1;
+    return lp_net_authority(h + 3, *tls, host, cap, port);
 }
 
 struct netctx {

@@ -102,16 +102,8 @@ static int no_proxy_matches(const char *host)
     return 0;
 }
 
-int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
-                     int *ptls)
+int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port)
 {
-    const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
-    if (!v || is_loopback(host) || no_proxy_matches(host)) return 0;
-    /* Go takes "host:port" without a scheme as http://host:port. */
-    const char *h = strstr(v, "://");
-    *ptls = h && !strncasecmp(v, "https", 5);
-    if (h && strncasecmp(v, "http", 4)) return 0; /* socks5://: not checked here */
-    h = h ? h + 3 : v;
     const char *end = h + strcspn(h, "/?#");
     const char *at = memchr(h, '@', (size_t)(end - h));
     if (at) h = at + 1; /* credentials never leave this function */
@@ -126,15 +118,28 @@ int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint1
     }
     size_t n = (size_t)(he - h);
     if (!n || n >= cap) return 0;
-    memcpy(phost, h, n);
-    phost[n] = 0;
+    memcpy(host, h, n);
+    host[n] = 0;
     if (*he == ']') he++;
-    *pport = *ptls ? 443 : 80;
+    *port = tls ? 443 : 80;
     if (he < end && *he == ':') {
         long p = strtol(he + 1, NULL, 10);
-        if (p > 0 && p < 65536) *pport = (uint16_t)p;
+        if (p > 0 && p < 65536) *port = (uint16_t)p;
     }
     return 1;
+}
+
+int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
+                     int *ptls)
+{
+    const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
+    if (!v || is_loopback(host) || no_proxy_matches(host)) return 0;
+    /* Go takes "host:port" without a scheme as http://host:port. */
+    const char *h = strstr(v, "://");
+    *ptls = h && !strncasecmp(v, "https", 5);
+    if (h && strncasecmp(v, "http", 4)) return 0; /* socks5://: not checked here */
+    h = h ? h + 3 : v;
+    return lp_net_authority(h, *ptls, phost, cap, pport);
 }
 
 /* host appears as a URL's host in a list-valued variable (GOPROXY's

@@ -57,6 +57,12 @@ void lp_netwatch_free(struct lp_netwatch *nw);
 
 /* ---- go's view of the network, shared with `lsptap doctor --net` ---- */
 
+/* The host and port of a URL's authority h (what follows "scheme://"; it
+ * ends at '/', '?' or '#'): userinfo skipped, IPv6 brackets removed, the
+ * port 443 or 80 (tls) when none is given. 1, or 0 when there is no host or
+ * it does not fit in cap. The one such parser of netwatch and doctor --net. */
+int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port);
+
 /* The HTTP proxy go's net/http would use for a URL of that scheme and host
  * (HTTPS_PROXY / HTTP_PROXY, lower case too; NO_PROXY; never for localhost
  * or a loopback address). Returns 1 and fills host, port (default 80, 443

@@ -5,10 +5,11 @@
  *
  * Backpressure with hysteresis: src stops being read when dst's write queue
  * passes `high` and resumes once it is at or below `low` (so low 0 means
- * "when dst has taken everything", not "never"). At src EOF the pump shuts dst's
- * write side down after the queued writes (a half-close), unless
- * keep_dst_open is set. A failed write marks dst dead: later bytes are read,
- * counted as discarded and still inspected, so the peer never blocks.
+ * "when dst has taken everything", not "never"). At src EOF the owner passes
+ * the end on with lp_pump_shutdown_dst (from on_src_end): dst's write side is
+ * shut down after the queued writes (a half-close), unless keep_dst_open is
+ * set. A failed write marks dst dead: later bytes are read, counted as
+ * discarded and still inspected, so the peer never blocks.
  *
  * The read buffer travels on as the write request and is freed when the
  * write completes. src->data is owned by the pump.
@@ -36,7 +37,8 @@ struct lp_stream_ops {
 struct lp_pump_cb {
     /* Bytes just read (already queued to dst, or discarded). May be NULL. */
     void (*on_bytes)(struct lp_pump *p, const char *data, size_t len);
-    /* src ended: status is UV_EOF or a read error. src is closed already. */
+    /* src ended: status is UV_EOF or a read error. src is stopped already
+     * (and closing, unless close_src is 0). */
     void (*on_src_end)(struct lp_pump *p, int status);
     /* The first failed write to dst (not called for UV_ECANCELED). */
     void (*on_dst_error)(struct lp_pump *p, int status);

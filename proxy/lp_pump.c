@@ -202,11 +202,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         if (!p->dst_dead) {
             uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
-            if (dst_write(p, &c->req, &b, on_write) == 0) {
+            int r = dst_write(p, &c->req, &b, on_write);
+            if (r == 0) {
                 queued = 1;
                 p->writes++;
             } else {
-                dst_failed(p, UV_EPIPE);
+                dst_failed(p, r); /* the reason itself (TLS: UV_EPROTO), as lp_pump_write does */
             }
         }
         if (!queued) p->discarded += n;

@@ -30,7 +30,7 @@
 
 #include "proxy/lp_pump.h"
 
-#define DEADLINE_MS 15000 /* 7 tests stay under run-unit.sh's 120 s */
+#define DEADLINE_MS 12000 /* 8 tests stay under run-unit.sh's 120 s */
 #define KB 1024
 
 /* ---- the loop and its deadline ---- */
@@ -209,8 +209,20 @@ static int tap_shutdown(void *io, uv_shutdown_t *req, uv_shutdown_cb cb)
     return uv_shutdown(req, t->dst, cb);
 }
 
+/* A destination that refuses every write at once, as lp_tls does when
+ * OpenSSL fails (UV_EPROTO). */
+static int refuse_write(void *io, uv_write_t *req, const uv_buf_t *buf, uv_write_cb cb)
+{
+    (void)io;
+    (void)req;
+    (void)buf;
+    (void)cb;
+    return UV_EPROTO;
+}
+
 static const struct lp_stream_ops src_ops = {tap_read_start, tap_read_stop, NULL, NULL};
 static const struct lp_stream_ops dst_ops = {NULL, NULL, tap_write, tap_shutdown};
+static const struct lp_stream_ops refusing_dst_ops = {NULL, NULL, refuse_write, tap_shutdown};
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
@@ -552,6 +564,36 @@ static void test_dead_dst_while_paused(void **state)
     assert_dead_dst_outcome(total);
 }
 
+/* The destination refuses the first write synchronously (no callback will
+ * come): the error reported is the one the write returned, not a stand-in,
+ * and the rest goes as in the other dead-destination cases. */
+static void test_dead_dst_refuses_write(void **state)
+{
+    (void)state;
+    const size_t total = 256 * KB;
+    pat = pattern(total, 7);
+    pair(&src, &writer);
+    pair(&dst, &reader);
+    tap_init(&ta, &src, &dst, 128 * KB, 32 * KB);
+    lp_pump_src_ops(&ta.pump, &src_ops, &ta);
+    lp_pump_dst_ops(&ta.pump, &refusing_dst_ops, &ta);
+    assert_int_equal(lp_pump_start(&ta.pump), 0);
+    peer_write(&writer, pat, total);
+    peer_shutdown(&writer);
+
+    WAIT_FOR(ta.src_ends == 1 && lp_pump_idle(&ta.pump));
+    assert_int_equal(ta.dst_errors, 1);
+    assert_int_equal(ta.dst_status, UV_EPROTO);
+    assert_int_equal(ta.src_status, UV_EOF);
+    assert_int_equal(ta.pump.read, total);
+    assert_int_equal(ta.pump.discarded, total);
+    assert_int_equal(ta.pump.written, 0);
+    assert_int_equal(ta.seen_len, total);
+    assert_memory_equal(ta.seen, pat, total);
+    assert_int_equal(ta.pauses, 0);
+    assert_int_equal(writer.write_err, 0);
+}
+
 /* ---- a source read error ---- */
 
 /* The source's peer closes with bytes of ours unread, so the next read fails
@@ -599,6 +641,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_close, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_dst_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_dst_while_paused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dead_dst_refuses_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_src_read_error, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

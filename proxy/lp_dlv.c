@@ -678,8 +678,8 @@ static void on_editor_reached(uv_connect_t *req, int status)
     if (status) {
         say(d, "lsptap: cannot reach the editor at %s: %s\n", d->a.client_addr,
             uv_strerror(status));
-        event(d, LI_EV_CONNECT_FAILED, json_pack("{s:s, s:s}", "target", d->a.client_addr, "error",
-                                             uv_strerror(status)));
+        event(d, LI_EV_CONNECT_FAILED,
+              json_pack("{s:s, s:s}", "target", d->a.client_addr, "error", uv_strerror(status)));
         d->reverse_failed = 1;
         lp_close_once((uv_handle_t *)&d->editor);
         if (d->server_open) lp_close_once((uv_handle_t *)&d->server);
@@ -784,8 +784,8 @@ static void go_listen(struct dlv *d)
     if (r) {
         say(d, "lsptap: cannot listen on %s: %s\n", d->a.listen, uv_strerror(r));
         d->listen_failed = 1;
-        event(d, LI_EV_LISTEN_FAILED, json_pack("{s:s, s:s}", "addr", d->a.listen, "error",
-                                            uv_strerror(r)));
+        event(d, LI_EV_LISTEN_FAILED,
+              json_pack("{s:s, s:s}", "addr", d->a.listen, "error", uv_strerror(r)));
         lp_close_once((uv_handle_t *)&d->listener);
         if (d->running) kill_group(d, SIGTERM);
         return;
@@ -800,8 +800,8 @@ static void go_listen(struct dlv *d)
     int n = snprintf(line, sizeof line, ANNOUNCE "%s\n", d->our_addr);
     emit(d, &d->out, line, (size_t)n);
     if (d->a.log_fd >= 2 || d->log_file >= 0) emit_log(d, line, (size_t)n);
-    event(d, LI_EV_LISTENING, json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv",
-                                    d->announced ? d->dlv_addr : ""));
+    event(d, LI_EV_LISTENING,
+          json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv", d->announced ? d->dlv_addr : ""));
     uv_timer_start(&d->no_client, no_client, NO_CLIENT_MS, 0);
 }
 

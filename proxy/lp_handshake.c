@@ -499,7 +499,8 @@ static void give_up(struct relay *r, const char *found)
     snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", sv->reason, found);
     li_redact_buf(text, sizeof text, environ); /* it goes to the editor too */
     lp_rl_say(r, "%s\n", text);
-    lp_rl_event(r, LI_EV_GAVE_UP, json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
+    lp_rl_event(r, LI_EV_GAVE_UP,
+                json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
     r->res->gave_up = 1;
     sv->state = HS_GAVE_UP;
     if (!sv->init_answered && sv->init_id_len && !sv->held_len) {

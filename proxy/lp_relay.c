@@ -305,7 +305,8 @@ static void signal_cb(uv_signal_t *s, int signum)
 {
     struct relay *r = s->data;
     if (lp_rl_cur(r)->running) {
-        lp_rl_event(r, LI_EV_SIGNAL, json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
+        lp_rl_event(r, LI_EV_SIGNAL,
+                    json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
         /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
          * that ignores it gets SIGKILL after kill_ms, as at the end of the
@@ -318,7 +319,8 @@ static void signal_cb(uv_signal_t *s, int signum)
     }
     /* The server is gone and something still holds the relay open (an
      * editor that stopped reading): the signal ends lsptap. */
-    lp_rl_event(r, LI_EV_SIGNAL, json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
+    lp_rl_event(r, LI_EV_SIGNAL,
+                json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
     r->finishing = 1;
     uv_walk(r->loop, close_walk, NULL);
 }

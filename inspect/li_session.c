@@ -246,11 +246,11 @@ static void emit_json(struct li_session *s, json_t *orig)
     json_decref(obj);
 }
 
-static json_t *event_obj(uint64_t t_us, const char *name)
+static json_t *event_obj(uint64_t t_us, enum li_event ev)
 {
     json_t *o = json_object();
     json_object_set_new(o, "t_us", json_integer((json_int_t)t_us));
-    json_object_set_new(o, "event", json_string(name));
+    json_object_set_new(o, "event", json_string(li_event_name(ev)));
     return o;
 }
 
@@ -265,10 +265,10 @@ static void copy_members(json_t *dst, json_t *src, const char *skip1, const char
     }
 }
 
-void li_session_event(struct li_session *s, uint64_t t_us, const char *name, json_t *fields)
+void li_session_event(struct li_session *s, uint64_t t_us, enum li_event ev, json_t *fields)
 {
     if (s->o.record == LI_REC_OFF || !s->o.sink) return;
-    json_t *o = event_obj(t_us, name);
+    json_t *o = event_obj(t_us, ev);
     copy_members(o, fields, "t_us", "event");
     emit_json(s, o);
     json_decref(o);
@@ -614,7 +614,7 @@ static void on_error(void *ud, int code, uint64_t off)
     s->c.framing_errors[d->dir]++;
     end_frame(d);
     if (s->o.record == LI_REC_OFF || !s->o.sink) return;
-    json_t *o = event_obj(d->t_us, "framing_error");
+    json_t *o = event_obj(d->t_us, LI_EV_FRAMING_ERROR);
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "code", json_string(lf_errname(code)));
@@ -628,7 +628,7 @@ static void on_skip(void *ud, uint64_t off, uint64_t skipped)
     struct dirstate *d = ud;
     struct li_session *s = d->s;
     if (s->o.record == LI_REC_OFF || !s->o.sink) return;
-    json_t *o = event_obj(d->t_us, "framing_skip");
+    json_t *o = event_obj(d->t_us, LI_EV_FRAMING_SKIP);
     json_object_set_new(o, "stream", json_string(li_dir_name(d->dir)));
     json_object_set_new(o, "offset", json_integer((json_int_t)off));
     json_object_set_new(o, "skipped", json_integer((json_int_t)skipped));
@@ -805,7 +805,7 @@ void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra
     size_t n;
     struct pend_ref *v = gather_pending(s, &n);
     for (size_t i = 0; i < n; i++) {
-        json_t *o = event_obj(t_us, "pending");
+        json_t *o = event_obj(t_us, LI_EV_PENDING);
         /* "stream", not "dir": a line with "dir" is a message line. */
         json_object_set_new(o, "stream", json_string(li_dir_name(v[i].dir)));
         if (v[i].mlen)
@@ -823,7 +823,7 @@ void li_session_write_summary(struct li_session *s, uint64_t t_us, json_t *extra
     struct li_counts c;
     li_session_counts(s, &c);
     uint64_t pending[2] = {c.pending[0], c.pending[1]};
-    json_t *o = event_obj(t_us, "summary");
+    json_t *o = event_obj(t_us, LI_EV_SUMMARY);
     json_object_set_new(o, "messages", per_dir(c.messages));
     json_object_set_new(o, "bytes", per_dir(c.bytes));
     json_object_set_new(o, "errors", json_integer((json_int_t)c.error_replies));

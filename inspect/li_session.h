@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_events.h"
 #include "inspect/li_msg.h"
 
 #define LI_FORMAT_VERSION 1
@@ -114,11 +115,11 @@ int li_session_at_boundary(const struct li_session *s, enum li_dir dir);
 
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);
 
-/* An event line: {"t_us":..,"event":name, ...fields}. fields borrowed;
+/* An event line: {"t_us":..,"event":li_event_name(ev), ...fields} (the
+ * names are inspect/li_events.h's one list). fields borrowed;
  * members named "t_us" or "event" in it are ignored, and it must not have
  * "dir" (that key marks message lines; use "stream"). */
-void li_session_event(struct li_session *s, uint64_t t_us, const char *name,
-                      json_t *fields);
+void li_session_event(struct li_session *s, uint64_t t_us, enum li_event ev, json_t *fields);
 
 struct li_counts {
     uint64_t messages[2];       /* complete frames, per li_dir */

@@ -89,9 +89,9 @@ static uint64_t now_us(struct dlv *d)
     return lp_session_now(&d->sess);
 }
 
-static void event(struct dlv *d, const char *name, json_t *fields)
+static void event(struct dlv *d, enum li_event ev, json_t *fields)
 {
-    lp_session_event(&d->sess, name, fields);
+    lp_session_event(&d->sess, ev, fields);
 }
 
 static void maybe_finish(struct dlv *d);
@@ -198,7 +198,7 @@ static void unavailable(struct dlv *d, const char *fmt, ...)
     va_end(ap);
     li_redact_buf(d->why, sizeof d->why, environ); /* it goes to the editor too */
     say(d, "lsptap: %s\n", d->why);
-    event(d, "unavailable", json_pack("{s:s}", "reason", d->why));
+    event(d, LI_EV_UNAVAILABLE, json_pack("{s:s}", "reason", d->why));
     int was_listening = d->state != ST_STARTING;
     d->state = ST_UNAVAILABLE;
     uv_timer_stop(&d->start_timer);
@@ -235,7 +235,7 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     uv_timer_stop(&d->grace);
     json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)p->pid, "status", (json_int_t)status);
     json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
-    event(d, "exit", f);
+    event(d, LI_EV_EXIT, f);
     lp_close_once((uv_handle_t *)p);
     const char *where = d->a.client_addr ? "dialed lsptap" : "said where it listens";
     if (d->state == ST_STARTING && !d->announced) {
@@ -297,7 +297,7 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     struct dlv *d = s->data;
     d->stopping = 1;
-    event(d, "signal",
+    event(d, LI_EV_SIGNAL,
           json_pack("{s:i, s:s}", "signal", signum, "action", d->running ? "passed on" : "ending"));
     if (d->running) uv_process_kill(&d->proc, signum);
     uv_timer_stop(&d->no_client);
@@ -350,7 +350,7 @@ static void announce_line(struct dlv *d, const char *line, size_t len)
         d->dlv_addr[n] = '\0';
         d->announced = 1;
         uv_timer_stop(&d->start_timer);
-        event(d, "dlv_listening", json_pack("{s:s}", "addr", d->dlv_addr));
+        event(d, LI_EV_DLV_LISTENING, json_pack("{s:s}", "addr", d->dlv_addr));
         if (d->state == ST_STARTING) go_listen(d);
         return;
     }
@@ -553,7 +553,7 @@ static void pump_end(struct lp_pump *p, int status)
     struct dlv *d = p->data;
     int c2s = p == &d->c2s;
     li_session_eof(d->sess.li, c2s ? LI_C2S : LI_S2C, now_us(d));
-    event(d, c2s ? "editor_eof" : "dlv_eof",
+    event(d, c2s ? LI_EV_EDITOR_EOF : LI_EV_DLV_EOF,
           status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
     if (c2s) start_grace(d);
     lp_pump_shutdown_dst(p);
@@ -587,7 +587,7 @@ static void diagnose_dlv(struct dlv *d, char *verdict, size_t len)
     if (parse_hostport(d->dlv_addr, host, sizeof host, port, sizeof port)) return;
     struct lp_diag g;
     lp_diagnose(host, port, LN_PROBE_DAP, &g);
-    if (g.report) event(d, "netcheck", g.report);
+    if (g.report) event(d, LI_EV_NETCHECK, g.report);
     snprintf(verdict, len, ". netcheck: %s", g.verdict);
 }
 
@@ -620,7 +620,7 @@ static void on_server_connect(uv_connect_t *req, int status)
         return;
     }
     d->server_open = 1;
-    event(d, "connected", json_pack("{s:s}", "dlv", d->dlv_addr));
+    event(d, LI_EV_CONNECTED, json_pack("{s:s}", "dlv", d->dlv_addr));
     start_relaying(d);
 }
 
@@ -642,7 +642,7 @@ static void on_connection(uv_stream_t *l, int status)
     char who[300] = "?";
     if (!uv_tcp_getpeername(&d->editor, (struct sockaddr *)&peer, &plen))
         format_addr(&peer, who, sizeof who);
-    event(d, "accepted", json_pack("{s:s}", "peer", who));
+    event(d, LI_EV_ACCEPTED, json_pack("{s:s}", "peer", who));
     /* dlv dap serves one client; so does its stand-in. */
     lp_close_once((uv_handle_t *)l);
     d->listening = 0;
@@ -678,8 +678,8 @@ static void on_editor_reached(uv_connect_t *req, int status)
     if (status) {
         say(d, "lsptap: cannot reach the editor at %s: %s\n", d->a.client_addr,
             uv_strerror(status));
-        event(d, "connect_failed", json_pack("{s:s, s:s}", "target", d->a.client_addr, "error",
-                                             uv_strerror(status)));
+        event(d, LI_EV_CONNECT_FAILED,
+              json_pack("{s:s, s:s}", "target", d->a.client_addr, "error", uv_strerror(status)));
         d->reverse_failed = 1;
         lp_close_once((uv_handle_t *)&d->editor);
         if (d->server_open) lp_close_once((uv_handle_t *)&d->server);
@@ -688,7 +688,7 @@ static void on_editor_reached(uv_connect_t *req, int status)
         return;
     }
     d->editor_open = 1;
-    event(d, "connected", json_pack("{s:s}", "editor", d->a.client_addr));
+    event(d, LI_EV_CONNECTED, json_pack("{s:s}", "editor", d->a.client_addr));
     if (d->state == ST_UNAVAILABLE) {
         uv_read_start((uv_stream_t *)&d->editor, on_alloc, on_unavailable_read);
         return;
@@ -732,7 +732,7 @@ static void on_dlv_dialed(uv_stream_t *l, int status)
     d->announced = 1;
     uv_timer_stop(&d->start_timer);
     lp_close_once((uv_handle_t *)l);
-    event(d, "dlv_dialed", NULL);
+    event(d, LI_EV_DLV_DIALED, NULL);
     reach_editor(d);
 }
 
@@ -784,8 +784,8 @@ static void go_listen(struct dlv *d)
     if (r) {
         say(d, "lsptap: cannot listen on %s: %s\n", d->a.listen, uv_strerror(r));
         d->listen_failed = 1;
-        event(d, "listen_failed", json_pack("{s:s, s:s}", "addr", d->a.listen, "error",
-                                            uv_strerror(r)));
+        event(d, LI_EV_LISTEN_FAILED,
+              json_pack("{s:s, s:s}", "addr", d->a.listen, "error", uv_strerror(r)));
         lp_close_once((uv_handle_t *)&d->listener);
         if (d->running) kill_group(d, SIGTERM);
         return;
@@ -800,8 +800,8 @@ static void go_listen(struct dlv *d)
     int n = snprintf(line, sizeof line, ANNOUNCE "%s\n", d->our_addr);
     emit(d, &d->out, line, (size_t)n);
     if (d->a.log_fd >= 2 || d->log_file >= 0) emit_log(d, line, (size_t)n);
-    event(d, "listening", json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv",
-                                    d->announced ? d->dlv_addr : ""));
+    event(d, LI_EV_LISTENING,
+          json_pack("{s:s, s:s}", "addr", d->our_addr, "dlv", d->announced ? d->dlv_addr : ""));
     uv_timer_start(&d->no_client, no_client, NO_CLIENT_MS, 0);
 }
 
@@ -1004,7 +1004,7 @@ int lp_dlv_main(int argc, char **argv)
         if (r) {
             unavailable(d, "cannot start %s: %s", path, uv_strerror(r));
         } else {
-            event(d, "spawn", json_pack("{s:i, s:s}", "pid", d->proc.pid, "path", path));
+            event(d, LI_EV_SPAWN, json_pack("{s:i, s:s}", "pid", d->proc.pid, "path", path));
             uv_timer_start(&d->start_timer, start_timeout, d->cfg.dlv_start_ms, 0);
         }
     }

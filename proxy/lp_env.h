@@ -76,7 +76,7 @@ size_t lp_env_changes(const struct lp_env_report *r);
 json_t *lp_env_problems_json(const struct lp_env_report *r);
 
 /* What the sanitized environment changes, for a session file's
- * env_change event: a new array of {"check", "variable", "action": "set" |
+ * repair event (its "changes"): a new array of {"check", "variable", "action": "set" |
  * "unset", "value": the redacted new value or null, "why": the message}. */
 json_t *lp_env_changes_json(const struct lp_env_report *r);
 

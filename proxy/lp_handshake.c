@@ -116,7 +116,7 @@ void lp_hs_end(struct relay *r, const char *why)
     uv_timer_stop(&sv->init_timer);
     uv_timer_stop(&sv->window);
     uv_timer_stop(&sv->eof_wait);
-    lp_rl_event(r, "supervision_off", json_pack("{s:s}", "reason", why));
+    lp_rl_event(r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", why));
 }
 
 static void seen_c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
@@ -168,7 +168,7 @@ void lp_hs_watch_c2s(struct relay *r, const char *data, size_t len)
                   "lsptap: the editor sent more than %zu MiB during the handshake; a restart "
                   "could not replay it, so handshake supervision is off for this session.\n",
                   REPLAY_MAX >> 20);
-        lp_rl_event(r, "supervision_off", json_pack("{s:s}", "reason", "replay buffer full"));
+        lp_rl_event(r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", "replay buffer full"));
         sv->state = HS_DONE;
         return;
     }
@@ -278,14 +278,14 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
         return;
     }
     if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->init_by_lsptap) {
-        lp_rl_event(r, "dropped",
+        lp_rl_event(r, LI_EV_DROPPED,
                     json_pack("{s:s, s:s}", "what", "late initialize result", "why",
                               "lsptap already answered initialize with the diagnosis"));
         return;
     }
     if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->state <= HS_LOADING) {
         if (sv->init_answered) { /* the restarted server's: the editor has one */
-            lp_rl_event(r, "dropped",
+            lp_rl_event(r, LI_EV_DROPPED,
                         json_pack("{s:s, s:s}", "what", "initialize result", "why",
                                   "the editor already has one"));
         } else if (m.is_error && sv->state < HS_DONE) {
@@ -311,7 +311,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
     }
     if (g->idx == 1 && m.kind == LI_K_RESPONSE && m.id.p &&
         lp_idset_del(&sv->answered, m.id.p, m.id.len)) {
-        lp_rl_event(r, "dropped",
+        lp_rl_event(r, LI_EV_DROPPED,
                     json_pack("{s:s, s:s%}", "what", "duplicate reply", "id", m.id.p, m.id.len));
         return;
     }
@@ -359,7 +359,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
                      "the network, not the environment: no restart (netcheck's diagnosis "
                      "follows).\n",
                   r->o->argv[0]);
-        lp_rl_event(r, "load_failed_network",
+        lp_rl_event(r, LI_EV_LOAD_FAILED_NETWORK,
                     json_pack("{s:s, s:s}", "source", is_log ? "window/logMessage"
                                                              : "window/showMessage",
                               "message", text));
@@ -403,7 +403,7 @@ static void c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
     }
     if (ok && m.kind == LI_K_RESPONSE && m.id.p) {
         if (lp_idset_del(&sv->pending0, m.id.p, m.id.len)) {
-            lp_rl_event(r, "dropped",
+            lp_rl_event(r, LI_EV_DROPPED,
                         json_pack("{s:s, s:s%}", "what", "reply to the first server", "id", m.id.p,
                                   m.id.len));
             return;
@@ -451,7 +451,7 @@ static void window_fired(uv_timer_t *t)
     struct super *sv = &r->sv;
     if (sv->state != HS_LOADING) return;
     sv->state = HS_DONE;
-    lp_rl_event(r, "handshake_ok", json_pack("{s:i}", "server", r->cur + 1));
+    lp_rl_event(r, LI_EV_HANDSHAKE_OK, json_pack("{s:i}", "server", r->cur + 1));
     struct gen *g = lp_rl_cur(r);
     if (r->cur == 0) {
         /* Nothing was changed: back to forwarding bytes as they come. */
@@ -499,7 +499,8 @@ static void give_up(struct relay *r, const char *found)
     snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", sv->reason, found);
     li_redact_buf(text, sizeof text, environ); /* it goes to the editor too */
     lp_rl_say(r, "%s\n", text);
-    lp_rl_event(r, "gave_up", json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
+    lp_rl_event(r, LI_EV_GAVE_UP,
+                json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
     r->res->gave_up = 1;
     sv->state = HS_GAVE_UP;
     if (!sv->init_answered && sv->init_id_len && !sv->held_len) {
@@ -559,7 +560,7 @@ static void replay(struct relay *r)
     /* The rest of a frame cut short arrives later: the gate completes it. */
     if (off < sv->replay_len)
         lp_gate_feed(&sv->c2s_gate, sv->replay + off, sv->replay_len - off, c2s_frame, c2s_raw, r);
-    lp_rl_event(r, "replayed",
+    lp_rl_event(r, LI_EV_REPLAYED,
                 json_pack("{s:I, s:I}", "messages", (json_int_t)sent, "bytes", (json_int_t)off));
 }
 
@@ -584,7 +585,7 @@ static void restart(struct relay *r)
     lp_pump_stop_src(&old->errp);
     lp_close_once((uv_handle_t *)&old->in);
     if (sv->held_dropped || sv->held_len)
-        lp_rl_event(r, "dropped",
+        lp_rl_event(r, LI_EV_DROPPED,
                     json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",
                               (json_int_t)sv->held_len));
     free(sv->held);
@@ -613,7 +614,7 @@ static void restart(struct relay *r)
              sv->reason, summary);
     lp_rl_say(r, "lsptap: %s\n", text + strlen("lsptap "));
     lp_rl_event(
-        r, "repair",
+        r, LI_EV_REPAIR,
         json_pack("{s:s, s:o}", "reason", sv->reason, "changes", lp_env_changes_json(sv->report)));
     show_message(g, 2, text);
     sv->state = sv->init_id_len ? HS_WAIT_RESULT : HS_WAIT_INIT;
@@ -702,7 +703,7 @@ void lp_hs_failure(struct relay *r, const char *fmt, ...)
     uv_timer_stop(&sv->window);
     uv_timer_stop(&sv->eof_wait);
     lp_rl_say(r, "lsptap: the handshake failed: %s; checking the environment.\n", sv->reason);
-    lp_rl_event(r, "handshake_failed",
+    lp_rl_event(r, LI_EV_HANDSHAKE_FAILED,
                 json_pack("{s:s, s:i}", "reason", sv->reason, "server", r->cur + 1));
     if (r->gen[1].pid) { /* at most one repair per session */
         char summary[3000] = "", found[3400];

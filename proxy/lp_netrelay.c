@@ -161,9 +161,9 @@ static uint64_t now(struct conn *c)
     return lp_session_now(&c->sess);
 }
 
-static void event(struct conn *c, const char *name, json_t *f)
+static void event(struct conn *c, enum li_event ev, json_t *f)
 {
-    lp_session_event(&c->sess, name, f);
+    lp_session_event(&c->sess, ev, f);
 }
 
 static void conn_check(struct conn *c);
@@ -256,7 +256,7 @@ static void grace_fired(uv_timer_t *t)
     struct conn *c = t->data;
     if (!c->running) return;
     uv_process_kill(&c->proc, c->term_sent ? SIGKILL : SIGTERM);
-    event(c, "terminate", json_pack("{s:s}", "signal", c->term_sent ? "SIGKILL" : "SIGTERM"));
+    event(c, LI_EV_TERMINATE, json_pack("{s:s}", "signal", c->term_sent ? "SIGKILL" : "SIGTERM"));
     if (!c->term_sent) uv_timer_start(&c->grace, grace_fired, c->nr->cfg.kill_ms, 0);
     c->term_sent = 1;
 }
@@ -286,7 +286,7 @@ static void on_src_end(struct lp_pump *p, int status)
     if (status != UV_EOF)
         fprintf(stderr, "lsptap: relay #%d: reading from the %s failed: %s\n", c->id,
                 p == &c->c2s ? "editor" : "server", why);
-    event(c, p == &c->c2s ? "editor_eof" : "server_eof",
+    event(c, p == &c->c2s ? LI_EV_EDITOR_EOF : LI_EV_SERVER_EOF,
           status == UV_EOF ? NULL : json_pack("{s:s}", "error", why));
     lp_pump_shutdown_dst(p);
     if (p == &c->c2s && c->has_proc && c->running) start_grace(c);
@@ -340,7 +340,7 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     c->term_signal = sig;
     json_t *f = json_pack("{s:I}", "status", (json_int_t)status);
     json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
-    event(c, "exit", f);
+    event(c, LI_EV_EXIT, f);
     conn_check(c);
 }
 
@@ -383,7 +383,7 @@ static int spawn_cmd(struct conn *c)
     json_t *av = json_array();
     for (char **a = nr->cmd; *a; a++)
         json_array_append_new(av, json_string(*a));
-    event(c, "spawn", json_pack("{s:i, s:o}", "pid", c->proc.pid, "argv", av));
+    event(c, LI_EV_SPAWN, json_pack("{s:i, s:o}", "pid", c->proc.pid, "argv", av));
     return 0;
 }
 
@@ -398,7 +398,7 @@ static void diagnose(struct conn *c)
                               nr->connect_files.cert, nr->connect_files.key};
     lp_diagnose_tls(nr->connect.host, nr->connect.port,
                     nr->proto == LI_DAP ? LN_PROBE_DAP : LN_PROBE_LSP, &tls, &d);
-    if (d.report) event(c, "netcheck", d.report);
+    if (d.report) event(c, LI_EV_NETCHECK, d.report);
     size_t n = strlen(nr->why);
     snprintf(nr->why + n, sizeof nr->why - n, ". netcheck: %s%s%s", d.verdict,
              *d.layers ? "\n" : "", d.layers);
@@ -408,7 +408,7 @@ static void diagnose(struct conn *c)
 static void server_ready(struct conn *c)
 {
     struct netrelay *nr = c->nr;
-    event(c, "connected", json_pack("{s:s}", "target", nr->connect.text));
+    event(c, LI_EV_CONNECTED, json_pack("{s:s}", "target", nr->connect.text));
     if (nr->stdio_mode) {
         /* Only now are stdin and stdout taken over: had the connect failed,
          * they stay as they are for the answer inside the protocol. */
@@ -432,13 +432,13 @@ static void tls_event(struct conn *c, struct lp_tls *t, const char *side)
     lp_tls_peer_subject(t, subj, sizeof subj);
     json_t *f = json_pack("{s:s, s:s}", "side", side, "protocol", how);
     if (*subj) json_object_set_new(f, "peer_certificate", json_string(subj));
-    event(c, "tls", f);
+    event(c, LI_EV_TLS, f);
 }
 
 /* The one way a connection to the server fails: the reason on stderr and
  * in the session, netcheck on the target, and (stdio mode) the answer
  * inside the protocol once the loop is over. */
-static void server_failed(struct conn *c, const char *ev, const char *what, const char *error,
+static void server_failed(struct conn *c, enum li_event ev, const char *what, const char *error,
                           const char *ending)
 {
     struct netrelay *nr = c->nr;
@@ -454,7 +454,7 @@ static void server_tls_done(struct lp_tls *t, int status)
 {
     struct conn *c = lp_tls_data(t);
     if (status) {
-        server_failed(c, "tls_failed", "TLS handshake failed with", lp_tls_error(t),
+        server_failed(c, LI_EV_TLS_FAILED, "TLS handshake failed with", lp_tls_error(t),
                       "TLS handshake failed");
         return;
     }
@@ -466,7 +466,7 @@ static void on_connected(uv_connect_t *req, int status)
 {
     struct conn *c = req->data;
     if (status) {
-        server_failed(c, "connect_failed", "cannot connect to", uv_strerror(status),
+        server_failed(c, LI_EV_CONNECT_FAILED, "cannot connect to", uv_strerror(status),
                       "connect failed");
         return;
     }
@@ -543,7 +543,7 @@ static void editor_tls_done(struct lp_tls *t, int status)
     struct conn *c = lp_tls_data(t);
     if (status) {
         fprintf(stderr, "lsptap: relay #%d: refused: %s\n", c->id, lp_tls_error(t));
-        event(c, "tls_refused", json_pack("{s:s}", "error", lp_tls_error(t)));
+        event(c, LI_EV_TLS_REFUSED, json_pack("{s:s}", "error", lp_tls_error(t)));
         conn_end(c, "TLS handshake failed");
         return;
     }
@@ -598,7 +598,7 @@ static void on_connection(uv_stream_t *l, int status)
         }
     }
     fprintf(stderr, "lsptap: relay #%d: accepted %s on %s\n", c->id, peer, nr->listen.text);
-    event(c, "accepted", json_pack("{s:s, s:s}", "peer", peer, "listen", nr->listen.text));
+    event(c, LI_EV_ACCEPTED, json_pack("{s:s, s:s}", "peer", peer, "listen", nr->listen.text));
     if (nr->active > nr->max_conns) {
         fprintf(stderr,
                 "lsptap: relay #%d: refused: %d connections are open, the limit is %d "

@@ -320,7 +320,7 @@ static void after_work(uv_work_t *req, int status)
         if (c->connect_code && c->connect_code != 200)
             json_object_set_new(f, "failed_layer", json_string("application"));
         if (c->d.report) json_object_set(f, "report", c->d.report);
-        nw->h.event(nw->h.ud, "netcheck", f);
+        nw->h.event(nw->h.ud, LI_EV_NETCHECK, f);
         if (nw->cfg->net_show) nw->h.show(nw->h.ud, type, msg);
     }
     json_decref(c->d.report);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "inspect/li_events.h"
 #include "inspect/li_session.h"
 #include "netcheck/ln.h"
 #include "proxy/lp_config.h"
@@ -37,7 +38,7 @@ struct lp_netwatch;
 struct lp_netwatch_hooks {
     void (*say)(void *ud, const char *line); /* one stderr line, ending in '\n' */
     void (*show)(void *ud, int type, const char *text);
-    void (*event)(void *ud, const char *name, json_t *fields); /* takes the reference */
+    void (*event)(void *ud, enum li_event ev, json_t *fields); /* takes the reference */
     void *ud;
 };
 

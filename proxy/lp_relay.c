@@ -153,9 +153,9 @@ static void notified(uv_async_t *a)
     if (have) lp_rl_say(r, "%s", line);
 }
 
-void lp_rl_event(struct relay *r, const char *name, json_t *fields)
+void lp_rl_event(struct relay *r, enum li_event ev, json_t *fields)
 {
-    li_session_event(r->o->sess, lp_rl_now_us(r), name, fields);
+    li_session_event(r->o->sess, lp_rl_now_us(r), ev, fields);
     json_decref(fields);
 }
 
@@ -184,7 +184,7 @@ static void grace_fired(uv_timer_t *t)
                   "lsptap: %s did not exit %llu ms after the editor closed its input; "
                   "sending SIGTERM.\n",
                   r->o->argv[0], (unsigned long long)r->o->cfg->grace_ms);
-        lp_rl_event(r, "terminate",
+        lp_rl_event(r, LI_EV_TERMINATE,
                     json_pack("{s:s, s:I}", "signal", "SIGTERM", "after_ms",
                               (json_int_t)r->o->cfg->grace_ms));
         kill_child(r, SIGTERM);
@@ -193,7 +193,7 @@ static void grace_fired(uv_timer_t *t)
         r->kill_sent = 1;
         lp_rl_say(r, "lsptap: %s ignored SIGTERM for %llu ms; sending SIGKILL.\n", r->o->argv[0],
                   (unsigned long long)r->o->cfg->kill_ms);
-        lp_rl_event(r, "terminate",
+        lp_rl_event(r, LI_EV_TERMINATE,
                     json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
                               (json_int_t)r->o->cfg->kill_ms));
         kill_child(r, SIGKILL);
@@ -227,7 +227,7 @@ void lp_rl_drain_fired(uv_timer_t *t)
                                              : (!out->src_eof ? "stdout is" : "stderr is"),
               DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
     lp_rl_say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
-    lp_rl_event(r, "orphans_killed", json_pack("{s:i}", "pgid", g->pid));
+    lp_rl_event(r, LI_EV_ORPHANS_KILLED, json_pack("{s:i}", "pgid", g->pid));
     lp_rl_kill_group(g);
     if (!err->src_eof) lp_pump_stop_src(err);
     if (!out->src_eof) {
@@ -252,7 +252,7 @@ static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
     if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
     if (g->retired) {
         json_object_set_new(f, "retired", json_true());
-        lp_rl_event(r, "exit", f);
+        lp_rl_event(r, LI_EV_EXIT, f);
         lp_rl_maybe_finish(r);
         return;
     }
@@ -260,7 +260,7 @@ static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
     uv_timer_stop(&r->grace);
-    lp_rl_event(r, "exit", f);
+    lp_rl_event(r, LI_EV_EXIT, f);
     if (lp_hs_supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !lp_hs_judging(r)))
         lp_hs_end(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
                                                  : "the editor closed its side");
@@ -305,7 +305,8 @@ static void signal_cb(uv_signal_t *s, int signum)
 {
     struct relay *r = s->data;
     if (lp_rl_cur(r)->running) {
-        lp_rl_event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
+        lp_rl_event(r, LI_EV_SIGNAL,
+                    json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
         /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
          * that ignores it gets SIGKILL after kill_ms, as at the end of the
@@ -318,7 +319,8 @@ static void signal_cb(uv_signal_t *s, int signum)
     }
     /* The server is gone and something still holds the relay open (an
      * editor that stopped reading): the signal ends lsptap. */
-    lp_rl_event(r, "signal", json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
+    lp_rl_event(r, LI_EV_SIGNAL,
+                json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
     r->finishing = 1;
     uv_walk(r->loop, close_walk, NULL);
 }
@@ -343,7 +345,7 @@ static void editor_went_away(struct relay *r, int err)
         lp_rl_say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n",
                   uv_strerror(err), r->o->argv[0]);
     if (r->out_bridge.err) err = -r->out_bridge.err;
-    lp_rl_event(r, "editor_gone", json_pack("{s:s}", "error", uv_strerror(err)));
+    lp_rl_event(r, LI_EV_EDITOR_GONE, json_pack("{s:s}", "error", uv_strerror(err)));
     lp_pump_shutdown_dst(&r->c2s);
     start_grace(r);
 }
@@ -392,7 +394,7 @@ static void on_src_end(struct lp_pump *p, int status)
     struct relay *r = p->data;
     if (p == &r->c2s) {
         li_session_eof(r->o->sess, LI_C2S, lp_rl_now_us(r));
-        lp_rl_event(r, "editor_eof",
+        lp_rl_event(r, LI_EV_EDITOR_EOF,
                     status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
         lp_hs_c2s_end(r); /* what a restart's gate holds goes out before EOF */
@@ -582,7 +584,7 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0) close(child[i]); /* the server has its copies */
     if (rc) {
-        lp_rl_event(r, "spawn_failed",
+        lp_rl_event(r, LI_EV_SPAWN_FAILED,
                     json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv", argv_json(o->argv),
                               "error", uv_strerror(rc)));
         lp_close_once((uv_handle_t *)&g->in);
@@ -595,7 +597,7 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     json_t *f = json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv",
                           argv_json(o->argv));
     if (g->idx) json_object_set_new(f, "restart", json_true());
-    lp_rl_event(r, "spawn", f);
+    lp_rl_event(r, LI_EV_SPAWN, f);
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
     lp_pump_init(&g->s2c, (uv_stream_t *)&g->out, (uv_stream_t *)&r->ed_out, hi, lo, &pump_cb,
                  r);
@@ -622,9 +624,9 @@ static void lp_nw_show(void *ud, int type, const char *text)
     lp_rl_show(ud, type, text);
 }
 
-static void nw_event(void *ud, const char *name, json_t *fields)
+static void nw_event(void *ud, enum li_event ev, json_t *fields)
 {
-    lp_rl_event(ud, name, fields);
+    lp_rl_event(ud, ev, fields);
 }
 
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)

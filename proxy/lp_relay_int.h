@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "inspect/li_events.h"
 #include "proxy/lp_child.h"
 #include "proxy/lp_env.h"
 #include "proxy/lp_gate.h"
@@ -133,7 +134,7 @@ struct gen *lp_rl_gen_of(struct relay *r, const struct lp_pump *p);
 void lp_rl_say(struct relay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An event line in the session file; takes the reference to `fields`
  * (may be NULL). */
-void lp_rl_event(struct relay *r, const char *name, json_t *fields);
+void lp_rl_event(struct relay *r, enum li_event ev, json_t *fields);
 /* The server's output to the editor, then to the inspector (forward
  * first). `data` is copied before the call returns. lp_rl_forward_raw is
  * the same as an lp_gate raw callback, `ud` being the struct gen. */

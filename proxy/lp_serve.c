@@ -136,9 +136,9 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
     return 0;
 }
 
-void lp_session_event(struct lp_session *s, const char *name, json_t *fields)
+void lp_session_event(struct lp_session *s, enum li_event ev, json_t *fields)
 {
-    li_session_event(s->li, lp_session_now(s), name, fields);
+    li_session_event(s->li, lp_session_now(s), ev, fields);
     json_decref(fields);
 }
 
@@ -360,7 +360,7 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
         return 127;
     }
     json_t *f = json_pack("{s:s}", "error", why);
-    li_session_event(s.li, lp_session_now(&s), "spawn_failed", f);
+    li_session_event(s.li, lp_session_now(&s), LI_EV_SPAWN_FAILED, f);
     json_decref(f);
     signal(SIGPIPE, SIG_IGN);
     char buf[65536];

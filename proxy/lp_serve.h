@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "inspect/li_events.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_config.h"
 #include "proxy/lp_log.h"
@@ -43,7 +44,7 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
 uint64_t lp_session_now(const struct lp_session *s);
 
 /* An event line now; takes the reference to fields (may be NULL). */
-void lp_session_event(struct lp_session *s, const char *name, json_t *fields);
+void lp_session_event(struct lp_session *s, enum li_event ev, json_t *fields);
 
 /* Names pending requests on stderr, writes the closing lines (with the
  * members of `extra`, borrowed), closes the file and prints the one-line

@@ -70,7 +70,7 @@ static void scenario(struct run *r)
             li_session_feed(s, LI_S2C, s2c + i, sizeof s2c - 1 - i < 13 ? sizeof s2c - 1 - i : 13,
                             i);
     }
-    li_session_event(s, 900, "exit", NULL);
+    li_session_event(s, 900, LI_EV_EXIT, NULL);
     li_session_eof(s, LI_C2S, 1000);
     li_session_eof(s, LI_S2C, 1000);
     li_session_write_summary(s, 1001, NULL);

@@ -61,7 +61,7 @@ static void one_session(void)
     li_session_feed(s, LI_C2S, c2s, sizeof c2s - 1, 1);
     li_session_feed(s, LI_S2C, s2c, sizeof s2c - 1, 2);
     li_session_feed(s, LI_C2S, c2s_reply, sizeof c2s_reply - 1, 3);
-    li_session_event(s, 3, "exit", NULL);
+    li_session_event(s, 3, LI_EV_EXIT, NULL);
     li_session_eof(s, LI_C2S, 4);
     li_session_eof(s, LI_S2C, 4);
     li_session_write_summary(s, 5, NULL);

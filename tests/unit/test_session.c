@@ -238,7 +238,7 @@ static void test_meta_and_off(void **state)
     li_session_write_header(s, NULL);
     frame(s, LI_C2S, HOVER, 1);
     frame(s, LI_S2C, "{\"id\":3,\"result\":null}", 2);
-    li_session_event(s, 3, "exit", NULL);
+    li_session_event(s, 3, LI_EV_EXIT, NULL);
     li_session_write_summary(s, 4, NULL);
     assert_int_equal(nlines, 0);
     assert_int_equal(nmsgs, 2);
@@ -591,7 +591,7 @@ static void test_header_event_summary(void **state)
     frame(s, LI_S2C, "{\"id\":\"s1\",\"method\":\"window/workDoneProgress/create\"}", 20);
     frame(s, LI_C2S, "{\"method\":\"$/cancelRequest\",\"params\":{\"id\":1}}", 30);
     json_t *ex = json_pack("{s:i,s:n}", "status", 0, "signal");
-    li_session_event(s, 40, "exit", ex);
+    li_session_event(s, 40, LI_EV_EXIT, ex);
     json_decref(ex);
     json_t *extra = json_pack("{s:i}", "dropped_lines", 0);
     li_session_write_summary(s, 100, extra);
@@ -688,7 +688,7 @@ static void sink_that_logs(void *ud, const char *line, size_t len)
         struct li_session *s = reentrant;
         reentrant = NULL;
         json_t *f = json_pack("{s:i}", "dropped", 1);
-        li_session_event(s, 77, "log_drop", f);
+        li_session_event(s, 77, LI_EV_DROPPED, f);
         json_decref(f);
         /* The message line handed to us must still be intact. */
         assert_int_equal(line[len - 1], '\n');
@@ -704,7 +704,7 @@ static void test_sink_may_write_events(void **state)
     frame(s, LI_C2S, HOVER, 5);
     assert_int_equal(nlines, 2);
     assert_str(0, "method", "textDocument/hover");
-    assert_str(1, "event", "log_drop");
+    assert_str(1, "event", "dropped");
     assert_int(1, "t_us", 77);
     li_session_free(s);
 }

@@ -48,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: all check unit e2e netns fuzz fuzz-smoke asan valgrind demo bench soak install uninstall clean deps format lint
+.PHONY: format-check all check unit e2e netns fuzz fuzz-smoke asan valgrind demo bench soak install uninstall clean deps format lint
 all: $(B)/lsptap
 
 $(B)/obj/%.o: %.c
@@ -87,6 +87,7 @@ deps:
 # unit, end-to-end, valgrind over a recorded session, fuzz smoke, the
 # sanitizer build's unit and end-to-end tests, and static analysis.
 check: deps
+	$(MAKE) format-check
 	scripts/check-fresh.sh
 	$(MAKE) all
 	$(MAKE) B=build-clang CC=clang all
@@ -184,8 +185,19 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz build-clang
 
+# Every hand-written C file and header (not li_report_page.c, which
+# scripts/gen-report-page.sh generates from li_report.html).
+FORMAT_SRC = $(filter-out inspect/li_report_page.c,$(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) \
+  $(UNIT_SRC) $(UNIT_HELPERS) $(wildcard tests/unit/*.h tests/unit/fault/*.[ch]) $(BENCH_SRC) $(FUZZ_SRC))
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h) $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC)
+	clang-format -i $(FORMAT_SRC)
+
+# The format check of make check: fails naming each file .clang-format would change.
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) 2>&1 | \
+	  sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | sort -u | \
+	  sed 's/^/format: differs from .clang-format (make format): /' | grep . && exit 1; \
+	  echo "format: $(words $(FORMAT_SRC)) files match .clang-format"
 
 # cppcheck and clang --analyze (scripts/lint.sh); fails on any finding.
 # About 2 minutes; the last step of make check.

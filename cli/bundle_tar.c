@@ -42,7 +42,8 @@ static void put(struct bundle_tar *t, const void *p, size_t n)
 static void octal(char *f, size_t w, unsigned long long v)
 {
     f[w - 1] = '\0';
-    for (size_t i = w - 1; i-- > 0; v >>= 3) f[i] = (char)('0' + (v & 7));
+    for (size_t i = w - 1; i-- > 0; v >>= 3)
+        f[i] = (char)('0' + (v & 7));
 }
 
 static int header(struct bundle_tar *t, const char *name, unsigned long long size, time_t mtime)

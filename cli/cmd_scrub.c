@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "inspect/li_scrub.h"
 #include "inspect/li_outfile.h"
 #include "inspect/li_redact.h"
+#include "inspect/li_scrub.h"
 
 struct li_scrub *scrub_new_for_user(void)
 {

@@ -32,22 +32,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LF_MAX_HEADER_BLOCK 8192 /* bytes, including the final blank line */
-#define LF_MAX_HEADERS 32        /* header lines kept per block */
+#define LF_MAX_HEADER_BLOCK 8192               /* bytes, including the final blank line */
+#define LF_MAX_HEADERS 32                      /* header lines kept per block */
 #define LF_DEFAULT_MAX_LEN ((uint64_t)1 << 40) /* default Content-Length cap */
 
 /* Return codes. Every negative value has a name and a message. */
 enum {
-    LF_PARTIAL = -1,     /* need more bytes (not an error) */
-    LF_EBADLEN = -2,     /* Content-Length not digits, signed, overflowing or over the max */
-    LF_ENOLEN = -3,      /* header block without Content-Length */
-    LF_EHDRTOOBIG = -4,  /* header block longer than LF_MAX_HEADER_BLOCK */
-    LF_EBADHDR = -5,     /* a header line without ':', an empty name or one with a
-                            non-token byte, a control byte in a value, a bare '\n'
-                            or a '\r' not followed by '\n' */
-    LF_EDUPLEN = -6,     /* two Content-Length headers */
-    LF_EBADTYPE = -7,    /* Content-Type with a charset other than utf-8/utf8 */
-    LF_ETOOMANY = -8,    /* more than LF_MAX_HEADERS header lines */
+    LF_PARTIAL = -1,    /* need more bytes (not an error) */
+    LF_EBADLEN = -2,    /* Content-Length not digits, signed, overflowing or over the max */
+    LF_ENOLEN = -3,     /* header block without Content-Length */
+    LF_EHDRTOOBIG = -4, /* header block longer than LF_MAX_HEADER_BLOCK */
+    LF_EBADHDR = -5,    /* a header line without ':', an empty name or one with a
+                           non-token byte, a control byte in a value, a bare '\n'
+                           or a '\r' not followed by '\n' */
+    LF_EDUPLEN = -6,    /* two Content-Length headers */
+    LF_EBADTYPE = -7,   /* Content-Type with a charset other than utf-8/utf8 */
+    LF_ETOOMANY = -8,   /* more than LF_MAX_HEADERS header lines */
 };
 
 struct lf_header {
@@ -78,8 +78,8 @@ struct lf_frame {
  * block is decided (an error or a length) only once it ends, meets a bare
  * '\n' or a stray '\r', or reaches LF_MAX_HEADER_BLOCK bytes; before that
  * the answer is LF_PARTIAL even when an earlier line is already bad. */
-int lf_parse(const char *buf, size_t len, size_t last_len, uint64_t max_len,
-             struct lf_frame *frame, size_t *err_off);
+int lf_parse(const char *buf, size_t len, size_t last_len, uint64_t max_len, struct lf_frame *frame,
+             size_t *err_off);
 
 /* Name ("LF_EBADLEN") and message ("Content-Length is not a decimal
  * number") of a return code. Never NULL; unknown codes get a generic text. */
@@ -126,23 +126,22 @@ struct lf_stream {
     const struct lf_stream_cb *cb; /* any callback may be NULL */
     void *ud;
     uint64_t max_len;
-    uint64_t offset;     /* stream offset of the next byte to be fed */
+    uint64_t offset; /* stream offset of the next byte to be fed */
     enum lf_stream_state state;
-    uint64_t body_left;  /* in LF_ST_BODY */
-    uint64_t block_off;  /* stream offset where the current header block (in
-                            LF_ST_BODY: the current frame) starts */
-    uint64_t skip_off;   /* in LF_ST_RESYNC: where skipping started */
-    uint64_t scan_end;   /* after an error: bytes before this offset hold no
-                            line end a new block could stop at (see lf.c) */
-    size_t hdr_len;      /* bytes buffered in hdr */
-    size_t last_len;     /* lf_parse's last_len for the block at block_off */
+    uint64_t body_left;            /* in LF_ST_BODY */
+    uint64_t block_off;            /* stream offset where the current header block (in
+                                      LF_ST_BODY: the current frame) starts */
+    uint64_t skip_off;             /* in LF_ST_RESYNC: where skipping started */
+    uint64_t scan_end;             /* after an error: bytes before this offset hold no
+                                      line end a new block could stop at (see lf.c) */
+    size_t hdr_len;                /* bytes buffered in hdr */
+    size_t last_len;               /* lf_parse's last_len for the block at block_off */
     char hdr[LF_MAX_HEADER_BLOCK]; /* an unfinished header block; in
                                       LF_ST_RESYNC a partial "Content-Length:" */
 };
 
 /* Initialises s; max_len 0 means LF_DEFAULT_MAX_LEN. */
-void lf_stream_init(struct lf_stream *s, uint64_t max_len,
-                    const struct lf_stream_cb *cb, void *ud);
+void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_stream_cb *cb, void *ud);
 /* Feeds len bytes; calls the callbacks synchronously. Always consumes all.
  * A callback must not feed or finish the stream that called it. */
 void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len);

@@ -56,19 +56,19 @@ typedef void (*li_sinkv_fn)(void *ud, const struct li_piece *v, int n);
  * line is written. `body` is NULL when the message was over max_inspect.
  * `latency_us` is -1 unless the message is a paired reply. For the proxy's
  * own use (handshake supervision, the not-found server). */
-typedef void (*li_msg_fn)(void *ud, enum li_dir dir, const struct li_msg *m,
-                          const char *body, size_t len, int64_t latency_us);
+typedef void (*li_msg_fn)(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
+                          size_t len, int64_t latency_us);
 
 struct li_opts {
     enum li_proto proto;
-    enum li_record record;  /* LI_REC_OFF: classify and pair, write no lines */
-    uint64_t max_inspect;   /* 0: LI_DEFAULT_MAX_INSPECT */
-    size_t max_pending;     /* 0: LI_DEFAULT_MAX_PENDING */
-    li_sink_fn sink;        /* may be NULL (nothing written) */
+    enum li_record record; /* LI_REC_OFF: classify and pair, write no lines */
+    uint64_t max_inspect;  /* 0: LI_DEFAULT_MAX_INSPECT */
+    size_t max_pending;    /* 0: LI_DEFAULT_MAX_PENDING */
+    li_sink_fn sink;       /* may be NULL (nothing written) */
     void *sink_ud;
-    li_msg_fn on_msg;       /* may be NULL */
+    li_msg_fn on_msg; /* may be NULL */
     void *msg_ud;
-    li_sinkv_fn sinkv;      /* may be NULL; used only with a sink, and gets sink_ud */
+    li_sinkv_fn sinkv; /* may be NULL; used only with a sink, and gets sink_ud */
 };
 
 struct li_session;
@@ -91,8 +91,8 @@ void li_session_write_header(struct li_session *s, json_t *fields);
 
 /* Bytes read from one side, exactly as read (already forwarded). t_us is the
  * monotonic time since the session started, in microseconds. */
-void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf,
-                     size_t len, uint64_t t_us);
+void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
+                     uint64_t t_us);
 
 /* li_session_feed() for a caller that has classified a message in buf
  * already (the proxy's handshake supervision decides on each message before
@@ -122,15 +122,15 @@ void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);
 void li_session_event(struct li_session *s, uint64_t t_us, enum li_event ev, json_t *fields);
 
 struct li_counts {
-    uint64_t messages[2];       /* complete frames, per li_dir */
-    uint64_t bytes[2];          /* bytes fed, per li_dir */
-    uint64_t invalid[2];        /* frames whose body is not a JSON-RPC/DAP message */
+    uint64_t messages[2]; /* complete frames, per li_dir */
+    uint64_t bytes[2];    /* bytes fed, per li_dir */
+    uint64_t invalid[2];  /* frames whose body is not a JSON-RPC/DAP message */
     uint64_t framing_errors[2];
-    uint64_t error_replies;     /* replies carrying an error */
-    uint64_t cancelled;         /* requests named by $/cancelRequest */
-    uint64_t evicted;           /* pairing entries dropped because a table was full */
-    uint64_t truncated;         /* messages over max_inspect (metadata only) */
-    size_t pending[2];          /* requests sent in that direction still unanswered */
+    uint64_t error_replies; /* replies carrying an error */
+    uint64_t cancelled;     /* requests named by $/cancelRequest */
+    uint64_t evicted;       /* pairing entries dropped because a table was full */
+    uint64_t truncated;     /* messages over max_inspect (metadata only) */
+    size_t pending[2];      /* requests sent in that direction still unanswered */
 };
 void li_session_counts(const struct li_session *s, struct li_counts *c);
 
@@ -143,8 +143,7 @@ struct li_pending {
     int cancelled;
 };
 /* Copies up to max pending requests, oldest first; returns how many exist. */
-size_t li_session_pending(const struct li_session *s, struct li_pending *out,
-                          size_t max);
+size_t li_session_pending(const struct li_session *s, struct li_pending *out, size_t max);
 
 /* Writes one event line per pending request, oldest first ("event":
  * "pending", with stream, method (DAP: command), id, age_us, cancelled) and

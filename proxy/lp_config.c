@@ -11,9 +11,12 @@
 const char *lp_record_name(enum li_record r)
 {
     switch (r) {
-    case LI_REC_FULL: return "full";
-    case LI_REC_META: return "meta";
-    case LI_REC_OFF: return "off";
+    case LI_REC_FULL:
+        return "full";
+    case LI_REC_META:
+        return "meta";
+    case LI_REC_OFF:
+        return "off";
     }
     return "?";
 }
@@ -31,18 +34,25 @@ static void warnf(char *warn, size_t cap, const char *fmt, ...)
 
 static int parse_record(const char *s, enum li_record *out)
 {
-    if (!strcmp(s, "full")) *out = LI_REC_FULL;
-    else if (!strcmp(s, "meta")) *out = LI_REC_META;
-    else if (!strcmp(s, "off")) *out = LI_REC_OFF;
-    else return -1;
+    if (!strcmp(s, "full"))
+        *out = LI_REC_FULL;
+    else if (!strcmp(s, "meta"))
+        *out = LI_REC_META;
+    else if (!strcmp(s, "off"))
+        *out = LI_REC_OFF;
+    else
+        return -1;
     return 0;
 }
 
 static int parse_onoff(const char *s, int *out)
 {
-    if (!strcmp(s, "on")) *out = 1;
-    else if (!strcmp(s, "off")) *out = 0;
-    else return -1;
+    if (!strcmp(s, "on"))
+        *out = 1;
+    else if (!strcmp(s, "off"))
+        *out = 0;
+    else
+        return -1;
     return 0;
 }
 
@@ -175,10 +185,27 @@ static void env_str(const char *name, char *dst, size_t cap, char *warn, size_t 
 }
 
 static const char *const known_keys[] = {
-    "gopls", "dlv", "dir", "record", "max_total_mb", "log_buffer_kb", "max_inspect_mb",
-    "grace_ms", "kill_ms", "dlv_start_ms", "high_kb", "low_kb", "repair", "handshake_ms",
-    "init_timeout_ms", "fail_patterns", "dlv_allow_remote", "net_watch", "net_show",
-    "net_recheck_s", NULL,
+    "gopls",
+    "dlv",
+    "dir",
+    "record",
+    "max_total_mb",
+    "log_buffer_kb",
+    "max_inspect_mb",
+    "grace_ms",
+    "kill_ms",
+    "dlv_start_ms",
+    "high_kb",
+    "low_kb",
+    "repair",
+    "handshake_ms",
+    "init_timeout_ms",
+    "fail_patterns",
+    "dlv_allow_remote",
+    "net_watch",
+    "net_show",
+    "net_recheck_s",
+    NULL,
 };
 
 static void json_onoff(json_t *root, const char *key, int *dst, const char *path, char *warn,
@@ -210,9 +237,11 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
     c->config_found = 1;
     const char *key;
     json_t *val;
-    json_object_foreach(root, key, val) {
+    json_object_foreach(root, key, val)
+    {
         int known = 0;
-        for (const char *const *k = known_keys; *k; k++) known |= !strcmp(*k, key);
+        for (const char *const *k = known_keys; *k; k++)
+            known |= !strcmp(*k, key);
         if (!known) warnf(warn, wcap, "%s: unknown setting \"%s\" ignored.", c->config_path, key);
     }
     json_str(root, "gopls", c->gopls, sizeof c->gopls, c->config_path, warn, wcap);

@@ -35,7 +35,7 @@ enum state { ST_STARTING, ST_LISTENING, ST_RELAYING, ST_UNAVAILABLE };
  * plain blocking writes (files, terminals: small volumes here). */
 struct out {
     uv_pipe_t h;
-    int fd;      /* for blocking writes; -1 when h is used */
+    int fd; /* for blocking writes; -1 when h is used */
     int open;
 };
 
@@ -68,12 +68,12 @@ struct dlv {
     char err_tail[2048];
     size_t err_tail_len;
     char why[2048];
-    char rev_arg[320];   /* reverse mode: "--client-addr=127.0.0.1:PORT" for dlv */
+    char rev_arg[320]; /* reverse mode: "--client-addr=127.0.0.1:PORT" for dlv */
     uv_tcp_t rev_listener;
     uv_connect_t ed_conn;
     int reverse_failed;
     int editor_connecting; /* reverse mode: the connect to the editor is under way */
-    char *replies; /* unavailable mode: responses waiting to be written */
+    char *replies;         /* unavailable mode: responses waiting to be written */
     size_t replies_len, replies_cap;
     int64_t reply_seq;
     int finishing;
@@ -136,8 +136,10 @@ static void emit(struct dlv *d, struct out *o, const char *p, size_t n)
     if (!req) return;
     memcpy(req + 1, p, n);
     uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)n);
-    if (uv_write(req, (uv_stream_t *)&o->h, &b, 1, out_done)) free(req);
-    else d->writes++;
+    if (uv_write(req, (uv_stream_t *)&o->h, &b, 1, out_done))
+        free(req);
+    else
+        d->writes++;
 }
 
 static void say(struct dlv *d, const char *fmt, ...)
@@ -212,9 +214,11 @@ static void unavailable(struct dlv *d, const char *fmt, ...)
 static void last_err_line(struct dlv *d, char *out, size_t len)
 {
     size_t end = d->err_tail_len;
-    while (end && (d->err_tail[end - 1] == '\n' || d->err_tail[end - 1] == '\r')) end--;
+    while (end && (d->err_tail[end - 1] == '\n' || d->err_tail[end - 1] == '\r'))
+        end--;
     size_t start = end;
-    while (start && d->err_tail[start - 1] != '\n') start--;
+    while (start && d->err_tail[start - 1] != '\n')
+        start--;
     size_t n = end - start < len - 1 ? end - start : len - 1;
     memcpy(out, d->err_tail + start, n);
     out[n] = '\0';
@@ -249,8 +253,8 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
                         *last ? ": " : "", last);
     }
     if (d->state == ST_LISTENING)
-        unavailable(d, "dlv %s %d before the editor connected", sig ? "was killed by signal" :
-                    "exited with status", sig ? sig : (int)status);
+        unavailable(d, "dlv %s %d before the editor connected",
+                    sig ? "was killed by signal" : "exited with status", sig ? sig : (int)status);
     if (!uv_is_active((uv_handle_t *)&d->drain))
         uv_timer_start(&d->drain, drain_fired, DRAIN_MS, 0);
     maybe_finish(d);
@@ -271,8 +275,9 @@ static void grace_fired(uv_timer_t *t)
     if (!d->running) return;
     if (!d->term_sent) {
         d->term_sent = 1;
-        say(d, "lsptap: dlv did not exit %llu ms after the editor disconnected; sending "
-               "SIGTERM.\n",
+        say(d,
+            "lsptap: dlv did not exit %llu ms after the editor disconnected; sending "
+            "SIGTERM.\n",
             (unsigned long long)d->cfg.grace_ms);
         uv_process_kill(&d->proc, SIGTERM);
         uv_timer_start(&d->grace, grace_fired, d->cfg.kill_ms, 0);
@@ -344,7 +349,8 @@ static void announce_line(struct dlv *d, const char *line, size_t len)
     size_t k = sizeof ANNOUNCE - 1;
     if (!d->announced && len >= k && !memcmp(line, ANNOUNCE, k)) {
         size_t n = len - k;
-        while (n && (line[k + n - 1] == '\n' || line[k + n - 1] == '\r')) n--;
+        while (n && (line[k + n - 1] == '\n' || line[k + n - 1] == '\r'))
+            n--;
         if (n >= sizeof d->dlv_addr) n = sizeof d->dlv_addr - 1;
         memcpy(d->dlv_addr, line + k, n);
         d->dlv_addr[n] = '\0';
@@ -405,8 +411,10 @@ static void on_announce_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 static void on_out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct dlv *d = s->data;
-    if (n > 0) emit(d, &d->out, b->base, (size_t)n);
-    else if (n < 0) child_stream_ended(d, s);
+    if (n > 0)
+        emit(d, &d->out, b->base, (size_t)n);
+    else if (n < 0)
+        child_stream_ended(d, s);
     free(b->base);
 }
 
@@ -466,8 +474,10 @@ static void flush_replies(struct dlv *d)
     if (req) {
         memcpy(req + 1, d->replies, d->replies_len);
         uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)d->replies_len);
-        if (uv_write(req, (uv_stream_t *)&d->editor, &b, 1, out_done)) free(req);
-        else d->writes++;
+        if (uv_write(req, (uv_stream_t *)&d->editor, &b, 1, out_done))
+            free(req);
+        else
+            d->writes++;
         li_session_feed(d->sess.li, LI_S2C, d->replies, d->replies_len, now_us(d));
     }
     d->replies_len = 0;
@@ -484,7 +494,8 @@ static void queue_reply(struct dlv *d, json_t *msg)
     size_t need = d->replies_len + hlen + blen;
     if (need > d->replies_cap) {
         size_t nc = d->replies_cap ? d->replies_cap * 2 : 4096;
-        while (nc < need) nc *= 2;
+        while (nc < need)
+            nc *= 2;
         char *nr = realloc(d->replies, nc);
         if (!nr) {
             free(body);
@@ -501,8 +512,8 @@ static void queue_reply(struct dlv *d, json_t *msg)
 
 /* Unavailable mode: every request fails with the reason; disconnect
  * succeeds, so the client can end cleanly. */
-static void on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
-                   size_t len, int64_t latency_us)
+static void on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body, size_t len,
+                   int64_t latency_us)
 {
     struct dlv *d = ud;
     (void)body;
@@ -511,8 +522,8 @@ static void on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char
     if (d->state != ST_UNAVAILABLE || dir != LI_C2S || m->kind != LI_K_REQUEST) return;
     json_error_t e;
     json_t *seq = json_loadb(m->id.p, m->id.len, JSON_DECODE_ANY, &e);
-    json_t *cmd = m->method.p ? json_loadb(m->method.p, m->method.len, JSON_DECODE_ANY, &e)
-                              : json_string("");
+    json_t *cmd =
+        m->method.p ? json_loadb(m->method.p, m->method.len, JSON_DECODE_ANY, &e) : json_string("");
     int disconnect = json_is_string(cmd) && !strcmp(json_string_value(cmd), "disconnect");
     json_t *r = json_pack("{s:s, s:o, s:o, s:b}", "type", "response", "request_seq",
                           seq ? seq : json_null(), "command", cmd ? cmd : json_string(""),
@@ -707,8 +718,10 @@ static void reach_editor(struct dlv *d)
     d->ed_conn.data = d;
     d->editor_connecting = 1;
     int r = resolve(d->a.client_addr, &ss, err, sizeof err);
-    if (!r) r = uv_tcp_connect(&d->ed_conn, &d->editor, (struct sockaddr *)&ss, on_editor_reached);
-    else say(d, "lsptap: --client-addr: %s\n", err);
+    if (!r)
+        r = uv_tcp_connect(&d->ed_conn, &d->editor, (struct sockaddr *)&ss, on_editor_reached);
+    else
+        say(d, "lsptap: --client-addr: %s\n", err);
     if (r) {
         d->editor_connecting = 0;
         d->reverse_failed = 1;
@@ -821,8 +834,8 @@ static void maybe_finish(struct dlv *d)
          * disconnect to an adapter still running, and dlv alone would be
          * gone by then. */
         int drained = d->stopping || !uv_is_active((uv_handle_t *)&d->drain);
-        int done = d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) &&
-                   lp_pump_idle(&d->s2c);
+        int done =
+            d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) && lp_pump_idle(&d->s2c);
         /* dlv is gone; an editor that keeps its socket open gets DRAIN_MS. */
         if (!done && !(drained && d->s2c.src_eof && d->s2c.writes == 0)) return;
     } else if (d->state == ST_UNAVAILABLE) {
@@ -846,7 +859,8 @@ static int spawn_dlv(struct dlv *d, const char *path)
     stdio[1].data.stream = (uv_stream_t *)&d->ch_out;
     stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
     stdio[2].data.stream = (uv_stream_t *)&d->ch_err;
-    for (int i = 3; i < nfd; i++) stdio[i].flags = UV_IGNORE;
+    for (int i = 3; i < nfd; i++)
+        stdio[i].flags = UV_IGNORE;
     if (nfd > 3) {
         uv_pipe_init(d->loop, &d->ch_log, 0);
         stdio[nfd - 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -963,8 +977,10 @@ int lp_dlv_main(int argc, char **argv)
     out_open(d, &d->out, 1);
     out_open(d, &d->err, 2);
     if (d->a.log_fd > 2) {
-        if (fcntl(d->a.log_fd, F_GETFD) < 0) d->a.log_fd = -1; /* not inherited: dlv's own error */
-        else out_open(d, &d->log, d->a.log_fd);
+        if (fcntl(d->a.log_fd, F_GETFD) < 0)
+            d->a.log_fd = -1; /* not inherited: dlv's own error */
+        else
+            out_open(d, &d->log, d->a.log_fd);
     } else if (d->a.log_fd < 0 && d->a.log_dest && *d->a.log_dest) {
         d->log_file = open(d->a.log_dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
@@ -1031,14 +1047,14 @@ int lp_dlv_main(int argc, char **argv)
         code = d->exit_status;
         snprintf(ending, sizeof ending, "dlv exited with status %d", d->exit_status);
     }
-    json_t *extra = json_pack("{s:s, s:i, s:s, s:s}", "ending", ending, "exit_code", code,
-                              "listen", d->our_addr, "dlv", d->dlv_addr);
+    json_t *extra = json_pack("{s:s, s:i, s:s, s:s}", "ending", ending, "exit_code", code, "listen",
+                              d->our_addr, "dlv", d->dlv_addr);
     if (d->state == ST_UNAVAILABLE) json_object_set_new(extra, "unavailable", json_string(d->why));
     if (d->err_tail_len)
-        json_object_set_new(extra, "stderr_tail",
-                            json_stringn(d->err_tail, d->err_tail_len));
+        json_object_set_new(extra, "stderr_tail", json_stringn(d->err_tail, d->err_tail_len));
     if (d->log_file >= 0) close(d->log_file);
-    for (int fd = 0; fd < 3; fd++) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    for (int fd = 0; fd < 3; fd++)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     lp_session_close(&d->sess, "dlv", extra, ending, d->exited && (d->term_signal || code));
     json_decref(extra);
     free(d->child_argv);

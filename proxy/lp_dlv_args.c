@@ -5,8 +5,8 @@
 #include "proxy/lp_dlv.h"
 
 static const char *const value_flags[] = {
-    "listen", "l", "log-dest", "log-output", "api-version", "backend", "build-flags",
-    "wd", "init", "redirect", "r", "tty", "client-addr", NULL,
+    "listen", "l",    "log-dest", "log-output", "api-version", "backend",     "build-flags",
+    "wd",     "init", "redirect", "r",          "tty",         "client-addr", NULL,
 };
 
 static int flag_is(const char *name, size_t len, const char *want)
@@ -40,7 +40,8 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
             val = name + 1;
         }
         int takes = 0;
-        for (const char *const *f = value_flags; *f; f++) takes |= flag_is(name, len, *f);
+        for (const char *const *f = value_flags; *f; f++)
+            takes |= flag_is(name, len, *f);
         if (flag_is(name, len, "h") || flag_is(name, len, "help")) help = 1;
         if (takes && !val && i + 1 < argc) val = argv[i + 1];
         if (flag_is(name, len, "listen") || flag_is(name, len, "l")) {
@@ -67,4 +68,3 @@ void lp_dlv_parse(int argc, char **argv, struct lp_dlv_args *a)
     }
     a->is_dap = cmd && !strcmp(cmd, "dap") && !help;
 }
-

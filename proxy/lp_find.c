@@ -74,8 +74,8 @@ static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size
     for (;;) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long left = 5000 - ((now.tv_sec - start.tv_sec) * 1000 +
-                            (now.tv_nsec - start.tv_nsec) / 1000000);
+        long left =
+            5000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
         struct pollfd p = {.fd = fds[0], .events = POLLIN};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
             kill(pid, SIGKILL);
@@ -88,7 +88,8 @@ static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size
     }
     close(fds[0]);
     int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
     buf[got] = '\0';
     char *nl = strchr(buf, '\n');
@@ -103,8 +104,8 @@ static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size
 }
 
 /* Tries dir/tool; notes what it saw in err. Returns 1 when usable. */
-static int try_dir(const char *label, const char *dir, const char *tool, char *out,
-                   size_t outlen, char *err, size_t errlen)
+static int try_dir(const char *label, const char *dir, const char *tool, char *out, size_t outlen,
+                   char *err, size_t errlen)
 {
     char cand[4096];
     if (!dir || !*dir) {
@@ -124,8 +125,8 @@ static int try_dir(const char *label, const char *dir, const char *tool, char *o
     return 1;
 }
 
-int lp_find_tool(const char *tool, const char *configured, const char *configured_from,
-                 char *out, size_t outlen, char *err, size_t errlen)
+int lp_find_tool(const char *tool, const char *configured, const char *configured_from, char *out,
+                 size_t outlen, char *err, size_t errlen)
 {
     char label[64];
     err[0] = '\0';
@@ -137,8 +138,8 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
             return -EACCES;
         }
         if (lp_is_self(configured)) {
-            add(err, errlen, "\n  %s=%s: that is lsptap itself, not the real %s",
-                configured_from, configured, tool);
+            add(err, errlen, "\n  %s=%s: that is lsptap itself, not the real %s", configured_from,
+                configured, tool);
             add(err, errlen, "\nPoint %s at the real %s binary.", configured_from, tool);
             return -EACCES;
         }
@@ -177,8 +178,7 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
         if (try_dir("$(go env GOBIN)", gobin, tool, out, outlen, err, errlen)) return 0;
         char bin[4096 + 8] = "";
         if (*gopath) snprintf(bin, sizeof bin, "%s/bin", gopath);
-        if (try_dir("$(go env GOPATH)/bin", *gopath ? bin : "", tool, out, outlen, err,
-                    errlen))
+        if (try_dir("$(go env GOPATH)/bin", *gopath ? bin : "", tool, out, outlen, err, errlen))
             return 0;
     }
     const char *home = getenv("HOME");
@@ -187,10 +187,12 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
     snprintf(label, sizeof label, "~/go/bin");
     if (try_dir(label, hb, tool, out, outlen, err, errlen)) return 0;
     if (!strcmp(tool, "gopls"))
-        add(err, errlen, "\nInstall it (go install golang.org/x/tools/gopls@latest) or set "
-                         "LSPTAP_GOPLS to its path.");
+        add(err, errlen,
+            "\nInstall it (go install golang.org/x/tools/gopls@latest) or set "
+            "LSPTAP_GOPLS to its path.");
     else
-        add(err, errlen, "\nInstall it (go install github.com/go-delve/delve/cmd/dlv@latest) "
-                         "or set LSPTAP_DLV to its path.");
+        add(err, errlen,
+            "\nInstall it (go install github.com/go-delve/delve/cmd/dlv@latest) "
+            "or set LSPTAP_DLV to its path.");
     return -ENOENT;
 }

@@ -17,8 +17,8 @@
  * Returns 0 and the absolute path in out, or -ENOENT (or -EACCES when the
  * configured file is not executable) and, in err, one paragraph naming every
  * place searched and what was found there. */
-int lp_find_tool(const char *tool, const char *configured, const char *configured_from,
-                 char *out, size_t outlen, char *err, size_t errlen);
+int lp_find_tool(const char *tool, const char *configured, const char *configured_from, char *out,
+                 size_t outlen, char *err, size_t errlen);
 
 /* 1 when path names the running executable (after following links). */
 int lp_is_self(const char *path);

@@ -16,7 +16,8 @@ static int append(struct lp_gate *g, const char *data, size_t len)
 {
     if (g->len + len > g->cap) {
         size_t nc = g->cap ? g->cap : 4096;
-        while (nc < g->len + len) nc *= 2;
+        while (nc < g->len + len)
+            nc *= 2;
         char *nb = realloc(g->buf, nc);
         if (!nb) return -1;
         g->buf = nb;

@@ -57,7 +57,7 @@ struct lp_idset {
     struct lp_identry {
         char *key;
         char *val;
-    } *e;
+    } * e;
     size_t n, cap;
 };
 

@@ -14,10 +14,23 @@
 /* gopls's global flags that take a value (Go's flag package: "-f v" or
  * "-f=v"); every other flag is taken as boolean. From `gopls help`. */
 static const char *const value_flags[] = {
-    "debug",       "listen",       "listen.timeout", "logfile",       "mode",
-    "ocagent",     "port",         "profile.cpu",    "profile.mem",   "profile.trace",
-    "profile.alloc", "profile.block", "remote",      "remote.debug",  "remote.listen.timeout",
-    "remote.logfile", NULL,
+    "debug",
+    "listen",
+    "listen.timeout",
+    "logfile",
+    "mode",
+    "ocagent",
+    "port",
+    "profile.cpu",
+    "profile.mem",
+    "profile.trace",
+    "profile.alloc",
+    "profile.block",
+    "remote",
+    "remote.debug",
+    "remote.listen.timeout",
+    "remote.logfile",
+    NULL,
 };
 
 static int in(const char *const *set, const char *name, size_t len)
@@ -39,8 +52,10 @@ static int skip_flags(int argc, char **argv, int i)
         const char *name = a + 1 + (a[1] == '-');
         size_t len = strcspn(name, "=");
         if (in(help, name, len)) return -1;
-        if (name[len] == '=' || !in(value_flags, name, len)) i += 1;
-        else i += 2;
+        if (name[len] == '=' || !in(value_flags, name, len))
+            i += 1;
+        else
+            i += 2;
     }
     return i;
 }
@@ -110,8 +125,10 @@ int lp_gopls_main(int argc, char **argv)
         remote = NULL;
     if (remote && *remote) {
         char addr[4200];
-        if (!strncmp(remote, "unix;", 5)) snprintf(addr, sizeof addr, "unix:%s", remote + 5);
-        else snprintf(addr, sizeof addr, "%s", remote);
+        if (!strncmp(remote, "unix;", 5))
+            snprintf(addr, sizeof addr, "unix:%s", remote + 5);
+        else
+            snprintf(addr, sizeof addr, "%s", remote);
         char *rargv[] = {"relay", "--connect", addr, NULL};
         return lp_netrelay_main(3, rargv);
     }
@@ -129,8 +146,10 @@ int lp_gopls_main(int argc, char **argv)
     const char *listen;
     if (lp_gopls_flag(argc, argv, "listen", &li, &linline, &listen)) {
         char addr[4200];
-        if (!strncmp(listen, "unix;", 5)) snprintf(addr, sizeof addr, "unix:%s", listen + 5);
-        else snprintf(addr, sizeof addr, "%s", listen);
+        if (!strncmp(listen, "unix;", 5))
+            snprintf(addr, sizeof addr, "unix:%s", listen + 5);
+        else
+            snprintf(addr, sizeof addr, "%s", listen);
         char **largv = calloc((size_t)argc + 6, sizeof *largv);
         if (!largv) return 70;
         int n = 0;
@@ -154,7 +173,8 @@ int lp_gopls_main(int argc, char **argv)
     char **child = calloc((size_t)argc + 1, sizeof *child);
     if (!child) return 70;
     child[0] = path;
-    for (int i = 1; i < argc; i++) child[i] = argv[i];
+    for (int i = 1; i < argc; i++)
+        child[i] = argv[i];
     int code = lp_serve_stdio(&cfg, "gopls", LI_LSP, child);
     free(child);
     return code;

@@ -355,14 +355,15 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
     if (lv == LOAD_NETWORK && !sv->network_said) {
         /* Restarting with another environment would fail the same way. */
         sv->network_said = 1;
-        lp_rl_say(r, "lsptap: %s's workspace load failed because go could not connect; that is "
-                     "the network, not the environment: no restart (netcheck's diagnosis "
-                     "follows).\n",
+        lp_rl_say(r,
+                  "lsptap: %s's workspace load failed because go could not connect; that is "
+                  "the network, not the environment: no restart (netcheck's diagnosis "
+                  "follows).\n",
                   r->o->argv[0]);
         lp_rl_event(r, LI_EV_LOAD_FAILED_NETWORK,
-                    json_pack("{s:s, s:s}", "source", is_log ? "window/logMessage"
-                                                             : "window/showMessage",
-                              "message", text));
+                    json_pack("{s:s, s:s}", "source",
+                              is_log ? "window/logMessage" : "window/showMessage", "message",
+                              text));
     }
     lp_rl_forward_msg(g, frame, len, hdr, &m);
 }

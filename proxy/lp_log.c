@@ -24,17 +24,17 @@ struct lp_log {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char *q;        /* lines waiting for the writer */
+    char *q; /* lines waiting for the writer */
     size_t qlen, qcap;
-    size_t limit;   /* max bytes waiting, not counting `big` */
-    size_t big;     /* bytes of the lines larger than the cap queued past it */
+    size_t limit;      /* max bytes waiting, not counting `big` */
+    size_t big;        /* bytes of the lines larger than the cap queued past it */
     size_t big_budget; /* at most this many such bytes at once (max_inspect) */
     int closing;
     int draining; /* someone waits for the queue to empty */
     int eager;    /* lines are written by the caller as they come (lp_log_eager) */
     int writing;  /* the writer thread has a batch out of the queue, not yet written */
-    int failed;     /* errno of the first write error, 0 if none */
-    int said;       /* the write error was reported on stderr */
+    int failed;   /* errno of the first write error, 0 if none */
+    int said;     /* the write error was reported on stderr */
     int (*notify)(const char *line);
     uint64_t dropped;
 };
@@ -280,7 +280,8 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
     }
     if (l->qlen + len > l->qcap) {
         size_t nc = l->qcap ? l->qcap : 65536;
-        while (nc < l->qlen + len) nc *= 2;
+        while (nc < l->qlen + len)
+            nc *= 2;
         char *nq = realloc(l->q, nc);
         if (!nq) {
             l->dropped++;
@@ -316,8 +317,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
     snprintf(dir, sizeof dir, "%s", c->dir);
     int r = mkdir_p(dir);
     if (r) {
-        snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir,
-                 strerror(-r));
+        snprintf(err, errlen, "cannot create the session directory %s: %s", c->dir, strerror(-r));
         return r;
     }
     make_private(dir);
@@ -352,8 +352,7 @@ int lp_log_open(const struct lp_config *c, const char *role, struct lp_log **out
             snprintf(l->path, sizeof l->path, "%s/%s-%d-%s-%u.jsonl", dir, stamp, (int)getpid(),
                      role, suffix);
         else
-            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(),
-                     role);
+            snprintf(l->path, sizeof l->path, "%s/%s-%d-%s.jsonl", dir, stamp, (int)getpid(), role);
         l->fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_APPEND, 0600);
         if (l->fd >= 0 || errno != EEXIST) break;
     }
@@ -404,7 +403,8 @@ void lp_log_drain(struct lp_log *l)
     pthread_mutex_lock(&l->mu);
     l->draining = 1;
     pthread_cond_broadcast(&l->cv);
-    while (l->qlen && !l->failed) pthread_cond_wait(&l->cv, &l->mu);
+    while (l->qlen && !l->failed)
+        pthread_cond_wait(&l->cv, &l->mu);
     l->draining = 0;
     pthread_mutex_unlock(&l->mu);
 }

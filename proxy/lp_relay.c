@@ -529,7 +529,8 @@ void lp_rl_maybe_finish(struct relay *r)
 static json_t *argv_json(char **argv)
 {
     json_t *a = json_array();
-    for (char **v = argv; *v; v++) json_array_append_new(a, json_string(*v));
+    for (char **v = argv; *v; v++)
+        json_array_append_new(a, json_string(*v));
     return a;
 }
 
@@ -594,15 +595,13 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     }
     g->running = 1;
     g->pid = g->proc.pid;
-    json_t *f = json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv",
-                          argv_json(o->argv));
+    json_t *f =
+        json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
     if (g->idx) json_object_set_new(f, "restart", json_true());
     lp_rl_event(r, LI_EV_SPAWN, f);
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
-    lp_pump_init(&g->s2c, (uv_stream_t *)&g->out, (uv_stream_t *)&r->ed_out, hi, lo, &pump_cb,
-                 r);
-    lp_pump_init(&g->errp, (uv_stream_t *)&g->err, (uv_stream_t *)&r->ed_err, hi, lo, &pump_cb,
-                 r);
+    lp_pump_init(&g->s2c, (uv_stream_t *)&g->out, (uv_stream_t *)&r->ed_out, hi, lo, &pump_cb, r);
+    lp_pump_init(&g->errp, (uv_stream_t *)&g->err, (uv_stream_t *)&r->ed_err, hi, lo, &pump_cb, r);
     g->errp.keep_dst_open = 1; /* our stderr outlives the server's, for lsptap's own lines */
     g->errp.filter = err_filter;
     if (o->supervise) g->s2c.filter = lp_hs_s2c_filter;
@@ -643,7 +642,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
      * dispositions in the child, so gopls keeps the default. */
     signal(SIGPIPE, SIG_IGN);
     int saved_fl[3];
-    for (int fd = 0; fd < 3; fd++) saved_fl[fd] = fcntl(fd, F_GETFL);
+    for (int fd = 0; fd < 3; fd++)
+        saved_fl[fd] = fcntl(fd, F_GETFL);
 
     uv_timer_init(r->loop, &r->grace);
     uv_timer_init(r->loop, &r->drain);
@@ -683,8 +683,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     }
 
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
-    lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->gen[0].in, hi, lo,
-                 &pump_cb, r);
+    lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->gen[0].in, hi, lo, &pump_cb,
+                 r);
 
     static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
     for (int i = 0; i < 3; i++) {

@@ -41,16 +41,16 @@ struct lp_relay_opts {
 };
 
 struct lp_relay_result {
-    int spawn_error;         /* negative errno when the child could not start */
+    int spawn_error; /* negative errno when the child could not start */
     int pid;
-    int exit_status;         /* valid when exited */
-    int term_signal;         /* 0 unless killed by a signal */
+    int exit_status; /* valid when exited */
+    int term_signal; /* 0 unless killed by a signal */
     int exited;
-    int editor_gone;         /* writing to the editor failed */
-    int restarts;            /* servers started after a failed handshake */
-    int gave_up;             /* a failed handshake that could not be repaired */
-    uint64_t read[2];        /* bytes read per li_dir */
-    uint64_t written[2];     /* bytes written per li_dir */
+    int editor_gone;     /* writing to the editor failed */
+    int restarts;        /* servers started after a failed handshake */
+    int gave_up;         /* a failed handshake that could not be repaired */
+    uint64_t read[2];    /* bytes read per li_dir */
+    uint64_t written[2]; /* bytes written per li_dir */
     uint64_t stderr_bytes;
     int stderr_mid_line;     /* the server's stderr ended inside a line */
     char stderr_tail[65536]; /* the last bytes of the child's stderr (NUL-terminated) */

@@ -75,7 +75,7 @@ struct super {
     int init_answered;  /* the editor has an initialize result */
     int init_by_lsptap; /* ... and it is lsptap's error: any late result is dropped */
     uv_timer_t init_timer, window;
-    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status (lp_hs_output_closed) */
+    uv_timer_t eof_wait;     /* stdout closed: a moment for the exit status (lp_hs_output_closed) */
     struct lp_gate c2s_seen; /* frames the editor sent, watched (not forwarded) */
     struct lp_gate c2s_gate; /* after a restart: editor frames forwarded one by one */
     char *replay;            /* everything the editor sent, for a restart */

@@ -23,11 +23,36 @@
 /* Variables that decide how gopls and go behave; recorded in the header so a
  * session can be understood (and replayed) later. Never secrets by name. */
 static const char *const recorded_env[] = {
-    "PATH",      "GOROOT",     "GOPATH",     "GOBIN",      "GOFLAGS",  "GO111MODULE",
-    "GOPROXY",   "GONOPROXY",  "GOPRIVATE",  "GONOSUMDB",  "GOSUMDB",  "GOWORK",
-    "GOENV",     "GOMODCACHE", "GOCACHE",    "GOTOOLCHAIN", "GOOS",    "GOARCH",
-    "CGO_ENABLED", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
-    "no_proxy",  "SSL_CERT_FILE", "SSL_CERT_DIR", "HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME",
+    "PATH",
+    "GOROOT",
+    "GOPATH",
+    "GOBIN",
+    "GOFLAGS",
+    "GO111MODULE",
+    "GOPROXY",
+    "GONOPROXY",
+    "GOPRIVATE",
+    "GONOSUMDB",
+    "GOSUMDB",
+    "GOWORK",
+    "GOENV",
+    "GOMODCACHE",
+    "GOCACHE",
+    "GOTOOLCHAIN",
+    "GOOS",
+    "GOARCH",
+    "CGO_ENABLED",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
     NULL,
 };
 
@@ -59,7 +84,8 @@ static json_t *header_fields(const char *role, char **argv, const struct lp_conf
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "?");
     json_t *av = json_array();
-    for (char **a = argv; *a; a++) json_array_append_new(av, json_string(*a));
+    for (char **a = argv; *a; a++)
+        json_array_append_new(av, json_string(*a));
     json_t *env = json_object();
     for (const char *const *k = recorded_env; *k; k++) {
         const char *v = getenv(*k);
@@ -68,10 +94,9 @@ static json_t *header_fields(const char *role, char **argv, const struct lp_conf
         li_redact_value(*k, v, environ, red, sizeof red);
         json_object_set_new(env, *k, json_string(red));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:o}", "role", role, "start",
-                     when, "lsptap_version", LSPTAP_VERSION, "server", argv[0], "argv", av,
-                     "pid", (int)getpid(), "cwd", cwd, "record", lp_record_name(cfg->record),
-                     "env", env);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:s, s:o}", "role", role, "start", when,
+                     "lsptap_version", LSPTAP_VERSION, "server", argv[0], "argv", av, "pid",
+                     (int)getpid(), "cwd", cwd, "record", lp_record_name(cfg->record), "env", env);
 }
 
 static void sink(void *ud, const char *line, size_t len)
@@ -99,7 +124,7 @@ static void session_msg(void *ud, enum li_dir dir, const struct li_msg *m, const
 }
 
 int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const char *role,
-                        enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud)
+                    enum li_proto proto, char **argv, li_msg_fn on_msg, void *msg_ud)
 {
     memset(s, 0, sizeof *s);
     s->hr_start = uv_hrtime();
@@ -149,9 +174,12 @@ uint64_t lp_session_now(const struct lp_session *s)
 
 static void fmt_age(uint64_t us, char *out, size_t len)
 {
-    if (us < 1000) snprintf(out, len, "%llu µs", (unsigned long long)us);
-    else if (us < 1000000) snprintf(out, len, "%.1f ms", us / 1e3);
-    else snprintf(out, len, "%.1f s", us / 1e6);
+    if (us < 1000)
+        snprintf(out, len, "%llu µs", (unsigned long long)us);
+    else if (us < 1000000)
+        snprintf(out, len, "%.1f ms", us / 1e3);
+    else
+        snprintf(out, len, "%.1f s", us / 1e6);
 }
 
 /* Names the requests left unanswered on stderr: after a crash that is what
@@ -171,16 +199,15 @@ static void say_pending(const struct lp_session *s, const char *role, int crashe
         char m[600], id[300];
         li_escape(p[i].method, p[i].method_len, 0, m, sizeof m);
         li_escape(p[i].id, strlen(p[i].id), 0, id, sizeof id);
-        lp_say("lsptap:   %s id %s (%s, sent %s ago%s)\n",
-               p[i].method_len ? m : "(unknown method)", id,
-               p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
+        lp_say("lsptap:   %s id %s (%s, sent %s ago%s)\n", p[i].method_len ? m : "(unknown method)",
+               id, p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
                p[i].cancelled ? ", cancelled" : "");
     }
     if (n > 16) lp_say("lsptap:   ... and %zu more (see the session file)\n", n - 16);
 }
 
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
-                         int crashed)
+                      int crashed)
 {
     struct li_counts c;
     li_session_counts(s->li, &c);
@@ -217,8 +244,7 @@ void lp_session_close(struct lp_session *s, const char *role, json_t *extra, con
     li_session_free(s->li);
 }
 
-int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto,
-                   char **argv)
+int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto, char **argv)
 {
     struct lp_session s;
     int gopls = proto == LI_LSP && !strcmp(role, "gopls");
@@ -229,8 +255,12 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     }
     static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
     if (s.log) lp_log_set_notify(s.log, lp_relay_notify);
-    struct lp_relay_opts o = {.argv = argv, .sess = s.li, .hr_start = s.hr_start, .cfg = cfg,
-                              .supervise = gopls, .netwatch = nw};
+    struct lp_relay_opts o = {.argv = argv,
+                              .sess = s.li,
+                              .hr_start = s.hr_start,
+                              .cfg = cfg,
+                              .supervise = gopls,
+                              .netwatch = nw};
     int rc = lp_relay_run(&o, &res);
     char ending[256];
     int crashed = 0;
@@ -248,13 +278,11 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         snprintf(ending, sizeof ending, "%s exited with status %d", role, res.exit_status);
     }
     int code = rc && !res.spawn_error ? 70 : lp_relay_exit_code(&res);
-    json_t *extra = json_pack("{s:s, s:i, s:{s:I, s:I}, s:{s:I, s:I}}", "ending", ending,
-                              "exit_code", code, "read", "c2s", (json_int_t)res.read[LI_C2S],
-                              "s2c", (json_int_t)res.read[LI_S2C], "written", "c2s",
-                              (json_int_t)res.written[LI_C2S], "s2c",
-                              (json_int_t)res.written[LI_S2C]);
-    if (res.stderr_bytes)
-        json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
+    json_t *extra = json_pack(
+        "{s:s, s:i, s:{s:I, s:I}, s:{s:I, s:I}}", "ending", ending, "exit_code", code, "read",
+        "c2s", (json_int_t)res.read[LI_C2S], "s2c", (json_int_t)res.read[LI_S2C], "written", "c2s",
+        (json_int_t)res.written[LI_C2S], "s2c", (json_int_t)res.written[LI_S2C]);
+    if (res.stderr_bytes) json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
     if (res.restarts) json_object_set_new(extra, "restarts", json_integer(res.restarts));
     if (res.gave_up) json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
     if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
@@ -279,7 +307,8 @@ static void queue(struct unavailable *u, const char *p, size_t n)
 {
     if (u->outlen + n > u->outcap) {
         size_t nc = u->outcap ? u->outcap * 2 : 4096;
-        while (nc < u->outlen + n) nc *= 2;
+        while (nc < u->outlen + n)
+            nc *= 2;
         char *no = realloc(u->out, nc);
         if (!no) return;
         u->out = no;
@@ -321,7 +350,7 @@ static void unavailable_msg(void *ud, enum li_dir dir, const struct li_msg *m, c
     (void)latency_us;
     if (dir != LI_C2S || !m->method.p) return;
     int is = 0;
-#define METHOD_IS(name)                                                                           \
+#define METHOD_IS(name)                                                                            \
     (m->method.len == sizeof(name) + 1 && !memcmp(m->method.p + 1, name, sizeof(name) - 1))
     if (m->kind == LI_K_NOTIFICATION && METHOD_IS("exit")) {
         u->done = 1;

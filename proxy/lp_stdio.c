@@ -58,8 +58,10 @@ int lp_stdio_open(uv_loop_t *loop, uv_pipe_t *h, int fd, int reading, struct lp_
         return UV_EAGAIN;
     }
     b->started = 1;
-    if (reading) pthread_detach(b->thread); /* may block on a terminal forever */
-    else b->joinable = 1;
+    if (reading)
+        pthread_detach(b->thread); /* may block on a terminal forever */
+    else
+        b->joinable = 1;
     return uv_pipe_open(h, reading ? fds[0] : fds[1]);
 }
 

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build_debs="build-essential pkg-config libuv1-dev libjansson-dev libssl-dev libpcap-dev
 zlib1g-dev"
 debs="$build_debs clang libclang-rt-14-dev libcmocka-dev golang-go gopls delve socat nodejs npm
-chromium dnsmasq-base nftables iproute2 openssl valgrind cppcheck neovim"
+chromium dnsmasq-base nftables iproute2 openssl valgrind cppcheck neovim clang-format"
 [ "${1:-}" = build ] && debs=$build_debs
 missing=""
 for p in $debs; do

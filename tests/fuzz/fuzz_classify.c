@@ -57,8 +57,9 @@ static void check_msg(const uint8_t *data, size_t size, const struct li_msg *m, 
 static void run_session(enum li_proto proto, uint64_t max_inspect, int pieces, const uint8_t *data,
                         size_t size)
 {
-    struct li_opts o = {proto, LI_REC_FULL, max_inspect, 4, check_line, NULL, NULL, NULL,
-                        pieces ? check_pieces : NULL};
+    struct li_opts o = {proto, LI_REC_FULL, max_inspect,
+                        4,     check_line,  NULL,
+                        NULL,  NULL,        pieces ? check_pieces : NULL};
     struct li_session *s = li_session_new(&o);
     if (!s) return;
     li_session_write_header(s, NULL);

@@ -152,7 +152,8 @@ static void out_of_range_values_are_refused(void **state)
         strstr(warn, "LSPTAP_MAX_TOTAL_MB=0 is out of range (allowed 1 to 1048576); using 256."));
     assert_non_null(
         strstr(warn, "\"kill_ms\" is 99999999999, out of range (allowed 0 to 3600000); ignored."));
-    assert_non_null(strstr(warn, "LSPTAP_FAIL_PATTERNS is 2000 bytes long, over the 1023 allowed; ignored."));
+    assert_non_null(
+        strstr(warn, "LSPTAP_FAIL_PATTERNS is 2000 bytes long, over the 1023 allowed; ignored."));
     assert_non_null(strstr(c.fail_patterns, "failed to load view")); /* the default */
     assert_null(strstr(warn, "low mark"));
     assert_int_equal(c.high_mark, 1 << 20);
@@ -239,8 +240,7 @@ static void net_settings(void **state)
     assert_int_equal(c.net_watch, 1);
     assert_int_equal(c.net_show, 1);
     assert_int_equal(c.net_recheck_s, 600);
-    write_config(
-        "{\"net_show\": \"off\", \"net_recheck_s\": 5, \"net_watch\": \"sometimes\"}");
+    write_config("{\"net_show\": \"off\", \"net_recheck_s\": 5, \"net_watch\": \"sometimes\"}");
     lp_config_load(&c, warn, sizeof warn);
     assert_int_equal(c.net_show, 0);
     assert_int_equal(c.net_recheck_s, 5);

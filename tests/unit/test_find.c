@@ -55,7 +55,8 @@ static void configured_path_wins(void **state)
     snprintf(exe, sizeof exe, "%s/b/gopls", dir);
     make_exe(exe);
     setenv("PATH", "/nonexistent", 1);
-    assert_int_equal(lp_find_tool("gopls", exe, "LSPTAP_GOPLS", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(lp_find_tool("gopls", exe, "LSPTAP_GOPLS", out, sizeof out, err, sizeof err),
+                     0);
     assert_string_equal(out, exe);
 }
 
@@ -79,7 +80,8 @@ static void path_is_searched_in_order(void **state)
     make_exe(b);
     snprintf(path, sizeof path, "/nonexistent:%s/a:%s/b", dir, dir);
     setenv("PATH", path, 1);
-    assert_int_equal(lp_find_tool("gopls", "", "LSPTAP_GOPLS", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(lp_find_tool("gopls", "", "LSPTAP_GOPLS", out, sizeof out, err, sizeof err),
+                     0);
     assert_string_equal(out, a);
     unlink(a);
 }
@@ -98,7 +100,8 @@ static void lsptap_itself_is_skipped(void **state)
     make_exe(b);
     snprintf(path, sizeof path, "%s/a:%s/b", dir, dir);
     setenv("PATH", path, 1);
-    assert_int_equal(lp_find_tool("gopls", "", "LSPTAP_GOPLS", out, sizeof out, err, sizeof err), 0);
+    assert_int_equal(lp_find_tool("gopls", "", "LSPTAP_GOPLS", out, sizeof out, err, sizeof err),
+                     0);
     assert_string_equal(out, b);
     assert_int_equal(lp_is_self(link), 1);
     assert_int_equal(lp_is_self(b), 0);

@@ -9,15 +9,15 @@
 
 #include "proxy/lp_gopls.h"
 
-#define IS_SERVER(...)                                                                            \
-    do {                                                                                          \
-        char *argv[] = {"gopls", __VA_ARGS__};                                                    \
-        assert_int_equal(lp_gopls_is_server((int)(sizeof argv / sizeof *argv), argv), 1);         \
+#define IS_SERVER(...)                                                                             \
+    do {                                                                                           \
+        char *argv[] = {"gopls", __VA_ARGS__};                                                     \
+        assert_int_equal(lp_gopls_is_server((int)(sizeof argv / sizeof *argv), argv), 1);          \
     } while (0)
-#define NOT_SERVER(...)                                                                           \
-    do {                                                                                          \
-        char *argv[] = {"gopls", __VA_ARGS__};                                                    \
-        assert_int_equal(lp_gopls_is_server((int)(sizeof argv / sizeof *argv), argv), 0);         \
+#define NOT_SERVER(...)                                                                            \
+    do {                                                                                           \
+        char *argv[] = {"gopls", __VA_ARGS__};                                                     \
+        assert_int_equal(lp_gopls_is_server((int)(sizeof argv / sizeof *argv), argv), 0);          \
     } while (0)
 
 static void no_arguments_is_a_server(void **state)

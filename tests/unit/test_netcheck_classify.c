@@ -223,9 +223,8 @@ static void test_reply_lsp(void **state)
     assert_string_equal(in.version, "(devel, go1.19.5)");
     /* A server's name, version and error are its words: escaped for the
      * terminal netcheck prints to (issue 15). */
-    const char *evil =
-        frame("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"serverInfo\":{\"name\":"
-              "\"\\u001b]0;x\\u0007\",\"version\":\"v\\u001b[2J\"}}}");
+    const char *evil = frame("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"serverInfo\":{\"name\":"
+                             "\"\\u001b]0;x\\u0007\",\"version\":\"v\\u001b[2J\"}}}");
     assert_int_equal(reply(LN_PROBE_LSP, evil, LN_END_NONE, &in), LN_APP_SPEAKS);
     assert_string_equal(in.name, "\\x1b]0;x\\x07");
     assert_string_equal(in.version, "v\\x1b[2J");

@@ -743,7 +743,8 @@ static void feed_mixed(struct li_session *s, enum li_proto proto)
         "{\"jsonrpc\":\"2.0\",\"method\":\"c\",\"params\":{\"k\\u0000\":1}}",
         "{\"jsonrpc\":\"2.0\",\"method\":\"d\",\"params\":\"\xff\"}",
         "not json at all",
-        "{\"jsonrpc\":\"2.0\",\"method\":\"e\",\"params\":{\"text\":\"0123456789012345678901234567890123456789\"}}",
+        "{\"jsonrpc\":\"2.0\",\"method\":\"e\",\"params\":{\"text\":"
+        "\"0123456789012345678901234567890123456789\"}}",
     };
     static const char *const dap[] = {
         "{\"seq\":1,\"type\":\"request\",\"command\":\"initialize\"}",
@@ -768,8 +769,15 @@ static void test_pieces_equal_whole_lines(void **state)
             for (uint64_t max = 0; max <= 40; max += 40) {
                 memset(&whole, 0, sizeof whole);
                 memset(&pieces, 0, sizeof pieces);
-                struct li_opts a = {(enum li_proto)proto, (enum li_record)rec, max, 0, to_text,
-                                    &whole, NULL, NULL, NULL};
+                struct li_opts a = {(enum li_proto)proto,
+                                    (enum li_record)rec,
+                                    max,
+                                    0,
+                                    to_text,
+                                    &whole,
+                                    NULL,
+                                    NULL,
+                                    NULL};
                 struct li_opts b = a;
                 b.sink_ud = &pieces;
                 b.sinkv = to_text_v;

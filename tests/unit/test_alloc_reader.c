@@ -93,18 +93,6 @@ static void check_failures(int persistent)
     }
 }
 
-static void test_nth_allocation_fails(void **state)
-{
-    (void)state;
-    check_failures(0);
-}
-
-static void test_every_allocation_from_the_nth_fails(void **state)
-{
-    (void)state;
-    check_failures(1);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -122,11 +110,4 @@ static int teardown(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nth_allocation_fails),
-        cmocka_unit_test(test_every_allocation_from_the_nth_fails),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+FAIL_ALLOC_MAIN(check_failures, setup, teardown)

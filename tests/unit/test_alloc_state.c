@@ -164,23 +164,4 @@ static void check_failures(int persistent)
     free(clean);
 }
 
-static void test_nth_allocation_fails(void **state)
-{
-    (void)state;
-    check_failures(0);
-}
-
-static void test_every_allocation_from_the_nth_fails(void **state)
-{
-    (void)state;
-    check_failures(1);
-}
-
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_nth_allocation_fails),
-        cmocka_unit_test(test_every_allocation_from_the_nth_fails),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+FAIL_ALLOC_MAIN(check_failures, NULL, NULL)

@@ -22,4 +22,28 @@ unsigned long fail_alloc_failed(void);
 /* Blocks allocated through the wrappers and not yet freed. */
 size_t fail_alloc_live(void);
 
+/* The two runs every test_alloc_* makes of its check(persistent) — the nth
+ * allocation fails alone (0), every one from the nth on fails (1) — and the
+ * main() that runs them with cmocka under setup/teardown (NULL: none). Use
+ * once, at the end of the test file, after cmocka's headers. */
+#define FAIL_ALLOC_MAIN(check, setup, teardown)                                                    \
+    static void test_nth_allocation_fails(void **state)                                            \
+    {                                                                                              \
+        (void)state;                                                                               \
+        check(0);                                                                                  \
+    }                                                                                              \
+    static void test_every_allocation_from_the_nth_fails(void **state)                             \
+    {                                                                                              \
+        (void)state;                                                                               \
+        check(1);                                                                                  \
+    }                                                                                              \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        const struct CMUnitTest tests[] = {                                                        \
+            cmocka_unit_test(test_nth_allocation_fails),                                           \
+            cmocka_unit_test(test_every_allocation_from_the_nth_fails),                            \
+        };                                                                                         \
+        return cmocka_run_group_tests(tests, setup, teardown);                                     \
+    }
+
 #endif

@@ -19,13 +19,13 @@
 
 #include "cli/bundle_tar.h"
 #include "cli/commands.h"
+#include "env/lp_config.h"
+#include "env/lp_find.h"
+#include "env/lp_run.h"
 #include "inspect/li_outfile.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_scrub.h"
 #include "inspect/li_tail.h"
-#include "proxy/lp_config.h"
-#include "proxy/lp_find.h"
-#include "proxy/lp_run.h"
 
 #define MAX_SESSIONS 64
 #define MAX_FILES (MAX_SESSIONS * 6 + 8)

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "env/lp_doctor.h"
 #include "inspect/li_redact.h"
-#include "proxy/lp_doctor.h"
 
 extern char **environ;
 

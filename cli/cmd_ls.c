@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "env/lp_config.h"
 #include "inspect/li_ls.h"
-#include "proxy/lp_config.h"
 
 static int usage(FILE *f)
 {

@@ -1,10 +1,10 @@
-/* lsptap replay SESSION [options] [-- SERVER...]: proxy/lp_replay does the work. */
+/* lsptap replay SESSION [options] [-- SERVER...]: replay/lp_replay does the work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
-#include "proxy/lp_replay.h"
+#include "replay/lp_replay.h"
 
 static int usage(FILE *f)
 {

@@ -5,8 +5,8 @@
 #include <time.h>
 
 #include "cli/commands.h"
+#include "env/lp_config.h"
 #include "inspect/li_tail.h"
-#include "proxy/lp_config.h"
 
 static volatile sig_atomic_t stop;
 

@@ -1,6 +1,6 @@
 /* The stand-ins: thin wrappers over proxy/. */
 #include "cli/commands.h"
-#include "proxy/lp_config.h"
+#include "env/lp_config.h"
 #include "proxy/lp_dlv.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_netrelay.h"

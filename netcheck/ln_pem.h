@@ -5,7 +5,7 @@
  * as "no start line"; a user needs the file (as an absolute path: a relative
  * one depends on a working directory they may not know) and the cause
  * ("No such file or directory", "not a PEM file"). Used by netcheck's tls
- * layer and by the relay's TLS contexts (proxy/lp_tls.c).
+ * layer and by the relay's TLS contexts (io/lp_tls.c).
  */
 #ifndef LSPTAP_NETCHECK_LN_PEM_H
 #define LSPTAP_NETCHECK_LN_PEM_H

@@ -12,15 +12,15 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "env/lp_config.h"
+#include "env/lp_diag.h"
+#include "env/lp_find.h"
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
-#include "proxy/lp_child.h"
-#include "proxy/lp_config.h"
-#include "proxy/lp_diag.h"
-#include "proxy/lp_find.h"
+#include "io/lp_child.h"
+#include "io/lp_pump.h"
 #include "proxy/lp_gopls.h"
-#include "proxy/lp_pump.h"
 #include "proxy/lp_serve.h"
 
 #define ANNOUNCE "DAP server listening at: "

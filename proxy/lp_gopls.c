@@ -6,8 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/lp_config.h"
-#include "proxy/lp_find.h"
+#include "env/lp_config.h"
+#include "env/lp_find.h"
+#include "inspect/li_say.h"
 #include "proxy/lp_netrelay.h"
 #include "proxy/lp_serve.h"
 
@@ -98,11 +99,11 @@ int lp_exec_tool(const char *tool, const char *configured, const char *from, cha
 {
     char path[4096], err[16384];
     if (lp_find_tool(tool, configured, from, path, sizeof path, err, sizeof err)) {
-        lp_say("lsptap: %s\n", err);
+        li_say("lsptap: %s\n", err);
         return 127;
     }
     execv(path, argv);
-    lp_say("lsptap: cannot run %s: %s\n", path, strerror(errno));
+    li_say("lsptap: cannot run %s: %s\n", path, strerror(errno));
     return errno == ENOENT ? 127 : 126;
 }
 
@@ -114,7 +115,7 @@ int lp_gopls_main(int argc, char **argv)
     if (!lp_gopls_is_server(argc, argv))
         return lp_exec_tool("gopls", cfg.gopls, "LSPTAP_GOPLS", argv);
 
-    if (*warn) lp_say("lsptap: %s\n", warn);
+    if (*warn) li_say("lsptap: %s\n", warn);
 
     /* -remote=HOST:PORT (or LSPTAP_REMOTE): lsptap is the forwarder itself,
      * so a failed connect is diagnosed; -remote=auto is gopls's business. */
@@ -135,7 +136,7 @@ int lp_gopls_main(int argc, char **argv)
     char path[4096], err[16384];
     int r = lp_find_tool("gopls", cfg.gopls, "LSPTAP_GOPLS", path, sizeof path, err, sizeof err);
     if (r) {
-        lp_say("lsptap: %s\n", err);
+        li_say("lsptap: %s\n", err);
         char why[16400];
         snprintf(why, sizeof why, "lsptap: %s", err);
         return lp_serve_unavailable(&cfg, "gopls", argv, why);

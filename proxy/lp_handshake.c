@@ -13,12 +13,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "env/lp_env.h"
 #include "framing/lf.h"
 #include "inspect/li_redact.h"
+#include "io/lp_pump.h"
 #include "netcheck/ln_gofail.h"
-#include "proxy/lp_env.h"
 #include "proxy/lp_gate.h"
-#include "proxy/lp_pump.h"
 #include "proxy/lp_relay_int.h"
 
 #define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */

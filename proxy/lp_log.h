@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "env/lp_config.h"
 #include "inspect/li_session.h"
-#include "proxy/lp_config.h"
 
 struct lp_log;
 

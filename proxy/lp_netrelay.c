@@ -15,13 +15,14 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "proxy/lp_child.h"
-#include "proxy/lp_config.h"
-#include "proxy/lp_diag.h"
-#include "proxy/lp_pump.h"
+#include "env/lp_config.h"
+#include "env/lp_diag.h"
+#include "inspect/li_say.h"
+#include "io/lp_child.h"
+#include "io/lp_pump.h"
+#include "io/lp_stdio.h"
+#include "io/lp_tls.h"
 #include "proxy/lp_serve.h"
-#include "proxy/lp_stdio.h"
-#include "proxy/lp_tls.h"
 
 #define DEFAULT_MAX_CONNS 16
 #define TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */
@@ -549,7 +550,7 @@ static void editor_tls_done(struct lp_tls *t, int status)
     }
     char how[128], subj[256];
     lp_tls_peer_subject(t, subj, sizeof subj);
-    lp_say("lsptap: relay #%d: %s, client certificate %s\n", c->id,
+    li_say("lsptap: relay #%d: %s, client certificate %s\n", c->id,
            lp_tls_describe(t, how, sizeof how), *subj ? subj : "none");
     tls_event(c, t, "editor");
     if (open_server(c)) conn_end(c, "server unavailable");

@@ -16,11 +16,11 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
+#include "io/lp_pump.h"
+#include "io/lp_stdio.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_netwatch.h"
-#include "proxy/lp_pump.h"
 #include "proxy/lp_relay_int.h"
-#include "proxy/lp_stdio.h"
 
 /* One line from another thread (the session writer) for stderr. */
 static pthread_mutex_t notify_mu = PTHREAD_MUTEX_INITIALIZER;

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
+#include "env/lp_config.h"
 #include "inspect/li_session.h"
-#include "proxy/lp_config.h"
 
 struct lp_relay_opts {
     char **argv;             /* argv[0]: path of the server to run */

@@ -31,13 +31,13 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "env/lp_env.h"
 #include "inspect/li_events.h"
-#include "proxy/lp_child.h"
-#include "proxy/lp_env.h"
+#include "io/lp_child.h"
+#include "io/lp_pump.h"
+#include "io/lp_stdio.h"
 #include "proxy/lp_gate.h"
-#include "proxy/lp_pump.h"
 #include "proxy/lp_relay.h"
-#include "proxy/lp_stdio.h"
 
 /* How long after the server's exit its stdout and stderr may stay open
  * (held by a process it started) before lsptap kills its process group. */

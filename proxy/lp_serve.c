@@ -15,6 +15,7 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
+#include "inspect/li_say.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_log.h"
 #include "proxy/lp_netwatch.h"
@@ -55,22 +56,6 @@ static const char *const recorded_env[] = {
     "XDG_CACHE_HOME",
     NULL,
 };
-
-void lp_say(const char *fmt, ...)
-{
-    char *text = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vasprintf(&text, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    size_t rl = 0;
-    char *red = li_redact(text, (size_t)n, environ, &rl);
-    free(text);
-    if (!red) return;
-    li_escape_write(red, rl, LI_ESC_KEEP_NL, stderr);
-    free(red);
-}
 
 static json_t *header_fields(const char *role, char **argv, const struct lp_config *cfg)
 {
@@ -135,7 +120,7 @@ int lp_session_open(struct lp_session *s, const struct lp_config *cfg, const cha
         char err[4600];
         int r = lp_log_open(cfg, role, &s->log, err, sizeof err);
         if (r)
-            lp_say("lsptap: recording is off for this session: %s. The relay is not "
+            li_say("lsptap: recording is off for this session: %s. The relay is not "
                    "affected.\n",
                    err);
     }
@@ -190,7 +175,7 @@ static void say_pending(const struct lp_session *s, const char *role, int crashe
     size_t n = li_session_pending(s->li, p, 16);
     if (!n) return;
     uint64_t now = lp_session_now(s);
-    lp_say("lsptap: %s %s with %zu request%s pending:\n", role, crashed ? "died" : "ended", n,
+    li_say("lsptap: %s %s with %zu request%s pending:\n", role, crashed ? "died" : "ended", n,
            n == 1 ? "" : "s");
     for (size_t i = 0; i < n && i < 16; i++) {
         char age[32];
@@ -199,11 +184,11 @@ static void say_pending(const struct lp_session *s, const char *role, int crashe
         char m[600], id[300];
         li_escape(p[i].method, p[i].method_len, 0, m, sizeof m);
         li_escape(p[i].id, strlen(p[i].id), 0, id, sizeof id);
-        lp_say("lsptap:   %s id %s (%s, sent %s ago%s)\n", p[i].method_len ? m : "(unknown method)",
+        li_say("lsptap:   %s id %s (%s, sent %s ago%s)\n", p[i].method_len ? m : "(unknown method)",
                id, p[i].dir == LI_C2S ? "editor to server" : "server to editor", age,
                p[i].cancelled ? ", cancelled" : "");
     }
-    if (n > 16) lp_say("lsptap:   ... and %zu more (see the session file)\n", n - 16);
+    if (n > 16) li_say("lsptap:   ... and %zu more (see the session file)\n", n - 16);
 }
 
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
@@ -235,7 +220,7 @@ void lp_session_close(struct lp_session *s, const char *role, json_t *extra, con
     if (dropped)
         snprintf(drops, sizeof drops, "; %llu session lines dropped (disk too slow or failing)",
                  (unsigned long long)dropped);
-    lp_say("lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
+    li_say("lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
            "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
            role, ending, (unsigned long long)c.messages[LI_C2S],
            (unsigned long long)c.messages[LI_S2C], (unsigned long long)c.error_replies,
@@ -287,7 +272,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     if (res.gave_up) json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
     if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
     if (res.spawn_error)
-        lp_say("lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
+        li_say("lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));
     lp_session_close(&s, role, extra, ending, crashed);
     json_decref(extra);
     lp_netwatch_free(nw);

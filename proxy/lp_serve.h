@@ -8,16 +8,10 @@
 
 #include <jansson.h>
 
+#include "env/lp_config.h"
 #include "inspect/li_events.h"
 #include "inspect/li_session.h"
-#include "proxy/lp_config.h"
 #include "proxy/lp_log.h"
-
-/* Writes one of lsptap's own messages to stderr: formatted, redacted
- * (li_redact with this process's environment) and escaped for a terminal
- * (li_escape, keeping newlines), since it may quote what a peer said. The
- * one way lsptap's lines that carry outside words reach stderr. */
-void lp_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One recorded session: the inspector, its file (NULL when not recording)
  * and the clock its t_us count from. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lp_config.h"
+#include "env/lp_config.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "env/lp_config.h"
 #include "inspect/li_redact.h"
-#include "proxy/lp_config.h"
 #include "tests/unit/tmpdir.h"
 
 static char dir[256];

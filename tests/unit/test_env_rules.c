@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy/lp_env.h"
+#include "env/lp_env.h"
 #include "tests/unit/tmpdir.h"
 
 static char dir[256], ws[300], plain[300], home[300], nogo[300], godir[300];

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy/lp_find.h"
+#include "env/lp_find.h"
 #include "tests/unit/tmpdir.h"
 
 static char dir[256];

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lp_config.h"
+#include "env/lp_config.h"
 #include "proxy/lp_log.h"
 
 #define CAP (4u << 20)

@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "proxy/lp_config.h"
+#include "env/lp_config.h"
 #include "proxy/lp_log.h"
 
 #define OPENS 250

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/lp_config.h"
+#include "env/lp_config.h"
 #include "proxy/lp_log.h"
 
 static size_t read_back(const char *path, char *buf, size_t cap)

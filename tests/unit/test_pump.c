@@ -1,5 +1,5 @@
 /*
- * proxy/lp_pump on a real libuv loop over socketpairs: forwarding (order,
+ * io/lp_pump on a real libuv loop over socketpairs: forwarding (order,
  * forward before inspect, counters), backpressure with hysteresis (pause above
  * the high mark, no resume between the marks, resume at or below the low mark,
  * low mark 0 included), half-close (EOF becomes a shutdown of dst after every
@@ -28,7 +28,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "proxy/lp_pump.h"
+#include "io/lp_pump.h"
 
 #define DEADLINE_MS 12000 /* 8 tests stay under run-unit.sh's 120 s */
 #define KB 1024

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "inspect/li_replay.h"
-#include "inspect/li_rewrite.h"
+#include "replay/li_replay.h"
+#include "replay/li_rewrite.h"
 
 /* rewrite(s) with OLD=NEW, or s itself when nothing matched. */
 static char out[4096];

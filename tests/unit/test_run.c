@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proxy/lp_env.h"
-#include "proxy/lp_run.h"
+#include "env/lp_env.h"
+#include "env/lp_run.h"
 #include "tests/unit/tmpdir.h"
 
 static char dir[256];

@@ -1,0 +1,198 @@
+#include "env/lp_find.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Copies with truncation, without tripping -Wformat-truncation. */
+static void scopy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void add(char *err, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(err);
+    if (used + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+int lp_is_self(const char *path)
+{
+    struct stat a, b;
+    if (stat("/proc/self/exe", &a) || stat(path, &b)) return 0;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int executable_file(const char *path)
+{
+    struct stat st;
+    return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/* Runs `go env GOBIN GOPATH` (no shell, 5 s limit) and splits its two
+ * lines. Returns 0 on success. */
+static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size_t pathlen)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC)) return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 2);
+        }
+        execl(go, "go", "env", "GOBIN", "GOPATH", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    char buf[8192];
+    size_t got = 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left =
+            5000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t n = read(fds[0], buf + got, sizeof buf - 1 - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+        if (got == sizeof buf - 1) break;
+    }
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    buf[got] = '\0';
+    char *nl = strchr(buf, '\n');
+    if (!nl) return -1;
+    *nl = '\0';
+    scopy(gobin, binlen, buf);
+    char *second = nl + 1;
+    second[strcspn(second, "\n")] = '\0';
+    second[strcspn(second, ":")] = '\0'; /* first GOPATH entry */
+    scopy(gopath, pathlen, second);
+    return 0;
+}
+
+/* Tries dir/tool; notes what it saw in err. Returns 1 when usable. */
+static int try_dir(const char *label, const char *dir, const char *tool, char *out, size_t outlen,
+                   char *err, size_t errlen)
+{
+    char cand[4096];
+    if (!dir || !*dir) {
+        add(err, errlen, "\n  %s: not set", label);
+        return 0;
+    }
+    snprintf(cand, sizeof cand, "%s/%s", dir, tool);
+    if (!executable_file(cand)) {
+        add(err, errlen, "\n  %s: %s (no such executable)", label, cand);
+        return 0;
+    }
+    if (lp_is_self(cand)) {
+        add(err, errlen, "\n  %s: %s (skipped: it is lsptap itself)", label, cand);
+        return 0;
+    }
+    if (!realpath(cand, out)) scopy(out, outlen, cand);
+    return 1;
+}
+
+int lp_find_tool(const char *tool, const char *configured, const char *configured_from, char *out,
+                 size_t outlen, char *err, size_t errlen)
+{
+    char label[64];
+    err[0] = '\0';
+    add(err, errlen, "the real %s was not found. Searched, in order:", tool);
+    if (configured && *configured) {
+        if (!executable_file(configured)) {
+            add(err, errlen, "\n  %s=%s: not an executable file", configured_from, configured);
+            add(err, errlen, "\nFix %s or unset it.", configured_from);
+            return -EACCES;
+        }
+        if (lp_is_self(configured)) {
+            add(err, errlen, "\n  %s=%s: that is lsptap itself, not the real %s", configured_from,
+                configured, tool);
+            add(err, errlen, "\nPoint %s at the real %s binary.", configured_from, tool);
+            return -EACCES;
+        }
+        scopy(out, outlen, configured);
+        return 0;
+    }
+    add(err, errlen, "\n  LSPTAP_%s and the config file: not set",
+        strcmp(tool, "gopls") ? "DLV" : "GOPLS");
+
+    const char *path = getenv("PATH");
+    char go[4096] = "";
+    if (path && *path) {
+        char *copy = strdup(path);
+        if (!copy) return -ENOMEM;
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+            char goc[4096];
+            snprintf(goc, sizeof goc, "%s/go", dir);
+            if (!*go && executable_file(goc)) scopy(go, sizeof go, goc);
+            if (try_dir("PATH", dir, tool, out, outlen, err, errlen)) {
+                free(copy);
+                return 0;
+            }
+        }
+        free(copy);
+    } else {
+        add(err, errlen, "\n  PATH: empty");
+    }
+
+    char gobin[4096] = "", gopath[4096] = "";
+    if (!*go) {
+        add(err, errlen, "\n  $(go env GOBIN), $(go env GOPATH)/bin: skipped, no go on PATH");
+    } else if (go_env(go, gobin, sizeof gobin, gopath, sizeof gopath)) {
+        add(err, errlen, "\n  %s env GOBIN GOPATH: failed", go);
+    } else {
+        if (try_dir("$(go env GOBIN)", gobin, tool, out, outlen, err, errlen)) return 0;
+        char bin[4096 + 8] = "";
+        if (*gopath) snprintf(bin, sizeof bin, "%s/bin", gopath);
+        if (try_dir("$(go env GOPATH)/bin", *gopath ? bin : "", tool, out, outlen, err, errlen))
+            return 0;
+    }
+    const char *home = getenv("HOME");
+    char hb[4096 + 8] = "";
+    if (home && *home) snprintf(hb, sizeof hb, "%s/go/bin", home);
+    snprintf(label, sizeof label, "~/go/bin");
+    if (try_dir(label, hb, tool, out, outlen, err, errlen)) return 0;
+    if (!strcmp(tool, "gopls"))
+        add(err, errlen,
+            "\nInstall it (go install golang.org/x/tools/gopls@latest) or set "
+            "LSPTAP_GOPLS to its path.");
+    else
+        add(err, errlen,
+            "\nInstall it (go install github.com/go-delve/delve/cmd/dlv@latest) "
+            "or set LSPTAP_DLV to its path.");
+    return -ENOENT;
+}

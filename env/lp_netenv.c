@@ -1,0 +1,125 @@
+#include "env/lp_netenv.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "netcheck/ln.h"
+
+static const char *env2(const char *upper, const char *lower)
+{
+    const char *v = getenv(upper);
+    if (!v || !*v) v = getenv(lower);
+    return v && *v ? v : NULL;
+}
+
+static int is_loopback(const char *host)
+{
+    if (!strcasecmp(host, "localhost")) return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+    return 0;
+}
+
+/* NO_PROXY as golang.org/x/net/http/httpproxy reads it: "*", a domain
+ * (matching itself and its subdomains; a leading dot: subdomains only), an
+ * address; a ":port" suffix is ignored here (the rule matches any port).
+ * CIDR entries match nothing here: they are rare for module proxies. */
+static int no_proxy_matches(const char *host)
+{
+    const char *np = env2("NO_PROXY", "no_proxy");
+    if (!np) return 0;
+    size_t hl = strlen(host);
+    for (const char *p = np; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t n = strcspn(p, ", ");
+        char e[LN_HOST_MAX];
+        if (n && n < sizeof e) {
+            memcpy(e, p, n);
+            e[n] = 0;
+            char *colon = strrchr(e, ':');
+            if (colon && !strchr(e, ']') && strchr(e, ':') == colon) *colon = 0;
+            if (!strcmp(e, "*")) return 1;
+            int dot = e[0] == '.';
+            const char *d = e + dot;
+            size_t dl = strlen(d);
+            if (!strcasecmp(host, d) && !dot) return 1;
+            if (hl > dl && !strcasecmp(host + hl - dl, d) && host[hl - dl - 1] == '.') return 1;
+        }
+        p += n;
+    }
+    return 0;
+}
+
+int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port)
+{
+    const char *end = h + strcspn(h, "/?#");
+    const char *at = memchr(h, '@', (size_t)(end - h));
+    if (at) h = at + 1; /* credentials never leave this function */
+    const char *he = h;
+    if (*h == '[') {
+        he = memchr(h, ']', (size_t)(end - h));
+        if (!he) return 0;
+        h++;
+    } else {
+        while (he < end && *he != ':')
+            he++;
+    }
+    size_t n = (size_t)(he - h);
+    if (!n || n >= cap) return 0;
+    memcpy(host, h, n);
+    host[n] = 0;
+    if (*he == ']') he++;
+    *port = tls ? 443 : 80;
+    if (he < end && *he == ':') {
+        long p = strtol(he + 1, NULL, 10);
+        if (p > 0 && p < 65536) *port = (uint16_t)p;
+    }
+    return 1;
+}
+
+int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
+                     int *ptls)
+{
+    const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
+    if (!v || is_loopback(host) || no_proxy_matches(host)) return 0;
+    /* Go takes "host:port" without a scheme as http://host:port. */
+    const char *h = strstr(v, "://");
+    *ptls = h && !strncasecmp(v, "https", 5);
+    if (h && strncasecmp(v, "http", 4)) return 0; /* socks5://: not checked here */
+    h = h ? h + 3 : v;
+    return lp_net_authority(h, *ptls, phost, cap, pport);
+}
+
+/* host appears as a URL's host in a list-valued variable (GOPROXY's
+ * entries, GOSUMDB's "name+key url"). */
+static int names_host(const char *value, const char *host)
+{
+    size_t hl = strlen(host);
+    for (const char *p = value; p && (p = strstr(p, host)); p += hl) {
+        char before = p == value ? ' ' : p[-1];
+        char after = p[hl];
+        if ((before == '/' || before == ' ' || before == ',' || before == '|' || before == '@') &&
+            (after == 0 || after == ':' || after == '/' || after == ',' || after == '|' ||
+             after == ' '))
+            return 1;
+    }
+    return 0;
+}
+
+const char *lp_net_role(const char *host, int is_proxy)
+{
+    if (is_proxy) return "HTTP proxy";
+    const char *gp = getenv("GOPROXY");
+    if (!gp || !*gp) gp = "https://proxy.golang.org,direct";
+    if (names_host(gp, host)) return "module proxy (GOPROXY)";
+    const char *sd = getenv("GOSUMDB");
+    if (!sd || !*sd) sd = "sum.golang.org";
+    if (names_host(sd, host) || (!strcmp(sd, "sum.golang.org") && !strcmp(host, "sum.golang.org")))
+        return "checksum database (GOSUMDB)";
+    return "server";
+}

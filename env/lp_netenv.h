@@ -1,0 +1,30 @@
+/*
+ * lp_netenv — the network as go sees it from the environment: the host and
+ * port of a GOPROXY/GOSUMDB URL, the HTTP proxy go's net/http would use for
+ * it (HTTP(S)_PROXY, NO_PROXY), and what a host is to go. Shared by the
+ * relay's netwatch and `lsptap doctor --net`. Reads getenv only.
+ */
+#ifndef LSPTAP_ENV_LP_NETENV_H
+#define LSPTAP_ENV_LP_NETENV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The host and port of a URL's authority h (what follows "scheme://"; it
+ * ends at '/', '?' or '#'): userinfo skipped, IPv6 brackets removed, the
+ * port 443 or 80 (tls) when none is given. 1, or 0 when there is no host or
+ * it does not fit in cap. The one such parser of netwatch and doctor --net. */
+int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port);
+
+/* The HTTP proxy go's net/http would use for a URL of that scheme and host
+ * (HTTPS_PROXY / HTTP_PROXY, lower case too; NO_PROXY; never for localhost
+ * or a loopback address). Returns 1 and fills host, port (default 80, 443
+ * for an https:// proxy) and *tls, or 0 for a direct connection. */
+int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
+                     int *ptls);
+
+/* What host is to go: "module proxy (GOPROXY)", "checksum database
+ * (GOSUMDB)", "HTTP proxy", or "server". */
+const char *lp_net_role(const char *host, int is_proxy);
+
+#endif

@@ -1,0 +1,189 @@
+/* `lsptap replay --serve`: the recorded server, played to a live editor
+ * over this process's stdio. Blocking reads and writes: there is one peer
+ * and nothing to do while it is silent. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "framing/lf.h"
+#include "replay/li_replay.h"
+#include "replay/lp_replay.h"
+
+#define MAX_BODY ((size_t)256 << 20)
+
+struct sv {
+    const struct lp_replay_opts *o;
+    struct li_rec rec;
+    unsigned char *used;
+    size_t *needed;  /* per message: editor messages recorded before it */
+    size_t received; /* editor requests and notifications so far */
+    size_t next_out; /* next recorded server message to consider */
+    struct li_rewrite back;
+    char *body;
+    size_t body_len, body_cap;
+    int body_skip, done, write_failed;
+};
+
+static void put(struct sv *s, json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text || s->write_failed) {
+        free(text);
+        return;
+    }
+    char hdr[LF_HEADER_MAX_OUT];
+    size_t len = strlen(text), h = lf_write_header(hdr, sizeof hdr, len);
+    const char *parts[2] = {hdr, text};
+    size_t lens[2] = {h, len};
+    for (int i = 0; i < 2 && !s->write_failed; i++) {
+        size_t off = 0;
+        while (off < lens[i]) {
+            ssize_t n = write(1, parts[i] + off, lens[i] - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                s->write_failed = 1;
+                break;
+            }
+            off += (size_t)n;
+        }
+    }
+    free(text);
+}
+
+/* Sends the recorded server notifications and requests whose turn has
+ * come, in order, stopping before position `before`. */
+static void flush(struct sv *s, size_t before)
+{
+    while (s->next_out < s->rec.n) {
+        const struct li_rmsg *m = &s->rec.m[s->next_out];
+        if (m->dir != LI_S2C || m->kind == LI_K_RESPONSE) {
+            s->next_out++;
+            continue;
+        }
+        if (s->needed[s->next_out] > s->received || m->pos >= before) return;
+        json_t *msg = li_rewrite_json(m->body, &s->o->rw);
+        put(s, msg);
+        json_decref(msg);
+        s->next_out++;
+    }
+}
+
+static void answer(struct sv *s, json_t *msg, const char *method)
+{
+    json_t *params = li_rewrite_json(json_object_get(msg, "params"), &s->back);
+    long i = li_rec_match_request(&s->rec, method, params, s->used);
+    json_decref(params);
+    json_t *reply = json_pack("{s:s, s:O}", "jsonrpc", "2.0", "id", json_object_get(msg, "id"));
+    if (i < 0) {
+        char text[512];
+        snprintf(text, sizeof text, "lsptap replay --serve: the recording has no reply to %s",
+                 method);
+        json_object_set_new(reply, "error",
+                            json_pack("{s:i, s:s}", "code", -32601, "message", text));
+        flush(s, (size_t)-1);
+    } else {
+        const struct li_rmsg *r = &s->rec.m[s->rec.m[i].reply];
+        flush(s, r->pos);
+        json_t *e = json_object_get(r->body, "error");
+        if (e)
+            json_object_set_new(reply, "error", li_rewrite_json(e, &s->o->rw));
+        else
+            json_object_set_new(reply, "result",
+                                li_rewrite_json(json_object_get(r->body, "result"), &s->o->rw));
+    }
+    put(s, reply);
+    json_decref(reply);
+}
+
+static void on_message(struct sv *s)
+{
+    json_t *msg = json_loadb(s->body, s->body_len, JSON_ALLOW_NUL, NULL);
+    const char *method = json_string_value(json_object_get(msg, "method"));
+    if (method) {
+        s->received++;
+        if (json_object_get(msg, "id"))
+            answer(s, msg, method);
+        else if (!strcmp(method, "exit"))
+            s->done = 1;
+    }
+    json_decref(msg);
+    flush(s, (size_t)-1);
+}
+
+static void lf_body(void *ud, const char *data, size_t len)
+{
+    struct sv *s = ud;
+    if (s->body_skip) return;
+    if (s->body_len + len > MAX_BODY) {
+        s->body_skip = 1;
+        return;
+    }
+    if (s->body_len + len > s->body_cap) {
+        size_t cap = (s->body_len + len) * 2;
+        char *p = realloc(s->body, cap);
+        if (!p) {
+            s->body_skip = 1;
+            return;
+        }
+        s->body = p;
+        s->body_cap = cap;
+    }
+    memcpy(s->body + s->body_len, data, len);
+    s->body_len += len;
+}
+
+static void lf_end(void *ud)
+{
+    struct sv *s = ud;
+    if (!s->body_skip && !s->done) on_message(s);
+    s->body_len = 0;
+    s->body_skip = 0;
+}
+
+static const struct lf_stream_cb cb = {.on_body = lf_body, .on_end = lf_end};
+
+int lp_replay_serve(const struct lp_replay_opts *o)
+{
+    struct sv s;
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    char err[1024];
+    if (li_rec_load(o->session, &s.rec, err, sizeof err)) {
+        fprintf(stderr, "lsptap replay: %s\n", err);
+        return LP_REPLAY_USAGE;
+    }
+    if (o->rw.from) s.back = li_rewrite_reverse(&o->rw);
+    s.used = calloc(s.rec.n + 1, 1);
+    s.needed = calloc(s.rec.n + 1, sizeof *s.needed);
+    if (!s.used || !s.needed) {
+        fprintf(stderr, "lsptap replay: out of memory\n");
+        free(s.used);
+        free(s.needed);
+        li_rec_free(&s.rec);
+        return LP_REPLAY_USAGE;
+    }
+    size_t editor = 0;
+    for (size_t i = 0; i < s.rec.n; i++) {
+        const struct li_rmsg *m = &s.rec.m[i];
+        s.needed[i] = editor;
+        if (m->dir == LI_C2S && m->kind != LI_K_RESPONSE) editor++;
+    }
+    fprintf(stderr, "lsptap replay: serving %s (%zu messages) on stdio\n", o->session, s.rec.n);
+    struct lf_stream lf;
+    lf_stream_init(&lf, 0, &cb, &s);
+    flush(&s, (size_t)-1);
+    char buf[65536];
+    while (!s.done && !s.write_failed) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        lf_stream_feed(&lf, buf, (size_t)n);
+    }
+    free(s.body);
+    free(s.used);
+    free(s.needed);
+    li_rec_free(&s.rec);
+    return LP_REPLAY_OK;
+}

@@ -120,6 +120,11 @@ static void log_dest_fd_or_file(void **state)
     PARSE(&a, "dap", "--log-dest=3.log");
     assert_string_equal(a.log_dest, "3.log");
     assert_int_equal(a.log_fd, -1);
+    /* 1 and 2 are dlv's own stdout and stderr, as dlv reads them. */
+    PARSE(&a, "dap", "--log-dest=2");
+    assert_int_equal(a.log_fd, 2);
+    PARSE(&a, "dap", "--log-dest=1");
+    assert_int_equal(a.log_fd, 1);
 }
 
 static void flags_before_the_subcommand(void **state)

@@ -79,7 +79,9 @@ static int resolve(const struct lp_addr *a, int passive, struct addrinfo **res)
     return getaddrinfo(*a->host ? a->host : NULL, a->port, &hints, res);
 }
 
-int lp_addr_is_local(const struct lp_addr *a)
+/* 1 when every address host resolves to is loopback (127/8, ::1); unix
+ * sockets count as local. 0 otherwise or when it does not resolve. */
+static int lp_addr_is_local(const struct lp_addr *a)
 {
     if (a->kind == LP_ADDR_UNIX) return 1;
     if (!*a->host) return 0; /* ":PORT" means every interface */

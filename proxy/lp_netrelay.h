@@ -32,10 +32,6 @@ struct lp_addr {
  * or -EINVAL with a sentence in err quoting ADDR. */
 int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen);
 
-/* 1 when every address host resolves to is loopback (127/8, ::1); unix
- * sockets count as local. 0 otherwise or when it does not resolve. */
-int lp_addr_is_local(const struct lp_addr *a);
-
 /* argv[0] is "relay". Returns the exit code. */
 int lp_netrelay_main(int argc, char **argv);
 

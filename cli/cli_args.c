@@ -47,3 +47,15 @@ int cli_parse(const struct cli_args *a, int argc, char **argv)
     }
     return -1;
 }
+
+int cli_parse_session_out(struct cli_session_out *a, const char *cmd, const char *usage,
+                          int need_out, int argc, char **argv)
+{
+    *a = (struct cli_session_out){
+        .opts = {{"-o", "--output", NULL, &a->out, "a file"}, {0}},
+        .args = {cmd, usage, a->opts, &a->session, "session file", NULL},
+    };
+    int rc = cli_parse(&a->args, argc, argv);
+    if (rc < 0 && (!a->session || (need_out && !a->out))) rc = cli_usage(&a->args, stderr);
+    return rc;
+}

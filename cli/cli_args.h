@@ -41,6 +41,17 @@ int cli_parse(const struct cli_args *a, int argc, char **argv);
  * stdout, after --help; 2 otherwise, a usage error). */
 int cli_usage(const struct cli_args *a, FILE *f);
 
+/* SESSION [-o|--output FILE]: the commands that read one session file and
+ * write one file (report, scrub). As cli_parse, and a missing SESSION (or a
+ * missing -o when need_out) is a usage error too. */
+struct cli_session_out {
+    const char *session, *out; /* out NULL when not given */
+    struct cli_opt opts[2];
+    struct cli_args args;
+};
+int cli_parse_session_out(struct cli_session_out *a, const char *cmd, const char *usage,
+                          int need_out, int argc, char **argv);
+
 /* 1 when arg is an option word ("-x", "--x"); "-" alone is a file name. */
 int cli_is_option(const char *arg);
 

@@ -16,12 +16,10 @@ static const char USAGE[] =
 
 int cmd_report(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL;
-    const struct cli_opt opts[] = {{"-o", "--output", NULL, &out, "a file"}, {0}};
-    const struct cli_args args = {"report", USAGE, opts, &path, "session file", NULL};
-    int prc = cli_parse(&args, argc, argv);
+    struct cli_session_out a;
+    int prc = cli_parse_session_out(&a, "report", USAGE, 1, argc, argv);
     if (prc >= 0) return prc;
-    if (!path || !out) return cli_usage(&args, stderr);
+    const char *path = a.session, *out = a.out;
 
     char err[1024];
     struct li_report *r;

@@ -61,12 +61,10 @@ static const char USAGE[] =
 
 int cmd_scrub(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    const struct cli_opt opts[] = {{"-o", "--output", NULL, &out, "a file"}, {0}};
-    const struct cli_args args = {"scrub", USAGE, opts, &in, "session file", NULL};
-    int prc = cli_parse(&args, argc, argv);
+    struct cli_session_out a;
+    int prc = cli_parse_session_out(&a, "scrub", USAGE, 0, argc, argv);
     if (prc >= 0) return prc;
-    if (!in) return cli_usage(&args, stderr);
+    const char *in = a.session, *out = a.out;
     int to_stdout = !out || strcmp(out, "-") == 0;
     struct li_outfile o;
     const char *inputs[] = {in, NULL};

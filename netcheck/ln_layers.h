@@ -61,6 +61,9 @@ void ln_set(struct ln_layer_result *res, enum ln_status st, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 void ln_hint(struct ln_layer_result *res, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The layers that need an address: when the name resolved to none, the
+ * result is "skipped, no address to WHAT" and 1 is returned; else 0. */
+int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, const char *what);
 /* "127.0.0.1" / "::1" (no port) into buf. */
 const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* "127.0.0.1:4389" / "[::1]:4389". */

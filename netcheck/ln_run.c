@@ -59,6 +59,13 @@ void ln_hint(struct ln_layer_result *res, const char *fmt, ...)
     va_end(ap);
 }
 
+int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, const char *what)
+{
+    if (c->naddrs) return 0;
+    ln_set(res, LN_SKIPPED, "no address to %s (the name did not resolve)", what);
+    return 1;
+}
+
 const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
     const void *a = sa->sa_family == AF_INET6

@@ -118,10 +118,7 @@ failed:
 int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_result *res)
 {
     json_t *ev = res->evidence;
-    if (c->naddrs == 0) {
-        ln_set(res, LN_SKIPPED, "no address to connect to (the name did not resolve)");
-        return 0;
-    }
+    if (ln_skip_unresolved(c, res, "connect to")) return 0;
     char perr[160] = "";
     struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL, c->addrs,
                                       c->naddrs, t->port, perr, sizeof(perr));

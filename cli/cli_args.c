@@ -1,5 +1,6 @@
 #include "cli/cli_args.h"
 
+#include <assert.h>
 #include <string.h>
 
 int cli_usage(const struct cli_args *a, FILE *f)
@@ -22,12 +23,14 @@ static const struct cli_opt *find(const struct cli_opt *o, const char *arg)
 
 int cli_parse(const struct cli_args *a, int argc, char **argv)
 {
+    assert(a->one || a->many); /* where positional arguments go */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const struct cli_opt *o = find(a->opts, arg);
         if (o && o->flag) {
             *o->flag = 1;
         } else if (o) {
+            assert(o->value && o->needs);
             if (++i == argc)
                 return fprintf(stderr, "lsptap %s: %s needs %s\n", a->cmd, arg, o->needs), 2;
             *o->value = argv[i];

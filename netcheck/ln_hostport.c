@@ -3,6 +3,7 @@
  */
 #include "netcheck/ln_hostport.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,7 @@ static int parse_port(const char *p, const char *end, unsigned flags, uint16_t *
 int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
                       uint16_t *port, char *err, size_t errlen)
 {
+    assert(cap > 0); /* room for the terminating NUL at least */
     const char *end = s + len, *h, *he, *colon;
     if (len && s[0] == '[') {
         h = s + 1;

@@ -2,6 +2,7 @@
  * ln_run: the layers in order, the verdict, the exit code.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,6 +107,7 @@ typedef int (*layer_fn)(const struct ln_target *, struct ln_ctx *, struct ln_lay
 static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, struct ln_ctx *c,
                      struct ln_report *rep, const struct ln_observer *obs)
 {
+    assert((unsigned)l < LN_NLAYERS); /* layers[] is indexed by the enum */
     struct ln_layer_result *res = &rep->layers[l];
     if (obs && obs->on_start) obs->on_start(obs->ud, l);
     double t0 = ln_now_ms();
@@ -117,6 +119,7 @@ static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, st
 
 static void emit(struct ln_report *rep, enum ln_layer l, const struct ln_observer *obs)
 {
+    assert((unsigned)l < LN_NLAYERS);
     struct ln_layer_result *res = &rep->layers[l];
     if (res->status == LN_FAIL && rep->failed < 0) {
         rep->failed = (int)l;

@@ -1,5 +1,6 @@
 #include "replay/lp_replay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -133,6 +134,7 @@ static int send_json(struct rp *r, json_t *msg)
     }
     char *p = (char *)(req + 1);
     size_t h = lf_write_header(p, LF_HEADER_MAX_OUT, len);
+    assert(h > 0); /* LF_HEADER_MAX_OUT always suffices */
     memcpy(p + h, text, len);
     free(text);
     uv_buf_t b = uv_buf_init(p, (unsigned)(h + len));
@@ -171,6 +173,7 @@ static long blocker(struct rp *r, size_t i)
     for (size_t j = r->settled; j < i; j++) {
         const struct li_rmsg *q = &r->rec.m[j];
         if (q->dir != LI_C2S || q->kind != LI_K_REQUEST || q->reply < 0) continue;
+        assert((size_t)q->reply < r->rec.n); /* li_rec pairs within the recording */
         if (r->rec.m[q->reply].t_us > m->t_us || (size_t)q->reply > i) continue;
         if (!r->s[j].reply && !r->s[j].gave_up && !r->exited) return (long)j;
     }
@@ -179,6 +182,7 @@ static long blocker(struct rp *r, size_t i)
 
 static void send_one(struct rp *r, size_t i)
 {
+    assert(i < r->rec.n && !r->s[i].sent_hr); /* each editor message goes once */
     const struct li_rmsg *m = &r->rec.m[i];
     json_t *msg = li_rewrite_json(m->body, &r->o->rw);
     /* The recorded editor is long gone: a server that watches its editor's

@@ -1,6 +1,7 @@
 /* `lsptap replay --serve`: the recorded server, played to a live editor
  * over this process's stdio. Blocking reads and writes: there is one peer
  * and nothing to do while it is silent. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static void put(struct sv *s, json_t *msg)
     }
     char hdr[LF_HEADER_MAX_OUT];
     size_t len = strlen(text), h = lf_write_header(hdr, sizeof hdr, len);
+    assert(h > 0); /* LF_HEADER_MAX_OUT always suffices */
     const char *parts[2] = {hdr, text};
     size_t lens[2] = {h, len};
     for (int i = 0; i < 2 && !s->write_failed; i++) {

@@ -16,20 +16,8 @@
 #include "netcheck/ln_layers.h"
 #include "netcheck/ln_pcap.h"
 
-#define LN_NAME_ENTRY(v, name) [v] = name,
-static const char *const layer_names[] = {LN_LAYERS(LN_NAME_ENTRY)};
-static const char *const status_names[] = {LN_STATUSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-
-const char *ln_layer_name(enum ln_layer l)
-{
-    return (unsigned)l < LN_NLAYERS ? layer_names[l] : "?";
-}
-
-const char *ln_status_name(enum ln_status s)
-{
-    return (unsigned)s < LN_NSTATUSES ? status_names[s] : "?";
-}
+LN_DEFINE_NAME_FN(ln_layer_name, enum ln_layer, LN_LAYERS)
+LN_DEFINE_NAME_FN(ln_status_name, enum ln_status, LN_STATUSES)
 
 double ln_now_ms(void)
 {

@@ -848,16 +848,19 @@ static char *server_cwd(struct rp *r)
     return dir;
 }
 
+int lp_replay_load(const struct lp_replay_opts *o, struct li_rec *rec)
+{
+    char err[1024];
+    if (!li_rec_load(o->session, rec, err, sizeof err)) return LP_REPLAY_OK;
+    fprintf(stderr, "lsptap replay: %s\n", err);
+    return LP_REPLAY_USAGE;
+}
+
 int lp_replay_run(const struct lp_replay_opts *o)
 {
-    struct rp r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    char err[1024];
-    if (li_rec_load(o->session, &r.rec, err, sizeof err)) {
-        fprintf(stderr, "lsptap replay: %s\n", err);
-        return LP_REPLAY_USAGE;
-    }
+    struct rp r = {.o = o};
+    int lrc = lp_replay_load(o, &r.rec);
+    if (lrc) return lrc;
     if (r.rec.truncated)
         fprintf(stderr,
                 "lsptap replay: %s: line %zu is cut short (the session did not end cleanly); "

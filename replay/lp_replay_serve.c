@@ -117,14 +117,9 @@ static void on_message(void *ud, const char *body, size_t len)
 
 int lp_replay_serve(const struct lp_replay_opts *o)
 {
-    struct sv s;
-    memset(&s, 0, sizeof s);
-    s.o = o;
-    char err[1024];
-    if (li_rec_load(o->session, &s.rec, err, sizeof err)) {
-        fprintf(stderr, "lsptap replay: %s\n", err);
-        return LP_REPLAY_USAGE;
-    }
+    struct sv s = {.o = o};
+    int lrc = lp_replay_load(o, &s.rec);
+    if (lrc) return lrc;
     if (o->rw.from) s.back = li_rewrite_reverse(&o->rw);
     s.used = calloc(s.rec.n + 1, 1);
     s.needed = calloc(s.rec.n + 1, sizeof *s.needed);

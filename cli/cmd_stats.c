@@ -28,7 +28,7 @@ int cmd_stats(int argc, char **argv)
     if (!parts) return fprintf(stderr, "lsptap stats: out of memory\n"), 1;
     int n = 0, rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') continue;
+        if (cli_is_option(argv[i])) continue;
         if (li_stats_load(argv[i], &parts[n], stderr, err, sizeof err) != 0) {
             fprintf(stderr, "lsptap stats: %s\n", err);
             rc = 2;

@@ -71,16 +71,6 @@ static int header(struct bundle_tar *t, const char *name, unsigned long long siz
     return 0;
 }
 
-int bundle_tar_add(struct bundle_tar *t, const char *name, const void *data, size_t len,
-                   time_t mtime)
-{
-    int rc = header(t, name, len, mtime);
-    if (rc) return rc;
-    put(t, data, len);
-    put(t, zero, (512 - len % 512) % 512);
-    return t->failed ? -EIO : 0;
-}
-
 int bundle_tar_add_file(struct bundle_tar *t, const char *name, const char *path, time_t mtime)
 {
     FILE *f = fopen(path, "rb");

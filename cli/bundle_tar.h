@@ -16,11 +16,6 @@ struct bundle_tar;
  * the fd. */
 struct bundle_tar *bundle_tar_open(int fd);
 
-/* Adds one file named name (at most 100 bytes) holding data[0..len).
- * Returns 0, -ENAMETOOLONG, or -EIO when writing failed. */
-int bundle_tar_add(struct bundle_tar *t, const char *name, const void *data, size_t len,
-                   time_t mtime);
-
 /* Adds the regular file at path under name, streamed. Returns 0, a
  * negative errno when it cannot be read, -ENAMETOOLONG or -EIO. */
 int bundle_tar_add_file(struct bundle_tar *t, const char *name, const char *path, time_t mtime);

@@ -4,26 +4,23 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "env/lp_doctor.h"
 #include "inspect/li_redact.h"
 
 extern char **environ;
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap doctor [--net] [--json] [DIR]\n"
-          "Checks the environment gopls and dlv get (GOFLAGS, GOROOT, PATH, GOPROXY,\n"
-          "GO111MODULE, GOPATH/GOMODCACHE/GOCACHE, GOENV, GOWORK, HTTP(S)_PROXY) for the\n"
-          "workspace DIR (default: the current directory), and reports the tools VS Code\n"
-          "would find, go env, PATH here and in a login shell, listening gopls/dlv servers\n"
-          "and how recent sessions ended. Secrets are redacted.\n"
-          "--net also runs netcheck on every GOPROXY entry, GOSUMDB's host and the HTTP\n"
-          "proxies of the environment (what go connects to when gopls loads a workspace).\n"
-          "Exit status: 0 no problems, 1 problems found, 2 usage.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap doctor [--net] [--json] [DIR]\n"
+    "Checks the environment gopls and dlv get (GOFLAGS, GOROOT, PATH, GOPROXY,\n"
+    "GO111MODULE, GOPATH/GOMODCACHE/GOCACHE, GOENV, GOWORK, HTTP(S)_PROXY) for the\n"
+    "workspace DIR (default: the current directory), and reports the tools VS Code\n"
+    "would find, go env, PATH here and in a login shell, listening gopls/dlv servers\n"
+    "and how recent sessions ended. Secrets are redacted.\n"
+    "--net also runs netcheck on every GOPROXY entry, GOSUMDB's host and the HTTP\n"
+    "proxies of the environment (what go connects to when gopls loads a workspace).\n"
+    "Exit status: 0 no problems, 1 problems found, 2 usage.\n";
 
 static void print_json(const void *rep, FILE *f)
 {
@@ -41,23 +38,18 @@ int cmd_doctor(int argc, char **argv)
 {
     const char *dir = NULL;
     int as_json = 0, net = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            as_json = 1;
-        else if (!strcmp(argv[i], "--net"))
-            net = 1;
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return usage(stdout);
-        else if (argv[i][0] == '-' && argv[i][1])
-            return fprintf(stderr, "lsptap doctor: unknown option %s\n", argv[i]), usage(stderr);
-        else if (dir)
-            return fprintf(stderr, "lsptap doctor: one directory at a time\n"), usage(stderr);
-        else
-            dir = argv[i];
-    }
+    const struct cli_opt opts[] = {
+        {"--json", NULL, &as_json, NULL, NULL},
+        {"--net", NULL, &net, NULL, NULL},
+        {0},
+    };
+    const struct cli_args args = {"doctor", USAGE, opts, &dir, "directory", NULL};
+    int prc = cli_parse(&args, argc, argv);
+    if (prc >= 0) return prc;
     struct stat st;
     if (dir && (stat(dir, &st) || !S_ISDIR(st.st_mode)))
-        return fprintf(stderr, "lsptap doctor: %s is not a directory\n", dir), usage(stderr);
+        return fprintf(stderr, "lsptap doctor: %s is not a directory\n", dir),
+               cli_usage(&args, stderr);
     size_t n = 0;
     json_t *rep = lp_doctor_run(environ, dir, &n);
     if (!rep) return fprintf(stderr, "lsptap doctor: out of memory\n"), 70;

@@ -3,48 +3,32 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "inspect/li_export.h"
 #include "inspect/li_outfile.h"
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap export --format inspector SESSION.jsonl [-o FILE]\n"
-          "       lsptap export --format jsonrpc --dir c2s|s2c SESSION.jsonl [-o FILE]\n"
-          "inspector: the text gopls -rpc.trace writes, for the LSP Inspector and\n"
-          "           existing tools (LSP sessions).\n"
-          "jsonrpc:   the framed stream of one direction (c2s editor->server, s2c\n"
-          "           server->editor), rebuilt from the recorded bodies.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap export --format inspector SESSION.jsonl [-o FILE]\n"
+    "       lsptap export --format jsonrpc --dir c2s|s2c SESSION.jsonl [-o FILE]\n"
+    "inspector: the text gopls -rpc.trace writes, for the LSP Inspector and\n"
+    "           existing tools (LSP sessions).\n"
+    "jsonrpc:   the framed stream of one direction (c2s editor->server, s2c\n"
+    "           server->editor), rebuilt from the recorded bodies.\n";
 
 int cmd_export(int argc, char **argv)
 {
     const char *path = NULL, *format = NULL, *dir = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char **slot = NULL;
-        if (strcmp(argv[i], "--format") == 0 || strcmp(argv[i], "-f") == 0)
-            slot = &format;
-        else if (strcmp(argv[i], "--dir") == 0)
-            slot = &dir;
-        else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0)
-            slot = &out;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return usage(stdout);
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return fprintf(stderr, "lsptap export: unknown option %s\n", argv[i]), usage(stderr);
-        else if (path)
-            return fprintf(stderr, "lsptap export: one session file at a time\n"), usage(stderr);
-        else
-            path = argv[i];
-        if (slot) {
-            if (++i == argc)
-                return fprintf(stderr, "lsptap export: %s needs a value\n", argv[i - 1]), 2;
-            *slot = argv[i];
-        }
-    }
-    if (!path || !format) return usage(stderr);
+    const struct cli_opt opts[] = {
+        {"--format", "-f", NULL, &format, "a value"},
+        {"--dir", NULL, NULL, &dir, "a value"},
+        {"-o", "--output", NULL, &out, "a value"},
+        {0},
+    };
+    const struct cli_args args = {"export", USAGE, opts, &path, "session file", NULL};
+    int prc = cli_parse(&args, argc, argv);
+    if (prc >= 0) return prc;
+    if (!path || !format) return cli_usage(&args, stderr);
     int jsonrpc = strcmp(format, "jsonrpc") == 0;
     if (!jsonrpc && strcmp(format, "inspector") != 0)
         return fprintf(stderr, "lsptap export: unknown format %s (inspector, jsonrpc)\n", format),

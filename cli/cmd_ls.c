@@ -3,37 +3,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "env/lp_config.h"
 #include "inspect/li_ls.h"
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap ls [DIR] [--json]\n"
-          "Lists the recorded sessions in DIR (default: LSPTAP_DIR, else the configured\n"
-          "or default session directory): start time, duration, protocol, server,\n"
-          "messages and how each ended (normal, editor_gone, server_exited,\n"
-          "server_killed, spawn_failed, killed_after_exit, unfinished, unknown).\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap ls [DIR] [--json]\n"
+    "Lists the recorded sessions in DIR (default: LSPTAP_DIR, else the configured\n"
+    "or default session directory): start time, duration, protocol, server,\n"
+    "messages and how each ended (normal, editor_gone, server_exited,\n"
+    "server_killed, spawn_failed, killed_after_exit, unfinished, unknown).\n";
 
 int cmd_ls(int argc, char **argv)
 {
     const char *dir = NULL;
     int as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            as_json = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return usage(stdout);
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return fprintf(stderr, "lsptap ls: unknown option %s\n", argv[i]), usage(stderr);
-        else if (dir)
-            return fprintf(stderr, "lsptap ls: one directory at a time\n"), usage(stderr);
-        else
-            dir = argv[i];
-    }
+    const struct cli_opt opts[] = {{"--json", NULL, &as_json, NULL, NULL}, {0}};
+    const struct cli_args args = {"ls", USAGE, opts, &dir, "directory", NULL};
+    int rc = cli_parse(&args, argc, argv);
+    if (rc >= 0) return rc;
     struct lp_config cfg;
     char warn[1024], err[4352];
     if (!dir) {

@@ -3,38 +3,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "inspect/li_outfile.h"
 #include "inspect/li_report.h"
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap report SESSION.jsonl -o FILE.html\n"
-          "Writes one self-contained HTML page (no network needed): how the session\n"
-          "ended, a timeline of requests, latency per method and the message list.\n"
-          "-o - writes the page to standard output.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap report SESSION.jsonl -o FILE.html\n"
+    "Writes one self-contained HTML page (no network needed): how the session\n"
+    "ended, a timeline of requests, latency per method and the message list.\n"
+    "-o - writes the page to standard output.\n";
 
 int cmd_report(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (++i == argc) return fprintf(stderr, "lsptap report: -o needs a file\n"), 2;
-            out = argv[i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            return usage(stdout);
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return fprintf(stderr, "lsptap report: unknown option %s\n", argv[i]), usage(stderr);
-        } else if (path) {
-            return fprintf(stderr, "lsptap report: one session file at a time\n"), usage(stderr);
-        } else {
-            path = argv[i];
-        }
-    }
-    if (!path || !out) return usage(stderr);
+    struct cli_session_out a;
+    int prc = cli_parse_session_out(&a, "report", USAGE, 1, argc, argv);
+    if (prc >= 0) return prc;
+    const char *path = a.session, *out = a.out;
 
     char err[1024];
     struct li_report *r;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "inspect/li_outfile.h"
 #include "inspect/li_redact.h"
@@ -49,37 +50,21 @@ void scrub_print_counts(const struct li_scrub *s, FILE *f, const char *indent)
     json_decref(c);
 }
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap scrub SESSION.jsonl [-o OUT.jsonl]\n"
-          "Writes a copy of the session in which source text, identifiers, string\n"
-          "literals, paths, URIs, module paths, user and host names, environment\n"
-          "values and secrets are replaced by placeholders (the same original always\n"
-          "by the same placeholder), while methods, ids, timing, sizes, positions,\n"
-          "error codes and versions stay. Without -o (or with -o -) the copy goes to\n"
-          "standard output. See docs/bundle.md; `lsptap bundle` packs it for a report.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap scrub SESSION.jsonl [-o OUT.jsonl]\n"
+    "Writes a copy of the session in which source text, identifiers, string\n"
+    "literals, paths, URIs, module paths, user and host names, environment\n"
+    "values and secrets are replaced by placeholders (the same original always\n"
+    "by the same placeholder), while methods, ids, timing, sizes, positions,\n"
+    "error codes and versions stay. Without -o (or with -o -) the copy goes to\n"
+    "standard output. See docs/bundle.md; `lsptap bundle` packs it for a report.\n";
 
 int cmd_scrub(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
-            if (++i == argc) return fprintf(stderr, "lsptap scrub: -o needs a file\n"), 2;
-            out = argv[i];
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            return usage(stdout);
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return fprintf(stderr, "lsptap scrub: unknown option %s\n", argv[i]), usage(stderr);
-        } else if (in) {
-            return fprintf(stderr, "lsptap scrub: one session file at a time\n"), usage(stderr);
-        } else {
-            in = argv[i];
-        }
-    }
-    if (!in) return usage(stderr);
+    struct cli_session_out a;
+    int prc = cli_parse_session_out(&a, "scrub", USAGE, 0, argc, argv);
+    if (prc >= 0) return prc;
+    const char *in = a.session, *out = a.out;
     int to_stdout = !out || strcmp(out, "-") == 0;
     struct li_outfile o;
     const char *inputs[] = {in, NULL};

@@ -3,41 +3,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "inspect/li_stats.h"
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap stats SESSION.jsonl... [--json]\n"
-          "How the session ended; per method: requests, notifications, replies, errors,\n"
-          "cancellations, p50/p90/p99/max reply latency (nearest rank) and bytes; then\n"
-          "the requests left pending. Several files make one report, merged per method.\n"
-          "--json prints one JSON object.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap stats SESSION.jsonl... [--json]\n"
+    "How the session ended; per method: requests, notifications, replies, errors,\n"
+    "cancellations, p50/p90/p99/max reply latency (nearest rank) and bytes; then\n"
+    "the requests left pending. Several files make one report, merged per method.\n"
+    "--json prints one JSON object.\n";
 
 int cmd_stats(int argc, char **argv)
 {
     int as_json = 0, npaths = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            as_json = 1;
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return usage(stdout);
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return fprintf(stderr, "lsptap stats: unknown option %s\n", argv[i]), usage(stderr);
-        else
-            npaths++;
-    }
-    if (!npaths) return usage(stderr);
+    const struct cli_opt opts[] = {{"--json", NULL, &as_json, NULL, NULL}, {0}};
+    const struct cli_args args = {"stats", USAGE, opts, NULL, NULL, &npaths};
+    int prc = cli_parse(&args, argc, argv);
+    if (prc >= 0) return prc;
+    if (!npaths) return cli_usage(&args, stderr);
 
     char err[1024];
     struct li_stats **parts = calloc((size_t)npaths, sizeof *parts);
     if (!parts) return fprintf(stderr, "lsptap stats: out of memory\n"), 1;
     int n = 0, rc = 0;
     for (int i = 1; i < argc && !rc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') continue;
+        if (cli_is_option(argv[i])) continue;
         if (li_stats_load(argv[i], &parts[n], stderr, err, sizeof err) != 0) {
             fprintf(stderr, "lsptap stats: %s\n", err);
             rc = 2;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "env/lp_config.h"
 #include "inspect/li_tail.h"
@@ -16,16 +17,12 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-static int usage(FILE *f)
-{
-    fputs("usage: lsptap tail [SESSION.jsonl] [--method TEXT] [--dir c2s|s2c] [--no-follow]\n"
-          "One line per message (time, direction, kind, method, id, latency, size), as\n"
-          "lsptap records them. Without SESSION: the newest session in the session\n"
-          "directory, and each newer one as it starts, until interrupted. With\n"
-          "SESSION: until that session ends. --method keeps methods containing TEXT.\n",
-          f);
-    return f == stdout ? 0 : 2;
-}
+static const char USAGE[] =
+    "usage: lsptap tail [SESSION.jsonl] [--method TEXT] [--dir c2s|s2c] [--no-follow]\n"
+    "One line per message (time, direction, kind, method, id, latency, size), as\n"
+    "lsptap records them. Without SESSION: the newest session in the session\n"
+    "directory, and each newer one as it starts, until interrupted. With\n"
+    "SESSION: until that session ends. --method keeps methods containing TEXT.\n";
 
 static void nap(void)
 {
@@ -76,28 +73,21 @@ static int follow_dir(const char *dir, const struct li_tail_filter *f)
 int cmd_tail(int argc, char **argv)
 {
     struct li_tail_filter f = {NULL, -1};
-    const char *path = NULL;
-    int follow = 1;
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "--method") == 0 || strcmp(argv[i], "-m") == 0) && i + 1 < argc) {
-            f.method = argv[++i];
-        } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
-            const char *d = argv[++i];
-            if (strcmp(d, "c2s") != 0 && strcmp(d, "s2c") != 0)
-                return fprintf(stderr, "lsptap tail: --dir takes c2s or s2c\n"), 2;
-            f.dir = strcmp(d, "s2c") == 0;
-        } else if (strcmp(argv[i], "--no-follow") == 0 || strcmp(argv[i], "-n") == 0) {
-            follow = 0;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            return usage(stdout);
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            return fprintf(stderr, "lsptap tail: unknown option %s\n", argv[i]), usage(stderr);
-        } else if (path) {
-            return fprintf(stderr, "lsptap tail: one session file at a time\n"), usage(stderr);
-        } else {
-            path = argv[i];
-        }
-    }
+    const char *path = NULL, *dir = NULL;
+    int no_follow = 0;
+    const struct cli_opt opts[] = {
+        {"--method", "-m", NULL, &f.method, "a value"},
+        {"--dir", NULL, NULL, &dir, "a value"},
+        {"--no-follow", "-n", &no_follow, NULL, NULL},
+        {0},
+    };
+    const struct cli_args args = {"tail", USAGE, opts, &path, "session file", NULL};
+    int prc = cli_parse(&args, argc, argv);
+    if (prc >= 0) return prc;
+    if (dir && strcmp(dir, "c2s") != 0 && strcmp(dir, "s2c") != 0)
+        return fprintf(stderr, "lsptap tail: --dir takes c2s or s2c\n"), 2;
+    if (dir) f.dir = strcmp(dir, "s2c") == 0;
+    int follow = !no_follow;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -14,6 +14,7 @@
 #include "inspect/li_redact.h"
 #include "netcheck/ln.h"
 #include "netcheck/ln_connect.h"
+#include "netcheck/ln_hostport.h"
 
 /* go env's value (it includes the GOENV file), else the environment's,
  * else go's default. */
@@ -90,7 +91,7 @@ static void check(struct netctx *c, const char *role, const char *variable, cons
 {
     char ent[1024], target[LN_HOST_MAX + 16];
     li_redact_value(NULL, entry, environ, ent, sizeof ent);
-    snprintf(target, sizeof target, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+    ln_hostport_format(target, sizeof target, host, port);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "role", role, "variable", variable, "entry",
                           ent, "target", target, "tls", tls);
     char phost[LN_HOST_MAX];

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "netcheck/ln.h"
+#include "netcheck/ln_hostport.h"
 
 static const char *env2(const char *upper, const char *lower)
 {
@@ -60,26 +61,10 @@ int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *p
     const char *end = h + strcspn(h, "/?#");
     const char *at = memchr(h, '@', (size_t)(end - h));
     if (at) h = at + 1; /* credentials never leave this function */
-    const char *he = h;
-    if (*h == '[') {
-        he = memchr(h, ']', (size_t)(end - h));
-        if (!he) return 0;
-        h++;
-    } else {
-        while (he < end && *he != ':')
-            he++;
-    }
-    size_t n = (size_t)(he - h);
-    if (!n || n >= cap) return 0;
-    memcpy(host, h, n);
-    host[n] = 0;
-    if (*he == ']') he++;
+    char err[160];
     *port = tls ? 443 : 80;
-    if (he < end && *he == ':') {
-        long p = strtol(he + 1, NULL, 10);
-        if (p > 0 && p < 65536) *port = (uint16_t)p;
-    }
-    return 1;
+    return !ln_hostport_parse(h, (size_t)(end - h), LN_HP_PORT_OPTIONAL, host, cap, port, err,
+                              sizeof err);
 }
 
 int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,

@@ -12,8 +12,9 @@
 
 /* The host and port of a URL's authority h (what follows "scheme://"; it
  * ends at '/', '?' or '#'): userinfo skipped, IPv6 brackets removed, the
- * port 443 or 80 (tls) when none is given. 1, or 0 when there is no host or
- * it does not fit in cap. The one such parser of netwatch and doctor --net. */
+ * port 443 or 80 (tls) when none is given (ln_hostport_parse with the port
+ * optional). 1, or 0 when there is no host, it does not fit in cap, or the
+ * port is not a number from 1 to 65535 (go refuses such a URL too). */
 int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port);
 
 /* The HTTP proxy go's net/http would use for a URL of that scheme and host

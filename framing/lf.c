@@ -12,6 +12,7 @@
  */
 #include "framing/lf.h"
 
+#include <assert.h>
 #include <string.h>
 
 #define LF__STR(x) #x
@@ -484,7 +485,8 @@ static size_t lf__feed_direct(struct lf_stream *s, const char *buf, size_t len)
         return (size_t)r;
     }
     if (r == LF_PARTIAL) {
-        memcpy(s->hdr, buf, len); /* len < LF_MAX_HEADER_BLOCK, or it would be decided */
+        assert(len < LF_MAX_HEADER_BLOCK); /* a longer block is decided (LF_EHDRTOOBIG) */
+        memcpy(s->hdr, buf, len);
         s->hdr_len = len;
         s->last_len = len;
         return len;
@@ -512,7 +514,10 @@ static size_t lf__feed_buffered(struct lf_stream *s, const char *buf, size_t len
 
         if (r > 0) {
             lf__frame(s, &f);
-            return base + (size_t)r - pre; /* the block's stop byte is never in hdr[0..pre) */
+            /* The block's stop byte is never in hdr[0..pre): that was looked
+             * at when it came and did not end a block. */
+            assert(base + (size_t)r > pre && base + (size_t)r - pre <= m);
+            return base + (size_t)r - pre;
         }
         if (r == LF_PARTIAL) {
             memmove(s->hdr, s->hdr + base, n);
@@ -582,6 +587,7 @@ void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len)
             used = lf__feed_buffered(s, buf, len);
         else
             used = lf__feed_direct(s, buf, len);
+        assert(used <= len); /* a step takes only bytes it was given */
         buf += used;
         len -= used;
         s->offset += used;

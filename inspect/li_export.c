@@ -178,6 +178,24 @@ static void report_skipped(const struct exporter *x, FILE *warn, const char *wha
                 x->skipped == 1 ? "" : "s", what);
 }
 
+/* The end of an export: nothing written although messages were skipped is
+ * an error (2: a session recorded without bodies), else the skipped ones
+ * are reported; the session is closed either way. */
+static int finish(struct exporter *x, int rc, size_t written, const char *path, FILE *warn,
+                  const char *skipped_why, char *err, size_t errlen)
+{
+    if (!rc && written == 0 && x->skipped) {
+        snprintf(err, errlen,
+                 "%s has no message bodies to export (recorded with "
+                 "LSPTAP_RECORD=meta?)",
+                 path);
+        rc = 2;
+    }
+    if (rc != 2) report_skipped(x, warn, skipped_why);
+    close_session(x);
+    return rc;
+}
+
 static int inspector(const char *path, FILE *out, FILE *warn, char *err, size_t errlen)
 {
     struct exporter x;
@@ -197,16 +215,7 @@ static int inspector(const char *path, FILE *out, FILE *warn, char *err, size_t 
         written += x.skipped == before;
         json_decref(line);
     }
-    if (!rc && written == 0 && x.skipped) {
-        snprintf(err, errlen,
-                 "%s has no message bodies to export (recorded with "
-                 "LSPTAP_RECORD=meta?)",
-                 path);
-        rc = 2;
-    }
-    if (rc != 2) report_skipped(&x, warn, "no body, or not a JSON-RPC message");
-    close_session(&x);
-    return rc;
+    return finish(&x, rc, written, path, warn, "no body, or not a JSON-RPC message", err, errlen);
 }
 
 static int jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, size_t errlen)
@@ -244,16 +253,7 @@ static int jsonrpc(const char *path, int s2c, FILE *out, FILE *warn, char *err, 
         free(text);
         json_decref(line);
     }
-    if (!rc && written == 0 && x.skipped) {
-        snprintf(err, errlen,
-                 "%s has no message bodies to export (recorded with "
-                 "LSPTAP_RECORD=meta?)",
-                 path);
-        rc = 2;
-    }
-    if (rc != 2) report_skipped(&x, warn, "recorded without a body");
-    close_session(&x);
-    return rc;
+    return finish(&x, rc, written, path, warn, "recorded without a body", err, errlen);
 }
 
 /* Method names and invalid bodies are a peer's bytes. A file or a pipe gets

@@ -432,7 +432,10 @@ static char *mask(const char *t, size_t len, struct spans *s, size_t *outlen)
     return out;
 }
 
-char *li_redact_with(const struct li_secrets *k, const char *text, size_t len, size_t *outlen)
+/* li_redact with a gathered set. k NULL (li_secrets_new ran out of memory):
+ * NULL, as when out of memory, so that nothing goes out half-redacted. */
+static char *li_redact_with(const struct li_secrets *k, const char *text, size_t len,
+                            size_t *outlen)
 {
     struct spans s = {.oom = !k};
     free_text_rules(&s, text, len);

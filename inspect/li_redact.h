@@ -67,10 +67,6 @@ struct li_secrets;
 struct li_secrets *li_secrets_new(char *const envp[]);
 void li_secrets_free(struct li_secrets *k);
 
-/* li_redact with a gathered set. k NULL (li_secrets_new ran out of memory):
- * NULL, as when out of memory, so that nothing goes out half-redacted. */
-char *li_redact_with(const struct li_secrets *k, const char *text, size_t len, size_t *outlen);
-
 /* li_redact_buf with a gathered set; k NULL: buf is withheld. */
 void li_redact_buf_with(char *buf, size_t cap, const struct li_secrets *k);
 

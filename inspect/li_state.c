@@ -78,7 +78,7 @@ struct li_state {
 
 /* ---- lifetime and limits ---------------------------------------------------- */
 
-const char *li_state_enc_name(enum li_state_enc e)
+static const char *li_state_enc_name(enum li_state_enc e)
 {
     return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
 }

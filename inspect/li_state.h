@@ -54,7 +54,6 @@
 
 /* How the `character` of a Position counts. */
 enum li_state_enc { LI_ENC_UTF16 = 0, LI_ENC_UTF8, LI_ENC_UTF32 };
-const char *li_state_enc_name(enum li_state_enc e); /* "utf-16", "utf-8", "utf-32" */
 
 struct li_state;
 

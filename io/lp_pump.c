@@ -1,5 +1,6 @@
 #include "io/lp_pump.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,20 +9,24 @@
 #endif
 #define CHUNK_CACHE 32 /* freed chunks kept for reuse: 2 MiB at most */
 
-struct chunk {
+/* A write in flight; its bytes follow it in a chunk or an owned block. */
+struct wreq {
     uv_write_t req;
     struct lp_pump *p;
     uv_stream_t *dst; /* where it was written: the pump's dst may change */
     size_t len;
+    int owned; /* an owned block (free it), else a chunk (back to the cache) */
+};
+
+/* A read buffer, which goes on as the write of what was read. */
+struct chunk {
+    struct wreq w;
     char data[CHUNK_SIZE];
 };
 
 /* A write of lp_pump_write: any size, not from the chunk cache. */
 struct owned {
-    uv_write_t req;
-    struct lp_pump *p;
-    uv_stream_t *dst;
-    size_t len;
+    struct wreq w;
     char data[];
 };
 
@@ -32,6 +37,7 @@ void lp_close_once(uv_handle_t *h)
 
 void lp_tail_keep(char *buf, size_t cap, size_t *len, const char *data, size_t n)
 {
+    assert(*len <= cap);
     if (n >= cap) {
         memcpy(buf, data + n - cap, cap);
         *len = cap;
@@ -109,6 +115,16 @@ static void resume(struct lp_pump *p)
     }
 }
 
+/* Backpressure: stop reading src while dst's queue is over the high mark
+ * (resume() starts it again at the low mark). */
+static void pause_if_full(struct lp_pump *p)
+{
+    if (!p->paused && p->dst->write_queue_size > p->high) {
+        p->paused = 1;
+        src_read_stop(p);
+    }
+}
+
 static void dst_failed(struct lp_pump *p, int status)
 {
     if (p->dst_dead) return;
@@ -116,33 +132,23 @@ static void dst_failed(struct lp_pump *p, int status)
     if (p->cb->on_dst_error) p->cb->on_dst_error(p, status);
 }
 
-static void write_done(struct lp_pump *p, uv_stream_t *dst, size_t len, int status)
-{
-    p->writes--;
-    if (status == 0) {
-        p->written += len;
-    } else {
-        p->discarded += len;
-        if (status != UV_ECANCELED && dst == p->dst) dst_failed(p, status);
-    }
-}
-
+/* Both kinds of write end here. */
 static void on_write(uv_write_t *req, int status)
 {
-    struct chunk *c = (struct chunk *)req;
-    struct lp_pump *p = c->p;
-    write_done(p, c->dst, c->len, status);
-    chunk_put(c);
-    resume(p);
-    progress(p);
-}
-
-static void on_owned_write(uv_write_t *req, int status)
-{
-    struct owned *o = (struct owned *)req;
-    struct lp_pump *p = o->p;
-    write_done(p, o->dst, o->len, status);
-    free(o);
+    struct wreq *w = (struct wreq *)req;
+    struct lp_pump *p = w->p;
+    assert(p->writes > 0);
+    p->writes--;
+    if (status == 0) {
+        p->written += w->len;
+    } else {
+        p->discarded += w->len;
+        if (status != UV_ECANCELED && w->dst == p->dst) dst_failed(p, status);
+    }
+    if (w->owned)
+        free(w);
+    else
+        chunk_put((struct chunk *)w);
     resume(p);
     progress(p);
 }
@@ -156,12 +162,10 @@ int lp_pump_write(struct lp_pump *p, const char *data, size_t len)
     }
     struct owned *o = malloc(sizeof *o + len);
     if (!o) return UV_ENOMEM;
-    o->p = p;
-    o->dst = p->dst;
-    o->len = len;
+    o->w = (struct wreq){.p = p, .dst = p->dst, .len = len, .owned = 1};
     memcpy(o->data, data, len);
     uv_buf_t b = uv_buf_init(o->data, (unsigned)len);
-    int r = dst_write(p, &o->req, &b, on_owned_write);
+    int r = dst_write(p, &o->w.req, &b, on_write);
     if (r) {
         free(o);
         p->discarded += len;
@@ -188,21 +192,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         size_t n = (size_t)nread;
         int queued = 0;
         p->read += n;
-        c->p = p;
-        c->dst = p->dst;
-        c->len = n;
+        c->w = (struct wreq){.p = p, .dst = p->dst, .len = n};
         if (p->filter) {
             p->filter(p, c->data, n);
             chunk_put(c);
-            if (!p->paused && p->dst->write_queue_size > p->high) {
-                p->paused = 1;
-                src_read_stop(p);
-            }
+            pause_if_full(p);
             return;
         }
         if (!p->dst_dead) {
             uv_buf_t b = uv_buf_init(c->data, (unsigned)n);
-            int r = dst_write(p, &c->req, &b, on_write);
+            int r = dst_write(p, &c->w.req, &b, on_write);
             if (r == 0) {
                 queued = 1;
                 p->writes++;
@@ -214,10 +213,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         /* Forward first: only now does anything look at the bytes. */
         if (p->cb->on_bytes) p->cb->on_bytes(p, c->data, n);
         if (!queued) chunk_put(c);
-        if (!p->paused && p->dst->write_queue_size > p->high) {
-            p->paused = 1;
-            src_read_stop(p);
-        }
+        pause_if_full(p);
         return;
     }
     chunk_put(c);
@@ -232,6 +228,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 void lp_pump_init(struct lp_pump *p, uv_stream_t *src, uv_stream_t *dst, size_t high, size_t low,
                   const struct lp_pump_cb *cb, void *data)
 {
+    assert(low <= high); /* the hysteresis: lp_config keeps low below high */
     *p = (struct lp_pump){.src = src,
                           .dst = dst,
                           .cb = cb,

@@ -137,11 +137,6 @@ fail:
     return NULL;
 }
 
-void lp_tls_ctx_free(struct ssl_ctx_st *ctx)
-{
-    SSL_CTX_free(ctx);
-}
-
 /* ---- a connection ---- */
 
 struct lp_tls *lp_tls_new(uv_loop_t *loop, struct ssl_ctx_st *ctx, int server, const char *name)

@@ -37,11 +37,12 @@ struct lp_tls_files {
 };
 
 /* A context for a listener (server = 1) or a client. Returns NULL with a
- * sentence in err naming the file and what is wrong with it. Free with
- * lp_tls_ctx_free. */
+ * sentence in err naming the file and what is wrong with it. A context lives
+ * as long as the process: `lsptap relay` makes at most two, before its loop
+ * runs, and every connection made from one holds its own reference to it
+ * (SSL_new), so there is no point at which freeing it would return memory. */
 struct ssl_ctx_st *lp_tls_ctx_new(int server, const struct lp_tls_files *f, char *err,
                                   size_t errlen);
-void lp_tls_ctx_free(struct ssl_ctx_st *ctx);
 
 struct lp_tls;
 

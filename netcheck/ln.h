@@ -36,6 +36,15 @@
 #define LN_STATUSES(X) X(LN_OK, "ok") X(LN_WARN, "warn") X(LN_FAIL, "fail") X(LN_SKIPPED, "skipped")
 #define LN_ENUM_VALUE(v, name) v,
 #define LN_ENUM_COUNT(v, name) +1
+#define LN_NAME_ENTRY(v, name) [v] = name,
+/* Defines `const char *fn(type v)`: the name of v in the X-macro LIST, "?"
+ * for a value outside it. */
+#define LN_DEFINE_NAME_FN(fn, type, LIST)                                                          \
+    const char *fn(type v)                                                                         \
+    {                                                                                              \
+        static const char *const names[] = {LIST(LN_NAME_ENTRY)};                                  \
+        return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";                    \
+    }
 enum ln_layer { LN_LAYERS(LN_ENUM_VALUE) };
 enum { LN_NLAYERS = 0 LN_LAYERS(LN_ENUM_COUNT) };
 enum ln_status { LN_STATUSES(LN_ENUM_VALUE) };

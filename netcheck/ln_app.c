@@ -3,6 +3,7 @@
  * request goes out framed (framing/); the answer, the first bytes, an EOF
  * or silence until the timeout tell what listens (ln_classify_reply).
  */
+#include <assert.h>
 #include <errno.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -173,6 +174,7 @@ int ln_layer_app(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_re
     char hdr[LF_HEADER_MAX_OUT], addr[80];
     ln_addrport_str((struct sockaddr *)&c->peer, addr, sizeof(addr));
     size_t hl = lf_write_header(hdr, sizeof(hdr), strlen(body));
+    assert(hl > 0); /* LF_HEADER_MAX_OUT always suffices */
     json_object_set_new(ev, "probe", json_string(t->probe == LN_PROBE_DAP ? "dap" : "lsp"));
     int rc = conn_write(c, hdr, hl, t->timeout_ms);
     if (rc == 0) rc = conn_write(c, body, strlen(body), t->timeout_ms);

@@ -63,31 +63,6 @@ enum ln_banner ln_banner_identify(const char *buf, size_t len, char *line, size_
 
 const char *ln_banner_what(enum ln_banner b)
 {
-    switch (b) {
-    case LN_BANNER_HTTP:
-        return "an HTTP server";
-    case LN_BANNER_HTTP2:
-        return "an HTTP/2 server";
-    case LN_BANNER_TLS:
-        return "a TLS server";
-    case LN_BANNER_SSH:
-        return "an SSH server";
-    case LN_BANNER_SMTP:
-        return "a mail (SMTP) server";
-    case LN_BANNER_FTP:
-        return "an FTP server";
-    case LN_BANNER_220:
-        return "a server greeting with 220 (SMTP or FTP)";
-    case LN_BANNER_POP3:
-        return "a POP3 server";
-    case LN_BANNER_IMAP:
-        return "an IMAP server";
-    case LN_BANNER_REDIS:
-        return "a Redis server";
-    case LN_BANNER_MYSQL:
-        return "a MySQL or MariaDB server";
-    case LN_BANNER_UNKNOWN:
-        break;
-    }
-    return "";
+    static const char *const what[] = {LN_BANNERS(LN_NAME_ENTRY)};
+    return (unsigned)b < sizeof(what) / sizeof(what[0]) ? what[b] : "";
 }

@@ -9,20 +9,24 @@
 
 #include <stddef.h>
 
-enum ln_banner {
-    LN_BANNER_UNKNOWN,
-    LN_BANNER_HTTP,  /* "HTTP/1.1 404 Not Found" */
-    LN_BANNER_HTTP2, /* an HTTP/2 frame (a server that speaks h2c only) */
-    LN_BANNER_TLS,   /* a TLS record: handshake (0x16 0x03) or alert (0x15 0x03) */
-    LN_BANNER_SSH,   /* "SSH-2.0-OpenSSH_9.2" */
-    LN_BANNER_SMTP,  /* "220 host ESMTP ..." */
-    LN_BANNER_FTP,   /* "220 (vsFTPd 3.0.3)" */
-    LN_BANNER_220,   /* "220 ..." that says neither */
-    LN_BANNER_POP3,  /* "+OK ..." */
-    LN_BANNER_IMAP,  /* "* OK ..." */
-    LN_BANNER_REDIS, /* "-ERR ..." */
-    LN_BANNER_MYSQL, /* a MySQL / MariaDB handshake packet */
-};
+#include "netcheck/ln.h"
+
+/* What can answer, and how ln_banner_what words it. */
+#define LN_BANNERS(X)                                                                              \
+    X(LN_BANNER_UNKNOWN, "")                                                                       \
+    X(LN_BANNER_HTTP, "an HTTP server")                          /* "HTTP/1.1 404 Not Found" */    \
+    X(LN_BANNER_HTTP2, "an HTTP/2 server")                       /* an HTTP/2 frame (h2c only) */  \
+    X(LN_BANNER_TLS, "a TLS server")                             /* a handshake or alert record */ \
+    X(LN_BANNER_SSH, "an SSH server")                            /* "SSH-2.0-OpenSSH_9.2" */       \
+    X(LN_BANNER_SMTP, "a mail (SMTP) server")                    /* "220 host ESMTP ..." */        \
+    X(LN_BANNER_FTP, "an FTP server")                            /* "220 (vsFTPd 3.0.3)" */        \
+    X(LN_BANNER_220, "a server greeting with 220 (SMTP or FTP)") /* "220 ..." saying neither */    \
+    X(LN_BANNER_POP3, "a POP3 server")                           /* "+OK ..." */                   \
+    X(LN_BANNER_IMAP, "an IMAP server")                          /* "* OK ..." */                  \
+    X(LN_BANNER_REDIS, "a Redis server")                         /* "-ERR ..." */                  \
+    X(LN_BANNER_MYSQL, "a MySQL or MariaDB server") /* a MySQL / MariaDB handshake packet */
+
+enum ln_banner { LN_BANNERS(LN_ENUM_VALUE) };
 
 /* Names what buf[0..len) is. `line` gets the printable first line of a
  * text banner (escaped, at most about 80 characters; "" for a binary one).

@@ -94,13 +94,7 @@ enum ln_conn_class ln_classify_connect(int err, const struct ln_icmp *icmp)
     }
 }
 
-const char *ln_conn_class_name(enum ln_conn_class c)
-{
-#define LN_NAME_ENTRY(v, name) [v] = name,
-    static const char *const n[] = {LN_CONN_CLASSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
+LN_DEFINE_NAME_FN(ln_conn_class_name, enum ln_conn_class, LN_CONN_CLASSES)
 
 static const char *server_words(enum ln_probe p)
 {
@@ -243,13 +237,7 @@ enum ln_dns_class ln_classify_gai(int eai)
     }
 }
 
-const char *ln_dns_class_name(enum ln_dns_class c)
-{
-#define LN_NAME_ENTRY(v, name) [v] = name,
-    static const char *const n[] = {LN_DNS_CLASSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
+LN_DEFINE_NAME_FN(ln_dns_class_name, enum ln_dns_class, LN_DNS_CLASSES)
 
 /* ---- tls ---- */
 
@@ -293,13 +281,7 @@ enum ln_tls_class ln_classify_verify(const int *errs, size_t n)
     return LN_TLS_OK;
 }
 
-const char *ln_tls_class_name(enum ln_tls_class c)
-{
-#define LN_NAME_ENTRY(v, name) [v] = name,
-    static const char *const n[] = {LN_TLS_CLASSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
+LN_DEFINE_NAME_FN(ln_tls_class_name, enum ln_tls_class, LN_TLS_CLASSES)
 
 const char *ln_tls_hint(enum ln_tls_class c)
 {
@@ -510,10 +492,4 @@ enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t
     return LN_APP_MORE;
 }
 
-const char *ln_app_class_name(enum ln_app_class c)
-{
-#define LN_NAME_ENTRY(v, name) [v] = name,
-    static const char *const n[] = {LN_APP_CLASSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-    return (unsigned)c < sizeof(n) / sizeof(n[0]) ? n[c] : "?";
-}
+LN_DEFINE_NAME_FN(ln_app_class_name, enum ln_app_class, LN_APP_CLASSES)

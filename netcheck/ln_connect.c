@@ -11,7 +11,9 @@
 
 #include "netcheck/ln_classify.h"
 
-int ln_http_status(const char *line, size_t len)
+/* The status code of an HTTP status line ("HTTP/1.1 403 Forbidden" -> 403),
+ * or -1 when it is not one. */
+static int ln_http_status(const char *line, size_t len)
 {
     if (len < 12 || memcmp(line, "HTTP/", 5)) return -1;
     const char *sp = memchr(line, ' ', len);

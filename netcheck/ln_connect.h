@@ -20,8 +20,4 @@
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
                     int timeout_ms, char *status, size_t cap);
 
-/* The status code of an HTTP status line ("HTTP/1.1 403 Forbidden" -> 403),
- * or -1 when it is not one. */
-int ln_http_status(const char *line, size_t len);
-
 #endif

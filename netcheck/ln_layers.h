@@ -61,10 +61,19 @@ void ln_set(struct ln_layer_result *res, enum ln_status st, const char *fmt, ...
     __attribute__((format(printf, 3, 4)));
 void ln_hint(struct ln_layer_result *res, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The layers that need an address: when the name resolved to none, the
+ * result is "skipped, no address to WHAT" and 1 is returned; else 0. */
+int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, const char *what);
 /* "127.0.0.1" / "::1" (no port) into buf. */
 const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* "127.0.0.1:4389" / "[::1]:4389". */
 const char *ln_addrport_str(const struct sockaddr *sa, char *buf, size_t len);
+/* The ICMP error the kernel queued for fd (IP_RECVERR, IPV6_RECVERR), read
+ * without waiting: 1 with ic filled (from: the reporting router, "" when
+ * unknown; local: that router is this host), 0 when there is none. The
+ * transport layer's connect and ln_ping's ping socket both read it. */
+struct ln_icmp;
+int ln_icmp_from_errqueue(int fd, struct ln_icmp *ic);
 double ln_now_ms(void);
 double ln_round_ms(double ms); /* to the microsecond, for evidence */
 

@@ -126,10 +126,7 @@ static int down_cover(const struct ln_target *t, struct ln_ctx *c, struct ln_lay
 int ln_layer_link(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_result *res)
 {
     json_t *ev = res->evidence;
-    if (c->naddrs == 0) {
-        ln_set(res, LN_SKIPPED, "no address to route to (the name did not resolve)");
-        return 0;
-    }
+    if (ln_skip_unresolved(c, res, "route to")) return 0;
     c->route_err = ln_route_get((const struct sockaddr *)&c->addrs[0], &c->route);
     if (c->route_err < 0 || !c->route.ifindex) {
         if (down_cover(t, c, res)) return 0;

@@ -15,8 +15,9 @@
 #define NL_BUF 16384
 
 /* Sends `req` and reads the reply into buf. Returns the reply's length, or
- * a negative errno (the kernel's, for an NLMSG_ERROR answer). */
-static int nl_ask(struct nlmsghdr *req, char *buf, size_t cap)
+ * a negative errno: the kernel's, for an NLMSG_ERROR answer; -EPROTO for a
+ * reply that is not one message of type `want`. */
+static int nl_ask(struct nlmsghdr *req, int want, char *buf, size_t cap)
 {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) return -errno;
@@ -43,7 +44,7 @@ static int nl_ask(struct nlmsghdr *req, char *buf, size_t cap)
         rc = e->error ? e->error : -EPROTO;
         goto out;
     }
-    rc = (int)n;
+    rc = h->nlmsg_type == want ? (int)n : -EPROTO;
 out:
     close(fd);
     return rc;
@@ -96,10 +97,9 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
     req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) + RTA_ALIGN(rta->rta_len);
 
     char buf[NL_BUF] = {0};
-    int n = nl_ask(&req.h, buf, sizeof(buf));
+    int n = nl_ask(&req.h, RTM_NEWROUTE, buf, sizeof(buf));
     if (n < 0) return n;
     struct nlmsghdr *h = (struct nlmsghdr *)buf;
-    if (h->nlmsg_type != RTM_NEWROUTE) return -EPROTO;
     struct rtmsg *m = NLMSG_DATA(h);
     r->type = m->rtm_type;
     int len = (int)RTM_PAYLOAD(h);
@@ -136,10 +136,9 @@ int ln_link_get(int ifindex, struct ln_linkinfo *li)
     req.i.ifi_family = AF_UNSPEC;
     req.i.ifi_index = ifindex;
     char buf[NL_BUF] = {0};
-    int n = nl_ask(&req.h, buf, sizeof(buf));
+    int n = nl_ask(&req.h, RTM_NEWLINK, buf, sizeof(buf));
     if (n < 0) return n;
     struct nlmsghdr *h = (struct nlmsghdr *)buf;
-    if (h->nlmsg_type != RTM_NEWLINK) return -EPROTO;
     struct ifinfomsg *ifi = NLMSG_DATA(h);
     li->flags = ifi->ifi_flags;
     int len = (int)IFLA_PAYLOAD(h);

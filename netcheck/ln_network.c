@@ -69,10 +69,7 @@ static int has_address(int ifindex, int family)
 int ln_layer_network(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_result *res)
 {
     json_t *ev = res->evidence;
-    if (c->naddrs == 0) {
-        ln_set(res, LN_SKIPPED, "no address to route to (the name did not resolve)");
-        return 0;
-    }
+    if (ln_skip_unresolved(c, res, "route to")) return 0;
     char ta[64];
     const struct sockaddr *dst = (const struct sockaddr *)&c->addrs[0];
     ln_addr_str(dst, ta, sizeof(ta));

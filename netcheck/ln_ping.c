@@ -6,10 +6,7 @@
  */
 #include "netcheck/ln_ping.h"
 
-#include <time.h> /* before linux/errqueue.h, which needs struct timespec */
-
 #include <errno.h>
-#include <linux/errqueue.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -76,32 +73,6 @@ static int raw_match(int family, const uint8_t *p, size_t n, uint16_t id, struct
     return 2;
 }
 
-static int read_errqueue(int fd, struct ln_icmp *ic)
-{
-    char cbuf[512], data[256];
-    struct sockaddr_storage name;
-    struct iovec iov = {data, sizeof(data)};
-    struct msghdr msg = {.msg_name = &name,
-                         .msg_namelen = sizeof(name),
-                         .msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = cbuf,
-                         .msg_controllen = sizeof(cbuf)};
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return 0;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
-              (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
-            continue;
-        struct sock_extended_err *ee = (struct sock_extended_err *)CMSG_DATA(cm);
-        if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-        fill_icmp(ic, ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET, ee->ee_type,
-                  ee->ee_code, SO_EE_OFFENDER(ee));
-        if (SO_EE_OFFENDER(ee)->sa_family == AF_UNSPEC) ic->from[0] = '\0';
-        return 1;
-    }
-    return 0;
-}
-
 void ln_ping(const struct sockaddr *dst, int timeout_ms, struct ln_ping_result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -159,7 +130,7 @@ void ln_ping(const struct sockaddr *dst, int timeout_ms, struct ln_ping_result *
         struct pollfd pfd = {fd, POLLIN, 0};
         if (poll(&pfd, 1, left) <= 0) break;
         if (!raw && (pfd.revents & POLLERR)) {
-            if (read_errqueue(fd, &r->icmp)) {
+            if (ln_icmp_from_errqueue(fd, &r->icmp)) {
                 r->outcome = LN_PING_ICMPERR;
                 break;
             }

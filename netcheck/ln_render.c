@@ -6,23 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netcheck/ln_hostport.h"
+
 static const char *probe_name(enum ln_probe p)
 {
     return p == LN_PROBE_LSP ? "lsp" : p == LN_PROBE_DAP ? "dap" : "none";
 }
 
-static void target_str(const struct ln_target *t, char *buf, size_t len)
-{
-    if (strchr(t->host, ':'))
-        snprintf(buf, len, "[%s]:%u", t->host, t->port);
-    else
-        snprintf(buf, len, "%s:%u", t->host, t->port);
-}
-
 void ln_render_header(FILE *out, const struct ln_target *t)
 {
     char hp[300];
-    target_str(t, hp, sizeof(hp));
+    ln_hostport_format(hp, sizeof(hp), t->host, t->port);
     fprintf(out, "netcheck %s%s (probe %s, timeout %.1f s)\n", t->tls ? "tls://" : "", hp,
             probe_name(t->probe), t->timeout_ms / 1000.0);
     fflush(out);

@@ -2,6 +2,7 @@
  * ln_run: the layers in order, the verdict, the exit code.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,20 +16,8 @@
 #include "netcheck/ln_layers.h"
 #include "netcheck/ln_pcap.h"
 
-#define LN_NAME_ENTRY(v, name) [v] = name,
-static const char *const layer_names[] = {LN_LAYERS(LN_NAME_ENTRY)};
-static const char *const status_names[] = {LN_STATUSES(LN_NAME_ENTRY)};
-#undef LN_NAME_ENTRY
-
-const char *ln_layer_name(enum ln_layer l)
-{
-    return (unsigned)l < LN_NLAYERS ? layer_names[l] : "?";
-}
-
-const char *ln_status_name(enum ln_status s)
-{
-    return (unsigned)s < LN_NSTATUSES ? status_names[s] : "?";
-}
+LN_DEFINE_NAME_FN(ln_layer_name, enum ln_layer, LN_LAYERS)
+LN_DEFINE_NAME_FN(ln_status_name, enum ln_status, LN_STATUSES)
 
 double ln_now_ms(void)
 {
@@ -57,6 +46,13 @@ void ln_hint(struct ln_layer_result *res, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(res->hint, sizeof(res->hint), fmt, ap);
     va_end(ap);
+}
+
+int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, const char *what)
+{
+    if (c->naddrs) return 0;
+    ln_set(res, LN_SKIPPED, "no address to %s (the name did not resolve)", what);
+    return 1;
 }
 
 const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len)
@@ -99,6 +95,7 @@ typedef int (*layer_fn)(const struct ln_target *, struct ln_ctx *, struct ln_lay
 static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, struct ln_ctx *c,
                      struct ln_report *rep, const struct ln_observer *obs)
 {
+    assert((unsigned)l < LN_NLAYERS); /* layers[] is indexed by the enum */
     struct ln_layer_result *res = &rep->layers[l];
     if (obs && obs->on_start) obs->on_start(obs->ud, l);
     double t0 = ln_now_ms();
@@ -110,6 +107,7 @@ static int run_layer(layer_fn fn, enum ln_layer l, const struct ln_target *t, st
 
 static void emit(struct ln_report *rep, enum ln_layer l, const struct ln_observer *obs)
 {
+    assert((unsigned)l < LN_NLAYERS);
     struct ln_layer_result *res = &rep->layers[l];
     if (res->status == LN_FAIL && rep->failed < 0) {
         rep->failed = (int)l;

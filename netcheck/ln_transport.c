@@ -29,13 +29,13 @@ struct attempt {
     struct ln_icmp icmp;
 };
 
-static void icmp_from_errqueue(int fd, struct ln_icmp *ic)
+int ln_icmp_from_errqueue(int fd, struct ln_icmp *ic)
 {
     char cbuf[512], data[64];
     struct iovec iov = {data, sizeof(data)};
     struct msghdr msg = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
+    if (recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
         if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
               (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
@@ -46,14 +46,16 @@ static void icmp_from_errqueue(int fd, struct ln_icmp *ic)
         ic->family = ee->ee_origin == SO_EE_ORIGIN_ICMP6 ? AF_INET6 : AF_INET;
         ic->type = ee->ee_type;
         ic->code = ee->ee_code;
+        ic->from[0] = '\0';
         struct sockaddr *off = SO_EE_OFFENDER(ee);
         if (off->sa_family == AF_INET || off->sa_family == AF_INET6) {
             ln_addr_str(off, ic->from, sizeof(ic->from));
             struct ln_route r;
             ic->local = ln_route_get(off, &r) == 0 && r.type == RTN_LOCAL;
         }
-        return;
+        return 1;
     }
+    return 0;
 }
 
 static int syns_sent(int fd)
@@ -108,7 +110,7 @@ connected:
     a->fd = fd;
     return;
 failed:
-    icmp_from_errqueue(fd, &a->icmp);
+    ln_icmp_from_errqueue(fd, &a->icmp);
     a->ms = ln_now_ms() - t0;
     close(fd);
 }
@@ -116,10 +118,7 @@ failed:
 int ln_layer_transport(const struct ln_target *t, struct ln_ctx *c, struct ln_layer_result *res)
 {
     json_t *ev = res->evidence;
-    if (c->naddrs == 0) {
-        ln_set(res, LN_SKIPPED, "no address to connect to (the name did not resolve)");
-        return 0;
-    }
+    if (ln_skip_unresolved(c, res, "connect to")) return 0;
     char perr[160] = "";
     struct ln_pcap *pc = ln_pcap_open(c->route_err == 0 ? c->route.ifname : NULL, c->addrs,
                                       c->naddrs, t->port, perr, sizeof(perr));

@@ -20,6 +20,7 @@
 #include "inspect/li_redact.h"
 #include "io/lp_child.h"
 #include "io/lp_pump.h"
+#include "netcheck/ln_hostport.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_serve.h"
 
@@ -327,21 +328,16 @@ static void on_alloc(uv_handle_t *h, size_t s, uv_buf_t *b)
     b->len = b->base ? 65536 : 0;
 }
 
-static int parse_hostport(const char *s, char *host, size_t hlen, char *port, size_t plen)
+/* HOST:PORT as dlv takes it for --listen and prints it when listening (an
+ * empty host and port 0 allowed); port as text, for getaddrinfo. */
+static int parse_hostport(const char *s, char *host, size_t hlen, char *port, size_t plen,
+                          char *err, size_t errlen)
 {
-    const char *colon = strrchr(s, ':');
-    if (!colon) return -1;
-    const char *h = s;
-    size_t n = (size_t)(colon - s);
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-        h++;
-        n -= 2;
-    }
-    if (n >= hlen || strlen(colon + 1) >= plen || !colon[1]) return -1;
-    memcpy(host, h, n);
-    host[n] = '\0';
-    strcpy(port, colon + 1);
-    return 0;
+    uint16_t p;
+    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO, host, hlen, &p, err,
+                              errlen);
+    if (!r) snprintf(port, plen, "%u", p);
+    return r;
 }
 
 static void announce_line(struct dlv *d, const char *line, size_t len)
@@ -452,12 +448,10 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len
 static int resolve(const char *hostport, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
     char host[256], port[32];
-    if (parse_hostport(hostport, host, sizeof host, port, sizeof port)) {
-        snprintf(err, errlen, "\"%s\" is not HOST:PORT", hostport);
-        return -1;
-    }
+    int r = parse_hostport(hostport, host, sizeof host, port, sizeof port, err, errlen);
+    if (r) return r;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    int r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+    r = getaddrinfo(*host ? host : NULL, port, &hints, &res);
     if (r) {
         snprintf(err, errlen, "cannot resolve \"%s\": %s", hostport, gai_strerror(r));
         return -1;
@@ -593,9 +587,9 @@ static const struct lp_pump_cb pump_cb = {
  * which layer broke; its report goes to stderr and the session. */
 static void diagnose_dlv(struct dlv *d, char *verdict, size_t len)
 {
-    char host[256], port[32];
+    char host[256], port[32], err[256];
     verdict[0] = '\0';
-    if (parse_hostport(d->dlv_addr, host, sizeof host, port, sizeof port)) return;
+    if (parse_hostport(d->dlv_addr, host, sizeof host, port, sizeof port, err, sizeof err)) return;
     struct lp_diag g;
     lp_diagnose(host, port, LN_PROBE_DAP, &g);
     if (g.report) event(d, LI_EV_NETCHECK, g.report);

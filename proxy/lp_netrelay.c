@@ -22,6 +22,7 @@
 #include "io/lp_pump.h"
 #include "io/lp_stdio.h"
 #include "io/lp_tls.h"
+#include "netcheck/ln_hostport.h"
 #include "proxy/lp_serve.h"
 
 #define DEFAULT_MAX_CONNS 16
@@ -39,7 +40,7 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
         if (!s[5] || strlen(s + 5) >= sizeof a->path) {
             snprintf(err, errlen, "\"%s\": a unix socket path must be 1 to %zu bytes", s,
                      sizeof a->path - 1);
-            return -1;
+            return -EINVAL;
         }
         strcpy(a->path, s + 5);
         return 0;
@@ -51,29 +52,15 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
     } else if (!strncmp(s, "tcp://", 6)) {
         s += 6;
     }
-    const char *colon = strrchr(s, ':');
-    if (!colon || !colon[1]) {
+    if (!strchr(s, ':')) {
         snprintf(err, errlen, "\"%s\" is not HOST:PORT, [IPV6]:PORT or unix:PATH", a->text);
-        return -1;
+        return -EINVAL;
     }
-    size_t hl = (size_t)(colon - s);
-    const char *h = s;
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h++;
-        hl -= 2;
-    } else if (memchr(h, ':', hl)) {
-        snprintf(err, errlen, "\"%s\": write an IPv6 address in brackets, [::1]:PORT", a->text);
-        return -1;
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535 || hl >= sizeof a->host) {
-        snprintf(err, errlen, "\"%s\": the port must be a number from 0 to 65535", a->text);
-        return -1;
-    }
-    memcpy(a->host, h, hl);
-    a->host[hl] = '\0';
-    snprintf(a->port, sizeof a->port, "%ld", port);
+    uint16_t port;
+    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO, a->host,
+                              sizeof a->host, &port, err, errlen);
+    if (r) return r;
+    snprintf(a->port, sizeof a->port, "%u", port);
     return 0;
 }
 
@@ -92,7 +79,9 @@ static int resolve(const struct lp_addr *a, int passive, struct addrinfo **res)
     return getaddrinfo(*a->host ? a->host : NULL, a->port, &hints, res);
 }
 
-int lp_addr_is_local(const struct lp_addr *a)
+/* 1 when every address host resolves to is loopback (127/8, ::1); unix
+ * sockets count as local. 0 otherwise or when it does not resolve. */
+static int lp_addr_is_local(const struct lp_addr *a)
 {
     if (a->kind == LP_ADDR_UNIX) return 1;
     if (!*a->host) return 0; /* ":PORT" means every interface */

@@ -27,12 +27,10 @@ struct lp_addr {
     char text[400]; /* as given */
 };
 
-/* Parses ADDR. Returns 0, or -1 with a sentence in err. */
+/* Parses ADDR: unix:PATH, or [tcp://|tls://] then HOST:PORT with an empty
+ * host (every interface) and port 0 allowed (ln_hostport_parse). Returns 0,
+ * or -EINVAL with a sentence in err quoting ADDR. */
 int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen);
-
-/* 1 when every address host resolves to is loopback (127/8, ::1); unix
- * sockets count as local. 0 otherwise or when it does not resolve. */
-int lp_addr_is_local(const struct lp_addr *a);
 
 /* argv[0] is "relay". Returns the exit code. */
 int lp_netrelay_main(int argc, char **argv);

@@ -13,6 +13,7 @@
 #include "netcheck/ln_classify.h"
 #include "netcheck/ln_connect.h"
 #include "netcheck/ln_gofail.h"
+#include "netcheck/ln_hostport.h"
 
 #define SEEN_MAX 64 /* distinct targets remembered per session */
 
@@ -97,8 +98,7 @@ static int compose(const struct check *c, char *out, size_t cap)
     char cause[200];
     ln_escape(c->g.cause, strlen(c->g.cause), 160, cause, sizeof cause);
     char target[LN_HOST_MAX + 16];
-    snprintf(target, sizeof target, strchr(c->t.host, ':') ? "[%s]:%u" : "%s:%u", c->t.host,
-             c->t.port);
+    ln_hostport_format(target, sizeof target, c->t.host, c->t.port);
     char through[LN_HOST_MAX + 48] = "";
     /* The target is the proxy: say where go was going through it. */
     if (c->proxy[0] && c->g.url_host[0])

@@ -323,7 +323,9 @@ json_t *li_normalize_reply(const char *method, const json_t *body)
     return json_pack("{s:o}", "result", r);
 }
 
-json_t *li_normalize_params(const json_t *params)
+/* li_normalize_reply for request params (for li_rec_match_request). New
+ * reference. */
+static json_t *li_normalize_params(const json_t *params)
 {
     return params ? norm(params) : json_null();
 }

@@ -78,9 +78,6 @@ long li_rec_match_request(const struct li_rec *rec, const char *method, const js
  * `body` is a JSON-RPC reply. New reference. */
 json_t *li_normalize_reply(const char *method, const json_t *body);
 
-/* The same for request params (for li_rec_match_request). New reference. */
-json_t *li_normalize_params(const json_t *params);
-
 /* Compares two values. Appends to `out` (an array) at most `max` entries
  * {"path": JSON Pointer, "recorded": a or absent, "replayed": b or absent};
  * returns the number of differences found (may exceed max; 0: equal). */

@@ -1,5 +1,6 @@
 #include "replay/lp_replay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_frames.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 #include "io/lp_child.h"
@@ -49,16 +51,13 @@ struct rp {
     uv_process_t proc;
     uv_pipe_t in, out, err;
     uv_timer_t tick, kill;
-    struct lf_stream lf;
-    char *body;
-    size_t body_len, body_cap;
-    int body_skip;
-    size_t next;         /* next message to consider */
-    size_t settled;      /* messages before this one hold nothing back and
-                            await no reply: scans start here */
-    uint64_t wait_since; /* a causality or final wait began (hrtime), 0 none */
-    uint64_t last_hr;    /* when the last message was sent */
-    int64_t last_t;      /* its recorded t_us */
+    struct li_frames frames; /* the server's output */
+    size_t next;             /* next message to consider */
+    size_t settled;          /* messages before this one hold nothing back and
+                                await no reply: scans start here */
+    uint64_t wait_since;     /* a causality or final wait began (hrtime), 0 none */
+    uint64_t last_hr;        /* when the last message was sent */
+    int64_t last_t;          /* its recorded t_us */
     int all_sent, closing, exited, out_eof, err_eof, killed, write_failed;
     int64_t exit_status;
     int term_signal;
@@ -135,6 +134,7 @@ static int send_json(struct rp *r, json_t *msg)
     }
     char *p = (char *)(req + 1);
     size_t h = lf_write_header(p, LF_HEADER_MAX_OUT, len);
+    assert(h > 0); /* LF_HEADER_MAX_OUT always suffices */
     memcpy(p + h, text, len);
     free(text);
     uv_buf_t b = uv_buf_init(p, (unsigned)(h + len));
@@ -173,6 +173,7 @@ static long blocker(struct rp *r, size_t i)
     for (size_t j = r->settled; j < i; j++) {
         const struct li_rmsg *q = &r->rec.m[j];
         if (q->dir != LI_C2S || q->kind != LI_K_REQUEST || q->reply < 0) continue;
+        assert((size_t)q->reply < r->rec.n); /* li_rec pairs within the recording */
         if (r->rec.m[q->reply].t_us > m->t_us || (size_t)q->reply > i) continue;
         if (!r->s[j].reply && !r->s[j].gave_up && !r->exited) return (long)j;
     }
@@ -181,6 +182,7 @@ static long blocker(struct rp *r, size_t i)
 
 static void send_one(struct rp *r, size_t i)
 {
+    assert(i < r->rec.n && !r->s[i].sent_hr); /* each editor message goes once */
     const struct li_rmsg *m = &r->rec.m[i];
     json_t *msg = li_rewrite_json(m->body, &r->o->rw);
     /* The recorded editor is long gone: a server that watches its editor's
@@ -356,8 +358,9 @@ static void take_reply(struct rp *r, json_t *msg)
     free(text);
 }
 
-static void on_message(struct rp *r, const char *body, size_t len)
+static void on_message(void *ud, const char *body, size_t len)
 {
+    struct rp *r = ud;
     json_error_t je;
     json_t *msg = json_loadb(body, len, JSON_ALLOW_NUL, &je);
     if (!json_is_object(msg)) {
@@ -378,36 +381,6 @@ static void on_message(struct rp *r, const char *body, size_t len)
     schedule(r);
 }
 
-static void lf_body(void *ud, const char *data, size_t len)
-{
-    struct rp *r = ud;
-    if (r->body_skip) return;
-    if (r->body_len + len > MAX_BODY) {
-        r->body_skip = 1;
-        return;
-    }
-    if (r->body_len + len > r->body_cap) {
-        size_t cap = (r->body_len + len) * 2;
-        char *p = realloc(r->body, cap);
-        if (!p) {
-            r->body_skip = 1;
-            return;
-        }
-        r->body = p;
-        r->body_cap = cap;
-    }
-    memcpy(r->body + r->body_len, data, len);
-    r->body_len += len;
-}
-
-static void lf_end(void *ud)
-{
-    struct rp *r = ud;
-    if (!r->body_skip) on_message(r, r->body, r->body_len);
-    r->body_len = 0;
-    r->body_skip = 0;
-}
-
 static void lf_error(void *ud, int code, uint64_t off)
 {
     struct rp *r = ud;
@@ -416,11 +389,7 @@ static void lf_error(void *ud, int code, uint64_t off)
                      (json_int_t)off),
            "the server's output does not frame at byte %llu: %s", (unsigned long long)off,
            lf_strerror(code));
-    r->body_len = 0;
 }
-
-static const struct lf_stream_cb lf_cb = {
-    .on_body = lf_body, .on_end = lf_end, .on_error = lf_error};
 
 static void alloc_cb(uv_handle_t *h, size_t want, uv_buf_t *b)
 {
@@ -444,10 +413,10 @@ static void maybe_stop(struct rp *r)
 static void out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct rp *r = s->data;
-    if (n > 0) lf_stream_feed(&r->lf, b->base, (size_t)n);
+    if (n > 0) li_frames_feed(&r->frames, b->base, (size_t)n);
     free(b->base);
     if (n < 0) {
-        lf_stream_finish(&r->lf);
+        li_frames_finish(&r->frames);
         uv_close((uv_handle_t *)s, NULL);
         r->out_eof = 1;
         maybe_stop(r);
@@ -472,7 +441,7 @@ static void drain_timeout(uv_timer_t *t)
 {
     struct rp *r = t->data;
     if (!r->out_eof) {
-        lf_stream_finish(&r->lf);
+        li_frames_finish(&r->frames);
         uv_close((uv_handle_t *)&r->out, NULL);
         r->out_eof = 1;
     }
@@ -879,16 +848,19 @@ static char *server_cwd(struct rp *r)
     return dir;
 }
 
+int lp_replay_load(const struct lp_replay_opts *o, struct li_rec *rec)
+{
+    char err[1024];
+    if (!li_rec_load(o->session, rec, err, sizeof err)) return LP_REPLAY_OK;
+    fprintf(stderr, "lsptap replay: %s\n", err);
+    return LP_REPLAY_USAGE;
+}
+
 int lp_replay_run(const struct lp_replay_opts *o)
 {
-    struct rp r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    char err[1024];
-    if (li_rec_load(o->session, &r.rec, err, sizeof err)) {
-        fprintf(stderr, "lsptap replay: %s\n", err);
-        return LP_REPLAY_USAGE;
-    }
+    struct rp r = {.o = o};
+    int lrc = lp_replay_load(o, &r.rec);
+    if (lrc) return lrc;
     if (r.rec.truncated)
         fprintf(stderr,
                 "lsptap replay: %s: line %zu is cut short (the session did not end cleanly); "
@@ -912,7 +884,7 @@ int lp_replay_run(const struct lp_replay_opts *o)
     r.s = calloc(r.rec.n ? r.rec.n : 1, sizeof *r.s);
     r.events = json_array();
     r.loop = uv_default_loop();
-    lf_stream_init(&r.lf, 0, &lf_cb, &r);
+    li_frames_init(&r.frames, MAX_BODY, on_message, lf_error, &r);
     uv_timer_init(r.loop, &r.tick);
     uv_timer_init(r.loop, &r.kill);
     r.tick.data = r.kill.data = &r;
@@ -939,7 +911,7 @@ int lp_replay_run(const struct lp_replay_opts *o)
     for (size_t i = 0; i < r.rec.n; i++)
         json_decref(r.s[i].reply);
     free(r.s);
-    free(r.body);
+    li_frames_free(&r.frames);
     tallies_free(&r.sreq);
     tallies_free(&r.notes);
     json_decref(r.events);

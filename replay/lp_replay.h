@@ -51,4 +51,9 @@ int lp_replay_run(const struct lp_replay_opts *o);
  * requests and notifications received. Returns an LP_REPLAY_* code. */
 int lp_replay_serve(const struct lp_replay_opts *o);
 
+/* For both: loads o->session (li_rec_load) into rec, saying on stderr why it
+ * cannot be replayed. Returns LP_REPLAY_OK or LP_REPLAY_USAGE. */
+struct li_rec;
+int lp_replay_load(const struct lp_replay_opts *o, struct li_rec *rec);
+
 #endif

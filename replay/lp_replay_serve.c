@@ -1,6 +1,7 @@
 /* `lsptap replay --serve`: the recorded server, played to a live editor
  * over this process's stdio. Blocking reads and writes: there is one peer
  * and nothing to do while it is silent. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "framing/lf.h"
+#include "inspect/li_frames.h"
 #include "replay/li_replay.h"
 #include "replay/lp_replay.h"
 
@@ -21,9 +23,7 @@ struct sv {
     size_t received; /* editor requests and notifications so far */
     size_t next_out; /* next recorded server message to consider */
     struct li_rewrite back;
-    char *body;
-    size_t body_len, body_cap;
-    int body_skip, done, write_failed;
+    int done, write_failed;
 };
 
 static void put(struct sv *s, json_t *msg)
@@ -35,6 +35,7 @@ static void put(struct sv *s, json_t *msg)
     }
     char hdr[LF_HEADER_MAX_OUT];
     size_t len = strlen(text), h = lf_write_header(hdr, sizeof hdr, len);
+    assert(h > 0); /* LF_HEADER_MAX_OUT always suffices */
     const char *parts[2] = {hdr, text};
     size_t lens[2] = {h, len};
     for (int i = 0; i < 2 && !s->write_failed; i++) {
@@ -97,9 +98,11 @@ static void answer(struct sv *s, json_t *msg, const char *method)
     json_decref(reply);
 }
 
-static void on_message(struct sv *s)
+static void on_message(void *ud, const char *body, size_t len)
 {
-    json_t *msg = json_loadb(s->body, s->body_len, JSON_ALLOW_NUL, NULL);
+    struct sv *s = ud;
+    if (s->done) return; /* after exit: nothing more is answered */
+    json_t *msg = json_loadb(body, len, JSON_ALLOW_NUL, NULL);
     const char *method = json_string_value(json_object_get(msg, "method"));
     if (method) {
         s->received++;
@@ -112,48 +115,11 @@ static void on_message(struct sv *s)
     flush(s, (size_t)-1);
 }
 
-static void lf_body(void *ud, const char *data, size_t len)
-{
-    struct sv *s = ud;
-    if (s->body_skip) return;
-    if (s->body_len + len > MAX_BODY) {
-        s->body_skip = 1;
-        return;
-    }
-    if (s->body_len + len > s->body_cap) {
-        size_t cap = (s->body_len + len) * 2;
-        char *p = realloc(s->body, cap);
-        if (!p) {
-            s->body_skip = 1;
-            return;
-        }
-        s->body = p;
-        s->body_cap = cap;
-    }
-    memcpy(s->body + s->body_len, data, len);
-    s->body_len += len;
-}
-
-static void lf_end(void *ud)
-{
-    struct sv *s = ud;
-    if (!s->body_skip && !s->done) on_message(s);
-    s->body_len = 0;
-    s->body_skip = 0;
-}
-
-static const struct lf_stream_cb cb = {.on_body = lf_body, .on_end = lf_end};
-
 int lp_replay_serve(const struct lp_replay_opts *o)
 {
-    struct sv s;
-    memset(&s, 0, sizeof s);
-    s.o = o;
-    char err[1024];
-    if (li_rec_load(o->session, &s.rec, err, sizeof err)) {
-        fprintf(stderr, "lsptap replay: %s\n", err);
-        return LP_REPLAY_USAGE;
-    }
+    struct sv s = {.o = o};
+    int lrc = lp_replay_load(o, &s.rec);
+    if (lrc) return lrc;
     if (o->rw.from) s.back = li_rewrite_reverse(&o->rw);
     s.used = calloc(s.rec.n + 1, 1);
     s.needed = calloc(s.rec.n + 1, sizeof *s.needed);
@@ -171,17 +137,17 @@ int lp_replay_serve(const struct lp_replay_opts *o)
         if (m->dir == LI_C2S && m->kind != LI_K_RESPONSE) editor++;
     }
     fprintf(stderr, "lsptap replay: serving %s (%zu messages) on stdio\n", o->session, s.rec.n);
-    struct lf_stream lf;
-    lf_stream_init(&lf, 0, &cb, &s);
+    struct li_frames frames;
+    li_frames_init(&frames, MAX_BODY, on_message, NULL, &s);
     flush(&s, (size_t)-1);
     char buf[65536];
     while (!s.done && !s.write_failed) {
         ssize_t n = read(0, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        lf_stream_feed(&lf, buf, (size_t)n);
+        li_frames_feed(&frames, buf, (size_t)n);
     }
-    free(s.body);
+    li_frames_free(&frames);
     free(s.used);
     free(s.needed);
     li_rec_free(&s.rec);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "cli/cli_args.c"
 #include "cli/cmd_stats.c"
 #include "inspect/li_reader.h"
 #include "inspect/li_session.h"

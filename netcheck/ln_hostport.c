@@ -1,0 +1,76 @@
+/*
+ * HOST:PORT parsing (ln_hostport.h): the one grammar, its error sentences.
+ */
+#include "netcheck/ln_hostport.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The input is quoted in every sentence, cut at 80 bytes (a host name can be
+ * 255) so that the sentence still says what is wrong. */
+#define QUOTE_MAX 80
+
+static int bad(char *err, size_t errlen, const char *s, size_t len, const char *what)
+{
+    int q = len > QUOTE_MAX ? QUOTE_MAX : (int)len;
+    snprintf(err, errlen, "\"%.*s%s\": %s", q, s, len > QUOTE_MAX ? "..." : "", what);
+    return -EINVAL;
+}
+
+static int parse_port(const char *p, const char *end, unsigned flags, uint16_t *port)
+{
+    if (p == end) return flags & LN_HP_PORT_OPTIONAL ? 0 : -1;
+    unsigned long v = 0;
+    for (const char *q = p; q < end; q++) {
+        if (*q < '0' || *q > '9') return -1;
+        v = v * 10 + (unsigned long)(*q - '0');
+        if (v > 65535) return -1;
+    }
+    if (v == 0 && !(flags & LN_HP_PORT_ZERO)) return -1;
+    *port = (uint16_t)v;
+    return 0;
+}
+
+int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
+                      uint16_t *port, char *err, size_t errlen)
+{
+    assert(cap > 0); /* room for the terminating NUL at least */
+    const char *end = s + len, *h, *he, *colon;
+    if (len && s[0] == '[') {
+        h = s + 1;
+        he = memchr(h, ']', len - 1);
+        if (!he) return bad(err, errlen, s, len, "'[' without ']'");
+        colon = he + 1;
+        if (colon == end && (flags & LN_HP_PORT_OPTIONAL))
+            colon = NULL;
+        else if (colon == end || *colon != ':')
+            return bad(err, errlen, s, len, "expected [ADDRESS]:PORT");
+    } else {
+        h = s;
+        colon = NULL;
+        for (const char *q = s; q < end; q++)
+            if (*q == ':') colon = q;
+        if (!colon && !(flags & LN_HP_PORT_OPTIONAL))
+            return bad(err, errlen, s, len, "expected HOST:PORT");
+        he = colon ? colon : end;
+        if (memchr(h, ':', (size_t)(he - h)))
+            return bad(err, errlen, s, len, "an IPv6 address needs brackets: [ADDRESS]:PORT");
+    }
+    size_t n = (size_t)(he - h);
+    if (!n && !(flags & LN_HP_EMPTY_HOST)) return bad(err, errlen, s, len, "empty host");
+    if (n >= cap) return bad(err, errlen, s, len, "host name too long");
+    if (colon && parse_port(colon + 1, end, flags, port))
+        return bad(err, errlen, s, len,
+                   flags & LN_HP_PORT_ZERO ? "port must be a number from 0 to 65535"
+                                           : "port must be a number from 1 to 65535");
+    memcpy(host, h, n);
+    host[n] = '\0';
+    return 0;
+}
+
+int ln_hostport_format(char *buf, size_t len, const char *host, unsigned port)
+{
+    return snprintf(buf, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+}

@@ -1,0 +1,161 @@
+/*
+ * The one HOST:PORT parser (netcheck/ln_hostport.h) under each caller's
+ * flags, and `lsptap relay`'s addresses on top of it (lp_addr_parse).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "env/lp_netenv.h"
+#include "netcheck/ln_hostport.h"
+#include "proxy/lp_netrelay.h"
+
+enum { LISTEN = LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO };
+
+static int parse(const char *s, unsigned flags, char *host, uint16_t *port, char *err)
+{
+    return ln_hostport_parse(s, strlen(s), flags, host, 64, port, err, 200);
+}
+
+static void test_accepts(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        unsigned flags;
+        const char *host;
+        unsigned port;
+    } cases[] = {
+        {"127.0.0.1:4389", 0, "127.0.0.1", 4389},
+        {"[::1]:65535", 0, "::1", 65535},
+        {"[fe80::1%eth0]:22", 0, "fe80::1%eth0", 22},
+        {":0", LISTEN, "", 0},
+        {"[::]:0", LISTEN, "::", 0},
+        {"proxy.example", LN_HP_PORT_OPTIONAL, "proxy.example", 7},
+        {"proxy.example:", LN_HP_PORT_OPTIONAL, "proxy.example", 7},
+        {"[::1]", LN_HP_PORT_OPTIONAL, "::1", 7},
+        {"[::1]:8443", LN_HP_PORT_OPTIONAL, "::1", 8443},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char host[64] = "?", err[200] = "";
+        uint16_t port = 7;
+        if (parse(cases[i].in, cases[i].flags, host, &port, err))
+            fail_msg("%s: refused: %s", cases[i].in, err);
+        assert_string_equal(host, cases[i].host);
+        assert_int_equal(port, cases[i].port);
+    }
+}
+
+static void test_refuses_with_a_reason(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        unsigned flags;
+        const char *words;
+    } cases[] = {
+        {"host:0", 0, "\"host:0\": port must be a number from 1 to 65535"},
+        {"host:65536", LISTEN, "port must be a number from 0 to 65535"},
+        {"host: 80", LISTEN, "port must be"},
+        {":80", 0, "\":80\": empty host"},
+        {"::1:80", LISTEN, "an IPv6 address needs brackets"},
+        {"::1", LN_HP_PORT_OPTIONAL, "an IPv6 address needs brackets"},
+        {"[::1", LN_HP_PORT_OPTIONAL, "'[' without ']'"},
+        {"[::1]x", LN_HP_PORT_OPTIONAL, "expected [ADDRESS]:PORT"},
+        {"nohost", LISTEN, "\"nohost\": expected HOST:PORT"},
+        {"a-host-name-longer-than-the-sixty-three-bytes-this-test-gives-it.example:1", 0,
+         "host name too long"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char host[64] = "", err[200] = "";
+        uint16_t port = 7;
+        assert_int_equal(parse(cases[i].in, cases[i].flags, host, &port, err), -EINVAL);
+        if (!strstr(err, cases[i].words))
+            fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].in, err, cases[i].words);
+        assert_int_equal(port, 7); /* untouched on error */
+    }
+}
+
+/* Only the first len bytes count: a URL's authority ends at its path. */
+static void test_length_bounds_the_input(void **state)
+{
+    (void)state;
+    char host[64], err[200];
+    uint16_t port = 0;
+    assert_int_equal(
+        ln_hostport_parse("example.org:8080/x:9", 16, 0, host, sizeof host, &port, err, sizeof err),
+        0);
+    assert_string_equal(host, "example.org");
+    assert_int_equal(port, 8080);
+}
+
+static void test_format_brackets_v6(void **state)
+{
+    (void)state;
+    char buf[64];
+    ln_hostport_format(buf, sizeof buf, "::1", 80);
+    assert_string_equal(buf, "[::1]:80");
+    ln_hostport_format(buf, sizeof buf, "example.org", 443);
+    assert_string_equal(buf, "example.org:443");
+}
+
+static void test_url_authority(void **state)
+{
+    (void)state;
+    char host[64];
+    uint16_t port;
+    assert_int_equal(lp_net_authority("user:pw@proxy.example:3128/", 0, host, sizeof host, &port),
+                     1);
+    assert_string_equal(host, "proxy.example");
+    assert_int_equal(port, 3128);
+    assert_int_equal(lp_net_authority("[2001:db8::1]/mod", 1, host, sizeof host, &port), 1);
+    assert_string_equal(host, "2001:db8::1");
+    assert_int_equal(port, 443);
+    assert_int_equal(lp_net_authority("/path", 1, host, sizeof host, &port), 0);
+}
+
+static void test_relay_addresses(void **state)
+{
+    (void)state;
+    struct lp_addr a;
+    char err[300] = "";
+    assert_int_equal(lp_addr_parse("tls://[::1]:0", &a, err, sizeof err), 0);
+    assert_int_equal(a.kind, LP_ADDR_TLS);
+    assert_string_equal(a.host, "::1");
+    assert_string_equal(a.port, "0");
+    assert_string_equal(a.text, "tls://[::1]:0");
+    assert_int_equal(lp_addr_parse(":4389", &a, err, sizeof err), 0);
+    assert_int_equal(a.kind, LP_ADDR_TCP);
+    assert_string_equal(a.host, "");
+    assert_string_equal(a.port, "4389");
+    assert_int_equal(lp_addr_parse("unix:/tmp/s", &a, err, sizeof err), 0);
+    assert_int_equal(a.kind, LP_ADDR_UNIX);
+    assert_string_equal(a.path, "/tmp/s");
+
+    assert_int_equal(lp_addr_parse("nohost", &a, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "\"nohost\" is not HOST:PORT, [IPV6]:PORT or unix:PATH");
+    assert_int_equal(lp_addr_parse("tcp://h:99999", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "port must be a number from 0 to 65535"));
+    assert_int_equal(lp_addr_parse("unix:", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "a unix socket path must be"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepts),
+        cmocka_unit_test(test_refuses_with_a_reason),
+        cmocka_unit_test(test_length_bounds_the_input),
+        cmocka_unit_test(test_format_brackets_v6),
+        cmocka_unit_test(test_url_authority),
+        cmocka_unit_test(test_relay_addresses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -604,7 +604,7 @@ json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems)
     char cwd[PATH_MAX];
     if (!dir) dir = getcwd(cwd, sizeof cwd) ? cwd : ".";
     char err[512] = "";
-    char *login = lp_env_login_path(envp, SHELL_TIMEOUT_MS, err, sizeof err);
+    char *login = lp_find_login_path(envp, SHELL_TIMEOUT_MS, err, sizeof err);
     struct lp_env_opts o = {.login_shell = 1, .login_path = login};
     struct lp_env_report *r;
     if (lp_env_check(envp, dir, &o, &r)) {

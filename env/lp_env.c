@@ -1,5 +1,6 @@
 #include "env/lp_env.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +60,7 @@ static void env_free(struct env *e)
 static void env_unset(struct env *e, const char *name)
 {
     size_t nl = strlen(name);
+    assert(e->v[e->n] == NULL); /* NULL-terminated: what the loop below relies on */
     /* v[n] is NULL: walking to it is walking to n (and the analyzer can
      * follow that, where it loses n across the rules' calls). */
     for (size_t i = 0; e->v[i];) {
@@ -88,6 +90,7 @@ static int env_set(struct env *e, const char *name, const char *value)
     snprintf(s, len, "%s=%s", name, value);
     e->v[e->n++] = s;
     e->v[e->n] = NULL;
+    assert(e->n < e->cap);
     return 0;
 }
 
@@ -145,6 +148,8 @@ static void say(char *dst, size_t cap, const char *fmt, ...)
 static void apply(struct ctx *c, struct lp_env_problem *p, enum lp_env_action a, const char *value)
 {
     if (!p) return;
+    assert(a != LP_ENV_SET || value); /* a set needs its value */
+    assert(p->action == LP_ENV_KEEP); /* a problem is fixed once */
     p->action = a;
     if (a == LP_ENV_UNSET) env_unset(&c->env, p->variable);
     if (a != LP_ENV_SET) return;

@@ -16,6 +16,7 @@
  */
 #include "inspect/li_scrub.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
@@ -214,6 +215,7 @@ typedef void (*make_fn)(const char *orig, size_t len, size_t n, char *buf, size_
 static void put_mapped(struct li_scrub *s, struct li_buf *o, enum li_scrub_kind k, const char *orig,
                        size_t len, make_fn mk)
 {
+    assert(k < LI_SCRUB_KINDS);
     s->occ[k]++;
     json_t *v = json_object_getn(s->map[k], orig, len);
     if (v) {
@@ -265,6 +267,7 @@ static void padded(size_t n, size_t w, char *buf)
  * exported) or '_' is kept as such. */
 static void make_word(const char *orig, size_t len, size_t n, char *buf, size_t cap)
 {
+    assert(cap > 1); /* one letter and the NUL at least */
     size_t w = u16len(orig, len);
     if (w >= cap) w = cap - 1;
     if (w == 0) w = 1;
@@ -454,6 +457,7 @@ int li_scrub_hexval(char c)
  * written back; placeholders need no escaping. */
 static void put_file_uri(struct li_scrub *s, struct li_buf *o, const char *p, size_t n)
 {
+    assert(n >= 7 && li_scrub_starts_ci(p, n, "file://")); /* the caller found the scheme */
     li_buf_put(o, p, 7);
     size_t at = 7, a = at;
     while (a < n && p[a] != '/')

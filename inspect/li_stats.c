@@ -6,6 +6,7 @@
  */
 #include "inspect/li_stats.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,7 +360,9 @@ void li_stats_finish(struct li_stats *st)
 
 int64_t li_percentile(const int64_t *v, size_t n, unsigned p)
 {
+    assert(p <= 100); /* past 100 the rank would be past the end */
     if (!n) return -1;
+    assert(v[0] <= v[n - 1]); /* sorted ascending (the cheap half of the check) */
     size_t rank = (p * n + 99) / 100;
     if (rank < 1) rank = 1;
     return v[rank - 1];

@@ -1,18 +1,13 @@
 #include "env/lp_find.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "env/lp_run.h"
@@ -52,59 +47,23 @@ static int executable_file(const char *path)
  * lines. Returns 0 on success. */
 static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size_t pathlen)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC)) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
+    char *argv[] = {(char *)go, "env", "GOBIN", "GOPATH", NULL};
+    struct lp_run_result r;
+    if (lp_run(argv, NULL, NULL, 5000, &r)) {
+        lp_run_free(&r);
         return -1;
     }
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        execl(go, "go", "env", "GOBIN", "GOPATH", (char *)NULL);
-        _exit(127);
+    char *nl = lp_run_ok(&r) ? strchr(r.out, '\n') : NULL;
+    if (nl) {
+        *nl = '\0';
+        scopy(gobin, binlen, r.out);
+        char *second = nl + 1;
+        second[strcspn(second, "\n")] = '\0';
+        second[strcspn(second, ":")] = '\0'; /* first GOPATH entry */
+        scopy(gopath, pathlen, second);
     }
-    close(fds[1]);
-    char buf[8192];
-    size_t got = 0;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left =
-            5000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        ssize_t n = read(fds[0], buf + got, sizeof buf - 1 - got);
-        if (n <= 0) break;
-        got += (size_t)n;
-        if (got == sizeof buf - 1) break;
-    }
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-    buf[got] = '\0';
-    char *nl = strchr(buf, '\n');
-    if (!nl) return -1;
-    *nl = '\0';
-    scopy(gobin, binlen, buf);
-    char *second = nl + 1;
-    second[strcspn(second, "\n")] = '\0';
-    second[strcspn(second, ":")] = '\0'; /* first GOPATH entry */
-    scopy(gopath, pathlen, second);
-    return 0;
+    lp_run_free(&r);
+    return nl ? 0 : -1;
 }
 
 /* Tries dir/tool; notes what it saw in err. Returns 1 when usable. */

@@ -2,7 +2,7 @@
  * li_stats — see li_stats.h. Reads a session line by line into per-method
  * counts, latencies, the requests left pending and what the ending looked
  * like; judges how the session ended; merges several reports.
- * li_stats_print.c shows the result.
+ * li_stats_render.c shows the result.
  */
 #include "inspect/li_stats.h"
 

@@ -1,7 +1,7 @@
 /*
  * li_stats_int — private to li_stats.c (reading a session into counts) and
- * li_stats_print.c (the report as a table and as JSON): the report's state
- * and the two judgements both need. Calls go one way: li_stats_print.c reads
+ * li_stats_render.c (the report as a table and as JSON): the report's state
+ * and the two judgements both need. Calls go one way: li_stats_render.c reads
  * what li_stats.c built.
  */
 #ifndef LSPTAP_INSPECT_LI_STATS_INT_H

@@ -1,5 +1,5 @@
 /*
- * li_stats_print — see li_stats.h: the report li_stats.c built, as an
+ * li_stats_render — see li_stats.h: the report li_stats.c built, as an
  * aligned table for a person (escaped and redacted on its way out) and as
  * one JSON object with the same content.
  */

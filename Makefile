@@ -25,8 +25,10 @@ PKG_LIBS   = $(eval PKG_LIBS := $(or $(shell pkg-config --libs $(PKGS) 2>/dev/nu
 OPT      ?= -O2
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla
 CFLAGS   ?= $(OPT) -g
+# -UNDEBUG: the assert()s state invariants and stay on in every build, even
+# when CFLAGS asks for NDEBUG.
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DLSPTAP_VERSION='"$(VERSION)"' $(WARN) \
-              -I. $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+              -I. $(PKG_CFLAGS) $(CFLAGS) -UNDEBUG -MMD -MP
 LDLIBS   = $(PKG_LIBS) -lpthread
 
 ifeq ($(SAN),1)

@@ -1,5 +1,6 @@
 #include "env/lp_config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -159,6 +160,7 @@ static void check_marks(struct lp_config *c, char *warn, size_t wcap)
           (unsigned long long)(c->low_mark >> 10), (unsigned long long)(c->high_mark >> 10));
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
+    assert(c->low_mark < c->high_mark);
 }
 
 static void json_str(json_t *root, const char *key, char *dst, size_t cap, const char *path,

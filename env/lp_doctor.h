@@ -19,7 +19,7 @@
  * number of problems. */
 json_t *lp_doctor_run(char *const envp[], const char *dir, size_t *n_problems);
 
-/* The report for a person, section by section. */
+/* The report for a person, section by section (env/lp_doctor_print.c). */
 void lp_doctor_print(const json_t *report, FILE *f);
 
 /* `lsptap doctor --net` (env/lp_doctor_net.c): netcheck on every
@@ -32,7 +32,8 @@ void lp_doctor_print(const json_t *report, FILE *f);
  * failed. */
 size_t lp_doctor_net(json_t *report);
 
-/* The "net" part of a report for a person (nothing when there is none). */
+/* The "net" part of a report for a person (nothing when there is none;
+ * env/lp_doctor_print.c). */
 void lp_doctor_print_net(const json_t *report, FILE *f);
 
 #endif

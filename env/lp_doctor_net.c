@@ -235,30 +235,3 @@ size_t lp_doctor_net(json_t *rep)
     json_object_set_new(rep, "net", net);
     return c.failed;
 }
-
-void lp_doctor_print_net(const json_t *rep, FILE *f)
-{
-    const json_t *net = json_object_get(rep, "net");
-    if (!net) return;
-    fputs("\nnetwork (what go connects to when gopls loads a workspace)\n", f);
-    size_t i;
-    json_t *c;
-    if (!json_array_size(json_object_get(net, "checks")))
-        fputs("  nothing to check: GOPROXY has no server entry, GOSUMDB is off, no proxy is set\n",
-              f);
-    json_array_foreach(json_object_get(net, "checks"), i, c)
-    {
-        const char *layer = json_string_value(json_object_get(c, "failed_layer"));
-        fprintf(f, "  %-28s %-28s %s%s%s\n", s_of(c, "role"), s_of(c, "target"),
-                layer ? layer : "ok", layer ? " failed: " : "", layer ? s_of(c, "verdict") : "");
-        json_t *conn = json_object_get(c, "connect");
-        if (*s_of(c, "through_proxy"))
-            fprintf(f, "  %-28s go goes through the HTTP proxy %s%s%s%s\n", "",
-                    s_of(c, "through_proxy"), conn ? "; CONNECT: \"" : "",
-                    conn ? s_of(conn, "status") : "", conn ? "\"" : "");
-    }
-    json_array_foreach(json_object_get(net, "hints"), i, c)
-    {
-        fprintf(f, "  hint: %s\n", json_string_value(c));
-    }
-}

@@ -1,9 +1,9 @@
 #include "env/lp_env.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "env/lp_find.h"
 #include "env/lp_run.h"
 #include "inspect/li_redact.h"
 
@@ -59,6 +60,7 @@ static void env_free(struct env *e)
 static void env_unset(struct env *e, const char *name)
 {
     size_t nl = strlen(name);
+    assert(e->v[e->n] == NULL); /* NULL-terminated: what the loop below relies on */
     /* v[n] is NULL: walking to it is walking to n (and the analyzer can
      * follow that, where it loses n across the rules' calls). */
     for (size_t i = 0; e->v[i];) {
@@ -88,6 +90,7 @@ static int env_set(struct env *e, const char *name, const char *value)
     snprintf(s, len, "%s=%s", name, value);
     e->v[e->n++] = s;
     e->v[e->n] = NULL;
+    assert(e->n < e->cap);
     return 0;
 }
 
@@ -145,6 +148,8 @@ static void say(char *dst, size_t cap, const char *fmt, ...)
 static void apply(struct ctx *c, struct lp_env_problem *p, enum lp_env_action a, const char *value)
 {
     if (!p) return;
+    assert(a != LP_ENV_SET || value); /* a set needs its value */
+    assert(p->action == LP_ENV_KEEP); /* a problem is fixed once */
     p->action = a;
     if (a == LP_ENV_UNSET) env_unset(&c->env, p->variable);
     if (a != LP_ENV_SET) return;
@@ -325,77 +330,6 @@ static int go_on(const char *path, char *out, size_t cap)
     return 0;
 }
 
-static int version_desc(const void *a, const void *b)
-{
-    return strverscmp(*(char *const *)b, *(char *const *)a);
-}
-
-size_t lp_env_go_dirs(const char *home, char **dirs, size_t cap)
-{
-    size_t n = 0;
-    char buf[4200];
-#define ADD(s)                                                                                     \
-    do {                                                                                           \
-        if (n < cap && (dirs[n] = strdup(s))) n++;                                                 \
-    } while (0)
-    ADD("/usr/local/go/bin");
-    ADD("/usr/lib/go/bin");
-    if (home && *home) {
-        snprintf(buf, sizeof buf, "%s/go/bin", home);
-        ADD(buf);
-        snprintf(buf, sizeof buf, "%s/sdk/go*/bin", home);
-        glob_t g;
-        if (!glob(buf, 0, NULL, &g)) {
-            qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, version_desc);
-            for (size_t i = 0; i < g.gl_pathc; i++)
-                ADD(g.gl_pathv[i]);
-            globfree(&g);
-        }
-        snprintf(buf, sizeof buf, "%s/.local/go/bin", home);
-        ADD(buf);
-    }
-#undef ADD
-    return n;
-}
-
-char *lp_env_login_path(char *const envp[], int timeout_ms, char *err, size_t errlen)
-{
-    const char *shell = lp_env_get(envp, "SHELL");
-    struct passwd *pw = getpwuid(getuid());
-    if (!shell || shell[0] != '/')
-        shell = pw && pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
-    const char *home = home_of(envp);
-    const char *user = pw ? pw->pw_name : "";
-    char e_home[4200], e_user[300], e_logname[300], e_shell[4200];
-    snprintf(e_home, sizeof e_home, "HOME=%s", home ? home : "/");
-    snprintf(e_user, sizeof e_user, "USER=%s", user);
-    snprintf(e_logname, sizeof e_logname, "LOGNAME=%s", user);
-    snprintf(e_shell, sizeof e_shell, "SHELL=%s", shell);
-    char *env[] = {e_home,      e_user, e_logname, e_shell, "PATH=/usr/local/bin:/usr/bin:/bin",
-                   "TERM=dumb", NULL};
-    /* A marker, because a profile may print (a banner, a fortune). */
-    char *argv[] = {(char *)shell, "-l", "-c", "printf '\\n@LSPTAP_PATH@%s\\n' \"$PATH\"", NULL};
-    struct lp_run_result res;
-    int rc = lp_run(argv, env, home, timeout_ms, &res);
-    if (rc) {
-        snprintf(err, errlen, "%s", res.err ? res.err : strerror(-rc));
-        lp_run_free(&res);
-        return NULL;
-    }
-    char *m = strstr(res.out, "\n@LSPTAP_PATH@");
-    char *path = NULL;
-    if (m) {
-        m += strlen("\n@LSPTAP_PATH@");
-        path = strndup(m, strcspn(m, "\n"));
-    } else if (res.timed_out) {
-        snprintf(err, errlen, "%s -l did not finish within %d ms", shell, timeout_ms);
-    } else {
-        snprintf(err, errlen, "%s -l printed no PATH (exit %d)", shell, res.status);
-    }
-    lp_run_free(&res);
-    return path;
-}
-
 static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
 {
     struct lp_env_report *r = c->r;
@@ -420,7 +354,7 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
         if (!r->login_path && o->login_path) r->login_path = strdup(o->login_path);
         if (!r->login_path) {
             char err[256];
-            r->login_path = lp_env_login_path(c->env.v, o->shell_timeout_ms, err, sizeof err);
+            r->login_path = lp_find_login_path(c->env.v, o->shell_timeout_ms, err, sizeof err);
         }
         if (r->login_path && go_on(r->login_path, r->go, sizeof r->go))
             snprintf(r->go_from, sizeof r->go_from, "the login shell's PATH");
@@ -429,7 +363,7 @@ static void rule_go_on_path(struct ctx *c, const struct lp_env_opts *o)
     }
     if (!*r->go) {
         char *dirs[64];
-        size_t n = o->go_dirs ? 0 : lp_env_go_dirs(home_of(c->env.v), dirs, 64);
+        size_t n = o->go_dirs ? 0 : lp_find_go_dirs(home_of(c->env.v), dirs, 64);
         const char *const *list = o->go_dirs ? o->go_dirs : (const char *const *)dirs;
         if (o->go_dirs)
             while (list[n])

@@ -44,7 +44,7 @@ struct lp_env_opts {
     int login_shell;            /* 1: when go is not on PATH, ask the login shell */
     int shell_timeout_ms;       /* 0: 3000 */
     const char *login_path;     /* non-NULL: the login shell's PATH, already known */
-    const char *const *go_dirs; /* NULL: the well-known places (lp_env_go_dirs) */
+    const char *const *go_dirs; /* NULL: the well-known places (lp_find_go_dirs) */
 };
 
 struct lp_env_report {
@@ -90,17 +90,5 @@ const char *lp_env_severity_name(enum lp_env_severity s);
 
 /* The value of name in envp, or NULL. */
 const char *lp_env_get(char *const envp[], const char *name);
-
-/* The login shell's PATH: runs `$SHELL -l -c '<fixed script>'` (SHELL from
- * envp, else the passwd entry, else /bin/sh) with HOME, USER, LOGNAME,
- * SHELL and a minimal PATH, as a fresh login would have, killing it after
- * timeout_ms. Returns a malloc'ed string, or NULL (err says why). */
-char *lp_env_login_path(char *const envp[], int timeout_ms, char *err, size_t errlen);
-
-/* The well-known places a go may be installed: /usr/local/go/bin,
- * /usr/lib/go/bin, ~/go/bin, ~/sdk/go*\/bin (newest version first),
- * ~/.local/go/bin. Fills dirs (each malloc'ed, caller frees) up to cap,
- * returns the count. home may be NULL. */
-size_t lp_env_go_dirs(const char *home, char **dirs, size_t cap);
 
 #endif

@@ -1,17 +1,16 @@
 #include "env/lp_find.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
+#include <glob.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "env/lp_run.h"
 
 /* Copies with truncation, without tripping -Wformat-truncation. */
 static void scopy(char *dst, size_t cap, const char *src)
@@ -48,59 +47,23 @@ static int executable_file(const char *path)
  * lines. Returns 0 on success. */
 static int go_env(const char *go, char *gobin, size_t binlen, char *gopath, size_t pathlen)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC)) return -1;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
+    char *argv[] = {(char *)go, "env", "GOBIN", "GOPATH", NULL};
+    struct lp_run_result r;
+    if (lp_run(argv, NULL, NULL, 5000, &r)) {
+        lp_run_free(&r);
         return -1;
     }
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 2);
-        }
-        execl(go, "go", "env", "GOBIN", "GOPATH", (char *)NULL);
-        _exit(127);
+    char *nl = lp_run_ok(&r) ? strchr(r.out, '\n') : NULL;
+    if (nl) {
+        *nl = '\0';
+        scopy(gobin, binlen, r.out);
+        char *second = nl + 1;
+        second[strcspn(second, "\n")] = '\0';
+        second[strcspn(second, ":")] = '\0'; /* first GOPATH entry */
+        scopy(gopath, pathlen, second);
     }
-    close(fds[1]);
-    char buf[8192];
-    size_t got = 0;
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long left =
-            5000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-            kill(pid, SIGKILL);
-            break;
-        }
-        ssize_t n = read(fds[0], buf + got, sizeof buf - 1 - got);
-        if (n <= 0) break;
-        got += (size_t)n;
-        if (got == sizeof buf - 1) break;
-    }
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
-    buf[got] = '\0';
-    char *nl = strchr(buf, '\n');
-    if (!nl) return -1;
-    *nl = '\0';
-    scopy(gobin, binlen, buf);
-    char *second = nl + 1;
-    second[strcspn(second, "\n")] = '\0';
-    second[strcspn(second, ":")] = '\0'; /* first GOPATH entry */
-    scopy(gopath, pathlen, second);
-    return 0;
+    lp_run_free(&r);
+    return nl ? 0 : -1;
 }
 
 /* Tries dir/tool; notes what it saw in err. Returns 1 when usable. */
@@ -195,4 +158,87 @@ int lp_find_tool(const char *tool, const char *configured, const char *configure
             "\nInstall it (go install github.com/go-delve/delve/cmd/dlv@latest) "
             "or set LSPTAP_DLV to its path.");
     return -ENOENT;
+}
+
+/* ---- where a go is ------------------------------------------------------ */
+
+/* The value of name in envp, or NULL. */
+static const char *envp_get(char *const envp[], const char *name)
+{
+    size_t nl = strlen(name);
+    for (char *const *e = envp; e && *e; e++)
+        if (!strncmp(*e, name, nl) && (*e)[nl] == '=') return *e + nl + 1;
+    return NULL;
+}
+
+static int version_desc(const void *a, const void *b)
+{
+    return strverscmp(*(char *const *)b, *(char *const *)a);
+}
+
+size_t lp_find_go_dirs(const char *home, char **dirs, size_t cap)
+{
+    size_t n = 0;
+    char buf[4200];
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        if (n < cap && (dirs[n] = strdup(s))) n++;                                                 \
+    } while (0)
+    ADD("/usr/local/go/bin");
+    ADD("/usr/lib/go/bin");
+    if (home && *home) {
+        snprintf(buf, sizeof buf, "%s/go/bin", home);
+        ADD(buf);
+        snprintf(buf, sizeof buf, "%s/sdk/go*/bin", home);
+        glob_t g;
+        if (!glob(buf, 0, NULL, &g)) {
+            qsort(g.gl_pathv, g.gl_pathc, sizeof *g.gl_pathv, version_desc);
+            for (size_t i = 0; i < g.gl_pathc; i++)
+                ADD(g.gl_pathv[i]);
+            globfree(&g);
+        }
+        snprintf(buf, sizeof buf, "%s/.local/go/bin", home);
+        ADD(buf);
+    }
+#undef ADD
+    return n;
+}
+
+char *lp_find_login_path(char *const envp[], int timeout_ms, char *err, size_t errlen)
+{
+    const char *shell = envp_get(envp, "SHELL");
+    struct passwd *pw = getpwuid(getuid());
+    if (!shell || shell[0] != '/')
+        shell = pw && pw->pw_shell && *pw->pw_shell ? pw->pw_shell : "/bin/sh";
+    const char *home = envp_get(envp, "HOME");
+    if (!home || !*home) home = pw ? pw->pw_dir : NULL;
+    const char *user = pw ? pw->pw_name : "";
+    char e_home[4200], e_user[300], e_logname[300], e_shell[4200];
+    snprintf(e_home, sizeof e_home, "HOME=%s", home ? home : "/");
+    snprintf(e_user, sizeof e_user, "USER=%s", user);
+    snprintf(e_logname, sizeof e_logname, "LOGNAME=%s", user);
+    snprintf(e_shell, sizeof e_shell, "SHELL=%s", shell);
+    char *env[] = {e_home,      e_user, e_logname, e_shell, "PATH=/usr/local/bin:/usr/bin:/bin",
+                   "TERM=dumb", NULL};
+    /* A marker, because a profile may print (a banner, a fortune). */
+    char *argv[] = {(char *)shell, "-l", "-c", "printf '\\n@LSPTAP_PATH@%s\\n' \"$PATH\"", NULL};
+    struct lp_run_result res;
+    int rc = lp_run(argv, env, home, timeout_ms, &res);
+    if (rc) {
+        snprintf(err, errlen, "%s", res.err ? res.err : strerror(-rc));
+        lp_run_free(&res);
+        return NULL;
+    }
+    char *m = strstr(res.out, "\n@LSPTAP_PATH@");
+    char *path = NULL;
+    if (m) {
+        m += strlen("\n@LSPTAP_PATH@");
+        path = strndup(m, strcspn(m, "\n"));
+    } else if (res.timed_out) {
+        snprintf(err, errlen, "%s -l did not finish within %d ms", shell, timeout_ms);
+    } else {
+        snprintf(err, errlen, "%s -l printed no PATH (exit %d)", shell, res.status);
+    }
+    lp_run_free(&res);
+    return path;
 }

@@ -1,5 +1,6 @@
 #include "env/lp_run.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +41,7 @@ static int drain(struct sink *s)
         s->fd = -1;
         return 0;
     }
+    assert(s->len <= LP_RUN_MAX); /* the buffer holds LP_RUN_MAX + 1 bytes */
     size_t take = (size_t)n;
     if (s->len + take > LP_RUN_MAX) take = LP_RUN_MAX - s->len;
     memcpy(s->buf + s->len, tmp, take);
@@ -96,6 +98,7 @@ static void child(char *const argv[], char *const envp[], const char *cwd, int o
 int lp_run(char *const argv[], char *const envp[], const char *cwd, int timeout_ms,
            struct lp_run_result *r)
 {
+    assert(argv && argv[0] && timeout_ms > 0);
     memset(r, 0, sizeof *r);
     r->status = -1;
     r->out = calloc(1, LP_RUN_MAX + 1);

@@ -19,7 +19,8 @@ struct lp_run_result {
 
 /* Runs argv[0] (an absolute path; no PATH search, no shell) with envp (NULL:
  * this process's environment) in cwd (NULL: unchanged), stdin on /dev/null,
- * in its own process group. After timeout_ms the whole group gets SIGKILL.
+ * in its own process group. After timeout_ms (> 0) the whole group gets
+ * SIGKILL.
  * Returns 0 when it ran (look at r->status), or a negative errno when it
  * could not be started (r->err then says why); r->out and r->err are always
  * allocated on return 0 or -errno except -ENOMEM. */

@@ -1,11 +1,13 @@
 #include "inspect/li_buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 void li_buf_put(struct li_buf *b, const char *s, size_t n)
 {
     if (b->oom) return;
+    assert(b->p ? b->len < b->cap : b->len == 0); /* room for the NUL, always */
     if (n > (size_t)-1 / 2 - b->len) {
         b->oom = 1;
         return;

@@ -1,5 +1,6 @@
 #include "inspect/li_escape.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static int invisible(uint32_t cp)
 
 size_t li_escape(const char *s, size_t n, int flags, char *out, size_t cap)
 {
+    assert(out || !cap); /* measuring only: no buffer, no size */
     const unsigned char *u = (const unsigned char *)s;
     size_t o = 0, total = 0;
     int full = 0;
@@ -73,6 +75,7 @@ size_t li_escape(const char *s, size_t n, int flags, char *out, size_t cap)
         total += tl;
         i += l;
     }
+    assert(!cap || o < cap); /* room left for the NUL */
     if (cap) out[o] = '\0';
     return total;
 }

@@ -1,5 +1,6 @@
 #include "inspect/li_json.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -611,6 +612,7 @@ static int push(struct stack *st, int is_obj)
 
 static int top_is_obj(const struct stack *st)
 {
+    assert(st->depth > 0); /* only asked inside a container */
     unsigned d = st->depth - 1;
     return (int)((st->bits[d / 64] >> (d % 64)) & 1);
 }

@@ -1,5 +1,6 @@
 #include "inspect/li_pair.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,7 @@ void li_pair_free(struct li_pair_table *t)
 static struct li_pair_entry **slot_of(const struct li_pair_table *t, const char *key, size_t klen,
                                       uint32_t h)
 {
+    assert(t->nbuckets && (t->nbuckets & (t->nbuckets - 1)) == 0); /* masks as a modulo */
     struct li_pair_entry **pp = &t->buckets[h & (t->nbuckets - 1)];
     while (*pp && !((*pp)->hash == h && (*pp)->klen == klen && memcmp((*pp)->text, key, klen) == 0))
         pp = &(*pp)->hnext;
@@ -101,6 +103,7 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
         free(old);
     } else if (t->count >= t->max) {
         struct li_pair_entry *old = t->oldest;
+        assert(old); /* count >= max >= 1 */
         unlink_entry(t, old);
         free(old);
         t->evicted++;
@@ -123,6 +126,7 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
         t->oldest = e;
     t->newest = e;
     t->count++;
+    assert(t->count <= t->max); /* the table's cap: a full one evicted above */
     return 0;
 }
 

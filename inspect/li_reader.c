@@ -1,5 +1,6 @@
 #include "inspect/li_reader.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -77,7 +78,10 @@ long long li_read_line(FILE *f, char **buf, size_t *cap, size_t max, int *nomem)
                 max = *cap > 2 ? *cap - 2 : 0;
             }
         }
-        if ((size_t)n < max) (*buf)[n] = (char)c;
+        if ((size_t)n < max) {
+            assert((size_t)n + 2 <= *cap); /* the byte and the NUL fit */
+            (*buf)[n] = (char)c;
+        }
         n++;
         if (c == '\n') break;
     }

@@ -1,5 +1,6 @@
 #include "inspect/li_redact.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -418,14 +419,17 @@ static char *mask(const char *t, size_t len, struct spans *s, size_t *outlen)
         for (i++; i < s->n && s->v[i][0] <= b; i++)
             if (s->v[i][1] > b) b = s->v[i][1];
         if (a < from) a = from;
+        assert(a <= b && b <= len); /* a rule's span lies inside the text */
         memcpy(out + o, t + from, a - from);
         o += a - from;
         memcpy(out + o, LI_REDACTED, ml);
         o += ml;
         from = b;
     }
+    assert(from <= len);
     memcpy(out + o, t + from, len - from);
     o += len - from;
+    assert(o <= len + s->n * ml); /* what was allocated */
     out[o] = '\0';
     if (outlen) *outlen = o;
     free(s->v);

@@ -1,5 +1,6 @@
 #include "inspect/li_session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -594,6 +595,7 @@ static void on_body(void *ud, const char *data, size_t len)
                 buf_reserve(&d->acc, (size_t)keep);
             }
             buf_put(&d->acc, data, n);
+            assert(d->acc.len <= keep); /* at most one message (or its prefix) a direction */
         }
     }
     if (d->over) keep_tail(d, data, len);
@@ -604,7 +606,10 @@ static void on_body(void *ud, const char *data, size_t len)
 
 static void on_end(void *ud)
 {
-    finish_message(ud); /* only a zero-length body is still open here */
+    const struct dirstate *d = ud;
+    /* Only a zero-length body is still open here: on_body finished the rest. */
+    assert(!d->in_frame || d->content_length == 0);
+    finish_message(ud);
 }
 
 static void on_error(void *ud, int code, uint64_t off)

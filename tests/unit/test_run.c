@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "env/lp_env.h"
+#include "env/lp_find.h"
 #include "env/lp_run.h"
 #include "tests/unit/tmpdir.h"
 
@@ -126,7 +126,7 @@ static void login_path_is_read_past_a_banner(void **state)
     snprintf(shell_var, sizeof shell_var, "SHELL=%s", sh);
     char *envp[] = {shell_var, "HOME=/", NULL};
     char err[256] = "";
-    char *p = lp_env_login_path(envp, 3000, err, sizeof err);
+    char *p = lp_find_login_path(envp, 3000, err, sizeof err);
     assert_non_null(p);
     assert_string_equal(p, "/opt/go/bin:/usr/bin");
     free(p);
@@ -142,7 +142,7 @@ static void a_login_shell_that_hangs_is_given_up(void **state)
     char err[256] = "";
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_null(lp_env_login_path(envp, 300, err, sizeof err));
+    assert_null(lp_find_login_path(envp, 300, err, sizeof err));
     assert_true(ms_since(&t0) < 5000);
     assert_non_null(strstr(err, "did not finish within 300 ms"));
 }
@@ -152,7 +152,7 @@ static void the_users_shell_gives_a_path(void **state)
     (void)state;
     char *envp[] = {"SHELL=/bin/sh", NULL};
     char err[256] = "";
-    char *p = lp_env_login_path(envp, 3000, err, sizeof err);
+    char *p = lp_find_login_path(envp, 3000, err, sizeof err);
     assert_non_null(p);
     assert_non_null(strstr(p, "/bin"));
     free(p);

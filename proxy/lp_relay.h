@@ -81,26 +81,37 @@ struct lp_relay_gen_info {
  *
  * Threading: every callback runs on the relay's loop thread, from inside
  * the relay's own callbacks; the relay services below may be called from
- * them, and from the supervisor's own handles (timers, uv_work_t
- * completions) on that loop, between start and stop. Nothing else of the
- * relay may be touched from another thread (lp_relay_notify excepted).
+ * them (but start, which may call only lp_relay_loop), and from the
+ * supervisor's own handles (timers, uv_work_t completions) on that loop,
+ * until stop. Nothing of the relay may be touched from another thread
+ * (lp_relay_notify excepted): a uv_work_t's work function reads only the
+ * supervisor's own data.
  *
  * Ownership: the relay borrows ops and ctx for lp_relay_run; the caller of
  * lp_relay_run creates and frees ctx. Data pointers passed to callbacks
- * are valid only during the call. Generations belong to the relay: a
- * struct lp_relay_gen pointer stays valid until stop (a retired
- * generation's slot may be reused for a later one once its process was
- * reaped and its handles closed, so a supervisor keeps no pointer to a
- * retired generation and tells generations apart by seq).
+ * are valid only during the call. Generations belong to the relay, in a
+ * few slots that live until stop; a retired generation's slot is reused
+ * for a later one once its process was reaped and its handles closed, so
+ * a supervisor keeps no pointer to a retired generation and tells
+ * generations apart by seq.
  *
  * Every callback may be NULL, except that c2s_filter is required once the
- * supervisor calls lp_relay_filter_c2s.
+ * supervisor calls lp_relay_filter_c2s. One table per relay: a supervisor
+ * made of two (the handshake's and a keep-alive's, issue 18) dispatches
+ * between them itself.
+ *
+ * Restarts: the relay starts a new generation only when the supervisor
+ * asks (lp_relay_restart), as often as it asks. The handshake supervision
+ * does it once, after a failed handshake; a keep-alive would answer
+ * LP_RELAY_TAKEN when the server is lost later, restart it, replay the
+ * editor's state with lp_relay_to_server and filter the new server's
+ * output (s2c_filter) until it has swallowed what the editor must not see.
  */
 struct lp_relay_super_ops {
-    /* Once, before the first server starts, on the relay's loop
-     * (lp_relay_loop): the supervisor sets up its handles there. The relay
-     * closes every handle on its loop when it ends (uv_walk), the
-     * supervisor's too. */
+    /* Once, before the first server starts: the supervisor sets up its
+     * handles on the relay's loop (lp_relay_loop, the only service it may
+     * call here: nothing runs yet). The relay closes every handle on its
+     * loop when it ends (uv_walk), the supervisor's too. */
     void (*start)(void *ctx, struct lp_relay *r);
     /* Every chunk the editor sends, after it was forwarded to the current
      * server and inspected; not while c2s_filter is on. */

@@ -194,7 +194,9 @@ void lp_relay_gen_raw(struct lp_relay_gen *g);
  * output is no longer read, its stdin is closed), the editor's bytes go to
  * the new server, the result's pid is the new one's and `restarts` counts
  * it. Returns 0, or a negative errno when it could not start (the
- * spawn_failed event is written; nothing else changed). */
+ * spawn_failed event is written; nothing else changed). When the editor's
+ * input has ended already, the new server's stdin stays open for what the
+ * supervisor replays (lp_relay_to_server) until lp_relay_filter_c2s. */
 int lp_relay_restart(struct lp_relay *r, char **env);
 /* SIGKILL to g's process group. */
 void lp_relay_kill_group(struct lp_relay_gen *g);

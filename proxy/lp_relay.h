@@ -54,13 +54,12 @@ enum lp_relay_verdict {
                        (lp_relay_restart) or later calls lp_relay_release */
 };
 
-/* Bits of ops->holds(): what the relay must not do yet. */
-#define LP_RELAY_HOLD_OUTPUT                                                                       \
-    1u /* end the editor's stdout when the server's ends: another                                  \
-          server may follow */
-#define LP_RELAY_HOLD_END                                                                          \
-    2u /* end the session although its server is gone: the                                         \
-          supervisor is deciding what comes next */
+/* Bits of ops->holds(): what the relay must not do yet. LP_RELAY_HOLD_OUTPUT:
+ * end the editor's stdout when the server's ends (another server may
+ * follow). LP_RELAY_HOLD_END: end the session although its server is gone
+ * (the supervisor is deciding what comes next). */
+#define LP_RELAY_HOLD_OUTPUT 1u
+#define LP_RELAY_HOLD_END 2u
 
 /* A generation as the supervisor may see it. */
 struct lp_relay_gen_info {

@@ -1,9 +1,13 @@
 /*
  * The handshake supervision of the gopls stand-in (docs/repair.md): the
  * gate on the server's output, the editor's messages kept for a replay,
- * the environment check, the restart with id remapping, and giving up.
- * Its contract with the relay is proxy/lp_relay_int.h.
+ * the environment check, the restart with id remapping, and giving up. It
+ * sits on the relay through the relay's supervision hook (proxy/lp_relay.h)
+ * and uses only the relay's public services.
  */
+#include "proxy/lp_handshake.h"
+
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,38 +20,147 @@
 #include "env/lp_env.h"
 #include "framing/lf.h"
 #include "inspect/li_redact.h"
-#include "io/lp_pump.h"
 #include "netcheck/ln_gofail.h"
 #include "proxy/lp_gate.h"
-#include "proxy/lp_relay_int.h"
+#include "proxy/lp_relay.h"
 
 #define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */
 #define HELD_MAX ((size_t)1 << 20)   /* server bytes held while repairing */
 
+/* A server that dies closes its stdout a moment before its exit status
+ * arrives: how long the judgement waits for the status (hs_output_closed). */
+#define EOF_WAIT_MS 300
+
 extern char **environ;
 
-void lp_hs_init(struct relay *r)
+/* Handshake states (docs/repair.md). */
+enum hs {
+    HS_WAIT_INIT,   /* the editor has not sent initialize yet */
+    HS_WAIT_RESULT, /* initialize sent, no answer yet */
+    HS_LOADING,     /* answered; a load failure may still come within the window */
+    HS_REPAIRING,   /* failed; the environment is being checked */
+    HS_DONE,        /* the handshake succeeded (or supervision ended) */
+    HS_GAVE_UP,     /* failed and could not be repaired; the editor was told */
+};
+
+struct lp_handshake {
+    const struct lp_config *cfg;
+    const char *argv0;
+    char **env; /* the server's first environment; NULL: lsptap's */
+    struct lp_relay *r;
+    enum hs state;
+    char init_id[128]; /* the editor's initialize id, as JSON text */
+    size_t init_id_len;
+    int init_answered;  /* the editor has an initialize result */
+    int init_by_lsptap; /* ... and it is lsptap's error: any late result is dropped */
+    int restarted;      /* the second server runs (at most one repair per session) */
+    int gave_up;
+    uv_timer_t init_timer, window;
+    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status (hs_output_closed) */
+    /* The editor's stream, framed once: before a restart its frames are
+     * watched and kept for the replay, after it they are forwarded one by
+     * one (a frame cut short by the restart is completed here). */
+    struct lp_gate c2s;
+    struct lp_gate s2c[2]; /* each server's output, by generation seq */
+    uint64_t c2s_bytes;    /* what the editor sent while watched (REPLAY_MAX) */
+    char *replay;          /* the editor's frames but its replies, and bytes that do
+                              not frame, for a restart */
+    size_t replay_len, replay_cap;
+    uint64_t replay_msgs, replay_framed; /* frames kept; bytes framed or passed raw */
+    struct lp_idset answered;            /* editor requests generation 0 answered */
+    struct lp_idset pending0;            /* generation 0's requests the editor has not answered */
+    struct lp_idset remap;               /* generation 1's request ids as the editor sees them */
+    char *held;                          /* generation 0's frames held while repairing */
+    size_t held_len;
+    uint64_t held_dropped;
+    char reason[1024];
+    uv_work_t work; /* the environment check: reads env and cwd, writes report */
+    struct lp_env_report *report;
+    int report_ok;
+    char cwd[4096];
+    int network_said; /* a load failure was the network's: said once */
+};
+
+static void hs_failure(struct lp_handshake *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The handshake is still being judged. */
+static int supervising(const struct lp_handshake *h)
 {
-    r->sv.state = r->o->supervise ? HS_WAIT_INIT : HS_DONE;
-    if (!getcwd(r->sv.cwd, sizeof r->sv.cwd)) r->sv.cwd[0] = '\0';
-    uv_timer_init(r->loop, &r->sv.init_timer);
-    uv_timer_init(r->loop, &r->sv.window);
-    uv_timer_init(r->loop, &r->sv.eof_wait);
-    r->sv.init_timer.data = r->sv.window.data = r->sv.eof_wait.data = r;
+    return h->state < HS_DONE;
 }
 
-void lp_hs_free(struct relay *r)
+/* A failure counts once the editor has sent initialize: before that there
+ * is no handshake to judge (and no LSP session, for all lsptap knows). */
+static int judging(const struct lp_handshake *h)
 {
-    lp_gate_free(&r->gen[0].gate);
-    lp_gate_free(&r->gen[1].gate);
-    lp_gate_free(&r->sv.c2s_seen);
-    lp_gate_free(&r->sv.c2s_gate);
-    lp_idset_free(&r->sv.answered);
-    lp_idset_free(&r->sv.pending0);
-    lp_idset_free(&r->sv.remap);
-    free(r->sv.replay);
-    free(r->sv.held);
-    if (r->sv.report) lp_env_report_free(r->sv.report);
+    return supervising(h) && h->state != HS_WAIT_INIT;
+}
+
+static struct lp_gate *gate_of(struct lp_handshake *h, const struct lp_relay_gen *g)
+{
+    struct lp_relay_gen_info gi;
+    lp_relay_gen_info(g, &gi);
+    assert(gi.seq < 2); /* this supervisor restarts once */
+    return &h->s2c[gi.seq & 1];
+}
+
+static unsigned seq_of(const struct lp_relay_gen *g)
+{
+    struct lp_relay_gen_info gi;
+    lp_relay_gen_info(g, &gi);
+    return gi.seq;
+}
+
+struct lp_handshake *lp_handshake_new(const struct lp_config *cfg, const char *argv0, char **env)
+{
+    struct lp_handshake *h = calloc(1, sizeof *h);
+    if (!h) return NULL;
+    h->cfg = cfg;
+    h->argv0 = argv0;
+    h->env = env;
+    return h;
+}
+
+int lp_handshake_gave_up(const struct lp_handshake *h)
+{
+    return h->gave_up;
+}
+
+void lp_handshake_free(struct lp_handshake *h)
+{
+    free(h);
+}
+
+static void hs_start(void *ctx, struct lp_relay *r)
+{
+    struct lp_handshake *h = ctx;
+    uv_loop_t *loop = lp_relay_loop(r);
+    h->r = r;
+    h->state = HS_WAIT_INIT;
+    if (!getcwd(h->cwd, sizeof h->cwd)) h->cwd[0] = '\0';
+    uv_timer_init(loop, &h->init_timer);
+    uv_timer_init(loop, &h->window);
+    uv_timer_init(loop, &h->eof_wait);
+    h->init_timer.data = h->window.data = h->eof_wait.data = h;
+}
+
+static void hs_stop(void *ctx)
+{
+    struct lp_handshake *h = ctx;
+    lp_gate_free(&h->s2c[0]);
+    lp_gate_free(&h->s2c[1]);
+    lp_gate_free(&h->c2s);
+    lp_idset_free(&h->answered);
+    lp_idset_free(&h->pending0);
+    lp_idset_free(&h->remap);
+    free(h->replay);
+    h->replay = NULL;
+    free(h->held);
+    h->held = NULL;
+    if (h->report) lp_env_report_free(h->report);
+    h->report = NULL;
+    h->r = NULL;
 }
 
 /* ---- handshake supervision: what the editor sends ---- */
@@ -60,22 +173,22 @@ static int method_is(const struct li_msg *m, const char *name)
 
 static void window_fired(uv_timer_t *t);
 
-static void restart_window(struct relay *r)
+static void restart_window(struct lp_handshake *h)
 {
-    uv_timer_start(&r->sv.window, window_fired, r->o->cfg->handshake_ms, 0);
+    uv_timer_start(&h->window, window_fired, h->cfg->handshake_ms, 0);
 }
 
 static void init_timeout(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    if (r->sv.state == HS_WAIT_RESULT)
-        lp_hs_failure(r, "%s did not answer initialize within %llu ms", r->o->argv[0],
-                      (unsigned long long)r->o->cfg->init_timeout_ms);
+    struct lp_handshake *h = t->data;
+    if (h->state == HS_WAIT_RESULT)
+        hs_failure(h, "%s did not answer initialize within %llu ms", h->argv0,
+                   (unsigned long long)h->cfg->init_timeout_ms);
 }
 
 /* The environment is judged where gopls works: the first workspace folder
  * (or rootUri) of initialize, when it is a local directory; else our cwd. */
-static void workspace_of(struct relay *r, const char *body, size_t len)
+static void workspace_of(struct lp_handshake *h, const char *body, size_t len)
 {
     json_error_t e;
     json_t *j = json_loadb(body, len, 0, &e);
@@ -84,7 +197,7 @@ static void workspace_of(struct relay *r, const char *body, size_t len)
     const char *uri = json_string_value(json_object_get(json_array_get(folders, 0), "uri"));
     if (!uri) uri = json_string_value(json_object_get(params, "rootUri"));
     if (uri && !strncmp(uri, "file://", 7)) {
-        char path[sizeof r->sv.cwd];
+        char path[sizeof h->cwd];
         size_t n = 0;
         for (const char *c = uri + 7; *c && n + 1 < sizeof path; c++) {
             unsigned v;
@@ -97,116 +210,152 @@ static void workspace_of(struct relay *r, const char *body, size_t len)
         }
         path[n] = '\0';
         struct stat st;
-        if (!stat(path, &st) && S_ISDIR(st.st_mode)) memcpy(r->sv.cwd, path, n + 1);
+        if (!stat(path, &st) && S_ISDIR(st.st_mode)) memcpy(h->cwd, path, n + 1);
     }
     json_decref(j);
 }
 
 /* Supervision ends without a verdict: back to plain relaying. */
-void lp_hs_end(struct relay *r, const char *why)
+static void hs_end(struct lp_handshake *h, const char *why)
 {
-    struct super *sv = &r->sv;
-    if (sv->held_len) { /* held while repairing: it goes on as it was */
-        lp_rl_forward(lp_rl_cur(r), sv->held, sv->held_len);
-        free(sv->held);
-        sv->held = NULL;
-        sv->held_len = 0;
+    if (h->held_len) { /* held while repairing: it goes on as it was */
+        lp_relay_forward(lp_relay_current(h->r), h->held, h->held_len);
+        free(h->held);
+        h->held = NULL;
+        h->held_len = 0;
     }
-    sv->state = HS_DONE;
-    uv_timer_stop(&sv->init_timer);
-    uv_timer_stop(&sv->window);
-    uv_timer_stop(&sv->eof_wait);
-    lp_rl_event(r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", why));
+    h->state = HS_DONE;
+    uv_timer_stop(&h->init_timer);
+    uv_timer_stop(&h->window);
+    uv_timer_stop(&h->eof_wait);
+    lp_relay_event(h->r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", why));
 }
 
-static void seen_c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
+/* Kept for a restart's replay (the editor's replies are not: they were
+ * for the first server). Out of memory, supervision ends quietly: no
+ * restart could replay what was lost. */
+static void keep(struct lp_handshake *h, const char *data, size_t len, int is_msg)
 {
-    struct relay *r = ud;
-    struct super *sv = &r->sv;
+    h->replay_framed += len;
+    if (h->replay_len + len > h->replay_cap) {
+        size_t nc = h->replay_cap ? h->replay_cap * 2 : 65536;
+        while (nc < h->replay_len + len)
+            nc *= 2;
+        char *nb = realloc(h->replay, nc);
+        if (!nb) {
+            h->state = HS_DONE;
+            return;
+        }
+        h->replay = nb;
+        h->replay_cap = nc;
+    }
+    memcpy(h->replay + h->replay_len, data, len);
+    h->replay_len += len;
+    h->replay_msgs += is_msg;
+}
+
+/* Before a restart: the editor's frames are watched for initialize and
+ * replies, and kept for a replay. */
+static void seen_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr)
+{
     struct li_msg m;
     int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
-    if (sv->state == HS_WAIT_INIT &&
+    if (h->state == HS_WAIT_INIT &&
         !(ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize"))) {
-        lp_hs_end(r, "the editor's first message is not initialize");
+        hs_end(h, "the editor's first message is not initialize");
         return;
     }
+    if (!ok || m.kind != LI_K_RESPONSE)
+        keep(h, frame, len, 1);
+    else
+        h->replay_framed += len;
     if (!ok) return;
-    if (m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !sv->init_id_len &&
-        m.id.len < sizeof sv->init_id) {
-        workspace_of(r, frame + hdr, len - hdr);
-        memcpy(sv->init_id, m.id.p, m.id.len);
-        sv->init_id_len = m.id.len;
-        if (sv->state == HS_WAIT_INIT) sv->state = HS_WAIT_RESULT;
-        uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+    if (m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !h->init_id_len &&
+        m.id.len < sizeof h->init_id) {
+        workspace_of(h, frame + hdr, len - hdr);
+        memcpy(h->init_id, m.id.p, m.id.len);
+        h->init_id_len = m.id.len;
+        if (h->state == HS_WAIT_INIT) h->state = HS_WAIT_RESULT;
+        uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
     } else if ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
                (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))) {
         /* The editor is ending the session: whatever follows is no failure. */
-        if (sv->state < HS_REPAIRING) lp_hs_end(r, "the editor ended the session");
+        if (h->state < HS_REPAIRING) hs_end(h, "the editor ended the session");
     } else if (m.kind == LI_K_NOTIFICATION && method_is(&m, "initialized")) {
         /* gopls loads the workspace after initialized: the window counts from here. */
-        if (sv->state == HS_LOADING) restart_window(r);
+        if (h->state == HS_LOADING) restart_window(h);
     } else if (m.kind == LI_K_RESPONSE && m.id.p) {
-        lp_idset_del(&sv->pending0, m.id.p, m.id.len);
+        lp_idset_del(&h->pending0, m.id.p, m.id.len);
     }
 }
 
-static void seen_c2s_raw(void *ud, const char *data, size_t len)
+/* Garbage the first server got: a new one gets it too. */
+static void seen_c2s_raw(struct lp_handshake *h, const char *data, size_t len)
 {
-    struct relay *r = ud;
-    (void)data;
-    (void)len;
-    if (r->sv.state == HS_WAIT_INIT) lp_hs_end(r, "the editor sent bytes that do not frame");
-}
-
-/* Before a restart: every byte the editor sends is kept for the replay,
- * and its messages are watched for initialize and replies. */
-void lp_hs_watch_c2s(struct relay *r, const char *data, size_t len)
-{
-    struct super *sv = &r->sv;
-    if (sv->replay_len + len > REPLAY_MAX) {
-        lp_rl_say(r,
-                  "lsptap: the editor sent more than %zu MiB during the handshake; a restart "
-                  "could not replay it, so handshake supervision is off for this session.\n",
-                  REPLAY_MAX >> 20);
-        lp_rl_event(r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", "replay buffer full"));
-        sv->state = HS_DONE;
+    if (h->state == HS_WAIT_INIT) {
+        hs_end(h, "the editor sent bytes that do not frame");
         return;
     }
-    if (sv->replay_len + len > sv->replay_cap) {
-        size_t nc = sv->replay_cap ? sv->replay_cap * 2 : 65536;
-        while (nc < sv->replay_len + len)
-            nc *= 2;
-        char *nb = realloc(sv->replay, nc);
-        if (!nb) {
-            sv->state = HS_DONE;
-            return;
-        }
-        sv->replay = nb;
-        sv->replay_cap = nc;
+    keep(h, data, len, 0);
+}
+
+static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr);
+
+static void c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct lp_handshake *h = ud;
+    if (h->restarted)
+        fwd_c2s_frame(h, frame, len, hdr);
+    else
+        seen_c2s_frame(h, frame, len, hdr);
+}
+
+static void c2s_raw(void *ud, const char *data, size_t len)
+{
+    struct lp_handshake *h = ud;
+    if (h->restarted)
+        lp_relay_to_server(h->r, data, len);
+    else
+        seen_c2s_raw(h, data, len);
+}
+
+/* Every chunk the editor sends, forwarded already, while the handshake is
+ * judged and before a restart. */
+static void hs_on_c2s(void *ctx, const char *data, size_t len)
+{
+    struct lp_handshake *h = ctx;
+    if (!supervising(h)) return;
+    if (h->c2s_bytes + len > REPLAY_MAX) {
+        lp_relay_say(h->r,
+                     "lsptap: the editor sent more than %zu MiB during the handshake; a restart "
+                     "could not replay it, so handshake supervision is off for this session.\n",
+                     REPLAY_MAX >> 20);
+        lp_relay_event(h->r, LI_EV_SUPERVISION_OFF,
+                       json_pack("{s:s}", "reason", "replay buffer full"));
+        h->state = HS_DONE;
+        return;
     }
-    memcpy(sv->replay + sv->replay_len, data, len);
-    sv->replay_len += len;
-    lp_gate_feed(&sv->c2s_seen, data, len, seen_c2s_frame, seen_c2s_raw, r);
+    h->c2s_bytes += len;
+    lp_gate_feed(&h->c2s, data, len, c2s_frame, c2s_raw, h);
 }
 
 /* ---- handshake supervision: what the server sends ---- */
 
-static void hold(struct gen *g, const char *frame, size_t len)
+static void hold(struct lp_handshake *h, const char *frame, size_t len)
 {
-    struct super *sv = &g->r->sv;
-    char *nh = sv->held_len + len <= HELD_MAX ? realloc(sv->held, sv->held_len + len) : NULL;
+    char *nh = h->held_len + len <= HELD_MAX ? realloc(h->held, h->held_len + len) : NULL;
     if (!nh) {
-        sv->held_dropped++;
+        h->held_dropped++;
         return;
     }
-    sv->held = nh;
-    memcpy(sv->held + sv->held_len, frame, len);
-    sv->held_len += len;
+    h->held = nh;
+    memcpy(h->held + h->held_len, frame, len);
+    h->held_len += len;
 }
 
-static int matches_failure(struct relay *r, const char *text, size_t len)
+static int matches_failure(struct lp_handshake *h, const char *text, size_t len)
 {
-    const char *pat = r->o->cfg->fail_patterns;
+    const char *pat = h->cfg->fail_patterns;
     while (*pat) {
         size_t n = strcspn(pat, "|");
         if (n && n <= len && memmem(text, len, pat, n)) return 1;
@@ -227,8 +376,8 @@ enum load_verdict {
  * e.g. GOROOT without a Go installation, GOOS/GOARCH go does not know, a
  * missing GOWORK file): those count too. A failure in go's words for a
  * connection (ln_gofail) is the network's, which lp_netwatch diagnoses. */
-static enum load_verdict load_failure(struct relay *r, const char *body, size_t len, int is_log,
-                                      char *msg, size_t msglen)
+static enum load_verdict load_failure(struct lp_handshake *h, const char *body, size_t len,
+                                      int is_log, char *msg, size_t msglen)
 {
     json_error_t e;
     json_t *j = json_loadb(body, len, 0, &e);
@@ -241,7 +390,7 @@ static enum load_verdict load_failure(struct relay *r, const char *body, size_t 
         size_t n = json_string_length(text);
         struct ln_gofail g;
         if (is_log ? memmem(t, n, "initial workspace load failed", 29) != NULL
-                   : matches_failure(r, t, n))
+                   : matches_failure(h, t, n))
             v = ln_gofail_parse(t, n, &g) ? LOAD_NETWORK : LOAD_FAILED;
         /* gopls's log lines start with the time ("2026/12/06 10:52:13 "):
          * the reason is the words after it. */
@@ -254,42 +403,47 @@ static enum load_verdict load_failure(struct relay *r, const char *body, size_t 
     return v;
 }
 
-static int is_init_id(struct super *sv, const struct li_msg *m)
+static int is_init_id(const struct lp_handshake *h, const struct li_msg *m)
 {
-    return sv->init_id_len && m->id.len == sv->init_id_len &&
-           !memcmp(m->id.p, sv->init_id, m->id.len);
+    return h->init_id_len && m->id.len == h->init_id_len && !memcmp(m->id.p, h->init_id, m->id.len);
 }
+
+/* A generation's output being fed through its gate. */
+struct s2c_feed {
+    struct lp_handshake *h;
+    struct lp_relay_gen *g;
+    unsigned seq;
+};
 
 static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
 {
-    struct gen *g = ud;
-    struct relay *r = g->r;
-    struct super *sv = &r->sv;
+    struct s2c_feed *fd = ud;
+    struct lp_handshake *h = fd->h;
+    struct lp_relay_gen *g = fd->g;
     const char *body = frame + hdr;
     size_t blen = len - hdr;
     struct li_msg m;
-    if (g->retired) return;
-    if (sv->state == HS_REPAIRING) { /* decided once the environment is checked */
-        hold(g, frame, len);
+    if (h->state == HS_REPAIRING) { /* decided once the environment is checked */
+        hold(h, frame, len);
         return;
     }
     if (li_classify(LI_LSP, body, blen, 0, &m)) {
-        lp_rl_forward_msg(g, frame, len, hdr, &m);
+        lp_relay_forward_msg(g, frame, len, hdr, &m);
         return;
     }
-    if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->init_by_lsptap) {
-        lp_rl_event(r, LI_EV_DROPPED,
-                    json_pack("{s:s, s:s}", "what", "late initialize result", "why",
-                              "lsptap already answered initialize with the diagnosis"));
+    if (m.kind == LI_K_RESPONSE && is_init_id(h, &m) && h->init_by_lsptap) {
+        lp_relay_event(h->r, LI_EV_DROPPED,
+                       json_pack("{s:s, s:s}", "what", "late initialize result", "why",
+                                 "lsptap already answered initialize with the diagnosis"));
         return;
     }
-    if (m.kind == LI_K_RESPONSE && is_init_id(sv, &m) && sv->state <= HS_LOADING) {
-        if (sv->init_answered) { /* the restarted server's: the editor has one */
-            lp_rl_event(r, LI_EV_DROPPED,
-                        json_pack("{s:s, s:s}", "what", "initialize result", "why",
-                                  "the editor already has one"));
-        } else if (m.is_error && sv->state < HS_DONE) {
-            hold(g, frame, len);
+    if (m.kind == LI_K_RESPONSE && is_init_id(h, &m) && h->state <= HS_LOADING) {
+        if (h->init_answered) { /* the restarted server's: the editor has one */
+            lp_relay_event(h->r, LI_EV_DROPPED,
+                           json_pack("{s:s, s:s}", "what", "initialize result", "why",
+                                     "the editor already has one"));
+        } else if (m.is_error && h->state < HS_DONE) {
+            hold(h, frame, len);
             char text[600] = "";
             json_error_t e;
             json_t *err = m.error.p ? json_loadb(m.error.p, m.error.len, 0, &e) : NULL;
@@ -298,24 +452,24 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
                          ? json_string_value(json_object_get(err, "message"))
                          : "no message");
             json_decref(err);
-            lp_hs_failure(r, "%s answered initialize with an error: %s", r->o->argv[0], text);
+            hs_failure(h, "%s answered initialize with an error: %s", h->argv0, text);
             return;
         } else {
-            lp_rl_forward_msg(g, frame, len, hdr, &m);
-            sv->init_answered = 1;
+            lp_relay_forward_msg(g, frame, len, hdr, &m);
+            h->init_answered = 1;
         }
-        uv_timer_stop(&sv->init_timer);
-        sv->state = HS_LOADING;
-        restart_window(r);
+        uv_timer_stop(&h->init_timer);
+        h->state = HS_LOADING;
+        restart_window(h);
         return;
     }
-    if (g->idx == 1 && m.kind == LI_K_RESPONSE && m.id.p &&
-        lp_idset_del(&sv->answered, m.id.p, m.id.len)) {
-        lp_rl_event(r, LI_EV_DROPPED,
-                    json_pack("{s:s, s:s%}", "what", "duplicate reply", "id", m.id.p, m.id.len));
+    if (fd->seq == 1 && m.kind == LI_K_RESPONSE && m.id.p &&
+        lp_idset_del(&h->answered, m.id.p, m.id.len)) {
+        lp_relay_event(h->r, LI_EV_DROPPED,
+                       json_pack("{s:s, s:s%}", "what", "duplicate reply", "id", m.id.p, m.id.len));
         return;
     }
-    if (g->idx == 1 && m.kind == LI_K_REQUEST && m.id.p) {
+    if (fd->seq == 1 && m.kind == LI_K_REQUEST && m.id.p) {
         /* Its ids could collide with the first server's: the editor sees
          * "lsptap-2:<id>", and the reply is mapped back below. */
         char nid[200];
@@ -325,164 +479,172 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
                                     m.id.p + 1);
         else
             nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-2:n:%.*s\"", (int)m.id.len, m.id.p);
-        if (nlen < sizeof nid && !lp_idset_add(&sv->remap, nid, nlen, m.id.p, m.id.len)) {
+        if (nlen < sizeof nid && !lp_idset_add(&h->remap, nid, nlen, m.id.p, m.id.len)) {
             size_t olen;
             char *out = lp_rewrite_id(body, blen, m.id, nid, nlen, &olen);
             if (out) {
-                lp_rl_forward(g, out, olen);
+                lp_relay_forward(g, out, olen);
                 free(out);
                 return;
             }
         }
-        lp_rl_forward_msg(g, frame, len, hdr, &m);
+        lp_relay_forward_msg(g, frame, len, hdr, &m);
         return;
     }
-    if (g->idx == 0 && m.kind == LI_K_RESPONSE && m.id.p)
-        lp_idset_add(&sv->answered, m.id.p, m.id.len, NULL, 0);
-    if (g->idx == 0 && m.kind == LI_K_REQUEST && m.id.p)
-        lp_idset_add(&sv->pending0, m.id.p, m.id.len, NULL, 0);
+    if (fd->seq == 0 && m.kind == LI_K_RESPONSE && m.id.p)
+        lp_idset_add(&h->answered, m.id.p, m.id.len, NULL, 0);
+    if (fd->seq == 0 && m.kind == LI_K_REQUEST && m.id.p)
+        lp_idset_add(&h->pending0, m.id.p, m.id.len, NULL, 0);
     char text[900];
     int is_log = method_is(&m, "window/logMessage");
     enum load_verdict lv = LOAD_OK;
     if (m.kind == LI_K_NOTIFICATION && (is_log || method_is(&m, "window/showMessage")) &&
-        sv->state < HS_DONE)
-        lv = load_failure(r, body, blen, is_log, text, sizeof text);
+        h->state < HS_DONE)
+        lv = load_failure(h, body, blen, is_log, text, sizeof text);
     if (lv == LOAD_FAILED) {
-        hold(g, frame, len);
-        lp_hs_failure(r, "%s reported: %s", r->o->argv[0], text);
+        hold(h, frame, len);
+        hs_failure(h, "%s reported: %s", h->argv0, text);
         return;
     }
-    if (lv == LOAD_NETWORK && !sv->network_said) {
+    if (lv == LOAD_NETWORK && !h->network_said) {
         /* Restarting with another environment would fail the same way. */
-        sv->network_said = 1;
-        lp_rl_say(r,
-                  "lsptap: %s's workspace load failed because go could not connect; that is "
-                  "the network, not the environment: no restart (netcheck's diagnosis "
-                  "follows).\n",
-                  r->o->argv[0]);
-        lp_rl_event(r, LI_EV_LOAD_FAILED_NETWORK,
-                    json_pack("{s:s, s:s}", "source",
-                              is_log ? "window/logMessage" : "window/showMessage", "message",
-                              text));
+        h->network_said = 1;
+        lp_relay_say(h->r,
+                     "lsptap: %s's workspace load failed because go could not connect; that is "
+                     "the network, not the environment: no restart (netcheck's diagnosis "
+                     "follows).\n",
+                     h->argv0);
+        lp_relay_event(h->r, LI_EV_LOAD_FAILED_NETWORK,
+                       json_pack("{s:s, s:s}", "source",
+                                 is_log ? "window/logMessage" : "window/showMessage", "message",
+                                 text));
     }
-    lp_rl_forward_msg(g, frame, len, hdr, &m);
+    lp_relay_forward_msg(g, frame, len, hdr, &m);
 }
 
-void lp_hs_s2c_filter(struct lp_pump *p, const char *data, size_t len)
+static void forward_raw(void *ud, const char *data, size_t len)
 {
-    struct relay *r = p->data;
-    struct gen *g = lp_rl_gen_of(r, p);
-    if (g->retired) return;
-    lp_gate_feed(&g->gate, data, len, s2c_frame, lp_rl_forward_raw, g);
+    lp_relay_forward(ud, data, len);
+}
+
+static void s2c_raw(void *ud, const char *data, size_t len)
+{
+    struct s2c_feed *fd = ud;
+    lp_relay_forward(fd->g, data, len);
+}
+
+/* The server's output, message by message: forwarded, held or dropped. */
+static void hs_s2c_filter(void *ctx, struct lp_relay_gen *g, const char *data, size_t len)
+{
+    struct lp_handshake *h = ctx;
+    struct s2c_feed fd = {h, g, seq_of(g)};
+    struct lp_gate *gate = gate_of(h, g);
+    lp_gate_feed(gate, data, len, s2c_frame, s2c_raw, &fd);
     /* Once the first server's handshake is over, bytes go straight through
      * again, from the first frame boundary. */
-    if (g->idx == 0 && r->sv.state >= HS_DONE && r->sv.state != HS_REPAIRING &&
-        !r->sv.init_by_lsptap && lp_gate_idle(&g->gate))
-        p->filter = NULL;
+    if (fd.seq == 0 && h->state >= HS_DONE && h->state != HS_REPAIRING && !h->init_by_lsptap &&
+        lp_gate_idle(gate))
+        lp_relay_gen_raw(g);
+}
+
+static void hs_on_s2c_end(void *ctx, struct lp_relay_gen *g)
+{
+    struct lp_handshake *h = ctx;
+    lp_gate_flush(gate_of(h, g), forward_raw, g); /* a frame cut short: passed on as it is */
 }
 
 /* After a restart, the editor's replies to the first server are dropped
  * and replies to remapped requests get their original id back. */
-static void c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
+static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr)
 {
-    struct relay *r = ud;
-    struct super *sv = &r->sv;
     struct li_msg m;
     int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
-    if (ok && sv->state < HS_REPAIRING &&
+    if (ok && h->state < HS_REPAIRING &&
         ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
          (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))))
-        lp_hs_end(r, "the editor ended the session");
-    if (ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !sv->init_id_len &&
-        m.id.len < sizeof sv->init_id) {
-        memcpy(sv->init_id, m.id.p, m.id.len);
-        sv->init_id_len = m.id.len;
-        if (sv->state == HS_WAIT_INIT) {
-            sv->state = HS_WAIT_RESULT;
-            uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+        hs_end(h, "the editor ended the session");
+    if (ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !h->init_id_len &&
+        m.id.len < sizeof h->init_id) {
+        memcpy(h->init_id, m.id.p, m.id.len);
+        h->init_id_len = m.id.len;
+        if (h->state == HS_WAIT_INIT) {
+            h->state = HS_WAIT_RESULT;
+            uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
         }
     }
     if (ok && m.kind == LI_K_RESPONSE && m.id.p) {
-        if (lp_idset_del(&sv->pending0, m.id.p, m.id.len)) {
-            lp_rl_event(r, LI_EV_DROPPED,
-                        json_pack("{s:s, s:s%}", "what", "reply to the first server", "id", m.id.p,
-                                  m.id.len));
+        if (lp_idset_del(&h->pending0, m.id.p, m.id.len)) {
+            lp_relay_event(h->r, LI_EV_DROPPED,
+                           json_pack("{s:s, s:s%}", "what", "reply to the first server", "id",
+                                     m.id.p, m.id.len));
             return;
         }
-        const char *orig = lp_idset_get(&sv->remap, m.id.p, m.id.len);
+        const char *orig = lp_idset_get(&h->remap, m.id.p, m.id.len);
         if (orig) {
             size_t olen;
             char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, orig, strlen(orig), &olen);
-            lp_idset_del(&sv->remap, m.id.p, m.id.len);
+            lp_idset_del(&h->remap, m.id.p, m.id.len);
             if (out) {
-                lp_pump_write(&r->c2s, out, olen);
+                lp_relay_to_server(h->r, out, olen);
                 free(out);
                 return;
             }
         }
     }
-    lp_pump_write(&r->c2s, frame, len);
+    lp_relay_to_server(h->r, frame, len);
 }
 
-static void c2s_raw(void *ud, const char *data, size_t len)
+/* The editor's bytes after a restart (inspected already). */
+static void hs_c2s_filter(void *ctx, const char *data, size_t len)
 {
-    struct relay *r = ud;
-    lp_pump_write(&r->c2s, data, len);
+    struct lp_handshake *h = ctx;
+    lp_gate_feed(&h->c2s, data, len, c2s_frame, c2s_raw, h);
 }
 
-void lp_hs_c2s_end(struct relay *r)
+/* The editor's input ended after a restart: what the gate holds (junk, a
+ * frame cut short) goes to the server as it is, as it would have without
+ * a restart. */
+static void hs_on_c2s_end(void *ctx)
 {
-    if (!r->c2s.filter) return;
-    r->c2s.filter = NULL;
-    lp_gate_flush(&r->sv.c2s_gate, c2s_raw, r);
-}
-
-static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
-{
-    struct relay *r = p->data;
-    li_session_feed(r->o->sess, LI_C2S, data, len, lp_rl_now_us(r));
-    lp_gate_feed(&r->sv.c2s_gate, data, len, c2s_frame, c2s_raw, r);
+    struct lp_handshake *h = ctx;
+    lp_gate_flush(&h->c2s, c2s_raw, h);
 }
 
 /* ---- handshake supervision: deciding ---- */
 
 static void window_fired(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    struct super *sv = &r->sv;
-    if (sv->state != HS_LOADING) return;
-    sv->state = HS_DONE;
-    lp_rl_event(r, LI_EV_HANDSHAKE_OK, json_pack("{s:i}", "server", r->cur + 1));
-    struct gen *g = lp_rl_cur(r);
-    if (r->cur == 0) {
+    struct lp_handshake *h = t->data;
+    if (h->state != HS_LOADING) return;
+    h->state = HS_DONE;
+    lp_relay_event(h->r, LI_EV_HANDSHAKE_OK, json_pack("{s:i}", "server", h->restarted + 1));
+    struct lp_relay_gen *g = lp_relay_current(h->r);
+    if (!h->restarted) {
         /* Nothing was changed: back to forwarding bytes as they come. */
-        if (lp_gate_idle(&g->gate)) {
-            g->s2c.filter = NULL;
-        }
-        free(sv->replay);
-        sv->replay = NULL;
-        sv->replay_len = sv->replay_cap = 0;
-        lp_gate_free(&sv->c2s_seen);
+        if (lp_gate_idle(gate_of(h, g))) lp_relay_gen_raw(g);
+        free(h->replay);
+        h->replay = NULL;
+        h->replay_len = h->replay_cap = 0;
+        lp_gate_free(&h->c2s);
     }
-    lp_rl_finish_output(r, g);
-    lp_rl_maybe_finish(r);
+    lp_relay_release(h->r);
 }
 
-static void lsp_write(struct gen *g, json_t *msg)
+static void lsp_write(struct lp_relay_gen *g, json_t *msg)
 {
     char *body = json_dumps(msg, JSON_COMPACT);
     if (!body) return;
     size_t blen = strlen(body);
     char hdr[LF_HEADER_MAX_OUT];
     size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
-    lp_rl_forward(g, hdr, hlen);
-    lp_rl_forward(g, body, blen);
+    lp_relay_forward(g, hdr, hlen);
+    lp_relay_forward(g, body, blen);
     free(body);
 }
 
 /* What lsptap tells the editor quotes the environment and the server:
  * redacted like everything lsptap says. */
-static void show_message(struct gen *g, int type, const char *text)
+static void show_message(struct lp_relay_gen *g, int type, const char *text)
 {
     char red[4600];
     li_redact_value(NULL, text, environ, red, sizeof red);
@@ -492,172 +654,127 @@ static void show_message(struct gen *g, int type, const char *text)
     json_decref(m);
 }
 
-static void give_up(struct relay *r, const char *found)
+static void give_up(struct lp_handshake *h, const char *found)
 {
-    struct super *sv = &r->sv;
-    struct gen *g = lp_rl_cur(r);
+    struct lp_relay_gen *g = lp_relay_current(h->r);
     char text[4096];
-    snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", sv->reason, found);
+    snprintf(text, sizeof text, "lsptap: %.1000s. %.3000s", h->reason, found);
     li_redact_buf(text, sizeof text, environ); /* it goes to the editor too */
-    lp_rl_say(r, "%s\n", text);
-    lp_rl_event(r, LI_EV_GAVE_UP,
-                json_pack("{s:s, s:s}", "reason", sv->reason, "diagnosis", found));
-    r->res->gave_up = 1;
-    sv->state = HS_GAVE_UP;
-    if (!sv->init_answered && sv->init_id_len && !sv->held_len) {
+    lp_relay_say(h->r, "%s\n", text);
+    lp_relay_event(h->r, LI_EV_GAVE_UP,
+                   json_pack("{s:s, s:s}", "reason", h->reason, "diagnosis", found));
+    h->gave_up = 1;
+    h->state = HS_GAVE_UP;
+    if (!h->init_answered && h->init_id_len && !h->held_len) {
         /* initialize is still waiting: it gets the diagnosis as its error. */
         json_error_t e;
-        json_t *id = json_loadb(sv->init_id, sv->init_id_len, JSON_DECODE_ANY, &e);
+        json_t *id = json_loadb(h->init_id, h->init_id_len, JSON_DECODE_ANY, &e);
         json_t *m = json_pack("{s:s, s:o, s:{s:i, s:s, s:{s:b}}}", "jsonrpc", "2.0", "id",
                               id ? id : json_null(), "error", "code", -32603, "message", text,
                               "data", "retry", 0);
         lsp_write(g, m);
         json_decref(m);
-        sv->init_answered = 1;
-        sv->init_by_lsptap = 1;
+        h->init_answered = 1;
+        h->init_by_lsptap = 1;
     } else {
         show_message(g, 1, text);
     }
-    if (sv->held_len)
-        lp_rl_forward(g, sv->held, sv->held_len); /* the server's own words, unchanged */
-    free(sv->held);
-    sv->held = NULL;
-    sv->held_len = 0;
-    if (lp_gate_idle(&g->gate) && r->cur == 0 && !sv->init_by_lsptap) g->s2c.filter = NULL;
-    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
-    lp_rl_finish_output(r, g);
-    if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_rl_now_us(r));
-    lp_rl_maybe_finish(r);
+    if (h->held_len)
+        lp_relay_forward(g, h->held, h->held_len); /* the server's own words, unchanged */
+    free(h->held);
+    h->held = NULL;
+    h->held_len = 0;
+    if (lp_gate_idle(gate_of(h, g)) && !h->restarted && !h->init_by_lsptap) lp_relay_gen_raw(g);
+    lp_relay_release(h->r); /* the server's end, taken while judging, is the session's */
 }
 
 /* The editor's messages so far, minus its replies to the first server,
- * go to the new one; a partial last frame is completed by what follows. */
-static void replay(struct relay *r)
+ * go to the new one; a frame cut short is still in the editor's gate,
+ * which completes it with what follows (hs_c2s_filter). */
+static void replay(struct lp_handshake *h)
 {
-    struct super *sv = &r->sv;
-    size_t off = 0, sent = 0;
-    while (off < sv->replay_len) {
-        struct lf_frame f;
-        int h = lf_parse(sv->replay + off, sv->replay_len - off, 0, 0, &f, NULL);
-        if (h == LF_PARTIAL || (h > 0 && off + (size_t)h + f.content_length > sv->replay_len))
-            break;
-        if (h < 0) { /* garbage the first server got: the new one gets it too */
-            int found;
-            size_t skip = 1 + lf_resync(sv->replay + off + 1, sv->replay_len - off - 1, &found);
-            lp_pump_write(&r->c2s, sv->replay + off, skip);
-            off += skip;
-            continue;
-        }
-        size_t total = (size_t)h + f.content_length;
-        struct li_msg m;
-        int ok = !li_classify(LI_LSP, sv->replay + off + h, f.content_length, 0, &m);
-        if (!ok || m.kind != LI_K_RESPONSE) {
-            lp_pump_write(&r->c2s, sv->replay + off, total);
-            sent++;
-        }
-        off += total;
-    }
-    /* The rest of a frame cut short arrives later: the gate completes it. */
-    if (off < sv->replay_len)
-        lp_gate_feed(&sv->c2s_gate, sv->replay + off, sv->replay_len - off, c2s_frame, c2s_raw, r);
-    lp_rl_event(r, LI_EV_REPLAYED,
-                json_pack("{s:I, s:I}", "messages", (json_int_t)sent, "bytes", (json_int_t)off));
+    if (h->replay_len) lp_relay_to_server(h->r, h->replay, h->replay_len);
+    lp_relay_event(h->r, LI_EV_REPLAYED,
+                   json_pack("{s:I, s:I}", "messages", (json_int_t)h->replay_msgs, "bytes",
+                             (json_int_t)h->replay_framed));
+    free(h->replay);
+    h->replay = NULL;
+    h->replay_len = h->replay_cap = 0;
 }
 
-static void restart(struct relay *r)
+static void restart(struct lp_handshake *h)
 {
-    struct super *sv = &r->sv;
-    struct gen *old = lp_rl_cur(r), *g = &r->gen[1];
     char summary[4096];
-    lp_env_summary(sv->report, summary, sizeof summary);
+    lp_env_summary(h->report, summary, sizeof summary);
     for (char *c = summary; *c; c++)
         if (*c == '\n') *c = ';';
-    int rc = lp_rl_spawn_gen(r, g, sv->report->envp);
+    int rc = lp_relay_restart(h->r, h->report->envp);
     if (rc) {
         char found[600];
         snprintf(found, sizeof found, "A repaired gopls could not be started: %s", uv_strerror(rc));
-        give_up(r, found);
+        give_up(h, found);
         return;
     }
-    old->retired = 1;
-    lp_rl_kill_group(old);
-    lp_pump_stop_src(&old->s2c);
-    lp_pump_stop_src(&old->errp);
-    lp_close_once((uv_handle_t *)&old->in);
-    if (sv->held_dropped || sv->held_len)
-        lp_rl_event(r, LI_EV_DROPPED,
-                    json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",
-                              (json_int_t)sv->held_len));
-    free(sv->held);
-    sv->held = NULL;
-    sv->held_len = 0;
-    r->cur = 1;
-    r->res->restarts++;
-    r->res->pid = g->pid;
-    r->res->exited = 0;
-    lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
-    replay(r);
-    r->c2s.filter = c2s_filter;
-    if (r->c2s.src_eof) {
-        lp_hs_c2s_end(r); /* a partial last frame will not be completed now */
-        lp_pump_shutdown_dst(&r->c2s);
-    }
-    free(sv->replay);
-    sv->replay = NULL;
-    sv->replay_len = sv->replay_cap = 0;
-    lp_gate_free(&sv->c2s_seen);
+    struct lp_relay_gen *g = lp_relay_current(h->r);
+    h->restarted = 1; /* the editor's gate forwards from here */
+    if (h->held_dropped || h->held_len)
+        lp_relay_event(h->r, LI_EV_DROPPED,
+                       json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",
+                                 (json_int_t)h->held_len));
+    free(h->held);
+    h->held = NULL;
+    h->held_len = 0;
+    replay(h);
+    lp_relay_filter_c2s(h->r);
 
     char text[4500];
     snprintf(text, sizeof text,
              "lsptap restarted gopls with a repaired environment after: %.1000s. Changed: "
              "%.3000s. Run `lsptap doctor` for details.",
-             sv->reason, summary);
-    lp_rl_say(r, "lsptap: %s\n", text + strlen("lsptap "));
-    lp_rl_event(
-        r, LI_EV_REPAIR,
-        json_pack("{s:s, s:o}", "reason", sv->reason, "changes", lp_env_changes_json(sv->report)));
+             h->reason, summary);
+    lp_relay_say(h->r, "lsptap: %s\n", text + strlen("lsptap "));
+    lp_relay_event(
+        h->r, LI_EV_REPAIR,
+        json_pack("{s:s, s:o}", "reason", h->reason, "changes", lp_env_changes_json(h->report)));
     show_message(g, 2, text);
-    sv->state = sv->init_id_len ? HS_WAIT_RESULT : HS_WAIT_INIT;
-    if (sv->init_id_len)
-        uv_timer_start(&sv->init_timer, init_timeout, r->o->cfg->init_timeout_ms, 0);
+    h->state = h->init_id_len ? HS_WAIT_RESULT : HS_WAIT_INIT;
+    if (h->init_id_len) uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
 }
 
 static void check_env(uv_work_t *w)
 {
-    struct relay *r = w->data;
+    struct lp_handshake *h = w->data;
     struct lp_env_opts opts = {.login_shell = 1};
-    r->sv.report_ok = !lp_env_check(r->o->env ? r->o->env : environ,
-                                    r->sv.cwd[0] ? r->sv.cwd : NULL, &opts, &r->sv.report);
+    h->report_ok =
+        !lp_env_check(h->env ? h->env : environ, h->cwd[0] ? h->cwd : NULL, &opts, &h->report);
 }
 
 static void env_checked(uv_work_t *w, int status)
 {
-    struct relay *r = w->data;
-    struct super *sv = &r->sv;
-    if (sv->state != HS_REPAIRING || r->finishing || r->c2s.src_eof || r->res->editor_gone) {
+    struct lp_handshake *h = w->data;
+    if (h->state != HS_REPAIRING || lp_relay_editor_left(h->r)) {
         /* The editor left while the environment was checked: nobody to
          * repair for. What the old server said goes on as it was. */
-        if (sv->state == HS_REPAIRING) lp_hs_end(r, "the editor closed its side");
-        lp_rl_maybe_finish(r);
+        if (h->state == HS_REPAIRING) hs_end(h, "the editor closed its side");
+        lp_relay_release(h->r);
         return;
     }
-    if (status || !sv->report_ok) {
-        give_up(r, "lsptap could not check the environment.");
+    if (status || !h->report_ok) {
+        give_up(h, "lsptap could not check the environment.");
         return;
     }
-    size_t changes = lp_env_changes(sv->report);
+    size_t changes = lp_env_changes(h->report);
     char summary[3000];
-    lp_env_summary(sv->report, summary, sizeof summary);
+    lp_env_summary(h->report, summary, sizeof summary);
     for (char *c = summary; *c; c++)
         if (*c == '\n') *c = ';';
-    if (!changes || r->gen[1].pid || !r->o->cfg->repair) {
+    if (!changes || h->restarted || !h->cfg->repair) {
         char found[3400];
         if (!changes)
             snprintf(
                 found, sizeof found, "No environment problem lsptap can fix was found%s%.3000s",
-                sv->report->n_problems ? "; found: " : ".", sv->report->n_problems ? summary : "");
-        else if (!r->o->cfg->repair)
+                h->report->n_problems ? "; found: " : ".", h->report->n_problems ? summary : "");
+        else if (!h->cfg->repair)
             snprintf(found, sizeof found,
                      "LSPTAP_REPAIR=off, so nothing was changed; the "
                      "environment has: %.3000s",
@@ -665,58 +782,106 @@ static void env_checked(uv_work_t *w, int status)
         else
             snprintf(found, sizeof found,
                      "The repaired environment failed too; it changed: %.3000s", summary);
-        give_up(r, found);
+        give_up(h, found);
         return;
     }
-    restart(r);
+    restart(h);
 }
 
 static void eof_waited(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    lp_hs_failure(r, "%s closed its output before the handshake completed", r->o->argv[0]);
+    struct lp_handshake *h = t->data;
+    hs_failure(h, "%s closed its output before the handshake completed", h->argv0);
 }
 
-void lp_hs_output_closed(struct relay *r)
+static void hs_output_closed(struct lp_handshake *h)
 {
     /* A server that dies closes its stdout a moment before its exit status
      * arrives; "was killed by signal 9" tells the user more than "closed
      * its output", so the judgement waits for the status, briefly (the
      * exit handler then judges, and this timer is stopped). */
-    uv_timer_start(&r->sv.eof_wait, eof_waited, EOF_WAIT_MS, 0);
+    uv_timer_start(&h->eof_wait, eof_waited, EOF_WAIT_MS, 0);
 }
 
-void lp_hs_failure(struct relay *r, const char *fmt, ...)
+/* The handshake failed (printf format for the reason): checks the
+ * environment and then restarts the server or gives up. Ignored when not
+ * supervising or already repairing. */
+static void hs_failure(struct lp_handshake *h, const char *fmt, ...)
 {
-    struct super *sv = &r->sv;
-    if (!lp_hs_supervising(r) || sv->state == HS_REPAIRING) return;
+    if (!supervising(h) || h->state == HS_REPAIRING) return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(sv->reason, sizeof sv->reason, fmt, ap);
+    vsnprintf(h->reason, sizeof h->reason, fmt, ap);
     va_end(ap);
     /* gopls's messages span lines; the reason is one. */
-    for (char *c = sv->reason; *c; c++)
+    for (char *c = h->reason; *c; c++)
         if (*c == '\n' || *c == '\r' || *c == '\t') *c = ' ';
-    for (size_t n = strlen(sv->reason); n && sv->reason[n - 1] == ' ';)
-        sv->reason[--n] = '\0';
-    sv->state = HS_REPAIRING;
-    uv_timer_stop(&sv->init_timer);
-    uv_timer_stop(&sv->window);
-    uv_timer_stop(&sv->eof_wait);
-    lp_rl_say(r, "lsptap: the handshake failed: %s; checking the environment.\n", sv->reason);
-    lp_rl_event(r, LI_EV_HANDSHAKE_FAILED,
-                json_pack("{s:s, s:i}", "reason", sv->reason, "server", r->cur + 1));
-    if (r->gen[1].pid) { /* at most one repair per session */
+    for (size_t n = strlen(h->reason); n && h->reason[n - 1] == ' ';)
+        h->reason[--n] = '\0';
+    h->state = HS_REPAIRING;
+    uv_timer_stop(&h->init_timer);
+    uv_timer_stop(&h->window);
+    uv_timer_stop(&h->eof_wait);
+    lp_relay_say(h->r, "lsptap: the handshake failed: %s; checking the environment.\n", h->reason);
+    lp_relay_event(h->r, LI_EV_HANDSHAKE_FAILED,
+                   json_pack("{s:s, s:i}", "reason", h->reason, "server", h->restarted + 1));
+    if (h->restarted) { /* at most one repair per session */
         char summary[3000] = "", found[3400];
-        if (sv->report) lp_env_summary(sv->report, summary, sizeof summary);
+        if (h->report) lp_env_summary(h->report, summary, sizeof summary);
         for (char *c = summary; *c; c++)
             if (*c == '\n') *c = ';';
         snprintf(found, sizeof found, "The repaired environment failed too (it changed: %.3000s)",
                  summary);
-        give_up(r, found);
+        give_up(h, found);
         return;
     }
-    sv->work.data = r;
-    if (uv_queue_work(r->loop, &sv->work, check_env, env_checked))
-        give_up(r, "lsptap could not check the environment.");
+    h->work.data = h;
+    if (uv_queue_work(lp_relay_loop(h->r), &h->work, check_env, env_checked))
+        give_up(h, "lsptap could not check the environment.");
 }
+
+/* ---- the hook ---- */
+
+/* The server ended while the handshake is judged: a failure, unless the
+ * editor is the one leaving or never started a handshake. */
+static enum lp_relay_verdict hs_on_server_end(void *ctx, struct lp_relay_gen *g,
+                                              enum lp_relay_end what)
+{
+    struct lp_handshake *h = ctx;
+    if (supervising(h) && (lp_relay_editor_left(h->r) || !judging(h)))
+        hs_end(h, h->state == HS_WAIT_INIT ? "the server ended before initialize"
+                                           : "the editor closed its side");
+    if (!supervising(h)) return LP_RELAY_PASS;
+    if (what == LP_RELAY_OUT_CLOSED) {
+        hs_output_closed(h);
+        return LP_RELAY_TAKEN;
+    }
+    struct lp_relay_gen_info gi;
+    lp_relay_gen_info(g, &gi);
+    if (gi.term_signal)
+        hs_failure(h, "%s was killed by signal %d (%s) before the handshake completed", h->argv0,
+                   gi.term_signal, strsignal(gi.term_signal));
+    else
+        hs_failure(h, "%s exited with status %d before the handshake completed", h->argv0,
+                   gi.exit_status);
+    return LP_RELAY_TAKEN;
+}
+
+static unsigned hs_holds(void *ctx)
+{
+    const struct lp_handshake *h = ctx;
+    return (supervising(h) ? LP_RELAY_HOLD_OUTPUT : 0u) |
+           (h->state == HS_REPAIRING ? LP_RELAY_HOLD_END : 0u);
+}
+
+const struct lp_relay_super_ops lp_handshake_ops = {
+    .start = hs_start,
+    .on_c2s = hs_on_c2s,
+    .c2s_filter = hs_c2s_filter,
+    .on_c2s_end = hs_on_c2s_end,
+    .s2c_filter = hs_s2c_filter,
+    .on_s2c_end = hs_on_s2c_end,
+    .on_server_end = hs_on_server_end,
+    .holds = hs_holds,
+    .stop = hs_stop,
+};

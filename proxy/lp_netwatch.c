@@ -171,7 +171,7 @@ static void after_work(uv_work_t *req, int status)
         char line[2100];
         snprintf(line, sizeof line, "%s\n", msg);
         nw->h.say(nw->h.ud, line);
-        /* netcheck's layer lines follow on stderr, one lp_rl_say each. */
+        /* netcheck's layer lines follow on stderr, one lp_relay_say each. */
         for (char *l = c->text, *nl; l && *l; l = nl ? nl + 1 : NULL) {
             nl = strchr(l, '\n');
             char one[1024];

@@ -16,11 +16,68 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
+#include "io/lp_child.h"
 #include "io/lp_pump.h"
 #include "io/lp_stdio.h"
-#include "proxy/lp_gate.h"
 #include "proxy/lp_netwatch.h"
-#include "proxy/lp_relay_int.h"
+
+/* How long after the server's exit its stdout and stderr may stay open
+ * (held by a process it started) before lsptap kills its process group. */
+#define DRAIN_AFTER_EXIT_MS 2000
+
+/* Generation slots: the current server and retired ones whose handles are
+ * still closing. A retired slot is reused once nothing points into it
+ * (gen_reusable), so a supervisor may restart the server any number of
+ * times; more than this many at once only when servers are replaced faster
+ * than a loop iteration closes the old one's pipes. */
+#define GEN_SLOTS 4
+
+/* One server process and its two output directions. */
+struct lp_relay_gen {
+    struct lp_relay *r;
+    unsigned seq;         /* start order: 0 is the session's first server */
+    int used;             /* the slot holds a generation (live or still closing) */
+    struct lp_child proc; /* a group leader in our session (lp_child.h says why) */
+    uv_pipe_t in, out, err;
+    struct lp_pump s2c, errp;
+    /* Closed last of the generation's handles, once it is retired and
+     * reaped: its close callback (closed = 1) means every other handle's
+     * close callback ran too (libuv runs one iteration's together). */
+    uv_timer_t closer;
+    int closed;
+    int pid, running, exited, retired;
+    int exit_status, term_signal;
+};
+
+struct lp_relay {
+    const struct lp_relay_opts *o;
+    struct lp_relay_result *res;
+    const struct lp_relay_super_ops *so; /* NULL: no supervisor */
+    void *sctx;
+    uv_loop_t *loop;
+    uv_pipe_t ed_in, ed_out, ed_err;
+    struct lp_pump c2s;
+    struct lp_relay_gen gen[GEN_SLOTS];
+    struct lp_relay_gen *cur;
+    unsigned next_seq;
+    uint64_t s2c_read, s2c_written; /* of generations whose slot was reused */
+    uv_signal_t sig[3];
+    uv_timer_t grace, drain;
+    struct lp_bridge in_bridge, out_bridge, err_bridge;
+    size_t say_writes; /* lsptap's own stderr lines in flight */
+    char *say_wait;    /* lsptap's lines waiting for the server's stderr to end a line */
+    size_t say_wait_len;
+    int err_mid_line; /* the server's stderr so far ends inside a line */
+    uv_timer_t say_timer;
+    int grace_started, term_sent, kill_sent;
+    int finishing;
+    size_t tail_len; /* ring position in res->stderr_tail */
+    uv_async_t notify;
+    /* lsptap's own messages for the editor waiting for the end of the
+     * frame the server is in the middle of (lp_relay_show). */
+    char *show_wait;
+    size_t show_wait_len;
+};
 
 /* One line from another thread (the session writer) for stderr. */
 static pthread_mutex_t notify_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -28,20 +85,58 @@ static uv_async_t *notify_async; /* NULL when no relay loop runs */
 static char notify_line[4096];
 static int notify_pending;
 
-uint64_t lp_rl_now_us(struct relay *r)
+static void maybe_finish(struct lp_relay *r);
+static void finish_output(struct lp_relay *r, struct lp_relay_gen *g);
+static void drain_fired(uv_timer_t *t);
+static void gen_retire_done(struct lp_relay_gen *g);
+static void c2s_end(struct lp_relay *r);
+static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
+                                       enum lp_relay_end what);
+
+static unsigned holds(const struct lp_relay *r)
+{
+    return r->so && r->so->holds ? r->so->holds(r->sctx) : 0;
+}
+
+uint64_t lp_relay_now_us(const struct lp_relay *r)
 {
     return (uv_hrtime() - r->o->hr_start) / 1000;
 }
 
-struct gen *lp_rl_cur(struct relay *r)
+uv_loop_t *lp_relay_loop(struct lp_relay *r)
 {
-    return &r->gen[r->cur];
+    return r->loop;
 }
 
-static void say_write(struct relay *r, const char *line, size_t len);
-static void show_flush(struct relay *r);
+struct lp_relay_gen *lp_relay_current(struct lp_relay *r)
+{
+    return r->cur;
+}
 
-static void say_flush(struct relay *r)
+void lp_relay_gen_info(const struct lp_relay_gen *g, struct lp_relay_gen_info *out)
+{
+    *out = (struct lp_relay_gen_info){
+        .seq = g->seq,
+        .pid = g->pid,
+        .running = g->running,
+        .exited = g->exited,
+        .exit_status = g->exit_status,
+        .term_signal = g->term_signal,
+        .out_eof = g->s2c.src_eof,
+        .err_eof = g->errp.src_eof,
+        .retired = g->retired,
+    };
+}
+
+int lp_relay_editor_left(const struct lp_relay *r)
+{
+    return r->c2s.src_eof || r->res->editor_gone || r->finishing;
+}
+
+static void say_write(struct lp_relay *r, const char *line, size_t len);
+static void show_flush(struct lp_relay *r);
+
+static void say_flush(struct lp_relay *r)
 {
     if (!r->say_wait_len) return;
     say_write(r, r->say_wait, r->say_wait_len);
@@ -56,8 +151,8 @@ static void say_flush(struct relay *r)
  * back (the editor is behind): the rest of that line is already waiting. */
 static void say_timeout(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    struct lp_pump *err = &r->gen[r->cur].errp;
+    struct lp_relay *r = t->data;
+    struct lp_pump *err = &r->cur->errp;
     if (err->paused && !err->src_eof) {
         uv_timer_start(&r->say_timer, say_timeout, 200, 0);
         return;
@@ -71,16 +166,16 @@ static void say_timeout(uv_timer_t *t)
 
 static void say_done(uv_write_t *req, int status)
 {
-    struct relay *r = req->data;
+    struct lp_relay *r = req->data;
     (void)status;
     free(req);
     r->say_writes--;
-    lp_rl_maybe_finish(r);
+    maybe_finish(r);
 }
 
 /* lsptap's own line on stderr, through the same stream as the server's
  * stderr so the two never interleave inside a write. */
-void lp_rl_say(struct relay *r, const char *fmt, ...)
+void lp_relay_say(struct lp_relay *r, const char *fmt, ...)
 {
     char raw[4096];
     va_list ap;
@@ -113,7 +208,7 @@ void lp_rl_say(struct relay *r, const char *fmt, ...)
     free(line);
 }
 
-static void say_write(struct relay *r, const char *line, size_t len)
+static void say_write(struct lp_relay *r, const char *line, size_t len)
 {
     uv_write_t *req = malloc(sizeof *req + len);
     if (!req) return;
@@ -143,105 +238,105 @@ int lp_relay_notify(const char *line)
 
 static void notified(uv_async_t *a)
 {
-    struct relay *r = a->data;
+    struct lp_relay *r = a->data;
     char line[sizeof notify_line];
     pthread_mutex_lock(&notify_mu);
     int have = notify_pending;
     if (have) memcpy(line, notify_line, sizeof line);
     notify_pending = 0;
     pthread_mutex_unlock(&notify_mu);
-    if (have) lp_rl_say(r, "%s", line);
+    if (have) lp_relay_say(r, "%s", line);
 }
 
-void lp_rl_event(struct relay *r, enum li_event ev, json_t *fields)
+void lp_relay_event(struct lp_relay *r, enum li_event ev, json_t *fields)
 {
-    li_session_event(r->o->sess, lp_rl_now_us(r), ev, fields);
+    li_session_event(r->o->sess, lp_relay_now_us(r), ev, fields);
     json_decref(fields);
 }
 
 /* ---- the server's lifecycle ---- */
 
-static void kill_child(struct relay *r, int sig)
+static void kill_child(struct lp_relay *r, int sig)
 {
-    struct gen *g = lp_rl_cur(r);
+    struct lp_relay_gen *g = lp_relay_current(r);
     if (g->running) lp_child_kill(&g->proc, sig);
 }
 
 /* The server runs as a process group leader, so SIGKILL can reach what it
  * started too: nothing may outlive the session (docs/design.md principle 4). */
-void lp_rl_kill_group(struct gen *g)
+void lp_relay_kill_group(struct lp_relay_gen *g)
 {
     if (g->pid > 0) kill(-g->pid, SIGKILL);
 }
 
 static void grace_fired(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    if (!lp_rl_cur(r)->running) return;
+    struct lp_relay *r = t->data;
+    if (!lp_relay_current(r)->running) return;
     if (!r->term_sent) {
         r->term_sent = 1;
-        lp_rl_say(r,
-                  "lsptap: %s did not exit %llu ms after the editor closed its input; "
-                  "sending SIGTERM.\n",
-                  r->o->argv[0], (unsigned long long)r->o->cfg->grace_ms);
-        lp_rl_event(r, LI_EV_TERMINATE,
-                    json_pack("{s:s, s:I}", "signal", "SIGTERM", "after_ms",
-                              (json_int_t)r->o->cfg->grace_ms));
+        lp_relay_say(r,
+                     "lsptap: %s did not exit %llu ms after the editor closed its input; "
+                     "sending SIGTERM.\n",
+                     r->o->argv[0], (unsigned long long)r->o->cfg->grace_ms);
+        lp_relay_event(r, LI_EV_TERMINATE,
+                       json_pack("{s:s, s:I}", "signal", "SIGTERM", "after_ms",
+                                 (json_int_t)r->o->cfg->grace_ms));
         kill_child(r, SIGTERM);
         uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
     } else if (!r->kill_sent) {
         r->kill_sent = 1;
-        lp_rl_say(r, "lsptap: %s ignored SIGTERM for %llu ms; sending SIGKILL.\n", r->o->argv[0],
-                  (unsigned long long)r->o->cfg->kill_ms);
-        lp_rl_event(r, LI_EV_TERMINATE,
-                    json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
-                              (json_int_t)r->o->cfg->kill_ms));
+        lp_relay_say(r, "lsptap: %s ignored SIGTERM for %llu ms; sending SIGKILL.\n", r->o->argv[0],
+                     (unsigned long long)r->o->cfg->kill_ms);
+        lp_relay_event(r, LI_EV_TERMINATE,
+                       json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
+                                 (json_int_t)r->o->cfg->kill_ms));
         kill_child(r, SIGKILL);
-        lp_rl_kill_group(lp_rl_cur(r));
+        lp_relay_kill_group(lp_relay_current(r));
     }
 }
 
-static void start_grace(struct relay *r)
+static void start_grace(struct lp_relay *r)
 {
-    if (r->grace_started || !lp_rl_cur(r)->running) return;
+    if (r->grace_started || !lp_relay_current(r)->running) return;
     r->grace_started = 1;
     uv_timer_start(&r->grace, grace_fired, r->o->cfg->grace_ms, 0);
 }
 
-void lp_rl_drain_fired(uv_timer_t *t)
+static void drain_fired(uv_timer_t *t)
 {
-    struct relay *r = t->data;
-    struct gen *g = lp_rl_cur(r);
+    struct lp_relay *r = t->data;
+    struct lp_relay_gen *g = lp_relay_current(r);
     struct lp_pump *out = &g->s2c, *err = &g->errp;
     if ((out->paused && !out->src_eof) || (err->paused && !err->src_eof)) {
         /* lsptap stopped reading because the editor is behind: the EOF is
          * still in the pipe, behind data the editor will want. */
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
         return;
     }
-    lp_rl_say(r,
-              "lsptap: %s exited but its %s still open %d ms later (a process it started "
-              "holds %s); finishing without waiting.\n",
-              r->o->argv[0],
-              !out->src_eof && !err->src_eof ? "stdout and stderr are"
-                                             : (!out->src_eof ? "stdout is" : "stderr is"),
-              DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
-    lp_rl_say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
-    lp_rl_event(r, LI_EV_ORPHANS_KILLED, json_pack("{s:i}", "pgid", g->pid));
-    lp_rl_kill_group(g);
+    lp_relay_say(r,
+                 "lsptap: %s exited but its %s still open %d ms later (a process it started "
+                 "holds %s); finishing without waiting.\n",
+                 r->o->argv[0],
+                 !out->src_eof && !err->src_eof ? "stdout and stderr are"
+                                                : (!out->src_eof ? "stdout is" : "stderr is"),
+                 DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
+    lp_relay_say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
+    lp_relay_event(r, LI_EV_ORPHANS_KILLED, json_pack("{s:i}", "pgid", g->pid));
+    lp_relay_kill_group(g);
     if (!err->src_eof) lp_pump_stop_src(err);
     if (!out->src_eof) {
         lp_pump_stop_src(out);
-        lp_rl_finish_output(r, g);
-        li_session_eof(r->o->sess, LI_S2C, lp_rl_now_us(r));
+        finish_output(r, g);
+        li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
     }
-    lp_rl_maybe_finish(r);
+    maybe_finish(r);
 }
 
 static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
 {
-    struct gen *g = proc->data;
-    struct relay *r = g->r;
+    struct lp_relay_gen *g = proc->data;
+    struct lp_relay *r = g->r;
     g->running = 0;
     g->exited = 1;
     g->exit_status = (int)status;
@@ -252,37 +347,27 @@ static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
     if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
     if (g->retired) {
         json_object_set_new(f, "retired", json_true());
-        lp_rl_event(r, LI_EV_EXIT, f);
-        lp_rl_maybe_finish(r);
+        lp_relay_event(r, LI_EV_EXIT, f);
+        gen_retire_done(g);
+        maybe_finish(r);
         return;
     }
     r->res->exited = 1;
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
     uv_timer_stop(&r->grace);
-    lp_rl_event(r, LI_EV_EXIT, f);
-    if (lp_hs_supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !lp_hs_judging(r)))
-        lp_hs_end(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
-                                                 : "the editor closed its side");
-    if (lp_hs_supervising(r)) {
-        if (term_signal)
-            lp_hs_failure(r, "%s was killed by signal %d (%s) before the handshake completed",
-                          r->o->argv[0], term_signal, strsignal(term_signal));
-        else
-            lp_hs_failure(r, "%s exited with status %d before the handshake completed",
-                          r->o->argv[0], (int)status);
-        return;
-    }
+    lp_relay_event(r, LI_EV_EXIT, f);
+    if (ask_super(r, g, LP_RELAY_EXITED) == LP_RELAY_TAKEN) return;
     if (!g->s2c.src_eof || !g->errp.src_eof)
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
-    lp_rl_maybe_finish(r);
+        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    maybe_finish(r);
 }
 
 /* The server's stderr, forwarded as read, except that lsptap's waiting
  * lines go in right after the last complete line. */
 static void err_filter(struct lp_pump *p, const char *data, size_t len)
 {
-    struct relay *r = p->data;
+    struct lp_relay *r = p->data;
     r->res->stderr_bytes += len;
     lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data, len);
     r->res->stderr_tail[r->tail_len] = '\0';
@@ -303,10 +388,10 @@ static void close_walk(uv_handle_t *h, void *arg);
 
 static void signal_cb(uv_signal_t *s, int signum)
 {
-    struct relay *r = s->data;
-    if (lp_rl_cur(r)->running) {
-        lp_rl_event(r, LI_EV_SIGNAL,
-                    json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
+    struct lp_relay *r = s->data;
+    if (lp_relay_current(r)->running) {
+        lp_relay_event(r, LI_EV_SIGNAL,
+                       json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         kill_child(r, signum);
         /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
          * that ignores it gets SIGKILL after kill_ms, as at the end of the
@@ -319,112 +404,105 @@ static void signal_cb(uv_signal_t *s, int signum)
     }
     /* The server is gone and something still holds the relay open (an
      * editor that stopped reading): the signal ends lsptap. */
-    lp_rl_event(r, LI_EV_SIGNAL,
-                json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
+    lp_relay_event(r, LI_EV_SIGNAL,
+                   json_pack("{s:i, s:s}", "signal", signum, "action", "ended lsptap"));
     r->finishing = 1;
     uv_walk(r->loop, close_walk, NULL);
 }
 
 /* ---- pumps ---- */
 
-struct gen *lp_rl_gen_of(struct relay *r, const struct lp_pump *p)
+static struct lp_relay_gen *gen_of(struct lp_relay *r, const struct lp_pump *p)
 {
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < GEN_SLOTS; i++)
         if (p == &r->gen[i].s2c || p == &r->gen[i].errp) return &r->gen[i];
     return NULL;
 }
 
-static void editor_went_away(struct relay *r, int err)
+static void editor_went_away(struct lp_relay *r, int err)
 {
     if (r->res->editor_gone) return;
     r->res->editor_gone = 1;
     if (r->out_bridge.err) /* a file: its own error, not the pipe's */
-        lp_rl_say(r, "lsptap: writing to the editor failed (%s); closing %s's input.\n",
-                  strerror(r->out_bridge.err), r->o->argv[0]);
+        lp_relay_say(r, "lsptap: writing to the editor failed (%s); closing %s's input.\n",
+                     strerror(r->out_bridge.err), r->o->argv[0]);
     else
-        lp_rl_say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n",
-                  uv_strerror(err), r->o->argv[0]);
+        lp_relay_say(r, "lsptap: the editor stopped reading (%s); closing %s's input.\n",
+                     uv_strerror(err), r->o->argv[0]);
     if (r->out_bridge.err) err = -r->out_bridge.err;
-    lp_rl_event(r, LI_EV_EDITOR_GONE, json_pack("{s:s}", "error", uv_strerror(err)));
+    lp_relay_event(r, LI_EV_EDITOR_GONE, json_pack("{s:s}", "error", uv_strerror(err)));
     lp_pump_shutdown_dst(&r->c2s);
     start_grace(r);
 }
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
-    struct relay *r = p->data;
+    struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        li_session_feed(r->o->sess, LI_C2S, data, len, lp_rl_now_us(r));
-        if (lp_hs_supervising(r)) lp_hs_watch_c2s(r, data, len);
+        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
+        if (r->so && r->so->on_c2s) r->so->on_c2s(r->sctx, data, len);
         return;
     }
     /* The server's stdout; its stderr always goes through err_filter. */
-    li_session_feed(r->o->sess, LI_S2C, data, len, lp_rl_now_us(r));
+    li_session_feed(r->o->sess, LI_S2C, data, len, lp_relay_now_us(r));
     if (r->show_wait_len) show_flush(r);
 }
 
 static void on_dst_error(struct lp_pump *p, int status)
 {
-    struct relay *r = p->data;
+    struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        if (lp_rl_cur(r)->running)
-            lp_rl_say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
-                      r->o->argv[0], uv_strerror(status));
+        if (lp_relay_current(r)->running)
+            lp_relay_say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
+                         r->o->argv[0], uv_strerror(status));
         return;
     }
-    struct gen *g = lp_rl_gen_of(r, p);
+    struct lp_relay_gen *g = gen_of(r, p);
     if (p == &g->s2c) editor_went_away(r, status);
 }
 
 /* The editor's stdout gets EOF once the current server's stdout has ended
- * and no restart can follow. */
-
-void lp_rl_finish_output(struct relay *r, struct gen *g)
+ * and no other server can follow. */
+static void finish_output(struct lp_relay *r, struct lp_relay_gen *g)
 {
-    if (g->retired || lp_hs_supervising(r) || !g->s2c.src_eof) return;
+    if (g->retired || (holds(r) & LP_RELAY_HOLD_OUTPUT) || !g->s2c.src_eof) return;
     if (g->s2c.filter) {
-        g->s2c.filter = NULL; /* what the gate holds is a cut-short frame: pass it on */
-        lp_gate_flush(&g->gate, lp_rl_forward_raw, g);
+        g->s2c.filter = NULL; /* what the supervisor holds is a cut-short frame: pass it on */
+        if (r->so->on_s2c_end) r->so->on_s2c_end(r->sctx, g);
     }
     lp_pump_shutdown_dst(&g->s2c);
 }
 
 static void on_src_end(struct lp_pump *p, int status)
 {
-    struct relay *r = p->data;
+    struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        li_session_eof(r->o->sess, LI_C2S, lp_rl_now_us(r));
-        lp_rl_event(r, LI_EV_EDITOR_EOF,
-                    status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
+        li_session_eof(r->o->sess, LI_C2S, lp_relay_now_us(r));
+        lp_relay_event(r, LI_EV_EDITOR_EOF,
+                       status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
         start_grace(r);
-        lp_hs_c2s_end(r); /* what a restart's gate holds goes out before EOF */
+        c2s_end(r); /* what the supervisor holds goes out before EOF */
         lp_pump_shutdown_dst(p);
         return;
     }
-    struct gen *g = lp_rl_gen_of(r, p);
+    struct lp_relay_gen *g = gen_of(r, p);
     if (g->retired) return;
     if (status != UV_EOF)
-        lp_rl_say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
-                  p == &g->s2c ? "stdout" : "stderr", uv_strerror(status));
+        lp_relay_say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
+                     p == &g->s2c ? "stdout" : "stderr", uv_strerror(status));
     if (p != &g->s2c) { /* our stderr stays open for lsptap's own lines */
         r->err_mid_line = 0;
         say_flush(r);
         return;
     }
-    if (lp_hs_supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !lp_hs_judging(r)))
-        lp_hs_end(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
-                                                 : "the editor closed its side");
-    if (lp_hs_supervising(r)) {
-        lp_hs_output_closed(r);
-        return;
-    }
-    lp_rl_finish_output(r, g); /* a frame the gate held, cut short, reaches the inspector first */
-    li_session_eof(r->o->sess, LI_S2C, lp_rl_now_us(r));
+    if (ask_super(r, g, LP_RELAY_OUT_CLOSED) == LP_RELAY_TAKEN) return;
+    finish_output(r, g); /* a frame the supervisor held, cut short, reaches the inspector first */
+    li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
 }
 
 static void on_progress(struct lp_pump *p)
 {
-    lp_rl_maybe_finish(p->data);
+    maybe_finish(p->data);
 }
 
 static const struct lp_pump_cb pump_cb = {
@@ -438,9 +516,9 @@ static const struct lp_pump_cb pump_cb = {
 
 /* lsptap's waiting messages go out once the editor's stream is between
  * frames again; never after its end. */
-static void show_flush(struct relay *r)
+static void show_flush(struct lp_relay *r)
 {
-    struct gen *g = lp_rl_cur(r);
+    struct lp_relay_gen *g = lp_relay_current(r);
     if (!r->show_wait_len || !li_session_at_boundary(r->o->sess, LI_S2C)) return;
     char *w = r->show_wait;
     size_t n = r->show_wait_len;
@@ -448,12 +526,12 @@ static void show_flush(struct relay *r)
     r->show_wait_len = 0;
     if (!g->s2c.dst_shut && !g->s2c.dst_done) {
         lp_pump_write(&g->s2c, w, n);
-        li_session_feed(r->o->sess, LI_S2C, w, n, lp_rl_now_us(r));
+        li_session_feed(r->o->sess, LI_S2C, w, n, lp_relay_now_us(r));
     }
     free(w);
 }
 
-void lp_rl_show(struct relay *r, int type, const char *text)
+void lp_relay_show(struct lp_relay *r, int type, const char *text)
 {
     json_t *m = json_pack("{s:s, s:s, s:{s:i, s:s}}", "jsonrpc", "2.0", "method",
                           "window/showMessage", "params", "type", type, "message", text);
@@ -474,25 +552,20 @@ void lp_rl_show(struct relay *r, int type, const char *text)
     show_flush(r);
 }
 
-void lp_rl_forward(struct gen *g, const char *data, size_t len)
+void lp_relay_forward(struct lp_relay_gen *g, const char *data, size_t len)
 {
-    struct relay *r = g->r;
+    struct lp_relay *r = g->r;
     lp_pump_write(&g->s2c, data, len);
-    li_session_feed(r->o->sess, LI_S2C, data, len, lp_rl_now_us(r));
+    li_session_feed(r->o->sess, LI_S2C, data, len, lp_relay_now_us(r));
     show_flush(r);
 }
 
-void lp_rl_forward_raw(void *ud, const char *data, size_t len)
+void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
-    lp_rl_forward(ud, data, len);
-}
-
-void lp_rl_forward_msg(struct gen *g, const char *frame, size_t len, size_t hdr,
-                       const struct li_msg *m)
-{
-    struct relay *r = g->r;
+    struct lp_relay *r = g->r;
     lp_pump_write(&g->s2c, frame, len);
-    li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_rl_now_us(r), frame + hdr,
+    li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_relay_now_us(r), frame + hdr,
                                len - hdr, m);
     show_flush(r);
 }
@@ -510,15 +583,16 @@ static void close_walk(uv_handle_t *h, void *arg)
     lp_close_once(h);
 }
 
-void lp_rl_maybe_finish(struct relay *r)
+static void maybe_finish(struct lp_relay *r)
 {
-    struct gen *g = lp_rl_cur(r);
+    struct lp_relay_gen *g = lp_relay_current(r);
     if (r->finishing || g->running || !g->exited) return;
-    if (r->sv.state == HS_REPAIRING) return;
+    if (holds(r) & LP_RELAY_HOLD_END) return;
     if (!g->s2c.src_eof || !g->errp.src_eof) return;
     if (g->s2c.writes || g->errp.writes || r->say_writes || !g->s2c.dst_done) return;
-    for (int i = 0; i < 2; i++)
-        if (r->gen[i].retired && (r->gen[i].running || r->gen[i].s2c.writes)) return;
+    for (int i = 0; i < GEN_SLOTS; i++)
+        if (r->gen[i].used && r->gen[i].retired && (r->gen[i].running || r->gen[i].s2c.writes))
+            return;
     r->finishing = 1;
     /* The editor's input no longer matters: nobody is left to read it. */
     uv_walk(r->loop, close_walk, NULL);
@@ -545,7 +619,7 @@ int lp_relay_exit_code(const struct lp_relay_result *r)
  * uv_spawn's UV_CREATE_PIPE made them (gopls sees the same kind of fd);
  * lsptap's ends become g->in, g->out and g->err (initialised by the
  * caller). child[] gets the server's ends, -1 where there is none. */
-static int server_fds(struct gen *g, int child[3])
+static int server_fds(struct lp_relay_gen *g, int child[3])
 {
     uv_pipe_t *mine[3] = {&g->in, &g->out, &g->err};
     int rc = 0;
@@ -560,17 +634,60 @@ static int server_fds(struct gen *g, int child[3])
     return rc;
 }
 
-int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
+static void gen_closed(uv_handle_t *h)
+{
+    struct lp_relay_gen *g = h->data;
+    g->closed = 1;
+}
+
+/* A retired generation that was reaped has every handle closing (its stdin
+ * at retirement, its stdout and stderr when their pumps stopped, its
+ * SIGCHLD watcher at the exit): the closer goes last. */
+static void gen_retire_done(struct lp_relay_gen *g)
+{
+    if (!g->retired || g->running || uv_is_closing((uv_handle_t *)&g->closer)) return;
+    uv_close((uv_handle_t *)&g->closer, gen_closed);
+}
+
+/* A slot nothing points into any more: never used, or retired with its
+ * handles closed and its writes to the editor done. */
+static int gen_reusable(const struct lp_relay_gen *g)
+{
+    return !g->used || (g->closed && !g->s2c.writes && !g->errp.writes);
+}
+
+static void s2c_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    struct lp_relay *r = p->data;
+    struct lp_relay_gen *g = gen_of(r, p);
+    if (!g->retired) r->so->s2c_filter(r->sctx, g, data, len);
+}
+
+/* Starts a server generation with `env` (NULL: ours) in a free slot and
+ * starts its pumps once the editor's streams are open. Returns 0 and the
+ * generation in *out, or a negative errno (the spawn_failed event is
+ * written, the slot's handles are closing). */
+static int spawn_gen(struct lp_relay *r, char **env, struct lp_relay_gen **out)
 {
     const struct lp_relay_opts *o = r->o;
-    int rc, child[3];
+    struct lp_relay_gen *g = NULL;
+    for (int i = 0; i < GEN_SLOTS && !g; i++)
+        if (gen_reusable(&r->gen[i])) g = &r->gen[i];
+    if (!g) return UV_EBUSY; /* GEN_SLOTS servers replaced within one loop iteration */
+    r->s2c_read += g->s2c.read;
+    r->s2c_written += g->s2c.written;
+    memset(g, 0, sizeof *g);
     g->r = r;
-    g->idx = (int)(g - r->gen);
-    if ((rc = uv_pipe_init(r->loop, &g->in, 0)) || (rc = uv_pipe_init(r->loop, &g->out, 0)) ||
-        (rc = uv_pipe_init(r->loop, &g->err, 0)))
-        return rc;
-    g->proc.data = g;
-    rc = server_fds(g, child);
+    g->used = 1;
+    g->seq = r->next_seq;
+    int rc, child[3] = {-1, -1, -1};
+    uv_timer_init(r->loop, &g->closer);
+    g->closer.data = g;
+    if (!(rc = uv_pipe_init(r->loop, &g->in, 0)) && !(rc = uv_pipe_init(r->loop, &g->out, 0)) &&
+        !(rc = uv_pipe_init(r->loop, &g->err, 0))) {
+        g->proc.data = g;
+        rc = server_fds(g, child);
+    }
     if (!rc) {
         struct lp_child_opts co = {
             .file = o->argv[0],
@@ -585,57 +702,134 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0) close(child[i]); /* the server has its copies */
     if (rc) {
-        lp_rl_event(r, LI_EV_SPAWN_FAILED,
-                    json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv", argv_json(o->argv),
-                              "error", uv_strerror(rc)));
-        lp_close_once((uv_handle_t *)&g->in);
-        lp_close_once((uv_handle_t *)&g->out);
-        lp_close_once((uv_handle_t *)&g->err);
+        lp_relay_event(r, LI_EV_SPAWN_FAILED,
+                       json_pack("{s:s, s:o, s:s}", "path", o->argv[0], "argv", argv_json(o->argv),
+                                 "error", uv_strerror(rc)));
+        uv_handle_t *h[3] = {(uv_handle_t *)&g->in, (uv_handle_t *)&g->out, (uv_handle_t *)&g->err};
+        for (int i = 0; i < 3; i++)
+            if (h[i]->loop) lp_close_once(h[i]);
+        g->retired = 1;
+        gen_retire_done(g);
         return rc;
     }
+    r->next_seq++;
     g->running = 1;
     g->pid = g->proc.pid;
     json_t *f =
         json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
-    if (g->idx) json_object_set_new(f, "restart", json_true());
-    lp_rl_event(r, LI_EV_SPAWN, f);
+    if (g->seq) json_object_set_new(f, "restart", json_true());
+    lp_relay_event(r, LI_EV_SPAWN, f);
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
     lp_pump_init(&g->s2c, (uv_stream_t *)&g->out, (uv_stream_t *)&r->ed_out, hi, lo, &pump_cb, r);
     lp_pump_init(&g->errp, (uv_stream_t *)&g->err, (uv_stream_t *)&r->ed_err, hi, lo, &pump_cb, r);
     g->errp.keep_dst_open = 1; /* our stderr outlives the server's, for lsptap's own lines */
     g->errp.filter = err_filter;
-    if (o->supervise) g->s2c.filter = lp_hs_s2c_filter;
+    if (r->so && r->so->s2c_filter) g->s2c.filter = s2c_filter;
     if (r->ed_out.loop) {
         lp_pump_start(&g->s2c);
         lp_pump_start(&g->errp);
     }
+    *out = g;
     return 0;
+}
+
+/* ---- the supervisor's services ---- */
+
+static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
+                                       enum lp_relay_end what)
+{
+    return r->so && r->so->on_server_end ? r->so->on_server_end(r->sctx, g, what) : LP_RELAY_PASS;
+}
+
+static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    struct lp_relay *r = p->data;
+    li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
+    r->so->c2s_filter(r->sctx, data, len);
+}
+
+static void c2s_end(struct lp_relay *r)
+{
+    if (!r->c2s.filter) return;
+    r->c2s.filter = NULL;
+    if (r->so->on_c2s_end) r->so->on_c2s_end(r->sctx);
+}
+
+int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
+{
+    return lp_pump_write(&r->c2s, data, len);
+}
+
+void lp_relay_filter_c2s(struct lp_relay *r)
+{
+    r->c2s.filter = c2s_filter;
+    if (r->c2s.src_eof) { /* a partial last frame will not be completed now */
+        c2s_end(r);
+        lp_pump_shutdown_dst(&r->c2s);
+    }
+}
+
+void lp_relay_gen_raw(struct lp_relay_gen *g)
+{
+    g->s2c.filter = NULL;
+}
+
+int lp_relay_restart(struct lp_relay *r, char **env)
+{
+    struct lp_relay_gen *old = r->cur, *g;
+    int rc = spawn_gen(r, env, &g);
+    if (rc) return rc;
+    old->retired = 1;
+    lp_relay_kill_group(old);
+    lp_pump_stop_src(&old->s2c);
+    lp_pump_stop_src(&old->errp);
+    lp_close_once((uv_handle_t *)&old->in);
+    gen_retire_done(old);
+    r->cur = g;
+    r->res->restarts++;
+    r->res->pid = g->pid;
+    r->res->exited = 0;
+    lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
+    return 0;
+}
+
+void lp_relay_release(struct lp_relay *r)
+{
+    struct lp_relay_gen *g = r->cur;
+    if (r->finishing) return;
+    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
+        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    finish_output(r, g);
+    if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
+    maybe_finish(r);
 }
 
 /* What lp_netwatch may do through the relay (lp_netwatch_hooks). */
 static void nw_say(void *ud, const char *line)
 {
-    lp_rl_say(ud, "%s", line);
+    lp_relay_say(ud, "%s", line);
 }
 
 static void lp_nw_show(void *ud, int type, const char *text)
 {
-    lp_rl_show(ud, type, text);
+    lp_relay_show(ud, type, text);
 }
 
 static void nw_event(void *ud, enum li_event ev, json_t *fields)
 {
-    lp_rl_event(ud, ev, fields);
+    lp_relay_event(ud, ev, fields);
 }
 
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
 {
-    static struct relay rs; /* one relay per process; static keeps handles out of the stack */
-    struct relay *r = &rs;
+    static struct lp_relay rs; /* one relay per process; static keeps handles out of the stack */
+    struct lp_relay *r = &rs;
     memset(r, 0, sizeof *r);
     memset(res, 0, sizeof *res);
     r->o = o;
     r->res = res;
+    r->so = o->super;
+    r->sctx = o->super_ctx;
     r->loop = uv_default_loop();
     /* A closed editor or server must be an EPIPE on the write, handled as
      * "gone", not a signal that kills the relay. libuv resets signal
@@ -647,7 +841,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
 
     uv_timer_init(r->loop, &r->grace);
     uv_timer_init(r->loop, &r->drain);
-    lp_hs_init(r);
+    if (r->so && r->so->start) r->so->start(r->sctx, r);
     r->grace.data = r->drain.data = r;
     uv_unref((uv_handle_t *)&r->drain);
     uv_timer_init(r->loop, &r->say_timer);
@@ -665,14 +859,15 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     notify_async = &r->notify;
     pthread_mutex_unlock(&notify_mu);
 
-    int rc = lp_rl_spawn_gen(r, &r->gen[0], o->env);
+    int rc = spawn_gen(r, o->env, &r->cur);
     if (rc) {
         res->spawn_error = rc;
         uv_walk(r->loop, close_walk, NULL);
         uv_run(r->loop, UV_RUN_DEFAULT);
+        if (r->so && r->so->stop) r->so->stop(r->sctx);
         return rc;
     }
-    res->pid = r->gen[0].pid;
+    res->pid = r->cur->pid;
 
     if ((rc = lp_stdio_open(r->loop, &r->ed_in, 0, 1, &r->in_bridge)) ||
         (rc = lp_stdio_open(r->loop, &r->ed_out, 1, 0, &r->out_bridge)) ||
@@ -683,7 +878,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     }
 
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
-    lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->gen[0].in, hi, lo, &pump_cb,
+    lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->cur->in, hi, lo, &pump_cb,
                  r);
 
     static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
@@ -695,8 +890,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     }
 
     lp_pump_start(&r->c2s);
-    lp_pump_start(&r->gen[0].s2c);
-    lp_pump_start(&r->gen[0].errp);
+    lp_pump_start(&r->cur->s2c);
+    lp_pump_start(&r->cur->errp);
 
     uv_run(r->loop, UV_RUN_DEFAULT);
     for (int fd = 0; fd < 3; fd++)
@@ -719,7 +914,9 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
 
     res->read[LI_C2S] = r->c2s.read;
     res->written[LI_C2S] = r->c2s.written;
-    for (int i = 0; i < 2; i++) {
+    res->read[LI_S2C] = r->s2c_read;
+    res->written[LI_S2C] = r->s2c_written;
+    for (int i = 0; i < GEN_SLOTS; i++) {
         res->read[LI_S2C] += r->gen[i].s2c.read;
         res->written[LI_S2C] += r->gen[i].s2c.written;
     }
@@ -727,6 +924,6 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     lp_bridge_join(&r->err_bridge);
     for (int fd = 0; fd < 3; fd++)
         if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
-    lp_hs_free(r);
+    if (r->so && r->so->stop) r->so->stop(r->sctx);
     return 0;
 }

@@ -17,6 +17,7 @@
 #include "inspect/li_redact.h"
 #include "inspect/li_say.h"
 #include "inspect/li_session.h"
+#include "proxy/lp_handshake.h"
 #include "proxy/lp_log.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_relay.h"
@@ -234,7 +235,15 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     struct lp_session s;
     int gopls = proto == LI_LSP && !strcmp(role, "gopls");
     struct lp_netwatch *nw = gopls ? lp_netwatch_new(cfg) : NULL;
+    /* The gopls stand-in supervises the handshake (docs/repair.md). */
+    struct lp_handshake *hs = gopls ? lp_handshake_new(cfg, argv[0], NULL) : NULL;
+    if (gopls && !hs) {
+        li_say("lsptap: out of memory starting the handshake supervision\n");
+        lp_netwatch_free(nw);
+        return 70;
+    }
     if (lp_session_open(&s, cfg, role, proto, argv, nw ? lp_netwatch_on_msg : NULL, nw)) {
+        lp_handshake_free(hs);
         lp_netwatch_free(nw);
         return 70;
     }
@@ -244,7 +253,8 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
                               .sess = s.li,
                               .hr_start = s.hr_start,
                               .cfg = cfg,
-                              .supervise = gopls,
+                              .super = hs ? &lp_handshake_ops : NULL,
+                              .super_ctx = hs,
                               .netwatch = nw};
     int rc = lp_relay_run(&o, &res);
     char ending[256];
@@ -269,7 +279,9 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         (json_int_t)res.written[LI_C2S], "s2c", (json_int_t)res.written[LI_S2C]);
     if (res.stderr_bytes) json_object_set_new(extra, "stderr_tail", json_string(res.stderr_tail));
     if (res.restarts) json_object_set_new(extra, "restarts", json_integer(res.restarts));
-    if (res.gave_up) json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
+    if (hs && lp_handshake_gave_up(hs))
+        json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
+    lp_handshake_free(hs);
     if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
     if (res.spawn_error)
         li_say("lsptap: cannot start %s: %s\n", argv[0], uv_strerror(res.spawn_error));

@@ -413,6 +413,20 @@ char *lp_ka_forensics(const struct lp_ka *ka)
     return out;
 }
 
+/* The session ends: every request of the editor still in flight gets its
+ * one answer now (RequestFailed), so nothing waits on a closed stream. */
+static void fail_inflight(struct lp_ka *ka)
+{
+    struct li_state_replay r;
+    if (li_state_replay(ka->st, "0", &r)) return;
+    char msg[300];
+    snprintf(msg, sizeof msg, "lsptap: %s was lost too often; the session ends", ka->server);
+    for (size_t i = 0; i < r.n_inflight; i++)
+        answer_error(ka, r.inflight[i].id, r.inflight[i].cancelled ? ERR_CANCELLED : ERR_FAILED,
+                     msg);
+    li_state_replay_free(&r);
+}
+
 static void crash_loop(struct lp_ka *ka, const char *why)
 {
     json_t *f = json_pack("{s:s, s:i, s:I}", "why", why, "losses", (int)ka->nloss, "window_s",
@@ -423,6 +437,7 @@ static void crash_loop(struct lp_ka *ka, const char *why)
     char *fx = lp_ka_forensics(ka);
     if (fx && *fx) say(ka, "%s", fx);
     free(fx);
+    fail_inflight(ka);
 }
 
 void lp_ka_give_up(struct lp_ka *ka, const char *why)

@@ -104,7 +104,9 @@ void lp_ka_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char 
  *                      was not already;
  *   -ELOOP             more than restart_max losses within the window:
  *                      `crash_loop` written with the forensics, which were
- *                      also said on stderr; end the session. */
+ *                      also said on stderr, and every editor request still
+ *                      in flight answered with RequestFailed (-32803); end
+ *                      the session. */
 int lp_ka_lost(struct lp_ka *ka, uint64_t now_us, int editor_at_boundary, const char *why);
 
 /* A new server is connected: sends it the replayed `initialize`. Returns
@@ -121,7 +123,8 @@ void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len);
 void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_us);
 
 /* Gives up reconnecting (the relay's retry time ran out): writes
- * `crash_loop` with why and the forensics, says them on stderr. */
+ * `crash_loop` with why and the forensics, says them on stderr, and answers
+ * the editor's requests in flight with RequestFailed, as -ELOOP does. */
 void lp_ka_give_up(struct lp_ka *ka, const char *why);
 
 enum lp_ka_phase { LP_KA_LIVE, LP_KA_LOST, LP_KA_RESUMING };

@@ -186,7 +186,8 @@ test('relay --connect: a target that drops every time ends after restart_max, wi
   assert.ok(loop.last_messages.length > 0);
   assert.equal(s.events.filter((e) => e.event === 'server_lost').length, 2);
   const r = await withTimeout(never, 10000, 'the request in flight');
-  assert.ok(r.error, 'the editor learns its request will not be answered (the connection closed)');
+  assert.equal(r.error?.code, -32803, 'the editor learns its request will not be answered');
+  assert.match(r.error.message, /^lsptap: the server was lost too often; the session ends/);
 });
 
 test('relay --connect with LSPTAP_KEEPALIVE=off: a dropped connection ends the session as before', { timeout: 120000 }, async (t) => {

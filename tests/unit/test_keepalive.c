@@ -340,6 +340,11 @@ static void crash_loop_ends_with_forensics(void **state)
     assert_non_null(strstr(r->said, "lsptap:   textDocument/hover (id 2)"));
     assert_non_null(
         strstr(r->said, "lsptap:   s2c request \"window/workDoneProgress/create\" id 1"));
+    /* Every request in flight gets its answer before the session ends. */
+    assert_non_null(strstr(r->ed, "{\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-32803,"
+                                  "\"message\":\"lsptap: gopls was lost too often; the session "
+                                  "ends\"}}"));
+    assert_non_null(strstr(r->ed, "\"id\":3,\"error\":{\"code\":-32803,"));
     rig_free(r);
     /* Losses older than the window no longer count. */
     r = rig_new(2);

@@ -94,7 +94,9 @@ static void send_json(struct lp_ka *ka, void (*send)(void *, const char *, size_
 /* An error reply to the editor's request `id` (JSON text). */
 static void answer_error(struct lp_ka *ka, const char *id, int code, const char *msg)
 {
-    char *m = json_dumps(json_string(msg), JSON_ENCODE_ANY);
+    json_t *js = json_string(msg);
+    char *m = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+    json_decref(js);
     if (!m) return;
     size_t cap = strlen(id) + strlen(m) + 96;
     char *b = malloc(cap);

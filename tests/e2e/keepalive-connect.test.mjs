@@ -22,6 +22,7 @@ import {
   tempDir,
   withTimeout,
 } from './lib/env.mjs';
+import { makeCerts } from './lib/certs.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { listeningAt, MAIN } from './lib/relay.mjs';
 import { findSession, readSession, validateSession } from './lib/session.mjs';
@@ -116,6 +117,30 @@ test('relay --connect: gopls behind the listener killed; the editor edits and ho
   assert.equal(rp.documents, 1);
   assert.ok(rp.bodies >= 3, JSON.stringify(rp));
   assert.ok(pidAlive(listener.pid), 'the listener serves on');
+});
+
+test('relay --connect tls://: gopls behind a TLS listener killed; the new connection passes TLS again and the session goes on', { timeout: 180000 }, async (t) => {
+  const certs = makeCerts(t);
+  const ws = copyExample(t);
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
+    '--cert', certs.file('server'), '--key', certs.file('server', 'key'), '--client-ca', certs.file('ca'),
+    '--', realGopls()], { cwd: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  const port = (await listeningAt(listener)).split(':').pop();
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${port}`, '--ca', certs.file('ca'),
+    '--cert', certs.file('client'), '--key', certs.file('client', 'key')], { workspace: ws, env: childEnv({ LSPTAP_DIR: sessions }) });
+  await openMain(ed, ws);
+  await hoverSees(ed, 'shout adds emphasis');
+  const gopls = await waitFor('the listener\'s gopls', () => childPids(listener.pid)[0]);
+  process.kill(gopls, 'SIGKILL');
+  editMain(ed, 2, 'LOUD ');
+  await hoverSees(ed, 'shout adds LOUD emphasis');
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+  const s = readSession(findSession(sessions));
+  // One TLS handshake per connection: the first and the reconnection.
+  assert.ok(s.events.filter((e) => e.event === 'tls').length >= 2, JSON.stringify(s.events.map((e) => e.event)));
+  assert.ok(s.events.some((e) => e.event === 'replayed' && e.documents === 1));
 });
 
 test('relay --connect: the listener itself restarted; lsptap reconnects with backoff, saying why it cannot yet', { timeout: 180000 }, async (t) => {

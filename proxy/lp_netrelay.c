@@ -803,22 +803,18 @@ static int ka_server_ended(struct conn *c, int status, const char *error)
     snprintf(why, sizeof why, "the connection to %s dropped%s%s%s", c->nr->connect.text,
              status == UV_EOF ? "" : " (", status == UV_EOF ? "" : error,
              status == UV_EOF ? "" : ")");
-    event(c, LI_EV_SERVER_EOF, status == UV_EOF ? NULL : json_pack("{s:s}", "error", error));
     int r = ka_loss(c, why);
     if (!r) {
+        event(c, LI_EV_SERVER_EOF, status == UV_EOF ? NULL : json_pack("{s:s}", "error", error));
         c->c2s.filter = ka_c2s_filter;
         return 1;
     }
-    if (r == -ELOOP && c->nr->stdio_mode) k->exit_code = 1;
-    /* Not kept: the ending of a session without keep-alive. */
-    li_session_eof(c->sess.li, LI_S2C, now(c));
-    lp_pump_shutdown_dst(&c->s2c);
-    if (r == -ELOOP) {
+    if (r == -ELOOP) { /* said and recorded; the session ends as it would have */
         k->engaged = 1;
+        k->exit_code = 1;
         snprintf(k->ending, sizeof k->ending, "crash loop: %s", why);
     }
-    conn_check(c);
-    return 1;
+    return 0; /* not kept: on_src_end goes on as without keep-alive */
 }
 
 static int ka_editor_ended(struct conn *c)
@@ -841,10 +837,14 @@ static void ka_lost_again(struct conn *c, const char *why)
         return;
     }
     int r = ka_loss(c, why);
+    struct li_state_info in;
+    li_state_info(k->st, &in);
     if (r == -ELOOP)
         ka_finish(c, "crash loop: the server was lost too often", 1);
-    else if (r == -ECANCELED || r)
-        ka_finish(c, "the server was lost after the editor ended the session", 0);
+    else if (r && in.shutdown)
+        ka_finish(c, "both sides closed", 0);
+    else if (r)
+        ka_finish(c, "the server was lost and keep-alive could not go on", 1);
 }
 
 static void ka_rd_filter(struct lp_pump *p, const char *d, size_t n)

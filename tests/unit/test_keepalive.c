@@ -437,6 +437,69 @@ static void initialize_error_drops_the_new_server(void **state)
     rig_free(r);
 }
 
+/* Lost again before the new server answered initialize: what the editor
+ * sent meanwhile is not sent twice (the next replay has the edit, the
+ * request comes from the tracker), what no replay covers is kept. */
+static void lost_again_while_resuming(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new(5);
+    ed_live(r, INIT);
+    ed_live(r, DIDOPEN);
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    ed_sends(r, CHANGE("2", "package b\\n"));
+    ed_sends(r, HOVER("7"));
+    ed_sends(r, "{\"jsonrpc\":\"2.0\",\"method\":\"$/setTrace\",\"params\":{\"value\":\"off\"}}");
+    assert_int_equal(lp_ka_lost(r->ka, 1, 1, "lost again"), 0);
+    clear(r);
+    assert_int_equal(lp_ka_resume(r->ka, 2), 0);
+    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k2:initialize\",\"result\":{}}", 3);
+    assert_null(strstr(r->srv, "didChange"));
+    const char *open = strstr(r->srv, "\"text\":\"package b\\n\"");
+    const char *h = strstr(r->srv, "\"id\":7,");
+    const char *tr = strstr(r->srv, "$/setTrace");
+    assert_true(open && h && tr && open < h && h < tr);
+    assert_null(strstr(h + 1, "\"id\":7,")); /* once */
+    rig_free(r);
+}
+
+/* Bytes arrive in any pieces: frames are rebuilt before they are judged,
+ * and a frame's tail left from before the loss is not sent anywhere. */
+static void pieces_and_a_cut_frame(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new(5);
+    session_up(r);
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    /* The end of a frame the lost server got the start of. */
+    lp_ka_editor(r->ka, "\"params\":{}}", 12);
+    const char *save = frame("{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didSave\",\"params\":{"
+                             "\"textDocument\":{\"uri\":\"file:///w/a.go\"}}}");
+    size_t n = strlen(save);
+    for (size_t i = 0; i < n; i += 7)
+        lp_ka_editor(r->ka, save + i, n - i < 7 ? n - i : 7);
+    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    const char *res = frame("{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"result\":{}}");
+    for (size_t i = 0; i < strlen(res); i++)
+        lp_ka_server(r->ka, res + i, 1, 1);
+    assert_int_equal(lp_ka_phase(r->ka), LP_KA_LIVE);
+    assert_memory_equal(r->srv, "Content-Length: ", 16); /* the tail went nowhere */
+    const char *sv = strstr(r->srv, save);
+    assert_non_null(sv);
+    assert_null(strstr(r->ed, "lsptap-k1:initialize"));
+    /* A server request cut in pieces is remapped whole (the lost server's
+     * request 1 is still open at the editor). */
+    clear(r);
+    const char *q = frame("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"client/registerCapability\","
+                          "\"params\":{}}");
+    lp_ka_server(r->ka, q, 10, 2);
+    assert_int_equal(r->ed_len, 0);
+    lp_ka_server(r->ka, q + 10, strlen(q) - 10, 2);
+    assert_non_null(strstr(r->ed, "\"id\":\"lsptap-k1:n:1\""));
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +511,8 @@ int main(void)
         cmocka_unit_test(refused_cases_say_why_once),
         cmocka_unit_test(shutdown_while_lost_is_answered),
         cmocka_unit_test(initialize_error_drops_the_new_server),
+        cmocka_unit_test(lost_again_while_resuming),
+        cmocka_unit_test(pieces_and_a_cut_frame),
     };
     return cmocka_run_group_tests_name("keepalive", tests, NULL, NULL);
 }

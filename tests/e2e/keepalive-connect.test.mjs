@@ -178,6 +178,35 @@ test('relay --connect: the listener itself restarted; lsptap reconnects with bac
   assert.ok(s.events.some((e) => e.event === 'netcheck'));
 });
 
+test('relay --connect: requests in flight at the drop: the safe one answered by the new server, the command told to run again', { timeout: 60000 }, async (t) => {
+  // peers/forgetful.mjs exits at the first hover, with it and a command in
+  // flight; its successor answers.
+  const mark = path.join(tempDir(t), 'dropped');
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'forgetful.mjs')], {
+    env: childEnv({ LSPTAP_DIR: tempDir(t), PEER_MARK: mark }),
+  });
+  const addr = await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: tempDir(t), env: childEnv({ LSPTAP_DIR: sessions }) });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  const settle = (p) => p.then((r) => ({ result: r }), (e) => ({ error: e }));
+  const cmd = settle(ed.request('workspace/executeCommand', { command: 'gopls.tidy', arguments: [] }, 30000));
+  const hover = settle(ed.request('textDocument/hover', { textDocument: { uri: ed.uri('a.go') }, position: { line: 0, character: 0 } }, 30000));
+  const h = await hover;
+  assert.ok(!h.error, h.error && h.error.message);
+  assert.equal(h.result.contents, 'answered by a new server');
+  assert.ok(fs.existsSync(mark), 'the first server did drop');
+  const c = await cmd;
+  assert.equal(c.error?.code, -32803, JSON.stringify(c));
+  assert.match(c.error.message, /^lsptap: the server was lost while running the command; reconnected; run it again/);
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+  const rp = readSession(findSession(sessions)).events.find((e) => e.event === 'replayed');
+  assert.equal(rp.resent, 1);
+  assert.equal(rp.failed, 1);
+});
+
 test('relay --connect: a target that drops every time ends after restart_max, with the forensics', { timeout: 120000 }, async (t) => {
   // The server answers initialize, then exits (peers/drops.mjs); the
   // listener starts a new one for every connection.

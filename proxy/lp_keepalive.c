@@ -8,9 +8,10 @@
 
 #include "proxy/lp_gate.h"
 
-#define LAST_MSGS 12    /* messages kept for the forensics */
-#define LAST_LEN 160    /* characters of each */
-#define MAX_LOSSES 1001 /* restart_max's range is 0 to 1000 */
+#define LAST_MSGS 12                      /* messages kept for the forensics */
+#define LAST_LEN 160                      /* characters of each */
+#define MAX_LOSSES 1001                   /* restart_max's range is 0 to 1000 */
+#define LP_KA_MAX_HELD ((size_t)16 << 20) /* editor messages held while no server listens */
 #define ERR_MODIFIED -32801
 #define ERR_FAILED -32803
 #define ERR_CANCELLED -32800
@@ -39,6 +40,8 @@ struct lp_ka {
     struct lp_idset remap;     /* the editor's id -> the new server's id */
     struct held *q;
     size_t qn, qcap;
+    size_t held_bytes; /* in q */
+    int held_said;
     uint64_t loss_at[MAX_LOSSES]; /* ring of loss times within the window */
     unsigned nloss;
     uint64_t lost_at;
@@ -136,6 +139,7 @@ static void queue_clear(struct lp_ka *ka)
     for (size_t i = 0; i < ka->qn; i++)
         free(ka->q[i].data);
     ka->qn = 0;
+    ka->held_bytes = 0;
 }
 
 void lp_ka_free(struct lp_ka *ka)
@@ -226,10 +230,25 @@ static void hold(struct lp_ka *ka, const char *data, size_t len, int raw)
         ka->q = nq;
         ka->qcap = nc;
     }
-    char *d = malloc(len ? len : 1);
-    if (!d) return;
-    memcpy(d, data, len);
-    ka->q[ka->qn++] = (struct held){d, len, raw};
+    if (ka->held_bytes + len > LP_KA_MAX_HELD) {
+        ka->s.dropped++;
+        if (!ka->held_said)
+            say(ka,
+                "lsptap: the editor sent more than %d MiB while %s was away; what does not fit "
+                "is dropped.\n",
+                (int)(LP_KA_MAX_HELD >> 20), ka->server);
+        ka->held_said = 1;
+        return;
+    }
+    struct held *h = &ka->q[ka->qn];
+    h->data = malloc(len ? len : 1);
+    if (!h->data) return;
+    memcpy(h->data, data, len);
+    h->len = len;
+    h->raw = raw;
+    ka->held_bytes += len;
+    ka->qn++;
+    ka->s.held++;
 }
 
 /* Whether the replay covers this editor message (the tracker has it, or it
@@ -273,7 +292,6 @@ static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, size_t h
         ka->s.dropped++;
         return;
     }
-    ka->s.held++;
     hold(ka, frame, len, 0);
 }
 
@@ -354,6 +372,7 @@ static void requeue_lost(struct lp_ka *ka)
             drop = !li_classify(LI_LSP, h->data + hdr, h->len - hdr, 0, &m) && covered(&m);
         }
         if (drop) {
+            ka->held_bytes -= h->len;
             free(h->data);
             continue;
         }
@@ -579,7 +598,7 @@ static void finish_resume(struct lp_ka *ka, uint64_t now_us)
     size_t qn = ka->qn;
     struct held *q = ka->q;
     ka->q = NULL;
-    ka->qn = ka->qcap = 0;
+    ka->qn = ka->qcap = ka->held_bytes = 0;
     for (size_t i = 0; i < qn; i++) {
         if (q[i].raw) {
             ka->cb.to_server(ka->ud, q[i].data, q[i].len);

@@ -139,7 +139,7 @@ int lp_ka_passthrough(const struct lp_ka *ka);
 struct lp_ka_stats {
     unsigned losses;  /* in the session */
     unsigned resumes; /* completed */
-    uint64_t held;    /* editor messages held while lost and sent after the replay */
+    uint64_t held;    /* editor messages held (lost or resuming) to follow the replay */
     uint64_t
         dropped; /* editor messages dropped (covered by the replay, or replies to a lost server) */
     uint64_t remapped; /* server requests whose id was remapped */

@@ -500,6 +500,33 @@ static void pieces_and_a_cut_frame(void **state)
     rig_free(r);
 }
 
+/* Held messages are bounded (16 MiB): past it they are dropped, said once,
+ * and what was held still follows the replay. */
+static void held_messages_are_bounded(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new(5);
+    ed_live(r, INIT);
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    size_t big = 1 << 20;
+    char *body = malloc(big + 100), *f = malloc(big + 200);
+    int n = snprintf(body, 100, "{\"jsonrpc\":\"2.0\",\"method\":\"x/custom\",\"params\":\"");
+    memset(body + n, 'a', big);
+    strcpy(body + n + big, "\"}");
+    int fl = snprintf(f, big + 200, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+    for (int i = 0; i < 20; i++)
+        lp_ka_editor(r->ka, f, (size_t)fl);
+    assert_non_null(strstr(r->said, "more than 16 MiB"));
+    assert_null(strstr(strstr(r->said, "more than 16 MiB") + 1, "more than 16 MiB"));
+    struct lp_ka_stats st;
+    lp_ka_stats(r->ka, &st);
+    assert_int_equal(st.held, 15);
+    assert_int_equal(st.dropped, 5);
+    free(body);
+    free(f);
+    rig_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -513,6 +540,7 @@ int main(void)
         cmocka_unit_test(initialize_error_drops_the_new_server),
         cmocka_unit_test(lost_again_while_resuming),
         cmocka_unit_test(pieces_and_a_cut_frame),
+        cmocka_unit_test(held_messages_are_bounded),
     };
     return cmocka_run_group_tests_name("keepalive", tests, NULL, NULL);
 }

@@ -34,7 +34,7 @@
     X(LI_EV_HANDSHAKE_OK, "handshake_ok", "a server answered initialize")                          \
     X(LI_EV_HANDSHAKE_FAILED, "handshake_failed", "a server failed the handshake")                 \
     X(LI_EV_REPAIR, "repair", "a second server was started with a repaired environment")           \
-    X(LI_EV_REPLAYED, "replayed", "what a new server was replayed"      )                \
+    X(LI_EV_REPLAYED, "replayed", "what a new server was replayed")                                \
     X(LI_EV_GAVE_UP, "gave_up", "lsptap answered the editor with the diagnosis")                   \
     X(LI_EV_DROPPED, "dropped", "a message lsptap did not forward, and why")                       \
     X(LI_EV_SUPERVISION_OFF, "supervision_off", "handshake supervision stopped")                   \

@@ -901,6 +901,7 @@ static void ka_attempt_failed(struct conn *c, int kind, const char *error)
                                       nr->connect_files.cert, nr->connect_files.key};
             lp_diagnose_tls(nr->connect.host, nr->connect.port, LN_PROBE_LSP, &tls, &d);
             if (d.report) event(c, LI_EV_NETCHECK, d.report);
+            uv_update_time(nr->loop); /* netcheck blocked the loop for a while */
         }
     }
     uint64_t spent = uv_now(nr->loop) - k->lost_ms;

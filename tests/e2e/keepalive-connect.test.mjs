@@ -19,6 +19,7 @@ import {
   realGopls,
   sleep,
   spawnTracked,
+  standIn,
   tempDir,
   withTimeout,
 } from './lib/env.mjs';
@@ -117,6 +118,22 @@ test('relay --connect: gopls behind the listener killed; the editor edits and ho
   assert.equal(rp.documents, 1);
   assert.ok(rp.bodies >= 3, JSON.stringify(rp));
   assert.ok(pidAlive(listener.pid), 'the listener serves on');
+});
+
+test('the gopls stand-in with -remote=ADDR (as VS Code starts it): the session survives the remote gopls being killed', { timeout: 180000 }, async (t) => {
+  const ws = copyExample(t);
+  const listener = startListener(t, ws, '127.0.0.1:0', tempDir(t));
+  const addr = await listeningAt(listener);
+  const ed = startEditor(t, standIn(), [`-remote=${addr}`], { workspace: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  await openMain(ed, ws);
+  await hoverSees(ed, 'shout adds emphasis');
+  const gopls = await waitFor('the listener\'s gopls', () => childPids(listener.pid)[0]);
+  process.kill(gopls, 'SIGKILL');
+  editMain(ed, 2, 'LOUD ');
+  await hoverSees(ed, 'shout adds LOUD emphasis');
+  assert.ok(ed.logs.some((l) => l.type === 2 && /^lsptap: the connection to .* dropped.*; reconnected and reopened 1 document/.test(l.message)));
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
 });
 
 test('relay --connect tls://: gopls behind a TLS listener killed; the new connection passes TLS again and the session goes on', { timeout: 180000 }, async (t) => {

@@ -197,12 +197,17 @@ static void keep_last(struct lp_ka *ka, enum li_dir dir, const struct li_msg *m)
                  m->id.p);
 }
 
-static void say_off(struct lp_ka *ka, const char *reason)
+/* Keep-alive stops for good (once): when the tracker stops, ahead of any
+ * loss; or at a loss it cannot take over. */
+static void say_off(struct lp_ka *ka, const char *reason, int at_loss)
 {
     if (ka->off_said) return;
     ka->off_said = 1;
-    say(ka, "lsptap: keep-alive is off for this session: %s; a lost %s will end it.\n", reason,
-        ka->server);
+    if (at_loss)
+        say(ka, "lsptap: keep-alive cannot keep this session: %s.\n", reason);
+    else
+        say(ka, "lsptap: keep-alive is off for this session: %s; a lost %s will end it.\n", reason,
+            ka->server);
     event(ka, LI_EV_KEEPALIVE_OFF, json_pack("{s:s}", "reason", reason));
 }
 
@@ -216,7 +221,7 @@ void lp_ka_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char 
     li_state_feed(ka->st, dir, m, body, len);
     struct li_state_info in;
     li_state_info(ka->st, &in);
-    if (in.untrackable) say_off(ka, in.reason);
+    if (in.untrackable) say_off(ka, in.reason, 0);
 }
 
 /* ---- the editor's side ---- */
@@ -473,8 +478,9 @@ int lp_ka_lost(struct lp_ka *ka, uint64_t now_us, int editor_at_boundary, const 
     const char *off = NULL;
     if (in.untrackable)
         off = in.reason;
-    else if (!in.have_initialize)
-        off = "the editor had not sent initialize";
+    else if (!in.have_initialize || (!in.initialized && !in.shutdown))
+        off = "the server was lost before the handshake was over (the editor had not sent "
+              "initialized)";
     else if (in.shutdown)
         off = NULL; /* the editor is ending the session: nothing to keep */
     else if (!editor_at_boundary)
@@ -482,7 +488,7 @@ int lp_ka_lost(struct lp_ka *ka, uint64_t now_us, int editor_at_boundary, const 
     else if (!ka->restart_max)
         off = "restart_max is 0";
     if (off || in.shutdown) {
-        if (off) say_off(ka, off);
+        if (off) say_off(ka, off, 1);
         return -ENOTRECOVERABLE;
     }
     /* The crash-loop window: losses older than it no longer count. */
@@ -541,7 +547,7 @@ int lp_ka_resume(struct lp_ka *ka, uint64_t now_us)
     li_state_info(ka->st, &in);
     if (in.shutdown) return -ECANCELED;
     if (in.untrackable) {
-        say_off(ka, in.reason);
+        say_off(ka, in.reason, 1);
         return -ENOTRECOVERABLE;
     }
     ka->init_id_len =

@@ -153,6 +153,7 @@ static void clear(struct rig *r)
 #define INIT                                                                                       \
     "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"processId\":7,"         \
     "\"rootUri\":\"file:///w\",\"capabilities\":{}}}"
+#define INITIALIZED "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}"
 #define DIDOPEN                                                                                    \
     "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":{\"textDocument\":{"      \
     "\"uri\":\"file:///w/a.go\",\"languageId\":\"go\",\"version\":1,\"text\":\"package a\\n\"}}}"
@@ -285,6 +286,7 @@ static void unsafe_and_cancelled_requests_are_answered(void **state)
     (void)state;
     struct rig *r = rig_new(5);
     ed_live(r, INIT);
+    ed_live(r, INITIALIZED);
     ed_live(r, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"gopls/custom\",\"params\":{}}");
     ed_live(r, HOVER("6"));
     ed_live(r, "{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":6}}");
@@ -308,6 +310,7 @@ static void editor_messages_while_resuming_follow_the_replay(void **state)
     (void)state;
     struct rig *r = rig_new(5);
     ed_live(r, INIT);
+    ed_live(r, INITIALIZED);
     ed_live(r, DIDOPEN);
     assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
     assert_int_equal(lp_ka_resume(r->ka, 0), 0);
@@ -363,9 +366,16 @@ static void refused_cases_say_why_once(void **state)
     /* No initialize seen. */
     struct rig *r = rig_new(5);
     assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), -ENOTRECOVERABLE);
-    assert_non_null(strstr(r->said, "keep-alive is off for this session: the editor had not sent "
-                                    "initialize"));
+    assert_non_null(strstr(r->said, "lsptap: keep-alive cannot keep this session: the server was "
+                                    "lost before the handshake was over"));
     assert_non_null(strstr(r->events, "keepalive_off"));
+    rig_free(r);
+    /* initialize sent but the handshake not over: the editor still waits
+     * for its initialize result, which only the lost server could give. */
+    r = rig_new(5);
+    ed_live(r, INIT);
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), -ENOTRECOVERABLE);
+    assert_non_null(strstr(r->said, "before the handshake was over"));
     rig_free(r);
     /* The editor's stream cut inside a frame. */
     r = rig_new(5);
@@ -445,6 +455,7 @@ static void lost_again_while_resuming(void **state)
     (void)state;
     struct rig *r = rig_new(5);
     ed_live(r, INIT);
+    ed_live(r, INITIALIZED);
     ed_live(r, DIDOPEN);
     assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
     assert_int_equal(lp_ka_resume(r->ka, 0), 0);
@@ -507,6 +518,7 @@ static void held_messages_are_bounded(void **state)
     (void)state;
     struct rig *r = rig_new(5);
     ed_live(r, INIT);
+    ed_live(r, INITIALIZED);
     assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
     size_t big = 1 << 20;
     char *body = malloc(big + 100), *f = malloc(big + 200);

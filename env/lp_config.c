@@ -98,6 +98,13 @@ static const struct num_setting nums[] = {
     {"LSPTAP_LOW_KB", "low_kb", 1 << 10, 0, (1 << 20) - 1, offsetof(struct lp_config, low_mark), 1},
     {"LSPTAP_NET_RECHECK_S", "net_recheck_s", 1, 0, 7 * 24 * 3600,
      offsetof(struct lp_config, net_recheck_s), 0},
+    {"LSPTAP_KEEPALIVE_MAX_MB", "keepalive_max_mb", 1 << 20, 1, 4096,
+     offsetof(struct lp_config, keepalive_max), 0},
+    {"LSPTAP_RESTART_MAX", "restart_max", 1, 0, 1000, offsetof(struct lp_config, restart_max), 0},
+    {"LSPTAP_RESTART_WINDOW_S", "restart_window_s", 1, 1, 24 * 3600,
+     offsetof(struct lp_config, restart_window_s), 0},
+    {"LSPTAP_RECONNECT_MS", "reconnect_ms", 1, 0, HOUR_MS, offsetof(struct lp_config, reconnect_ms),
+     0},
 };
 
 static uint64_t num_get(const struct lp_config *c, const struct num_setting *n)
@@ -207,6 +214,11 @@ static const char *const known_keys[] = {
     "net_watch",
     "net_show",
     "net_recheck_s",
+    "keepalive",
+    "keepalive_max_mb",
+    "restart_max",
+    "restart_window_s",
+    "reconnect_ms",
     NULL,
 };
 
@@ -267,6 +279,7 @@ static void apply_file(struct lp_config *c, json_t *root, const json_error_t *je
               c->repair ? "on" : "off");
     json_onoff(root, "net_watch", &c->net_watch, c->config_path, warn, wcap);
     json_onoff(root, "net_show", &c->net_show, c->config_path, warn, wcap);
+    json_onoff(root, "keepalive", &c->keepalive, c->config_path, warn, wcap);
     json_decref(root);
 }
 
@@ -323,6 +336,11 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     c->net_watch = 1;
     c->net_show = 1;
     c->net_recheck_s = 600;
+    c->keepalive = 1;
+    c->keepalive_max = (uint64_t)64 << 20;
+    c->restart_max = 5;
+    c->restart_window_s = 300;
+    c->reconnect_ms = 30000;
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
     default_dir(c);
@@ -356,5 +374,6 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
               c->repair ? "on" : "off");
     env_onoff("LSPTAP_NET_WATCH", &c->net_watch, warn, wcap);
     env_onoff("LSPTAP_NET_SHOW", &c->net_show, warn, wcap);
+    env_onoff("LSPTAP_KEEPALIVE", &c->keepalive, warn, wcap);
     check_marks(c, warn, wcap);
 }

@@ -40,6 +40,18 @@ struct lp_config {
     int net_watch;
     int net_show;
     uint64_t net_recheck_s;
+    /* Keeping the session alive when the server is lost (docs/keep-alive.md):
+     * LSPTAP_KEEPALIVE / "keepalive" on|off;
+     * LSPTAP_KEEPALIVE_MAX_MB / "keepalive_max_mb", the tracker's cap, bytes;
+     * LSPTAP_RESTART_MAX / "restart_max", restarts or reconnections allowed
+     * within LSPTAP_RESTART_WINDOW_S / "restart_window_s" seconds;
+     * LSPTAP_RECONNECT_MS / "reconnect_ms", how long a lost connection is
+     * retried (with backoff) before the session ends. */
+    int keepalive;
+    uint64_t keepalive_max;
+    uint64_t restart_max;
+    uint64_t restart_window_s;
+    uint64_t reconnect_ms;
 };
 
 /* Fills c. Problems in the file or in a variable (unparsable number, unknown

@@ -34,12 +34,18 @@
     X(LI_EV_HANDSHAKE_OK, "handshake_ok", "a server answered initialize")                          \
     X(LI_EV_HANDSHAKE_FAILED, "handshake_failed", "a server failed the handshake")                 \
     X(LI_EV_REPAIR, "repair", "a second server was started with a repaired environment")           \
-    X(LI_EV_REPLAYED, "replayed", "the editor's held messages were replayed to it")                \
+    X(LI_EV_REPLAYED, "replayed", "what a new server was replayed")                                \
     X(LI_EV_GAVE_UP, "gave_up", "lsptap answered the editor with the diagnosis")                   \
     X(LI_EV_DROPPED, "dropped", "a message lsptap did not forward, and why")                       \
     X(LI_EV_SUPERVISION_OFF, "supervision_off", "handshake supervision stopped")                   \
     X(LI_EV_LOAD_FAILED_NETWORK, "load_failed_network", "the workspace load could not connect")    \
     X(LI_EV_NETCHECK, "netcheck", "a failed connection, checked by netcheck")                      \
+    /* keep-alive: the server lost after the handshake (docs/keep-alive.md) */                     \
+    X(LI_EV_SERVER_LOST, "server_lost", "the server was lost; keep-alive takes over")              \
+    X(LI_EV_RECONNECT, "reconnect", "a lost connection to the server was made again")              \
+    X(LI_EV_RESTART, "restart", "a lost server was started again")                                 \
+    X(LI_EV_CRASH_LOOP, "crash_loop", "too many losses in the window: the session ends")           \
+    X(LI_EV_KEEPALIVE_OFF, "keepalive_off", "keep-alive stopped for this session, and why")        \
     /* network relays (relay --listen/--connect) */                                                \
     X(LI_EV_ACCEPTED, "accepted", "a peer connected to lsptap's listener")                         \
     X(LI_EV_CONNECTED, "connected", "lsptap's own connection is up")                               \

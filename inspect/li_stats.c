@@ -62,6 +62,7 @@ void li_stats_free(struct li_stats *st)
     json_decref(st->warnings);
     json_decref(st->spawn_failed);
     json_decref(st->netchecks);
+    json_decref(st->keepalive);
     json_decref(st->header);
     json_decref(st->parts);
     free(st->source);
@@ -160,6 +161,12 @@ static void add_event(struct li_stats *st, json_t *line, const char *ev)
     } else if (strcmp(ev, "netcheck") == 0) {
         if (!st->netchecks) st->netchecks = json_array();
         json_array_append(st->netchecks, line);
+    } else if (!strcmp(ev, "server_lost") || !strcmp(ev, "reconnect") || !strcmp(ev, "restart") ||
+               !strcmp(ev, "crash_loop") || !strcmp(ev, "keepalive_off") ||
+               (!strcmp(ev, "replayed") && json_object_get(line, "documents"))) {
+        /* handshake supervision's `replayed` has no documents: not keep-alive's */
+        if (!st->keepalive) st->keepalive = json_array();
+        json_array_append(st->keepalive, line);
     } else if (strcmp(ev, "terminate") == 0) {
         st->terminated = 1;
         const char *sig = str_member(line, "signal");

@@ -61,6 +61,7 @@ struct li_stats {
     json_t *warnings;
     json_t *spawn_failed;              /* the spawn_failed event, if any */
     json_t *netchecks;                 /* netcheck events: what gopls failed to reach */
+    json_t *keepalive;                 /* keep-alive's events (docs/keep-alive.md) */
     int64_t editor_left_us;            /* editor_eof / editor_gone, -1 when neither */
     const char *editor_left;           /* which of the two came first */
     int terminated;                    /* lsptap sent SIGTERM/SIGKILL after the editor left */

@@ -128,6 +128,52 @@ static void print_netchecks(const struct li_stats *st, FILE *out)
     }
 }
 
+static unsigned long long u(json_t *ev, const char *key)
+{
+    json_t *v = json_object_get(ev, key);
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (unsigned long long)json_integer_value(v)
+               : 0;
+}
+
+/* One line per keep-alive event: the loss, the reconnection (or restart),
+ * what was replayed, and a crash loop or keep-alive turned off. */
+static void print_keepalive(const struct li_stats *st, FILE *out)
+{
+    size_t i;
+    json_t *ev;
+    json_array_foreach(st->keepalive, i, ev)
+    {
+        const char *name = str_member(ev, "event");
+        fputs(i ? "         " : "kept     ", out);
+        if (!strcmp(name, "server_lost")) {
+            fputs("lost: ", out);
+            put_clean(out, str_member(ev, "why"));
+            fprintf(out, " (%llu documents open, %llu requests in flight)\n", u(ev, "documents"),
+                    u(ev, "inflight"));
+        } else if (!strcmp(name, "reconnect") || !strcmp(name, "restart")) {
+            fprintf(out, "%s after %llu ms", name[2] == 'c' ? "reconnected" : "restarted",
+                    u(ev, "ms"));
+            if (json_object_get(ev, "attempts")) fprintf(out, ", %llu attempts", u(ev, "attempts"));
+            fputc('\n', out);
+        } else if (!strcmp(name, "replayed")) {
+            fprintf(out,
+                    "replayed %llu documents; %llu requests resent, %llu answered with an error, "
+                    "%llu cancelled; back after %llu ms\n",
+                    u(ev, "documents"), u(ev, "resent"), u(ev, "failed"), u(ev, "cancelled"),
+                    u(ev, "ms"));
+        } else if (!strcmp(name, "crash_loop")) {
+            fputs("gave up: ", out);
+            put_clean(out, str_member(ev, "why"));
+            fputc('\n', out);
+        } else {
+            fputs("keep-alive off: ", out);
+            put_clean(out, str_member(ev, "reason"));
+            fputc('\n', out);
+        }
+    }
+}
+
 static void print_table(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
@@ -150,6 +196,7 @@ static void print_table(const struct li_stats *st, FILE *out)
     else
         print_end(st, out);
     print_netchecks(st, out);
+    print_keepalive(st, out);
     fprintf(out, "\n%-*s %6s %6s %6s %5s %5s %8s %8s %8s %8s %10s\n", w, "METHOD", "REQ", "NOTIF",
             "REPLY", "ERR", "CANC", "P50", "P90", "P99", "MAX", "BYTES");
     for (size_t i = 0; i < st->nrows; i++) {
@@ -268,5 +315,6 @@ json_t *li_stats_json(const struct li_stats *st)
     }
     json_object_set_new(o, "warnings", json_copy(st->warnings));
     if (st->netchecks) json_object_set_new(o, "netchecks", json_deep_copy(st->netchecks));
+    if (st->keepalive) json_object_set_new(o, "keepalive", json_deep_copy(st->keepalive));
     return o;
 }

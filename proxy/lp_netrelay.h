@@ -8,8 +8,11 @@
  * ADDR is host:port, [v6]:port or unix:PATH. Every connection is inspected
  * and recorded as its own session (role "relay"). A plain listener on an
  * address that is not loopback is refused unless --insecure (docs/design.md
- * principle 6). tls:// addresses and the --cert/--key/--ca/--client-ca
- * options are refused with a message until TLS is built.
+ * principle 6).
+ *
+ * Keep-alive (docs/keep-alive.md): with --connect alone and LSP, a connection
+ * that drops after the handshake is reconnected with backoff and the editor's
+ * state replayed through proxy/lp_keepalive; the editor's stdio stays open.
  */
 #ifndef LSPTAP_PROXY_LP_NETRELAY_H
 #define LSPTAP_PROXY_LP_NETRELAY_H

@@ -259,6 +259,45 @@ static void net_settings(void **state)
     unsetenv("LSPTAP_NET_RECHECK_S");
 }
 
+/* Keep-alive's settings (docs/keep-alive.md): defaults, the file, the
+ * environment winning, a value out of range refused with its range. */
+static void keepalive_settings(void **state)
+{
+    (void)state;
+    struct lp_config c;
+    char warn[1024];
+    const char *vars[] = {"LSPTAP_KEEPALIVE", "LSPTAP_KEEPALIVE_MAX_MB", "LSPTAP_RESTART_MAX",
+                          "LSPTAP_RESTART_WINDOW_S", "LSPTAP_RECONNECT_MS"};
+    for (size_t i = 0; i < 5; i++)
+        unsetenv(vars[i]);
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.keepalive, 1);
+    assert_int_equal(c.keepalive_max, (uint64_t)64 << 20);
+    assert_int_equal(c.restart_max, 5);
+    assert_int_equal(c.restart_window_s, 300);
+    assert_int_equal(c.reconnect_ms, 30000);
+    write_config("{\"keepalive\": \"off\", \"restart_max\": 2, \"restart_window_s\": 0, "
+                 "\"reconnect_ms\": 500, \"keepalive_max_mb\": 8}");
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.keepalive, 0);
+    assert_int_equal(c.restart_max, 2);
+    assert_int_equal(c.restart_window_s, 300);
+    assert_int_equal(c.reconnect_ms, 500);
+    assert_int_equal(c.keepalive_max, (uint64_t)8 << 20);
+    assert_non_null(strstr(warn, "\"restart_window_s\" is 0, out of range (allowed 1 to 86400)"));
+    setenv("LSPTAP_KEEPALIVE", "on", 1);
+    setenv("LSPTAP_RESTART_MAX", "1001", 1);
+    setenv("LSPTAP_RECONNECT_MS", "0", 1);
+    lp_config_load(&c, warn, sizeof warn);
+    assert_int_equal(c.keepalive, 1);
+    assert_int_equal(c.restart_max, 2);
+    assert_int_equal(c.reconnect_ms, 0);
+    assert_non_null(
+        strstr(warn, "LSPTAP_RESTART_MAX=1001 is out of range (allowed 0 to 1000); using 2."));
+    for (size_t i = 0; i < 5; i++)
+        unsetenv(vars[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +311,7 @@ int main(void)
         cmocka_unit_test(url_passwords_are_redacted),
         cmocka_unit_test(buffer_parses_as_the_file_does),
         cmocka_unit_test(net_settings),
+        cmocka_unit_test(keepalive_settings),
     };
     return cmocka_run_group_tests_name("config", tests, setup, teardown);
 }

@@ -607,6 +607,44 @@ static void test_dropped_lines_warn(void **state)
     li_stats_free(st);
 }
 
+/* Keep-alive's events (docs/keep-alive.md) are shown by the table and kept
+ * in the JSON; handshake supervision's `replayed` (no documents) is not. */
+static void test_keepalive_events(void **state)
+{
+    (void)state;
+    const char *path = variant(
+        "kept.jsonl", 3,
+        "{\"t_us\":5,\"event\":\"replayed\",\"messages\":3,\"bytes\":900}\n"
+        "{\"t_us\":10,\"event\":\"server_lost\",\"why\":\"the connection to h:1 dropped\","
+        "\"documents\":2,\"inflight\":1,\"pending_s2c\":0,\"losses\":1}\n"
+        "{\"t_us\":20,\"event\":\"reconnect\",\"target\":\"h:1\",\"attempts\":3,\"ms\":240}\n"
+        "{\"t_us\":30,\"event\":\"replayed\",\"bodies\":4,\"documents\":2,\"resent\":1,"
+        "\"failed\":0,\"cancelled\":0,\"forgotten\":0,\"held\":0,\"ms\":260}\n"
+        "{\"t_us\":40,\"event\":\"crash_loop\",\"why\":\"lost too often\",\"losses\":6,"
+        "\"window_s\":300,\"inflight\":[],\"last_messages\":[]}\n",
+        "");
+    struct li_stats *st;
+    char err[256];
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    json_t *o = li_stats_json(st);
+    assert_int_equal(json_array_size(json_object_get(o, "keepalive")), 4);
+    json_decref(o);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(st, mem);
+    fclose(mem);
+    assert_non_null(strstr(text,
+                           "kept     lost: the connection to h:1 dropped (2 documents open, "
+                           "1 requests in flight)\n"
+                           "         reconnected after 240 ms, 3 attempts\n"
+                           "         replayed 2 documents; 1 requests resent, 0 answered with "
+                           "an error, 0 cancelled; back after 260 ms\n"
+                           "         gave up: lost too often\n"));
+    free(text);
+    li_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_ending_server_crash_keeps_stderr_tail),
         cmocka_unit_test(test_ending_unfinished_and_spawn_failed),
         cmocka_unit_test(test_dropped_lines_warn),
+        cmocka_unit_test(test_keepalive_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

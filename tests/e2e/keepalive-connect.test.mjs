@@ -1,0 +1,284 @@
+// Keep-alive through `lsptap relay --connect` (docs/keep-alive.md): the
+// editor is VS Code's client library, the server side `lsptap relay --listen
+// ADDR -- gopls` with the real gopls. When the connection drops, the editor's
+// session goes on: lsptap reconnects, replays the editor's state to the new
+// gopls, and the editor's next edit and hover work on the same connection.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  childEnv,
+  childPids,
+  collect,
+  copyExample,
+  freePort,
+  lsptapBin,
+  pidAlive,
+  realGopls,
+  sleep,
+  spawnTracked,
+  standIn,
+  tempDir,
+  withTimeout,
+} from './lib/env.mjs';
+import { makeCerts } from './lib/certs.mjs';
+import { startEditor } from './lib/lsp.mjs';
+import { listeningAt, MAIN } from './lib/relay.mjs';
+import { findSession, readSession, validateSession } from './lib/session.mjs';
+
+const peers = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers');
+
+// main.go, 0-based: line 11 is "// shout adds emphasis; ...", line 19 calls
+// shout at character 14.
+const SHOUT_CALL = { line: 19, character: 15 };
+const EDIT_AT = { line: 11, character: 14 }; // after "// shout adds "
+
+async function waitFor(what, cond, ms = 30000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function startListener(t, ws, addr, sessions) {
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', addr, '--', realGopls()], {
+    cwd: ws,
+    env: childEnv({ LSPTAP_DIR: sessions }),
+  });
+  listener.err = collect(listener.stderr);
+  return listener;
+}
+
+// Hover on the call of shout until it answers with text containing `want`.
+async function hoverSees(ed, want, ms = 60000) {
+  return waitFor(`a hover showing ${want}`, async () => {
+    const h = await ed.request('textDocument/hover', { textDocument: { uri: ed.uri(MAIN) }, position: SHOUT_CALL }, 30000);
+    return h && JSON.stringify(h).includes(want) ? h : null;
+  }, ms);
+}
+
+async function openMain(ed, ws) {
+  const init = await ed.initialize();
+  assert.equal(init.serverInfo?.name, 'gopls');
+  ed.notify('initialized', {});
+  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
+  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
+}
+
+function editMain(ed, version, text) {
+  ed.notify('textDocument/didChange', {
+    textDocument: { uri: ed.uri(MAIN), version },
+    contentChanges: [{ range: { start: EDIT_AT, end: EDIT_AT }, text }],
+  });
+}
+
+test('relay --connect: gopls behind the listener killed; the editor edits and hovers on, the second hover sees the edit', { timeout: 180000 }, async (t) => {
+  const ws = copyExample(t);
+  const listener = startListener(t, ws, '127.0.0.1:0', tempDir(t));
+  const addr = await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: ws, env: childEnv({ LSPTAP_DIR: sessions }) });
+  await openMain(ed, ws);
+  const first = await hoverSees(ed, 'shout adds emphasis');
+  assert.ok(!JSON.stringify(first).includes('LOUD'));
+
+  // A request in flight when the server goes: its answer, or an error the
+  // editor retries on (ContentModified, RequestCancelled), never silence.
+  const gopls = await waitFor('the listener\'s gopls', () => childPids(listener.pid)[0]);
+  const inflight = ed.request('textDocument/documentSymbol', { textDocument: { uri: ed.uri(MAIN) } }, 60000).then(
+    (r) => ({ result: r }),
+    (e) => ({ error: e }),
+  );
+  process.kill(gopls, 'SIGKILL');
+  editMain(ed, 2, 'LOUD ');
+  const second = await hoverSees(ed, 'shout adds LOUD emphasis');
+  assert.ok(second);
+  const done = await withTimeout(inflight, 60000, 'the request in flight at the kill');
+  if (done.error) assert.ok([-32801, -32800].includes(done.error.code), `retryable error, got ${done.error.message}`);
+  else assert.ok(Array.isArray(done.result), JSON.stringify(done.result));
+
+  // The user was told, in the protocol and on stderr.
+  const told = ed.logs.find((l) => l.type === 2 && /^lsptap: the connection to 127\.0\.0\.1:\d+ dropped.*; reconnected and reopened 1 document in \d+ ms/.test(l.message));
+  assert.ok(told, JSON.stringify(ed.logs.filter((l) => /lsptap/.test(l.message))));
+  assert.match(ed.stderr.text(), /lsptap: the connection to 127\.0\.0\.1:\d+ dropped.*; reconnected and reopened 1 document in \d+ ms/);
+  // The same connection all along: no second initialize reached the editor.
+  assert.equal(ed.received.filter((m) => m.result && m.result.serverInfo).length, 1);
+
+  const st = await ed.shutdown();
+  assert.deepEqual(st, { code: 0, signal: null }, ed.stderr.text());
+  const s = validateSession(findSession(sessions));
+  const names = s.events.map((e) => e.event);
+  for (const n of ['server_lost', 'reconnect', 'replayed']) assert.ok(names.includes(n), `${n} in ${names}`);
+  const rp = s.events.find((e) => e.event === 'replayed');
+  assert.equal(rp.documents, 1);
+  assert.ok(rp.bodies >= 3, JSON.stringify(rp));
+  assert.ok(pidAlive(listener.pid), 'the listener serves on');
+});
+
+test('the gopls stand-in with -remote=ADDR (as VS Code starts it): the session survives the remote gopls being killed', { timeout: 180000 }, async (t) => {
+  const ws = copyExample(t);
+  const listener = startListener(t, ws, '127.0.0.1:0', tempDir(t));
+  const addr = await listeningAt(listener);
+  const ed = startEditor(t, standIn(), [`-remote=${addr}`], { workspace: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  await openMain(ed, ws);
+  await hoverSees(ed, 'shout adds emphasis');
+  const gopls = await waitFor('the listener\'s gopls', () => childPids(listener.pid)[0]);
+  process.kill(gopls, 'SIGKILL');
+  editMain(ed, 2, 'LOUD ');
+  await hoverSees(ed, 'shout adds LOUD emphasis');
+  assert.ok(ed.logs.some((l) => l.type === 2 && /^lsptap: the connection to .* dropped.*; reconnected and reopened 1 document/.test(l.message)));
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+});
+
+test('relay --connect tls://: gopls behind a TLS listener killed; the new connection passes TLS again and the session goes on', { timeout: 180000 }, async (t) => {
+  const certs = makeCerts(t);
+  const ws = copyExample(t);
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
+    '--cert', certs.file('server'), '--key', certs.file('server', 'key'), '--client-ca', certs.file('ca'),
+    '--', realGopls()], { cwd: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
+  const port = (await listeningAt(listener)).split(':').pop();
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${port}`, '--ca', certs.file('ca'),
+    '--cert', certs.file('client'), '--key', certs.file('client', 'key')], { workspace: ws, env: childEnv({ LSPTAP_DIR: sessions }) });
+  await openMain(ed, ws);
+  await hoverSees(ed, 'shout adds emphasis');
+  const gopls = await waitFor('the listener\'s gopls', () => childPids(listener.pid)[0]);
+  process.kill(gopls, 'SIGKILL');
+  editMain(ed, 2, 'LOUD ');
+  await hoverSees(ed, 'shout adds LOUD emphasis');
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+  const s = readSession(findSession(sessions));
+  // One TLS handshake per connection: the first and the reconnection.
+  assert.ok(s.events.filter((e) => e.event === 'tls').length >= 2, JSON.stringify(s.events.map((e) => e.event)));
+  assert.ok(s.events.some((e) => e.event === 'replayed' && e.documents === 1));
+});
+
+test('relay --connect: the listener itself restarted; lsptap reconnects with backoff, saying why it cannot yet', { timeout: 180000 }, async (t) => {
+  const ws = copyExample(t);
+  const port = await freePort();
+  const addr = `127.0.0.1:${port}`;
+  let listener = startListener(t, ws, addr, tempDir(t));
+  await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
+    workspace: ws,
+    env: childEnv({ LSPTAP_DIR: sessions, LSPTAP_RECONNECT_MS: '120000' }),
+  });
+  await openMain(ed, ws);
+  await hoverSees(ed, 'shout adds emphasis');
+
+  process.kill(-listener.pid, 'SIGKILL');
+  await withTimeout(listener.exited, 20000, 'the listener\'s end');
+  // While nothing listens, lsptap says so, and netcheck says why.
+  await waitFor('the failed reconnection on stderr', () => /reconnecting to 127\.0\.0\.1:\d+ failed: connection refused/.test(ed.stderr.text()));
+  await waitFor('netcheck\'s report', () => /lsptap: netcheck: +transport +fail +connection refused/.test(ed.stderr.text()));
+  editMain(ed, 2, 'LOUD ');
+  listener = startListener(t, ws, addr, tempDir(t));
+  await listeningAt(listener);
+  await hoverSees(ed, 'shout adds LOUD emphasis', 90000);
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+  const s = readSession(findSession(sessions));
+  // The last reconnection is the one to the new listener, after failed
+  // attempts. (An earlier one may have reached the dying listener's socket,
+  // which the kernel still completed a handshake on, and dropped at once.)
+  const rc = s.events.filter((e) => e.event === 'reconnect').at(-1);
+  assert.ok(rc && rc.attempts >= 2, JSON.stringify(rc));
+  assert.ok(s.events.some((e) => e.event === 'connect_failed'));
+  assert.ok(s.events.some((e) => e.event === 'netcheck'));
+});
+
+test('relay --connect: requests in flight at the drop: the safe one answered by the new server, the command told to run again', { timeout: 60000 }, async (t) => {
+  // peers/forgetful.mjs exits at the first hover, with it and a command in
+  // flight; its successor answers.
+  const mark = path.join(tempDir(t), 'dropped');
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'forgetful.mjs')], {
+    env: childEnv({ LSPTAP_DIR: tempDir(t), PEER_MARK: mark }),
+  });
+  const addr = await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: tempDir(t), env: childEnv({ LSPTAP_DIR: sessions }) });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  const settle = (p) => p.then((r) => ({ result: r }), (e) => ({ error: e }));
+  const cmd = settle(ed.request('workspace/executeCommand', { command: 'gopls.tidy', arguments: [] }, 30000));
+  const hover = settle(ed.request('textDocument/hover', { textDocument: { uri: ed.uri('a.go') }, position: { line: 0, character: 0 } }, 30000));
+  const h = await hover;
+  assert.ok(!h.error, h.error && h.error.message);
+  assert.equal(h.result.contents, 'answered by a new server');
+  assert.ok(fs.existsSync(mark), 'the first server did drop');
+  const c = await cmd;
+  assert.equal(c.error?.code, -32803, JSON.stringify(c));
+  assert.match(c.error.message, /^lsptap: the server was lost while running the command; reconnected; run it again/);
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+  const rp = readSession(findSession(sessions)).events.find((e) => e.event === 'replayed');
+  assert.equal(rp.resent, 1);
+  assert.equal(rp.failed, 1);
+});
+
+test('relay --connect: a target that drops every time ends after restart_max, with the forensics', { timeout: 120000 }, async (t) => {
+  // The server answers initialize, then exits (peers/drops.mjs); the
+  // listener starts a new one for every connection.
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'drops.mjs')], {
+    env: childEnv({ LSPTAP_DIR: tempDir(t) }),
+  });
+  const addr = await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
+    workspace: tempDir(t),
+    env: childEnv({ LSPTAP_DIR: sessions, LSPTAP_RESTART_MAX: '2' }),
+  });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri('a.go'), languageId: 'go', version: 1, text: 'package a\n' } });
+  // Never answered by this server, and safe to resend: in flight through
+  // every loss.
+  const never = ed.conn.sendRequest('textDocument/hover', { textDocument: { uri: ed.uri('a.go') }, position: { line: 0, character: 0 } }).then(
+    (r) => ({ result: r }),
+    (e) => ({ error: e }),
+  );
+  const st = await withTimeout(ed.child.exited, 60000, 'lsptap ending after the crash loop');
+  assert.equal(st.code, 1, ed.stderr.text());
+  const err = ed.stderr.text();
+  assert.match(err, /the 3rd time within 300 s \(restart_max is 2\); the session ends\./);
+  assert.match(err, /lsptap: requests still waiting for an answer:\nlsptap: {3}textDocument\/hover \(id \d+\)/);
+  assert.match(err, /lsptap: the last messages, oldest first:/);
+  // Two reconnections were made and replayed before the third loss.
+  assert.equal((err.match(/reconnected and reopened 1 document/g) || []).length, 2, err);
+  const s = readSession(findSession(sessions));
+  const loop = s.events.find((e) => e.event === 'crash_loop');
+  assert.ok(loop, JSON.stringify(s.events.map((e) => e.event)));
+  assert.deepEqual(loop.inflight.map((r) => r.method), ['textDocument/hover']);
+  assert.ok(loop.last_messages.length > 0);
+  assert.equal(s.events.filter((e) => e.event === 'server_lost').length, 2);
+  const r = await withTimeout(never, 10000, 'the request in flight');
+  assert.equal(r.error?.code, -32803, 'the editor learns its request will not be answered');
+  assert.match(r.error.message, /^lsptap: the server was lost too often; the session ends/);
+});
+
+test('relay --connect with LSPTAP_KEEPALIVE=off: a dropped connection ends the session as before', { timeout: 120000 }, async (t) => {
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'drops.mjs')], {
+    env: childEnv({ LSPTAP_DIR: tempDir(t) }),
+  });
+  const addr = await listeningAt(listener);
+  const sessions = tempDir(t);
+  const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
+    workspace: tempDir(t),
+    env: childEnv({ LSPTAP_DIR: sessions, LSPTAP_KEEPALIVE: 'off' }),
+  });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  const st = await withTimeout(ed.child.exited, 30000, 'lsptap ending with the connection');
+  assert.equal(st.code, 0, ed.stderr.text());
+  assert.doesNotMatch(ed.stderr.text(), /keep-alive|reconnect/);
+  const s = readSession(findSession(sessions));
+  assert.ok(!s.events.some((e) => e.event === 'server_lost'));
+});

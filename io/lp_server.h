@@ -35,6 +35,11 @@
 
 struct lp_server;
 
+/* The drain time lsptap's relays give: how long after the server's exit a
+ * process it started may hold its output open before what is left of its
+ * process group is killed. */
+#define LP_SERVER_DRAIN_MS 2000
+
 enum lp_server_ev {
     LP_SERVER_EXIT,      /* it ended: status, or the signal that killed it */
     LP_SERVER_TERMINATE, /* lsptap just sent its process group SIGTERM or SIGKILL */

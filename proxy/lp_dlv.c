@@ -25,7 +25,6 @@
 
 #define ANNOUNCE "DAP server listening at: "
 #define NO_CLIENT_MS 30000 /* vscode-go's own wait for the listening line */
-#define DRAIN_MS 2000
 
 /* ---- the session ---- */
 
@@ -56,7 +55,7 @@ struct dlv {
     int listening, editor_open, server_open;
     uv_connect_t conn;
     uv_timer_t start_timer, no_client;
-    int drained; /* DRAIN_MS passed since dlv exited */
+    int drained; /* the drain time after dlv's exit has passed */
     struct lp_pump c2s, s2c;
     char line[4096];
     size_t line_len;
@@ -241,7 +240,7 @@ static void child_exited(struct dlv *d, int64_t status, int sig)
     maybe_finish(d);
 }
 
-/* DRAIN_MS after dlv's exit: an editor that keeps its socket open waits no
+/* The drain time after dlv's exit: an editor that keeps its socket open waits no
  * longer (maybe_finish), and a process dlv started that still holds its
  * output is killed with what is left of dlv's process group, as the relay
  * does for gopls. */
@@ -252,7 +251,7 @@ static void drain_over(struct dlv *d, const struct lp_server_event *ev)
         say(d,
             "lsptap: dlv exited but its output is still open %d ms later (a process it "
             "started holds it); killing what is left of its process group.\n",
-            DRAIN_MS);
+            LP_SERVER_DRAIN_MS);
         enum li_event name;
         json_t *f = lp_server_event_fields(ev, &name);
         event(d, name, f);
@@ -849,7 +848,7 @@ static void maybe_finish(struct dlv *d)
         int drained = d->stopping || d->drained;
         int done =
             d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) && lp_pump_idle(&d->s2c);
-        /* dlv is gone; an editor that keeps its socket open gets DRAIN_MS. */
+        /* dlv is gone; an editor that keeps its socket open gets LP_SERVER_DRAIN_MS. */
         if (!done && !(drained && d->s2c.src_eof && d->s2c.writes == 0)) return;
     } else if (d->state == ST_UNAVAILABLE) {
         /* Wait for a client to hear why, and for it to hang up. */
@@ -884,7 +883,7 @@ static int spawn_dlv(struct dlv *d, const char *path)
                       .extra_as = d->has_log_pipe ? nfd - 1 : 0},
             .grace_ms = d->cfg.grace_ms,
             .kill_ms = d->cfg.kill_ms,
-            .drain_ms = DRAIN_MS,
+            .drain_ms = LP_SERVER_DRAIN_MS,
             .cb = server_event,
         };
         d->srv.data = d;

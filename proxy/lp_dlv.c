@@ -22,6 +22,7 @@
 #include "io/lp_server.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_serve.h"
+#include "proxy/lp_server_event.h"
 
 #define ANNOUNCE "DAP server listening at: "
 #define NO_CLIENT_MS 30000 /* vscode-go's own wait for the listening line */

@@ -11,7 +11,6 @@
 #include "env/lp_config.h"
 #include "inspect/li_events.h"
 #include "inspect/li_session.h"
-#include "io/lp_server.h"
 #include "proxy/lp_log.h"
 
 /* One recorded session: the inspector, its file (NULL when not recording)
@@ -40,14 +39,6 @@ uint64_t lp_session_now(const struct lp_session *s);
 
 /* An event line now; takes the reference to fields (may be NULL). */
 void lp_session_event(struct lp_session *s, enum li_event ev, json_t *fields);
-
-/* The session event for a server lifecycle event (io/lp_server.h), the
- * same for every relay: "exit" (pid, status, signal, signal_name when a
- * signal ended it), "terminate" (signal as a name, after_ms), and for
- * LP_SERVER_DRAIN "orphans_killed" (pgid), which the owner writes only when
- * it kills what is left of the group. Sets *name; returns the fields (a new
- * reference, NULL when out of memory). */
-json_t *lp_server_event_fields(const struct lp_server_event *ev, enum li_event *name);
 
 /* Names pending requests on stderr, writes the closing lines (with the
  * members of `extra`, borrowed), closes the file and prints the one-line

@@ -1,0 +1,79 @@
+// One server lifecycle (io/lp_server): the dlv stand-in and `relay --listen
+// ADDR -- CMD` run their servers as the gopls relay does, as process group
+// leaders inside lsptap's session, and the SIGTERM and SIGKILL stages reach
+// the whole group (docs/decisions.md, "One server lifecycle").
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import { childEnv, lsptapBin, spawnTracked, collect, tempDir, until, withTimeout } from './lib/env.mjs';
+import { realDlv, startDlv } from './lib/dap.mjs';
+import { listeningAt } from './lib/relay.mjs';
+import { eventsNamed, readSession } from './lib/session.mjs';
+
+// /proc/PID/stat after the command's ')': state ppid pgrp session ...
+const ids = (pid) => {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { pgrp: Number(f[2]), session: Number(f[3]) };
+};
+
+test('dlv stand-in: dlv leads its own process group inside lsptap\'s session (no setsid)', { timeout: 60000 }, async (t) => {
+  const cwd = tempDir(t);
+  const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], { cwd, env: childEnv({ LSPTAP_DLV: realDlv(), LSPTAP_DIR: `${cwd}/s` }) });
+  await dlv.announced;
+  const [pid] = dlv.children;
+  assert.ok(pid, 'the real dlv runs');
+  const server = ids(pid);
+  const tap = ids(dlv.child.pid);
+  assert.equal(server.pgrp, pid, `dlv (pid ${pid}) leads its process group: ${JSON.stringify(server)}`);
+  assert.equal(server.session, tap.session, `dlv is in lsptap's session: dlv ${JSON.stringify(server)}, lsptap ${JSON.stringify(tap)}`);
+});
+
+// The server ignores SIGTERM and what it started holds its stdout: only a
+// SIGKILL to the whole group ends that stdout, and with it the connection.
+test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach the server\'s whole group', { timeout: 60000 }, async (t) => {
+  const sessions = tempDir(t);
+  const script = "trap '' TERM; sleep 1000 & echo ready; while :; do sleep 1; done";
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', '/bin/sh', '-c', script], {
+    env: childEnv({ LSPTAP_DIR: sessions, LSPTAP_GRACE_MS: '100', LSPTAP_KILL_MS: '300' }),
+  });
+  const lerr = collect(listener.stderr);
+  const addr = await listeningAt(listener);
+  const [, host, port] = /^(.*):(\d+)$/.exec(addr);
+  const sock = net.connect({ host, port: Number(port), allowHalfOpen: true });
+  t.after(() => sock.destroy());
+  sock.on('error', () => {});
+  let got = '';
+  let ended = false;
+  sock.on('data', (d) => (got += d.toString('utf8')));
+  sock.on('end', () => (ended = true));
+  await until(() => got.includes('ready\n'), 20000, () => `the server's "ready"; stderr:\n${lerr.text()}`);
+  let pid = 0;
+  t.after(() => {
+    try {
+      if (pid) process.kill(-pid, 'SIGKILL'); // what an unfixed lsptap leaves behind
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  sock.end(); // the editor's EOF: the grace time starts
+  await until(() => {
+    const f = fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
+    if (f && !pid) {
+      const spawn = eventsNamed(readSession(path.join(sessions, f)), 'spawn')[0];
+      if (spawn) pid = spawn.pid;
+    }
+    return ended;
+  }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);
+  const file = path.join(sessions, fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl')));
+  await until(() => /"event":"summary"/.test(fs.readFileSync(file, 'utf8')), 15000, 'the session summary');
+  const s = readSession(file);
+  const terms = eventsNamed(s, 'terminate').map((e) => [e.signal, e.after_ms]);
+  assert.deepEqual(terms, [['SIGTERM', 100], ['SIGKILL', 300]], 'terminate events with the time waited');
+  const [exit] = eventsNamed(s, 'exit');
+  assert.equal(exit.signal, 9, JSON.stringify(exit));
+  assert.equal(exit.signal_name, 'Killed');
+  assert.equal(exit.pid, eventsNamed(s, 'spawn')[0].pid);
+});

@@ -524,8 +524,7 @@ static void give_up(struct relay *r, const char *found)
     sv->held = NULL;
     sv->held_len = 0;
     if (lp_gate_idle(&g->gate) && r->cur == 0 && !sv->init_by_lsptap) g->s2c.filter = NULL;
-    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     lp_rl_finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_rl_now_us(r));
     lp_rl_maybe_finish(r);

@@ -21,6 +21,7 @@
 #include "proxy/lp_gate.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_relay_int.h"
+#include "proxy/lp_server_event.h"
 
 /* One line from another thread (the session writer) for stderr. */
 static pthread_mutex_t notify_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -159,64 +160,46 @@ void lp_rl_event(struct relay *r, enum li_event ev, json_t *fields)
     json_decref(fields);
 }
 
-/* ---- the server's lifecycle ---- */
+/* ---- the server's lifecycle (io/lp_server.h) ---- */
 
-static void kill_child(struct relay *r, int sig)
-{
-    struct gen *g = lp_rl_cur(r);
-    if (g->running) lp_child_kill(&g->proc, sig);
-}
-
-/* The server runs as a process group leader, so SIGKILL can reach what it
- * started too: nothing may outlive the session (docs/design.md principle 4). */
+/* SIGKILL to the generation's process group: nothing may outlive the
+ * session (docs/design.md principle 4). */
 void lp_rl_kill_group(struct gen *g)
 {
-    if (g->pid > 0) kill(-g->pid, SIGKILL);
+    lp_server_kill_group(&g->proc, SIGKILL);
 }
 
-static void grace_fired(uv_timer_t *t)
+/* The editor's input ended: the current server's grace time starts (and a
+ * server started after this, by a repair, gets its own). */
+static void start_grace(struct relay *r)
 {
-    struct relay *r = t->data;
-    if (!lp_rl_cur(r)->running) return;
-    if (!r->term_sent) {
-        r->term_sent = 1;
+    r->grace_started = 1;
+    lp_server_input_closed(&lp_rl_cur(r)->proc);
+}
+
+static void terminating(struct relay *r, const struct lp_server_event *ev)
+{
+    if (ev->signal == SIGTERM)
         lp_rl_say(r,
                   "lsptap: %s did not exit %llu ms after the editor closed its input; "
                   "sending SIGTERM.\n",
-                  r->o->argv[0], (unsigned long long)r->o->cfg->grace_ms);
-        lp_rl_event(r, LI_EV_TERMINATE,
-                    json_pack("{s:s, s:I}", "signal", "SIGTERM", "after_ms",
-                              (json_int_t)r->o->cfg->grace_ms));
-        kill_child(r, SIGTERM);
-        uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
-    } else if (!r->kill_sent) {
-        r->kill_sent = 1;
+                  r->o->argv[0], (unsigned long long)ev->after_ms);
+    else
         lp_rl_say(r, "lsptap: %s ignored SIGTERM for %llu ms; sending SIGKILL.\n", r->o->argv[0],
-                  (unsigned long long)r->o->cfg->kill_ms);
-        lp_rl_event(r, LI_EV_TERMINATE,
-                    json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
-                              (json_int_t)r->o->cfg->kill_ms));
-        kill_child(r, SIGKILL);
-        lp_rl_kill_group(lp_rl_cur(r));
-    }
+                  (unsigned long long)ev->after_ms);
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
+    lp_rl_event(r, name, f);
 }
 
-static void start_grace(struct relay *r)
+static void drain_over(struct relay *r, struct gen *g, const struct lp_server_event *ev)
 {
-    if (r->grace_started || !lp_rl_cur(r)->running) return;
-    r->grace_started = 1;
-    uv_timer_start(&r->grace, grace_fired, r->o->cfg->grace_ms, 0);
-}
-
-void lp_rl_drain_fired(uv_timer_t *t)
-{
-    struct relay *r = t->data;
-    struct gen *g = lp_rl_cur(r);
     struct lp_pump *out = &g->s2c, *err = &g->errp;
+    if (out->src_eof && err->src_eof) return;
     if ((out->paused && !out->src_eof) || (err->paused && !err->src_eof)) {
         /* lsptap stopped reading because the editor is behind: the EOF is
          * still in the pipe, behind data the editor will want. */
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+        lp_server_drain(&g->proc);
         return;
     }
     lp_rl_say(r,
@@ -225,9 +208,11 @@ void lp_rl_drain_fired(uv_timer_t *t)
               r->o->argv[0],
               !out->src_eof && !err->src_eof ? "stdout and stderr are"
                                              : (!out->src_eof ? "stdout is" : "stderr is"),
-              DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
+              LP_SERVER_DRAIN_MS, !out->src_eof && !err->src_eof ? "them" : "it");
     lp_rl_say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
-    lp_rl_event(r, LI_EV_ORPHANS_KILLED, json_pack("{s:i}", "pgid", g->pid));
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
+    lp_rl_event(r, name, f);
     lp_rl_kill_group(g);
     if (!err->src_eof) lp_pump_stop_src(err);
     if (!out->src_eof) {
@@ -238,29 +223,27 @@ void lp_rl_drain_fired(uv_timer_t *t)
     lp_rl_maybe_finish(r);
 }
 
-static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
+static void child_exited(struct gen *g, const struct lp_server_event *ev)
 {
-    struct gen *g = proc->data;
     struct relay *r = g->r;
+    int64_t status = ev->status;
+    int term_signal = ev->signal;
     g->running = 0;
     g->exited = 1;
     g->exit_status = (int)status;
     g->term_signal = term_signal;
-    lp_child_close(proc);
-    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)g->pid, "status", (json_int_t)status);
-    json_object_set_new(f, "signal", term_signal ? json_integer(term_signal) : json_null());
-    if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
     if (g->retired) {
         json_object_set_new(f, "retired", json_true());
-        lp_rl_event(r, LI_EV_EXIT, f);
+        lp_rl_event(r, name, f);
         lp_rl_maybe_finish(r);
         return;
     }
     r->res->exited = 1;
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
-    uv_timer_stop(&r->grace);
-    lp_rl_event(r, LI_EV_EXIT, f);
+    lp_rl_event(r, name, f);
     if (lp_hs_supervising(r) && (r->c2s.src_eof || r->res->editor_gone || !lp_hs_judging(r)))
         lp_hs_end(r, r->sv.state == HS_WAIT_INIT ? "the server ended before initialize"
                                                  : "the editor closed its side");
@@ -273,9 +256,24 @@ static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
                           r->o->argv[0], (int)status);
         return;
     }
-    if (!g->s2c.src_eof || !g->errp.src_eof)
-        uv_timer_start(&r->drain, lp_rl_drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
     lp_rl_maybe_finish(r);
+}
+
+static void server_event(struct lp_server *s, const struct lp_server_event *ev)
+{
+    struct gen *g = s->data;
+    switch (ev->type) {
+    case LP_SERVER_EXIT:
+        child_exited(g, ev);
+        break;
+    case LP_SERVER_TERMINATE:
+        terminating(g->r, ev);
+        break;
+    case LP_SERVER_DRAIN:
+        drain_over(g->r, g, ev);
+        break;
+    }
 }
 
 /* The server's stderr, forwarded as read, except that lsptap's waiting
@@ -307,14 +305,9 @@ static void signal_cb(uv_signal_t *s, int signum)
     if (lp_rl_cur(r)->running) {
         lp_rl_event(r, LI_EV_SIGNAL,
                     json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
-        kill_child(r, signum);
-        /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
-         * that ignores it gets SIGKILL after kill_ms, as at the end of the
-         * grace time. */
-        if (signum == SIGTERM && !r->term_sent) {
-            r->term_sent = r->grace_started = 1;
-            uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
-        }
+        /* A SIGTERM passed on is followed by SIGKILL after kill_ms if the
+         * server ignores it (lp_server_signal). */
+        lp_server_signal(&lp_rl_cur(r)->proc, signum);
         return;
     }
     /* The server is gone and something still holds the relay open (an
@@ -541,8 +534,7 @@ int lp_relay_exit_code(const struct lp_relay_result *r)
     return r->exit_status;
 }
 
-/* One end of a socketpair for each of the server's standard streams, as
- * uv_spawn's UV_CREATE_PIPE made them (gopls sees the same kind of fd);
+/* A socketpair for each of the server's standard streams (lp_server_stdio);
  * lsptap's ends become g->in, g->out and g->err (initialised by the
  * caller). child[] gets the server's ends, -1 where there is none. */
 static int server_fds(struct gen *g, int child[3])
@@ -551,12 +543,8 @@ static int server_fds(struct gen *g, int child[3])
     int rc = 0;
     for (int i = 0; i < 3; i++)
         child[i] = -1;
-    for (int i = 0; i < 3 && !rc; i++) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -errno;
-        child[i] = sv[1];
-        if ((rc = uv_pipe_open(mine[i], sv[0]))) close(sv[0]);
-    }
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = lp_server_stdio(mine[i], &child[i]);
     return rc;
 }
 
@@ -572,15 +560,18 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
     g->proc.data = g;
     rc = server_fds(g, child);
     if (!rc) {
-        struct lp_child_opts co = {
-            .file = o->argv[0],
-            .args = o->argv,
-            .env = env,
-            .cwd = o->cwd,
-            .fd = {child[0], child[1], child[2]},
-            .exit_cb = child_exited,
+        struct lp_server_opts so = {
+            .child = {.file = o->argv[0],
+                      .args = o->argv,
+                      .env = env,
+                      .cwd = o->cwd,
+                      .fd = {child[0], child[1], child[2]}},
+            .grace_ms = o->cfg->grace_ms,
+            .kill_ms = o->cfg->kill_ms,
+            .drain_ms = LP_SERVER_DRAIN_MS,
+            .cb = server_event,
         };
-        rc = lp_child_spawn(r->loop, &g->proc, &co);
+        rc = lp_server_spawn(r->loop, &g->proc, &so);
     }
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0) close(child[i]); /* the server has its copies */
@@ -594,7 +585,8 @@ int lp_rl_spawn_gen(struct relay *r, struct gen *g, char **env)
         return rc;
     }
     g->running = 1;
-    g->pid = g->proc.pid;
+    g->pid = g->proc.child.pid;
+    if (r->grace_started) lp_server_input_closed(&g->proc); /* the editor's input ended */
     json_t *f =
         json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
     if (g->idx) json_object_set_new(f, "restart", json_true());
@@ -645,11 +637,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     for (int fd = 0; fd < 3; fd++)
         saved_fl[fd] = fcntl(fd, F_GETFL);
 
-    uv_timer_init(r->loop, &r->grace);
-    uv_timer_init(r->loop, &r->drain);
     lp_hs_init(r);
-    r->grace.data = r->drain.data = r;
-    uv_unref((uv_handle_t *)&r->drain);
     uv_timer_init(r->loop, &r->say_timer);
     r->say_timer.data = r;
     if (o->netwatch) {
@@ -679,20 +667,14 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         (rc = lp_stdio_open(r->loop, &r->ed_err, 2, 0, &r->err_bridge))) {
         fprintf(stderr, "lsptap: cannot use this process's standard streams: %s\n",
                 uv_strerror(rc));
-        kill_child(r, SIGKILL);
+        lp_rl_kill_group(&r->gen[0]);
     }
 
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
     lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->gen[0].in, hi, lo, &pump_cb,
                  r);
 
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(r->loop, &r->sig[i]);
-        r->sig[i].data = r;
-        uv_signal_start(&r->sig[i], signal_cb, sigs[i]);
-        uv_unref((uv_handle_t *)&r->sig[i]);
-    }
+    lp_server_watch_signals(r->loop, r->sig, signal_cb, r);
 
     lp_pump_start(&r->c2s);
     lp_pump_start(&r->gen[0].s2c);

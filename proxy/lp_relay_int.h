@@ -4,7 +4,7 @@
  *
  * lp_relay.c owns the process-wide state: the loop, the editor's streams,
  * the pumps, each server generation's process and pipes, lsptap's own
- * stderr lines (say), the session's events, the grace and drain timers,
+ * stderr lines (say), the session's events, each server's lifecycle (io/lp_server),
  * signals, the notify async, and the end (maybe_finish). It calls into the
  * supervision at four points: lp_hs_watch_c2s for every chunk the editor
  * sends, lp_hs_s2c_filter as the server's stdout filter while supervising,
@@ -33,15 +33,11 @@
 
 #include "env/lp_env.h"
 #include "inspect/li_events.h"
-#include "io/lp_child.h"
 #include "io/lp_pump.h"
+#include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "proxy/lp_gate.h"
 #include "proxy/lp_relay.h"
-
-/* How long after the server's exit its stdout and stderr may stay open
- * (held by a process it started) before lsptap kills its process group. */
-#define DRAIN_AFTER_EXIT_MS 2000
 
 struct relay;
 
@@ -50,7 +46,7 @@ struct relay;
 struct gen {
     struct relay *r;
     int idx;
-    struct lp_child proc; /* a group leader in our session (lp_child.h says why) */
+    struct lp_server proc; /* a group leader in our session (io/lp_child.h says why) */
     uv_pipe_t in, out, err;
     struct lp_pump s2c, errp;
     struct lp_gate gate; /* message-at-a-time forwarding while s2c.filter is set */
@@ -102,15 +98,14 @@ struct relay {
     struct lp_pump c2s;
     struct gen gen[2];
     int cur;
-    uv_signal_t sig[3];
-    uv_timer_t grace, drain;
+    uv_signal_t sig[LP_SERVER_NSIGNALS];
     struct lp_bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
     char *say_wait;    /* lsptap's lines waiting for the server's stderr to end a line */
     size_t say_wait_len;
     int err_mid_line; /* the server's stderr so far ends inside a line */
     uv_timer_t say_timer;
-    int grace_started, term_sent, kill_sent;
+    int grace_started; /* the editor's input ended: each server's grace time runs */
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
     struct super sv;
@@ -154,9 +149,6 @@ void lp_rl_kill_group(struct gen *g);
 /* Ends the editor's stdout once the current server's stdout has ended and
  * no restart can follow (flushing what g->gate holds, as raw). */
 void lp_rl_finish_output(struct relay *r, struct gen *g);
-/* The drain timer's callback (r->drain): the server exited, its pipes did
- * not end. */
-void lp_rl_drain_fired(uv_timer_t *t);
 /* Ends the relay when everything it waits for is done; safe to call
  * anytime. */
 void lp_rl_maybe_finish(struct relay *r);

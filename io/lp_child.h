@@ -13,7 +13,7 @@
  * session, and so the autogroup, as a direct gopls would have it.
  *
  * The child gets what uv_spawn gave it: the three fds as its stdin,
- * stdout and stderr (nothing else: every other fd of lsptap is
+ * stdout and stderr (and one more fd when asked; nothing else: every other fd of lsptap is
  * close-on-exec), signals 1..31 at their default disposition and none
  * blocked (lsptap ignores SIGPIPE; gopls must not), the environment and
  * working directory asked for. An exec failure is the spawn's error (the
@@ -69,8 +69,8 @@ struct lp_child_opts {
 void lp_child_die_with_parent(pid_t parent);
 
 /* Makes every later fork() of this process run lp_child_die_with_parent in
- * the child (pthread_atfork), for children started by uv_spawn (the dlv
- * stand-in's dlv, `relay --listen`'s commands), which offers no hook of its
+ * the child (pthread_atfork), for children started by uv_spawn (the
+ * servers `lsptap replay` starts), which offers no hook of its
  * own between fork and exec; libuv forks with fork() on Linux. Idempotent,
  * thread-safe. */
 void lp_child_guard_forks(void);

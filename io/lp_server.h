@@ -42,7 +42,7 @@ struct lp_server;
 
 enum lp_server_ev {
     LP_SERVER_EXIT,      /* it ended: status, or the signal that killed it */
-    LP_SERVER_TERMINATE, /* lsptap just sent its process group SIGTERM or SIGKILL */
+    LP_SERVER_TERMINATE, /* SIGTERM or SIGKILL to its group: sent as the callback returns */
     LP_SERVER_DRAIN,     /* drain_ms passed since lp_server_drain (after its exit) */
 };
 

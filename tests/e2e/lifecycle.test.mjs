@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, lsptapBin, spawnTracked, collect, tempDir, until, withTimeout } from './lib/env.mjs';
+import { childEnv, collect, lsptapBin, spawnTracked, tempDir, until } from './lib/env.mjs';
 import { realDlv, startDlv } from './lib/dap.mjs';
 import { listeningAt } from './lib/relay.mjs';
 import { eventsNamed, readSession } from './lib/session.mjs';
@@ -62,8 +62,9 @@ test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach
   await until(() => {
     const f = fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
     if (f && !pid) {
-      const spawn = eventsNamed(readSession(path.join(sessions, f)), 'spawn')[0];
-      if (spawn) pid = spawn.pid;
+      // The session is still being written: only its complete lines.
+      const m = /"event":"spawn"[^\n]*?"pid":(\d+)/.exec(fs.readFileSync(path.join(sessions, f), 'utf8'));
+      if (m) pid = Number(m[1]);
     }
     return ended;
   }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);

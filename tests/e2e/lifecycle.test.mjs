@@ -78,3 +78,49 @@ test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach
   assert.equal(exit.signal_name, 'Killed');
   assert.equal(exit.pid, eventsNamed(s, 'spawn')[0].pid);
 });
+
+// The server exits at the editor's EOF, but what it started still holds its
+// stdout: 2 s later (the drain) that process group is killed and the
+// connection ends, as the stdio relay does for gopls.
+test('relay --listen -- CMD: a process the server started holding its stdout is killed after the drain', { timeout: 60000 }, async (t) => {
+  const sessions = tempDir(t);
+  const script = 'sleep 1000 & echo ready; read x; exit 0';
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', '/bin/sh', '-c', script], {
+    env: childEnv({ LSPTAP_DIR: sessions }),
+  });
+  const lerr = collect(listener.stderr);
+  const [, host, port] = /^(.*):(\d+)$/.exec(await listeningAt(listener));
+  const sock = net.connect({ host, port: Number(port), allowHalfOpen: true });
+  t.after(() => sock.destroy());
+  sock.on('error', () => {});
+  let got = '';
+  let ended = false;
+  sock.on('data', (d) => (got += d.toString('utf8')));
+  sock.on('end', () => (ended = true));
+  await until(() => got.includes('ready\n'), 20000, () => `the server's "ready"; stderr:\n${lerr.text()}`);
+  let pid = 0;
+  t.after(() => {
+    try {
+      if (pid) process.kill(-pid, 'SIGKILL'); // what an unfixed lsptap leaves behind
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  sock.end(); // the server's `read` ends, and the server with it
+  await until(() => {
+    const f = fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
+    if (f && !pid) {
+      const m = /"event":"spawn"[^\n]*?"pid":(\d+)/.exec(fs.readFileSync(path.join(sessions, f), 'utf8'));
+      if (m) pid = Number(m[1]);
+    }
+    return ended;
+  }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);
+  const file = path.join(sessions, fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl')));
+  await until(() => /"event":"summary"/.test(fs.readFileSync(file, 'utf8')), 15000, 'the session summary');
+  const s = readSession(file);
+  const [exit] = eventsNamed(s, 'exit');
+  assert.equal(exit.status, 0, JSON.stringify(exit));
+  assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [exit.pid], 'the server\'s group was killed');
+  assert.deepEqual(eventsNamed(s, 'terminate'), [], 'it exited on its own: no SIGTERM');
+  assert.match(lerr.text(), /exited but its stdout is still open 2000 ms later .*killing what is left of its process group/);
+});

@@ -259,8 +259,8 @@ static void drain_over(struct dlv *d, const struct lp_server_event *ev)
         lp_server_kill_group(&d->srv, SIGKILL);
         uv_stream_t *mine[3] = {(uv_stream_t *)&d->ch_out, (uv_stream_t *)&d->ch_err,
                                 (uv_stream_t *)&d->ch_log};
-        for (int i = 0; i < 2 + d->has_log_pipe; i++) {
-            if (uv_is_closing((uv_handle_t *)mine[i])) continue;
+        for (int i = 0; i < 3; i++) {
+            if ((i == 2 && !d->has_log_pipe) || uv_is_closing((uv_handle_t *)mine[i])) continue;
             uv_read_stop(mine[i]);
             if (mine[i]->read_cb == on_announce_read && d->line_len) {
                 emit_log(d, d->line, d->line_len);

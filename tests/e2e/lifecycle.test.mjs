@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, collect, lsptapBin, spawnTracked, tempDir, until } from './lib/env.mjs';
-import { realDlv, startDlv } from './lib/dap.mjs';
+import { childEnv, collect, lsptapBin, spawnTracked, tempDir, until, withTimeout } from './lib/env.mjs';
+import { connectClient, realDlv, startDlv } from './lib/dap.mjs';
 import { listeningAt } from './lib/relay.mjs';
-import { eventsNamed, readSession } from './lib/session.mjs';
+import { eventsNamed, findSession, readSession } from './lib/session.mjs';
 
 // /proc/PID/stat after the command's ')': state ppid pgrp session ...
 const ids = (pid) => {
@@ -123,4 +123,27 @@ test('relay --listen -- CMD: a process the server started holding its stdout is 
   assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [exit.pid], 'the server\'s group was killed');
   assert.deepEqual(eventsNamed(s, 'terminate'), [], 'it exited on its own: no SIGTERM');
   assert.match(lerr.text(), /exited but its stdout is still open 2000 ms later .*killing what is left of its process group/);
+});
+
+// A dlv that fails at start and leaves a process holding its stdout and
+// stderr: the stand-in still answers the editor, and 2 s after dlv's exit
+// kills what is left of dlv's group, so it ends when the editor hangs up
+// (it used to wait for those pipes forever).
+test('dlv stand-in: dlv exits while a process it started holds its output: that group is killed after the drain', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const fake = path.join(dir, 'dlv');
+  fs.writeFileSync(fake, '#!/bin/sh\nsleep 1000 &\necho "could not launch process: simulated failure" >&2\nexit 3\n', { mode: 0o755 });
+  const dlv = startDlv(t, ['dap', '--listen=127.0.0.1:0', '--log-dest=3'], { cwd: dir, env: childEnv({ LSPTAP_DLV: fake, LSPTAP_DIR: `${dir}/s` }) });
+  const where = await dlv.announced;
+  const { dc, hangUp } = await connectClient(t, where.port);
+  const err = await withTimeout(dc.initializeRequest().then(() => null, (e) => e), 30000, 'the initialize response');
+  assert.ok(err, 'initialize fails: dlv is gone');
+  await withTimeout(dc.disconnectRequest({}), 10000, 'disconnect answered');
+  hangUp();
+  const exit = await withTimeout(dlv.child.exited, 30000, `lsptap exit; stderr:\n${dlv.stderr.text()}`);
+  assert.deepEqual(exit, { code: 3, signal: null }, dlv.stderr.text());
+  assert.match(dlv.stderr.text(), /dlv exited but its output is still open 2000 ms later .*killing what is left of its process group/);
+  const s = readSession(findSession(`${dir}/s`));
+  const [ex] = eventsNamed(s, 'exit');
+  assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [ex.pid], 'dlv\'s group was killed');
 });

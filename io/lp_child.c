@@ -9,8 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "io/lp_pump.h"
-
 extern char **environ;
 
 static void reap(struct lp_child *c)
@@ -67,13 +65,14 @@ void lp_child_guard_forks(void)
 
 /* The child's side of fork(): only async-signal-safe calls. An error is
  * its errno on ep, then exit 127. */
-static void child(const struct lp_child_opts *o, const int hi[3], char **env, int ep, pid_t parent)
+static void child(const struct lp_child_opts *o, const int hi[4], char **env, int ep, pid_t parent)
 {
     int err;
     lp_child_die_with_parent(parent);
     setpgid(0, 0); /* its own group, led by itself; the parent does it too */
     for (int i = 0; i < 3; i++)
         if (dup2(hi[i], i) < 0) goto fail;
+    if (hi[3] >= 0 && dup2(hi[3], o->extra_as) < 0) goto fail;
     if (o->cwd && chdir(o->cwd)) goto fail;
     /* What uv_spawn did: signals 1..31 to their default (lsptap ignores
      * SIGPIPE; its handlers would not survive exec anyway), none blocked.
@@ -101,13 +100,17 @@ fail:
  * its two internal signals ignored in the child, and exec keeps that. */
 static int spawn(struct lp_child *c, const struct lp_child_opts *o)
 {
-    int ep[2], hi[3] = {-1, -1, -1}, err = 0;
+    int ep[2], hi[4] = {-1, -1, -1, -1}, err = 0;
+    int extra = o->extra_as > 2;
     if (pipe2(ep, O_CLOEXEC)) return errno;
-    /* The fds move above 2 first, so that no dup2 in the child clobbers
-     * one a later dup2 still needs (an fd of ours may be 0..2 when lsptap
-     * was started with a standard stream closed). */
-    for (int i = 0; i < 3 && !err; i++)
-        if ((hi[i] = fcntl(o->fd[i], F_DUPFD_CLOEXEC, 3)) < 0) err = errno;
+    /* The fds move above 2 (and above the extra fd's place) first, so that
+     * no dup2 in the child clobbers one a later dup2 still needs (an fd of
+     * ours may be 0..2 when lsptap was started with a standard stream
+     * closed). */
+    int lowest = extra ? o->extra_as + 1 : 3;
+    for (int i = 0; i < 3 + extra && !err; i++)
+        if ((hi[i] = fcntl(i < 3 ? o->fd[i] : o->extra_fd, F_DUPFD_CLOEXEC, lowest)) < 0)
+            err = errno;
     char **env = o->env ? o->env : environ;
     pid_t pid = -1;
     if (!err) {
@@ -123,7 +126,7 @@ static int spawn(struct lp_child *c, const struct lp_child_opts *o)
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     close(ep[1]);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (hi[i] >= 0) close(hi[i]);
     if (pid > 0) {
         setpgid(pid, pid); /* both sides, so that no kill(-pid) can miss the group */
@@ -146,8 +149,10 @@ static int spawn(struct lp_child *c, const struct lp_child_opts *o)
 int lp_child_spawn(uv_loop_t *loop, struct lp_child *c, const struct lp_child_opts *o)
 {
     void *data = c->data;
+    uv_close_cb closed = c->closed;
     memset(c, 0, sizeof *c);
     c->data = data;
+    c->closed = closed;
     c->exit_cb = o->exit_cb;
     int rc = uv_signal_init(loop, &c->sigchld);
     if (rc) return rc;
@@ -155,12 +160,12 @@ int lp_child_spawn(uv_loop_t *loop, struct lp_child *c, const struct lp_child_op
     /* Watching starts before the spawn, so that a child that ends at once
      * is not missed. */
     if ((rc = uv_signal_start(&c->sigchld, on_sigchld, SIGCHLD))) {
-        lp_close_once((uv_handle_t *)&c->sigchld);
+        lp_child_close(c);
         return rc;
     }
     int err = spawn(c, o);
     if (err) {
-        lp_close_once((uv_handle_t *)&c->sigchld);
+        lp_child_close(c);
         return -err;
     }
     c->running = 1;
@@ -175,5 +180,6 @@ int lp_child_kill(struct lp_child *c, int sig)
 
 void lp_child_close(struct lp_child *c)
 {
-    if (c->sigchld.loop) lp_close_once((uv_handle_t *)&c->sigchld);
+    uv_handle_t *h = (uv_handle_t *)&c->sigchld;
+    if (h->loop && !uv_is_closing(h)) uv_close(h, c->closed);
 }

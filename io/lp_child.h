@@ -13,7 +13,7 @@
  * session, and so the autogroup, as a direct gopls would have it.
  *
  * The child gets what uv_spawn gave it: the three fds as its stdin,
- * stdout and stderr (nothing else: every other fd of lsptap is
+ * stdout and stderr (and one more fd when asked; nothing else: every other fd of lsptap is
  * close-on-exec), signals 1..31 at their default disposition and none
  * blocked (lsptap ignores SIGPIPE; gopls must not), the environment and
  * working directory asked for. An exec failure is the spawn's error (the
@@ -46,7 +46,8 @@ struct lp_child {
     pid_t pid;           /* also its process group id; 0 before a spawn succeeded */
     int running;         /* spawned and not yet reaped */
     lp_child_exit_cb exit_cb;
-    void *data; /* the owner's */
+    void *data;         /* the owner's; kept by lp_child_spawn */
+    uv_close_cb closed; /* the owner's, kept by lp_child_spawn: sigchld's close callback */
 };
 
 struct lp_child_opts {
@@ -55,6 +56,9 @@ struct lp_child_opts {
     char **env;       /* NULL: lsptap's environment */
     const char *cwd;  /* NULL: lsptap's */
     int fd[3];        /* the child's stdin, stdout, stderr; lsptap keeps (and closes) them */
+    /* With extra_as > 2, extra_fd becomes the child's fd extra_as too (dlv's
+     * --log-dest pipe); lsptap keeps (and closes) it. 0: none. */
+    int extra_fd, extra_as;
     lp_child_exit_cb exit_cb;
 };
 
@@ -65,23 +69,24 @@ struct lp_child_opts {
 void lp_child_die_with_parent(pid_t parent);
 
 /* Makes every later fork() of this process run lp_child_die_with_parent in
- * the child (pthread_atfork), for children started by uv_spawn (the dlv
- * stand-in's dlv, `relay --listen`'s commands), which offers no hook of its
+ * the child (pthread_atfork), for children started by uv_spawn (the
+ * servers `lsptap replay` starts), which offers no hook of its
  * own between fork and exec; libuv forks with fork() on Linux. Idempotent,
  * thread-safe. */
 void lp_child_guard_forks(void);
 
 /* Starts the child. Returns 0, or a negative errno (from setting up, or
- * from the exec) with nothing left running; c->sigchld is then closed
- * (lp_close_once) and the loop runs its close callback as usual. */
+ * from the exec) with nothing left running; c->sigchld is then closing
+ * (with c->closed) unless it could not even be initialised (then
+ * c->sigchld.loop is NULL). */
 int lp_child_spawn(uv_loop_t *loop, struct lp_child *c, const struct lp_child_opts *o);
 
 /* kill(2) to the child while it runs; 0 or a negative errno (-ESRCH once
  * it was reaped). */
 int lp_child_kill(struct lp_child *c, int sig);
 
-/* Closes c->sigchld (idempotent). After this no exit_cb comes: the child,
- * if still running, is left to its process group's fate. */
+/* Closes c->sigchld (idempotent; with c->closed). After this no exit_cb
+ * comes: the child, if still running, is left to its process group's fate. */
 void lp_child_close(struct lp_child *c);
 
 #endif

@@ -18,15 +18,15 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
-#include "io/lp_child.h"
 #include "io/lp_pump.h"
+#include "io/lp_server.h"
 #include "netcheck/ln_hostport.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_serve.h"
+#include "proxy/lp_server_event.h"
 
 #define ANNOUNCE "DAP server listening at: "
 #define NO_CLIENT_MS 30000 /* vscode-go's own wait for the listening line */
-#define DRAIN_MS 2000
 
 /* ---- the session ---- */
 
@@ -47,7 +47,7 @@ struct dlv {
     char **child_argv;
     uv_loop_t *loop;
     enum state state;
-    uv_process_t proc;
+    struct lp_server srv; /* dlv: its lifecycle (io/lp_server.h) */
     uv_pipe_t ch_out, ch_err, ch_log;
     int has_log_pipe;
     int ch_open; /* child streams not yet at EOF */
@@ -56,15 +56,14 @@ struct dlv {
     uv_tcp_t listener, editor, server;
     int listening, editor_open, server_open;
     uv_connect_t conn;
-    uv_timer_t start_timer, grace, no_client, drain;
+    uv_timer_t start_timer, no_client;
+    int drained; /* the drain time after dlv's exit has passed */
     struct lp_pump c2s, s2c;
     char line[4096];
     size_t line_len;
     int announced;
     char dlv_addr[300];
     char our_addr[300];
-    int running, exited, exit_status, term_signal;
-    int grace_started, term_sent;
     size_t writes; /* our own writes in flight */
     char err_tail[2048];
     size_t err_tail_len;
@@ -79,7 +78,7 @@ struct dlv {
     int64_t reply_seq;
     int finishing;
     int listen_failed; /* lsptap could not listen where the editor asked */
-    uv_signal_t sig[3];
+    uv_signal_t sig[LP_SERVER_NSIGNALS];
     int stopping; /* a signal asked us to end: listen no more */
 };
 
@@ -184,11 +183,6 @@ static void emit_log(struct dlv *d, const char *p, size_t n)
 
 /* ---- the child ---- */
 
-static void kill_group(struct dlv *d, int sig)
-{
-    if (d->proc.pid > 0) kill(-d->proc.pid, sig);
-}
-
 static void go_listen(struct dlv *d);
 static void reach_editor(struct dlv *d);
 
@@ -225,23 +219,11 @@ static void last_err_line(struct dlv *d, char *out, size_t len)
     out[n] = '\0';
 }
 
-static void drain_fired(uv_timer_t *t)
-{
-    maybe_finish(t->data);
-}
+static void child_stream_ended(struct dlv *d, uv_stream_t *s);
+static void on_announce_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
-static void child_exited(uv_process_t *p, int64_t status, int sig)
+static void child_exited(struct dlv *d, int64_t status, int sig)
 {
-    struct dlv *d = p->data;
-    d->running = 0;
-    d->exited = 1;
-    d->exit_status = (int)status;
-    d->term_signal = sig;
-    uv_timer_stop(&d->grace);
-    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)p->pid, "status", (json_int_t)status);
-    json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
-    event(d, LI_EV_EXIT, f);
-    lp_close_once((uv_handle_t *)p);
     const char *where = d->a.client_addr ? "dialed lsptap" : "said where it listens";
     if (d->state == ST_STARTING && !d->announced) {
         char last[512];
@@ -256,43 +238,73 @@ static void child_exited(uv_process_t *p, int64_t status, int sig)
     if (d->state == ST_LISTENING)
         unavailable(d, "dlv %s %d before the editor connected",
                     sig ? "was killed by signal" : "exited with status", sig ? sig : (int)status);
-    if (!uv_is_active((uv_handle_t *)&d->drain))
-        uv_timer_start(&d->drain, drain_fired, DRAIN_MS, 0);
+    lp_server_drain(&d->srv);
     maybe_finish(d);
+}
+
+/* The drain time after dlv's exit: an editor that keeps its socket open waits no
+ * longer (maybe_finish), and a process dlv started that still holds its
+ * output is killed with what is left of dlv's process group, as the relay
+ * does for gopls. */
+static void drain_over(struct dlv *d, const struct lp_server_event *ev)
+{
+    d->drained = 1;
+    if (d->ch_open > 0) {
+        say(d,
+            "lsptap: dlv exited but its output is still open %d ms later (a process it "
+            "started holds it); killing what is left of its process group.\n",
+            LP_SERVER_DRAIN_MS);
+        enum li_event name;
+        json_t *f = lp_server_event_fields(ev, &name);
+        event(d, name, f);
+        lp_server_kill_group(&d->srv, SIGKILL);
+        uv_stream_t *mine[3] = {(uv_stream_t *)&d->ch_out, (uv_stream_t *)&d->ch_err,
+                                (uv_stream_t *)&d->ch_log};
+        for (int i = 0; i < 3; i++) {
+            if ((i == 2 && !d->has_log_pipe) || uv_is_closing((uv_handle_t *)mine[i])) continue;
+            uv_read_stop(mine[i]);
+            if (mine[i]->read_cb == on_announce_read && d->line_len) {
+                emit_log(d, d->line, d->line_len);
+                d->line_len = 0;
+            }
+            child_stream_ended(d, mine[i]);
+        }
+    }
+    maybe_finish(d);
+}
+
+static void server_event(struct lp_server *s, const struct lp_server_event *ev)
+{
+    struct dlv *d = s->data;
+    enum li_event name;
+    switch (ev->type) {
+    case LP_SERVER_EXIT:
+        event(d, LI_EV_EXIT, lp_server_event_fields(ev, &name));
+        child_exited(d, ev->status, ev->signal);
+        break;
+    case LP_SERVER_TERMINATE:
+        if (ev->why == LP_SERVER_GRACE)
+            say(d,
+                "lsptap: dlv did not exit %llu ms after the editor disconnected; sending "
+                "SIGTERM.\n",
+                (unsigned long long)ev->after_ms);
+        else if (ev->why == LP_SERVER_IGNORED)
+            say(d, "lsptap: dlv ignored SIGTERM; sending SIGKILL.\n");
+        event(d, LI_EV_TERMINATE, lp_server_event_fields(ev, &name));
+        break;
+    case LP_SERVER_DRAIN:
+        drain_over(d, ev);
+        break;
+    }
 }
 
 static void start_timeout(uv_timer_t *t)
 {
     struct dlv *d = t->data;
     if (d->announced) return;
-    kill_group(d, SIGKILL);
+    lp_server_kill_group(&d->srv, SIGKILL);
     unavailable(d, "dlv did not say where it listens within %llu ms, so it was stopped",
                 (unsigned long long)d->cfg.dlv_start_ms);
-}
-
-static void grace_fired(uv_timer_t *t)
-{
-    struct dlv *d = t->data;
-    if (!d->running) return;
-    if (!d->term_sent) {
-        d->term_sent = 1;
-        say(d,
-            "lsptap: dlv did not exit %llu ms after the editor disconnected; sending "
-            "SIGTERM.\n",
-            (unsigned long long)d->cfg.grace_ms);
-        uv_process_kill(&d->proc, SIGTERM);
-        uv_timer_start(&d->grace, grace_fired, d->cfg.kill_ms, 0);
-    } else {
-        say(d, "lsptap: dlv ignored SIGTERM; sending SIGKILL.\n");
-        kill_group(d, SIGKILL);
-    }
-}
-
-static void start_grace(struct dlv *d)
-{
-    if (d->grace_started || !d->running) return;
-    d->grace_started = 1;
-    uv_timer_start(&d->grace, grace_fired, d->cfg.grace_ms, 0);
 }
 
 /* SIGINT, SIGTERM, SIGHUP are passed on to dlv, which cleans up its
@@ -304,8 +316,9 @@ static void on_signal(uv_signal_t *s, int signum)
     struct dlv *d = s->data;
     d->stopping = 1;
     event(d, LI_EV_SIGNAL,
-          json_pack("{s:i, s:s}", "signal", signum, "action", d->running ? "passed on" : "ending"));
-    if (d->running) uv_process_kill(&d->proc, signum);
+          json_pack("{s:i, s:s}", "signal", signum, "action",
+                    d->srv.running ? "passed on" : "ending"));
+    lp_server_signal(&d->srv, signum);
     uv_timer_stop(&d->no_client);
     if (d->listening) {
         lp_close_once((uv_handle_t *)&d->listener);
@@ -541,7 +554,7 @@ static void on_unavailable_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         li_session_eof(d->sess.li, LI_C2S, now_us(d));
         d->editor_open = 0;
         lp_close_once((uv_handle_t *)s);
-        start_grace(d); /* a dlv we could not reach may still run */
+        lp_server_input_closed(&d->srv); /* a dlv we could not reach may still run */
         maybe_finish(d);
     }
     free(b->base);
@@ -560,7 +573,7 @@ static void pump_end(struct lp_pump *p, int status)
     li_session_eof(d->sess.li, c2s ? LI_C2S : LI_S2C, now_us(d));
     event(d, c2s ? LI_EV_EDITOR_EOF : LI_EV_DLV_EOF,
           status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
-    if (c2s) start_grace(d);
+    if (c2s) lp_server_input_closed(&d->srv);
     lp_pump_shutdown_dst(p);
 }
 
@@ -688,7 +701,7 @@ static void on_editor_reached(uv_connect_t *req, int status)
         d->reverse_failed = 1;
         lp_close_once((uv_handle_t *)&d->editor);
         if (d->server_open) lp_close_once((uv_handle_t *)&d->server);
-        if (d->running) kill_group(d, SIGTERM);
+        lp_server_terminate(&d->srv);
         maybe_finish(d);
         return;
     }
@@ -720,7 +733,7 @@ static void reach_editor(struct dlv *d)
         d->editor_connecting = 0;
         d->reverse_failed = 1;
         lp_close_once((uv_handle_t *)&d->editor);
-        if (d->running) kill_group(d, SIGTERM);
+        lp_server_terminate(&d->srv);
     }
 }
 
@@ -769,7 +782,7 @@ static void no_client(uv_timer_t *t)
         NO_CLIENT_MS / 1000);
     if (d->listening) lp_close_once((uv_handle_t *)&d->listener);
     d->listening = 0;
-    if (d->running) kill_group(d, SIGTERM);
+    lp_server_terminate(&d->srv);
     maybe_finish(d);
 }
 
@@ -781,7 +794,7 @@ static void go_listen(struct dlv *d)
     if (resolve(d->a.listen, &ss, err, sizeof err)) {
         say(d, "lsptap: cannot listen on --listen=%s: %s\n", d->a.listen, err);
         d->listen_failed = 1;
-        if (d->running) kill_group(d, SIGTERM);
+        lp_server_terminate(&d->srv);
         return;
     }
     uv_tcp_init(d->loop, &d->listener);
@@ -794,7 +807,7 @@ static void go_listen(struct dlv *d)
         event(d, LI_EV_LISTEN_FAILED,
               json_pack("{s:s, s:s}", "addr", d->a.listen, "error", uv_strerror(r)));
         lp_close_once((uv_handle_t *)&d->listener);
-        if (d->running) kill_group(d, SIGTERM);
+        lp_server_terminate(&d->srv);
         return;
     }
     d->listening = 1;
@@ -822,15 +835,15 @@ static void close_walk(uv_handle_t *h, void *arg)
 
 static void maybe_finish(struct dlv *d)
 {
-    if (d->finishing || d->running || d->ch_open > 0 || d->writes) return;
+    if (d->finishing || d->srv.running || d->ch_open > 0 || d->writes) return;
     if (d->state == ST_RELAYING) {
         /* A signal ends the drain: vscode-go sends SIGINT 1 s after
          * disconnect to an adapter still running, and dlv alone would be
          * gone by then. */
-        int drained = d->stopping || !uv_is_active((uv_handle_t *)&d->drain);
+        int drained = d->stopping || d->drained;
         int done =
             d->c2s.src_eof && d->s2c.src_eof && lp_pump_idle(&d->c2s) && lp_pump_idle(&d->s2c);
-        /* dlv is gone; an editor that keeps its socket open gets DRAIN_MS. */
+        /* dlv is gone; an editor that keeps its socket open gets LP_SERVER_DRAIN_MS. */
         if (!done && !(drained && d->s2c.src_eof && d->s2c.writes == 0)) return;
     } else if (d->state == ST_UNAVAILABLE) {
         /* Wait for a client to hear why, and for it to hang up. */
@@ -842,39 +855,38 @@ static void maybe_finish(struct dlv *d)
 
 static int spawn_dlv(struct dlv *d, const char *path)
 {
+    /* dlv's fds: our stdin, a pipe for stdout and for stderr, and with a
+     * --log-dest a pipe at the fd dlv logs to (3 when lsptap writes the
+     * file); the fds between are closed in dlv. */
     int nfd = d->a.log_fd > 2 ? d->a.log_fd + 1 : (d->log_file >= 0 ? 4 : 3);
-    uv_stdio_container_t *stdio = calloc((size_t)nfd, sizeof *stdio);
-    if (!stdio) return UV_ENOMEM;
+    int theirs[3] = {-1, -1, -1}, r;
     uv_pipe_init(d->loop, &d->ch_out, 0);
     uv_pipe_init(d->loop, &d->ch_err, 0);
-    stdio[0].flags = UV_INHERIT_FD;
-    stdio[0].data.fd = 0;
-    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[1].data.stream = (uv_stream_t *)&d->ch_out;
-    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[2].data.stream = (uv_stream_t *)&d->ch_err;
-    for (int i = 3; i < nfd; i++)
-        stdio[i].flags = UV_IGNORE;
     if (nfd > 3) {
         uv_pipe_init(d->loop, &d->ch_log, 0);
-        stdio[nfd - 1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[nfd - 1].data.stream = (uv_stream_t *)&d->ch_log;
         d->has_log_pipe = 1;
     }
-    uv_process_options_t po = {
-        .exit_cb = child_exited,
-        .file = path,
-        .args = d->child_argv,
-        .stdio_count = nfd,
-        .stdio = stdio,
-        .flags = UV_PROCESS_DETACHED,
-    };
-    d->proc.data = d;
-    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
-    int r = uv_spawn(d->loop, &d->proc, &po);
-    free(stdio);
+    if (!(r = lp_server_stdio(&d->ch_out, &theirs[0])) &&
+        !(r = lp_server_stdio(&d->ch_err, &theirs[1])) && d->has_log_pipe)
+        r = lp_server_stdio(&d->ch_log, &theirs[2]);
+    if (!r) {
+        struct lp_server_opts so = {
+            .child = {.file = path,
+                      .args = d->child_argv,
+                      .fd = {0, theirs[0], theirs[1]},
+                      .extra_fd = theirs[2],
+                      .extra_as = d->has_log_pipe ? nfd - 1 : 0},
+            .grace_ms = d->cfg.grace_ms,
+            .kill_ms = d->cfg.kill_ms,
+            .drain_ms = LP_SERVER_DRAIN_MS,
+            .cb = server_event,
+        };
+        d->srv.data = d;
+        r = lp_server_spawn(d->loop, &d->srv, &so);
+    }
+    for (int i = 0; i < 3; i++)
+        if (theirs[i] >= 0) close(theirs[i]); /* dlv has its copies */
     if (r) return r;
-    d->running = 1;
     d->ch_out.data = d->ch_err.data = d->ch_log.data = d;
     d->ch_open = 2 + d->has_log_pipe;
     /* The listening line comes on the stream dlv logs to. */
@@ -995,17 +1007,9 @@ int lp_dlv_main(int argc, char **argv)
     if (!d->child_argv) return 70;
     if (lp_session_open(&d->sess, &d->cfg, "dlv", LI_DAP, d->child_argv, on_msg, d)) return 70;
     uv_timer_init(d->loop, &d->start_timer);
-    uv_timer_init(d->loop, &d->grace);
     uv_timer_init(d->loop, &d->no_client);
-    uv_timer_init(d->loop, &d->drain);
-    d->start_timer.data = d->grace.data = d->no_client.data = d->drain.data = d;
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(d->loop, &d->sig[i]);
-        d->sig[i].data = d;
-        uv_signal_start(&d->sig[i], on_signal, sigs[i]);
-        uv_unref((uv_handle_t *)&d->sig[i]);
-    }
+    d->start_timer.data = d->no_client.data = d;
+    lp_server_watch_signals(d->loop, d->sig, on_signal, d);
 
     if (found) {
         unavailable(d, "%s", err);
@@ -1014,7 +1018,7 @@ int lp_dlv_main(int argc, char **argv)
         if (r) {
             unavailable(d, "cannot start %s: %s", path, uv_strerror(r));
         } else {
-            event(d, LI_EV_SPAWN, json_pack("{s:i, s:s}", "pid", d->proc.pid, "path", path));
+            event(d, LI_EV_SPAWN, json_pack("{s:i, s:s}", "pid", d->srv.child.pid, "path", path));
             uv_timer_start(&d->start_timer, start_timeout, d->cfg.dlv_start_ms, 0);
         }
     }
@@ -1022,7 +1026,7 @@ int lp_dlv_main(int argc, char **argv)
 
     int code;
     char ending[3000];
-    if (d->reverse_failed && (!d->exited || d->term_signal)) {
+    if (d->reverse_failed && (!d->srv.exited || d->srv.term_signal)) {
         code = 1; /* as dlv itself, which could not dial the editor */
         snprintf(ending, sizeof ending, "could not reach the editor at %s", d->a.client_addr);
     } else if (d->listen_failed && d->announced) {
@@ -1030,16 +1034,16 @@ int lp_dlv_main(int argc, char **argv)
          * fail as dlv alone fails then ("couldn't start listener"). */
         code = 1;
         snprintf(ending, sizeof ending, "lsptap could not listen on %s", d->a.listen);
-    } else if (!d->exited) {
+    } else if (!d->srv.exited) {
         code = 127;
         snprintf(ending, sizeof ending, "dlv did not run: %.2900s", d->why);
-    } else if (d->term_signal) {
-        code = 128 + d->term_signal;
-        snprintf(ending, sizeof ending, "dlv killed by signal %d (%s)", d->term_signal,
-                 strsignal(d->term_signal));
+    } else if (d->srv.term_signal) {
+        code = 128 + d->srv.term_signal;
+        snprintf(ending, sizeof ending, "dlv killed by signal %d (%s)", d->srv.term_signal,
+                 strsignal(d->srv.term_signal));
     } else {
-        code = d->exit_status;
-        snprintf(ending, sizeof ending, "dlv exited with status %d", d->exit_status);
+        code = (int)d->srv.exit_status;
+        snprintf(ending, sizeof ending, "dlv exited with status %d", (int)d->srv.exit_status);
     }
     json_t *extra = json_pack("{s:s, s:i, s:s, s:s}", "ending", ending, "exit_code", code, "listen",
                               d->our_addr, "dlv", d->dlv_addr);
@@ -1049,7 +1053,7 @@ int lp_dlv_main(int argc, char **argv)
     if (d->log_file >= 0) close(d->log_file);
     for (int fd = 0; fd < 3; fd++)
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    lp_session_close(&d->sess, "dlv", extra, ending, d->exited && (d->term_signal || code));
+    lp_session_close(&d->sess, "dlv", extra, ending, d->srv.exited && (d->srv.term_signal || code));
     json_decref(extra);
     free(d->child_argv);
     free(d->replies);

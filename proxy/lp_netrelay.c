@@ -18,13 +18,14 @@
 #include "env/lp_config.h"
 #include "env/lp_diag.h"
 #include "inspect/li_say.h"
-#include "io/lp_child.h"
 #include "io/lp_pump.h"
+#include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "io/lp_tls.h"
 #include "netcheck/ln_hostport.h"
 #include "proxy/lp_keepalive.h"
 #include "proxy/lp_serve.h"
+#include "proxy/lp_server_event.h"
 
 #define DEFAULT_MAX_CONNS 16
 #define TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */
@@ -116,11 +117,10 @@ struct conn {
     union stream srv;        /* the connected server, or the child's stdin */
     union stream srv_out;    /* the child's stdout */
     int srv_split;
-    uv_process_t proc;
-    int has_proc, running, exited, exit_status, term_signal;
+    struct lp_server proc; /* CMD (io/lp_server.h) */
+    int has_proc;          /* CMD started */
+    int proc_init;         /* proc needs lp_server_close */
     uv_connect_t creq;
-    uv_timer_t grace; /* CMD: editor EOF -> SIGTERM -> SIGKILL */
-    int grace_init, term_sent;
     struct lp_pump c2s, s2c;
     int pumping;
     struct lp_session sess;
@@ -187,6 +187,11 @@ static void tls_closed(void *arg)
     }
 }
 
+static void proc_closed(struct lp_server *s)
+{
+    tls_closed(s->data); /* the same release of c */
+}
+
 static void close_tls(struct conn *c, struct lp_tls *t)
 {
     if (!t) return;
@@ -220,8 +225,10 @@ static void conn_end(struct conn *c, const char *ending)
     close_tls(c, c->srv_tls);
     close_h(c, &c->srv.h);
     if (c->srv_split) close_h(c, &c->srv_out.h);
-    if (c->has_proc) close_h(c, (uv_handle_t *)&c->proc);
-    if (c->grace_init) close_h(c, (uv_handle_t *)&c->grace);
+    if (c->proc_init) {
+        c->open_handles++;
+        lp_server_close(&c->proc, proc_closed);
+    }
     ka_close(c);
     c->open_handles--;
     if (c->open_handles == 0) {
@@ -238,43 +245,22 @@ static void conn_check(struct conn *c)
      * as with the stdio relay. */
     if (c->done || !c->pumping) return;
     if (!c->s2c.src_eof || c->s2c.writes) return;
-    if (c->has_proc && c->running) return;
+    if (c->has_proc && c->proc.running) return;
     char ending[700];
     if (c->ka && ka_holds(c, ending, sizeof ending)) return;
     if (c->ka && *ending) {
         conn_end(c, ending);
         return;
     }
-    if (c->has_proc && c->term_signal)
-        snprintf(ending, sizeof ending, "server killed by signal %d", c->term_signal);
+    int sig = c->proc.term_signal, status = (int)c->proc.exit_status;
+    if (c->has_proc && sig)
+        snprintf(ending, sizeof ending, "server killed by signal %d", sig);
     else if (c->has_proc)
-        snprintf(ending, sizeof ending, "server exited with status %d", c->exit_status);
+        snprintf(ending, sizeof ending, "server exited with status %d", status);
     else
         snprintf(ending, sizeof ending, "both sides closed");
-    if (c->nr->stdio_mode)
-        c->nr->exit_code =
-            c->has_proc ? (c->term_signal ? 128 + c->term_signal : c->exit_status) : 0;
+    if (c->nr->stdio_mode) c->nr->exit_code = c->has_proc ? (sig ? 128 + sig : status) : 0;
     conn_end(c, ending);
-}
-
-static void grace_fired(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-    if (!c->running) return;
-    uv_process_kill(&c->proc, c->term_sent ? SIGKILL : SIGTERM);
-    event(c, LI_EV_TERMINATE, json_pack("{s:s}", "signal", c->term_sent ? "SIGKILL" : "SIGTERM"));
-    if (!c->term_sent) uv_timer_start(&c->grace, grace_fired, c->nr->cfg.kill_ms, 0);
-    c->term_sent = 1;
-}
-
-/* The server got EOF: it may take grace_ms to exit on its own. */
-static void start_grace(struct conn *c)
-{
-    if (c->grace_init) return;
-    uv_timer_init(c->nr->loop, &c->grace);
-    c->grace.data = c;
-    c->grace_init = 1;
-    uv_timer_start(&c->grace, grace_fired, c->nr->cfg.grace_ms, 0);
 }
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
@@ -297,7 +283,7 @@ static void on_src_end(struct lp_pump *p, int status)
     event(c, p == &c->c2s ? LI_EV_EDITOR_EOF : LI_EV_SERVER_EOF,
           status == UV_EOF ? NULL : json_pack("{s:s}", "error", why));
     lp_pump_shutdown_dst(p);
-    if (p == &c->c2s && c->has_proc && c->running) start_grace(c);
+    if (p == &c->c2s && c->has_proc) lp_server_input_closed(&c->proc);
 }
 
 static void on_dst_error(struct lp_pump *p, int status)
@@ -339,17 +325,45 @@ static void start_pumps(struct conn *c)
     lp_pump_start(&c->s2c);
 }
 
-static void child_exited(uv_process_t *p, int64_t status, int sig)
+/* The drain time after the server's exit passed and its stdout is still open: a
+ * process it started holds it. What is left of its process group is
+ * killed and the connection ends, as the stdio relay does. */
+static void drain_over(struct conn *c, const struct lp_server_event *ev)
 {
-    struct conn *c = p->data;
-    c->running = 0;
-    c->exited = 1;
-    c->exit_status = (int)status;
-    c->term_signal = sig;
-    json_t *f = json_pack("{s:I}", "status", (json_int_t)status);
-    json_object_set_new(f, "signal", sig ? json_integer(sig) : json_null());
-    event(c, LI_EV_EXIT, f);
+    if (c->s2c.src_eof) return;
+    fprintf(stderr,
+            "lsptap: relay #%d: %s exited but its stdout is still open %d ms later (a process it "
+            "started holds it); killing what is left of its process group.\n",
+            c->id, c->nr->cmd[0], LP_SERVER_DRAIN_MS);
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
+    event(c, name, f);
+    lp_server_kill_group(&c->proc, SIGKILL);
+    lp_pump_stop_src(&c->s2c);
+    li_session_eof(c->sess.li, LI_S2C, now(c));
+    lp_pump_shutdown_dst(&c->s2c);
     conn_check(c);
+}
+
+static void server_event(struct lp_server *s, const struct lp_server_event *ev)
+{
+    struct conn *c = s->data;
+    enum li_event name;
+    json_t *f;
+    switch (ev->type) {
+    case LP_SERVER_EXIT:
+    case LP_SERVER_TERMINATE:
+        f = lp_server_event_fields(ev, &name);
+        event(c, name, f);
+        if (ev->type == LP_SERVER_EXIT) {
+            if (!c->s2c.src_eof) lp_server_drain(s);
+            conn_check(c);
+        }
+        break;
+    case LP_SERVER_DRAIN:
+        drain_over(c, ev);
+        break;
+    }
 }
 
 static struct conn *conn_new(struct netrelay *nr, char **argv)
@@ -380,25 +394,29 @@ static int spawn_cmd(struct conn *c)
     uv_pipe_init(nr->loop, &c->srv.pipe, 0);
     uv_pipe_init(nr->loop, &c->srv_out.pipe, 0);
     c->srv_split = 1;
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = &c->srv.s},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = &c->srv_out.s},
-        {.flags = UV_INHERIT_FD, .data.fd = 2},
-    };
-    uv_process_options_t po = {.exit_cb = child_exited,
-                               .file = nr->cmd[0],
-                               .args = nr->cmd,
-                               .stdio_count = 3,
-                               .stdio = stdio};
-    c->proc.data = c;
-    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
-    int r = uv_spawn(nr->loop, &c->proc, &po);
+    int in = -1, out = -1;
+    int r = lp_server_stdio(&c->srv.pipe, &in);
+    if (!r) r = lp_server_stdio(&c->srv_out.pipe, &out);
+    if (!r) {
+        struct lp_server_opts so = {
+            .child = {.file = nr->cmd[0], .args = nr->cmd, .fd = {in, out, 2}},
+            .grace_ms = nr->cfg.grace_ms,
+            .kill_ms = nr->cfg.kill_ms,
+            .drain_ms = LP_SERVER_DRAIN_MS,
+            .cb = server_event,
+        };
+        c->proc.data = c;
+        c->proc_init = 1;
+        r = lp_server_spawn(nr->loop, &c->proc, &so);
+    }
+    if (in >= 0) close(in); /* the server has its copies */
+    if (out >= 0) close(out);
     if (r) return r;
-    c->has_proc = c->running = 1;
+    c->has_proc = 1;
     json_t *av = json_array();
     for (char **a = nr->cmd; *a; a++)
         json_array_append_new(av, json_string(*a));
-    event(c, LI_EV_SPAWN, json_pack("{s:i, s:o}", "pid", c->proc.pid, "argv", av));
+    event(c, LI_EV_SPAWN, json_pack("{s:i, s:o}", "pid", c->proc.child.pid, "argv", av));
     return 0;
 }
 

@@ -16,14 +16,11 @@
 #include "framing/lf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
-#include "io/lp_child.h"
 #include "io/lp_pump.h"
+#include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "proxy/lp_netwatch.h"
-
-/* How long after the server's exit its stdout and stderr may stay open
- * (held by a process it started) before lsptap kills its process group. */
-#define DRAIN_AFTER_EXIT_MS 2000
+#include "proxy/lp_server_event.h"
 
 /* Generation slots: the current server and retired ones whose handles are
  * still closing. A retired slot is reused once nothing points into it
@@ -35,9 +32,9 @@
 /* One server process and its two output directions. */
 struct lp_relay_gen {
     struct lp_relay *r;
-    unsigned seq;         /* start order: 0 is the session's first server */
-    int used;             /* the slot holds a generation (live or still closing) */
-    struct lp_child proc; /* a group leader in our session (lp_child.h says why) */
+    unsigned seq;          /* start order: 0 is the session's first server */
+    int used;              /* the slot holds a generation (live or still closing) */
+    struct lp_server proc; /* a group leader in our session (io/lp_child.h says why) */
     uv_pipe_t in, out, err;
     struct lp_pump s2c, errp;
     /* Closed last of the generation's handles, once it is retired and
@@ -61,15 +58,14 @@ struct lp_relay {
     struct lp_relay_gen *cur;
     unsigned next_seq;
     uint64_t s2c_read, s2c_written; /* of generations whose slot was reused */
-    uv_signal_t sig[3];
-    uv_timer_t grace, drain;
+    uv_signal_t sig[LP_SERVER_NSIGNALS];
     struct lp_bridge in_bridge, out_bridge, err_bridge;
     size_t say_writes; /* lsptap's own stderr lines in flight */
     char *say_wait;    /* lsptap's lines waiting for the server's stderr to end a line */
     size_t say_wait_len;
     int err_mid_line; /* the server's stderr so far ends inside a line */
     uv_timer_t say_timer;
-    int grace_started, term_sent, kill_sent;
+    int grace_started; /* the editor's input ended: each server's grace time runs */
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
     uv_async_t notify;
@@ -87,7 +83,6 @@ static int notify_pending;
 
 static void maybe_finish(struct lp_relay *r);
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g);
-static void drain_fired(uv_timer_t *t);
 static void gen_retire_done(struct lp_relay_gen *g);
 static void c2s_end(struct lp_relay *r);
 static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
@@ -254,64 +249,46 @@ void lp_relay_event(struct lp_relay *r, enum li_event ev, json_t *fields)
     json_decref(fields);
 }
 
-/* ---- the server's lifecycle ---- */
+/* ---- the server's lifecycle (io/lp_server.h) ---- */
 
-static void kill_child(struct lp_relay *r, int sig)
-{
-    struct lp_relay_gen *g = lp_relay_current(r);
-    if (g->running) lp_child_kill(&g->proc, sig);
-}
-
-/* The server runs as a process group leader, so SIGKILL can reach what it
- * started too: nothing may outlive the session (docs/design.md principle 4). */
+/* SIGKILL to the generation's process group: nothing may outlive the
+ * session (docs/design.md principle 4). */
 void lp_relay_kill_group(struct lp_relay_gen *g)
 {
-    if (g->pid > 0) kill(-g->pid, SIGKILL);
+    lp_server_kill_group(&g->proc, SIGKILL);
 }
 
-static void grace_fired(uv_timer_t *t)
+/* The editor's input ended: the current server's grace time starts (and a
+ * server started after this, by a restart, gets its own). */
+static void start_grace(struct lp_relay *r)
 {
-    struct lp_relay *r = t->data;
-    if (!lp_relay_current(r)->running) return;
-    if (!r->term_sent) {
-        r->term_sent = 1;
+    r->grace_started = 1;
+    lp_server_input_closed(&lp_relay_current(r)->proc);
+}
+
+static void terminating(struct lp_relay *r, const struct lp_server_event *ev)
+{
+    if (ev->signal == SIGTERM)
         lp_relay_say(r,
                      "lsptap: %s did not exit %llu ms after the editor closed its input; "
                      "sending SIGTERM.\n",
-                     r->o->argv[0], (unsigned long long)r->o->cfg->grace_ms);
-        lp_relay_event(r, LI_EV_TERMINATE,
-                       json_pack("{s:s, s:I}", "signal", "SIGTERM", "after_ms",
-                                 (json_int_t)r->o->cfg->grace_ms));
-        kill_child(r, SIGTERM);
-        uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
-    } else if (!r->kill_sent) {
-        r->kill_sent = 1;
+                     r->o->argv[0], (unsigned long long)ev->after_ms);
+    else
         lp_relay_say(r, "lsptap: %s ignored SIGTERM for %llu ms; sending SIGKILL.\n", r->o->argv[0],
-                     (unsigned long long)r->o->cfg->kill_ms);
-        lp_relay_event(r, LI_EV_TERMINATE,
-                       json_pack("{s:s, s:I}", "signal", "SIGKILL", "after_ms",
-                                 (json_int_t)r->o->cfg->kill_ms));
-        kill_child(r, SIGKILL);
-        lp_relay_kill_group(lp_relay_current(r));
-    }
+                     (unsigned long long)ev->after_ms);
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
+    lp_relay_event(r, name, f);
 }
 
-static void start_grace(struct lp_relay *r)
+static void drain_over(struct lp_relay *r, struct lp_relay_gen *g, const struct lp_server_event *ev)
 {
-    if (r->grace_started || !lp_relay_current(r)->running) return;
-    r->grace_started = 1;
-    uv_timer_start(&r->grace, grace_fired, r->o->cfg->grace_ms, 0);
-}
-
-static void drain_fired(uv_timer_t *t)
-{
-    struct lp_relay *r = t->data;
-    struct lp_relay_gen *g = lp_relay_current(r);
     struct lp_pump *out = &g->s2c, *err = &g->errp;
+    if (out->src_eof && err->src_eof) return;
     if ((out->paused && !out->src_eof) || (err->paused && !err->src_eof)) {
         /* lsptap stopped reading because the editor is behind: the EOF is
          * still in the pipe, behind data the editor will want. */
-        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+        lp_server_drain(&g->proc);
         return;
     }
     lp_relay_say(r,
@@ -320,9 +297,11 @@ static void drain_fired(uv_timer_t *t)
                  r->o->argv[0],
                  !out->src_eof && !err->src_eof ? "stdout and stderr are"
                                                 : (!out->src_eof ? "stdout is" : "stderr is"),
-                 DRAIN_AFTER_EXIT_MS, !out->src_eof && !err->src_eof ? "them" : "it");
+                 LP_SERVER_DRAIN_MS, !out->src_eof && !err->src_eof ? "them" : "it");
     lp_relay_say(r, "lsptap: killing what is left of %s's process group.\n", r->o->argv[0]);
-    lp_relay_event(r, LI_EV_ORPHANS_KILLED, json_pack("{s:i}", "pgid", g->pid));
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
+    lp_relay_event(r, name, f);
     lp_relay_kill_group(g);
     if (!err->src_eof) lp_pump_stop_src(err);
     if (!out->src_eof) {
@@ -333,21 +312,20 @@ static void drain_fired(uv_timer_t *t)
     maybe_finish(r);
 }
 
-static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
+static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *ev)
 {
-    struct lp_relay_gen *g = proc->data;
     struct lp_relay *r = g->r;
+    int64_t status = ev->status;
+    int term_signal = ev->signal;
     g->running = 0;
     g->exited = 1;
     g->exit_status = (int)status;
     g->term_signal = term_signal;
-    lp_child_close(proc);
-    json_t *f = json_pack("{s:I, s:I}", "pid", (json_int_t)g->pid, "status", (json_int_t)status);
-    json_object_set_new(f, "signal", term_signal ? json_integer(term_signal) : json_null());
-    if (term_signal) json_object_set_new(f, "signal_name", json_string(strsignal(term_signal)));
+    enum li_event name;
+    json_t *f = lp_server_event_fields(ev, &name);
     if (g->retired) {
         json_object_set_new(f, "retired", json_true());
-        lp_relay_event(r, LI_EV_EXIT, f);
+        lp_relay_event(r, name, f);
         gen_retire_done(g);
         maybe_finish(r);
         return;
@@ -355,12 +333,26 @@ static void child_exited(struct lp_child *proc, int64_t status, int term_signal)
     r->res->exited = 1;
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
-    uv_timer_stop(&r->grace);
-    lp_relay_event(r, LI_EV_EXIT, f);
+    lp_relay_event(r, name, f);
     if (ask_super(r, g, LP_RELAY_EXITED) == LP_RELAY_TAKEN) return;
-    if (!g->s2c.src_eof || !g->errp.src_eof)
-        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
     maybe_finish(r);
+}
+
+static void server_event(struct lp_server *s, const struct lp_server_event *ev)
+{
+    struct lp_relay_gen *g = s->data;
+    switch (ev->type) {
+    case LP_SERVER_EXIT:
+        child_exited(g, ev);
+        break;
+    case LP_SERVER_TERMINATE:
+        terminating(g->r, ev);
+        break;
+    case LP_SERVER_DRAIN:
+        drain_over(g->r, g, ev);
+        break;
+    }
 }
 
 /* The server's stderr, forwarded as read, except that lsptap's waiting
@@ -392,14 +384,9 @@ static void signal_cb(uv_signal_t *s, int signum)
     if (lp_relay_current(r)->running) {
         lp_relay_event(r, LI_EV_SIGNAL,
                        json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
-        kill_child(r, signum);
-        /* Whoever sent SIGTERM wants lsptap gone, paused or not: a server
-         * that ignores it gets SIGKILL after kill_ms, as at the end of the
-         * grace time. */
-        if (signum == SIGTERM && !r->term_sent) {
-            r->term_sent = r->grace_started = 1;
-            uv_timer_start(&r->grace, grace_fired, r->o->cfg->kill_ms, 0);
-        }
+        /* A SIGTERM passed on is followed by SIGKILL after kill_ms if the
+         * server ignores it (lp_server_signal). */
+        lp_server_signal(&lp_relay_current(r)->proc, signum);
         return;
     }
     /* The server is gone and something still holds the relay open (an
@@ -615,8 +602,7 @@ int lp_relay_exit_code(const struct lp_relay_result *r)
     return r->exit_status;
 }
 
-/* One end of a socketpair for each of the server's standard streams, as
- * uv_spawn's UV_CREATE_PIPE made them (gopls sees the same kind of fd);
+/* A socketpair for each of the server's standard streams (lp_server_stdio);
  * lsptap's ends become g->in, g->out and g->err (initialised by the
  * caller). child[] gets the server's ends, -1 where there is none. */
 static int server_fds(struct lp_relay_gen *g, int child[3])
@@ -625,12 +611,8 @@ static int server_fds(struct lp_relay_gen *g, int child[3])
     int rc = 0;
     for (int i = 0; i < 3; i++)
         child[i] = -1;
-    for (int i = 0; i < 3 && !rc; i++) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -errno;
-        child[i] = sv[1];
-        if ((rc = uv_pipe_open(mine[i], sv[0]))) close(sv[0]);
-    }
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = lp_server_stdio(mine[i], &child[i]);
     return rc;
 }
 
@@ -646,6 +628,7 @@ static void gen_closed(uv_handle_t *h)
 static void gen_retire_done(struct lp_relay_gen *g)
 {
     if (!g->retired || g->running || uv_is_closing((uv_handle_t *)&g->closer)) return;
+    lp_server_close(&g->proc, NULL);
     uv_close((uv_handle_t *)&g->closer, gen_closed);
 }
 
@@ -689,15 +672,18 @@ static int spawn_gen(struct lp_relay *r, char **env, struct lp_relay_gen **out)
         rc = server_fds(g, child);
     }
     if (!rc) {
-        struct lp_child_opts co = {
-            .file = o->argv[0],
-            .args = o->argv,
-            .env = env,
-            .cwd = o->cwd,
-            .fd = {child[0], child[1], child[2]},
-            .exit_cb = child_exited,
+        struct lp_server_opts so = {
+            .child = {.file = o->argv[0],
+                      .args = o->argv,
+                      .env = env,
+                      .cwd = o->cwd,
+                      .fd = {child[0], child[1], child[2]}},
+            .grace_ms = o->cfg->grace_ms,
+            .kill_ms = o->cfg->kill_ms,
+            .drain_ms = LP_SERVER_DRAIN_MS,
+            .cb = server_event,
         };
-        rc = lp_child_spawn(r->loop, &g->proc, &co);
+        rc = lp_server_spawn(r->loop, &g->proc, &so);
     }
     for (int i = 0; i < 3; i++)
         if (child[i] >= 0) close(child[i]); /* the server has its copies */
@@ -714,7 +700,8 @@ static int spawn_gen(struct lp_relay *r, char **env, struct lp_relay_gen **out)
     }
     r->next_seq++;
     g->running = 1;
-    g->pid = g->proc.pid;
+    g->pid = g->proc.child.pid;
+    if (r->grace_started) lp_server_input_closed(&g->proc); /* the editor's input ended */
     json_t *f =
         json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
     if (g->seq) json_object_set_new(f, "restart", json_true());
@@ -797,8 +784,7 @@ void lp_relay_release(struct lp_relay *r)
 {
     struct lp_relay_gen *g = r->cur;
     if (r->finishing) return;
-    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof))
-        uv_timer_start(&r->drain, drain_fired, DRAIN_AFTER_EXIT_MS, 0);
+    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
     maybe_finish(r);
@@ -839,11 +825,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     for (int fd = 0; fd < 3; fd++)
         saved_fl[fd] = fcntl(fd, F_GETFL);
 
-    uv_timer_init(r->loop, &r->grace);
-    uv_timer_init(r->loop, &r->drain);
     if (r->so && r->so->start) r->so->start(r->sctx, r);
-    r->grace.data = r->drain.data = r;
-    uv_unref((uv_handle_t *)&r->drain);
     uv_timer_init(r->loop, &r->say_timer);
     r->say_timer.data = r;
     if (o->netwatch) {
@@ -874,20 +856,14 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         (rc = lp_stdio_open(r->loop, &r->ed_err, 2, 0, &r->err_bridge))) {
         fprintf(stderr, "lsptap: cannot use this process's standard streams: %s\n",
                 uv_strerror(rc));
-        kill_child(r, SIGKILL);
+        lp_relay_kill_group(r->cur);
     }
 
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
     lp_pump_init(&r->c2s, (uv_stream_t *)&r->ed_in, (uv_stream_t *)&r->cur->in, hi, lo, &pump_cb,
                  r);
 
-    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
-    for (int i = 0; i < 3; i++) {
-        uv_signal_init(r->loop, &r->sig[i]);
-        r->sig[i].data = r;
-        uv_signal_start(&r->sig[i], signal_cb, sigs[i]);
-        uv_unref((uv_handle_t *)&r->sig[i]);
-    }
+    lp_server_watch_signals(r->loop, r->sig, signal_cb, r);
 
     lp_pump_start(&r->c2s);
     lp_pump_start(&r->cur->s2c);

@@ -9,8 +9,9 @@
  * stdin while the other direction keeps flowing. The relay ends only when
  * the child has exited and its stdout and stderr reached EOF (or 2 s after
  * the exit, when a grandchild holds them open — said on stderr). Editor
- * EOF starts the grace timer: SIGTERM after cfg->grace_ms, SIGKILL
- * cfg->kill_ms later. SIGINT, SIGTERM and SIGHUP are passed to the child.
+ * EOF starts the grace timer: SIGTERM to the server's process group after
+ * cfg->grace_ms, SIGKILL cfg->kill_ms later (io/lp_server.h). SIGINT,
+ * SIGTERM and SIGHUP are passed to the child.
  *
  * stdin/stdout that are pipes or sockets are driven by libuv directly;
  * files and terminals go through a copying thread and a pipe.

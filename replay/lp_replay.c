@@ -745,6 +745,18 @@ static void print_value(FILE *f, const char *label, json_t *v)
     free(text);
 }
 
+/* A tallies_json() array under its heading (nothing when it is empty). */
+static void print_tallies(FILE *f, const json_t *a, const char *heading, int with_source)
+{
+    if (json_array_size(a)) fprintf(f, "%s:\n", heading);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *m = json_array_get(a, i);
+        fprintf(f, "  %-34s %6lld %6lld", str(m, "method"), num(m, "recorded"), num(m, "replayed"));
+        if (with_source) fprintf(f, " %6lld", num(m, "from_recording"));
+        fputc('\n', f);
+    }
+}
+
 static void print_diff(FILE *f, json_t *d)
 {
     char *id = json_dumps(json_object_get(d, "id"), JSON_ENCODE_ANY);
@@ -783,22 +795,10 @@ static void print_text(FILE *f, const json_t *doc, int compare)
         fprintf(f, "%-36s %6lld %10s %10s %7s %7lld\n", str(m, "method"), num(m, "count"), x, y,
                 ratio, num(m, "differ"));
     }
-    a = json_object_get(doc, "server_requests");
-    if (json_array_size(a))
-        fprintf(f, "server requests answered (recorded / replayed / from the recording):\n");
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *m = json_array_get(a, i);
-        fprintf(f, "  %-34s %6lld %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
-                num(m, "replayed"), num(m, "from_recording"));
-    }
-    a = json_object_get(doc, "notifications");
-    if (json_array_size(a))
-        fprintf(f, "server notifications, not compared (recorded / replayed):\n");
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *m = json_array_get(a, i);
-        fprintf(f, "  %-34s %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
-                num(m, "replayed"));
-    }
+    print_tallies(f, json_object_get(doc, "server_requests"),
+                  "server requests answered (recorded / replayed / from the recording)", 1);
+    print_tallies(f, json_object_get(doc, "notifications"),
+                  "server notifications, not compared (recorded / replayed)", 0);
     a = json_object_get(doc, "differences");
     for (size_t i = 0; compare && i < json_array_size(a); i++)
         print_diff(f, json_array_get(a, i));

@@ -305,15 +305,18 @@ void lp_config_parse(struct lp_config *c, const char *buf, size_t len, char *war
     check_marks(c, warn, wcap);
 }
 
-static void default_dir(struct lp_config *c)
+/* An XDG base directory's lsptap path: under $XDG_VAR when that is absolute
+ * (the spec says a relative one is to be ignored), else under $HOME's
+ * default for it (`no_home` standing in for an unset or empty HOME). */
+static void xdg_path(char *dst, size_t cap, const char *xdg_var, const char *home_default,
+                     const char *no_home, const char *leaf)
 {
-    const char *state = getenv("XDG_STATE_HOME");
+    const char *base = getenv(xdg_var);
     const char *home = getenv("HOME");
-    if (state && *state == '/')
-        snprintf(c->dir, sizeof c->dir, "%s/lsptap/sessions", state);
+    if (base && *base == '/')
+        snprintf(dst, cap, "%s/lsptap/%s", base, leaf);
     else
-        snprintf(c->dir, sizeof c->dir, "%s/.local/state/lsptap/sessions",
-                 home && *home ? home : "/tmp");
+        snprintf(dst, cap, "%s/%s/lsptap/%s", home && *home ? home : no_home, home_default, leaf);
 }
 
 void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
@@ -343,15 +346,9 @@ void lp_config_load(struct lp_config *c, char *warn, size_t wcap)
     c->reconnect_ms = 30000;
     c->high_mark = 1 << 20;
     c->low_mark = 256 << 10;
-    default_dir(c);
-
-    const char *cfg = getenv("XDG_CONFIG_HOME");
-    const char *home = getenv("HOME");
-    if (cfg && *cfg == '/')
-        snprintf(c->config_path, sizeof c->config_path, "%s/lsptap/config.json", cfg);
-    else
-        snprintf(c->config_path, sizeof c->config_path, "%s/.config/lsptap/config.json",
-                 home && *home ? home : "/nonexistent");
+    xdg_path(c->dir, sizeof c->dir, "XDG_STATE_HOME", ".local/state", "/tmp", "sessions");
+    xdg_path(c->config_path, sizeof c->config_path, "XDG_CONFIG_HOME", ".config", "/nonexistent",
+             "config.json");
     load_file(c, warn, wcap);
 
     env_str("LSPTAP_GOPLS", c->gopls, sizeof c->gopls, warn, wcap);

@@ -291,16 +291,24 @@ static void add_listener(struct listeners *l, unsigned long inode, const char *a
     l->n++;
 }
 
+/* A /proc/net table opened past its header line (read into line), or
+ * NULL when it cannot be read. */
+static FILE *proc_table(const char *file, char *line, int cap)
+{
+    FILE *f = fopen(file, "r");
+    if (f && !fgets(line, cap, f)) {
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
 /* /proc/net/tcp{,6}: sockets of this user in state LISTEN (0A). */
 static void read_tcp(struct listeners *l, const char *file, int v6)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) return;
     char line[512];
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return;
-    }
+    FILE *f = proc_table(file, line, sizeof line);
+    if (!f) return;
     while (fgets(line, sizeof line, f)) {
         char local[64], remote[64];
         unsigned st, uid, port;
@@ -339,13 +347,9 @@ static void read_tcp(struct listeners *l, const char *file, int v6)
  * gopls's -remote=auto daemon makes. Owner is checked through the pid. */
 static void read_unix(struct listeners *l)
 {
-    FILE *f = fopen("/proc/net/unix", "r");
-    if (!f) return;
     char line[4608];
-    if (!fgets(line, sizeof line, f)) {
-        fclose(f);
-        return;
-    }
+    FILE *f = proc_table("/proc/net/unix", line, sizeof line);
+    if (!f) return;
     while (fgets(line, sizeof line, f)) {
         unsigned long flags, inode;
         char path[4096] = "";

@@ -492,31 +492,28 @@ static void rule_go111module(struct ctx *c)
     const char *v = effective(c, "GO111MODULE", &from_file);
     char buf[1024], mod[4096];
     if (!*v || !strcmp(v, "on") || !strcmp(v, "auto")) return;
-    if (strcmp(v, "off")) {
-        struct lp_env_problem *p = problem(c, "go111module", "GO111MODULE", LP_ENV_ERROR);
-        if (!p) return;
+    int off = !strcmp(v, "off");
+    if (off && !found_upward(c->ws, "go.mod", mod, sizeof mod) &&
+        !found_upward(c->ws, "go.work", mod, sizeof mod))
+        return;
+    struct lp_env_problem *p = problem(c, "go111module", "GO111MODULE", LP_ENV_ERROR);
+    if (!p) return;
+    if (!off) {
         say(p->message, sizeof p->message,
             "GO111MODULE=%s is not on, off or auto; every go command refuses to run.",
             shown("GO111MODULE", v, buf, sizeof buf));
         say(p->fix, sizeof p->fix, "Unset GO111MODULE%s.",
             from_file ? " (go env -u GO111MODULE)" : "");
-        if (from_file)
-            apply(c, p, LP_ENV_SET, "on");
-        else
-            apply(c, p, LP_ENV_UNSET, NULL);
-        return;
+    } else {
+        say(p->message, sizeof p->message,
+            "GO111MODULE=off%s, but the workspace is a module (%s): go ignores go.mod, so gopls "
+            "cannot resolve the module's imports.",
+            from_file ? " (in the go env file)" : "", mod);
+        say(p->fix, sizeof p->fix, "%s GO111MODULE.",
+            from_file ? "Run `go env -u GO111MODULE`; lsptap sets GO111MODULE=on for" : "Unset");
     }
-    if (!found_upward(c->ws, "go.mod", mod, sizeof mod) &&
-        !found_upward(c->ws, "go.work", mod, sizeof mod))
-        return;
-    struct lp_env_problem *p = problem(c, "go111module", "GO111MODULE", LP_ENV_ERROR);
-    if (!p) return;
-    say(p->message, sizeof p->message,
-        "GO111MODULE=off%s, but the workspace is a module (%s): go ignores go.mod, so gopls "
-        "cannot resolve the module's imports.",
-        from_file ? " (in the go env file)" : "", mod);
-    say(p->fix, sizeof p->fix, "%s GO111MODULE.",
-        from_file ? "Run `go env -u GO111MODULE`; lsptap sets GO111MODULE=on for" : "Unset");
+    /* Unsetting cannot undo the go env file's value: the process's own
+     * setting overrides it instead. */
     if (from_file)
         apply(c, p, LP_ENV_SET, "on");
     else

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_list.h"
+
 struct li_pair_entry {
     struct li_pair_entry *hnext;       /* bucket chain */
     struct li_pair_entry *prev, *next; /* age list, oldest first */
@@ -59,14 +61,7 @@ static void unlink_entry(struct li_pair_table *t, struct li_pair_entry *e)
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        t->oldest = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
-    else
-        t->newest = e->prev;
+    LI_LIST_UNLINK(t->oldest, t->newest, e);
     t->count--;
 }
 
@@ -118,13 +113,7 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
     pp = &t->buckets[h & (t->nbuckets - 1)];
     e->hnext = *pp;
     *pp = e;
-    e->next = NULL;
-    e->prev = t->newest;
-    if (t->newest)
-        t->newest->next = e;
-    else
-        t->oldest = e;
-    t->newest = e;
+    LI_LIST_APPEND(t->oldest, t->newest, e);
     t->count++;
     assert(t->count <= t->max); /* the table's cap: a full one evicted above */
     return 0;

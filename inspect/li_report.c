@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "inspect/li_reader.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
@@ -179,9 +178,15 @@ static json_t *redacted(struct li_report *r, json_t *line)
     return c;
 }
 
-static void add_line(struct li_report *r, json_t *line)
+/* Each line of the session after the stats took it: the header is kept
+ * (redacted), then messages and events. */
+static void add_line(void *ud, json_t *line)
 {
-    li_stats_add(r->stats, line);
+    struct li_report *r = ud;
+    if (!r->header) {
+        r->header = redacted(r, line);
+        return;
+    }
     const char *dirs = json_string_value(json_object_get(line, "dir"));
     const char *kind = json_string_value(json_object_get(line, "kind"));
     if (dirs && kind)
@@ -190,16 +195,13 @@ static void add_line(struct li_report *r, json_t *line)
         json_array_append_new(r->events, redacted(r, line));
 }
 
-static struct li_report *report_new(const char *path, json_t *header)
+static struct li_report *report_new(const char *path)
 {
     struct li_report *r = calloc(1, sizeof *r);
     if (!r) abort();
     r->source = xstrdup(path);
     if (!(r->secrets = li_secrets_new(environ))) abort();
-    r->header = redacted(r, header);
     r->events = json_array();
-    r->stats = li_stats_new(path);
-    li_stats_add(r->stats, header);
     return r;
 }
 
@@ -234,55 +236,14 @@ size_t li_report_messages(const struct li_report *r)
 
 int li_report_load(const char *path, struct li_report **out, FILE *warn, char *err, size_t errlen)
 {
-    char msg[512];
-    size_t lineno = 0;
-    json_t *line = NULL;
     *out = NULL;
-    struct li_reader *rd = li_reader_open(path, err, errlen);
-    if (!rd) return 2;
-    int rc = li_reader_next(rd, &line, &lineno, msg, sizeof msg);
-    if (rc != LI_READ_LINE || !json_object_get(line, "lsptap")) {
-        if (rc == LI_READ_LINE)
-            snprintf(err, errlen, "%s:%zu: not a session file (first line has no \"lsptap\" key)",
-                     path, lineno);
-        else if (rc == LI_READ_EOF)
-            snprintf(err, errlen, "%s: not a session file (%s)", path,
-                     li_reader_truncated(rd) ? "its first line is cut short" : "it is empty");
-        else
-            snprintf(err, errlen, "%s%s", msg, rc == LI_READ_BAD ? " (not a session file)" : "");
-        json_decref(line);
-        li_reader_close(rd);
+    struct li_report *r = report_new(path);
+    if (li_stats_load_each(path, "report", add_line, r, &r->stats, warn, err, errlen)) {
+        li_report_free(r);
         return 2;
     }
-    struct li_report *r = report_new(path, line);
-    json_decref(line);
-    while ((rc = li_reader_next(rd, &line, &lineno, msg, sizeof msg)) != LI_READ_EOF) {
-        if (rc == LI_READ_ERROR) {
-            snprintf(err, errlen, "%s", msg);
-            li_report_free(r);
-            li_reader_close(rd);
-            return 2;
-        }
-        if (rc == LI_READ_BAD) {
-            if (warn) fprintf(warn, "lsptap report: %s; skipped\n", msg);
-            li_stats_note(r->stats, msg);
-            continue;
-        }
-        add_line(r, line);
-        json_decref(line);
-    }
-    if (li_reader_truncated(rd)) {
-        snprintf(msg, sizeof msg,
-                 "%s:%zu: the last line is cut short (the session did not end cleanly); "
-                 "the lines before it are used",
-                 path, li_reader_truncated(rd));
-        if (warn) fprintf(warn, "lsptap report: %s\n", msg);
-        li_stats_note(r->stats, msg);
-    }
-    li_reader_close(rd);
     for (size_t i = 0; i < r->n; i++)
         if (r->m[i].kind == LI_RK_REQUEST && r->m[i].pair < 0) r->m[i].flags |= LI_RF_PENDING;
-    li_stats_finish(r->stats);
     *out = r;
     return 0;
 }

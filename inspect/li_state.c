@@ -8,6 +8,7 @@
 
 #include "inspect/li_buf.h"
 #include "inspect/li_json.h"
+#include "inspect/li_list.h"
 
 struct doc {
     struct doc *prev, *next; /* open order, oldest first */
@@ -358,14 +359,7 @@ static void close_doc(struct li_state *st, struct doc *d)
     while (*pp != d)
         pp = &(*pp)->hnext;
     *pp = d->hnext;
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        st->docs = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    else
-        st->docs_tail = d->prev;
+    LI_LIST_UNLINK(st->docs, st->docs_tail, d);
     st->ndocs--;
     free_doc(d);
 }
@@ -1058,14 +1052,7 @@ static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
 static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
 {
     uncharge(st, r->charged);
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        l->head = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    else
-        l->tail = r->prev;
+    LI_LIST_UNLINK(l->head, l->tail, r);
     l->n--;
 }
 
@@ -1115,12 +1102,7 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         r->items_len = items.s.len;
         r->charged += items.s.len;
     }
-    r->prev = l->tail;
-    if (l->tail)
-        l->tail->next = r;
-    else
-        l->head = r;
-    l->tail = r;
+    LI_LIST_APPEND(l->head, l->tail, r);
     l->n++;
     if (charge(st, r->charged, "a request") < 0) return;
 }
@@ -1231,12 +1213,7 @@ static void did_open(struct li_state *st, const struct li_msg *m)
     }
     d->hnext = st->buckets[d->hash & (st->nbuckets - 1)];
     st->buckets[d->hash & (st->nbuckets - 1)] = d;
-    d->prev = st->docs_tail;
-    if (st->docs_tail)
-        st->docs_tail->next = d;
-    else
-        st->docs = d;
-    st->docs_tail = d;
+    LI_LIST_APPEND(st->docs, st->docs_tail, d);
     st->ndocs++;
     charge(st, doc_charge(d), "an opened document");
 }

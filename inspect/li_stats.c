@@ -514,7 +514,8 @@ json_t *li_stats_ending(const struct li_stats *st)
     return o;
 }
 
-int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err, size_t errlen)
+int li_stats_load_each(const char *path, const char *tool, void (*each)(void *ud, json_t *line),
+                       void *ud, struct li_stats **out, FILE *warn, char *err, size_t errlen)
 {
     char msg[512];
     size_t lineno = 0;
@@ -540,9 +541,7 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
         return 2;
     }
     struct li_stats *st = li_stats_new(path);
-    li_stats_add(st, line);
-    json_decref(line);
-    while ((rc = li_reader_next(r, &line, &lineno, msg, sizeof msg)) != LI_READ_EOF) {
+    do {
         if (rc == LI_READ_ERROR) {
             snprintf(err, errlen, "%s", msg);
             li_stats_free(st);
@@ -550,25 +549,31 @@ int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err
             return 2;
         }
         if (rc == LI_READ_BAD) {
-            if (warn) fprintf(warn, "lsptap stats: %s; skipped\n", msg);
+            if (warn) fprintf(warn, "lsptap %s: %s; skipped\n", tool, msg);
             li_stats_note(st, msg);
             continue;
         }
         li_stats_add(st, line);
+        if (each) each(ud, line);
         json_decref(line);
-    }
+    } while ((rc = li_reader_next(r, &line, &lineno, msg, sizeof msg)) != LI_READ_EOF);
     if (li_reader_truncated(r)) {
         snprintf(msg, sizeof msg,
                  "%s:%zu: the last line is cut short (the session did not end cleanly); "
                  "the lines before it are used",
                  path, li_reader_truncated(r));
-        if (warn) fprintf(warn, "lsptap stats: %s\n", msg);
+        if (warn) fprintf(warn, "lsptap %s: %s\n", tool, msg);
         li_stats_note(st, msg);
     }
     li_reader_close(r);
     li_stats_finish(st);
     *out = st;
     return 0;
+}
+
+int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err, size_t errlen)
+{
+    return li_stats_load_each(path, "stats", NULL, NULL, out, warn, err, errlen);
 }
 
 json_t *li_stats_brief(const struct li_stats *st)

@@ -24,6 +24,13 @@ struct li_stats;
  * (may be NULL) and noted in the report. */
 int li_stats_load(const char *path, struct li_stats **out, FILE *warn, char *err, size_t errlen);
 
+/* li_stats_load for a reader that keeps more of each line: after the stats
+ * took it, every line (the header first; skipped lines not) is lent to
+ * `each(ud, line)` (may be NULL), and warnings say "lsptap TOOL: ". On an
+ * error lines may already have been handed to `each`; *out stays NULL. */
+int li_stats_load_each(const char *path, const char *tool, void (*each)(void *ud, json_t *line),
+                       void *ud, struct li_stats **out, FILE *warn, char *err, size_t errlen);
+
 /* Building a report line by line, for callers that already read them. The
  * first line added must be the header. */
 struct li_stats *li_stats_new(const char *source);

@@ -450,6 +450,44 @@ static int judge_body(enum ln_probe probe, const char *body, size_t len, struct 
     return rc;
 }
 
+/* The frames of a probe's reply, judged in order until one decides. */
+struct reply_scan {
+    enum ln_probe probe;
+    const char *buf;
+    struct ln_app_info *info;
+    size_t body_off, body_len; /* the current frame's body in buf */
+    size_t done;               /* where the last whole frame ends */
+    int saw_frame, other;
+    int verdict; /* 0 undecided, 1 speaks, -1 garbage */
+};
+
+static void scan_header(void *ud, const struct lf_frame *f, uint64_t off)
+{
+    struct reply_scan *rs = ud;
+    rs->body_off = (size_t)off + f->header_len;
+    rs->body_len = (size_t)f->content_length;
+}
+
+static void scan_end(void *ud)
+{
+    struct reply_scan *rs = ud;
+    if (rs->verdict) return;
+    int v = judge_body(rs->probe, rs->buf + rs->body_off, rs->body_len, rs->info);
+    if (v == 1) rs->verdict = 1;
+    if (v < 0) rs->verdict = -1;
+    if (v == 2) rs->other = 1;
+    rs->saw_frame = 1;
+    rs->done = rs->body_off + rs->body_len;
+}
+
+static void scan_error(void *ud, int code, uint64_t off)
+{
+    struct reply_scan *rs = ud;
+    (void)code;
+    (void)off;
+    if (!rs->verdict) rs->verdict = -1;
+}
+
 enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t len,
                                     enum ln_app_end end, struct ln_app_info *info)
 {
@@ -463,32 +501,24 @@ enum ln_app_class ln_classify_reply(enum ln_probe probe, const char *buf, size_t
     if (len >= 5 && !memcmp(buf, "HTTP/", 5)) return LN_APP_HTTP;
     if (len < 5 && !memcmp(buf, "HTTP/", len) && end == LN_END_NONE) return LN_APP_MORE;
 
-    size_t off = 0;
-    int saw_frame = 0, other = 0;
-    while (off < len) {
-        struct lf_frame f;
-        int n = lf_parse(buf + off, len - off, 0, 0, &f, NULL);
-        if (n == LF_PARTIAL) break;
-        if (n < 0) return LN_APP_GARBAGE;
-        if (f.content_length > len - off - (size_t)n) break; /* body not all here */
-        int v = judge_body(probe, buf + off + n, (size_t)f.content_length, info);
-        if (v == 1) return LN_APP_SPEAKS;
-        if (v == 2) other = 1;
-        if (v < 0) return LN_APP_GARBAGE;
-        saw_frame = 1;
-        off += (size_t)n + (size_t)f.content_length;
-    }
-    if (other) return LN_APP_OTHER_RPC;
-    if (off < len && !saw_frame) {
-        /* The bytes so far must still be able to become a header block. */
-        struct lf_frame f;
-        int n = lf_parse(buf + off, len - off, 0, 0, &f, NULL);
-        if (n < 0 && n != LF_PARTIAL) return LN_APP_GARBAGE;
+    /* The reply is framed by lf_stream like every other reader; it is fed
+     * whole, so each body lies in buf at its header's end. */
+    struct reply_scan rs = {.probe = probe, .buf = buf, .info = info};
+    static const struct lf_stream_cb cb = {
+        .on_header = scan_header, .on_end = scan_end, .on_error = scan_error};
+    struct lf_stream st;
+    lf_stream_init(&st, 0, &cb, &rs);
+    lf_stream_feed(&st, buf, len);
+    if (rs.verdict) return rs.verdict == 1 ? LN_APP_SPEAKS : LN_APP_GARBAGE;
+    if (rs.other) return LN_APP_OTHER_RPC;
+    if (rs.done < len && !rs.saw_frame) {
+        /* The bytes so far must still be able to become a header block
+         * (the framer reported no error in them). */
         static const char cl[] = "content-";
-        size_t k = len - off < 8 ? len - off : 8;
-        if (strncasecmp(buf + off, cl, k) != 0) return LN_APP_GARBAGE;
+        size_t k = len - rs.done < 8 ? len - rs.done : 8;
+        if (strncasecmp(buf + rs.done, cl, k) != 0) return LN_APP_GARBAGE;
     }
-    if (end != LN_END_NONE) return saw_frame ? LN_APP_NO_ANSWER : LN_APP_GARBAGE;
+    if (end != LN_END_NONE) return rs.saw_frame ? LN_APP_NO_ANSWER : LN_APP_GARBAGE;
     return LN_APP_MORE;
 }
 

@@ -170,3 +170,13 @@ void lp_idset_free(struct lp_idset *s)
     free(s->e);
     memset(s, 0, sizeof *s);
 }
+
+char *lp_idset_restore(struct lp_idset *remap, const char *body, size_t len, struct li_span id,
+                       size_t *out_len)
+{
+    const char *orig = lp_idset_get(remap, id.p, id.len);
+    if (!orig) return NULL;
+    char *out = lp_rewrite_id(body, len, id, orig, strlen(orig), out_len);
+    lp_idset_del(remap, id.p, id.len);
+    return out;
+}

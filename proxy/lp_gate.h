@@ -67,4 +67,12 @@ const char *lp_idset_get(const struct lp_idset *s, const char *key, size_t klen)
 int lp_idset_del(struct lp_idset *s, const char *key, size_t klen);
 void lp_idset_free(struct lp_idset *s);
 
+/* The editor's reply to a server request that lsptap sent on under a new id:
+ * when `id` is a key of `remap`, the entry is removed and a new frame with
+ * the server's original id is returned (as lp_rewrite_id; caller frees).
+ * NULL when the id was not renumbered, or when out of memory (the entry is
+ * removed all the same): then the reply goes on as it is. */
+char *lp_idset_restore(struct lp_idset *remap, const char *body, size_t len, struct li_span id,
+                       size_t *out_len);
+
 #endif

@@ -579,16 +579,12 @@ static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len,
                                      m.id.p, m.id.len));
             return;
         }
-        const char *orig = lp_idset_get(&h->remap, m.id.p, m.id.len);
-        if (orig) {
-            size_t olen;
-            char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, orig, strlen(orig), &olen);
-            lp_idset_del(&h->remap, m.id.p, m.id.len);
-            if (out) {
-                lp_relay_to_server(h->r, out, olen);
-                free(out);
-                return;
-            }
+        size_t olen;
+        char *out = lp_idset_restore(&h->remap, frame + hdr, len - hdr, m.id, &olen);
+        if (out) {
+            lp_relay_to_server(h->r, out, olen);
+            free(out);
+            return;
         }
     }
     lp_relay_to_server(h->r, frame, len);

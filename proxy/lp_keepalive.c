@@ -314,16 +314,12 @@ static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t h
                             m.id.len));
             return;
         }
-        const char *orig = lp_idset_get(&ka->remap, m.id.p, m.id.len);
-        if (orig) {
-            size_t olen;
-            char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, orig, strlen(orig), &olen);
-            lp_idset_del(&ka->remap, m.id.p, m.id.len);
-            if (out) {
-                ka->cb.to_server(ka->ud, out, olen);
-                free(out);
-                return;
-            }
+        size_t olen;
+        char *out = lp_idset_restore(&ka->remap, frame + hdr, len - hdr, m.id, &olen);
+        if (out) {
+            ka->cb.to_server(ka->ud, out, olen);
+            free(out);
+            return;
         }
     }
     ka->cb.to_server(ka->ud, frame, len);

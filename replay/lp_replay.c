@@ -34,7 +34,7 @@ struct slot {
 
 /* Server requests, notifications: counted per method. */
 struct tally {
-    char *method;
+    char *method; /* first: a per_method() table */
     size_t recorded, replayed, from_rec;
 };
 
@@ -73,18 +73,34 @@ static uint64_t now_ms(struct rp *r)
     return uv_hrtime() / 1000000;
 }
 
+/* The entry of `method` in a per-method table: `*v` is the table's array
+ * (any entry type; passed as the address of its pointer and moved by
+ * memcpy, so no pointer is read through another type), *n entries of `size`
+ * bytes, each beginning with its `char *method` (owned). Appended zeroed
+ * with a copy of the name when absent, so the table keeps first-seen order.
+ * NULL when out of memory. */
+static void *per_method(void *v, size_t *n, size_t size, const char *method)
+{
+    char *a;
+    memcpy(&a, v, sizeof a);
+    for (size_t i = 0; i < *n; i++) {
+        char *name;
+        memcpy(&name, a + i * size, sizeof name);
+        if (!strcmp(name, method)) return a + i * size;
+    }
+    char *name = strdup(method);
+    char *p = name ? realloc(a, (*n + 1) * size) : NULL;
+    if (!p) return free(name), NULL;
+    memcpy(v, &p, sizeof p);
+    char *e = p + (*n)++ * size;
+    memset(e, 0, size);
+    memcpy(e, &name, sizeof name);
+    return e;
+}
+
 static struct tally *tally_get(struct tallies *ts, const char *method)
 {
-    for (size_t i = 0; i < ts->n; i++)
-        if (!strcmp(ts->t[i].method, method)) return &ts->t[i];
-    struct tally *p = realloc(ts->t, (ts->n + 1) * sizeof *p);
-    if (!p) return NULL;
-    ts->t = p;
-    struct tally *t = &ts->t[ts->n];
-    memset(t, 0, sizeof *t);
-    if (!(t->method = strdup(method))) return NULL;
-    ts->n++;
-    return t;
+    return per_method(&ts->t, &ts->n, sizeof *ts->t, method);
 }
 
 static void tallies_free(struct tallies *ts)
@@ -511,7 +527,7 @@ static int cmp_i64(const void *a, const void *b)
 
 /* Latencies of one method's requests, recorded and replayed (µs). */
 struct row {
-    const char *method;
+    char *method; /* first: a per_method() table */
     size_t count, differ, missing;
     int64_t *lat[2]; /* 0 recorded, 1 replayed */
     size_t n[2], cap[2];
@@ -524,14 +540,7 @@ struct rows {
 
 static struct row *row_get(struct rows *rs, const char *method)
 {
-    for (size_t i = 0; i < rs->n; i++)
-        if (!strcmp(rs->v[i].method, method)) return &rs->v[i];
-    struct row *p = realloc(rs->v, (rs->n + 1) * sizeof *p);
-    if (!p) return NULL;
-    rs->v = p;
-    memset(&p[rs->n], 0, sizeof p[rs->n]);
-    p[rs->n].method = method;
-    return &p[rs->n++];
+    return per_method(&rs->v, &rs->n, sizeof *rs->v, method);
 }
 
 static void row_add(struct row *w, int which, int64_t us)
@@ -549,6 +558,7 @@ static void row_add(struct row *w, int which, int64_t us)
 static void rows_free(struct rows *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
+        free(rs->v[i].method);
         free(rs->v[i].lat[0]);
         free(rs->v[i].lat[1]);
     }
@@ -735,6 +745,18 @@ static void print_value(FILE *f, const char *label, json_t *v)
     free(text);
 }
 
+/* A tallies_json() array under its heading (nothing when it is empty). */
+static void print_tallies(FILE *f, const json_t *a, const char *heading, int with_source)
+{
+    if (json_array_size(a)) fprintf(f, "%s:\n", heading);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *m = json_array_get(a, i);
+        fprintf(f, "  %-34s %6lld %6lld", str(m, "method"), num(m, "recorded"), num(m, "replayed"));
+        if (with_source) fprintf(f, " %6lld", num(m, "from_recording"));
+        fputc('\n', f);
+    }
+}
+
 static void print_diff(FILE *f, json_t *d)
 {
     char *id = json_dumps(json_object_get(d, "id"), JSON_ENCODE_ANY);
@@ -773,22 +795,10 @@ static void print_text(FILE *f, const json_t *doc, int compare)
         fprintf(f, "%-36s %6lld %10s %10s %7s %7lld\n", str(m, "method"), num(m, "count"), x, y,
                 ratio, num(m, "differ"));
     }
-    a = json_object_get(doc, "server_requests");
-    if (json_array_size(a))
-        fprintf(f, "server requests answered (recorded / replayed / from the recording):\n");
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *m = json_array_get(a, i);
-        fprintf(f, "  %-34s %6lld %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
-                num(m, "replayed"), num(m, "from_recording"));
-    }
-    a = json_object_get(doc, "notifications");
-    if (json_array_size(a))
-        fprintf(f, "server notifications, not compared (recorded / replayed):\n");
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *m = json_array_get(a, i);
-        fprintf(f, "  %-34s %6lld %6lld\n", str(m, "method"), num(m, "recorded"),
-                num(m, "replayed"));
-    }
+    print_tallies(f, json_object_get(doc, "server_requests"),
+                  "server requests answered (recorded / replayed / from the recording)", 1);
+    print_tallies(f, json_object_get(doc, "notifications"),
+                  "server notifications, not compared (recorded / replayed)", 0);
     a = json_object_get(doc, "differences");
     for (size_t i = 0; compare && i < json_array_size(a); i++)
         print_diff(f, json_array_get(a, i));

@@ -15,16 +15,6 @@ static const char *env2(const char *upper, const char *lower)
     return v && *v ? v : NULL;
 }
 
-static int is_loopback(const char *host)
-{
-    if (!strcasecmp(host, "localhost")) return 1;
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
-    return 0;
-}
-
 /* NO_PROXY as golang.org/x/net/http/httpproxy reads it: "*", a domain
  * (matching itself and its subdomains; a leading dot: subdomains only), an
  * address; a ":port" suffix is ignored here (the rule matches any port).
@@ -71,7 +61,7 @@ int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint1
                      int *ptls)
 {
     const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
-    if (!v || is_loopback(host) || no_proxy_matches(host)) return 0;
+    if (!v || ln_host_is_loopback(host) || no_proxy_matches(host)) return 0;
     /* Go takes "host:port" without a scheme as http://host:port. */
     const char *h = strstr(v, "://");
     *ptls = h && !strncasecmp(v, "https", 5);

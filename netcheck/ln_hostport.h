@@ -36,4 +36,13 @@ int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, siz
  * (snprintf's truncation and return value). */
 int ln_hostport_format(char *buf, size_t len, const char *host, unsigned port);
 
+struct sockaddr;
+
+/* 1 when sa is a loopback address (127.0.0.0/8, ::1), 0 for anything else
+ * (other families included). */
+int ln_sockaddr_is_loopback(const struct sockaddr *sa);
+
+/* 1 when host is "localhost" (any case) or a loopback address literal. */
+int ln_host_is_loopback(const char *host);
+
 #endif

@@ -642,17 +642,22 @@ static void on_server_connect(uv_connect_t *req, int status)
     start_relaying(d);
 }
 
+/* Accepts one connection from l into t (closed again on failure). 0 or
+ * the libuv error. */
+static int accept_tcp(struct dlv *d, uv_stream_t *l, uv_tcp_t *t)
+{
+    uv_tcp_init(d->loop, t);
+    uv_tcp_nodelay(t, 1); /* DAP frames are small: no delayed-ACK waits */
+    t->data = d;
+    int rc = uv_accept(l, (uv_stream_t *)t);
+    if (rc) lp_close_once((uv_handle_t *)t);
+    return rc;
+}
+
 static void on_connection(uv_stream_t *l, int status)
 {
     struct dlv *d = l->data;
-    if (status || d->editor_open) return;
-    uv_tcp_init(d->loop, &d->editor);
-    uv_tcp_nodelay(&d->editor, 1); /* DAP frames are small: no delayed-ACK waits */
-    d->editor.data = d;
-    if (uv_accept(l, (uv_stream_t *)&d->editor)) {
-        lp_close_once((uv_handle_t *)&d->editor);
-        return;
-    }
+    if (status || d->editor_open || accept_tcp(d, l, &d->editor)) return;
     d->editor_open = 1;
     uv_timer_stop(&d->no_client);
     struct sockaddr_storage peer;
@@ -740,14 +745,7 @@ static void reach_editor(struct dlv *d)
 static void on_dlv_dialed(uv_stream_t *l, int status)
 {
     struct dlv *d = l->data;
-    if (status || d->server_open) return;
-    uv_tcp_init(d->loop, &d->server);
-    uv_tcp_nodelay(&d->server, 1); /* DAP frames are small: no delayed-ACK waits */
-    d->server.data = d;
-    if (uv_accept(l, (uv_stream_t *)&d->server)) {
-        lp_close_once((uv_handle_t *)&d->server);
-        return;
-    }
+    if (status || d->server_open || accept_tcp(d, l, &d->server)) return;
     d->server_open = 1;
     d->announced = 1;
     uv_timer_stop(&d->start_timer);
@@ -931,15 +929,6 @@ static char **child_args(struct dlv *d, int argc, char **argv, const char *path)
     return v;
 }
 
-static int is_loopback(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-    return 0;
-}
-
 /* The relay's rule (docs/design.md principle 6): the stand-in listens on
  * loopback unless told otherwise. The real dlv then listens on loopback
  * too, so its own warning about remote connections never comes: when the
@@ -949,7 +938,8 @@ static int listen_policy(struct dlv *d)
 {
     struct sockaddr_storage ss;
     char err[512];
-    if (resolve(d->a.listen, &ss, err, sizeof err) || is_loopback(&ss))
+    if (resolve(d->a.listen, &ss, err, sizeof err) ||
+        ln_sockaddr_is_loopback((const struct sockaddr *)&ss))
         return 0; /* an unusable address fails later, with dlv's wording */
     if (!d->cfg.dlv_allow_remote) {
         /* Before the loop: straight to fd 2, nothing else is queued yet. */

@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,15 +67,6 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
     return 0;
 }
 
-static int is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-    if (sa->sa_family == AF_INET6)
-        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
-    return 0;
-}
-
 static int resolve(const struct lp_addr *a, int passive, struct addrinfo **res)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};
@@ -91,7 +83,7 @@ static int lp_addr_is_local(const struct lp_addr *a)
     if (resolve(a, 1, &res)) return 0;
     int local = 1;
     for (ai = res; ai; ai = ai->ai_next)
-        local &= is_loopback(ai->ai_addr);
+        local &= ln_sockaddr_is_loopback(ai->ai_addr);
     freeaddrinfo(res);
     return local;
 }
@@ -514,6 +506,21 @@ static void on_connected(uv_connect_t *req, int status)
     server_ready(c);
 }
 
+/* A failed dial of the server: nr->why says why (the editor's error in
+ * stdio mode), on stderr too. */
+static void connect_failed(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void connect_failed(struct conn *c, const char *fmt, ...)
+{
+    struct netrelay *nr = c->nr;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(nr->why, sizeof nr->why, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+    if (nr->stdio_mode) nr->exit_code = -1;
+}
+
 /* Starts the server side of c: a connection to --connect, or CMD. */
 static int open_server(struct conn *c)
 {
@@ -537,10 +544,7 @@ static int open_server(struct conn *c)
     struct addrinfo *res;
     int g = resolve(&nr->connect, 0, &res);
     if (g) {
-        snprintf(nr->why, sizeof nr->why, "cannot resolve %s: %s", nr->connect.host,
-                 gai_strerror(g));
-        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-        if (nr->stdio_mode) nr->exit_code = -1;
+        connect_failed(c, "cannot resolve %s: %s", nr->connect.host, gai_strerror(g));
         return UV_EAI_NONAME;
     }
     uv_tcp_t *tcp = &c->srv.tcp;
@@ -560,12 +564,7 @@ static int open_server(struct conn *c)
     uv_tcp_nodelay(tcp, 1);
     int r = uv_tcp_connect(&c->creq, tcp, res->ai_addr, on_connected);
     freeaddrinfo(res);
-    if (r) {
-        snprintf(nr->why, sizeof nr->why, "cannot connect to %s: %s", nr->connect.text,
-                 uv_strerror(r));
-        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-        if (nr->stdio_mode) nr->exit_code = -1;
-    }
+    if (r) connect_failed(c, "cannot connect to %s: %s", nr->connect.text, uv_strerror(r));
     return r;
 }
 

@@ -9,7 +9,9 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,6 +149,30 @@ static void test_relay_addresses(void **state)
     assert_non_null(strstr(err, "a unix socket path must be"));
 }
 
+static void test_loopback(void **state)
+{
+    (void)state;
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    inet_pton(AF_INET, "127.8.9.10", &a4.sin_addr);
+    assert_int_equal(ln_sockaddr_is_loopback((struct sockaddr *)&a4), 1);
+    inet_pton(AF_INET, "128.0.0.1", &a4.sin_addr);
+    assert_int_equal(ln_sockaddr_is_loopback((struct sockaddr *)&a4), 0);
+    inet_pton(AF_INET6, "::1", &a6.sin6_addr);
+    assert_int_equal(ln_sockaddr_is_loopback((struct sockaddr *)&a6), 1);
+    inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6.sin6_addr); /* mapped: not ::1 */
+    assert_int_equal(ln_sockaddr_is_loopback((struct sockaddr *)&a6), 0);
+    struct sockaddr su = {.sa_family = AF_UNIX};
+    assert_int_equal(ln_sockaddr_is_loopback(&su), 0);
+
+    assert_int_equal(ln_host_is_loopback("LocalHost"), 1);
+    assert_int_equal(ln_host_is_loopback("127.0.0.1"), 1);
+    assert_int_equal(ln_host_is_loopback("::1"), 1);
+    assert_int_equal(ln_host_is_loopback("localhost.example.org"), 0);
+    assert_int_equal(ln_host_is_loopback("10.0.0.1"), 0);
+    assert_int_equal(ln_host_is_loopback("[::1]"), 0); /* a host, not an authority */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +182,7 @@ int main(void)
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),
         cmocka_unit_test(test_relay_addresses),
+        cmocka_unit_test(test_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

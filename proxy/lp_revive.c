@@ -37,6 +37,7 @@ struct lp_revive {
     struct lp_relay *r;
     int ended;           /* the session ends as without keep-alive: every end passes */
     int engaged;         /* keep-alive took a loss: the handshake supervision is behind */
+    int took_out;        /* the current generation's stdout end was taken (eof_wait) */
     int deciding;        /* a loss was taken; the relay must not end (HOLD_END) */
     int server_up;       /* the current generation was restarted and resumed */
     unsigned cur_seq;    /* the generation a loss is being decided for */
@@ -217,6 +218,18 @@ static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_s
 
 /* ---- losses ---- */
 
+/* The editor finished the handshake (initialize, initialized) and has not
+ * said shutdown: before it, a loss is the handshake supervision's, and
+ * after shutdown the server is expected to go; either way keep-alive
+ * stays silent. An untrackable session still goes to lp_ka_lost, which
+ * says why keep-alive cannot act. */
+static int handshake_over(const struct lp_revive *v)
+{
+    struct li_state_info in;
+    li_state_info(v->st, &in);
+    return in.untrackable || (in.have_initialize && in.initialized && !in.shutdown);
+}
+
 /* The session ends as it would have without keep-alive. */
 static void end_session(struct lp_revive *v)
 {
@@ -249,6 +262,7 @@ static void restart_now(uv_timer_t *t)
     v->cur_seq = gi.seq;
     v->err_mark = v->res->stderr_bytes;
     v->restarts++;
+    v->took_out = 0;
     v->deciding = 0;
     v->server_up = 1;
     v->drop_why[0] = '\0';
@@ -287,8 +301,12 @@ static void loss_why(struct lp_revive *v, struct lp_relay_gen *g, char *why, siz
 static void lost(struct lp_revive *v, struct lp_relay_gen *g)
 {
     char why[800];
-    loss_why(v, g, why, sizeof why);
     uv_timer_stop(&v->eof_wait);
+    if (lp_relay_editor_left(v->r) || !handshake_over(v)) {
+        end_session(v); /* the editor left, or said shutdown, meanwhile */
+        return;
+    }
+    loss_why(v, g, why, sizeof why);
     v->server_up = 0;
     int at_boundary = !v->sess || li_session_at_boundary(v->sess, LI_S2C);
     int rc = lp_ka_lost(v->ka, lp_relay_now_us(v->r), at_boundary, why);
@@ -382,16 +400,17 @@ static void rv_on_s2c_end(void *ctx, struct lp_relay_gen *g)
     if (!v->engaged) lp_handshake_ops.on_s2c_end(v->hs, g);
 }
 
-/* The editor finished the handshake (initialize, initialized) and has not
- * said shutdown: before it, a loss is the handshake supervision's, and
- * after shutdown the server is expected to go; either way keep-alive
- * stays silent. An untrackable session still goes to lp_ka_lost, which
- * says why keep-alive cannot act. */
-static int handshake_over(const struct lp_revive *v)
+/* The server's end is the session's, as without keep-alive. When an earlier
+ * end of this generation (its stdout) was taken, the relay only finishes
+ * once it is given back. */
+static enum lp_relay_verdict pass_on(struct lp_revive *v)
 {
-    struct li_state_info in;
-    li_state_info(v->st, &in);
-    return in.untrackable || (in.have_initialize && in.initialized && !in.shutdown);
+    if (v->took_out || v->engaged) {
+        end_session(v);
+        return LP_RELAY_TAKEN;
+    }
+    v->ended = 1;
+    return LP_RELAY_PASS;
 }
 
 static enum lp_relay_verdict rv_on_server_end(void *ctx, struct lp_relay_gen *g,
@@ -401,18 +420,15 @@ static enum lp_relay_verdict rv_on_server_end(void *ctx, struct lp_relay_gen *g,
     if (v->ended) return LP_RELAY_PASS;
     if (!v->engaged && lp_handshake_ops.on_server_end(v->hs, g, what) == LP_RELAY_TAKEN)
         return LP_RELAY_TAKEN;
-    if (!v->engaged &&
-        (lp_handshake_gave_up(v->hs) || lp_relay_editor_left(v->r) || !handshake_over(v)))
-        return LP_RELAY_PASS; /* as without keep-alive */
-    if (v->engaged && lp_relay_editor_left(v->r)) {
-        end_session(v);
-        return LP_RELAY_TAKEN;
-    }
+    if ((!v->engaged && lp_handshake_gave_up(v->hs)) || lp_relay_editor_left(v->r) ||
+        !handshake_over(v))
+        return pass_on(v);
     struct lp_relay_gen_info gi;
     lp_relay_gen_info(g, &gi);
     if (!v->engaged) v->cur_seq = gi.seq;
     if (v->deciding) return LP_RELAY_TAKEN; /* the loss is being dealt with */
     if (what == LP_RELAY_OUT_CLOSED && !gi.exited) {
+        v->took_out = 1;
         uv_timer_start(&v->eof_wait, eof_waited, EOF_WAIT_MS, 0);
         return LP_RELAY_TAKEN;
     }

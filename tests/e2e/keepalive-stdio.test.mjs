@@ -203,3 +203,57 @@ test('stand-in with LSPTAP_KEEPALIVE=off: gopls SIGKILLed after the handshake en
   const s = readSession(findSession(sessions));
   assert.ok(!s.events.some((e) => e.event === 'server_lost' || e.event === 'restart'));
 });
+
+test('stand-in: a gopls that closes its stdout and keeps running is replaced (killed) and the hover answered by the next', { timeout: 90000 }, async (t) => {
+  const mark = path.join(tempDir(t), 'closed');
+  const sessions = tempDir(t);
+  const ed = startEditor(t, standIn(), [], {
+    workspace: tempDir(t),
+    env: childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'closes-stdout.mjs'), LSPTAP_DIR: sessions, PEER_MARK: mark, LSPTAP_HANDSHAKE_MS: '200' }),
+  });
+  await ed.initialize();
+  ed.notify('initialized', {});
+  await handshakeOk(sessions);
+  const h = await ed.request('textDocument/hover', { textDocument: { uri: ed.uri('a.go') }, position: { line: 0, character: 0 } }, 30000);
+  assert.equal(h.contents, 'answered by a new server');
+  const first = Number(fs.readFileSync(mark, 'utf8'));
+  await waitFor('the first server to be killed', () => !pidAlive(first), 10000);
+  assert.ok(ed.logs.some((l) => l.type === 2 && /^lsptap: gopls closed its output; restarted and reopened 0 documents/.test(l.message)),
+    JSON.stringify(ed.logs));
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+});
+
+test('stand-in: after a repair (GOFLAGS removed), a killed gopls is restarted with the repaired environment', { timeout: 90000 }, async (t) => {
+  // peers/handshake.mjs fails its handshake while GOFLAGS is set; the
+  // handshake supervision restarts it without; keep-alive must do the same.
+  const ws = fs.realpathSync(tempDir(t, 'lsptap-ws-'));
+  fs.writeFileSync(path.join(ws, 'go.mod'), 'module example.com/k\n\ngo 1.19\n');
+  const sessions = tempDir(t);
+  const log = path.join(tempDir(t), 'peer.log');
+  const env = childEnv({ LSPTAP_GOPLS: path.join(peersDir, 'handshake.mjs'), LSPTAP_DIR: sessions, PEER_LOG: log, GOFLAGS: '-mod=bogus', LSPTAP_HANDSHAKE_MS: '200' });
+  const ed = startEditor(t, standIn(), [], { workspace: ws, env });
+  const starts = () => {
+    try {
+      return fs.readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.start);
+    } catch {
+      return [];
+    }
+  };
+  await ed.initialize(30000);
+  ed.notify('initialized', {});
+  await waitFor('the repaired server\'s handshake_ok', () => events(sessions).some((e) => e.event === 'repair') && events(sessions).some((e) => e.event === 'handshake_ok'), 60000);
+  assert.equal(starts().length, 2);
+  assert.equal(starts()[1].goflags, null, 'the repair removed GOFLAGS');
+  const before = await ed.request('test/before', {}, 30000);
+  assert.equal(before.pid, starts()[1].pid);
+  process.kill(starts()[1].pid, 'SIGKILL');
+  await waitFor('the keep-alive replay', () => events(sessions).some((e) => e.event === 'replayed' && 'documents' in e), 30000);
+  assert.equal(starts().length, 3);
+  assert.equal(starts()[2].goflags, null, 'keep-alive restarted gopls with the repaired environment');
+  assert.equal(starts()[2].fails, false);
+  const after = await ed.request('test/after', {}, 30000);
+  assert.equal(after.pid, starts()[2].pid);
+  const st = await ed.shutdown();
+  assert.equal(st.code, 0, ed.stderr.text());
+});

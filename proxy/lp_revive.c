@@ -245,8 +245,8 @@ static void restart_now(uv_timer_t *t)
 {
     struct lp_revive *v = t->data;
     if (!v->deciding) return;
-    if (lp_relay_editor_left(v->r)) {
-        end_session(v);
+    if (lp_relay_editor_left(v->r) || !handshake_over(v)) {
+        end_session(v); /* the editor left or said shutdown/exit: no new gopls for it */
         return;
     }
     int rc = lp_relay_restart(v->r, lp_handshake_env(v->hs));

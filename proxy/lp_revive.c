@@ -46,7 +46,6 @@ struct lp_revive {
     char drop_why[512];  /* the engine dropped the new server: why */
     uv_timer_t eof_wait; /* stdout closed: a moment for the exit status */
     uv_timer_t again;    /* the restart, outside the relay's callbacks */
-    unsigned restarts;
 };
 
 static const struct lp_ka_cb ka_cb;
@@ -80,11 +79,6 @@ void lp_revive_chain(struct lp_revive *v, li_msg_fn next, void *next_ud)
 void lp_revive_attach(struct lp_revive *v, struct li_session *sess)
 {
     v->sess = sess;
-}
-
-unsigned lp_revive_restarts(const struct lp_revive *v)
-{
-    return v->restarts;
 }
 
 void lp_revive_free(struct lp_revive *v)
@@ -261,7 +255,6 @@ static void restart_now(uv_timer_t *t)
     lp_relay_gen_info(lp_relay_current(v->r), &gi);
     v->cur_seq = gi.seq;
     v->err_mark = v->res->stderr_bytes;
-    v->restarts++;
     v->took_out = 0;
     v->deciding = 0;
     v->server_up = 1;

@@ -42,9 +42,6 @@ void lp_revive_chain(struct lp_revive *v, li_msg_fn next, void *next_ud);
  * frames at a loss). Before lp_relay_run. */
 void lp_revive_attach(struct lp_revive *v, struct li_session *sess);
 
-/* Servers started after a loss, for the summary. Valid after lp_relay_run. */
-unsigned lp_revive_restarts(const struct lp_revive *v);
-
 /* After lp_relay_run returned. NULL is ignored. */
 void lp_revive_free(struct lp_revive *v);
 

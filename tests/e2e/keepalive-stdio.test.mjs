@@ -87,10 +87,16 @@ test('stand-in: gopls SIGKILLed after a hover; the editor edits and hovers on th
   await handshakeOk(sessions);
 
   const gopls = await serverPid(ed.child, ed.stderr, 'gopls');
+  // A request in flight when gopls goes: its answer, or an error the editor
+  // retries on (ContentModified, RequestCancelled), never silence.
+  const inflight = settle(ed.request('textDocument/documentSymbol', { textDocument: { uri: ed.uri(MAIN) } }, 60000));
   process.kill(gopls, 'SIGKILL');
   editMain(ed, 2, 'LOUD ');
   const second = await hoverSees(ed, 'shout adds LOUD emphasis');
   assert.ok(second);
+  const done = await withTimeout(inflight, 60000, 'the request in flight at the kill');
+  if (done.error) assert.ok([-32801, -32800].includes(done.error.code), `retryable error, got ${done.error.message}`);
+  else assert.ok(Array.isArray(done.result), JSON.stringify(done.result));
   assert.ok(pidAlive(ed.child.pid), 'the stand-in runs on');
   const now = await serverPid(ed.child, ed.stderr, 'gopls');
   assert.notEqual(now, gopls, 'a new gopls');

@@ -127,6 +127,11 @@ int lp_handshake_gave_up(const struct lp_handshake *h)
     return h->gave_up;
 }
 
+char **lp_handshake_env(const struct lp_handshake *h)
+{
+    return h->restarted && h->report ? h->report->envp : h->env;
+}
+
 void lp_handshake_free(struct lp_handshake *h)
 {
     free(h);

@@ -30,6 +30,12 @@ struct lp_handshake *lp_handshake_new(const struct lp_config *cfg, const char *a
  * told). Valid after lp_relay_run returned. */
 int lp_handshake_gave_up(const struct lp_handshake *h);
 
+/* The environment of the server the handshake ended with: the repaired one
+ * after a repair, else the one given to lp_handshake_new (NULL: lsptap's).
+ * Owned by h; valid until lp_relay_run returns. For a supervisor that
+ * starts gopls again later (proxy/lp_revive.h). */
+char **lp_handshake_env(const struct lp_handshake *h);
+
 /* After lp_relay_run returned. NULL is ignored. */
 void lp_handshake_free(struct lp_handshake *h);
 

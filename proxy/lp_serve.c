@@ -21,6 +21,7 @@
 #include "proxy/lp_log.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_relay.h"
+#include "proxy/lp_revive.h"
 
 /* Variables that decide how gopls and go behave; recorded in the header so a
  * session can be understood (and replayed) later. Never secrets by name. */
@@ -242,19 +243,32 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
         lp_netwatch_free(nw);
         return 70;
     }
-    if (lp_session_open(&s, cfg, role, proto, argv, nw ? lp_netwatch_on_msg : NULL, nw)) {
+    static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
+    /* After the handshake, keep-alive restarts a lost gopls (docs/keep-alive.md). */
+    struct lp_revive *rv = hs && cfg->keepalive ? lp_revive_new(cfg, role, hs, &res) : NULL;
+    if (hs && cfg->keepalive && !rv) {
+        li_say("lsptap: out of memory starting keep-alive\n");
         lp_handshake_free(hs);
         lp_netwatch_free(nw);
         return 70;
     }
-    static struct lp_relay_result res; /* 64 KiB of stderr tail: not on the stack */
+    if (rv) lp_revive_chain(rv, nw ? lp_netwatch_on_msg : NULL, nw);
+    if (lp_session_open(&s, cfg, role, proto, argv,
+                        rv ? lp_revive_on_msg : (nw ? lp_netwatch_on_msg : NULL),
+                        rv ? (void *)rv : nw)) {
+        lp_revive_free(rv);
+        lp_handshake_free(hs);
+        lp_netwatch_free(nw);
+        return 70;
+    }
+    if (rv) lp_revive_attach(rv, s.li);
     if (s.log) lp_log_set_notify(s.log, lp_relay_notify);
     struct lp_relay_opts o = {.argv = argv,
                               .sess = s.li,
                               .hr_start = s.hr_start,
                               .cfg = cfg,
-                              .super = hs ? &lp_handshake_ops : NULL,
-                              .super_ctx = hs,
+                              .super = rv ? &lp_revive_ops : (hs ? &lp_handshake_ops : NULL),
+                              .super_ctx = rv ? (void *)rv : hs,
                               .netwatch = nw};
     int rc = lp_relay_run(&o, &res);
     char ending[256];
@@ -281,6 +295,7 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
     if (res.restarts) json_object_set_new(extra, "restarts", json_integer(res.restarts));
     if (hs && lp_handshake_gave_up(hs))
         json_object_set_new(extra, "handshake", json_string("failed, not repaired"));
+    lp_revive_free(rv);
     lp_handshake_free(hs);
     if (res.stderr_mid_line) fputc('\n', stderr); /* lsptap's lines start lines */
     if (res.spawn_error)

@@ -156,7 +156,7 @@ test('killed inside the first workspace load window: a showMessage with the diag
 });
 
 test('killed after the handshake: nothing made up, stdout closes, exit 137', { timeout: 60000 }, async (t) => {
-  const { ed, sessions, log, eof } = start(t, { LSPTAP_HANDSHAKE_MS: '200' });
+  const { ed, sessions, log, eof } = start(t, { LSPTAP_HANDSHAKE_MS: '200', LSPTAP_KEEPALIVE: 'off' });
   await ed.initialize(20000);
   ed.notify('initialized', {});
   await until(() => peerGot(log).includes('initialized'), 10000, 'initialized to reach the server');

@@ -1,6 +1,6 @@
 # lsptap — see README.md. `make` builds, `make check` tests, `make demo` runs.
 #
-# Layout: every .c under framing/ inspect/ netcheck/ io/ env/ replay/ proxy/ goes into
+# Layout: every .c under framing/ inspect/ netcheck/ io/ env/ replay/ resume/ proxy/ goes into
 # $(B)/liblsptap.a; cli/*.c link with it into $(B)/lsptap. Each
 # tests/unit/test_*.c is one cmocka program; each tests/fuzz/fuzz_*.c one
 # libFuzzer target. Nothing here needs editing when a file is added.
@@ -36,7 +36,7 @@ ifeq ($(SAN),1)
   LDFLAGS    += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(sort $(wildcard framing/*.c inspect/*.c netcheck/*.c io/*.c env/*.c replay/*.c proxy/*.c))
+LIB_SRC  := $(sort $(wildcard framing/*.c inspect/*.c netcheck/*.c io/*.c env/*.c replay/*.c resume/*.c proxy/*.c))
 CLI_SRC  := $(sort $(wildcard cli/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELPERS := $(filter-out tests/unit/test_%.c,$(wildcard tests/unit/*.c))
@@ -205,6 +205,6 @@ format-check:
 # About 2 minutes; the last step of make check.
 lint:
 	LINT_CFLAGS="-D_GNU_SOURCE -DLSPTAP_VERSION=\"$(VERSION)\" -I. $(PKG_CFLAGS)" \
-	  scripts/lint.sh framing inspect netcheck io env replay proxy cli
+	  scripts/lint.sh framing inspect netcheck io env replay resume proxy cli
 
 -include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)

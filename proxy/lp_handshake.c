@@ -21,8 +21,8 @@
 #include "framing/lf.h"
 #include "inspect/li_redact.h"
 #include "netcheck/ln_gofail.h"
-#include "proxy/lp_gate.h"
 #include "proxy/lp_relay.h"
+#include "resume/lp_gate.h"
 
 #define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */
 #define HELD_MAX ((size_t)1 << 20)   /* server bytes held while repairing */

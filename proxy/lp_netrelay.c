@@ -24,9 +24,9 @@
 #include "io/lp_stdio.h"
 #include "io/lp_tls.h"
 #include "netcheck/ln_hostport.h"
-#include "proxy/lp_keepalive.h"
 #include "proxy/lp_serve.h"
 #include "proxy/lp_server_event.h"
+#include "resume/lp_keepalive.h"
 
 #define DEFAULT_MAX_CONNS 16
 #define TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */

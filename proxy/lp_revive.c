@@ -16,7 +16,7 @@
 #include <uv.h>
 
 #include "inspect/li_state.h"
-#include "proxy/lp_keepalive.h"
+#include "resume/lp_keepalive.h"
 
 /* A server that dies closes its stdout a moment before its exit status
  * arrives: how long a loss waits for the status (as lp_handshake does). */

@@ -1,7 +1,7 @@
 /*
  * lp_revive — the gopls stand-in's supervisor: the handshake supervision
  * (proxy/lp_handshake.h) until the handshake is over, then keep-alive
- * (proxy/lp_keepalive.h, docs/keep-alive.md): when gopls is lost after the
+ * (resume/lp_keepalive.h, docs/keep-alive.md): when gopls is lost after the
  * handshake (it exits, is killed, closes its stdout) before the editor said
  * shutdown/exit, a new gopls is started behind the same editor with the
  * current generation's environment (the repaired one after a repair) and

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "inspect/li_msg.h"
-#include "proxy/lp_gate.h"
+#include "resume/lp_gate.h"
 
 /* What the gate handed out: "F<bytes>" per frame, "R<bytes>" per raw run,
  * concatenated, plus the plain concatenation to compare with the input. */

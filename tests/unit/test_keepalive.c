@@ -15,7 +15,7 @@
 
 #include "inspect/li_msg.h"
 #include "inspect/li_state.h"
-#include "proxy/lp_keepalive.h"
+#include "resume/lp_keepalive.h"
 
 #define CAP (1 << 16)
 

@@ -12,8 +12,8 @@
  *
  * Also here: rewriting a message's top-level "id", and a small set of ids.
  */
-#ifndef LSPTAP_PROXY_LP_GATE_H
-#define LSPTAP_PROXY_LP_GATE_H
+#ifndef LSPTAP_RESUME_LP_GATE_H
+#define LSPTAP_RESUME_LP_GATE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "proxy/lp_keepalive.h"
+#include "resume/lp_keepalive.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lp_gate.h"
+#include "resume/lp_gate.h"
 
 #define LAST_MSGS 12                      /* messages kept for the forensics */
 #define LAST_LEN 160                      /* characters of each */

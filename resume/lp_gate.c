@@ -1,4 +1,4 @@
-#include "proxy/lp_gate.h"
+#include "resume/lp_gate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -37,8 +37,8 @@
  * stream cut inside a frame is refused (keep-alive cannot repair it).
  * Not thread-safe; one engine per session, fed from one thread.
  */
-#ifndef LSPTAP_PROXY_LP_KEEPALIVE_H
-#define LSPTAP_PROXY_LP_KEEPALIVE_H
+#ifndef LSPTAP_RESUME_LP_KEEPALIVE_H
+#define LSPTAP_RESUME_LP_KEEPALIVE_H
 
 #include <jansson.h>
 #include <stddef.h>

@@ -1,5 +1,6 @@
 #include "inspect/li_state.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +31,8 @@ struct doc {
 
 struct req {
     struct req *prev, *next; /* arrival order */
+    struct req *hnext;       /* the same bucket of reqlist.bucket */
+    uint32_t hash;           /* of the id's JSON text */
     char *id;
     size_t id_len;
     char method[LI_STATE_MAX_METHOD];
@@ -41,9 +44,14 @@ struct req {
     size_t charged;
 };
 
+/* Twice LI_STATE_MAX_REQUESTS buckets: finding an id (every request and
+ * reply) costs a short chain, not a walk of everything in flight. */
+#define REQ_BUCKETS (2 * LI_STATE_MAX_REQUESTS)
+
 struct reqlist {
     struct req *head, *tail;
     size_t n;
+    struct req *bucket[REQ_BUCKETS];
 };
 
 struct li_state {
@@ -1042,10 +1050,19 @@ int li_state_method_safe(const char *method)
     return 0;
 }
 
+static uint32_t id_hash(const char *id, size_t n)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)id[i]) * 16777619u;
+    return h;
+}
+
 static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
 {
-    for (struct req *r = l->head; r; r = r->next)
-        if (r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    uint32_t h = id_hash(id, n);
+    for (struct req *r = l->bucket[h % REQ_BUCKETS]; r; r = r->hnext)
+        if (r->hash == h && r->id_len == n && memcmp(r->id, id, n) == 0) return r;
     return NULL;
 }
 
@@ -1053,6 +1070,12 @@ static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
 {
     uncharge(st, r->charged);
     LI_LIST_UNLINK(l->head, l->tail, r);
+    struct req **pp = &l->bucket[r->hash % REQ_BUCKETS];
+    while (*pp != r) {
+        assert(*pp); /* every listed request is in its bucket */
+        pp = &(*pp)->hnext;
+    }
+    *pp = r->hnext;
     l->n--;
 }
 
@@ -1078,6 +1101,7 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         return;
     }
     r->id_len = m->id.len;
+    r->hash = id_hash(r->id, r->id_len);
     strcpy(r->method, method);
     r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
     if (dir == LI_C2S && body) {
@@ -1103,6 +1127,8 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         r->charged += items.s.len;
     }
     LI_LIST_APPEND(l->head, l->tail, r);
+    r->hnext = l->bucket[r->hash % REQ_BUCKETS];
+    l->bucket[r->hash % REQ_BUCKETS] = r;
     l->n++;
     if (charge(st, r->charged, "a request") < 0) return;
 }

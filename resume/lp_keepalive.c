@@ -47,7 +47,10 @@ struct lp_ka {
     uint64_t lost_at;
     char why[512];
     int off_said;
-    char last[LAST_MSGS][LAST_LEN];
+    struct last_msg {
+        unsigned char dir, kind, mlen, ilen;
+        char method[80], id[40];
+    } last[LAST_MSGS]; /* copied, not formatted: this runs for every message */
     unsigned last_n;
     struct lp_ka_stats s;
 };
@@ -187,14 +190,25 @@ int lp_ka_passthrough(const struct lp_ka *ka)
 
 static void keep_last(struct lp_ka *ka, enum li_dir dir, const struct li_msg *m)
 {
-    char *l = ka->last[ka->last_n++ % LAST_MSGS];
-    int n = snprintf(l, LAST_LEN, "%s %s", li_dir_name(dir), li_kind_name(m->kind));
-    if (m->method.p && n > 0 && n < LAST_LEN)
-        n += snprintf(l + n, LAST_LEN - (size_t)n, " %.*s",
-                      (int)(m->method.len < 80 ? m->method.len : 80), m->method.p);
-    if (m->id.p && n > 0 && n < LAST_LEN)
-        snprintf(l + n, LAST_LEN - (size_t)n, " id %.*s", (int)(m->id.len < 40 ? m->id.len : 40),
-                 m->id.p);
+    struct last_msg *l = &ka->last[ka->last_n++ % LAST_MSGS];
+    l->dir = (unsigned char)dir;
+    l->kind = (unsigned char)m->kind;
+    l->mlen = (unsigned char)(m->method.p ? (m->method.len < 80 ? m->method.len : 80) : 0);
+    l->ilen = (unsigned char)(m->id.p ? (m->id.len < 40 ? m->id.len : 40) : 0);
+    if (l->mlen) memcpy(l->method, m->method.p, l->mlen);
+    if (l->ilen) memcpy(l->id, m->id.p, l->ilen);
+}
+
+/* The i-th kept message (0: the oldest kept) as "c2s request METHOD id ID". */
+static void last_text(const struct lp_ka *ka, unsigned i, char *out, size_t cap)
+{
+    const struct last_msg *l = &ka->last[i % LAST_MSGS];
+    int n = snprintf(out, cap, "%s %s", li_dir_name((enum li_dir)l->dir),
+                     li_kind_name((enum li_kind)l->kind));
+    if (l->mlen && n > 0 && (size_t)n < cap)
+        n += snprintf(out + n, cap - (size_t)n, " %.*s", (int)l->mlen, l->method);
+    if (l->ilen && n > 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n, " id %.*s", (int)l->ilen, l->id);
 }
 
 /* Keep-alive stops for good (once): when the tracker stops, ahead of any
@@ -386,8 +400,11 @@ static void forensics_into(const struct lp_ka *ka, json_t *f)
 {
     json_t *last = json_array();
     unsigned n = ka->last_n < LAST_MSGS ? ka->last_n : LAST_MSGS;
-    for (unsigned i = 0; i < n; i++)
-        json_array_append_new(last, json_string(ka->last[(ka->last_n - n + i) % LAST_MSGS]));
+    for (unsigned i = 0; i < n; i++) {
+        char text[LAST_LEN];
+        last_text(ka, ka->last_n - n + i, text, sizeof text);
+        json_array_append_new(last, json_string(text));
+    }
     json_object_set_new(f, "last_messages", last);
     json_t *inflight = json_array();
     struct li_state_replay r;

@@ -683,6 +683,36 @@ static void test_malformed_change(void **state)
     li_state_free(st);
 }
 
+/* Every request in flight is found by its id whatever the order of the
+ * replies: a full table answered in a shuffled order, ids of both types. */
+static void test_many_inflight_found(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    for (int i = 0; i < LI_STATE_MAX_REQUESTS; i++) {
+        if (i % 2)
+            feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":\"s%d\",\"method\":\"x/y\"}", i);
+        else
+            feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"x/y\"}", i);
+    }
+    assert_int_equal(info_of(st).inflight, LI_STATE_MAX_REQUESTS);
+    /* 7 and the table size are coprime: every index once. */
+    for (int k = 0; k < LI_STATE_MAX_REQUESTS; k++) {
+        int i = (k * 7) % LI_STATE_MAX_REQUESTS;
+        if (i % 2)
+            feed(st, LI_S2C, "{\"jsonrpc\":\"2.0\",\"id\":\"s%d\",\"result\":null}", i);
+        else
+            feed(st, LI_S2C, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":null}", i);
+        assert_int_equal(info_of(st).inflight, (size_t)(LI_STATE_MAX_REQUESTS - k - 1));
+    }
+    /* 1 and "1" are different requests. */
+    feed(st, LI_C2S, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x/y\"}");
+    feed(st, LI_S2C, "{\"jsonrpc\":\"2.0\",\"id\":\"1\",\"result\":null}");
+    assert_int_equal(info_of(st).inflight, 1);
+    assert_false(info_of(st).untrackable);
+    li_state_free(st);
+}
+
 static void test_request_limit(void **state)
 {
     (void)state;
@@ -896,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_folder_limit),
         cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_inflight_requests),
+        cmocka_unit_test(test_many_inflight_found),
         cmocka_unit_test(test_safe_methods),
         cmocka_unit_test(test_server_requests),
         cmocka_unit_test(test_over_inspection_cap),

@@ -12,7 +12,7 @@ int li_buf_reserve(struct li_buf *b, size_t more)
     assert(b->p ? b->len < b->cap : b->len == 0); /* room for the NUL, always */
     if (b->p && b->cap - b->len > more) return 0;
     if (more > SIZE_MAX / 2 - b->len) return -ENOMEM;
-    size_t need = b->len + more + 1, cap = b->cap ? b->cap : 64;
+    size_t need = b->len + more + 1, cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
     char *p = realloc(b->p, cap);
@@ -23,7 +23,7 @@ int li_buf_reserve(struct li_buf *b, size_t more)
     return 0;
 }
 
-void li_buf_put(struct li_buf *b, const char *s, size_t n)
+void li_buf_put_grow(struct li_buf *b, const char *s, size_t n)
 {
     if (li_buf_reserve(b, n)) {
         b->oom = 1;

@@ -18,6 +18,7 @@
 #define LSPTAP_INSPECT_LI_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct li_buf {
     char *p;
@@ -25,13 +26,26 @@ struct li_buf {
     int oom;
 };
 
-/* Appends n bytes of s (which may hold NULs). */
-void li_buf_put(struct li_buf *b, const char *s, size_t n);
+/* The growing path of li_buf_put; call li_buf_put. */
+void li_buf_put_grow(struct li_buf *b, const char *s, size_t n);
+/* Appends n bytes of s (which may hold NULs). Inline because session lines
+ * are built from many small appends on the relay's path: the common case
+ * (it fits) is a compare and a copy. */
+static inline void li_buf_put(struct li_buf *b, const char *s, size_t n)
+{
+    if (!b->oom && b->cap - b->len > n) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+    } else {
+        li_buf_put_grow(b, s, n);
+    }
+}
 /* Appends the C string s. */
 void li_buf_str(struct li_buf *b, const char *s);
 /* Appends one byte. */
 void li_buf_ch(struct li_buf *b, char c);
-/* Makes room for `more` bytes past len (and the NUL), growing by doubling.
+/* Makes room for `more` bytes past len (and the NUL), doubling from 256.
  * 0, or -ENOMEM (the buffer unchanged, `oom` not set); -ENOMEM too when the
  * buffer is already `oom`. */
 int li_buf_reserve(struct li_buf *b, size_t more);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int li_buf_reserve(struct li_buf *b, size_t more)
+int li_buf_reserve_grow(struct li_buf *b, size_t more)
 {
     if (b->oom) return -ENOMEM;
     assert(b->p ? b->len < b->cap : b->len == 0); /* room for the NUL, always */
@@ -25,7 +25,7 @@ int li_buf_reserve(struct li_buf *b, size_t more)
 
 void li_buf_put_grow(struct li_buf *b, const char *s, size_t n)
 {
-    if (li_buf_reserve(b, n)) {
+    if (li_buf_reserve_grow(b, n)) {
         b->oom = 1;
         return;
     }

@@ -26,8 +26,19 @@ struct li_buf {
     int oom;
 };
 
-/* The growing path of li_buf_put; call li_buf_put. */
+/* The growing paths of li_buf_reserve and li_buf_put; call those. */
+int li_buf_reserve_grow(struct li_buf *b, size_t more);
 void li_buf_put_grow(struct li_buf *b, const char *s, size_t n);
+
+/* Makes room for `more` bytes past len (and the NUL), doubling from 256.
+ * 0, or -ENOMEM (the buffer unchanged, `oom` not set); -ENOMEM too when the
+ * buffer is already `oom`. Inline like li_buf_put: queues on the relay's
+ * path reserve once a piece. */
+static inline int li_buf_reserve(struct li_buf *b, size_t more)
+{
+    return !b->oom && b->cap - b->len > more ? 0 : li_buf_reserve_grow(b, more);
+}
+
 /* Appends n bytes of s (which may hold NULs). Inline because session lines
  * are built from many small appends on the relay's path: the common case
  * (it fits) is a compare and a copy. */
@@ -41,14 +52,11 @@ static inline void li_buf_put(struct li_buf *b, const char *s, size_t n)
         li_buf_put_grow(b, s, n);
     }
 }
+
 /* Appends the C string s. */
 void li_buf_str(struct li_buf *b, const char *s);
 /* Appends one byte. */
 void li_buf_ch(struct li_buf *b, char c);
-/* Makes room for `more` bytes past len (and the NUL), doubling from 256.
- * 0, or -ENOMEM (the buffer unchanged, `oom` not set); -ENOMEM too when the
- * buffer is already `oom`. */
-int li_buf_reserve(struct li_buf *b, size_t more);
 /* Drops the first n bytes (n <= len), moving the rest to the front: the
  * buffer as a queue. Keeps the storage. */
 void li_buf_consume(struct li_buf *b, size_t n);

@@ -75,18 +75,18 @@ void li_buf_free(struct li_buf *b)
     free(li_buf_steal(b, NULL));
 }
 
-int li_grow(void **v, size_t *cap, size_t need, size_t elem)
+void *li_grow(void *v, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap) return 0;
+    assert(need >= 1 && elem >= 1);
+    if (need <= *cap) return v;
     size_t nc = *cap ? *cap : 8;
     while (nc < need) {
-        if (nc > SIZE_MAX / 2) return -ENOMEM;
+        if (nc > SIZE_MAX / 2) return NULL;
         nc *= 2;
     }
-    if (elem && nc > SIZE_MAX / elem) return -ENOMEM;
-    void *nv = realloc(*v, nc * elem);
-    if (!nv) return -ENOMEM;
-    *v = nv;
+    if (nc > SIZE_MAX / elem) return NULL;
+    void *nv = realloc(v, nc * elem);
+    if (!nv) return NULL;
     *cap = nc;
-    return 0;
+    return nv;
 }

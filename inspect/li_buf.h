@@ -68,10 +68,16 @@ char *li_buf_steal(struct li_buf *b, size_t *len);
 /* Frees the text and leaves an empty buffer. */
 void li_buf_free(struct li_buf *b);
 
-/* Grows the array *v of *cap elements of elem bytes to hold at least need
- * elements, doubling (from 8) so a run of appends costs amortised O(1).
- * Returns 0 (*v and *cap updated, or untouched when already big enough) or
- * -ENOMEM on overflow or no memory, *v and *cap unchanged. */
-int li_grow(void **v, size_t *cap, size_t need, size_t elem);
+/* Grows the array v of *cap elements of elem bytes to hold at least need
+ * (>= 1) elements, doubling from 8 so a run of appends costs amortised O(1).
+ * Returns the array (v itself when it is already big enough; *cap updated
+ * when it grew: store the result over v), or NULL on overflow or no memory,
+ * v and *cap untouched. It returns the pointer rather than writing through
+ * a void ** so callers keep their typed pointers without aliasing casts:
+ *     struct x *nv = li_grow(s->v, &s->cap, s->n + 1, sizeof *nv);
+ *     if (!nv) return -ENOMEM;
+ *     s->v = nv;
+ */
+void *li_grow(void *v, size_t *cap, size_t need, size_t elem);
 
 #endif

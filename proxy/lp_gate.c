@@ -106,13 +106,9 @@ static struct lp_identry *find(const struct lp_idset *s, const char *key, size_t
 int lp_idset_add(struct lp_idset *s, const char *key, size_t klen, const char *val, size_t vlen)
 {
     if (find(s, key, klen)) return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        struct lp_identry *ne = realloc(s->e, nc * sizeof *ne);
-        if (!ne) return -1;
-        s->e = ne;
-        s->cap = nc;
-    }
+    struct lp_identry *ne = li_grow(s->e, &s->cap, s->n + 1, sizeof *ne);
+    if (!ne) return -1;
+    s->e = ne;
     s->e[s->n].key = dup_n(key, klen);
     s->e[s->n].val = dup_n(val ? val : "", val ? vlen : 0);
     if (!s->e[s->n].key || !s->e[s->n].val) {

@@ -111,13 +111,9 @@ static void rotate(const char *dir, uint64_t max)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
             continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            struct old_file *nf = realloc(files, nc * sizeof *nf);
-            if (!nf) break;
-            files = nf;
-            cap = nc;
-        }
+        struct old_file *nf = li_grow(files, &cap, n + 1, sizeof *nf);
+        if (!nf) break;
+        files = nf;
         memcpy(files[n].name, e->d_name, len + 1);
         files[n].mtime = st.st_mtime;
         files[n].size = st.st_size;

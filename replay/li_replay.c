@@ -23,13 +23,9 @@ static int kind_of(const char *s, enum li_kind *k)
 
 static int push(struct li_rec *rec, size_t *cap, const struct li_rmsg *m)
 {
-    if (rec->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        struct li_rmsg *p = realloc(rec->m, nc * sizeof *p);
-        if (!p) return -1;
-        rec->m = p;
-        *cap = nc;
-    }
+    struct li_rmsg *p = li_grow(rec->m, cap, rec->n + 1, sizeof *p);
+    if (!p) return -1;
+    rec->m = p;
     rec->m[rec->n++] = *m;
     return 0;
 }

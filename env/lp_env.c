@@ -15,7 +15,6 @@
 
 #include "env/lp_find.h"
 #include "env/lp_run.h"
-#include "inspect/li_buf.h"
 #include "inspect/li_redact.h"
 
 /* ---- environment arrays ------------------------------------------------ */
@@ -79,9 +78,12 @@ static void env_unset(struct env *e, const char *name)
 static int env_set(struct env *e, const char *name, const char *value)
 {
     env_unset(e, name);
-    char **nv = li_grow(e->v, &e->cap, e->n + 2, sizeof *nv); /* the entry and the NULL */
-    if (!nv) return -ENOMEM;
-    e->v = nv;
+    if (e->n + 2 > e->cap) {
+        char **nv = realloc(e->v, (e->cap * 2) * sizeof *nv);
+        if (!nv) return -ENOMEM;
+        e->v = nv;
+        e->cap *= 2;
+    }
     size_t len = strlen(name) + strlen(value) + 2;
     char *s = malloc(len);
     if (!s) return -ENOMEM;

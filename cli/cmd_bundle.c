@@ -22,6 +22,7 @@
 #include "env/lp_config.h"
 #include "env/lp_find.h"
 #include "env/lp_run.h"
+#include "inspect/li_buf.h"
 #include "inspect/li_outfile.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_scrub.h"
@@ -250,28 +251,13 @@ static int on_path(const char *name, char *out, size_t n)
     return -ENOENT;
 }
 
-struct sb_text {
-    char *p;
-    size_t len;
-};
-
-static void append(struct sb_text *t, const char *s)
+static void version_of(struct li_buf *t, const char *label, const char *bin, char *const args[])
 {
-    size_t n = strlen(s);
-    char *p = realloc(t->p, t->len + n + 1);
-    if (!p) return;
-    memcpy(p + t->len, s, n + 1);
-    t->p = p;
-    t->len += n;
-}
-
-static void version_of(struct sb_text *t, const char *label, const char *bin, char *const args[])
-{
-    append(t, "== ");
-    append(t, label);
-    append(t, "\n");
+    li_buf_str(t, "== ");
+    li_buf_str(t, label);
+    li_buf_str(t, "\n");
     if (!bin) {
-        append(t, "(not found)\n\n");
+        li_buf_str(t, "(not found)\n\n");
         return;
     }
     char *av[6] = {(char *)bin};
@@ -279,50 +265,53 @@ static void version_of(struct sb_text *t, const char *label, const char *bin, ch
         av[i + 1] = args[i];
     struct lp_run_result r;
     if (lp_run(av, NULL, NULL, 30000, &r) == 0) {
-        append(t, r.out ? r.out : "");
+        li_buf_str(t, r.out ? r.out : "");
         if (r.status != 0) {
-            append(t, r.err ? r.err : "");
+            li_buf_str(t, r.err ? r.err : "");
             char st[64];
             snprintf(st, sizeof st, "(exit status %d)\n", r.status);
-            append(t, st);
+            li_buf_str(t, st);
         }
     } else {
-        append(t, "(could not run it)\n");
+        li_buf_str(t, "(could not run it)\n");
     }
     lp_run_free(&r);
-    append(t, "\n");
+    li_buf_str(t, "\n");
 }
 
 /* Replaces in t every occurrence of what (a whole word when word is set,
  * without regard to case) by with. */
-static void replace_all(struct sb_text *t, const char *what, const char *with, int word)
+static void replace_all(struct li_buf *t, const char *what, const char *with, int word)
 {
     size_t wl = strlen(what);
     if (!t->p || wl < 2) return;
-    struct sb_text o = {0};
-    append(&o, "");
+    struct li_buf o = {0};
+    li_buf_str(&o, "");
     for (size_t i = 0; i < t->len;) {
         int hit = i + wl <= t->len && strncasecmp(t->p + i, what, wl) == 0;
         if (hit && word)
             hit = (i == 0 || !isalnum((unsigned char)t->p[i - 1])) &&
                   !isalnum((unsigned char)t->p[i + wl]);
         if (hit) {
-            append(&o, with);
+            li_buf_str(&o, with);
             i += wl;
         } else {
-            char c[2] = {t->p[i], 0};
-            append(&o, c);
+            li_buf_ch(&o, t->p[i]);
             i++;
         }
     }
-    if (!o.p) return;
-    free(t->p);
+    if (o.oom) { /* not masked: the caller must not write t */
+        li_buf_free(&o);
+        t->oom = 1;
+        return;
+    }
+    li_buf_free(t);
     *t = o;
 }
 
 /* Tool versions hold no code, and their words are what a maintainer reads
  * first: only the home directory, the login and the host name go. */
-static void mask_user(struct sb_text *t)
+static void mask_user(struct li_buf *t)
 {
     const char *home = getenv("HOME");
     if (home && strlen(home) > 1) replace_all(t, home, "~", 0);
@@ -337,13 +326,14 @@ static void mask_user(struct sb_text *t)
 
 static int add_versions(struct bundle *b)
 {
-    struct sb_text t = {0};
-    append(&t, "== lsptap\nlsptap " LSPTAP_VERSION "\n\n== OS (uname, without the host name)\n");
+    struct li_buf t = {0};
+    li_buf_str(&t,
+               "== lsptap\nlsptap " LSPTAP_VERSION "\n\n== OS (uname, without the host name)\n");
     struct utsname u;
     if (uname(&u) == 0) {
         char line[1024];
         snprintf(line, sizeof line, "%s %s %s %s\n\n", u.sysname, u.release, u.version, u.machine);
-        append(&t, line);
+        li_buf_str(&t, line);
     }
     struct lp_config cfg;
     char warn[1024], found[PATH_MAX], err[4096];
@@ -360,31 +350,34 @@ static int add_versions(struct bundle *b)
     char *dlv_args[] = {"version", NULL};
     version_of(&t, "dlv version", have ? found : NULL, dlv_args);
     if (b->s) mask_user(&t);
-    if (!t.p) return -ENOMEM;
+    if (!t.p || t.oom) {
+        li_buf_free(&t);
+        return -ENOMEM;
+    }
     int rc = write_part(b, "versions.txt", t.p, t.len, 0);
-    free(t.p);
+    li_buf_free(&t);
     return rc;
 }
 
 static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
 {
-    struct sb_text t = {0};
+    struct li_buf t = {0};
     char line[4096];
     snprintf(line, sizeof line, "lsptap bundle %s, made by lsptap %s.\n\n", b->stamp,
              LSPTAP_VERSION);
-    append(&t, line);
+    li_buf_str(&t, line);
     if (b->s) {
-        append(&t,
-               "For a bug report about gopls, Delve, vscode-go or lsptap. Everything here was\n"
-               "scrubbed (docs/bundle.md): source text, identifiers, string literals, file\n"
-               "paths and URIs, module paths, user and host names, environment values and\n"
-               "secrets were replaced by placeholders. The same original always got the same\n"
-               "placeholder, so references still line up. Kept: the JSON structure of every\n"
-               "message, methods, ids, kinds, directions, timing, the recorded sizes (those\n"
-               "of the original frames, so a scrubbed body's length differs from its \"bytes\"),\n"
-               "error codes, positions and ranges, numbers, enum-like protocol values, the\n"
-               "server's and the editor's name and version, common words in messages.\n\n"
-               "Replaced (how many distinct values, how many occurrences; never the values):\n");
+        li_buf_str(
+            &t, "For a bug report about gopls, Delve, vscode-go or lsptap. Everything here was\n"
+                "scrubbed (docs/bundle.md): source text, identifiers, string literals, file\n"
+                "paths and URIs, module paths, user and host names, environment values and\n"
+                "secrets were replaced by placeholders. The same original always got the same\n"
+                "placeholder, so references still line up. Kept: the JSON structure of every\n"
+                "message, methods, ids, kinds, directions, timing, the recorded sizes (those\n"
+                "of the original frames, so a scrubbed body's length differs from its \"bytes\"),\n"
+                "error codes, positions and ranges, numbers, enum-like protocol values, the\n"
+                "server's and the editor's name and version, common words in messages.\n\n"
+                "Replaced (how many distinct values, how many occurrences; never the values):\n");
         json_t *c = li_scrub_counts(b->s);
         const char *k;
         json_t *v;
@@ -393,19 +386,19 @@ static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
             snprintf(line, sizeof line, "  %-12s %6lld distinct, %7lld occurrences\n", k,
                      (long long)json_integer_value(json_object_get(v, "distinct")),
                      (long long)json_integer_value(json_object_get(v, "occurrences")));
-            append(&t, line);
+            li_buf_str(&t, line);
         }
         json_decref(c);
-        append(&t,
-               "\nPlaceholders: v0042 / V0042 (a word, as long as the original; V when it began\n"
-               "with a capital), 9000012 (a long number), <root> <root2> (the workspace\n"
-               "roots), dirN, fileN.EXT (a path's names), hostN, 192.0.2.N (an address),\n"
-               "<secret>. Go keywords and predeclared names are kept.\n\n");
+        li_buf_str(
+            &t, "\nPlaceholders: v0042 / V0042 (a word, as long as the original; V when it began\n"
+                "with a capital), 9000012 (a long number), <root> <root2> (the workspace\n"
+                "roots), dirN, fileN.EXT (a path's names), hostN, 192.0.2.N (an address),\n"
+                "<secret>. Go keywords and predeclared names are kept.\n\n");
     } else {
-        append(&t, "NOT SCRUBBED (--no-scrub): this archive holds source code, paths and\n"
-                   "environment values as recorded. Do not post it publicly.\n\n");
+        li_buf_str(&t, "NOT SCRUBBED (--no-scrub): this archive holds source code, paths and\n"
+                       "environment values as recorded. Do not post it publicly.\n\n");
     }
-    append(&t, "Files:\n  MANIFEST.txt            this file\n");
+    li_buf_str(&t, "Files:\n  MANIFEST.txt            this file\n");
     for (size_t i = 0; i < n; i++) {
         const json_t *h = b->headers[i];
         snprintf(line, sizeof line,
@@ -417,7 +410,7 @@ static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
                  i + 1, json_string_value(json_object_get(h, "protocol")) ?: "?",
                  json_string_value(json_object_get(h, "start")) ?: "?",
                  json_string_value(json_object_get(h, "lsptap_version")) ?: "?", i + 1, i + 1);
-        append(&t, line);
+        li_buf_str(&t, line);
         if (b->netchecks[i])
             snprintf(line, sizeof line,
                      "  session%zu/netcheck.json  the %zu network diagnoses it recorded\n", i + 1,
@@ -425,22 +418,25 @@ static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
         else
             snprintf(line, sizeof line,
                      "  (session%zu recorded no network diagnosis: no connection failed)\n", i + 1);
-        append(&t, line);
+        li_buf_str(&t, line);
     }
     (void)sessions;
-    append(&t,
-           "  doctor.json             lsptap doctor --json: the environment gopls gets\n"
-           "  versions.txt            lsptap, OS, gopls, go and dlv versions\n\n"
-           "How to read the rest:\n"
-           "  lsptap stats session1/session.jsonl\n"
-           "  lsptap report session1/session.jsonl -o report.html\n"
-           "  lsptap export --format inspector session1/session.jsonl   (gopls -rpc.trace text)\n"
-           "  lsptap replay --serve session1/session.jsonl --rewrite-root /<root>=$PWD\n"
-           "      plays the server's side to an editor (docs/replay.md); replaying the\n"
-           "      editor's side against gopls needs the source, which is not here.\n");
-    if (!t.p) return -ENOMEM;
+    li_buf_str(
+        &t, "  doctor.json             lsptap doctor --json: the environment gopls gets\n"
+            "  versions.txt            lsptap, OS, gopls, go and dlv versions\n\n"
+            "How to read the rest:\n"
+            "  lsptap stats session1/session.jsonl\n"
+            "  lsptap report session1/session.jsonl -o report.html\n"
+            "  lsptap export --format inspector session1/session.jsonl   (gopls -rpc.trace text)\n"
+            "  lsptap replay --serve session1/session.jsonl --rewrite-root /<root>=$PWD\n"
+            "      plays the server's side to an editor (docs/replay.md); replaying the\n"
+            "      editor's side against gopls needs the source, which is not here.\n");
+    if (!t.p || t.oom) {
+        li_buf_free(&t);
+        return -ENOMEM;
+    }
     int rc = write_part(b, "MANIFEST.txt", t.p, t.len, 0);
-    free(t.p);
+    li_buf_free(&t);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
@@ -51,12 +52,9 @@ json_t *li_ls(const char *dir, FILE *warn, char *err, size_t errlen)
             }
             continue;
         }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            json_t **nv = realloc(v, cap * sizeof *v);
-            if (!nv) abort();
-            v = nv;
-        }
+        json_t **nv = li_grow(v, &cap, n + 1, sizeof *v);
+        if (!nv) abort();
+        v = nv;
         v[n++] = li_stats_brief(st);
         li_stats_free(st);
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
 
 static const char *const secret_words[] = {
@@ -45,16 +46,12 @@ struct spans {
 static void add(struct spans *s, size_t from, size_t to)
 {
     if (from >= to) return;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 8;
-        void *nv = realloc(s->v, nc * sizeof *s->v);
-        if (!nv) {
-            s->oom = 1;
-            return;
-        }
-        s->v = nv;
-        s->cap = nc;
+    void *nv = li_grow(s->v, &s->cap, s->n + 1, sizeof *s->v);
+    if (!nv) {
+        s->oom = 1;
+        return;
     }
+    s->v = nv;
     s->v[s->n][0] = from;
     s->v[s->n][1] = to;
     s->n++;

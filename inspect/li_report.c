@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
@@ -126,11 +127,9 @@ static char *body_text(json_t *body, int *flags)
 
 static void add_message(struct li_report *r, json_t *line, const char *dirs, const char *kind)
 {
-    if (r->n == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 1024;
-        r->m = realloc(r->m, r->cap * sizeof *r->m);
-        if (!r->m) abort();
-    }
+    struct rmsg *nm = li_grow(r->m, &r->cap, r->n + 1, sizeof *nm);
+    if (!nm) abort();
+    r->m = nm;
     long i = (long)r->n++;
     struct rmsg *m = &r->m[i];
     memset(m, 0, sizeof *m);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "framing/lf.h"
+#include "inspect/li_buf.h"
 #include "inspect/li_json.h"
 #include "inspect/li_pair.h"
 #include "inspect/li_redact.h"
@@ -20,12 +21,6 @@
  * gopls's encoder does ({"jsonrpc":"2.0","result":...,"id":7}). */
 #define TAIL_KEEP 64
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom; /* an append failed: the line is dropped */
-};
-
 struct dirstate {
     struct li_session *s;
     enum li_dir dir;
@@ -38,7 +33,7 @@ struct dirstate {
     int in_frame;         /* a header was parsed and its message not yet handled */
     int over;             /* content_length > max_inspect: keep a prefix only */
     const char *direct;   /* the whole body, when it came in one piece */
-    struct buf acc;       /* the body (or its prefix), when it came in pieces */
+    struct li_buf acc;    /* the body (or its prefix), when it came in pieces */
     char tail[TAIL_KEEP]; /* the last bytes of an oversized body */
     size_t tail_len;
     const struct li_msg *hint; /* li_session_feed_classified: hint_body's classification */
@@ -51,50 +46,23 @@ struct li_session {
     struct dirstate d[2];
     struct li_pair_table pend[2]; /* requests that travelled in each direction */
     struct li_counts c;
-    struct buf line;
+    struct li_buf line;
     struct li_secrets *secrets; /* li_session_redact_with; NULL: the rules alone */
 };
 
-/* ---- growable buffer ---------------------------------------------------- */
+/* ---- lines are built in li_bufs ------------------------------------------ */
 
-static int buf_reserve(struct buf *b, size_t more)
+/* li_buf_reserve for a line: a failure drops the line (`oom`). */
+static int buf_reserve(struct li_buf *b, size_t more)
 {
-    if (b->oom) return -1;
-    if (b->p && b->cap - b->len >= more) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap - b->len < more) {
-        if (cap > SIZE_MAX / 2) {
-            b->oom = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    if (li_buf_reserve(b, more) == 0) return 0;
+    b->oom = 1;
+    return -1;
 }
 
-static void buf_put(struct buf *b, const char *p, size_t n)
-{
-    if (n && buf_reserve(b, n) == 0) {
-        memcpy(b->p + b->len, p, n);
-        b->len += n;
-    }
-}
+#define PUT_LIT(b, lit) li_buf_put((b), lit, sizeof(lit) - 1)
 
-#define PUT_LIT(b, lit) buf_put((b), lit, sizeof(lit) - 1)
-
-static void buf_puts(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_u64(struct buf *b, uint64_t v)
+static void buf_u64(struct li_buf *b, uint64_t v)
 {
     char tmp[24];
     size_t i = sizeof tmp;
@@ -102,29 +70,21 @@ static void buf_u64(struct buf *b, uint64_t v)
         tmp[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    buf_put(b, tmp + i, sizeof tmp - i);
+    li_buf_put(b, tmp + i, sizeof tmp - i);
 }
 
-static void buf_reset(struct buf *b)
+/* Ready for the next line or body; storage a huge one grew is given back. */
+static void buf_reset(struct li_buf *b)
 {
-    b->len = 0;
-    b->oom = 0;
-    if (b->cap > KEEP_BUF) {
-        free(b->p);
-        b->p = NULL;
-        b->cap = 0;
-    }
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
+    if (b->cap > KEEP_BUF)
+        li_buf_free(b);
+    else
+        li_buf_reset(b);
 }
 
 /* A JSON string of arbitrary bytes: valid UTF-8 is kept, an invalid byte is
  * written as \u00XX of its value (docs/session-format.md). */
-static void buf_json_string(struct buf *b, const char *s, size_t n)
+static void buf_json_string(struct li_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -134,7 +94,7 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
         const unsigned char *run = p;
         while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
             p++;
-        buf_put(b, (const char *)run, (size_t)(p - run));
+        li_buf_put(b, (const char *)run, (size_t)(p - run));
         if (p >= end) break;
         unsigned c = *p;
         if (c >= 0x80) {
@@ -145,7 +105,7 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
                 size_t k = 1;
                 while (k < ok && (p[k] & 0xC0) == 0x80)
                     k++;
-                buf_put(b, (const char *)p, k);
+                li_buf_put(b, (const char *)p, k);
                 p += k;
                 continue;
             }
@@ -154,7 +114,7 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
         if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
-            buf_put(b, esc, 2);
+            li_buf_put(b, esc, 2);
         } else if (c == '\n') {
             PUT_LIT(b, "\\n");
         } else if (c == '\r') {
@@ -165,7 +125,7 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
-            buf_put(b, esc, 6);
+            li_buf_put(b, esc, 6);
         }
         p++;
     }
@@ -175,12 +135,13 @@ static void buf_json_string(struct buf *b, const char *s, size_t n)
 /* Valid JSON has '\r' and '\n' only as whitespace between tokens, so
  * turning them into spaces keeps the value and the line one line. The
  * search is skipped when the scanner saw none (`newlines` 0). */
-static void buf_json_oneline(struct buf *b, const char *s, size_t n, int newlines)
+static void buf_json_oneline(struct li_buf *b, const char *s, size_t n, int newlines)
 {
     if (buf_reserve(b, n) < 0) return;
     char *dst = b->p + b->len;
     memcpy(dst, s, n);
     b->len += n;
+    b->p[b->len] = '\0';
     if (!newlines) return;
     for (char *q = dst, *e = dst + n; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++)
         *q = ' ';
@@ -190,7 +151,7 @@ static void buf_json_oneline(struct buf *b, const char *s, size_t n, int newline
 
 /* A number a reader holds in an int64 is written as is; anything else
  * (fraction, exponent, more digits) as a string of its text. */
-static void buf_json_id(struct buf *b, struct li_span sp)
+static void buf_json_id(struct li_buf *b, struct li_span sp)
 {
     if (sp.len && sp.p[0] != '"' && sp.p[0] != 'n') {
         size_t i = sp.p[0] == '-';
@@ -202,12 +163,12 @@ static void buf_json_id(struct buf *b, struct li_span sp)
             return;
         }
     }
-    buf_put(b, sp.p, sp.len);
+    li_buf_put(b, sp.p, sp.len);
 }
 
 /* ---- lines ---------------------------------------------------------------- */
 
-static void emit(struct li_session *s, struct buf *b)
+static void emit(struct li_session *s, struct li_buf *b)
 {
     if (b->oom || !s->o.sink) return;
     s->o.sink(s->o.sink_ud, b->p, b->len);
@@ -383,7 +344,7 @@ static int loadable(const struct li_msg *m, const char *body, size_t len, char *
 static void write_message(struct li_session *s, struct dirstate *d, const struct li_msg *m,
                           const char *body, size_t len, const struct reply *rp)
 {
-    struct buf *b = &s->line;
+    struct li_buf *b = &s->line;
     int dap = s->o.proto == LI_DAP;
     char why_load[256], why[256];
     int raw_ok = m->json_ok && loadable(m, body, len, why_load, sizeof why_load);
@@ -393,11 +354,11 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
     PUT_LIT(b, "{\"t_us\":");
     buf_u64(b, d->t_us);
     PUT_LIT(b, ",\"dir\":\"");
-    buf_puts(b, li_dir_name(d->dir));
+    li_buf_str(b, li_dir_name(d->dir));
     PUT_LIT(b, "\",\"bytes\":");
     buf_u64(b, d->header_len + d->content_length);
     PUT_LIT(b, ",\"kind\":\"");
-    buf_puts(b, li_kind_name(m->kind));
+    li_buf_str(b, li_kind_name(m->kind));
     PUT_LIT(b, "\"");
     if (m->kind != LI_K_INVALID) {
         struct li_span method = m->method;
@@ -409,7 +370,7 @@ static void write_message(struct li_session *s, struct dirstate *d, const struct
                 PUT_LIT(b, ",\"event\":");
             else
                 PUT_LIT(b, ",\"command\":");
-            buf_put(b, method.p, method.len);
+            li_buf_put(b, method.p, method.len);
         }
         if (m->id.p) {
             PUT_LIT(b, ",\"id\":");
@@ -594,7 +555,7 @@ static void on_body(void *ud, const char *data, size_t len)
                 n = (size_t)(keep - d->body_seen < len ? keep - d->body_seen : len);
                 buf_reserve(&d->acc, (size_t)keep);
             }
-            buf_put(&d->acc, data, n);
+            li_buf_put(&d->acc, data, n);
             assert(d->acc.len <= keep); /* at most one message (or its prefix) a direction */
         }
     }
@@ -667,10 +628,10 @@ void li_session_free(struct li_session *s)
 {
     if (!s) return;
     for (int i = 0; i < 2; i++) {
-        buf_free(&s->d[i].acc);
+        li_buf_free(&s->d[i].acc);
         li_pair_free(&s->pend[i]);
     }
-    buf_free(&s->line);
+    li_buf_free(&s->line);
     li_secrets_free(s->secrets);
     free(s);
 }

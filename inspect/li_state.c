@@ -690,17 +690,13 @@ static int folder_add(struct li_state *st, char *uri, char *name)
         free(name);
         return -2;
     }
-    if (st->nfolders == st->cap_folders) {
-        size_t cap = st->cap_folders ? st->cap_folders * 2 : 4;
-        struct li_state_folder *v = realloc(st->folders, cap * sizeof *v);
-        if (!v) {
-            free(uri);
-            free(name);
-            return -1;
-        }
-        st->folders = v;
-        st->cap_folders = cap;
+    struct li_state_folder *v = li_grow(st->folders, &st->cap_folders, st->nfolders + 1, sizeof *v);
+    if (!v) {
+        free(uri);
+        free(name);
+        return -1;
     }
+    st->folders = v;
     st->folders[st->nfolders].uri = uri;
     st->folders[st->nfolders++].name = name;
     return 0;
@@ -973,13 +969,9 @@ static void config_answer(struct li_state *st, struct req *r, const char *body, 
     const struct li_state_answer *old = li_state_config_answer(st, r->items, r->items_len);
     if (old) answer_remove(st, (size_t)(old - st->answers));
     if (st->nanswers >= LI_STATE_MAX_ANSWERS) answer_remove(st, 0); /* a cache: the oldest goes */
-    if (st->nanswers == st->cap_answers) {
-        size_t cap = st->cap_answers ? st->cap_answers * 2 : 8;
-        struct li_state_answer *v = realloc(st->answers, cap * sizeof *v);
-        if (!v) goto oom;
-        st->answers = v;
-        st->cap_answers = cap;
-    }
+    struct li_state_answer *v = li_grow(st->answers, &st->cap_answers, st->nanswers + 1, sizeof *v);
+    if (!v) goto oom;
+    st->answers = v;
     struct li_state_answer *a = &st->answers[st->nanswers];
     if (!(a->result = memdup0(res.s.p, res.s.len))) goto oom;
     a->result_len = res.s.len;

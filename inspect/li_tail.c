@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_redact.h"
@@ -202,8 +203,9 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
 {
     FILE *in = li_open_regular(path, err, errlen);
     if (!in) return 2;
-    char *line = NULL, *part = NULL;
-    size_t cap = 0, plen = 0, lineno = 0;
+    char *line = NULL;
+    struct li_buf part = {0}; /* a line read in pieces (follow mode) */
+    size_t cap = 0, lineno = 0;
     int done = 0, skipping = 0, rc = 0, gone_checked = 0;
     long pid = 0;
     long long start = -1;
@@ -243,7 +245,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
         if (nomem) n = (long long)LI_READER_LINE_MAX + 1; /* not kept whole: skip it */
         int nl = (unsigned long long)n <= LI_READER_LINE_MAX ? line[n - 1] == '\n' : !feof(in);
         if (skipping || (unsigned long long)n > LI_READER_LINE_MAX ||
-            plen + (size_t)n > LI_READER_LINE_MAX) {
+            part.len + (size_t)n > LI_READER_LINE_MAX) {
             /* Longer than any session line: skipped to its newline. */
             if (!skipping) {
                 fputs("lsptap tail: ", stderr);
@@ -251,22 +253,18 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
                 fprintf(stderr, ":%zu: a line longer than %zu bytes; skipped\n", lineno + 1,
                         LI_READER_LINE_MAX);
             }
-            plen = 0;
+            li_buf_reset(&part);
             skipping = !nl;
             if (nl) lineno++;
             continue;
         }
         /* A line without its newline yet: keep it until the rest arrives. */
-        char *p = realloc(part, plen + (size_t)n + 1);
-        if (!p) break;
-        part = p;
-        memcpy(part + plen, line, (size_t)n);
-        plen += (size_t)n;
-        part[plen] = '\0';
-        if (part[plen - 1] != '\n' && follow) continue;
+        if (li_buf_reserve(&part, (size_t)n)) break;
+        li_buf_put(&part, line, (size_t)n);
+        if (part.p[part.len - 1] != '\n' && follow) continue;
         lineno++;
-        json_t *v = json_loadb(part, plen, JSON_ALLOW_NUL, NULL);
-        plen = 0;
+        json_t *v = json_loadb(part.p, part.len, JSON_ALLOW_NUL, NULL);
+        li_buf_reset(&part);
         if (!json_is_object(v)) {
             json_decref(v);
             continue;
@@ -285,7 +283,7 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
         json_decref(v);
     }
     free(line);
-    free(part);
+    li_buf_free(&part);
     fclose(in);
     li_secrets_free(secrets);
     return rc;

@@ -16,6 +16,7 @@
 #include "env/lp_diag.h"
 #include "env/lp_find.h"
 #include "framing/lf.h"
+#include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "io/lp_pump.h"
@@ -73,8 +74,7 @@ struct dlv {
     uv_connect_t ed_conn;
     int reverse_failed;
     int editor_connecting; /* reverse mode: the connect to the editor is under way */
-    char *replies;         /* unavailable mode: responses waiting to be written */
-    size_t replies_len, replies_cap;
+    struct li_buf replies; /* unavailable mode: responses waiting to be written */
     int64_t reply_seq;
     int finishing;
     int listen_failed; /* lsptap could not listen where the editor asked */
@@ -476,18 +476,18 @@ static int resolve(const char *hostport, struct sockaddr_storage *ss, char *err,
 
 static void flush_replies(struct dlv *d)
 {
-    if (!d->replies_len || !d->editor_open) return;
-    uv_write_t *req = malloc(sizeof *req + d->replies_len);
+    if (!d->replies.len || !d->editor_open) return;
+    uv_write_t *req = malloc(sizeof *req + d->replies.len);
     if (req) {
-        memcpy(req + 1, d->replies, d->replies_len);
-        uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)d->replies_len);
+        memcpy(req + 1, d->replies.p, d->replies.len);
+        uv_buf_t b = uv_buf_init((char *)(req + 1), (unsigned)d->replies.len);
         if (uv_write(req, (uv_stream_t *)&d->editor, &b, 1, out_done))
             free(req);
         else
             d->writes++;
-        li_session_feed(d->sess.li, LI_S2C, d->replies, d->replies_len, now_us(d));
+        li_session_feed(d->sess.li, LI_S2C, d->replies.p, d->replies.len, now_us(d));
     }
-    d->replies_len = 0;
+    li_buf_reset(&d->replies);
 }
 
 static void queue_reply(struct dlv *d, json_t *msg)
@@ -498,22 +498,10 @@ static void queue_reply(struct dlv *d, json_t *msg)
     size_t blen = strlen(body);
     char hdr[LF_HEADER_MAX_OUT];
     size_t hlen = lf_write_header(hdr, sizeof hdr, blen);
-    size_t need = d->replies_len + hlen + blen;
-    if (need > d->replies_cap) {
-        size_t nc = d->replies_cap ? d->replies_cap * 2 : 4096;
-        while (nc < need)
-            nc *= 2;
-        char *nr = realloc(d->replies, nc);
-        if (!nr) {
-            free(body);
-            return;
-        }
-        d->replies = nr;
-        d->replies_cap = nc;
+    if (li_buf_reserve(&d->replies, hlen + blen) == 0) { /* the whole reply or none */
+        li_buf_put(&d->replies, hdr, hlen);
+        li_buf_put(&d->replies, body, blen);
     }
-    memcpy(d->replies + d->replies_len, hdr, hlen);
-    memcpy(d->replies + d->replies_len + hlen, body, blen);
-    d->replies_len = need;
     free(body);
 }
 
@@ -1046,6 +1034,6 @@ int lp_dlv_main(int argc, char **argv)
     lp_session_close(&d->sess, "dlv", extra, ending, d->srv.exited && (d->srv.term_signal || code));
     json_decref(extra);
     free(d->child_argv);
-    free(d->replies);
+    li_buf_free(&d->replies);
     return code;
 }

@@ -13,9 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inspect/li_buf.h"
+
 /* The writer wakes when this much is queued, else every WAKE_MS: waking it
  * for every line put a thread switch into every request's round trip. */
 #define WAKE_BYTES (256 * 1024)
+#define QUEUE_START (64 * 1024)
 #define WAKE_MS 50
 
 struct lp_log {
@@ -24,8 +27,7 @@ struct lp_log {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char *q; /* lines waiting for the writer */
-    size_t qlen, qcap;
+    struct li_buf q;   /* lines waiting for the writer */
     size_t limit;      /* max bytes waiting, not counting `big` */
     size_t big;        /* bytes of the lines larger than the cap queued past it */
     size_t big_budget; /* at most this many such bytes at once (max_inspect) */
@@ -109,13 +111,9 @@ static void rotate(const char *dir, uint64_t max)
         struct stat st;
         if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
             continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            struct old_file *nf = realloc(files, nc * sizeof *nf);
-            if (!nf) break;
-            files = nf;
-            cap = nc;
-        }
+        struct old_file *nf = li_grow(files, &cap, n + 1, sizeof *nf);
+        if (!nf) break;
+        files = nf;
         memcpy(files[n].name, e->d_name, len + 1);
         files[n].mtime = st.st_mtime;
         files[n].size = st.st_size;
@@ -184,11 +182,10 @@ static int write_all(int fd, const char *p, size_t n)
 static void *writer(void *arg)
 {
     struct lp_log *l = arg;
-    char *mine = NULL;
-    size_t minecap = 0;
+    struct li_buf mine = {0}; /* the other buffer: written out while producers fill q */
     pthread_mutex_lock(&l->mu);
     for (;;) {
-        while (!l->closing && (!l->qlen || (l->qlen < WAKE_BYTES && !l->draining))) {
+        while (!l->closing && (!l->q.len || (l->q.len < WAKE_BYTES && !l->draining))) {
             struct timespec until;
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += WAKE_MS * 1000000L;
@@ -196,19 +193,16 @@ static void *writer(void *arg)
                 until.tv_sec++;
                 until.tv_nsec -= 1000000000L;
             }
-            if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT && l->qlen) break;
+            if (pthread_cond_timedwait(&l->cv, &l->mu, &until) == ETIMEDOUT && l->q.len) break;
         }
-        if (!l->qlen && l->closing) break;
+        if (!l->q.len && l->closing) break;
         /* Swap buffers so producers append while this thread writes. */
-        char *full = l->q;
-        size_t fulllen = l->qlen, fullcap = l->qcap;
+        struct li_buf full = l->q;
         l->q = mine;
-        l->qcap = minecap;
-        l->qlen = 0;
         l->writing = 1;
         l->big = 0;
         pthread_mutex_unlock(&l->mu);
-        int e = l->failed ? 0 : write_all(l->fd, full, fulllen);
+        int e = l->failed ? 0 : write_all(l->fd, full.p, full.len);
         pthread_mutex_lock(&l->mu);
         l->writing = 0;
         if (e && !l->failed) {
@@ -220,16 +214,13 @@ static void *writer(void *arg)
             say_failure(l);
         }
         mine = full;
-        minecap = fullcap;
+        li_buf_reset(&mine);
         pthread_cond_broadcast(&l->cv);
-        if (minecap > l->limit * 2) { /* one oversize line grew it: give the memory back */
-            free(mine);
-            mine = NULL;
-            minecap = 0;
-        }
+        if (mine.cap > l->limit * 2) /* one oversize line grew it: give the memory back */
+            li_buf_free(&mine);
     }
     pthread_mutex_unlock(&l->mu);
-    free(mine);
+    li_buf_free(&mine);
     return NULL;
 }
 
@@ -240,9 +231,9 @@ static void write_queue_now(struct lp_log *l)
 {
     while (l->writing)
         pthread_cond_wait(&l->cv, &l->mu);
-    if (!l->qlen || l->failed) return;
-    int e = write_all(l->fd, l->q, l->qlen);
-    l->qlen = 0;
+    if (!l->q.len || l->failed) return;
+    int e = write_all(l->fd, l->q.p, l->q.len);
+    li_buf_reset(&l->q);
     l->big = 0;
     if (e) {
         l->failed = e;
@@ -265,7 +256,7 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         pthread_mutex_unlock(&l->mu);
         return;
     }
-    if (l->qlen - l->big + len > l->limit) {
+    if (l->q.len - l->big + len > l->limit) {
         /* A line larger than the whole cap would find the queue too full
          * whenever anything else waits, so such lines are queued past the
          * cap, up to the inspection cap's worth at once (any one line when
@@ -278,28 +269,20 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
             return;
         }
     }
-    if (l->qlen + len > l->qcap) {
-        size_t nc = l->qcap ? l->qcap : 65536;
-        while (nc < l->qlen + len)
-            nc *= 2;
-        char *nq = realloc(l->q, nc);
-        if (!nq) {
-            l->dropped++;
-            pthread_mutex_unlock(&l->mu);
-            return;
-        }
-        l->q = nq;
-        l->qcap = nc;
+    /* The line whole or not at all; an empty queue starts at QUEUE_START:
+     * doubling up from li_buf's small start would copy each batch again. */
+    if (li_buf_reserve(&l->q, l->q.cap || len > QUEUE_START ? len : QUEUE_START)) {
+        l->dropped++;
+        pthread_mutex_unlock(&l->mu);
+        return;
     }
     if (big) l->big += len;
-    int was_below = l->qlen < WAKE_BYTES;
-    for (int i = 0; i < n; i++) {
-        memcpy(l->q + l->qlen, v[i].p, v[i].len);
-        l->qlen += v[i].len;
-    }
+    int was_below = l->q.len < WAKE_BYTES;
+    for (int i = 0; i < n; i++)
+        li_buf_put(&l->q, v[i].p, v[i].len);
     if (l->eager)
         write_queue_now(l);
-    else if (was_below && l->qlen >= WAKE_BYTES)
+    else if (was_below && l->q.len >= WAKE_BYTES)
         pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
 }
@@ -403,7 +386,7 @@ void lp_log_drain(struct lp_log *l)
     pthread_mutex_lock(&l->mu);
     l->draining = 1;
     pthread_cond_broadcast(&l->cv);
-    while (l->qlen && !l->failed)
+    while (l->q.len && !l->failed)
         pthread_cond_wait(&l->cv, &l->mu);
     l->draining = 0;
     pthread_mutex_unlock(&l->mu);
@@ -424,7 +407,7 @@ int lp_log_close(struct lp_log *l)
     if (close(l->fd) && !failed) failed = errno;
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
-    free(l->q);
+    li_buf_free(&l->q);
     free(l);
     return -failed;
 }

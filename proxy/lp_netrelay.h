@@ -12,7 +12,7 @@
  *
  * Keep-alive (docs/keep-alive.md): with --connect alone and LSP, a connection
  * that drops after the handshake is reconnected with backoff and the editor's
- * state replayed through proxy/lp_keepalive; the editor's stdio stays open.
+ * state replayed through resume/lp_keepalive; the editor's stdio stays open.
  */
 #ifndef LSPTAP_PROXY_LP_NETRELAY_H
 #define LSPTAP_PROXY_LP_NETRELAY_H

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_say.h"
@@ -311,23 +312,12 @@ int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto 
 struct unavailable {
     const char *why;
     int done;
-    char *out; /* replies waiting to be written and recorded */
-    size_t outlen, outcap;
+    struct li_buf out; /* replies waiting to be written and recorded */
 };
 
 static void queue(struct unavailable *u, const char *p, size_t n)
 {
-    if (u->outlen + n > u->outcap) {
-        size_t nc = u->outcap ? u->outcap * 2 : 4096;
-        while (nc < u->outlen + n)
-            nc *= 2;
-        char *no = realloc(u->out, nc);
-        if (!no) return;
-        u->out = no;
-        u->outcap = nc;
-    }
-    memcpy(u->out + u->outlen, p, n);
-    u->outlen += n;
+    if (li_buf_reserve(&u->out, n) == 0) li_buf_put(&u->out, p, n); /* all of it or none */
 }
 
 static void write_all(int fd, const char *p, size_t n)
@@ -412,13 +402,13 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
         li_session_feed(s.li, LI_C2S, buf, (size_t)n, lp_session_now(&s));
         /* Replies are written after the feed returns, then recorded as what
          * the editor received. */
-        if (u.outlen) {
-            write_all(1, u.out, u.outlen);
-            li_session_feed(s.li, LI_S2C, u.out, u.outlen, lp_session_now(&s));
-            u.outlen = 0;
+        if (u.out.len) {
+            write_all(1, u.out.p, u.out.len);
+            li_session_feed(s.li, LI_S2C, u.out.p, u.out.len, lp_session_now(&s));
+            li_buf_reset(&u.out);
         }
     }
-    free(u.out);
+    li_buf_free(&u.out);
     li_session_eof(s.li, LI_C2S, lp_session_now(&s));
     json_t *extra = json_pack("{s:s, s:i}", "ending", "server unavailable", "exit_code", 127);
     lp_session_close(&s, role, extra, "the real server could not be started", 0);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_reader.h"
 
 static int kind_of(const char *s, enum li_kind *k)
@@ -22,13 +23,9 @@ static int kind_of(const char *s, enum li_kind *k)
 
 static int push(struct li_rec *rec, size_t *cap, const struct li_rmsg *m)
 {
-    if (rec->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 256;
-        struct li_rmsg *p = realloc(rec->m, nc * sizeof *p);
-        if (!p) return -1;
-        rec->m = p;
-        *cap = nc;
-    }
+    struct li_rmsg *p = li_grow(rec->m, cap, rec->n + 1, sizeof *p);
+    if (!p) return -1;
+    rec->m = p;
     rec->m[rec->n++] = *m;
     return 0;
 }
@@ -247,33 +244,22 @@ static json_t *norm_string(const json_t *v)
 {
     const char *s = json_string_value(v);
     size_t len = json_string_length(v), i = 0, copied = 0;
-    char *out = NULL;
-    size_t olen = 0;
+    struct li_buf out = {0};
     while (i < len) {
         size_t n = stamp_len(s + i, len - i);
         if (!n) {
             i++;
             continue;
         }
-        char *p = realloc(out, olen + (i - copied) + 6 + 1);
-        if (!p) break;
-        out = p;
-        memcpy(out + olen, s + copied, i - copied);
-        olen += i - copied;
-        memcpy(out + olen, "<time>", 6);
-        olen += 6;
+        li_buf_put(&out, s + copied, i - copied);
+        li_buf_put(&out, "<time>", 6);
         i += n;
         copied = i;
     }
-    if (!out) return json_deep_copy(v);
-    char *p = realloc(out, olen + (len - copied) + 1);
-    if (p) {
-        out = p;
-        memcpy(out + olen, s + copied, len - copied);
-        olen += len - copied;
-    }
-    json_t *r = json_stringn_nocheck(out, olen);
-    free(out);
+    if (!out.p) return json_deep_copy(v);
+    li_buf_put(&out, s + copied, len - copied);
+    json_t *r = out.oom ? NULL : json_stringn_nocheck(out.p, out.len);
+    li_buf_free(&out);
     return r;
 }
 

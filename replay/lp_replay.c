@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "framing/lf.h"
+#include "inspect/li_buf.h"
 #include "inspect/li_frames.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
@@ -545,13 +546,9 @@ static struct row *row_get(struct rows *rs, const char *method)
 
 static void row_add(struct row *w, int which, int64_t us)
 {
-    if (w->n[which] == w->cap[which]) {
-        size_t cap = w->cap[which] ? w->cap[which] * 2 : 16;
-        int64_t *p = realloc(w->lat[which], cap * sizeof *p);
-        if (!p) return;
-        w->lat[which] = p;
-        w->cap[which] = cap;
-    }
+    int64_t *p = li_grow(w->lat[which], &w->cap[which], w->n[which] + 1, sizeof *p);
+    if (!p) return;
+    w->lat[which] = p;
     w->lat[which][w->n[which]++] = us;
 }
 

@@ -6,28 +6,6 @@
 
 #include "framing/lf.h"
 
-static void consume(struct lp_gate *g, size_t n)
-{
-    memmove(g->buf, g->buf + n, g->len - n);
-    g->len -= n;
-}
-
-static int append(struct lp_gate *g, const char *data, size_t len)
-{
-    if (g->len + len > g->cap) {
-        size_t nc = g->cap ? g->cap : 4096;
-        while (nc < g->len + len)
-            nc *= 2;
-        char *nb = realloc(g->buf, nc);
-        if (!nb) return -1;
-        g->buf = nb;
-        g->cap = nc;
-    }
-    memcpy(g->buf + g->len, data, len);
-    g->len += len;
-    return 0;
-}
-
 void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
                   lp_gate_raw_fn on_raw, void *ud)
 {
@@ -39,54 +17,55 @@ void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame
         len -= n;
     }
     if (!len) return;
-    if (append(g, data, len)) { /* no memory: pass everything on untouched */
-        if (g->len) on_raw(ud, g->buf, g->len);
-        g->len = 0;
+    if (li_buf_reserve(&g->buf, len)) { /* no memory: pass everything on untouched */
+        if (g->buf.len) on_raw(ud, g->buf.p, g->buf.len);
+        li_buf_reset(&g->buf);
         on_raw(ud, data, len);
         return;
     }
-    while (g->len) {
+    li_buf_put(&g->buf, data, len);
+    while (g->buf.len) {
         struct lf_frame f;
-        int r = lf_parse(g->buf, g->len, 0, 0, &f, NULL);
+        int r = lf_parse(g->buf.p, g->buf.len, 0, 0, &f, NULL);
         if (r == LF_PARTIAL) return;
         if (r > 0) {
             uint64_t total = (uint64_t)r + f.content_length;
             if (total > LP_GATE_MAX_FRAME) {
-                size_t n = g->len < total ? g->len : (size_t)total;
-                on_raw(ud, g->buf, n);
+                size_t n = g->buf.len < total ? g->buf.len : (size_t)total;
+                on_raw(ud, g->buf.p, n);
                 g->raw_left = total - n;
-                consume(g, n);
+                li_buf_consume(&g->buf, n);
                 continue;
             }
-            if (g->len < total) return;
-            on_frame(ud, g->buf, (size_t)total, (size_t)r);
-            consume(g, (size_t)total);
+            if (g->buf.len < total) return;
+            on_frame(ud, g->buf.p, (size_t)total, (size_t)r);
+            li_buf_consume(&g->buf, (size_t)total);
             continue;
         }
         /* Not a header: everything up to the next "Content-Length:" goes
          * on as it is (never the first byte again, or this would loop). */
         int found;
-        size_t skip = 1 + lf_resync(g->buf + 1, g->len - 1, &found);
-        on_raw(ud, g->buf, skip);
-        consume(g, skip);
+        size_t skip = 1 + lf_resync(g->buf.p + 1, g->buf.len - 1, &found);
+        on_raw(ud, g->buf.p, skip);
+        li_buf_consume(&g->buf, skip);
         if (!found) return;
     }
 }
 
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud)
 {
-    if (g->len) on_raw(ud, g->buf, g->len);
-    g->len = 0;
+    if (g->buf.len) on_raw(ud, g->buf.p, g->buf.len);
+    li_buf_reset(&g->buf);
 }
 
 int lp_gate_idle(const struct lp_gate *g)
 {
-    return g->len == 0 && g->raw_left == 0;
+    return g->buf.len == 0 && g->raw_left == 0;
 }
 
 void lp_gate_free(struct lp_gate *g)
 {
-    free(g->buf);
+    li_buf_free(&g->buf);
     memset(g, 0, sizeof *g);
 }
 
@@ -127,13 +106,9 @@ static struct lp_identry *find(const struct lp_idset *s, const char *key, size_t
 int lp_idset_add(struct lp_idset *s, const char *key, size_t klen, const char *val, size_t vlen)
 {
     if (find(s, key, klen)) return 0;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        struct lp_identry *ne = realloc(s->e, nc * sizeof *ne);
-        if (!ne) return -1;
-        s->e = ne;
-        s->cap = nc;
-    }
+    struct lp_identry *ne = li_grow(s->e, &s->cap, s->n + 1, sizeof *ne);
+    if (!ne) return -1;
+    s->e = ne;
     s->e[s->n].key = dup_n(key, klen);
     s->e[s->n].val = dup_n(val ? val : "", val ? vlen : 0);
     if (!s->e[s->n].key || !s->e[s->n].val) {

@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_buf.h"
 #include "inspect/li_msg.h"
 
 #define LP_GATE_MAX_FRAME ((size_t)16 << 20)
@@ -27,8 +28,7 @@ typedef void (*lp_gate_frame_fn)(void *ud, const char *frame, size_t len, size_t
 typedef void (*lp_gate_raw_fn)(void *ud, const char *data, size_t len);
 
 struct lp_gate {
-    char *buf;
-    size_t len, cap;
+    struct li_buf buf; /* the start of a frame not yet whole */
     uint64_t raw_left; /* bytes of an oversized frame still to pass through raw */
 };
 

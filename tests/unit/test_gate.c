@@ -136,7 +136,7 @@ static void an_oversized_frame_streams_through_raw(void **state)
     for (size_t off = 0; off < len; off += 1 << 20) {
         size_t n = len - off < (1 << 20) ? len - off : (1 << 20);
         lp_gate_feed(&g, in + off, n, count_frame, count_raw, &c);
-        assert_true(g.cap <= 4u << 20);
+        assert_true(g.buf.cap <= 4u << 20);
     }
     assert_int_equal(c.frames, 1); /* the small frame after it */
     assert_int_equal(c.bytes, len);

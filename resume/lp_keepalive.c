@@ -195,8 +195,8 @@ static void keep_last(struct lp_ka *ka, enum li_dir dir, const struct li_msg *m)
     l->kind = (unsigned char)m->kind;
     l->mlen = (unsigned char)(m->method.p ? (m->method.len < 80 ? m->method.len : 80) : 0);
     l->ilen = (unsigned char)(m->id.p ? (m->id.len < 40 ? m->id.len : 40) : 0);
-    if (l->mlen) memcpy(l->method, m->method.p, l->mlen);
-    if (l->ilen) memcpy(l->id, m->id.p, l->ilen);
+    if (m->method.p && l->mlen) memcpy(l->method, m->method.p, l->mlen);
+    if (m->id.p && l->ilen) memcpy(l->id, m->id.p, l->ilen);
 }
 
 /* The i-th kept message (0: the oldest kept) as "c2s request METHOD id ID". */

@@ -17,33 +17,19 @@ import {
   lsptapBin,
   pidAlive,
   realGopls,
-  sleep,
   spawnTracked,
   standIn,
   tempDir,
   withTimeout,
 } from './lib/env.mjs';
 import { makeCerts } from './lib/certs.mjs';
+import { editMain, hoverSees, openMain, settle, waitFor } from './lib/keepalive.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { listeningAt, MAIN } from './lib/relay.mjs';
 import { findSession, readSession, validateSession } from './lib/session.mjs';
 
 const peers = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers');
 
-// main.go, 0-based: line 11 is "// shout adds emphasis; ...", line 19 calls
-// shout at character 14.
-const SHOUT_CALL = { line: 19, character: 15 };
-const EDIT_AT = { line: 11, character: 14 }; // after "// shout adds "
-
-async function waitFor(what, cond, ms = 30000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 function startListener(t, ws, addr, sessions) {
   const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', addr, '--', realGopls()], {
@@ -52,29 +38,6 @@ function startListener(t, ws, addr, sessions) {
   });
   listener.err = collect(listener.stderr);
   return listener;
-}
-
-// Hover on the call of shout until it answers with text containing `want`.
-async function hoverSees(ed, want, ms = 60000) {
-  return waitFor(`a hover showing ${want}`, async () => {
-    const h = await ed.request('textDocument/hover', { textDocument: { uri: ed.uri(MAIN) }, position: SHOUT_CALL }, 30000);
-    return h && JSON.stringify(h).includes(want) ? h : null;
-  }, ms);
-}
-
-async function openMain(ed, ws) {
-  const init = await ed.initialize();
-  assert.equal(init.serverInfo?.name, 'gopls');
-  ed.notify('initialized', {});
-  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
-  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
-}
-
-function editMain(ed, version, text) {
-  ed.notify('textDocument/didChange', {
-    textDocument: { uri: ed.uri(MAIN), version },
-    contentChanges: [{ range: { start: EDIT_AT, end: EDIT_AT }, text }],
-  });
 }
 
 test('relay --connect: gopls behind the listener killed; the editor edits and hovers on, the second hover sees the edit', { timeout: 180000 }, async (t) => {
@@ -207,7 +170,6 @@ test('relay --connect: requests in flight at the drop: the safe one answered by 
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: tempDir(t), env: childEnv({ LSPTAP_DIR: sessions }) });
   await ed.initialize();
   ed.notify('initialized', {});
-  const settle = (p) => p.then((r) => ({ result: r }), (e) => ({ error: e }));
   const cmd = settle(ed.request('workspace/executeCommand', { command: 'gopls.tidy', arguments: [] }, 30000));
   const hover = settle(ed.request('textDocument/hover', { textDocument: { uri: ed.uri('a.go') }, position: { line: 0, character: 0 } }, 30000));
   const h = await hover;

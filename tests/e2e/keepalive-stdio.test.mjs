@@ -16,29 +16,15 @@ import {
   pidAlive,
   realGopls,
   serverPid,
-  sleep,
   standIn,
   tempDir,
   withTimeout,
 } from './lib/env.mjs';
+import { editMain, hoverSees, openMain, settle, waitFor } from './lib/keepalive.mjs';
 import { startEditor } from './lib/lsp.mjs';
 import { MAIN } from './lib/relay.mjs';
 import { findSession, readSession, validateSession } from './lib/session.mjs';
 
-// main.go, 0-based: line 11 is "// shout adds emphasis; ...", line 19 calls
-// shout at character 14.
-const SHOUT_CALL = { line: 19, character: 15 };
-const EDIT_AT = { line: 11, character: 14 }; // after "// shout adds "
-
-async function waitFor(what, cond, ms = 30000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 // The session file's events so far (the file is written as the session goes).
 function events(sessions) {
@@ -52,30 +38,6 @@ function events(sessions) {
 // Keep-alive takes over once the handshake was judged good: the kill must
 // come after it, or it is the handshake supervision's (docs/repair.md).
 const handshakeOk = (sessions) => waitFor('the handshake_ok event', () => events(sessions).some((e) => e.event === 'handshake_ok'), 60000);
-
-async function hoverSees(ed, want, ms = 90000) {
-  return waitFor(`a hover showing ${want}`, async () => {
-    const h = await ed.request('textDocument/hover', { textDocument: { uri: ed.uri(MAIN) }, position: SHOUT_CALL }, 30000);
-    return h && JSON.stringify(h).includes(want) ? h : null;
-  }, ms);
-}
-
-async function openMain(ed, ws) {
-  const init = await ed.initialize();
-  assert.equal(init.serverInfo?.name, 'gopls');
-  ed.notify('initialized', {});
-  const text = fs.readFileSync(path.join(ws, MAIN), 'utf8');
-  ed.notify('textDocument/didOpen', { textDocument: { uri: ed.uri(MAIN), languageId: 'go', version: 1, text } });
-}
-
-function editMain(ed, version, text) {
-  ed.notify('textDocument/didChange', {
-    textDocument: { uri: ed.uri(MAIN), version },
-    contentChanges: [{ range: { start: EDIT_AT, end: EDIT_AT }, text }],
-  });
-}
-
-const settle = (p) => p.then((r) => ({ result: r }), (e) => ({ error: e }));
 
 test('stand-in: gopls SIGKILLed after a hover; the editor edits and hovers on the same connection, the second hover sees the edit', { timeout: 240000 }, async (t) => {
   const ws = copyExample(t);

@@ -163,12 +163,13 @@ export function rssBytes(pid) {
   }
 }
 
-// Polls `fn` every 50 ms until it returns a truthy value (returned) or `ms`
-// pass (rejects naming `what`, a string or a function giving one).
+// Polls `fn` (which may be async) every 50 ms until it gives a truthy value
+// (returned) or `ms` pass (rejects naming `what`, a string or a function
+// giving one).
 export async function until(fn, ms, what) {
   const deadline = Date.now() + ms;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(50);

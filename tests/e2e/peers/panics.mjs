@@ -5,40 +5,24 @@
 // stderr and exits with status 2 (what a Go panic exits with). Each crash
 // appends a line to PEER_LOG when set.
 import fs from 'node:fs';
+import { send, serve, STOP } from './lsp-peer.mjs';
 
-let buf = Buffer.alloc(0);
-
-function send(msg) {
-  const body = Buffer.from(JSON.stringify(msg));
-  process.stdout.write(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]));
-}
-
-process.stdin.on('data', (chunk) => {
-  buf = Buffer.concat([buf, chunk]);
-  for (;;) {
-    const end = buf.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const len = Number(/content-length: *(\d+)/i.exec(buf.subarray(0, end).toString('latin1'))[1]);
-    if (buf.length < end + 4 + len) return;
-    const msg = JSON.parse(buf.subarray(end + 4, end + 4 + len).toString('utf8'));
-    buf = buf.subarray(end + 4 + len);
-    if (msg.method === 'initialize') {
-      send({ jsonrpc: '2.0', id: msg.id, result: { capabilities: { hoverProvider: true }, serverInfo: { name: 'panics' } } });
-    } else if (msg.method === 'textDocument/hover') {
-      if (process.env.PEER_LOG) fs.appendFileSync(process.env.PEER_LOG, `crash ${process.pid}\n`);
-      process.stderr.write('2026/12/06 15:00:00 some ordinary log line\n');
-      process.stderr.write('panic: runtime error: invalid memory address or nil pointer dereference\n');
-      process.stderr.write('[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x5c1a2b]\n\n');
-      process.stderr.write('goroutine 1 [running]:\n');
-      process.stderr.write('golang.org/x/tools/gopls/internal/golang.Hover(0x0)\n');
-      process.stderr.write('\t/go/src/golang.org/x/tools/gopls/internal/golang/hover.go:42 +0x1b\n');
-      process.stderr.write('main.main()\n\t/go/src/golang.org/x/tools/gopls/main.go:30 +0x25\n', () => process.exit(2));
-      return;
-    } else if (msg.method === 'shutdown') {
-      send({ jsonrpc: '2.0', id: msg.id, result: null });
-    } else if (msg.method === 'exit') {
-      process.exit(0);
-    }
+serve((msg) => {
+  if (msg.method === 'initialize') {
+    send({ jsonrpc: '2.0', id: msg.id, result: { capabilities: { hoverProvider: true }, serverInfo: { name: 'panics' } } });
+  } else if (msg.method === 'textDocument/hover') {
+    if (process.env.PEER_LOG) fs.appendFileSync(process.env.PEER_LOG, `crash ${process.pid}\n`);
+    process.stderr.write('2026/12/06 15:00:00 some ordinary log line\n');
+    process.stderr.write('panic: runtime error: invalid memory address or nil pointer dereference\n');
+    process.stderr.write('[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x5c1a2b]\n\n');
+    process.stderr.write('goroutine 1 [running]:\n');
+    process.stderr.write('golang.org/x/tools/gopls/internal/golang.Hover(0x0)\n');
+    process.stderr.write('\t/go/src/golang.org/x/tools/gopls/internal/golang/hover.go:42 +0x1b\n');
+    process.stderr.write('main.main()\n\t/go/src/golang.org/x/tools/gopls/main.go:30 +0x25\n', () => process.exit(2));
+    return STOP;
+  } else if (msg.method === 'shutdown') {
+    send({ jsonrpc: '2.0', id: msg.id, result: null });
+  } else if (msg.method === 'exit') {
+    process.exit(0);
   }
 });
-process.stdin.on('end', () => process.exit(0));

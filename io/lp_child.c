@@ -40,29 +40,6 @@ void lp_child_die_with_parent(pid_t parent)
     if (getppid() != parent) _exit(127);
 }
 
-static pid_t forking_pid;
-
-static void before_fork(void)
-{
-    forking_pid = getpid();
-}
-
-static void in_child(void)
-{
-    lp_child_die_with_parent(forking_pid);
-}
-
-static void install_guard(void)
-{
-    pthread_atfork(before_fork, NULL, in_child);
-}
-
-void lp_child_guard_forks(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, install_guard);
-}
-
 /* The child's side of fork(): only async-signal-safe calls. An error is
  * its errno on ep, then exit 127. */
 static void child(const struct lp_child_opts *o, const int hi[4], char **env, int ep, pid_t parent)

@@ -68,13 +68,6 @@ struct lp_child_opts {
  * `parent`). Async-signal-safe. */
 void lp_child_die_with_parent(pid_t parent);
 
-/* Makes every later fork() of this process run lp_child_die_with_parent in
- * the child (pthread_atfork), for children started by uv_spawn (the
- * servers `lsptap replay` starts), which offers no hook of its
- * own between fork and exec; libuv forks with fork() on Linux. Idempotent,
- * thread-safe. */
-void lp_child_guard_forks(void);
-
 /* Starts the child. Returns 0, or a negative errno (from setting up, or
  * from the exec) with nothing left running; c->sigchld is then closing
  * (with c->closed) unless it could not even be initialised (then

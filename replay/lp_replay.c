@@ -16,12 +16,11 @@
 #include "inspect/li_frames.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
-#include "io/lp_child.h"
+#include "io/lp_server.h"
 #include "replay/li_replay.h"
 
 #define GRACE_MS 3000 /* after the last message, before SIGTERM */
 #define KILL_MS 2000  /* after SIGTERM, before SIGKILL */
-#define DRAIN_MS 2000 /* after the exit, for the server's stdout and stderr to end */
 #define MAX_BODY ((size_t)256 << 20)
 #define DIFF_SHOWN 6 /* differences shown per reply */
 
@@ -49,9 +48,10 @@ struct rp {
     struct li_rec rec;
     struct slot *s;
     uv_loop_t *loop;
-    uv_process_t proc;
+    struct lp_server srv; /* the server under test (io/lp_server.h) */
     uv_pipe_t in, out, err;
-    uv_timer_t tick, kill;
+    uv_timer_t tick;
+    uv_signal_t sig[LP_SERVER_NSIGNALS];
     struct li_frames frames; /* the server's output */
     size_t next;             /* next message to consider */
     size_t settled;          /* messages before this one hold nothing back and
@@ -59,9 +59,7 @@ struct rp {
     uint64_t wait_since;     /* a causality or final wait began (hrtime), 0 none */
     uint64_t last_hr;        /* when the last message was sent */
     int64_t last_t;          /* its recorded t_us */
-    int all_sent, closing, exited, out_eof, err_eof, killed, write_failed;
-    int64_t exit_status;
-    int term_signal;
+    int all_sent, closing, exited, out_eof, err_eof, killed, write_failed, interrupted;
     size_t exited_at; /* session position when the server exited early, 0 none */
     struct tallies sreq, notes;
     json_t *events;         /* timeouts and other happenings, in order */
@@ -227,25 +225,16 @@ static size_t unanswered(struct rp *r)
     return n;
 }
 
-static void kill_step(uv_timer_t *t)
-{
-    struct rp *r = t->data;
-    if (r->exited) return;
-    int sig = r->killed ? SIGKILL : SIGTERM;
-    r->killed++;
-    uv_process_kill(&r->proc, sig);
-    if (sig == SIGTERM) uv_timer_start(&r->kill, kill_step, KILL_MS, 0);
-}
-
 /* Everything sent and answered (or given up): the server's stdin is closed
- * and it gets GRACE_MS to exit on its own. */
+ * and it gets GRACE_MS to exit on its own, then SIGTERM and SIGKILL to its
+ * process group (lp_server). */
 static void wind_down(struct rp *r)
 {
     if (r->closing) return;
     r->closing = 1;
     uv_timer_stop(&r->tick);
     if (!uv_is_closing((uv_handle_t *)&r->in)) uv_close((uv_handle_t *)&r->in, NULL);
-    if (!r->exited) uv_timer_start(&r->kill, kill_step, GRACE_MS, 0);
+    lp_server_input_closed(&r->srv);
 }
 
 static void tick(uv_timer_t *t)
@@ -415,16 +404,27 @@ static void alloc_cb(uv_handle_t *h, size_t want, uv_buf_t *b)
     b->len = b->base ? want : 0;
 }
 
+static void close_if_open(uv_handle_t *h)
+{
+    if (h->loop && !uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Closes every handle of the replay, so that uv_run returns. */
+static void close_all(struct rp *r)
+{
+    uv_timer_stop(&r->tick);
+    close_if_open((uv_handle_t *)&r->tick);
+    close_if_open((uv_handle_t *)&r->in);
+    close_if_open((uv_handle_t *)&r->out);
+    close_if_open((uv_handle_t *)&r->err);
+    for (int i = 0; i < LP_SERVER_NSIGNALS; i++)
+        close_if_open((uv_handle_t *)&r->sig[i]);
+    lp_server_close(&r->srv, NULL);
+}
+
 static void maybe_stop(struct rp *r)
 {
-    if (r->exited && r->out_eof && r->err_eof) {
-        uv_timer_stop(&r->tick);
-        uv_timer_stop(&r->kill);
-        uv_close((uv_handle_t *)&r->tick, NULL);
-        uv_close((uv_handle_t *)&r->kill, NULL);
-        if (!uv_is_closing((uv_handle_t *)&r->in)) uv_close((uv_handle_t *)&r->in, NULL);
-        uv_close((uv_handle_t *)&r->proc, NULL);
-    }
+    if (r->exited && r->out_eof && r->err_eof) close_all(r);
 }
 
 static void out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -453,10 +453,19 @@ static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 }
 
 /* The server exited but something it started still holds its stdout or
- * stderr open: stop waiting for them. */
-static void drain_timeout(uv_timer_t *t)
+ * stderr open LP_SERVER_DRAIN_MS later: what is left of its process group
+ * is killed (nothing outlives the replay, as with the relays) and the
+ * replay stops waiting for those streams. */
+static void drain_over(struct rp *r, const struct lp_server_event *ev)
 {
-    struct rp *r = t->data;
+    if (r->out_eof && r->err_eof) return;
+    happen(r, json_pack("{s:s, s:i}", "what", "orphans_killed", "pgid", ev->pid),
+           "the server exited but its %s still open %d ms later (a process it started holds "
+           "%s); killing what is left of its process group",
+           !r->out_eof && !r->err_eof ? "stdout and stderr are"
+                                      : (!r->out_eof ? "stdout is" : "stderr is"),
+           LP_SERVER_DRAIN_MS, !r->out_eof && !r->err_eof ? "them" : "it");
+    lp_server_kill_group(&r->srv, SIGKILL);
     if (!r->out_eof) {
         li_frames_finish(&r->frames);
         uv_close((uv_handle_t *)&r->out, NULL);
@@ -469,12 +478,9 @@ static void drain_timeout(uv_timer_t *t)
     maybe_stop(r);
 }
 
-static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+static void server_exited(struct rp *r, int64_t status, int sig)
 {
-    struct rp *r = p->data;
     r->exited = 1;
-    r->exit_status = status;
-    r->term_signal = sig;
     if (!r->all_sent && !r->killed) {
         size_t at = r->next < r->rec.n ? r->rec.m[r->next].pos : 0;
         r->exited_at = at ? at : 1;
@@ -488,34 +494,85 @@ static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
                    (long long)status, at);
     }
     if (!r->closing) wind_down(r);
-    uv_timer_start(&r->kill, drain_timeout, DRAIN_MS, 0);
+    if (!r->out_eof || !r->err_eof) lp_server_drain(&r->srv);
     maybe_stop(r);
+}
+
+static void server_event(struct lp_server *s, const struct lp_server_event *ev)
+{
+    struct rp *r = s->data;
+    switch (ev->type) {
+    case LP_SERVER_EXIT:
+        server_exited(r, ev->status, ev->signal);
+        break;
+    case LP_SERVER_TERMINATE:
+        r->killed = 1;
+        if (ev->why == LP_SERVER_IGNORED)
+            happen(r,
+                   json_pack("{s:s, s:s, s:I}", "what", "terminate", "signal", "SIGKILL",
+                             "after_ms", (json_int_t)ev->after_ms),
+                   "the server ignored SIGTERM for %llu ms; sending SIGKILL to its process group",
+                   (unsigned long long)ev->after_ms);
+        else
+            happen(r,
+                   json_pack("{s:s, s:s, s:I}", "what", "terminate", "signal", "SIGTERM",
+                             "after_ms", (json_int_t)ev->after_ms),
+                   "the server still runs %llu ms after its stdin was closed; sending SIGTERM to "
+                   "its process group",
+                   (unsigned long long)ev->after_ms);
+        break;
+    case LP_SERVER_DRAIN:
+        drain_over(r, ev);
+        break;
+    }
+}
+
+/* SIGINT, SIGTERM or SIGHUP to lsptap: passed on to the server (as the
+ * relays do), and the replay ends: nothing more is sent, the server's stdin
+ * is closed, and one that does not end gets SIGTERM and SIGKILL to its
+ * process group. The server is no longer in the terminal's foreground
+ * group, so lsptap is the one that tells it. */
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct rp *r = h->data;
+    if (!r->interrupted)
+        happen(r, json_pack("{s:s, s:i}", "what", "signal", "signal", signum),
+               "signal %d: passed on to the server; ending the replay", signum);
+    r->interrupted = 1;
+    lp_server_signal(&r->srv, signum);
+    wind_down(r);
 }
 
 static int start(struct rp *r, char **argv, const char *cwd)
 {
-    int rc;
-    if ((rc = uv_pipe_init(r->loop, &r->in, 0)) || (rc = uv_pipe_init(r->loop, &r->out, 0)) ||
-        (rc = uv_pipe_init(r->loop, &r->err, 0)))
-        return rc;
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_CREATE_PIPE | UV_READABLE_PIPE, .data.stream = (uv_stream_t *)&r->in},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->out},
-        {.flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE, .data.stream = (uv_stream_t *)&r->err},
-    };
-    uv_process_options_t po = {.exit_cb = on_exit_cb,
-                               .file = argv[0],
-                               .args = argv,
-                               .cwd = cwd,
-                               .stdio_count = 3,
-                               .stdio = stdio};
-    r->proc.data = r;
-    lp_child_guard_forks(); /* it dies with lsptap, even SIGKILLed */
-    if ((rc = uv_spawn(r->loop, &r->proc, &po))) return rc;
+    uv_pipe_t *mine[3] = {&r->in, &r->out, &r->err};
+    int rc = 0, theirs[3] = {-1, -1, -1};
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = uv_pipe_init(r->loop, mine[i], 0);
+    /* Socketpairs, as the relays give their servers (lp_server_stdio). */
+    for (int i = 0; i < 3 && !rc; i++)
+        rc = lp_server_stdio(mine[i], &theirs[i]);
+    if (!rc) {
+        struct lp_server_opts so = {
+            .child = {.file = argv[0],
+                      .args = argv,
+                      .cwd = cwd,
+                      .fd = {theirs[0], theirs[1], theirs[2]}},
+            .grace_ms = GRACE_MS,
+            .kill_ms = KILL_MS,
+            .drain_ms = LP_SERVER_DRAIN_MS,
+            .cb = server_event,
+        };
+        r->srv.data = r;
+        rc = lp_server_spawn(r->loop, &r->srv, &so);
+    }
+    for (int i = 0; i < 3; i++)
+        if (theirs[i] >= 0) close(theirs[i]); /* the server has its copies */
+    if (rc) return rc;
     r->out.data = r->err.data = r;
     uv_read_start((uv_stream_t *)&r->out, alloc_cb, out_read);
     uv_read_start((uv_stream_t *)&r->err, alloc_cb, err_read);
-    return 0;
+    return lp_server_watch_signals(r->loop, r->sig, on_signal, r);
 }
 
 /* ---- the report ---- */
@@ -695,9 +752,10 @@ static json_t *report_json(struct rp *r, struct outcome *oc, char **argv, int co
         "server_requests", tallies_json(&r->sreq, 1), "notifications", tallies_json(&r->notes, 0),
         "events", r->events, "exit_code", code);
     json_object_set_new(doc, "server_exit",
-                        r->exited ? json_pack("{s:I, s:i}", "status", (json_int_t)r->exit_status,
-                                              "signal", r->term_signal)
-                                  : json_null());
+                        r->exited
+                            ? json_pack("{s:I, s:i}", "status", (json_int_t)r->srv.exit_status,
+                                        "signal", r->srv.term_signal)
+                            : json_null());
     return doc;
 }
 
@@ -893,8 +951,7 @@ int lp_replay_run(const struct lp_replay_opts *o)
     r.loop = uv_default_loop();
     li_frames_init(&r.frames, MAX_BODY, on_message, lf_error, &r);
     uv_timer_init(r.loop, &r.tick);
-    uv_timer_init(r.loop, &r.kill);
-    r.tick.data = r.kill.data = &r;
+    r.tick.data = &r;
     signal(SIGPIPE, SIG_IGN);
     char *cwd = server_cwd(&r);
     int rc = r.s ? start(&r, argv, cwd) : UV_ENOMEM;
@@ -902,11 +959,9 @@ int lp_replay_run(const struct lp_replay_opts *o)
     int code;
     if (rc) {
         fprintf(stderr, "lsptap replay: cannot start %s: %s\n", argv[0], uv_strerror(rc));
-        uv_close((uv_handle_t *)&r.tick, NULL);
-        uv_close((uv_handle_t *)&r.kill, NULL);
-        uv_close((uv_handle_t *)&r.in, NULL);
-        uv_close((uv_handle_t *)&r.out, NULL);
-        uv_close((uv_handle_t *)&r.err, NULL);
+        if (r.srv.running)
+            lp_server_kill_group(&r.srv, SIGKILL); /* started, then a later step failed */
+        close_all(&r);
         uv_run(r.loop, UV_RUN_DEFAULT);
         code = LP_REPLAY_SERVER;
     } else {

@@ -1,13 +1,15 @@
-// One server lifecycle (io/lp_server): the dlv stand-in and `relay --listen
-// ADDR -- CMD` run their servers as the gopls relay does, as process group
-// leaders inside lsptap's session, and the SIGTERM and SIGKILL stages reach
-// the whole group (docs/decisions.md, "One server lifecycle").
+// One server lifecycle (io/lp_server): the dlv stand-in, `relay --listen
+// ADDR -- CMD` and `lsptap replay` run their servers as the gopls relay
+// does, as process group leaders inside lsptap's session, and the SIGTERM
+// and SIGKILL stages reach the whole group (docs/decisions.md, "One server
+// lifecycle").
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
-import { childEnv, collect, lsptapBin, spawnTracked, tempDir, until, withTimeout } from './lib/env.mjs';
+import { childEnv, collect, lsptapBin, pidAlive, spawnTracked, tempDir, until, withTimeout } from './lib/env.mjs';
 import { connectClient, realDlv, startDlv } from './lib/dap.mjs';
 import { listeningAt } from './lib/relay.mjs';
 import { eventsNamed, findSession, readSession } from './lib/session.mjs';
@@ -31,17 +33,29 @@ test('dlv stand-in: dlv leads its own process group inside lsptap\'s session (no
   assert.equal(server.session, tap.session, `dlv is in lsptap's session: dlv ${JSON.stringify(server)}, lsptap ${JSON.stringify(tap)}`);
 });
 
-// The server ignores SIGTERM and what it started holds its stdout: only a
-// SIGKILL to the whole group ends that stdout, and with it the connection.
-test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach the server\'s whole group', { timeout: 60000 }, async (t) => {
+// SIGKILL to a process group an unfixed lsptap would leave behind, after
+// the test (nothing when it is gone, as it should be).
+const killAfter = (t, pgid) =>
+  t.after(() => {
+    try {
+      if (pgid()) process.kill(-pgid(), 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+
+// `lsptap relay --listen 127.0.0.1:0 -- /bin/sh -c SCRIPT` with one editor
+// connected, once the server said "ready". `hangUp()` ends the editor's
+// side and resolves with the session once the connection ended and its
+// summary was written; the server's process group is killed after the test
+// in case lsptap left it behind.
+async function shRelay(t, script, env = {}) {
   const sessions = tempDir(t);
-  const script = "trap '' TERM; sleep 1000 & echo ready; while :; do sleep 1; done";
   const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', '/bin/sh', '-c', script], {
-    env: childEnv({ LSPTAP_DIR: sessions, LSPTAP_GRACE_MS: '100', LSPTAP_KILL_MS: '300' }),
+    env: childEnv({ LSPTAP_DIR: sessions, ...env }),
   });
   const lerr = collect(listener.stderr);
-  const addr = await listeningAt(listener);
-  const [, host, port] = /^(.*):(\d+)$/.exec(addr);
+  const [, host, port] = /^(.*):(\d+)$/.exec(await listeningAt(listener));
   const sock = net.connect({ host, port: Number(port), allowHalfOpen: true });
   t.after(() => sock.destroy());
   sock.on('error', () => {});
@@ -50,27 +64,32 @@ test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach
   sock.on('data', (d) => (got += d.toString('utf8')));
   sock.on('end', () => (ended = true));
   await until(() => got.includes('ready\n'), 20000, () => `the server's "ready"; stderr:\n${lerr.text()}`);
-  let pid = 0;
-  t.after(() => {
-    try {
-      if (pid) process.kill(-pid, 'SIGKILL'); // what an unfixed lsptap leaves behind
-    } catch {
-      // Gone, as it should be.
-    }
-  });
-  sock.end(); // the editor's EOF: the grace time starts
-  await until(() => {
-    const f = fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
-    if (f && !pid) {
-      // The session is still being written: only its complete lines.
-      const m = /"event":"spawn"[^\n]*?"pid":(\d+)/.exec(fs.readFileSync(path.join(sessions, f), 'utf8'));
-      if (m) pid = Number(m[1]);
-    }
-    return ended;
-  }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);
-  const file = path.join(sessions, fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl')));
-  await until(() => /"event":"summary"/.test(fs.readFileSync(file, 'utf8')), 15000, 'the session summary');
-  const s = readSession(file);
+  const sessionFile = () => fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
+  const hangUp = async () => {
+    let pid = 0;
+    killAfter(t, () => pid);
+    sock.end();
+    await until(() => {
+      const f = sessionFile();
+      if (f && !pid) {
+        // The session is still being written: only its complete lines.
+        const m = /"event":"spawn"[^\n]*?"pid":(\d+)/.exec(fs.readFileSync(path.join(sessions, f), 'utf8'));
+        if (m) pid = Number(m[1]);
+      }
+      return ended;
+    }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);
+    const file = path.join(sessions, sessionFile());
+    await until(() => /"event":"summary"/.test(fs.readFileSync(file, 'utf8')), 15000, 'the session summary');
+    return readSession(file);
+  };
+  return { lerr, hangUp };
+}
+
+// The server ignores SIGTERM and what it started holds its stdout: only a
+// SIGKILL to the whole group ends that stdout, and with it the connection.
+test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach the server\'s whole group', { timeout: 60000 }, async (t) => {
+  const relay = await shRelay(t, "trap '' TERM; sleep 1000 & echo ready; while :; do sleep 1; done", { LSPTAP_GRACE_MS: '100', LSPTAP_KILL_MS: '300' });
+  const s = await relay.hangUp(); // the editor's EOF: the grace time starts
   const terms = eventsNamed(s, 'terminate').map((e) => [e.signal, e.after_ms]);
   assert.deepEqual(terms, [['SIGTERM', 100], ['SIGKILL', 300]], 'terminate events with the time waited');
   const [exit] = eventsNamed(s, 'exit');
@@ -83,46 +102,13 @@ test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach
 // stdout: 2 s later (the drain) that process group is killed and the
 // connection ends, as the stdio relay does for gopls.
 test('relay --listen -- CMD: a process the server started holding its stdout is killed after the drain', { timeout: 60000 }, async (t) => {
-  const sessions = tempDir(t);
-  const script = 'sleep 1000 & echo ready; read x; exit 0';
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', '/bin/sh', '-c', script], {
-    env: childEnv({ LSPTAP_DIR: sessions }),
-  });
-  const lerr = collect(listener.stderr);
-  const [, host, port] = /^(.*):(\d+)$/.exec(await listeningAt(listener));
-  const sock = net.connect({ host, port: Number(port), allowHalfOpen: true });
-  t.after(() => sock.destroy());
-  sock.on('error', () => {});
-  let got = '';
-  let ended = false;
-  sock.on('data', (d) => (got += d.toString('utf8')));
-  sock.on('end', () => (ended = true));
-  await until(() => got.includes('ready\n'), 20000, () => `the server's "ready"; stderr:\n${lerr.text()}`);
-  let pid = 0;
-  t.after(() => {
-    try {
-      if (pid) process.kill(-pid, 'SIGKILL'); // what an unfixed lsptap leaves behind
-    } catch {
-      // Gone, as it should be.
-    }
-  });
-  sock.end(); // the server's `read` ends, and the server with it
-  await until(() => {
-    const f = fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl'));
-    if (f && !pid) {
-      const m = /"event":"spawn"[^\n]*?"pid":(\d+)/.exec(fs.readFileSync(path.join(sessions, f), 'utf8'));
-      if (m) pid = Number(m[1]);
-    }
-    return ended;
-  }, 30000, () => `the connection's end; stderr:\n${lerr.text()}`);
-  const file = path.join(sessions, fs.readdirSync(sessions).find((n) => n.endsWith('.jsonl')));
-  await until(() => /"event":"summary"/.test(fs.readFileSync(file, 'utf8')), 15000, 'the session summary');
-  const s = readSession(file);
+  const relay = await shRelay(t, 'sleep 1000 & echo ready; read x; exit 0');
+  const s = await relay.hangUp(); // the server's `read` ends, and the server with it
   const [exit] = eventsNamed(s, 'exit');
   assert.equal(exit.status, 0, JSON.stringify(exit));
   assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [exit.pid], 'the server\'s group was killed');
   assert.deepEqual(eventsNamed(s, 'terminate'), [], 'it exited on its own: no SIGTERM');
-  assert.match(lerr.text(), /exited but its stdout is still open 2000 ms later .*killing what is left of its process group/);
+  assert.match(relay.lerr.text(), /exited but its stdout is still open 2000 ms later .*killing what is left of its process group/);
 });
 
 // A dlv that fails at start and leaves a process holding its stdout and
@@ -146,4 +132,46 @@ test('dlv stand-in: dlv exits while a process it started holds its output: that 
   const s = readSession(findSession(`${dir}/s`));
   const [ex] = eventsNamed(s, 'exit');
   assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [ex.pid], 'dlv\'s group was killed');
+});
+
+// A session of two editor notifications for `lsptap replay`, naming
+// `argv` as its server.
+function notificationsSession(file, argv, cwd) {
+  const note = (t_us, method) => JSON.stringify({ t_us, dir: 'c2s', kind: 'notification', method, body: { jsonrpc: '2.0', method } });
+  const header = JSON.stringify({ lsptap: 1, protocol: 'lsp', start: new Date().toISOString(), argv, cwd });
+  fs.writeFileSync(file, [header, note(1000, 'initialized'), note(2000, 'exit')].join('\n') + '\n');
+}
+
+// lsptap replay runs the server under test through the same lifecycle. This
+// one ignores SIGTERM and what it started (which ignores it too) holds its
+// stdout: after the replay's grace time SIGTERM and then SIGKILL go to the
+// whole group, so nothing it started outlives the replay (replay used to
+// signal the server's pid alone, and the process it started was left).
+test('replay: a server that ignores SIGTERM is killed with its whole group; nothing it started is left', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const pidFile = path.join(dir, 'started.pid');
+  const script = `trap '' TERM; sleep 1000 & echo $! > '${pidFile}'; while :; do sleep 1; done`;
+  const file = path.join(dir, 'session.jsonl');
+  notificationsSession(file, ['/bin/sh', '-c', script], dir);
+  let started = 0;
+  t.after(() => {
+    try {
+      if (started) process.kill(started, 'SIGKILL'); // what an unfixed lsptap leaves behind
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  const r = spawnSync(lsptapBin(), ['replay', file, '--json'], { env: childEnv(), encoding: 'utf8', timeout: 45000 });
+  const show = `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+  assert.equal(r.error, undefined, `lsptap replay did not finish: ${r.error}\n${show}`);
+  started = Number(fs.readFileSync(pidFile, 'utf8'));
+  assert.ok(started > 0, `the server wrote the pid of what it started; ${show}`);
+  await until(() => !pidAlive(started), 10000, `the process the server started (pid ${started}) to be gone after the replay; ${show}`);
+  assert.equal(r.status, 0, show);
+  const doc = JSON.parse(r.stdout);
+  const terms = doc.events.filter((e) => e.what === 'terminate').map((e) => [e.signal, e.after_ms]);
+  assert.deepEqual(terms, [['SIGTERM', 3000], ['SIGKILL', 2000]], `terminate events with the time waited; ${show}`);
+  assert.deepEqual(doc.server_exit, { status: 0, signal: 9 }, show);
+  assert.equal(doc.sent, 2, 'both notifications were sent');
+  assert.match(r.stderr, /ignored SIGTERM for 2000 ms; sending SIGKILL to its process group/, show);
 });

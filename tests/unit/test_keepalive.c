@@ -170,7 +170,7 @@ static void session_up(struct rig *r)
 {
     ed_live(r, INIT);
     srv_live(r, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"capabilities\":{}}}");
-    ed_live(r, "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}");
+    ed_live(r, INITIALIZED);
     ed_live(r, DIDOPEN);
     ed_live(r, HOVER("2"));
     ed_live(r, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"workspace/executeCommand\","
@@ -179,10 +179,53 @@ static void session_up(struct rig *r)
                 "\"params\":{\"token\":\"t\"}}");
 }
 
+/* An editor that initialized and opened a.go, with nothing in flight. */
+static void opened(struct rig *r)
+{
+    ed_live(r, INIT);
+    ed_live(r, INITIALIZED);
+    ed_live(r, DIDOPEN);
+}
+
+/* The server is lost (at time 0, between frames), and keep-alive keeps the
+ * session. */
+static void lose(struct rig *r)
+{
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+}
+
+/* ... and a new server is started at once. */
+static void lose_and_resume(struct rig *r)
+{
+    lose(r);
+    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+}
+
+/* The new server of the k-th resume answers its initialize. */
+static void srv_initialized(struct rig *r, int k, uint64_t now)
+{
+    char body[128];
+    snprintf(body, sizeof body,
+             "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k%d:initialize\",\"result\":{}}", k);
+    srv_sends(r, body, now);
+}
+
+/* Most tests have one rig with restart_max 5, made and freed around them. */
+static int rig_setup(void **state)
+{
+    *state = rig_new(5);
+    return 0;
+}
+
+static int rig_teardown(void **state)
+{
+    rig_free(*state);
+    return 0;
+}
+
 static void resume_replays_state_and_requests(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     session_up(r);
     assert_int_equal(lp_ka_lost(r->ka, 1000000, 1, "the connection to h:1 dropped"), 0);
     assert_non_null(strstr(r->events, "server_lost"));
@@ -243,17 +286,14 @@ static void resume_replays_state_and_requests(void **state)
     struct li_state_info in;
     li_state_info(r->st, &in);
     assert_int_equal(in.inflight, 2);
-    rig_free(r);
 }
 
 static void lost_servers_requests_are_forgotten_and_ids_remapped(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     session_up(r);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
-    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
-    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"result\":{}}", 1);
+    lose_and_resume(r);
+    srv_initialized(r, 1, 1);
     struct lp_ka_stats s;
     lp_ka_stats(r->ka, &s);
     assert_int_equal(s.forgotten, 1);
@@ -278,21 +318,18 @@ static void lost_servers_requests_are_forgotten_and_ids_remapped(void **state)
     clear(r);
     srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"workspace/configuration\"}", 3);
     assert_non_null(strstr(r->ed, "\"id\":2,"));
-    rig_free(r);
 }
 
 static void unsafe_and_cancelled_requests_are_answered(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     ed_live(r, INIT);
     ed_live(r, INITIALIZED);
     ed_live(r, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"gopls/custom\",\"params\":{}}");
     ed_live(r, HOVER("6"));
     ed_live(r, "{\"jsonrpc\":\"2.0\",\"method\":\"$/cancelRequest\",\"params\":{\"id\":6}}");
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
-    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
-    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"result\":{}}", 1);
+    lose_and_resume(r);
+    srv_initialized(r, 1, 1);
     assert_non_null(strstr(r->ed, "{\"jsonrpc\":\"2.0\",\"id\":5,\"error\":{\"code\":-32801,"
                                   "\"message\":\"lsptap: gopls was lost before answering "
                                   "gopls/custom; reconnected; ask again\"}}"));
@@ -302,29 +339,23 @@ static void unsafe_and_cancelled_requests_are_answered(void **state)
     struct li_state_info in;
     li_state_info(r->st, &in);
     assert_int_equal(in.inflight, 0); /* every request got its one answer */
-    rig_free(r);
 }
 
 static void editor_messages_while_resuming_follow_the_replay(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
-    ed_live(r, INIT);
-    ed_live(r, INITIALIZED);
-    ed_live(r, DIDOPEN);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
-    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    struct rig *r = *state;
+    opened(r);
+    lose_and_resume(r);
     /* Built into no replay: sent as it is, after the replay. */
     ed_sends(r, CHANGE("2", "package b\\n"));
     ed_sends(r, HOVER("7"));
     assert_null(strstr(r->srv, "didChange"));
-    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"result\":{}}", 1);
+    srv_initialized(r, 1, 1);
     const char *open = strstr(r->srv, "didOpen");
     const char *chg = strstr(r->srv, "didChange");
     const char *h = strstr(r->srv, "\"id\":7,");
     assert_true(open && chg && h && open < chg && chg < h);
     assert_non_null(strstr(open, "\"text\":\"package a\\n\""));
-    rig_free(r);
 }
 
 static void crash_loop_ends_with_forensics(void **state)
@@ -413,23 +444,19 @@ static void refused_cases_say_why_once(void **state)
 
 static void shutdown_while_lost_is_answered(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     session_up(r);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    lose(r);
     ed_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"shutdown\"}");
     assert_non_null(strstr(r->ed, "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":null}"));
     assert_int_equal(lp_ka_resume(r->ka, 0), -ECANCELED);
-    rig_free(r);
 }
 
 static void initialize_error_drops_the_new_server(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     session_up(r);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
-    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    lose_and_resume(r);
     srv_sends(r,
               "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"error\":{\"code\":1,"
               "\"message\":\"no\"}}",
@@ -442,9 +469,8 @@ static void initialize_error_drops_the_new_server(void **state)
     clear(r);
     assert_int_equal(lp_ka_resume(r->ka, 3), 0);
     assert_non_null(strstr(r->srv, "lsptap-k2:initialize"));
-    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k2:initialize\",\"result\":{}}", 4);
+    srv_initialized(r, 2, 4);
     assert_non_null(strstr(r->srv, "\"id\":2,\"method\":\"textDocument/hover\""));
-    rig_free(r);
 }
 
 /* Lost again before the new server answered initialize: what the editor
@@ -452,37 +478,31 @@ static void initialize_error_drops_the_new_server(void **state)
  * request comes from the tracker), what no replay covers is kept. */
 static void lost_again_while_resuming(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
-    ed_live(r, INIT);
-    ed_live(r, INITIALIZED);
-    ed_live(r, DIDOPEN);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
-    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    struct rig *r = *state;
+    opened(r);
+    lose_and_resume(r);
     ed_sends(r, CHANGE("2", "package b\\n"));
     ed_sends(r, HOVER("7"));
     ed_sends(r, "{\"jsonrpc\":\"2.0\",\"method\":\"$/setTrace\",\"params\":{\"value\":\"off\"}}");
     assert_int_equal(lp_ka_lost(r->ka, 1, 1, "lost again"), 0);
     clear(r);
     assert_int_equal(lp_ka_resume(r->ka, 2), 0);
-    srv_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k2:initialize\",\"result\":{}}", 3);
+    srv_initialized(r, 2, 3);
     assert_null(strstr(r->srv, "didChange"));
     const char *open = strstr(r->srv, "\"text\":\"package b\\n\"");
     const char *h = strstr(r->srv, "\"id\":7,");
     const char *tr = strstr(r->srv, "$/setTrace");
     assert_true(open && h && tr && open < h && h < tr);
     assert_null(strstr(h + 1, "\"id\":7,")); /* once */
-    rig_free(r);
 }
 
 /* Bytes arrive in any pieces: frames are rebuilt before they are judged,
  * and a frame's tail left from before the loss is not sent anywhere. */
 static void pieces_and_a_cut_frame(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     session_up(r);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    lose(r);
     /* The end of a frame the lost server got the start of. */
     lp_ka_editor(r->ka, "\"params\":{}}", 12);
     const char *save = frame("{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didSave\",\"params\":{"
@@ -508,18 +528,16 @@ static void pieces_and_a_cut_frame(void **state)
     assert_int_equal(r->ed_len, 0);
     lp_ka_server(r->ka, q + 10, strlen(q) - 10, 2);
     assert_non_null(strstr(r->ed, "\"id\":\"lsptap-k1:n:1\""));
-    rig_free(r);
 }
 
 /* Held messages are bounded (16 MiB): past it they are dropped, said once,
  * and what was held still follows the replay. */
 static void held_messages_are_bounded(void **state)
 {
-    (void)state;
-    struct rig *r = rig_new(5);
+    struct rig *r = *state;
     ed_live(r, INIT);
     ed_live(r, INITIALIZED);
-    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    lose(r);
     size_t big = 1 << 20;
     char *body = malloc(big + 100), *f = malloc(big + 200);
     int n = snprintf(body, 100, "{\"jsonrpc\":\"2.0\",\"method\":\"x/custom\",\"params\":\"");
@@ -536,23 +554,26 @@ static void held_messages_are_bounded(void **state)
     assert_int_equal(st.dropped, 5);
     free(body);
     free(f);
-    rig_free(r);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(resume_replays_state_and_requests),
-        cmocka_unit_test(lost_servers_requests_are_forgotten_and_ids_remapped),
-        cmocka_unit_test(unsafe_and_cancelled_requests_are_answered),
-        cmocka_unit_test(editor_messages_while_resuming_follow_the_replay),
+        cmocka_unit_test_setup_teardown(resume_replays_state_and_requests, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(lost_servers_requests_are_forgotten_and_ids_remapped,
+                                        rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(unsafe_and_cancelled_requests_are_answered, rig_setup,
+                                        rig_teardown),
+        cmocka_unit_test_setup_teardown(editor_messages_while_resuming_follow_the_replay, rig_setup,
+                                        rig_teardown),
         cmocka_unit_test(crash_loop_ends_with_forensics),
         cmocka_unit_test(refused_cases_say_why_once),
-        cmocka_unit_test(shutdown_while_lost_is_answered),
-        cmocka_unit_test(initialize_error_drops_the_new_server),
-        cmocka_unit_test(lost_again_while_resuming),
-        cmocka_unit_test(pieces_and_a_cut_frame),
-        cmocka_unit_test(held_messages_are_bounded),
+        cmocka_unit_test_setup_teardown(shutdown_while_lost_is_answered, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(initialize_error_drops_the_new_server, rig_setup,
+                                        rig_teardown),
+        cmocka_unit_test_setup_teardown(lost_again_while_resuming, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(pieces_and_a_cut_frame, rig_setup, rig_teardown),
+        cmocka_unit_test_setup_teardown(held_messages_are_bounded, rig_setup, rig_teardown),
     };
     return cmocka_run_group_tests_name("keepalive", tests, NULL, NULL);
 }

@@ -29,30 +29,10 @@
 #include <uv.h>
 
 #include "io/lp_pump.h"
+#include "uvtest.h"
 
 #define DEADLINE_MS 12000 /* 8 tests stay under run-unit.sh's 120 s */
 #define KB 1024
-
-/* ---- the loop and its deadline ---- */
-
-static uv_loop_t loop;
-static uv_timer_t deadline;
-static int timed_out;
-
-static void deadline_fired(uv_timer_t *t)
-{
-    (void)t;
-    timed_out = 1;
-    uv_stop(&loop);
-}
-
-/* Runs the loop until cond holds; fails the test at the deadline. */
-#define WAIT_FOR(cond)                                                                             \
-    do {                                                                                           \
-        while (!(cond) && !timed_out)                                                              \
-            uv_run(&loop, UV_RUN_ONCE);                                                            \
-        if (!(cond)) fail_msg("deadline passed waiting for: %s", #cond);                           \
-    } while (0)
 
 /* ---- the test's ends of the socketpairs ---- */
 
@@ -140,9 +120,9 @@ static void pair(uv_pipe_t *mine, struct peer *e)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     for (int i = 0; i < 2; i++)
         assert_int_equal(setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
-    assert_int_equal(uv_pipe_init(&loop, mine, 0), 0);
+    assert_int_equal(uv_pipe_init(&uvtest_loop, mine, 0), 0);
     assert_int_equal(uv_pipe_open(mine, sv[0]), 0);
-    assert_int_equal(uv_pipe_init(&loop, &e->pipe, 0), 0);
+    assert_int_equal(uv_pipe_init(&uvtest_loop, &e->pipe, 0), 0);
     assert_int_equal(uv_pipe_open(&e->pipe, sv[1]), 0);
     e->pipe.data = e;
 }
@@ -305,25 +285,13 @@ static int setup(void **state)
     memset(&ta, 0, sizeof ta);
     memset(&tb, 0, sizeof tb);
     pat = pat2 = NULL;
-    timed_out = 0;
-    if (uv_loop_init(&loop)) return -1;
-    uv_timer_init(&loop, &deadline);
-    uv_timer_start(&deadline, deadline_fired, DEADLINE_MS, 0);
-    return 0;
-}
-
-static void close_any(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    lp_close_once(h);
+    return uvtest_open(DEADLINE_MS) ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    uv_walk(&loop, close_any, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    int r = uv_loop_close(&loop);
+    int r = uvtest_close();
     struct peer *peers[] = {&writer, &reader, &editor, &server};
     for (size_t i = 0; i < 4; i++)
         free(peers[i]->got);

@@ -28,30 +28,12 @@
 #include <uv.h>
 
 #include "io/lp_server.h"
+#include "uvtest.h"
 
 #define DEADLINE_MS 20000 /* 9 tests stay under run-unit.sh's 120 s */
 #define GRACE_MS 50
 #define KILL_MS 200
 #define DRAIN_MS 100
-
-static uv_loop_t loop;
-static uv_timer_t deadline;
-static int timed_out;
-
-static void deadline_fired(uv_timer_t *t)
-{
-    (void)t;
-    timed_out = 1;
-    uv_stop(&loop);
-}
-
-/* Runs the loop until cond holds; fails the test at the deadline. */
-#define WAIT_FOR(cond)                                                                             \
-    do {                                                                                           \
-        while (!(cond) && !timed_out)                                                              \
-            uv_run(&loop, UV_RUN_ONCE);                                                            \
-        if (!(cond)) fail_msg("deadline passed waiting for: %s", #cond);                           \
-    } while (0)
 
 /* ---- one observed server ---- */
 
@@ -111,7 +93,7 @@ static int start(const char *file, const char *script)
     char *argv[] = {(char *)file, "-c", (char *)script, NULL};
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out;
     assert_true(in >= 0);
-    assert_int_equal(uv_pipe_init(&loop, &o.out, 0), 0);
+    assert_int_equal(uv_pipe_init(&uvtest_loop, &o.out, 0), 0);
     o.out.data = &o;
     assert_int_equal(lp_server_stdio(&o.out, &out), 0);
     struct lp_server_opts so = {
@@ -122,7 +104,7 @@ static int start(const char *file, const char *script)
         .cb = on_event,
     };
     o.srv.data = &o;
-    int rc = lp_server_spawn(&loop, &o.srv, &so);
+    int rc = lp_server_spawn(&uvtest_loop, &o.srv, &so);
     close(in);
     close(out);
     assert_int_equal(uv_read_start((uv_stream_t *)&o.out, out_alloc, out_read), 0);
@@ -152,18 +134,8 @@ static int setup(void **state)
 {
     (void)state;
     memset(&o, 0, sizeof o);
-    timed_out = 0;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    assert_int_equal(uv_timer_init(&loop, &deadline), 0);
-    assert_int_equal(uv_timer_start(&deadline, deadline_fired, DEADLINE_MS, 0), 0);
-    uv_unref((uv_handle_t *)&deadline);
+    assert_int_equal(uvtest_open(DEADLINE_MS), 0);
     return 0;
-}
-
-static void close_walk(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 static int teardown(void **state)
@@ -171,10 +143,9 @@ static int teardown(void **state)
     (void)state;
     if (o.srv.child.pid > 0) kill(-o.srv.child.pid, SIGKILL); /* whatever a failure left */
     lp_server_close(&o.srv, on_closed);
-    uv_walk(&loop, close_walk, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    int rc = uvtest_close();
     assert_int_equal(o.closed, 1);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    assert_int_equal(rc, 0);
     return 0;
 }
 

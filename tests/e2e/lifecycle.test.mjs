@@ -134,13 +134,20 @@ test('dlv stand-in: dlv exits while a process it started holds its output: that 
   assert.deepEqual(eventsNamed(s, 'orphans_killed').map((e) => e.pgid), [ex.pid], 'dlv\'s group was killed');
 });
 
-// A session of two editor notifications for `lsptap replay`, naming
-// `argv` as its server.
-function notificationsSession(file, argv, cwd) {
-  const note = (t_us, method) => JSON.stringify({ t_us, dir: 'c2s', kind: 'notification', method, body: { jsonrpc: '2.0', method } });
+const note = (t_us, method) => JSON.stringify({ t_us, dir: 'c2s', kind: 'notification', method, body: { jsonrpc: '2.0', method } });
+
+// A session for `lsptap replay` naming `argv` as its server, with `lines`
+// after its header.
+function writeSession(file, argv, cwd, lines) {
   const header = JSON.stringify({ lsptap: 1, protocol: 'lsp', start: new Date().toISOString(), argv, cwd });
-  fs.writeFileSync(file, [header, note(1000, 'initialized'), note(2000, 'exit')].join('\n') + '\n');
+  fs.writeFileSync(file, [header, ...lines].join('\n') + '\n');
 }
+
+// ... of two editor notifications.
+const notificationsSession = (file, argv, cwd) => writeSession(file, argv, cwd, [note(1000, 'initialized'), note(2000, 'exit')]);
+
+// The pid a server wrote into `file`, once it did.
+const pidIn = (file) => until(() => fs.existsSync(file) && Number(fs.readFileSync(file, 'utf8')), 20000, `the pid in ${file}`);
 
 // lsptap replay runs the server under test through the same lifecycle. This
 // one ignores SIGTERM and what it started (which ignores it too) holds its
@@ -174,4 +181,46 @@ test('replay: a server that ignores SIGTERM is killed with its whole group; noth
   assert.deepEqual(doc.server_exit, { status: 0, signal: 9 }, show);
   assert.equal(doc.sent, 2, 'both notifications were sent');
   assert.match(r.stderr, /ignored SIGTERM for 2000 ms; sending SIGKILL to its process group/, show);
+});
+
+// Its server is no longer in the terminal's foreground group, so replay
+// passes a Ctrl-C on itself: the server (an sh, which SIGINT ends) gets it,
+// the replay ends with its report (exit 3: the server ended before the
+// replay did), and the process the server started, which ignores SIGINT as
+// an sh's background job does and holds its stdout, is killed with the
+// group after the drain.
+test('replay: SIGINT is passed on to the server and ends the replay; nothing the server started is left', { timeout: 60000 }, async (t) => {
+  const dir = tempDir(t);
+  const pidFile = path.join(dir, 'started.pid');
+  const file = path.join(dir, 'session.jsonl');
+  const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: {} };
+  writeSession(file, ['/bin/sh', '-c', `sleep 1000 & echo $! > '${pidFile}'; while read x; do :; done`], dir, [
+    JSON.stringify({ t_us: 1000, dir: 'c2s', kind: 'request', method: 'initialize', id: 0, body: init }),
+    JSON.stringify({ t_us: 2000, dir: 's2c', kind: 'response', method: 'initialize', id: 0, body: { jsonrpc: '2.0', id: 0, result: {} } }),
+    note(3000, 'exit'),
+  ]);
+  let started = 0;
+  t.after(() => {
+    try {
+      if (started) process.kill(started, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  });
+  // --timeout 60: the exit waits for initialize's answer, which never comes.
+  const rp = spawnTracked(t, lsptapBin(), ['replay', file, '--json', '--timeout', '60'], { env: childEnv() });
+  const out = collect(rp.stdout);
+  const err = collect(rp.stderr);
+  started = await pidIn(pidFile);
+  process.kill(rp.pid, 'SIGINT');
+  const st = await withTimeout(rp.exited, 30000, `lsptap replay to end after SIGINT; stderr:\n${err.text()}`);
+  const show = `stdout:\n${out.text()}\nstderr:\n${err.text()}`;
+  assert.deepEqual(st, { code: 3, signal: null }, show);
+  await until(() => !pidAlive(started), 10000, `the process the server started (pid ${started}) to be gone; ${show}`);
+  const doc = JSON.parse(out.text());
+  const whats = doc.events.map((e) => e.what);
+  assert.deepEqual(whats, ['signal', 'server_exit', 'orphans_killed'], show);
+  assert.equal(doc.events[0].signal, 2);
+  assert.deepEqual(doc.server_exit, { status: 0, signal: 2 }, show);
+  assert.match(err.text(), /signal 2: passed on to the server; ending the replay/);
 });

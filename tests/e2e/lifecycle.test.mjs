@@ -33,12 +33,13 @@ test('dlv stand-in: dlv leads its own process group inside lsptap\'s session (no
   assert.equal(server.session, tap.session, `dlv is in lsptap's session: dlv ${JSON.stringify(server)}, lsptap ${JSON.stringify(tap)}`);
 });
 
-// SIGKILL to a process group an unfixed lsptap would leave behind, after
-// the test (nothing when it is gone, as it should be).
-const killAfter = (t, pgid) =>
+// SIGKILL, after the test, to what an unfixed lsptap would leave behind:
+// the process group led by pid() (or with group false, the process pid()
+// alone). Nothing when it is gone, as it should be.
+const killAfter = (t, pid, { group = true } = {}) =>
   t.after(() => {
     try {
-      if (pgid()) process.kill(-pgid(), 'SIGKILL');
+      if (pid()) process.kill(group ? -pid() : pid(), 'SIGKILL');
     } catch {
       // Gone, as it should be.
     }
@@ -161,13 +162,7 @@ test('replay: a server that ignores SIGTERM is killed with its whole group; noth
   const file = path.join(dir, 'session.jsonl');
   notificationsSession(file, ['/bin/sh', '-c', script], dir);
   let started = 0;
-  t.after(() => {
-    try {
-      if (started) process.kill(started, 'SIGKILL'); // what an unfixed lsptap leaves behind
-    } catch {
-      // Gone, as it should be.
-    }
-  });
+  killAfter(t, () => started, { group: false });
   const r = spawnSync(lsptapBin(), ['replay', file, '--json'], { env: childEnv(), encoding: 'utf8', timeout: 45000 });
   const show = `exit ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
   assert.equal(r.error, undefined, `lsptap replay did not finish: ${r.error}\n${show}`);
@@ -200,13 +195,7 @@ test('replay: SIGINT is passed on to the server and ends the replay; nothing the
     note(3000, 'exit'),
   ]);
   let started = 0;
-  t.after(() => {
-    try {
-      if (started) process.kill(started, 'SIGKILL');
-    } catch {
-      // Gone, as it should be.
-    }
-  });
+  killAfter(t, () => started, { group: false });
   // --timeout 60: the exit waits for initialize's answer, which never comes.
   const rp = spawnTracked(t, lsptapBin(), ['replay', file, '--json', '--timeout', '60'], { env: childEnv() });
   const out = collect(rp.stdout);

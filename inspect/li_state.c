@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "inspect/li_buf.h"
+#include "inspect/li_edit.h"
 #include "inspect/li_json.h"
 #include "inspect/li_list.h"
 
@@ -19,14 +20,7 @@ struct doc {
     size_t uri_len;
     char *lang;
     int64_t version;
-    char *text;
-    size_t len, cap;
-    /* The start of line cache_line is cache_off. Kept only where the break
-     * before it is a '\n' (or at 0): an edit at or after cache_off cannot
-     * then change how many breaks come before it (an inserted '\n' after a
-     * lone '\r' would merge with it into one "\r\n"). */
-    size_t cache_line, cache_off;
-    int has_cr; /* a '\r' may be in the text: lines cannot be found with memchr */
+    struct li_edit_text text;
 };
 
 struct req {
@@ -63,7 +57,7 @@ struct li_state {
     size_t init_len;
     char *init_id; /* the initialize request's id text, to find its result */
     int offered[3];
-    enum li_state_enc enc;
+    enum li_edit_enc enc;
     int initialized, shutdown;
 
     char *config; /* the last didChangeConfiguration params, verbatim */
@@ -87,7 +81,7 @@ struct li_state {
 
 /* ---- lifetime and limits ---------------------------------------------------- */
 
-static const char *li_state_enc_name(enum li_state_enc e)
+static const char *li_state_enc_name(enum li_edit_enc e)
 {
     return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
 }
@@ -104,7 +98,7 @@ static void free_doc(struct doc *d)
 {
     free(d->uri);
     free(d->lang);
-    free(d->text);
+    li_edit_text_free(&d->text);
     free(d);
 }
 
@@ -208,116 +202,6 @@ static char *memdup0(const char *p, size_t n)
     return s;
 }
 
-/* ---- positions -------------------------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s[0..n) and its code point; an invalid
- * sequence is one byte (U+FFFD). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    *cp = 0xFFFD;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 1;
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        return 4;
-    }
-    return 1;
-}
-
-/* From the start of line *l at off, walks to the start of `line`. Returns
- * that offset, or len when the text has fewer lines (*past set). */
-static size_t walk_lines(const char *t, size_t len, size_t *l, size_t off, uint64_t line, int *past,
-                         int has_cr)
-{
-    *past = 0;
-    while (!has_cr && *l < line) {
-        const char *q = memchr(t + off, '\n', len - off);
-        if (!q) {
-            *past = 1;
-            return len;
-        }
-        off = (size_t)(q - t) + 1;
-        (*l)++;
-    }
-    while (*l < line) {
-        while (off < len && t[off] != '\n' && t[off] != '\r')
-            off++;
-        if (off == len) {
-            *past = 1;
-            return len;
-        }
-        off += (t[off] == '\r' && off + 1 < len && t[off + 1] == '\n') ? 2 : 1;
-        (*l)++;
-    }
-    return off;
-}
-
-/* From a line's start, the offset `character` units in, clamped to the
- * line's end and rounded down to the start of the character it falls in. */
-static size_t walk_chars(const char *t, size_t len, size_t off, uint64_t character,
-                         enum li_state_enc enc)
-{
-    uint64_t units = 0;
-    while (off < len && units < character && t[off] != '\n' && t[off] != '\r') {
-        uint32_t cp;
-        size_t n = utf8_seq((const unsigned char *)t + off, len - off, &cp);
-        unsigned u = enc == LI_ENC_UTF8                       ? (unsigned)n
-                     : (enc == LI_ENC_UTF16 && cp >= 0x10000) ? 2
-                                                              : 1;
-        if (units + u > character) break;
-        units += u;
-        off += n;
-    }
-    return off;
-}
-
-size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
-                       enum li_state_enc enc)
-{
-    size_t l = 0;
-    int past;
-    size_t off = walk_lines(text, len, &l, 0, line, &past, 1);
-    return past ? len : walk_chars(text, len, off, character, enc);
-}
-
-/* li_state_offset on a document, starting from its line cache, which is
- * moved to `line` when keep_cache is set and the rule of struct doc allows. */
-static size_t doc_offset(struct doc *d, uint64_t line, uint64_t character, enum li_state_enc enc,
-                         int keep_cache)
-{
-    size_t l = 0, off = 0;
-    int past;
-    if (d->cache_line <= line) {
-        l = d->cache_line;
-        off = d->cache_off;
-    }
-    off = walk_lines(d->text, d->len, &l, off, line, &past, d->has_cr);
-    if (past) return d->len;
-    if (keep_cache && (off == 0 || d->text[off - 1] == '\n')) {
-        d->cache_line = l;
-        d->cache_off = off;
-    }
-    return walk_chars(d->text, d->len, off, character, enc);
-}
-
 /* ---- documents -------------------------------------------------------------- */
 
 static uint32_t hash_of(const char *p, size_t n)
@@ -357,7 +241,7 @@ static int reserve_doc(struct li_state *st)
 
 static size_t doc_charge(const struct doc *d)
 {
-    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->len;
+    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->text.len;
 }
 
 static void close_doc(struct li_state *st, struct doc *d)
@@ -372,32 +256,20 @@ static void close_doc(struct li_state *st, struct doc *d)
     free_doc(d);
 }
 
-/* Replaces text[a..b) with s[0..n). Returns 0, or -1 when the tracker gave
- * up (cap, memory). */
+/* Replaces text[a..b) with s[0..n), charging what it adds. Returns 0, or
+ * -1 when the tracker gave up (cap, memory). */
 static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const char *s, size_t n)
 {
-    size_t del = b - a, nlen = d->len - del + n;
+    size_t del = b - a;
     if (n > del) {
         if (charge(st, n - del, "an edit") < 0) return -1;
     } else {
         uncharge(st, del - n);
     }
-    if (nlen > d->cap) {
-        size_t cap = d->cap + d->cap / 2;
-        if (cap < nlen) cap = nlen;
-        char *t = realloc(d->text, cap);
-        if (!t) {
-            give_up(st, "out of memory applying an edit");
-            return -1;
-        }
-        d->text = t;
-        d->cap = cap;
+    if (li_edit_splice(&d->text, a, b, s, n) < 0) {
+        give_up(st, "out of memory applying an edit");
+        return -1;
     }
-    if (d->len > b) memmove(d->text + a + n, d->text + b, d->len - b);
-    if (n) memcpy(d->text + a, s, n);
-    if (n && !d->has_cr && memchr(s, '\r', n)) d->has_cr = 1;
-    d->len = nlen;
-    if (d->cache_off > a) d->cache_line = d->cache_off = 0;
     return 0;
 }
 
@@ -628,7 +500,7 @@ static int enc_of(const struct jv *v)
     if (v->t != LI_J_STRING || v->s.len > sizeof buf) return -1;
     size_t n = decode_into(v, buf);
     for (int k = 0; k < 3; k++) {
-        const char *e = li_state_enc_name((enum li_state_enc)k);
+        const char *e = li_state_enc_name((enum li_edit_enc)k);
         if (strlen(e) == n && memcmp(buf, e, n) == 0) return k;
     }
     return -1;
@@ -898,7 +770,7 @@ static void on_initialize_result(struct li_state *st, const struct li_msg *m, co
         give_up(st, "the server chose position encoding %.*s, which the editor did not offer",
                 (int)(pe.s.len < 64 ? pe.s.len : 64), pe.s.p);
     else
-        st->enc = (enum li_state_enc)k;
+        st->enc = (enum li_edit_enc)k;
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -1203,10 +1075,12 @@ static void did_open(struct li_state *st, const struct li_msg *m)
         return;
     }
     d->uri = decode_string(&f[TD_URI], &d->uri_len);
-    d->text = decode_string(&f[TD_TEXT], &d->len);
+    size_t tl = 0;
+    char *text = decode_string(&f[TD_TEXT], &tl);
     size_t ll = 0;
     d->lang = f[TD_LANG].s.p ? decode_string(&f[TD_LANG], &ll) : strdup("");
-    if (!d->uri || !d->text || !d->lang || !ok) {
+    li_edit_text_init(&d->text, text, text ? tl : 0);
+    if (!d->uri || !text || !d->lang || !ok) {
         int shape = !ok || f[TD_URI].t != LI_J_STRING || f[TD_TEXT].t != LI_J_STRING ||
                     (f[TD_LANG].s.p && f[TD_LANG].t != LI_J_STRING);
         free_doc(d);
@@ -1215,9 +1089,7 @@ static void did_open(struct li_state *st, const struct li_msg *m)
                           : "out of memory keeping an open document");
         return;
     }
-    d->cap = d->len;
     d->version = version;
-    d->has_cr = memchr(d->text, '\r', d->len) != NULL;
     d->hash = hash_of(d->uri, d->uri_len);
     struct doc *old = find_doc(st, d->uri, d->uri_len);
     if (old) {
@@ -1269,9 +1141,7 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
     }
     int rc;
     if (!f[0].s.p || f[0].t == LI_J_NULL) {
-        d->cache_line = d->cache_off = 0;
-        d->has_cr = 0;
-        rc = splice(st, d, 0, d->len, s, n);
+        rc = splice(st, d, 0, d->text.len, s, n);
         free(s);
         return rc;
     }
@@ -1283,8 +1153,8 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
                 d->uri, idx);
         return -1;
     }
-    size_t from = doc_offset(d, al, ac, st->enc, 1);
-    size_t to = doc_offset(d, bl, bc, st->enc, 0);
+    size_t from = li_edit_locate(&d->text, al, ac, st->enc, 1);
+    size_t to = li_edit_locate(&d->text, bl, bc, st->enc, 0);
     if (to < from) to = from; /* an end before the start deletes nothing */
     rc = splice(st, d, from, to, s, n);
     free(s);
@@ -1471,8 +1341,8 @@ int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc
     out->uri = d->uri;
     out->language = d->lang;
     out->version = d->version;
-    out->text = d->text;
-    out->len = d->len;
+    out->text = d->text.p;
+    out->len = d->text.len;
     return 0;
 }
 
@@ -1482,15 +1352,10 @@ int li_state_check(const struct li_state *st)
     size_t n = st->init_len + st->config_len + st->folders_bytes + st->answers_bytes;
     for (const struct doc *d = st->docs; d; d = d->next) {
         n += doc_charge(d);
-        if (d->len > d->cap || d->cache_off > d->len) return -1;
-        if (!d->has_cr && d->len && memchr(d->text, '\r', d->len)) return -1;
+        if (li_edit_check(&d->text) < 0) return -1;
         if (find_doc(st, d->uri, d->uri_len) != d || d->hash != hash_of(d->uri, d->uri_len))
             return -1;
         ndocs++;
-        size_t l = 0;
-        int past;
-        size_t off = walk_lines(d->text, d->len, &l, 0, d->cache_line, &past, 1);
-        if (past || off != d->cache_off) return -1;
     }
     for (int i = 0; i < 2; i++)
         for (const struct req *r = st->req[i].head; r; r = r->next)
@@ -1598,7 +1463,7 @@ static int replay_open(struct li_state_replay *r, const struct doc *d)
     li_buf_str(&b, ",\"version\":");
     li_buf_str(&b, version);
     li_buf_str(&b, ",\"text\":");
-    sb_json_string(&b, d->text, d->len);
+    sb_json_string(&b, d->text.p, d->text.len);
     li_buf_str(&b, "}}}");
     return push_sb(r, &b);
 }

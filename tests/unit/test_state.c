@@ -785,28 +785,6 @@ static void test_replay_exact(void **state)
     li_state_free(st);
 }
 
-static void test_offset_invalid_utf8(void **state)
-{
-    (void)state;
-    /* Bytes that begin no valid sequence count one unit each; a sequence
-     * cut by the end is its bytes, one unit each. */
-    const char t[] = "\xff\xfe"
-                     "a\xC3\n\xE2\x82";
-    size_t n = sizeof t - 1;
-    for (int e = 0; e < 3; e++) {
-        assert_int_equal(li_state_offset(t, n, 0, 1, e), 1);
-        assert_int_equal(li_state_offset(t, n, 0, 3, e), 3);
-        assert_int_equal(li_state_offset(t, n, 0, 9, e), 4);
-        assert_int_equal(li_state_offset(t, n, 1, 1, e), 6);
-        assert_int_equal(li_state_offset(t, n, 1, 9, e), 7);
-        assert_int_equal(li_state_offset(t, n, 2, 0, e), 7);
-    }
-    /* Overlong and surrogate encodings are invalid too. */
-    assert_int_equal(li_state_offset("\xC0\x80x", 3, 0, 2, LI_ENC_UTF16), 2);
-    assert_int_equal(li_state_offset("\xED\xA0\x80x", 4, 0, 3, LI_ENC_UTF16), 3);
-    assert_int_equal(li_state_offset("", 0, 5, 5, LI_ENC_UTF8), 0);
-}
-
 /* Texts are decoded in place, not through a tree: every escape, and
  * contentChanges written with spaces, newlines and members the tracker
  * skips (strings with brackets, quotes and backslashes, nested arrays). */
@@ -933,7 +911,6 @@ int main(void)
         cmocka_unit_test(test_malformed_change),
         cmocka_unit_test(test_request_limit),
         cmocka_unit_test(test_replay_exact),
-        cmocka_unit_test(test_offset_invalid_utf8),
         cmocka_unit_test(test_escapes_and_layout),
         cmocka_unit_test(test_as_session_callback),
     };

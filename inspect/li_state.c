@@ -1279,38 +1279,40 @@ static void on_notification(struct li_state *st, enum li_dir dir, const struct l
         did_change_folders(st, m);
 }
 
-void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
-                   size_t len)
+int li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                  size_t len)
 {
-    if (!st || !m || st->untrackable) return;
+    if (!st || !m) return -EINVAL;
+    if (st->untrackable) return -ENOTRECOVERABLE;
     char method[LI_STATE_MAX_METHOD];
     switch (m->kind) {
     case LI_K_REQUEST:
         method_of(m, method);
         if (dir == LI_C2S && strcmp(method, "initialize") == 0) {
             on_initialize(st, m, body);
-            return;
+            break;
         }
         if (dir == LI_C2S && strcmp(method, "shutdown") == 0) st->shutdown = 1;
         track_request(st, dir, m, method, body, len);
-        return;
+        break;
     case LI_K_NOTIFICATION:
         method_of(m, method);
         on_notification(st, dir, m, method, body);
-        return;
+        break;
     case LI_K_RESPONSE:
         on_reply(st, dir, m, body, len);
-        return;
+        break;
     default:
-        return;
+        break;
     }
+    return st->untrackable ? -ENOTRECOVERABLE : 0;
 }
 
 void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
                      size_t len, int64_t latency_us)
 {
     (void)latency_us;
-    li_state_feed(ud, dir, m, body, len);
+    (void)li_state_feed(ud, dir, m, body, len); /* li_state_info tells, when asked */
 }
 
 /* ---- queries ------------------------------------------------------------- */

@@ -65,9 +65,13 @@ void li_state_free(struct li_state *st);
  * m's id and method spans (from the message's first bytes) are still used.
  * m and body are only read during the call. A notification that does not
  * change the tracked state costs a method comparison; a request, a copy of
- * its body (to resend it); a reply, a lookup of its id. */
-void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
-                   size_t len);
+ * its body (to resend it); a reply, a lookup of its id.
+ * Returns 0 while the tracker follows the session, -ENOTRECOVERABLE once it
+ * is untrackable (this message made it so, or an earlier one did: the
+ * caller needs no li_state_info per message to notice; li_state_info's
+ * reason says why), -EINVAL for a NULL st or m. */
+int li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                  size_t len);
 
 /* li_state_feed with li_msg_fn's signature: ud is the struct li_state. */
 void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,

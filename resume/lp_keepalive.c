@@ -232,10 +232,11 @@ void lp_ka_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char 
     (void)latency_us;
     keep_last(ka, dir, m);
     if (ka->off_said) return;
-    li_state_feed(ka->st, dir, m, body, len);
-    struct li_state_info in;
-    li_state_info(ka->st, &in);
-    if (in.untrackable) say_off(ka, in.reason, 0);
+    if (li_state_feed(ka->st, dir, m, body, len) == -ENOTRECOVERABLE) {
+        struct li_state_info in;
+        li_state_info(ka->st, &in);
+        say_off(ka, in.reason, 0);
+    }
 }
 
 /* ---- the editor's side ---- */

@@ -13,6 +13,14 @@
 #include "inspect/li_session.h"
 #include "inspect/li_state.h"
 
+static struct li_state_info info_of(struct li_state *st);
+
+/* What li_state_feed returned must say what li_state_info says. */
+static void assert_feed_rc(struct li_state *st, int rc)
+{
+    assert_int_equal(rc, info_of(st).untrackable ? -ENOTRECOVERABLE : 0);
+}
+
 /* Feeds one whole message, classified as li_session would. */
 static void feed(struct li_state *st, enum li_dir dir, const char *fmt, ...)
 {
@@ -24,7 +32,7 @@ static void feed(struct li_state *st, enum li_dir dir, const char *fmt, ...)
     assert_true(n > 0 && (size_t)n < sizeof body);
     struct li_msg m;
     assert_int_equal(li_classify(LI_LSP, body, (size_t)n, 0, &m), 0);
-    li_state_feed(st, dir, &m, body, (size_t)n);
+    assert_feed_rc(st, li_state_feed(st, dir, &m, body, (size_t)n));
     assert_int_equal(li_state_check(st), 0);
 }
 
@@ -34,7 +42,7 @@ static void feed_over(struct li_state *st, enum li_dir dir, const char *body, si
 {
     struct li_msg m;
     li_classify(LI_LSP, body, keep, 1, &m);
-    li_state_feed(st, dir, &m, NULL, 0);
+    assert_feed_rc(st, li_state_feed(st, dir, &m, NULL, 0));
     assert_int_equal(li_state_check(st), 0);
 }
 
@@ -785,6 +793,30 @@ static void test_replay_exact(void **state)
     li_state_free(st);
 }
 
+/* li_state_feed itself says when tracking stopped: 0 before, then
+ * -ENOTRECOVERABLE for the message that stopped it and every later one. */
+static void test_feed_reports_untrackable(void **state)
+{
+    (void)state;
+    struct li_state *st = li_state_new(0);
+    const char open_ok[] = "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
+                           "{\"textDocument\":{\"uri\":\"" URI "\",\"languageId\":\"go\","
+                           "\"version\":1,\"text\":\"x\"}}}";
+    const char open_bad[] = "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
+                            "{\"textDocument\":{\"uri\":\"" URI "\",\"text\":7}}}";
+    struct li_msg m;
+    assert_int_equal(li_classify(LI_LSP, open_ok, sizeof open_ok - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_ok, sizeof open_ok - 1), 0);
+    assert_int_equal(li_classify(LI_LSP, open_bad, sizeof open_bad - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_bad, sizeof open_bad - 1),
+                     -ENOTRECOVERABLE);
+    assert_int_equal(li_classify(LI_LSP, open_ok, sizeof open_ok - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_ok, sizeof open_ok - 1), -ENOTRECOVERABLE);
+    assert_int_equal(li_state_feed(st, LI_C2S, NULL, open_ok, sizeof open_ok - 1), -EINVAL);
+    assert_int_equal(li_state_feed(NULL, LI_C2S, &m, open_ok, sizeof open_ok - 1), -EINVAL);
+    li_state_free(st);
+}
+
 /* Texts are decoded in place, not through a tree: every escape, and
  * contentChanges written with spaces, newlines and members the tracker
  * skips (strings with brackets, quotes and backslashes, nested arrays). */
@@ -911,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_malformed_change),
         cmocka_unit_test(test_request_limit),
         cmocka_unit_test(test_replay_exact),
+        cmocka_unit_test(test_feed_reports_untrackable),
         cmocka_unit_test(test_escapes_and_layout),
         cmocka_unit_test(test_as_session_callback),
     };

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "framing/lf.h"
 #include "resume/lp_gate.h"
 
 #define LAST_MSGS 12                      /* messages kept for the forensics */
@@ -78,13 +79,11 @@ static void event(struct lp_ka *ka, enum li_event ev, json_t *f)
 static void send_framed(struct lp_ka *ka, void (*send)(void *, const char *, size_t),
                         const char *body, size_t len)
 {
-    char hdr[64];
-    int h = snprintf(hdr, sizeof hdr, "Content-Length: %zu\r\n\r\n", len);
-    char *f = malloc((size_t)h + len);
+    char *f = malloc(LF_HEADER_MAX_OUT + len);
     if (!f) return;
-    memcpy(f, hdr, (size_t)h);
+    size_t h = lf_write_header(f, LF_HEADER_MAX_OUT, len);
     memcpy(f + h, body, len);
-    send(ka->ud, f, (size_t)h + len);
+    send(ka->ud, f, h + len);
     free(f);
 }
 

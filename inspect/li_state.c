@@ -9,13 +9,13 @@
 
 #include "inspect/li_buf.h"
 #include "inspect/li_edit.h"
+#include "inspect/li_hindex.h"
 #include "inspect/li_json.h"
 #include "inspect/li_list.h"
 
 struct doc {
     struct doc *prev, *next; /* open order, oldest first */
-    struct doc *hnext;       /* bucket chain */
-    uint32_t hash;
+    struct li_hlink link;    /* in docs_index, by URI */
     char *uri;
     size_t uri_len;
     char *lang;
@@ -25,8 +25,7 @@ struct doc {
 
 struct req {
     struct req *prev, *next; /* arrival order */
-    struct req *hnext;       /* the same bucket of reqlist.bucket */
-    uint32_t hash;           /* of the id's JSON text */
+    struct li_hlink link;    /* in its reqlist's index, by the id's JSON text */
     char *id;
     size_t id_len;
     char method[LI_STATE_MAX_METHOD];
@@ -38,14 +37,10 @@ struct req {
     size_t charged;
 };
 
-/* Twice LI_STATE_MAX_REQUESTS buckets: finding an id (every request and
- * reply) costs a short chain, not a walk of everything in flight. */
-#define REQ_BUCKETS (2 * LI_STATE_MAX_REQUESTS)
-
 struct reqlist {
     struct req *head, *tail;
     size_t n;
-    struct req *bucket[REQ_BUCKETS];
+    struct li_hindex index; /* finding an id (every request and reply) is a short chain */
 };
 
 struct li_state {
@@ -71,8 +66,7 @@ struct li_state {
 
     struct doc *docs, *docs_tail;
     size_t ndocs;
-    struct doc **buckets; /* by URI; nbuckets a power of two, at least ndocs */
-    size_t nbuckets;
+    struct li_hindex docs_index; /* by URI */
 
     struct reqlist req[2]; /* by the direction the request travelled */
 
@@ -128,14 +122,13 @@ static void drop_all(struct li_state *st)
     }
     st->docs = st->docs_tail = NULL;
     st->ndocs = 0;
-    free(st->buckets);
-    st->buckets = NULL;
-    st->nbuckets = 0;
+    li_hindex_free(&st->docs_index);
     for (int i = 0; i < 2; i++) {
         for (struct req *r = st->req[i].head, *n; r; r = n) {
             n = r->next;
             free_req(r);
         }
+        li_hindex_free(&st->req[i].index);
         memset(&st->req[i], 0, sizeof st->req[i]);
     }
     free(st->init_params);
@@ -204,39 +197,14 @@ static char *memdup0(const char *p, size_t n)
 
 /* ---- documents -------------------------------------------------------------- */
 
-static uint32_t hash_of(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a, as li_pair: URIs are short */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
-}
-
 static struct doc *find_doc(const struct li_state *st, const char *uri, size_t n)
 {
-    if (!st->nbuckets) return NULL;
-    uint32_t h = hash_of(uri, n);
-    for (struct doc *d = st->buckets[h & (st->nbuckets - 1)]; d; d = d->hnext)
-        if (d->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
-    return NULL;
-}
-
-/* Room in the table for one more document. Returns 0, or -1 out of memory
- * (the table is unchanged). */
-static int reserve_doc(struct li_state *st)
-{
-    if (st->ndocs < st->nbuckets) return 0;
-    size_t nb = st->nbuckets ? st->nbuckets * 2 : 64;
-    struct doc **b = calloc(nb, sizeof *b);
-    if (!b) return -1;
-    for (struct doc *d = st->docs; d; d = d->next) {
-        d->hnext = b[d->hash & (nb - 1)];
-        b[d->hash & (nb - 1)] = d;
+    uint32_t h = li_hash(uri, n);
+    for (struct li_hlink *l = li_hindex_chain(&st->docs_index, h); l; l = l->next) {
+        struct doc *d = LI_HENTRY(l, struct doc, link);
+        if (l->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
     }
-    free(st->buckets);
-    st->buckets = b;
-    st->nbuckets = nb;
-    return 0;
+    return NULL;
 }
 
 static size_t doc_charge(const struct doc *d)
@@ -247,10 +215,7 @@ static size_t doc_charge(const struct doc *d)
 static void close_doc(struct li_state *st, struct doc *d)
 {
     uncharge(st, doc_charge(d));
-    struct doc **pp = &st->buckets[d->hash & (st->nbuckets - 1)];
-    while (*pp != d)
-        pp = &(*pp)->hnext;
-    *pp = d->hnext;
+    li_hindex_remove(&st->docs_index, &d->link);
     LI_LIST_UNLINK(st->docs, st->docs_tail, d);
     st->ndocs--;
     free_doc(d);
@@ -914,19 +879,13 @@ int li_state_method_safe(const char *method)
     return 0;
 }
 
-static uint32_t id_hash(const char *id, size_t n)
+static struct req *find_req(const struct reqlist *rl, const char *id, size_t n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)id[i]) * 16777619u;
-    return h;
-}
-
-static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
-{
-    uint32_t h = id_hash(id, n);
-    for (struct req *r = l->bucket[h % REQ_BUCKETS]; r; r = r->hnext)
-        if (r->hash == h && r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    uint32_t h = li_hash(id, n);
+    for (struct li_hlink *l = li_hindex_chain(&rl->index, h); l; l = l->next) {
+        struct req *r = LI_HENTRY(l, struct req, link);
+        if (l->hash == h && r->id_len == n && memcmp(r->id, id, n) == 0) return r;
+    }
     return NULL;
 }
 
@@ -934,12 +893,7 @@ static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
 {
     uncharge(st, r->charged);
     LI_LIST_UNLINK(l->head, l->tail, r);
-    struct req **pp = &l->bucket[r->hash % REQ_BUCKETS];
-    while (*pp != r) {
-        assert(*pp); /* every listed request is in its bucket */
-        pp = &(*pp)->hnext;
-    }
-    *pp = r->hnext;
+    li_hindex_remove(&l->index, &r->link);
     l->n--;
 }
 
@@ -958,14 +912,14 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
                 dir == LI_C2S ? "editor" : "server");
         return;
     }
-    struct req *r = calloc(1, sizeof *r);
+    struct req *r = li_hindex_reserve(&l->index, l->n) < 0 ? NULL : calloc(1, sizeof *r);
     if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
         free(r);
         give_up(st, "out of memory tracking a request");
         return;
     }
     r->id_len = m->id.len;
-    r->hash = id_hash(r->id, r->id_len);
+    r->link.hash = li_hash(r->id, r->id_len);
     strcpy(r->method, method);
     r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
     if (dir == LI_C2S && body) {
@@ -991,8 +945,7 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         r->charged += items.s.len;
     }
     LI_LIST_APPEND(l->head, l->tail, r);
-    r->hnext = l->bucket[r->hash % REQ_BUCKETS];
-    l->bucket[r->hash % REQ_BUCKETS] = r;
+    li_hindex_add(&l->index, &r->link);
     l->n++;
     if (charge(st, r->charged, "a request") < 0) return;
 }
@@ -1090,19 +1043,18 @@ static void did_open(struct li_state *st, const struct li_msg *m)
         return;
     }
     d->version = version;
-    d->hash = hash_of(d->uri, d->uri_len);
+    d->link.hash = li_hash(d->uri, d->uri_len);
     struct doc *old = find_doc(st, d->uri, d->uri_len);
     if (old) {
         st->reopened++;
         close_doc(st, old);
     }
-    if (reserve_doc(st) < 0) {
+    if (li_hindex_reserve(&st->docs_index, st->ndocs) < 0) {
         free_doc(d);
         give_up(st, "out of memory keeping an open document");
         return;
     }
-    d->hnext = st->buckets[d->hash & (st->nbuckets - 1)];
-    st->buckets[d->hash & (st->nbuckets - 1)] = d;
+    li_hindex_add(&st->docs_index, &d->link);
     LI_LIST_APPEND(st->docs, st->docs_tail, d);
     st->ndocs++;
     charge(st, doc_charge(d), "an opened document");
@@ -1355,7 +1307,7 @@ int li_state_check(const struct li_state *st)
     for (const struct doc *d = st->docs; d; d = d->next) {
         n += doc_charge(d);
         if (li_edit_check(&d->text) < 0) return -1;
-        if (find_doc(st, d->uri, d->uri_len) != d || d->hash != hash_of(d->uri, d->uri_len))
+        if (find_doc(st, d->uri, d->uri_len) != d || d->link.hash != li_hash(d->uri, d->uri_len))
             return -1;
         ndocs++;
     }

@@ -22,9 +22,12 @@ int li_hindex_grow(struct li_hindex *ix)
     return 0;
 }
 
-void li_hindex_add(struct li_hindex *ix, struct li_hlink *l)
+void li_hindex_add(struct li_hindex *ix, struct li_hlink *l, const char *key, size_t n)
 {
     assert(ix->n && (ix->n & (ix->n - 1)) == 0); /* masks as a modulo */
+    l->hash = li_hash(key, n);
+    l->key = key;
+    l->klen = n;
     struct li_hlink **pp = &ix->bucket[l->hash & (ix->n - 1)];
     l->next = *pp;
     *pp = l;

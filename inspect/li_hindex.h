@@ -6,21 +6,26 @@
  *
  * The bucket count is a power of two (hash & (n - 1) picks the bucket) and
  * grows by doubling, from LI_HINDEX_MIN, so that there are at least as many
- * buckets as entries: chains stay short. Keys are the table's business: the
- * index compares nothing but hashes, the caller walks the chain of a hash
- * and compares its keys. Not thread-safe: one owner.
+ * buckets as entries: chains stay short. A key is bytes (an id's JSON text,
+ * a URI) that the entry owns and keeps unchanged while it is indexed; keys
+ * are unique (a table replaces an entry before it adds one with the same
+ * key). Not thread-safe: one owner.
  */
 #ifndef LSPTAP_INSPECT_LI_HINDEX_H
 #define LSPTAP_INSPECT_LI_HINDEX_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LI_HINDEX_MIN 64
 
+/* Set by li_hindex_add; the entry's business is only to embed it. */
 struct li_hlink {
     struct li_hlink *next; /* the same bucket */
     uint32_t hash;
+    const char *key; /* the entry's, klen bytes */
+    size_t klen;
 };
 
 /* Start from {0}: no buckets until the first li_hindex_reserve. */
@@ -52,17 +57,22 @@ static inline int li_hindex_reserve(struct li_hindex *ix, size_t count)
     return count < ix->n ? 0 : li_hindex_grow(ix);
 }
 
-/* Adds l, whose hash the caller set; the index must have buckets. */
-void li_hindex_add(struct li_hindex *ix, struct li_hlink *l);
+/* Indexes l under key[0..n), which must stay valid and unchanged until l
+ * is removed; the index must have buckets (li_hindex_reserve). */
+void li_hindex_add(struct li_hindex *ix, struct li_hlink *l, const char *key, size_t n);
 
 /* Removes l, which must be in the index. */
 void li_hindex_remove(struct li_hindex *ix, struct li_hlink *l);
 
-/* The first link of hash h's chain (follow ->next, compare ->hash and the
- * keys), or NULL. */
-static inline struct li_hlink *li_hindex_chain(const struct li_hindex *ix, uint32_t h)
+/* The link indexed under key[0..n), or NULL. Inline: every request and
+ * reply looks its id up. */
+static inline struct li_hlink *li_hindex_find(const struct li_hindex *ix, const char *key, size_t n)
 {
-    return ix->n ? ix->bucket[h & (ix->n - 1)] : NULL;
+    if (!ix->n) return NULL;
+    uint32_t h = li_hash(key, n);
+    for (struct li_hlink *l = ix->bucket[h & (ix->n - 1)]; l; l = l->next)
+        if (l->hash == h && l->klen == n && memcmp(l->key, key, n) == 0) return l;
+    return NULL;
 }
 
 /* Frees the buckets (not the entries); ix is then empty. */

@@ -34,14 +34,11 @@ void li_pair_free(struct li_pair_table *t)
     memset(t, 0, sizeof *t);
 }
 
-static struct li_pair_entry *find_in(const struct li_pair_table *t, const char *key, size_t klen,
-                                     uint32_t h)
+static struct li_pair_entry *find(const struct li_pair_table *t, const char *key, size_t klen)
 {
-    for (struct li_hlink *l = li_hindex_chain(&t->index, h); l; l = l->next) {
-        struct li_pair_entry *e = LI_HENTRY(l, struct li_pair_entry, link);
-        if (l->hash == h && e->klen == klen && memcmp(e->text, key, klen) == 0) return e;
-    }
-    return NULL;
+    if (!t->count || klen > LI_PAIR_MAX_KEY) return NULL;
+    struct li_hlink *l = li_hindex_find(&t->index, key, klen);
+    return l ? LI_HENTRY(l, struct li_pair_entry, link) : NULL;
 }
 
 static void unlink_entry(struct li_pair_table *t, struct li_pair_entry *e)
@@ -61,8 +58,7 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
     if (li_hindex_reserve(&t->index, t->count) < 0 && !t->index.n) return -ENOMEM;
     struct li_pair_entry *e = malloc(sizeof *e + klen + mlen);
     if (!e) return -ENOMEM;
-    uint32_t h = li_hash(key, klen);
-    struct li_pair_entry *old = find_in(t, key, klen, h);
+    struct li_pair_entry *old = find(t, key, klen);
     if (!old && t->count >= t->max) {
         old = t->oldest;
         assert(old); /* count >= max >= 1 */
@@ -73,23 +69,16 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
         free(old);
     }
     e->t_us = t_us;
-    e->link.hash = h;
     e->cancelled = 0;
     e->klen = klen;
     e->mlen = mlen;
     memcpy(e->text, key, klen);
     if (mlen) memcpy(e->text + klen, method, mlen);
-    li_hindex_add(&t->index, &e->link);
+    li_hindex_add(&t->index, &e->link, e->text, klen);
     LI_LIST_APPEND(t->oldest, t->newest, e);
     t->count++;
     assert(t->count <= t->max); /* the table's cap: a full one evicted above */
     return 0;
-}
-
-static struct li_pair_entry *find(const struct li_pair_table *t, const char *key, size_t klen)
-{
-    if (!t->count || klen > LI_PAIR_MAX_KEY) return NULL;
-    return find_in(t, key, klen, li_hash(key, klen));
 }
 
 int li_pair_take(struct li_pair_table *t, const char *key, size_t klen, struct li_pair_hit *hit)

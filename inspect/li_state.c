@@ -199,12 +199,8 @@ static char *memdup0(const char *p, size_t n)
 
 static struct doc *find_doc(const struct li_state *st, const char *uri, size_t n)
 {
-    uint32_t h = li_hash(uri, n);
-    for (struct li_hlink *l = li_hindex_chain(&st->docs_index, h); l; l = l->next) {
-        struct doc *d = LI_HENTRY(l, struct doc, link);
-        if (l->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
-    }
-    return NULL;
+    struct li_hlink *l = li_hindex_find(&st->docs_index, uri, n);
+    return l ? LI_HENTRY(l, struct doc, link) : NULL;
 }
 
 static size_t doc_charge(const struct doc *d)
@@ -881,12 +877,8 @@ int li_state_method_safe(const char *method)
 
 static struct req *find_req(const struct reqlist *rl, const char *id, size_t n)
 {
-    uint32_t h = li_hash(id, n);
-    for (struct li_hlink *l = li_hindex_chain(&rl->index, h); l; l = l->next) {
-        struct req *r = LI_HENTRY(l, struct req, link);
-        if (l->hash == h && r->id_len == n && memcmp(r->id, id, n) == 0) return r;
-    }
-    return NULL;
+    struct li_hlink *l = li_hindex_find(&rl->index, id, n);
+    return l ? LI_HENTRY(l, struct req, link) : NULL;
 }
 
 static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
@@ -919,7 +911,6 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         return;
     }
     r->id_len = m->id.len;
-    r->link.hash = li_hash(r->id, r->id_len);
     strcpy(r->method, method);
     r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
     if (dir == LI_C2S && body) {
@@ -945,7 +936,7 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         r->charged += items.s.len;
     }
     LI_LIST_APPEND(l->head, l->tail, r);
-    li_hindex_add(&l->index, &r->link);
+    li_hindex_add(&l->index, &r->link, r->id, r->id_len);
     l->n++;
     if (charge(st, r->charged, "a request") < 0) return;
 }
@@ -1043,7 +1034,6 @@ static void did_open(struct li_state *st, const struct li_msg *m)
         return;
     }
     d->version = version;
-    d->link.hash = li_hash(d->uri, d->uri_len);
     struct doc *old = find_doc(st, d->uri, d->uri_len);
     if (old) {
         st->reopened++;
@@ -1054,7 +1044,7 @@ static void did_open(struct li_state *st, const struct li_msg *m)
         give_up(st, "out of memory keeping an open document");
         return;
     }
-    li_hindex_add(&st->docs_index, &d->link);
+    li_hindex_add(&st->docs_index, &d->link, d->uri, d->uri_len);
     LI_LIST_APPEND(st->docs, st->docs_tail, d);
     st->ndocs++;
     charge(st, doc_charge(d), "an opened document");
@@ -1307,8 +1297,7 @@ int li_state_check(const struct li_state *st)
     for (const struct doc *d = st->docs; d; d = d->next) {
         n += doc_charge(d);
         if (li_edit_check(&d->text) < 0) return -1;
-        if (find_doc(st, d->uri, d->uri_len) != d || d->link.hash != li_hash(d->uri, d->uri_len))
-            return -1;
+        if (find_doc(st, d->uri, d->uri_len) != d || d->link.key != d->uri) return -1;
         ndocs++;
     }
     for (int i = 0; i < 2; i++)

@@ -11,46 +11,44 @@
 #include "inspect/li_hindex.h"
 
 struct item {
-    int key;
+    char key[16];
     struct li_hlink link;
 };
 
-static uint32_t hash_int(int k)
+static struct item *find(const struct li_hindex *ix, const char *key)
 {
-    return li_hash((const char *)&k, sizeof k);
-}
-
-static struct item *find(const struct li_hindex *ix, int key)
-{
-    uint32_t h = hash_int(key);
-    for (struct li_hlink *l = li_hindex_chain(ix, h); l; l = l->next) {
-        struct item *it = LI_HENTRY(l, struct item, link);
-        if (l->hash == h && it->key == key) return it;
-    }
-    return NULL;
+    struct li_hlink *l = li_hindex_find(ix, key, strlen(key));
+    return l ? LI_HENTRY(l, struct item, link) : NULL;
 }
 
 static void test_grow_find_remove(void **state)
 {
     (void)state;
     static struct item items[300];
+    char k[16];
     struct li_hindex ix = {0};
-    assert_null(find(&ix, 1)); /* no buckets yet */
+    assert_null(find(&ix, "0")); /* no buckets yet */
     for (int i = 0; i < 300; i++) {
         assert_int_equal(li_hindex_reserve(&ix, (size_t)i), 0);
         assert_true(ix.n > (size_t)i && (ix.n & (ix.n - 1)) == 0);
-        items[i].key = i;
-        items[i].link.hash = hash_int(i);
-        li_hindex_add(&ix, &items[i].link);
+        snprintf(items[i].key, sizeof items[i].key, "%d", i);
+        li_hindex_add(&ix, &items[i].link, items[i].key, strlen(items[i].key));
     }
     assert_int_equal(ix.n, 512); /* 64, doubled at 64, 128 and 256 entries */
-    for (int i = 0; i < 300; i++)
-        assert_ptr_equal(find(&ix, i), &items[i]);
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "%d", i);
+        assert_ptr_equal(find(&ix, k), &items[i]);
+    }
     for (int i = 0; i < 300; i += 2)
         li_hindex_remove(&ix, &items[i].link);
-    for (int i = 0; i < 300; i++)
-        assert_ptr_equal(find(&ix, i), i % 2 ? &items[i] : NULL);
-    assert_null(find(&ix, 300));
+    for (int i = 0; i < 300; i++) {
+        snprintf(k, sizeof k, "%d", i);
+        assert_ptr_equal(find(&ix, k), i % 2 ? &items[i] : NULL);
+    }
+    /* Keys are compared whole: a longer key is another key. */
+    assert_null(find(&ix, "300"));
+    assert_null(find(&ix, "2999"));
+    assert_ptr_equal(find(&ix, "299"), &items[299]);
     li_hindex_free(&ix);
     assert_null(ix.bucket);
     assert_int_equal(ix.n, 0);

@@ -88,6 +88,15 @@ static int write_part(struct bundle *b, const char *rel, const char *text, size_
     return note_file(b, rel);
 }
 
+/* write_part (not scrubbed) of a text built in t, which it frees: -ENOMEM
+ * when building it ran out of memory. */
+static int write_buf_part(struct bundle *b, const char *rel, struct li_buf *t)
+{
+    int rc = !t->p || t->oom ? -ENOMEM : write_part(b, rel, t->p, t->len, 0);
+    li_buf_free(t);
+    return rc;
+}
+
 /* Runs `lsptap ARGS...` in dir; its stdout into stage/rel (as is: it reads
  * only scrubbed files). Returns 0 or a negative errno; a failed run is
  * written down in the file instead. */
@@ -350,13 +359,7 @@ static int add_versions(struct bundle *b)
     char *dlv_args[] = {"version", NULL};
     version_of(&t, "dlv version", have ? found : NULL, dlv_args);
     if (b->s) mask_user(&t);
-    if (!t.p || t.oom) {
-        li_buf_free(&t);
-        return -ENOMEM;
-    }
-    int rc = write_part(b, "versions.txt", t.p, t.len, 0);
-    li_buf_free(&t);
-    return rc;
+    return write_buf_part(b, "versions.txt", &t);
 }
 
 static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
@@ -431,13 +434,7 @@ static int add_manifest(struct bundle *b, size_t n, char *const *sessions)
             "  lsptap replay --serve session1/session.jsonl --rewrite-root /<root>=$PWD\n"
             "      plays the server's side to an editor (docs/replay.md); replaying the\n"
             "      editor's side against gopls needs the source, which is not here.\n");
-    if (!t.p || t.oom) {
-        li_buf_free(&t);
-        return -ENOMEM;
-    }
-    int rc = write_part(b, "MANIFEST.txt", t.p, t.len, 0);
-    li_buf_free(&t);
-    return rc;
+    return write_buf_part(b, "MANIFEST.txt", &t);
 }
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)

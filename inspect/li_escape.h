@@ -33,6 +33,14 @@
  * the whole escaped form, as snprintf does. */
 size_t li_escape(const char *s, size_t n, int flags, char *out, size_t cap);
 
+/* The columns the escaped form of s[0..n) takes on a terminal, to align
+ * text that is printed escaped: an escape is as wide as it is long; a
+ * printable character is one column, two when East Asian wide or fullwidth
+ * or an emoji pictograph, none when a combining mark (the common ranges,
+ * independent of the locale). With LI_ESC_KEEP_NL a kept '\n' or '\t' counts
+ * one: it is for one line of text. */
+size_t li_escape_width(const char *s, size_t n, int flags);
+
 /* The escaped form of s[0..n) in a new string the caller frees; NULL when out
  * of memory. */
 char *li_escape_dup(const char *s, size_t n, int flags);

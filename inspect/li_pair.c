@@ -8,24 +8,13 @@
 #include "inspect/li_list.h"
 
 struct li_pair_entry {
-    struct li_pair_entry *hnext;       /* bucket chain */
+    struct li_hlink link;              /* in the table's index, by key */
     struct li_pair_entry *prev, *next; /* age list, oldest first */
     uint64_t t_us;
-    uint32_t hash;
     int cancelled;
     size_t klen, mlen;
     char text[]; /* key, then method */
 };
-
-#define MIN_BUCKETS 64
-
-static uint32_t hash_of(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a: ids are short, this is enough */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
-}
 
 void li_pair_init(struct li_pair_table *t, size_t max)
 {
@@ -41,45 +30,22 @@ void li_pair_free(struct li_pair_table *t)
         free(e);
         e = n;
     }
-    free(t->buckets);
+    li_hindex_free(&t->index);
     memset(t, 0, sizeof *t);
 }
 
-static struct li_pair_entry **slot_of(const struct li_pair_table *t, const char *key, size_t klen,
-                                      uint32_t h)
+static struct li_pair_entry *find(const struct li_pair_table *t, const char *key, size_t klen)
 {
-    assert(t->nbuckets && (t->nbuckets & (t->nbuckets - 1)) == 0); /* masks as a modulo */
-    struct li_pair_entry **pp = &t->buckets[h & (t->nbuckets - 1)];
-    while (*pp && !((*pp)->hash == h && (*pp)->klen == klen && memcmp((*pp)->text, key, klen) == 0))
-        pp = &(*pp)->hnext;
-    return pp;
+    if (!t->count || klen > LI_PAIR_MAX_KEY) return NULL;
+    struct li_hlink *l = li_hindex_find(&t->index, key, klen);
+    return l ? LI_HENTRY(l, struct li_pair_entry, link) : NULL;
 }
 
 static void unlink_entry(struct li_pair_table *t, struct li_pair_entry *e)
 {
-    struct li_pair_entry **pp = &t->buckets[e->hash & (t->nbuckets - 1)];
-    while (*pp != e)
-        pp = &(*pp)->hnext;
-    *pp = e->hnext;
+    li_hindex_remove(&t->index, &e->link);
     LI_LIST_UNLINK(t->oldest, t->newest, e);
     t->count--;
-}
-
-/* Keeps chains short: at most one entry per bucket on average. */
-static int grow(struct li_pair_table *t)
-{
-    if (t->buckets && t->count < t->nbuckets) return 0;
-    size_t n = t->nbuckets ? t->nbuckets * 2 : MIN_BUCKETS;
-    struct li_pair_entry **b = calloc(n, sizeof *b);
-    if (!b) return t->buckets ? 0 : -ENOMEM; /* a full old table still works */
-    for (struct li_pair_entry *e = t->oldest; e; e = e->next) {
-        e->hnext = b[e->hash & (n - 1)];
-        b[e->hash & (n - 1)] = e;
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
-    return 0;
 }
 
 int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const char *method,
@@ -87,42 +53,32 @@ int li_pair_add(struct li_pair_table *t, const char *key, size_t klen, const cha
 {
     if (klen > LI_PAIR_MAX_KEY) return 1;
     if (mlen > LI_PAIR_MAX_METHOD) mlen = 0;
-    if (grow(t) < 0) return -ENOMEM;
+    /* Chains stay short while the buckets can grow; a full old index still
+     * works when they cannot. */
+    if (li_hindex_reserve(&t->index, t->count) < 0 && !t->index.n) return -ENOMEM;
     struct li_pair_entry *e = malloc(sizeof *e + klen + mlen);
     if (!e) return -ENOMEM;
-    uint32_t h = hash_of(key, klen);
-    struct li_pair_entry **pp = slot_of(t, key, klen, h);
-    if (*pp) {
-        struct li_pair_entry *old = *pp;
-        unlink_entry(t, old);
-        free(old);
-    } else if (t->count >= t->max) {
-        struct li_pair_entry *old = t->oldest;
+    struct li_pair_entry *old = find(t, key, klen);
+    if (!old && t->count >= t->max) {
+        old = t->oldest;
         assert(old); /* count >= max >= 1 */
-        unlink_entry(t, old);
-        free(old);
         t->evicted++;
     }
+    if (old) {
+        unlink_entry(t, old);
+        free(old);
+    }
     e->t_us = t_us;
-    e->hash = h;
     e->cancelled = 0;
     e->klen = klen;
     e->mlen = mlen;
     memcpy(e->text, key, klen);
     if (mlen) memcpy(e->text + klen, method, mlen);
-    pp = &t->buckets[h & (t->nbuckets - 1)];
-    e->hnext = *pp;
-    *pp = e;
+    li_hindex_add(&t->index, &e->link, e->text, klen);
     LI_LIST_APPEND(t->oldest, t->newest, e);
     t->count++;
     assert(t->count <= t->max); /* the table's cap: a full one evicted above */
     return 0;
-}
-
-static struct li_pair_entry *find(const struct li_pair_table *t, const char *key, size_t klen)
-{
-    if (!t->count || klen > LI_PAIR_MAX_KEY) return NULL;
-    return *slot_of(t, key, klen, hash_of(key, klen));
 }
 
 int li_pair_take(struct li_pair_table *t, const char *key, size_t klen, struct li_pair_hit *hit)

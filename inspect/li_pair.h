@@ -16,14 +16,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_hindex.h"
+
 #define LI_PAIR_MAX_KEY 256
 #define LI_PAIR_MAX_METHOD 256
 
 struct li_pair_entry;
 
 struct li_pair_table {
-    struct li_pair_entry **buckets;
-    size_t nbuckets; /* a power of two, grown with count */
+    struct li_hindex index; /* by key; grown with count */
     size_t count;
     size_t max;
     struct li_pair_entry *oldest, *newest; /* age list */

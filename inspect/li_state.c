@@ -8,31 +8,24 @@
 #include <string.h>
 
 #include "inspect/li_buf.h"
+#include "inspect/li_edit.h"
+#include "inspect/li_hindex.h"
 #include "inspect/li_json.h"
 #include "inspect/li_list.h"
 
 struct doc {
     struct doc *prev, *next; /* open order, oldest first */
-    struct doc *hnext;       /* bucket chain */
-    uint32_t hash;
+    struct li_hlink link;    /* in docs_index, by URI */
     char *uri;
     size_t uri_len;
     char *lang;
     int64_t version;
-    char *text;
-    size_t len, cap;
-    /* The start of line cache_line is cache_off. Kept only where the break
-     * before it is a '\n' (or at 0): an edit at or after cache_off cannot
-     * then change how many breaks come before it (an inserted '\n' after a
-     * lone '\r' would merge with it into one "\r\n"). */
-    size_t cache_line, cache_off;
-    int has_cr; /* a '\r' may be in the text: lines cannot be found with memchr */
+    struct li_edit_text text;
 };
 
 struct req {
     struct req *prev, *next; /* arrival order */
-    struct req *hnext;       /* the same bucket of reqlist.bucket */
-    uint32_t hash;           /* of the id's JSON text */
+    struct li_hlink link;    /* in its reqlist's index, by the id's JSON text */
     char *id;
     size_t id_len;
     char method[LI_STATE_MAX_METHOD];
@@ -44,14 +37,10 @@ struct req {
     size_t charged;
 };
 
-/* Twice LI_STATE_MAX_REQUESTS buckets: finding an id (every request and
- * reply) costs a short chain, not a walk of everything in flight. */
-#define REQ_BUCKETS (2 * LI_STATE_MAX_REQUESTS)
-
 struct reqlist {
     struct req *head, *tail;
     size_t n;
-    struct req *bucket[REQ_BUCKETS];
+    struct li_hindex index; /* finding an id (every request and reply) is a short chain */
 };
 
 struct li_state {
@@ -63,7 +52,7 @@ struct li_state {
     size_t init_len;
     char *init_id; /* the initialize request's id text, to find its result */
     int offered[3];
-    enum li_state_enc enc;
+    enum li_edit_enc enc;
     int initialized, shutdown;
 
     char *config; /* the last didChangeConfiguration params, verbatim */
@@ -77,8 +66,7 @@ struct li_state {
 
     struct doc *docs, *docs_tail;
     size_t ndocs;
-    struct doc **buckets; /* by URI; nbuckets a power of two, at least ndocs */
-    size_t nbuckets;
+    struct li_hindex docs_index; /* by URI */
 
     struct reqlist req[2]; /* by the direction the request travelled */
 
@@ -87,7 +75,7 @@ struct li_state {
 
 /* ---- lifetime and limits ---------------------------------------------------- */
 
-static const char *li_state_enc_name(enum li_state_enc e)
+static const char *li_state_enc_name(enum li_edit_enc e)
 {
     return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
 }
@@ -104,7 +92,7 @@ static void free_doc(struct doc *d)
 {
     free(d->uri);
     free(d->lang);
-    free(d->text);
+    li_edit_text_free(&d->text);
     free(d);
 }
 
@@ -134,14 +122,13 @@ static void drop_all(struct li_state *st)
     }
     st->docs = st->docs_tail = NULL;
     st->ndocs = 0;
-    free(st->buckets);
-    st->buckets = NULL;
-    st->nbuckets = 0;
+    li_hindex_free(&st->docs_index);
     for (int i = 0; i < 2; i++) {
         for (struct req *r = st->req[i].head, *n; r; r = n) {
             n = r->next;
             free_req(r);
         }
+        li_hindex_free(&st->req[i].index);
         memset(&st->req[i], 0, sizeof st->req[i]);
     }
     free(st->init_params);
@@ -208,196 +195,42 @@ static char *memdup0(const char *p, size_t n)
     return s;
 }
 
-/* ---- positions -------------------------------------------------------------- */
-
-/* Length of the UTF-8 sequence at s[0..n) and its code point; an invalid
- * sequence is one byte (U+FFFD). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    *cp = 0xFFFD;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 1;
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        return 4;
-    }
-    return 1;
-}
-
-/* From the start of line *l at off, walks to the start of `line`. Returns
- * that offset, or len when the text has fewer lines (*past set). */
-static size_t walk_lines(const char *t, size_t len, size_t *l, size_t off, uint64_t line, int *past,
-                         int has_cr)
-{
-    *past = 0;
-    while (!has_cr && *l < line) {
-        const char *q = memchr(t + off, '\n', len - off);
-        if (!q) {
-            *past = 1;
-            return len;
-        }
-        off = (size_t)(q - t) + 1;
-        (*l)++;
-    }
-    while (*l < line) {
-        while (off < len && t[off] != '\n' && t[off] != '\r')
-            off++;
-        if (off == len) {
-            *past = 1;
-            return len;
-        }
-        off += (t[off] == '\r' && off + 1 < len && t[off + 1] == '\n') ? 2 : 1;
-        (*l)++;
-    }
-    return off;
-}
-
-/* From a line's start, the offset `character` units in, clamped to the
- * line's end and rounded down to the start of the character it falls in. */
-static size_t walk_chars(const char *t, size_t len, size_t off, uint64_t character,
-                         enum li_state_enc enc)
-{
-    uint64_t units = 0;
-    while (off < len && units < character && t[off] != '\n' && t[off] != '\r') {
-        uint32_t cp;
-        size_t n = utf8_seq((const unsigned char *)t + off, len - off, &cp);
-        unsigned u = enc == LI_ENC_UTF8                       ? (unsigned)n
-                     : (enc == LI_ENC_UTF16 && cp >= 0x10000) ? 2
-                                                              : 1;
-        if (units + u > character) break;
-        units += u;
-        off += n;
-    }
-    return off;
-}
-
-size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
-                       enum li_state_enc enc)
-{
-    size_t l = 0;
-    int past;
-    size_t off = walk_lines(text, len, &l, 0, line, &past, 1);
-    return past ? len : walk_chars(text, len, off, character, enc);
-}
-
-/* li_state_offset on a document, starting from its line cache, which is
- * moved to `line` when keep_cache is set and the rule of struct doc allows. */
-static size_t doc_offset(struct doc *d, uint64_t line, uint64_t character, enum li_state_enc enc,
-                         int keep_cache)
-{
-    size_t l = 0, off = 0;
-    int past;
-    if (d->cache_line <= line) {
-        l = d->cache_line;
-        off = d->cache_off;
-    }
-    off = walk_lines(d->text, d->len, &l, off, line, &past, d->has_cr);
-    if (past) return d->len;
-    if (keep_cache && (off == 0 || d->text[off - 1] == '\n')) {
-        d->cache_line = l;
-        d->cache_off = off;
-    }
-    return walk_chars(d->text, d->len, off, character, enc);
-}
-
 /* ---- documents -------------------------------------------------------------- */
-
-static uint32_t hash_of(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u; /* FNV-1a, as li_pair: URIs are short */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    return h;
-}
 
 static struct doc *find_doc(const struct li_state *st, const char *uri, size_t n)
 {
-    if (!st->nbuckets) return NULL;
-    uint32_t h = hash_of(uri, n);
-    for (struct doc *d = st->buckets[h & (st->nbuckets - 1)]; d; d = d->hnext)
-        if (d->hash == h && d->uri_len == n && memcmp(d->uri, uri, n) == 0) return d;
-    return NULL;
-}
-
-/* Room in the table for one more document. Returns 0, or -1 out of memory
- * (the table is unchanged). */
-static int reserve_doc(struct li_state *st)
-{
-    if (st->ndocs < st->nbuckets) return 0;
-    size_t nb = st->nbuckets ? st->nbuckets * 2 : 64;
-    struct doc **b = calloc(nb, sizeof *b);
-    if (!b) return -1;
-    for (struct doc *d = st->docs; d; d = d->next) {
-        d->hnext = b[d->hash & (nb - 1)];
-        b[d->hash & (nb - 1)] = d;
-    }
-    free(st->buckets);
-    st->buckets = b;
-    st->nbuckets = nb;
-    return 0;
+    struct li_hlink *l = li_hindex_find(&st->docs_index, uri, n);
+    return l ? LI_HENTRY(l, struct doc, link) : NULL;
 }
 
 static size_t doc_charge(const struct doc *d)
 {
-    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->len;
+    return LI_STATE_ENTRY_OVERHEAD + d->uri_len + strlen(d->lang) + d->text.len;
 }
 
 static void close_doc(struct li_state *st, struct doc *d)
 {
     uncharge(st, doc_charge(d));
-    struct doc **pp = &st->buckets[d->hash & (st->nbuckets - 1)];
-    while (*pp != d)
-        pp = &(*pp)->hnext;
-    *pp = d->hnext;
+    li_hindex_remove(&st->docs_index, &d->link);
     LI_LIST_UNLINK(st->docs, st->docs_tail, d);
     st->ndocs--;
     free_doc(d);
 }
 
-/* Replaces text[a..b) with s[0..n). Returns 0, or -1 when the tracker gave
- * up (cap, memory). */
+/* Replaces text[a..b) with s[0..n), charging what it adds. Returns 0, or
+ * -1 when the tracker gave up (cap, memory). */
 static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const char *s, size_t n)
 {
-    size_t del = b - a, nlen = d->len - del + n;
+    size_t del = b - a;
     if (n > del) {
         if (charge(st, n - del, "an edit") < 0) return -1;
     } else {
         uncharge(st, del - n);
     }
-    if (nlen > d->cap) {
-        size_t cap = d->cap + d->cap / 2;
-        if (cap < nlen) cap = nlen;
-        char *t = realloc(d->text, cap);
-        if (!t) {
-            give_up(st, "out of memory applying an edit");
-            return -1;
-        }
-        d->text = t;
-        d->cap = cap;
+    if (li_edit_splice(&d->text, a, b, s, n) < 0) {
+        give_up(st, "out of memory applying an edit");
+        return -1;
     }
-    if (d->len > b) memmove(d->text + a + n, d->text + b, d->len - b);
-    if (n) memcpy(d->text + a, s, n);
-    if (n && !d->has_cr && memchr(s, '\r', n)) d->has_cr = 1;
-    d->len = nlen;
-    if (d->cache_off > a) d->cache_line = d->cache_off = 0;
     return 0;
 }
 
@@ -628,7 +461,7 @@ static int enc_of(const struct jv *v)
     if (v->t != LI_J_STRING || v->s.len > sizeof buf) return -1;
     size_t n = decode_into(v, buf);
     for (int k = 0; k < 3; k++) {
-        const char *e = li_state_enc_name((enum li_state_enc)k);
+        const char *e = li_state_enc_name((enum li_edit_enc)k);
         if (strlen(e) == n && memcmp(buf, e, n) == 0) return k;
     }
     return -1;
@@ -898,7 +731,7 @@ static void on_initialize_result(struct li_state *st, const struct li_msg *m, co
         give_up(st, "the server chose position encoding %.*s, which the editor did not offer",
                 (int)(pe.s.len < 64 ? pe.s.len : 64), pe.s.p);
     else
-        st->enc = (enum li_state_enc)k;
+        st->enc = (enum li_edit_enc)k;
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -1042,32 +875,17 @@ int li_state_method_safe(const char *method)
     return 0;
 }
 
-static uint32_t id_hash(const char *id, size_t n)
+static struct req *find_req(const struct reqlist *rl, const char *id, size_t n)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)id[i]) * 16777619u;
-    return h;
-}
-
-static struct req *find_req(const struct reqlist *l, const char *id, size_t n)
-{
-    uint32_t h = id_hash(id, n);
-    for (struct req *r = l->bucket[h % REQ_BUCKETS]; r; r = r->hnext)
-        if (r->hash == h && r->id_len == n && memcmp(r->id, id, n) == 0) return r;
-    return NULL;
+    struct li_hlink *l = li_hindex_find(&rl->index, id, n);
+    return l ? LI_HENTRY(l, struct req, link) : NULL;
 }
 
 static void unlink_req(struct li_state *st, struct reqlist *l, struct req *r)
 {
     uncharge(st, r->charged);
     LI_LIST_UNLINK(l->head, l->tail, r);
-    struct req **pp = &l->bucket[r->hash % REQ_BUCKETS];
-    while (*pp != r) {
-        assert(*pp); /* every listed request is in its bucket */
-        pp = &(*pp)->hnext;
-    }
-    *pp = r->hnext;
+    li_hindex_remove(&l->index, &r->link);
     l->n--;
 }
 
@@ -1086,14 +904,13 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
                 dir == LI_C2S ? "editor" : "server");
         return;
     }
-    struct req *r = calloc(1, sizeof *r);
+    struct req *r = li_hindex_reserve(&l->index, l->n) < 0 ? NULL : calloc(1, sizeof *r);
     if (!r || !(r->id = memdup0(m->id.p, m->id.len))) {
         free(r);
         give_up(st, "out of memory tracking a request");
         return;
     }
     r->id_len = m->id.len;
-    r->hash = id_hash(r->id, r->id_len);
     strcpy(r->method, method);
     r->charged = LI_STATE_ENTRY_OVERHEAD + r->id_len;
     if (dir == LI_C2S && body) {
@@ -1119,8 +936,7 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         r->charged += items.s.len;
     }
     LI_LIST_APPEND(l->head, l->tail, r);
-    r->hnext = l->bucket[r->hash % REQ_BUCKETS];
-    l->bucket[r->hash % REQ_BUCKETS] = r;
+    li_hindex_add(&l->index, &r->link, r->id, r->id_len);
     l->n++;
     if (charge(st, r->charged, "a request") < 0) return;
 }
@@ -1203,10 +1019,12 @@ static void did_open(struct li_state *st, const struct li_msg *m)
         return;
     }
     d->uri = decode_string(&f[TD_URI], &d->uri_len);
-    d->text = decode_string(&f[TD_TEXT], &d->len);
+    size_t tl = 0;
+    char *text = decode_string(&f[TD_TEXT], &tl);
     size_t ll = 0;
     d->lang = f[TD_LANG].s.p ? decode_string(&f[TD_LANG], &ll) : strdup("");
-    if (!d->uri || !d->text || !d->lang || !ok) {
+    li_edit_text_init(&d->text, text, text ? tl : 0);
+    if (!d->uri || !text || !d->lang || !ok) {
         int shape = !ok || f[TD_URI].t != LI_J_STRING || f[TD_TEXT].t != LI_J_STRING ||
                     (f[TD_LANG].s.p && f[TD_LANG].t != LI_J_STRING);
         free_doc(d);
@@ -1215,22 +1033,18 @@ static void did_open(struct li_state *st, const struct li_msg *m)
                           : "out of memory keeping an open document");
         return;
     }
-    d->cap = d->len;
     d->version = version;
-    d->has_cr = memchr(d->text, '\r', d->len) != NULL;
-    d->hash = hash_of(d->uri, d->uri_len);
     struct doc *old = find_doc(st, d->uri, d->uri_len);
     if (old) {
         st->reopened++;
         close_doc(st, old);
     }
-    if (reserve_doc(st) < 0) {
+    if (li_hindex_reserve(&st->docs_index, st->ndocs) < 0) {
         free_doc(d);
         give_up(st, "out of memory keeping an open document");
         return;
     }
-    d->hnext = st->buckets[d->hash & (st->nbuckets - 1)];
-    st->buckets[d->hash & (st->nbuckets - 1)] = d;
+    li_hindex_add(&st->docs_index, &d->link, d->uri, d->uri_len);
     LI_LIST_APPEND(st->docs, st->docs_tail, d);
     st->ndocs++;
     charge(st, doc_charge(d), "an opened document");
@@ -1269,9 +1083,7 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
     }
     int rc;
     if (!f[0].s.p || f[0].t == LI_J_NULL) {
-        d->cache_line = d->cache_off = 0;
-        d->has_cr = 0;
-        rc = splice(st, d, 0, d->len, s, n);
+        rc = splice(st, d, 0, d->text.len, s, n);
         free(s);
         return rc;
     }
@@ -1283,8 +1095,8 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
                 d->uri, idx);
         return -1;
     }
-    size_t from = doc_offset(d, al, ac, st->enc, 1);
-    size_t to = doc_offset(d, bl, bc, st->enc, 0);
+    size_t from = li_edit_locate(&d->text, al, ac, st->enc, 1);
+    size_t to = li_edit_locate(&d->text, bl, bc, st->enc, 0);
     if (to < from) to = from; /* an end before the start deletes nothing */
     rc = splice(st, d, from, to, s, n);
     free(s);
@@ -1409,38 +1221,40 @@ static void on_notification(struct li_state *st, enum li_dir dir, const struct l
         did_change_folders(st, m);
 }
 
-void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
-                   size_t len)
+int li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                  size_t len)
 {
-    if (!st || !m || st->untrackable) return;
+    if (!st || !m) return -EINVAL;
+    if (st->untrackable) return -ENOTRECOVERABLE;
     char method[LI_STATE_MAX_METHOD];
     switch (m->kind) {
     case LI_K_REQUEST:
         method_of(m, method);
         if (dir == LI_C2S && strcmp(method, "initialize") == 0) {
             on_initialize(st, m, body);
-            return;
+            break;
         }
         if (dir == LI_C2S && strcmp(method, "shutdown") == 0) st->shutdown = 1;
         track_request(st, dir, m, method, body, len);
-        return;
+        break;
     case LI_K_NOTIFICATION:
         method_of(m, method);
         on_notification(st, dir, m, method, body);
-        return;
+        break;
     case LI_K_RESPONSE:
         on_reply(st, dir, m, body, len);
-        return;
+        break;
     default:
-        return;
+        break;
     }
+    return st->untrackable ? -ENOTRECOVERABLE : 0;
 }
 
 void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
                      size_t len, int64_t latency_us)
 {
     (void)latency_us;
-    li_state_feed(ud, dir, m, body, len);
+    (void)li_state_feed(ud, dir, m, body, len); /* li_state_info tells, when asked */
 }
 
 /* ---- queries ------------------------------------------------------------- */
@@ -1471,8 +1285,8 @@ int li_state_doc(const struct li_state *st, const char *uri, struct li_state_doc
     out->uri = d->uri;
     out->language = d->lang;
     out->version = d->version;
-    out->text = d->text;
-    out->len = d->len;
+    out->text = d->text.p;
+    out->len = d->text.len;
     return 0;
 }
 
@@ -1482,15 +1296,9 @@ int li_state_check(const struct li_state *st)
     size_t n = st->init_len + st->config_len + st->folders_bytes + st->answers_bytes;
     for (const struct doc *d = st->docs; d; d = d->next) {
         n += doc_charge(d);
-        if (d->len > d->cap || d->cache_off > d->len) return -1;
-        if (!d->has_cr && d->len && memchr(d->text, '\r', d->len)) return -1;
-        if (find_doc(st, d->uri, d->uri_len) != d || d->hash != hash_of(d->uri, d->uri_len))
-            return -1;
+        if (li_edit_check(&d->text) < 0) return -1;
+        if (find_doc(st, d->uri, d->uri_len) != d || d->link.key != d->uri) return -1;
         ndocs++;
-        size_t l = 0;
-        int past;
-        size_t off = walk_lines(d->text, d->len, &l, 0, d->cache_line, &past, 1);
-        if (past || off != d->cache_off) return -1;
     }
     for (int i = 0; i < 2; i++)
         for (const struct req *r = st->req[i].head; r; r = r->next)
@@ -1598,7 +1406,7 @@ static int replay_open(struct li_state_replay *r, const struct doc *d)
     li_buf_str(&b, ",\"version\":");
     li_buf_str(&b, version);
     li_buf_str(&b, ",\"text\":");
-    sb_json_string(&b, d->text, d->len);
+    sb_json_string(&b, d->text.p, d->text.len);
     li_buf_str(&b, "}}}");
     return push_sb(r, &b);
 }

@@ -8,7 +8,7 @@
  * encoding, the last `workspace/didChangeConfiguration` params, the editor's
  * answers to the server's `workspace/configuration` requests, the workspace
  * folders, every open document (URI, languageId, version, current text, with
- * `didChange` edits applied), the editor's requests still in flight and the
+ * `didChange` edits applied by li_edit), the editor's requests still in flight and the
  * server's requests still unanswered. li_state_replay() turns it into the
  * messages a restart sends, in order.
  *
@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_edit.h"
 #include "inspect/li_msg.h"
 
 /* Default cap on tracked bytes: 64 MiB, far above a large workspace's open
@@ -52,9 +53,6 @@
 #define LI_STATE_ENTRY_OVERHEAD 128
 #define LI_STATE_MAX_METHOD 128
 
-/* How the `character` of a Position counts. */
-enum li_state_enc { LI_ENC_UTF16 = 0, LI_ENC_UTF8, LI_ENC_UTF32 };
-
 struct li_state;
 
 /* max_bytes 0: LI_STATE_DEFAULT_MAX_BYTES. Returns NULL only when out of
@@ -67,9 +65,13 @@ void li_state_free(struct li_state *st);
  * m's id and method spans (from the message's first bytes) are still used.
  * m and body are only read during the call. A notification that does not
  * change the tracked state costs a method comparison; a request, a copy of
- * its body (to resend it); a reply, a lookup of its id. */
-void li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
-                   size_t len);
+ * its body (to resend it); a reply, a lookup of its id.
+ * Returns 0 while the tracker follows the session, -ENOTRECOVERABLE once it
+ * is untrackable (this message made it so, or an earlier one did: the
+ * caller needs no li_state_info per message to notice; li_state_info's
+ * reason says why), -EINVAL for a NULL st or m. */
+int li_state_feed(struct li_state *st, enum li_dir dir, const struct li_msg *m, const char *body,
+                  size_t len);
 
 /* li_state_feed with li_msg_fn's signature: ud is the struct li_state. */
 void li_state_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char *body,
@@ -81,7 +83,7 @@ struct li_state_info {
     int have_initialize;   /* the editor's initialize params are kept */
     int initialized;       /* the editor sent `initialized` */
     int shutdown;          /* the editor sent `shutdown` or `exit`: no restart after that */
-    enum li_state_enc enc; /* negotiated position encoding */
+    enum li_edit_enc enc;  /* negotiated position encoding */
     size_t documents;      /* open documents */
     size_t inflight;       /* editor requests awaiting the server's reply */
     size_t pending_s2c;    /* server requests awaiting the editor's reply */
@@ -171,16 +173,6 @@ void li_state_replay_free(struct li_state_replay *r);
 /* Whether resending `method` to a new server is safe: 1 for the read-only
  * methods of docs/keep-alive.md's list, 0 for everything else. */
 int li_state_method_safe(const char *method);
-
-/* The byte offset in text[0..len) of Position (line, character) counted in
- * `enc`. Line breaks are \n, \r\n and \r. A line past the last is the end
- * of the text; a character past the line's end is the line's end (before
- * its break); a character inside a multi-unit character (the second half
- * of a surrogate pair, a byte inside a UTF-8 sequence) is that character's
- * start. A byte that does not begin a valid UTF-8 sequence counts as one
- * unit in every encoding. */
-size_t li_state_offset(const char *text, size_t len, uint64_t line, uint64_t character,
-                       enum li_state_enc enc);
 
 /* Consistency check for tests and fuzzing: recounts the tracked bytes, the
  * documents and their table, and every document's cached line start.

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 #include "inspect/li_stats_int.h"
@@ -174,13 +175,33 @@ static void print_keepalive(const struct li_stats *st, FILE *out)
     }
 }
 
+/* The columns a peer's text takes once escaped, as li_redact_printed will
+ * print it: a control byte is four (\x1b), "é" one. */
+static int width_of(const char *s)
+{
+    return (int)li_escape_width(s, strlen(s), 0);
+}
+
+/* s, escaped now (one line: a '\n' in a name must not break the table),
+ * then blanks to w columns. The escaped text is printable, so the escaping
+ * of the whole page leaves it as it is. */
+static void put_col(FILE *out, const char *s, int w)
+{
+    char *e = li_escape_dup(s, strlen(s), 0);
+    const char *t = e ? e : "?";
+    fputs(t, out);
+    for (int k = width_of(t); k < w; k++)
+        fputc(' ', out);
+    free(e);
+}
+
 static void print_table(const struct li_stats *st, FILE *out)
 {
     char a[32], b[32], c[32], d[32], e[32], name[300];
     int w = 6;
     for (size_t i = 0; i < st->nrows; i++) {
         row_name(name, sizeof name, &st->rows[i]);
-        if ((int)strlen(name) > w) w = (int)strlen(name);
+        if (width_of(name) > w) w = width_of(name);
     }
     fmt_bytes(a, sizeof a, st->bytes[0] + st->bytes[1]);
     fmt_us(b, sizeof b, (int64_t)st->last_t_us);
@@ -207,7 +228,8 @@ static void print_table(const struct li_stats *st, FILE *out)
         fmt_us(c, sizeof c, li_percentile(r->lat, r->nlat, 99));
         fmt_us(d, sizeof d, r->nlat ? r->lat[r->nlat - 1] : -1);
         fmt_bytes(e, sizeof e, r->bytes);
-        fprintf(out, "%-*s %6llu %6llu %6llu %5llu %5llu %8s %8s %8s %8s %10s\n", w, name,
+        put_col(out, name, w);
+        fprintf(out, " %6llu %6llu %6llu %5llu %5llu %8s %8s %8s %8s %10s\n",
                 (unsigned long long)r->requests, (unsigned long long)r->notifications,
                 (unsigned long long)r->replies, (unsigned long long)r->errors,
                 (unsigned long long)r->cancelled, a, b, c, d, e);
@@ -217,15 +239,18 @@ static void print_table(const struct li_stats *st, FILE *out)
     if (p->n) {
         int mw = 6, iw = 2;
         for (size_t i = 0; i < p->n; i++) {
-            if ((int)strlen(p->v[i].method) > mw) mw = (int)strlen(p->v[i].method);
-            if ((int)strlen(p->v[i].id) > iw) iw = (int)strlen(p->v[i].id);
+            if (width_of(p->v[i].method) > mw) mw = width_of(p->v[i].method);
+            if (width_of(p->v[i].id) > iw) iw = width_of(p->v[i].id);
         }
         fprintf(out, "%-3s  %-*s  %-*s  %8s  %s%s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
                 "CANCELLED", st->parts ? "  SESSION" : "");
         for (size_t i = 0; i < p->n; i++) {
             fmt_us(a, sizeof a, p->v[i].age_us);
-            fprintf(out, "%-3s  %-*s  %-*s  %8s  %-*s%s%s\n", p->v[i].dir ? "s2c" : "c2s", mw,
-                    p->v[i].method, iw, p->v[i].id, a, p->v[i].session ? 9 : 0,
+            fprintf(out, "%-3s  ", p->v[i].dir ? "s2c" : "c2s");
+            put_col(out, p->v[i].method, mw);
+            fputs("  ", out);
+            put_col(out, p->v[i].id, iw);
+            fprintf(out, "  %8s  %-*s%s%s\n", a, p->v[i].session ? 9 : 0,
                     p->v[i].cancelled ? "yes" : "no", p->v[i].session ? "  " : "",
                     p->v[i].session ? p->v[i].session : "");
         }

@@ -85,6 +85,13 @@ static void one_line(char *s, size_t cap)
     free(e);
 }
 
+/* The blanks that make the escaped text s fill w columns. */
+static int pad_to(const char *s, int w)
+{
+    int n = (int)li_escape_width(s, strlen(s), 0);
+    return n < w ? w - n : 0;
+}
+
 int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size_t cap)
 {
     char t[32];
@@ -108,7 +115,7 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
     if (!name && kind && strcmp(kind, "event") == 0) name = ev;
     if (f && f->dir >= 0 && f->dir != s2c) return 0;
     if (f && f->method && (!name || !strstr(name, f->method))) return 0;
-    char k[32], id[64] = "", lat[32] = "", size[32];
+    char k[32], id[64] = "", lat[32] = "", size[32], id_shown[300] = "";
     int is_reply = kind && strcmp(kind, "response") == 0;
     snprintf(k, sizeof k, "%s%s",
              is_reply ? "reply"
@@ -128,10 +135,13 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
         snprintf(lat, sizeof lat, "unmatched");
     fmt_bytes(size, sizeof size, (long long)json_integer_value(json_object_get(line, "bytes")));
     const char *nm = name ? name : kind && strcmp(kind, "invalid") == 0 ? "(invalid)" : "-";
+    /* Escaped before padding, and padded by the columns the escaped text
+     * takes (not its bytes), so that the columns hold for any name. */
     char shown[600];
-    li_escape(nm, strlen(nm), 0, shown, sizeof shown); /* before padding: the columns hold */
-    snprintf(out, cap, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, s2c ? "s->c" : "c->s", k, shown,
-             id, lat, size);
+    li_escape(nm, strlen(nm), 0, shown, sizeof shown);
+    li_escape(id, strlen(id), 0, id_shown, sizeof id_shown);
+    snprintf(out, cap, "+%-9s %s  %-13s %s%*s %s%*s %9s %10s", t, s2c ? "s->c" : "c->s", k, shown,
+             pad_to(shown, 34), "", id_shown, pad_to(id_shown, 12), "", lat, size);
     /* no trailing blanks when the last columns are short */
     size_t n = strlen(out);
     while (n && out[n - 1] == ' ')

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "framing/lf.h"
 #include "resume/lp_gate.h"
 
 #define LAST_MSGS 12                      /* messages kept for the forensics */
@@ -78,13 +79,11 @@ static void event(struct lp_ka *ka, enum li_event ev, json_t *f)
 static void send_framed(struct lp_ka *ka, void (*send)(void *, const char *, size_t),
                         const char *body, size_t len)
 {
-    char hdr[64];
-    int h = snprintf(hdr, sizeof hdr, "Content-Length: %zu\r\n\r\n", len);
-    char *f = malloc((size_t)h + len);
+    char *f = malloc(LF_HEADER_MAX_OUT + len);
     if (!f) return;
-    memcpy(f, hdr, (size_t)h);
+    size_t h = lf_write_header(f, LF_HEADER_MAX_OUT, len);
     memcpy(f + h, body, len);
-    send(ka->ud, f, (size_t)h + len);
+    send(ka->ud, f, h + len);
     free(f);
 }
 
@@ -232,10 +231,11 @@ void lp_ka_on_msg(void *ud, enum li_dir dir, const struct li_msg *m, const char 
     (void)latency_us;
     keep_last(ka, dir, m);
     if (ka->off_said) return;
-    li_state_feed(ka->st, dir, m, body, len);
-    struct li_state_info in;
-    li_state_info(ka->st, &in);
-    if (in.untrackable) say_off(ka, in.reason, 0);
+    if (li_state_feed(ka->st, dir, m, body, len) == -ENOTRECOVERABLE) {
+        struct li_state_info in;
+        li_state_info(ka->st, &in);
+        say_off(ka, in.reason, 0);
+    }
 }
 
 /* ---- the editor's side ---- */

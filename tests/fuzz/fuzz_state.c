@@ -6,7 +6,7 @@
  * Invariants checked after every message: li_state_check holds (tracked
  * bytes recounted, never over the cap; every document's line cache equals a
  * fresh scan); every open document's text is valid UTF-8 and equals a shadow
- * copy edited through li_state_offset from scratch; once untrackable, it
+ * copy edited through li_edit_offset from scratch; once untrackable, it
  * stays so with nothing tracked. At the end, a replay succeeds when
  * tracking did, every body it gives loads with jansson, and every replayed
  * didOpen carries exactly the tracked text. */
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect/li_edit.h"
 #include "inspect/li_json.h"
 #include "inspect/li_state.h"
 
@@ -201,8 +202,8 @@ static void step(struct li_state *st, struct in *in)
                      "\"character\":%u}},\"text\":\"%s\"}]}}",
                      uris[u], next(in), l1, c1, l2, c2, js);
         if (!info.untrackable && sh[u].open) {
-            size_t a = li_state_offset(sh[u].text, sh[u].len, l1, c1, enc);
-            size_t z = li_state_offset(sh[u].text, sh[u].len, l2, c2, enc);
+            size_t a = li_edit_offset(sh[u].text, sh[u].len, l1, c1, enc);
+            size_t z = li_edit_offset(sh[u].text, sh[u].len, l2, c2, enc);
             shadow_splice(u, a, z, raw, rl);
         }
         send(st, LI_C2S, b, (size_t)n);

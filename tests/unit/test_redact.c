@@ -219,6 +219,27 @@ static void escape_controls(void **state)
     free(d);
 }
 
+/* What the escaped form takes on a terminal: escapes their length,
+ * "é" one column, a CJK character or an emoji two, a combining mark none. */
+static void escape_width(void **state)
+{
+    (void)state;
+    assert_int_equal(li_escape_width("abc", 3, 0), 3);
+    assert_int_equal(li_escape_width("a\x1b", 2, 0), 5);
+    assert_int_equal(li_escape_width("caf\xc3\xa9", 5, 0), 4);
+    assert_int_equal(li_escape_width("e\xcc\x81", 3, 0), 1);
+    assert_int_equal(li_escape_width("\xe8\xaa\xbf\xe8\xa9\xa6", 6, 0), 4);
+    assert_int_equal(li_escape_width("\xf0\x9f\x98\x80", 4, 0), 2);
+    assert_int_equal(li_escape_width("\xe2\x80\xae\xff", 4, 0), 10);
+    assert_int_equal(li_escape_width("a\tb", 3, 0), 6);
+    assert_int_equal(li_escape_width("a\tb", 3, LI_ESC_KEEP_NL), 3);
+    /* Escaping twice changes nothing: the width is the same. */
+    char *d = li_escape_dup("x\x07\xe2\x80\xaey", 6, 0);
+    assert_int_equal(li_escape_width(d, strlen(d), 0), strlen(d));
+    assert_int_equal(li_escape_width(d, strlen(d), 0), li_escape_width("x\x07\xe2\x80\xaey", 6, 0));
+    free(d);
+}
+
 static void escape_nuls_in_json(void **state)
 {
     (void)state;
@@ -240,6 +261,7 @@ int main(void)
         cmocka_unit_test(redact_adversarial_repetitions),
         cmocka_unit_test(redact_json_strings),
         cmocka_unit_test(escape_controls),
+        cmocka_unit_test(escape_width),
         cmocka_unit_test(escape_nuls_in_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,14 @@
 #include "inspect/li_session.h"
 #include "inspect/li_state.h"
 
+static struct li_state_info info_of(struct li_state *st);
+
+/* What li_state_feed returned must say what li_state_info says. */
+static void assert_feed_rc(struct li_state *st, int rc)
+{
+    assert_int_equal(rc, info_of(st).untrackable ? -ENOTRECOVERABLE : 0);
+}
+
 /* Feeds one whole message, classified as li_session would. */
 static void feed(struct li_state *st, enum li_dir dir, const char *fmt, ...)
 {
@@ -24,7 +32,7 @@ static void feed(struct li_state *st, enum li_dir dir, const char *fmt, ...)
     assert_true(n > 0 && (size_t)n < sizeof body);
     struct li_msg m;
     assert_int_equal(li_classify(LI_LSP, body, (size_t)n, 0, &m), 0);
-    li_state_feed(st, dir, &m, body, (size_t)n);
+    assert_feed_rc(st, li_state_feed(st, dir, &m, body, (size_t)n));
     assert_int_equal(li_state_check(st), 0);
 }
 
@@ -34,7 +42,7 @@ static void feed_over(struct li_state *st, enum li_dir dir, const char *body, si
 {
     struct li_msg m;
     li_classify(LI_LSP, body, keep, 1, &m);
-    li_state_feed(st, dir, &m, NULL, 0);
+    assert_feed_rc(st, li_state_feed(st, dir, &m, NULL, 0));
     assert_int_equal(li_state_check(st), 0);
 }
 
@@ -785,26 +793,28 @@ static void test_replay_exact(void **state)
     li_state_free(st);
 }
 
-static void test_offset_invalid_utf8(void **state)
+/* li_state_feed itself says when tracking stopped: 0 before, then
+ * -ENOTRECOVERABLE for the message that stopped it and every later one. */
+static void test_feed_reports_untrackable(void **state)
 {
     (void)state;
-    /* Bytes that begin no valid sequence count one unit each; a sequence
-     * cut by the end is its bytes, one unit each. */
-    const char t[] = "\xff\xfe"
-                     "a\xC3\n\xE2\x82";
-    size_t n = sizeof t - 1;
-    for (int e = 0; e < 3; e++) {
-        assert_int_equal(li_state_offset(t, n, 0, 1, e), 1);
-        assert_int_equal(li_state_offset(t, n, 0, 3, e), 3);
-        assert_int_equal(li_state_offset(t, n, 0, 9, e), 4);
-        assert_int_equal(li_state_offset(t, n, 1, 1, e), 6);
-        assert_int_equal(li_state_offset(t, n, 1, 9, e), 7);
-        assert_int_equal(li_state_offset(t, n, 2, 0, e), 7);
-    }
-    /* Overlong and surrogate encodings are invalid too. */
-    assert_int_equal(li_state_offset("\xC0\x80x", 3, 0, 2, LI_ENC_UTF16), 2);
-    assert_int_equal(li_state_offset("\xED\xA0\x80x", 4, 0, 3, LI_ENC_UTF16), 3);
-    assert_int_equal(li_state_offset("", 0, 5, 5, LI_ENC_UTF8), 0);
+    struct li_state *st = li_state_new(0);
+    const char open_ok[] = "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
+                           "{\"textDocument\":{\"uri\":\"" URI "\",\"languageId\":\"go\","
+                           "\"version\":1,\"text\":\"x\"}}}";
+    const char open_bad[] = "{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didOpen\",\"params\":"
+                            "{\"textDocument\":{\"uri\":\"" URI "\",\"text\":7}}}";
+    struct li_msg m;
+    assert_int_equal(li_classify(LI_LSP, open_ok, sizeof open_ok - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_ok, sizeof open_ok - 1), 0);
+    assert_int_equal(li_classify(LI_LSP, open_bad, sizeof open_bad - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_bad, sizeof open_bad - 1),
+                     -ENOTRECOVERABLE);
+    assert_int_equal(li_classify(LI_LSP, open_ok, sizeof open_ok - 1, 0, &m), 0);
+    assert_int_equal(li_state_feed(st, LI_C2S, &m, open_ok, sizeof open_ok - 1), -ENOTRECOVERABLE);
+    assert_int_equal(li_state_feed(st, LI_C2S, NULL, open_ok, sizeof open_ok - 1), -EINVAL);
+    assert_int_equal(li_state_feed(NULL, LI_C2S, &m, open_ok, sizeof open_ok - 1), -EINVAL);
+    li_state_free(st);
 }
 
 /* Texts are decoded in place, not through a tree: every escape, and
@@ -933,7 +943,7 @@ int main(void)
         cmocka_unit_test(test_malformed_change),
         cmocka_unit_test(test_request_limit),
         cmocka_unit_test(test_replay_exact),
-        cmocka_unit_test(test_offset_invalid_utf8),
+        cmocka_unit_test(test_feed_reports_untrackable),
         cmocka_unit_test(test_escapes_and_layout),
         cmocka_unit_test(test_as_session_callback),
     };

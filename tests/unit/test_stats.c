@@ -645,6 +645,39 @@ static void test_keepalive_events(void **state)
     li_stats_free(st);
 }
 
+/* A name with a control byte is printed escaped (\x1b: four columns) and
+ * "é" takes one column for its two bytes: the table pads by the columns of
+ * what it prints, so the counts line up under REQ. */
+static void test_columns_hold_for_escaped_names(void **state)
+{
+    (void)state;
+    const char *path = session_of(
+        "names.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"caf\\u00e9\","
+        "\"id\":1}\n"
+        "{\"t_us\":2,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":"
+        "\"esc\\u001bape\",\"id\":\"\\u00e9\\u00e9\\u00e9\"}\n");
+    struct li_stats *st;
+    char err[256];
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(st, mem);
+    fclose(mem);
+    /* The widest name, "esc\x1bape", is ten columns. */
+    assert_non_null(strstr(text, "\nMETHOD        REQ "));
+    assert_non_null(strstr(text, "\ncaf\xc3\xa9            1 "));
+    assert_non_null(strstr(text, "\nesc\\x1bape      1 "));
+    /* The pending table: methods to ten columns, ids to five ("éé" and its
+     * quotes, the widest). */
+    assert_non_null(strstr(text, "\nDIR  METHOD      ID     "));
+    assert_non_null(strstr(text, "\nc2s  caf\xc3\xa9        1      "));
+    assert_non_null(strstr(text, "\nc2s  esc\\x1bape  \"\xc3\xa9\xc3\xa9\xc3\xa9\"  "));
+    free(text);
+    li_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -663,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_ending_unfinished_and_spawn_failed),
         cmocka_unit_test(test_dropped_lines_warn),
         cmocka_unit_test(test_keepalive_events),
+        cmocka_unit_test(test_columns_hold_for_escaped_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

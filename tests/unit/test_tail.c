@@ -60,13 +60,21 @@ static void test_filters(void **state)
 /* Found by fuzz_reader (corpus/reader/tail-newline-in-method): a method
  * name or exit reason with a newline or an escape sequence was printed raw,
  * breaking the one-line-per-message output and reaching the terminal. */
-/* The line tail prints for a c2s notification of 80 bytes named name. */
-static const char *notif_line(const char *t, const char *name, const char *size)
+/* The line tail prints for a c2s message at t of `size`: name, which takes
+ * name_cols columns, and id (id_cols), each padded to its column. */
+static const char *line_of(const char *t, const char *kind, const char *name, int name_cols,
+                           const char *id, int id_cols, const char *size)
 {
     static char exp[512];
-    snprintf(exp, sizeof exp, "+%-9s %s  %-13s %-34s %-12s %9s %10s", t, "c->s", "notification",
-             name, "", "", size);
+    snprintf(exp, sizeof exp, "+%-9s c->s  %-13s %s%*s %s%*s %9s %10s", t, kind, name,
+             34 - name_cols, "", id, 12 - id_cols, "", "", size);
     return exp;
+}
+
+/* The same for a notification whose (escaped) name is ASCII. */
+static const char *notif_line(const char *t, const char *name, const char *size)
+{
+    return line_of(t, "notification", name, (int)strlen(name), "", 0, size);
 }
 
 static void test_control_bytes_stay_out(void **state)
@@ -86,12 +94,35 @@ static void test_control_bytes_stay_out(void **state)
                         notif_line("5us", "x\\x00\\x1b]0;t\\x07y", "8 B"));
 }
 
+/* Names are padded by the columns they take once escaped, not by their
+ * bytes: "é" (2 bytes) is one column, a CJK character two, so the id and
+ * size columns start where they do for an ASCII name. */
+static void test_columns_hold_for_any_name(void **state)
+{
+    (void)state;
+    assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"notification\","
+                            "\"method\":\"caf\u00e9\"}",
+                            NULL, -1),
+                        line_of("5us", "notification", "caf\xc3\xa9", 4, "", 0, "80 B"));
+    assert_string_equal(
+        fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"request\","
+            "\"method\":\"\u8abf\u8a66\",\"id\":\"\u00e9\"}",
+            NULL, -1),
+        line_of("5us", "request", "\xe8\xaa\xbf\xe8\xa9\xa6", 4, "id \"\xc3\xa9\"", 6, "80 B"));
+    /* An invisible control in an id is escaped before the padding too. */
+    assert_string_equal(fmt("{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"request\","
+                            "\"method\":\"m\",\"id\":\"\u202e\"}",
+                            NULL, -1),
+                        line_of("5us", "request", "m", 1, "id \"\\u202e\"", 11, "80 B"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_message_line),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_control_bytes_stay_out),
+        cmocka_unit_test(test_columns_hold_for_any_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

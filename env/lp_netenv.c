@@ -49,8 +49,8 @@ static int no_proxy_matches(const char *host)
 int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port)
 {
     const char *end = h + strcspn(h, "/?#");
-    const char *at = memchr(h, '@', (size_t)(end - h));
-    if (at) h = at + 1; /* credentials never leave this function */
+    const char *at = memrchr(h, '@', (size_t)(end - h)); /* the last, as go's url.Parse */
+    if (at) h = at + 1;                                  /* credentials never leave this function */
     char err[160];
     *port = tls ? 443 : 80;
     return !ln_hostport_parse(h, (size_t)(end - h), LN_HP_PORT_OPTIONAL, host, cap, port, err,

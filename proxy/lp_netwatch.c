@@ -52,6 +52,8 @@ struct check {
     uint16_t dest_port;
     int connect_code;
     char connect_status[160];
+    char userinfo[LN_CONNECT_USERINFO_MAX + 1]; /* HTTPS_PROXY's, sent as go does; a secret */
+    int has_userinfo;
 };
 
 /* The credentials of every URL in `in` masked: the userinfo of its
@@ -153,9 +155,10 @@ static void work(uv_work_t *req)
     /* The proxy answers: does it let go through to where it was going?
      * (An https proxy is not asked: the CONNECT would go inside TLS.) */
     if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls)
-        c->connect_code =
-            ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port, c->t.timeout_ms,
-                            c->connect_status, sizeof c->connect_status);
+        c->connect_code = ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port,
+                                          c->has_userinfo ? c->userinfo : NULL, c->t.timeout_ms,
+                                          c->connect_status, sizeof c->connect_status);
+    explicit_bzero(c->userinfo, sizeof c->userinfo);
 }
 
 static void after_work(uv_work_t *req, int status)
@@ -273,6 +276,7 @@ static void start_check(struct lp_netwatch *nw, const struct ln_gofail *g, const
     if (is_proxy && g->url_host[0] && g->url_https) {
         snprintf(c->dest, sizeof c->dest, "%s", g->url_host);
         c->dest_port = g->url_port;
+        c->has_userinfo = lp_net_proxy_userinfo(1, c->userinfo, sizeof c->userinfo);
     }
     snprintf(c->t.host, sizeof c->t.host, "%s", host);
     c->t.port = port;

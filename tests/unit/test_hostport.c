@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "env/lp_netenv.h"
@@ -147,6 +148,40 @@ static void test_url_authority(void **state)
     assert_int_equal(port, 3128);
 }
 
+/* The proxy URL's credentials as net/http sends them: percent-decoded, the
+ * user name and password split at the first raw ':', the last '@' ending
+ * them; none for a URL without them or a proxy that is not HTTP. */
+static void test_proxy_userinfo(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *https_proxy, *want; /* want NULL: none */
+    } cases[] = {
+        {"http://alice:s3cr%40t@proxy.example:3128", "alice:s3cr@t"},
+        {"http://u:p@ss@proxy.example:3128/x@y", "u:p@ss"},
+        {"bob@proxy.example:3128", "bob:"},
+        {"http://a%3Ab:c:d@proxy.example", "a:b:c:d"},
+        {"http://proxy.example:3128", NULL},
+        {"socks5://u:p@proxy.example:1080", NULL},
+    };
+    unsetenv("https_proxy");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64] = "";
+        setenv("HTTPS_PROXY", cases[i].https_proxy, 1);
+        int r = lp_net_proxy_userinfo(1, out, sizeof out);
+        if (!cases[i].want) {
+            assert_int_equal(r, 0);
+            continue;
+        }
+        assert_int_equal(r, 1);
+        assert_string_equal(out, cases[i].want);
+    }
+    char small[4];
+    setenv("HTTPS_PROXY", "http://alice:s3cret@proxy.example", 1);
+    assert_int_equal(lp_net_proxy_userinfo(1, small, sizeof small), 0); /* never cut */
+    unsetenv("HTTPS_PROXY");
+}
+
 static void test_relay_addresses(void **state)
 {
     (void)state;
@@ -207,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_length_bounds_the_input),
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),
+        cmocka_unit_test(test_proxy_userinfo),
         cmocka_unit_test(test_relay_addresses),
         cmocka_unit_test(test_loopback),
     };

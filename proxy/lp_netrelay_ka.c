@@ -11,6 +11,7 @@
  * c->s2c, whose source, the first connection, has ended.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  */
 #include "netcheck/ln_netlink.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
@@ -37,6 +38,7 @@ static int nl_ask(unsigned short type, const void *body, size_t blen, size_t fix
     } req = {.h = {.nlmsg_len = (unsigned)NLMSG_LENGTH(blen),
                    .nlmsg_type = type,
                    .nlmsg_flags = NLM_F_REQUEST}};
+    *rep = (struct nl_reply){0};
     if (blen > sizeof req.body) return -EINVAL;
     memcpy(NLMSG_DATA(&req.h), body, blen);
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -119,6 +121,7 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
     int rc = nl_ask(RTM_GETROUTE, &q, sizeof q.m + RTA_LENGTH(alen), sizeof q.m, RTM_NEWROUTE, buf,
                     sizeof buf, &rep);
     if (rc) return rc;
+    assert(rep.fixed); /* nl_ask's 0 */
     r->type = ((struct rtmsg *)rep.fixed)->rtm_type;
     for (struct rtattr *rta = rep.rta; RTA_OK(rta, rep.rta_len); rta = RTA_NEXT(rta, rep.rta_len)) {
         switch (rta->rta_type) {
@@ -147,6 +150,7 @@ int ln_link_get(int ifindex, struct ln_linkinfo *li)
     struct nl_reply rep;
     int rc = nl_ask(RTM_GETLINK, &q, sizeof q, sizeof q, RTM_NEWLINK, buf, sizeof buf, &rep);
     if (rc) return rc;
+    assert(rep.fixed); /* nl_ask's 0 */
     li->flags = ((struct ifinfomsg *)rep.fixed)->ifi_flags;
     for (struct rtattr *rta = rep.rta; RTA_OK(rta, rep.rta_len); rta = RTA_NEXT(rta, rep.rta_len)) {
         switch (rta->rta_type) {

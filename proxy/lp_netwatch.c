@@ -123,6 +123,18 @@ static int compose(const struct check *c, char *out, size_t cap)
                  "failed: %s",
                  c->role, target, through, cause, ln_layer_name((enum ln_layer)c->d.failed),
                  verdict);
+    } else if (c->connect_code == 407) {
+        type = 1;
+        snprintf(out, cap,
+                 "lsptap: gopls could not reach %s:%u through the HTTP proxy %s (go: %s). "
+                 "netcheck: every layer to the proxy is fine, but it answers CONNECT %s:%u with "
+                 "\"%s\": %s",
+                 c->dest, c->dest_port, target, cause, c->dest, c->dest_port, c->connect_status,
+                 c->has_userinfo
+                     ? "the proxy refuses the user name and password of HTTPS_PROXY "
+                       "(check them; a character such as @ : / % in them is written %XX)"
+                     : "the proxy wants a user name and password, and HTTPS_PROXY has "
+                       "none (put USER:PASSWORD and an @ before the host in its URL)");
     } else if (c->connect_code && c->connect_code != 200) {
         type = 1;
         snprintf(out, cap,

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -37,6 +38,17 @@ static int parse_port(const char *p, const char *end, unsigned flags, uint16_t *
     return 0;
 }
 
+/* A URL scheme as RFC 3986 writes it (a letter, then letters, digits, '+',
+ * '-', '.'), short enough to quote: only such a text is repeated outside the
+ * quote. */
+static int is_scheme(const char *p, size_t n)
+{
+    if (!n || n > 16 || !isalpha((unsigned char)p[0])) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)p[i]) && p[i] != '+' && p[i] != '-' && p[i] != '.') return 0;
+    return 1;
+}
+
 /* What a person may type for HOST:PORT that is something else: a URL, or
  * user information before the host (u:TOKEN@host:443). Either is named,
  * with the HOST:PORT inside it to give instead; what precedes the '@' is
@@ -67,8 +79,10 @@ static int not_hostport(const char *s, size_t len, char *err, size_t errlen)
         if (*q == ']') tail = q;
     int n = (int)(end - hp), has_port = memchr(tail, ':', (size_t)(end - tail)) != NULL;
     char what[200];
-    if (scheme)
+    if (scheme && is_scheme(s, (size_t)(scheme - s)))
         snprintf(what, sizeof what, "a URL (\"%.*s://\"), not HOST:PORT", (int)(scheme - s), s);
+    else if (scheme)
+        snprintf(what, sizeof what, "a URL, not HOST:PORT");
     else
         snprintf(what, sizeof what, "%s before '@' %s not part of HOST:PORT",
                  memchr(a, ':', (size_t)(at - a)) ? "a user name and password" : "a user name",

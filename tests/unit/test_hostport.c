@@ -92,6 +92,8 @@ static void test_refuses_with_a_reason(void **state)
         {"https://proxy.example/mod@v1", LN_HP_PORT_OPTIONAL,
          "a URL (\"https://\"), not HOST:PORT; give the host and port alone: proxy.example:PORT"},
         {"https://[::1]/x", 0, "give the host and port alone: [::1]:PORT"},
+        {"u:pw://h:1", 0,
+         "\"u:pw://h:1\": a URL, not HOST:PORT; give the host and port alone: h:1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char host[64] = "", err[200] = "";

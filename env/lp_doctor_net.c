@@ -54,7 +54,7 @@ struct netctx {
 static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const char *host,
                              uint16_t port, int tls, int *ok)
 {
-    char p[LN_HOST_MAX + 16], st[160], verdict[LN_HOST_MAX + 16 + 160 + 64];
+    char p[LN_HOST_MAX + 16], st[160], verdict[2 * sizeof p + sizeof st + 200];
     snprintf(p, sizeof p, "%s:%u", phost, pport);
     json_t *o = json_pack("{s:s, s:o}", "through_proxy", p, "netcheck", json_null());
     if (!tls || ptls) {
@@ -67,11 +67,27 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
         json_object_set_new(o, "failed_layer", json_null());
         return o;
     }
-    int code = ln_http_connect(phost, pport, host, port, 3000, st, sizeof st);
+    /* With the proxy URL's credentials, as go sends them: a proxy that wants
+     * them answers 407 to a CONNECT without. */
+    char ui[LN_CONNECT_USERINFO_MAX + 1];
+    int cred = lp_net_proxy_userinfo(1, ui, sizeof ui);
+    int code = ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st);
+    explicit_bzero(ui, sizeof ui);
     json_object_set_new(o, "connect", json_pack("{s:i, s:s}", "code", code, "status", st));
+    json_object_set_new(o, "proxy_credentials", json_boolean(cred));
     *ok = code == 200;
     if (*ok)
         snprintf(verdict, sizeof verdict, "the HTTP proxy %s opens a tunnel to it (\"%s\")", p, st);
+    else if (code == 407 && cred)
+        snprintf(verdict, sizeof verdict,
+                 "the HTTP proxy %s refuses the user name and password of HTTPS_PROXY (\"%s\"): "
+                 "check them (a character such as @ : / %% in them is written %%XX)",
+                 p, st);
+    else if (code == 407)
+        snprintf(verdict, sizeof verdict,
+                 "the HTTP proxy %s wants a user name and password (\"%s\"), and HTTPS_PROXY has "
+                 "none: put USER:PASSWORD and an @ before the host in its URL",
+                 p, st);
     else if (code > 0)
         snprintf(verdict, sizeof verdict, "the HTTP proxy %s answers CONNECT with \"%s\"", p, st);
     else

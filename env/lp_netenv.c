@@ -49,25 +49,70 @@ static int no_proxy_matches(const char *host)
 int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *port)
 {
     const char *end = h + strcspn(h, "/?#");
-    const char *at = memchr(h, '@', (size_t)(end - h));
-    if (at) h = at + 1; /* credentials never leave this function */
+    const char *at = memrchr(h, '@', (size_t)(end - h)); /* the last, as go's url.Parse */
+    if (at) h = at + 1;                                  /* credentials never leave this function */
     char err[160];
     *port = tls ? 443 : 80;
     return !ln_hostport_parse(h, (size_t)(end - h), LN_HP_PORT_OPTIONAL, host, cap, port, err,
                               sizeof err);
 }
 
+/* The proxy URL's authority for that scheme's requests (what follows
+ * "http(s)://", or the whole value: go takes "host:port" without a scheme as
+ * http://host:port); NULL when none is set or it is not an HTTP proxy
+ * (socks5://: not checked here). *tls: an https:// proxy. */
+static const char *proxy_authority(int https, int *tls)
+{
+    const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
+    if (!v) return NULL;
+    const char *h = strstr(v, "://");
+    *tls = h && !strncasecmp(v, "https", 5);
+    if (h && strncasecmp(v, "http", 4)) return NULL;
+    return h ? h + 3 : v;
+}
+
 int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
                      int *ptls)
 {
-    const char *v = https ? env2("HTTPS_PROXY", "https_proxy") : env2("HTTP_PROXY", "http_proxy");
-    if (!v || ln_host_is_loopback(host) || no_proxy_matches(host)) return 0;
-    /* Go takes "host:port" without a scheme as http://host:port. */
-    const char *h = strstr(v, "://");
-    *ptls = h && !strncasecmp(v, "https", 5);
-    if (h && strncasecmp(v, "http", 4)) return 0; /* socks5://: not checked here */
-    h = h ? h + 3 : v;
+    const char *h = proxy_authority(https, ptls);
+    if (!h || ln_host_is_loopback(host) || no_proxy_matches(host)) return 0;
     return lp_net_authority(h, *ptls, phost, cap, pport);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int lp_net_proxy_userinfo(int https, char *out, size_t cap)
+{
+    int tls;
+    const char *h = proxy_authority(https, &tls);
+    if (!h || !cap) return 0;
+    const char *end = h + strcspn(h, "/?#");
+    const char *at = memrchr(h, '@', (size_t)(end - h));
+    if (!at) return 0;
+    /* go's url.User: the user name and password percent-decoded; a user
+     * name alone is sent as "user:" (net/http's basicAuth). */
+    size_t n = 0;
+    int colon = 0;
+    for (const char *p = h; p < at; p++) {
+        int c = (unsigned char)*p;
+        if (c == '%' && p + 2 < at && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            c = hexval(p[1]) * 16 + hexval(p[2]);
+            p += 2;
+        } else if (c == ':' && !colon) {
+            colon = 1;
+        }
+        if (n + 2 >= cap) return 0; /* too long to send: none rather than a cut one */
+        out[n++] = (char)c;
+    }
+    if (!colon) out[n++] = ':';
+    out[n] = '\0';
+    return 1;
 }
 
 /* host appears as a URL's host in a list-valued variable (GOPROXY's

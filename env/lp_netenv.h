@@ -24,6 +24,14 @@ int lp_net_authority(const char *h, int tls, char *host, size_t cap, uint16_t *p
 int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint16_t *pport,
                      int *ptls);
 
+/* The credentials in the HTTP proxy URL go uses for that scheme's requests
+ * (HTTPS_PROXY / HTTP_PROXY, lower case too; "http://USER:PASSWORD@HOST"):
+ * "USER:PASSWORD" percent-decoded into out, as net/http sends it in
+ * Proxy-Authorization ("USER:" for a user name alone). Returns 1, or 0 when
+ * the URL has none or they do not fit in cap. out holds a secret: the caller
+ * never prints it and clears it after use. */
+int lp_net_proxy_userinfo(int https, char *out, size_t cap);
+
 /* What host is to go: "module proxy (GOPROXY)", "checksum database
  * (GOSUMDB)", "HTTP proxy", or "server". */
 const char *lp_net_role(const char *host, int is_proxy);

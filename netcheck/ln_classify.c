@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <netinet/icmp6.h>
+#include <netinet/ip_icmp.h>
 #include <openssl/x509_vfy.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,55 +17,79 @@
 
 /* ---- transport ---- */
 
+/* Destination unreachable, code by code (RFC 792 and 1812; RFC 4443): the
+ * words, and whether a filter sent it. Indexed by the kernel's constants
+ * so that a row cannot drift from its code. */
+struct unreach {
+    const char *text;
+    int prohibited;
+};
+
+static const struct unreach UNREACH4[] = {
+    [ICMP_NET_UNREACH] = {"network unreachable", 0},
+    [ICMP_HOST_UNREACH] = {"host unreachable", 0},
+    [ICMP_PROT_UNREACH] = {"protocol unreachable", 0},
+    [ICMP_PORT_UNREACH] = {"port unreachable", 0},
+    [ICMP_FRAG_NEEDED] = {"fragmentation needed", 0},
+    [ICMP_SR_FAILED] = {"source route failed", 0},
+    [ICMP_NET_UNKNOWN] = {"destination network unknown", 0},
+    [ICMP_HOST_UNKNOWN] = {"destination host unknown", 0},
+    [ICMP_HOST_ISOLATED] = {"source host isolated", 0},
+    [ICMP_NET_ANO] = {"network administratively prohibited", 1},
+    [ICMP_HOST_ANO] = {"host administratively prohibited", 1},
+    [ICMP_NET_UNR_TOS] = {"network unreachable for TOS", 0},
+    [ICMP_HOST_UNR_TOS] = {"host unreachable for TOS", 0},
+    [ICMP_PKT_FILTERED] = {"communication administratively prohibited", 1},
+    [ICMP_PREC_VIOLATION] = {"host precedence violation", 0},
+    [ICMP_PREC_CUTOFF] = {"precedence cutoff in effect", 0},
+};
+
+/* Codes 5 and 6 (RFC 4443) have no constant in <netinet/icmp6.h>. */
+static const struct unreach UNREACH6[] = {
+    [ICMP6_DST_UNREACH_NOROUTE] = {"no route to destination", 0},
+    [ICMP6_DST_UNREACH_ADMIN] = {"communication administratively prohibited", 1},
+    [ICMP6_DST_UNREACH_BEYONDSCOPE] = {"beyond scope of source address", 0},
+    [ICMP6_DST_UNREACH_ADDR] = {"address unreachable", 0},
+    [ICMP6_DST_UNREACH_NOPORT] = {"port unreachable", 0},
+    [5] = {"source address failed ingress/egress policy", 1},
+    [6] = {"reject route to destination", 1},
+};
+
+/* The row of a destination-unreachable message; NULL for another type or
+ * a code without one. */
+static const struct unreach *unreach(int family, int type, int code)
+{
+    const struct unreach *t = family == AF_INET6 ? UNREACH6 : UNREACH4;
+    size_t n = family == AF_INET6 ? sizeof UNREACH6 / sizeof *t : sizeof UNREACH4 / sizeof *t;
+    if (type != (family == AF_INET6 ? ICMP6_DST_UNREACH : ICMP_DEST_UNREACH)) return NULL;
+    return code >= 0 && (size_t)code < n ? &t[code] : NULL;
+}
+
 int ln_icmp_prohibited(int family, int type, int code)
 {
-    if (family == AF_INET6) return type == 1 && (code == 1 || code == 5 || code == 6);
-    return type == 3 && (code == 9 || code == 10 || code == 13);
+    const struct unreach *u = unreach(family, type, code);
+    return u && u->prohibited;
 }
 
 const char *ln_icmp_text(int family, int type, int code)
 {
+    const struct unreach *u = unreach(family, type, code);
+    if (u) return u->text;
     if (family == AF_INET6) {
-        if (type == 1) {
-            static const char *c6[] = {"no route to destination",
-                                       "communication administratively prohibited",
-                                       "beyond scope of source address",
-                                       "address unreachable",
-                                       "port unreachable",
-                                       "source address failed ingress/egress policy",
-                                       "reject route to destination"};
-            if (code >= 0 && code < 7) return c6[code];
-            return "destination unreachable";
-        }
-        if (type == 2) return "packet too big";
-        if (type == 3) return code == 0 ? "hop limit exceeded in transit" : "time exceeded";
-        if (type == 4) return "parameter problem";
+        if (type == ICMP6_DST_UNREACH) return "destination unreachable";
+        if (type == ICMP6_PACKET_TOO_BIG) return "packet too big";
+        if (type == ICMP6_TIME_EXCEEDED)
+            return code == ICMP6_TIME_EXCEED_TRANSIT ? "hop limit exceeded in transit"
+                                                     : "time exceeded";
+        if (type == ICMP6_PARAM_PROB) return "parameter problem";
         return "ICMPv6 error";
     }
-    if (type == 3) {
-        static const char *c4[] = {"network unreachable",
-                                   "host unreachable",
-                                   "protocol unreachable",
-                                   "port unreachable",
-                                   "fragmentation needed",
-                                   "source route failed",
-                                   "destination network unknown",
-                                   "destination host unknown",
-                                   "source host isolated",
-                                   "network administratively prohibited",
-                                   "host administratively prohibited",
-                                   "network unreachable for TOS",
-                                   "host unreachable for TOS",
-                                   "communication administratively prohibited",
-                                   "host precedence violation",
-                                   "precedence cutoff in effect"};
-        if (code >= 0 && code < 16) return c4[code];
-        return "destination unreachable";
-    }
-    if (type == 11)
-        return code == 0 ? "TTL exceeded in transit" : "fragment reassembly time exceeded";
-    if (type == 12) return "parameter problem";
-    if (type == 4) return "source quench";
+    if (type == ICMP_DEST_UNREACH) return "destination unreachable";
+    if (type == ICMP_TIME_EXCEEDED)
+        return code == ICMP_EXC_TTL ? "TTL exceeded in transit"
+                                    : "fragment reassembly time exceeded";
+    if (type == ICMP_PARAMETERPROB) return "parameter problem";
+    if (type == ICMP_SOURCE_QUENCH) return "source quench";
     return "ICMP error";
 }
 

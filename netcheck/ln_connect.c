@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,8 +72,14 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 }
 
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
-                    int timeout_ms, char *status, size_t cap)
+                    const char *userinfo, int timeout_ms, char *status, size_t cap)
 {
+    size_t ul = userinfo ? strlen(userinfo) : 0;
+    if (ul > LN_CONNECT_USERINFO_MAX) {
+        snprintf(status, cap, "the proxy credentials are longer than %d bytes",
+                 LN_CONNECT_USERINFO_MAX);
+        return -EINVAL;
+    }
     char ps[8];
     snprintf(ps, sizeof ps, "%u", pport);
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -88,14 +96,24 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
         snprintf(status, cap, "cannot connect to the proxy %s:%u: %s", proxy, pport, strerror(-fd));
         return fd;
     }
-    char req[640];
+    /* The request line, Host, and what net/http adds for a proxy URL with
+     * credentials: Proxy-Authorization: Basic base64(USER:PASSWORD). */
+    char auth[4 * ((LN_CONNECT_USERINFO_MAX + 2) / 3) + 1] = "";
+    if (userinfo) EVP_EncodeBlock((unsigned char *)auth, (const unsigned char *)userinfo, (int)ul);
+    char req[640 + sizeof auth];
     int rl = snprintf(req, sizeof req,
-                      strchr(host, ':') ? "CONNECT [%s]:%u HTTP/1.1\r\nHost: [%s]:%u\r\n\r\n"
-                                        : "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n",
-                      host, port, host, port);
+                      strchr(host, ':') ? "CONNECT [%s]:%u HTTP/1.1\r\nHost: [%s]:%u\r\n%s%s%s\r\n"
+                                        : "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n%s%s%s\r\n",
+                      host, port, host, port, userinfo ? "Proxy-Authorization: Basic " : "", auth,
+                      userinfo ? "\r\n" : "");
+    int sent =
+        rl >= 0 && (size_t)rl < sizeof req ? (int)send(fd, req, (size_t)rl, MSG_NOSIGNAL) : -1;
+    int e = errno;
+    OPENSSL_cleanse(auth, sizeof auth);
+    OPENSSL_cleanse(req, sizeof req);
     int rc;
-    if (rl < 0 || (size_t)rl >= sizeof req || send(fd, req, (size_t)rl, MSG_NOSIGNAL) != rl) {
-        snprintf(status, cap, "sending CONNECT to the proxy failed: %s", strerror(errno));
+    if (sent != rl || rl < 0) {
+        snprintf(status, cap, "sending CONNECT to the proxy failed: %s", strerror(e));
         rc = -EIO;
     } else {
         char buf[512] = "";

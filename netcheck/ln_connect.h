@@ -12,12 +12,17 @@
 
 /* Connects to proxy:pport (plain TCP; each address in turn, timeout_ms
  * each), sends "CONNECT host:port HTTP/1.1" and reads the status line.
- * Returns the status code (200: the tunnel is open), or a negative errno
- * when there was no answer (-ETIMEDOUT, -ECONNREFUSED, -EPROTO for an
- * answer that is not HTTP, -EAI_* mapped to -EHOSTUNREACH). `status`
- * gets the status line ("HTTP/1.1 403 Forbidden", escaped) or what went
- * wrong. No credentials are sent. Blocking. */
+ * userinfo, when not NULL, is "USER:PASSWORD" as go's net/http sends it:
+ * base64 in a "Proxy-Authorization: Basic" header (at most
+ * LN_CONNECT_USERINFO_MAX bytes; longer is -EINVAL). Returns the status
+ * code (200: the tunnel is open; 407: the proxy wants other credentials),
+ * or a negative errno when there was no answer (-ETIMEDOUT, -ECONNREFUSED,
+ * -EPROTO for an answer that is not HTTP, -EAI_* mapped to -EHOSTUNREACH).
+ * `status` gets the status line ("HTTP/1.1 403 Forbidden", escaped) or what
+ * went wrong, never the credentials; the request is cleared from memory
+ * after it is sent. Blocking. */
+#define LN_CONNECT_USERINFO_MAX 1024
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
-                    int timeout_ms, char *status, size_t cap);
+                    const char *userinfo, int timeout_ms, char *status, size_t cap);
 
 #endif

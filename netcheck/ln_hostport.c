@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <ctype.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -37,10 +38,69 @@ static int parse_port(const char *p, const char *end, unsigned flags, uint16_t *
     return 0;
 }
 
+/* A URL scheme as RFC 3986 writes it (a letter, then letters, digits, '+',
+ * '-', '.'), short enough to quote: only such a text is repeated outside the
+ * quote. */
+static int is_scheme(const char *p, size_t n)
+{
+    if (!n || n > 16 || !isalpha((unsigned char)p[0])) return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)p[i]) && p[i] != '+' && p[i] != '-' && p[i] != '.') return 0;
+    return 1;
+}
+
+/* What a person may type for HOST:PORT that is something else: a URL, or
+ * user information before the host (u:TOKEN@host:443). Either is named,
+ * with the HOST:PORT inside it to give instead; what precedes the '@' is
+ * never repeated (the quote is the caller's to redact). 0 when s is
+ * neither. */
+static int not_hostport(const char *s, size_t len, char *err, size_t errlen)
+{
+    const char *end = s + len, *a = s, *scheme = NULL;
+    for (const char *q = s; q + 2 < end && *q != '/'; q++)
+        if (q[0] == ':' && q[1] == '/' && q[2] == '/') {
+            scheme = q;
+            break;
+        }
+    if (scheme) { /* the authority: after "//", up to the path, query or fragment */
+        a = scheme + 3;
+        for (const char *q = a; q < end; q++)
+            if (*q == '/' || *q == '?' || *q == '#') {
+                end = q;
+                break;
+            }
+    }
+    const char *at = NULL;
+    for (const char *q = a; q < end && *a != '['; q++)
+        if (*q == '@') at = q;
+    if (!scheme && !at) return 0;
+    const char *hp = at ? at + 1 : a, *tail = hp; /* tail: after an IPv6 address's ']' */
+    for (const char *q = hp; q < end; q++)
+        if (*q == ']') tail = q;
+    int n = (int)(end - hp), has_port = memchr(tail, ':', (size_t)(end - tail)) != NULL;
+    char what[200];
+    if (scheme && is_scheme(s, (size_t)(scheme - s)))
+        snprintf(what, sizeof what, "a URL (\"%.*s://\"), not HOST:PORT", (int)(scheme - s), s);
+    else if (scheme)
+        snprintf(what, sizeof what, "a URL, not HOST:PORT");
+    else
+        snprintf(what, sizeof what, "%s before '@' %s not part of HOST:PORT",
+                 memchr(a, ':', (size_t)(at - a)) ? "a user name and password" : "a user name",
+                 memchr(a, ':', (size_t)(at - a)) ? "are" : "is");
+    char msg[400];
+    if (n <= 0 || n > QUOTE_MAX)
+        snprintf(msg, sizeof msg, "%s; give the host and port alone", what);
+    else
+        snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s", what, n, hp,
+                 has_port ? "" : ":PORT");
+    return bad(err, errlen, s, len, msg);
+}
+
 int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
                       uint16_t *port, char *err, size_t errlen)
 {
     assert(cap > 0); /* room for the terminating NUL at least */
+    if (not_hostport(s, len, err, errlen)) return -EINVAL;
     const char *end = s + len, *h, *he, *colon;
     if (len && s[0] == '[') {
         h = s + 1;

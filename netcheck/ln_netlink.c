@@ -3,6 +3,7 @@
  */
 #include "netcheck/ln_netlink.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <linux/if.h>
 #include <linux/netlink.h>
@@ -14,18 +15,39 @@
 
 #define NL_BUF 16384
 
-/* Sends `req` and reads the reply into buf. Returns the reply's length, or
- * a negative errno: the kernel's, for an NLMSG_ERROR answer; -EPROTO for a
- * reply that is not one message of type `want`. */
-static int nl_ask(struct nlmsghdr *req, int want, char *buf, size_t cap)
+/* The one reply to a request: its fixed header (struct rtmsg, struct
+ * ifinfomsg, ...) and the attributes after it, all inside the caller's
+ * buffer. */
+struct nl_reply {
+    void *fixed;
+    struct rtattr *rta;
+    int rta_len;
+};
+
+/* Sends one request of `type`, its body the fixed header (`fixed` bytes)
+ * and any attributes after it (`blen` bytes in all), and reads the reply
+ * into buf. Returns 0 with *rep filled, or a negative errno: the kernel's,
+ * for an NLMSG_ERROR answer; -EPROTO for a reply that is not one message of
+ * type `want` holding at least the fixed header. */
+static int nl_ask(unsigned short type, const void *body, size_t blen, size_t fixed,
+                  unsigned short want, char *buf, size_t cap, struct nl_reply *rep)
 {
+    struct {
+        struct nlmsghdr h;
+        char body[128];
+    } req = {.h = {.nlmsg_len = (unsigned)NLMSG_LENGTH(blen),
+                   .nlmsg_type = type,
+                   .nlmsg_flags = NLM_F_REQUEST}};
+    *rep = (struct nl_reply){0};
+    if (blen > sizeof req.body) return -EINVAL;
+    memcpy(NLMSG_DATA(&req.h), body, blen);
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd < 0) return -errno;
     struct timeval tv = {.tv_sec = 2};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     int rc;
-    if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
+    if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) {
         rc = -errno;
         goto out;
     }
@@ -44,7 +66,14 @@ static int nl_ask(struct nlmsghdr *req, int want, char *buf, size_t cap)
         rc = e->error ? e->error : -EPROTO;
         goto out;
     }
-    rc = h->nlmsg_type == want ? (int)n : -EPROTO;
+    if (h->nlmsg_type != want || h->nlmsg_len < NLMSG_LENGTH(fixed)) {
+        rc = -EPROTO;
+        goto out;
+    }
+    rep->fixed = NLMSG_DATA(h);
+    rep->rta = (struct rtattr *)((char *)NLMSG_DATA(h) + NLMSG_ALIGN(fixed));
+    rep->rta_len = (int)NLMSG_PAYLOAD(h, fixed);
+    rc = 0;
 out:
     close(fd);
     return rc;
@@ -66,12 +95,6 @@ static void put_addr(struct sockaddr_storage *ss, int family, const void *data)
 
 int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
 {
-    struct {
-        struct nlmsghdr h;
-        struct rtmsg m;
-        char attrs[64];
-    } req;
-    memset(&req, 0, sizeof(req));
     memset(r, 0, sizeof(*r));
     int family = dst->sa_family;
     const void *a;
@@ -85,25 +108,22 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
     } else {
         return -EAFNOSUPPORT;
     }
-    req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-    req.h.nlmsg_type = RTM_GETROUTE;
-    req.h.nlmsg_flags = NLM_F_REQUEST;
-    req.m.rtm_family = (unsigned char)family;
-    req.m.rtm_dst_len = (unsigned char)(alen * 8);
-    struct rtattr *rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.h.nlmsg_len));
-    rta->rta_type = RTA_DST;
-    rta->rta_len = (unsigned short)RTA_LENGTH(alen);
-    memcpy(RTA_DATA(rta), a, (size_t)alen);
-    req.h.nlmsg_len = NLMSG_ALIGN(req.h.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-
+    /* rtmsg, then one RTA_DST attribute: the address asked about. */
+    struct {
+        struct rtmsg m;
+        struct rtattr dst;
+        unsigned char addr[16];
+    } q = {.m = {.rtm_family = (unsigned char)family, .rtm_dst_len = (unsigned char)(alen * 8)},
+           .dst = {.rta_len = (unsigned short)RTA_LENGTH(alen), .rta_type = RTA_DST}};
+    memcpy(q.addr, a, (size_t)alen);
     char buf[NL_BUF] = {0};
-    int n = nl_ask(&req.h, RTM_NEWROUTE, buf, sizeof(buf));
-    if (n < 0) return n;
-    struct nlmsghdr *h = (struct nlmsghdr *)buf;
-    struct rtmsg *m = NLMSG_DATA(h);
-    r->type = m->rtm_type;
-    int len = (int)RTM_PAYLOAD(h);
-    for (rta = RTM_RTA(m); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+    struct nl_reply rep;
+    int rc = nl_ask(RTM_GETROUTE, &q, sizeof q.m + RTA_LENGTH(alen), sizeof q.m, RTM_NEWROUTE, buf,
+                    sizeof buf, &rep);
+    if (rc) return rc;
+    assert(rep.fixed); /* nl_ask's 0 */
+    r->type = ((struct rtmsg *)rep.fixed)->rtm_type;
+    for (struct rtattr *rta = rep.rta; RTA_OK(rta, rep.rta_len); rta = RTA_NEXT(rta, rep.rta_len)) {
         switch (rta->rta_type) {
         case RTA_OIF:
             r->ifindex = *(int *)RTA_DATA(rta);
@@ -122,27 +142,17 @@ int ln_route_get(const struct sockaddr *dst, struct ln_route *r)
 
 int ln_link_get(int ifindex, struct ln_linkinfo *li)
 {
-    struct {
-        struct nlmsghdr h;
-        struct ifinfomsg i;
-    } req;
-    memset(&req, 0, sizeof(req));
     memset(li, 0, sizeof(*li));
     li->mtu = -1;
     li->operstate = -1;
-    req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-    req.h.nlmsg_type = RTM_GETLINK;
-    req.h.nlmsg_flags = NLM_F_REQUEST;
-    req.i.ifi_family = AF_UNSPEC;
-    req.i.ifi_index = ifindex;
+    struct ifinfomsg q = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};
     char buf[NL_BUF] = {0};
-    int n = nl_ask(&req.h, RTM_NEWLINK, buf, sizeof(buf));
-    if (n < 0) return n;
-    struct nlmsghdr *h = (struct nlmsghdr *)buf;
-    struct ifinfomsg *ifi = NLMSG_DATA(h);
-    li->flags = ifi->ifi_flags;
-    int len = (int)IFLA_PAYLOAD(h);
-    for (struct rtattr *rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+    struct nl_reply rep;
+    int rc = nl_ask(RTM_GETLINK, &q, sizeof q, sizeof q, RTM_NEWLINK, buf, sizeof buf, &rep);
+    if (rc) return rc;
+    assert(rep.fixed); /* nl_ask's 0 */
+    li->flags = ((struct ifinfomsg *)rep.fixed)->ifi_flags;
+    for (struct rtattr *rta = rep.rta; RTA_OK(rta, rep.rta_len); rta = RTA_NEXT(rta, rep.rta_len)) {
         switch (rta->rta_type) {
         case IFLA_MTU:
             li->mtu = (int)*(unsigned *)RTA_DATA(rta);

@@ -6,7 +6,6 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,14 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "env/lp_config.h"
 #include "env/lp_diag.h"
 #include "inspect/li_say.h"
-#include "io/lp_pump.h"
-#include "io/lp_server.h"
-#include "io/lp_stdio.h"
-#include "io/lp_tls.h"
 #include "netcheck/ln_hostport.h"
-#include "proxy/lp_serve.h"
+#include "proxy/lp_netrelay_int.h"
 #include "proxy/lp_server_event.h"
 #include "resume/lp_keepalive.h"
 
 #define DEFAULT_MAX_CONNS 16
-#define TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */
-#define TLS_CONFIRM_MS 1000    /* TLS 1.3: wait for the server's word on our certificate */
 
 /* ---- addresses ---- */
 
@@ -90,81 +82,11 @@ static int lp_addr_is_local(const struct lp_addr *a)
 
 /* ---- one relayed connection ---- */
 
-struct netrelay;
-
-union stream {
-    uv_handle_t h;
-    uv_stream_t s;
-    uv_tcp_t tcp;
-    uv_pipe_t pipe;
-};
-
-struct conn {
-    struct netrelay *nr;
-    int id;
-    union stream ed, ed_out; /* ed_out used only for stdio (stdin/stdout differ) */
-    struct lp_tls *ed_tls;   /* a tls:// listener's connection: owns the socket, not ed */
-    struct lp_tls *srv_tls;  /* a tls:// server: owns the socket, not srv */
-    int ed_split;            /* editor side is two handles */
-    union stream srv;        /* the connected server, or the child's stdin */
-    union stream srv_out;    /* the child's stdout */
-    int srv_split;
-    struct lp_server proc; /* CMD (io/lp_server.h) */
-    int has_proc;          /* CMD started */
-    int proc_init;         /* proc needs lp_server_close */
-    uv_connect_t creq;
-    struct lp_pump c2s, s2c;
-    int pumping;
-    struct lp_session sess;
-    int open_handles;
-    int done;
-    struct ka_side *ka; /* keep-alive (--connect with stdio, LSP); NULL when off */
-};
-
-struct netrelay {
-    struct lp_config cfg;
-    uv_loop_t *loop;
-    struct lp_addr listen, connect;
-    int has_listen, has_connect;
-    struct lp_tls_files listen_files, connect_files;
-    struct ssl_ctx_st *listen_ctx, *connect_ctx;
-    char **cmd;
-    enum li_proto proto;
-    int max_conns, active, next_id;
-    union stream listener;
-    dev_t sock_dev; /* our unix socket's file, to remove it at exit (0: none) */
-    ino_t sock_ino;
-    struct lp_bridge in_bridge, out_bridge;
-    int exit_code;
-    int stdio_mode;
-    char why[4096]; /* stdio mode: why the server is unavailable */
-};
-
-static uint64_t now(struct conn *c)
-{
-    return lp_session_now(&c->sess);
-}
-
-static void event(struct conn *c, enum li_event ev, json_t *f)
-{
-    lp_session_event(&c->sess, ev, f);
-}
-
-static void conn_check(struct conn *c);
-
-/* Keep-alive's side of a connection, defined with its functions below. */
-static int ka_open(struct conn *c);
-static void ka_close(struct conn *c);
-static struct lp_ka *ka_engine(struct conn *c);
-static int ka_server_ended(struct conn *c, int status, const char *error);
-static int ka_editor_ended(struct conn *c);
-static int ka_holds(struct conn *c, char *ending, size_t cap);
-
 static void handle_closed(uv_handle_t *h)
 {
-    struct conn *c = h->data;
+    struct lp_nr_conn *c = h->data;
     if (--c->open_handles == 0) {
-        struct netrelay *nr = c->nr;
+        struct lp_nr *nr = c->nr;
         nr->active--;
         free(c);
     }
@@ -172,7 +94,7 @@ static void handle_closed(uv_handle_t *h)
 
 static void tls_closed(void *arg)
 {
-    struct conn *c = arg;
+    struct lp_nr_conn *c = arg;
     if (--c->open_handles == 0) {
         c->nr->active--;
         free(c);
@@ -184,14 +106,14 @@ static void proc_closed(struct lp_server *s)
     tls_closed(s->data); /* the same release of c */
 }
 
-static void close_tls(struct conn *c, struct lp_tls *t)
+static void close_tls(struct lp_nr_conn *c, struct lp_tls *t)
 {
     if (!t) return;
     c->open_handles++;
     lp_tls_close(t, tls_closed, c);
 }
 
-static void close_h(struct conn *c, uv_handle_t *h)
+static void close_h(struct lp_nr_conn *c, uv_handle_t *h)
 {
     if (!h->loop || uv_is_closing(h)) return;
     h->data = c;
@@ -199,7 +121,7 @@ static void close_h(struct conn *c, uv_handle_t *h)
     uv_close(h, handle_closed);
 }
 
-static void conn_end(struct conn *c, const char *ending)
+static void conn_end(struct lp_nr_conn *c, const char *ending)
 {
     if (c->done) return;
     c->done = 1;
@@ -221,7 +143,7 @@ static void conn_end(struct conn *c, const char *ending)
         c->open_handles++;
         lp_server_close(&c->proc, proc_closed);
     }
-    ka_close(c);
+    lp_nr_ka_close(c);
     c->open_handles--;
     if (c->open_handles == 0) {
         c->nr->active--;
@@ -229,7 +151,7 @@ static void conn_end(struct conn *c, const char *ending)
     }
 }
 
-static void conn_check(struct conn *c)
+void lp_nr_conn_check(struct lp_nr_conn *c)
 {
     /* The connection is over when the server is: it closed its side and
      * everything it said reached the editor (and, for CMD, it exited). The
@@ -239,7 +161,7 @@ static void conn_check(struct conn *c)
     if (!c->s2c.src_eof || c->s2c.writes) return;
     if (c->has_proc && c->proc.running) return;
     char ending[700];
-    if (c->ka && ka_holds(c, ending, sizeof ending)) return;
+    if (c->ka && lp_nr_ka_holds(c, ending, sizeof ending)) return;
     if (c->ka && *ending) {
         conn_end(c, ending);
         return;
@@ -257,44 +179,44 @@ static void conn_check(struct conn *c)
 
 static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
-    struct conn *c = p->data;
-    li_session_feed(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, data, len, now(c));
+    struct lp_nr_conn *c = p->data;
+    li_session_feed(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, data, len, lp_nr_now(c));
 }
 
 static void on_src_end(struct lp_pump *p, int status)
 {
-    struct conn *c = p->data;
+    struct lp_nr_conn *c = p->data;
     struct lp_tls *t = p == &c->c2s ? c->ed_tls : c->srv_tls;
     const char *why = t && *lp_tls_error(t) ? lp_tls_error(t) : uv_strerror(status);
-    if (c->ka && p == &c->s2c && ka_server_ended(c, status, why)) return;
-    if (c->ka && p == &c->c2s && ka_editor_ended(c)) return;
-    li_session_eof(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, now(c));
+    if (c->ka && p == &c->s2c && lp_nr_ka_server_ended(c, status, why)) return;
+    if (c->ka && p == &c->c2s && lp_nr_ka_editor_ended(c)) return;
+    li_session_eof(c->sess.li, p == &c->c2s ? LI_C2S : LI_S2C, lp_nr_now(c));
     if (status != UV_EOF)
         fprintf(stderr, "lsptap: relay #%d: reading from the %s failed: %s\n", c->id,
                 p == &c->c2s ? "editor" : "server", why);
-    event(c, p == &c->c2s ? LI_EV_EDITOR_EOF : LI_EV_SERVER_EOF,
-          status == UV_EOF ? NULL : json_pack("{s:s}", "error", why));
+    lp_nr_event(c, p == &c->c2s ? LI_EV_EDITOR_EOF : LI_EV_SERVER_EOF,
+                status == UV_EOF ? NULL : json_pack("{s:s}", "error", why));
     lp_pump_shutdown_dst(p);
     if (p == &c->c2s && c->has_proc) lp_server_input_closed(&c->proc);
 }
 
 static void on_dst_error(struct lp_pump *p, int status)
 {
-    struct conn *c = p->data;
+    struct lp_nr_conn *c = p->data;
     fprintf(stderr, "lsptap: relay #%d: writing to the %s failed: %s\n", c->id,
             p == &c->c2s ? "server" : "editor", uv_strerror(status));
 }
 
 static void on_progress(struct lp_pump *p)
 {
-    conn_check(p->data);
+    lp_nr_conn_check(p->data);
 }
 
 static const struct lp_pump_cb pump_cb = {on_bytes, on_src_end, on_dst_error, on_progress};
 
-static void start_pumps(struct conn *c)
+static void start_pumps(struct lp_nr_conn *c)
 {
-    struct netrelay *nr = c->nr;
+    struct lp_nr *nr = c->nr;
     uv_stream_t *ed_in = &c->ed.s, *ed_out = c->ed_split ? &c->ed_out.s : &c->ed.s;
     uv_stream_t *srv_in = &c->srv.s, *srv_out = c->srv_split ? &c->srv_out.s : &c->srv.s;
     if (c->ed_tls) ed_in = ed_out = lp_tls_stream(c->ed_tls);
@@ -320,7 +242,7 @@ static void start_pumps(struct conn *c)
 /* The drain time after the server's exit passed and its stdout is still open: a
  * process it started holds it. What is left of its process group is
  * killed and the connection ends, as the stdio relay does. */
-static void drain_over(struct conn *c, const struct lp_server_event *ev)
+static void drain_over(struct lp_nr_conn *c, const struct lp_server_event *ev)
 {
     if (c->s2c.src_eof) return;
     fprintf(stderr,
@@ -329,27 +251,27 @@ static void drain_over(struct conn *c, const struct lp_server_event *ev)
             c->id, c->nr->cmd[0], LP_SERVER_DRAIN_MS);
     enum li_event name;
     json_t *f = lp_server_event_fields(ev, &name);
-    event(c, name, f);
+    lp_nr_event(c, name, f);
     lp_server_kill_group(&c->proc, SIGKILL);
     lp_pump_stop_src(&c->s2c);
-    li_session_eof(c->sess.li, LI_S2C, now(c));
+    li_session_eof(c->sess.li, LI_S2C, lp_nr_now(c));
     lp_pump_shutdown_dst(&c->s2c);
-    conn_check(c);
+    lp_nr_conn_check(c);
 }
 
 static void server_event(struct lp_server *s, const struct lp_server_event *ev)
 {
-    struct conn *c = s->data;
+    struct lp_nr_conn *c = s->data;
     enum li_event name;
     json_t *f;
     switch (ev->type) {
     case LP_SERVER_EXIT:
     case LP_SERVER_TERMINATE:
         f = lp_server_event_fields(ev, &name);
-        event(c, name, f);
+        lp_nr_event(c, name, f);
         if (ev->type == LP_SERVER_EXIT) {
             if (!c->s2c.src_eof) lp_server_drain(s);
-            conn_check(c);
+            lp_nr_conn_check(c);
         }
         break;
     case LP_SERVER_DRAIN:
@@ -358,21 +280,21 @@ static void server_event(struct lp_server *s, const struct lp_server_event *ev)
     }
 }
 
-static struct conn *conn_new(struct netrelay *nr, char **argv)
+static struct lp_nr_conn *conn_new(struct lp_nr *nr, char **argv)
 {
-    struct conn *c = calloc(1, sizeof *c);
+    struct lp_nr_conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->nr = nr;
     c->id = ++nr->next_id;
     nr->active++;
-    if (nr->stdio_mode && nr->proto == LI_LSP && nr->cfg.keepalive && ka_open(c)) {
+    if (nr->stdio_mode && nr->proto == LI_LSP && nr->cfg.keepalive && lp_nr_ka_open(c)) {
         nr->active--;
         free(c);
         return NULL;
     }
     if (lp_session_open(&c->sess, &nr->cfg, "relay", nr->proto, argv, c->ka ? lp_ka_on_msg : NULL,
-                        c->ka ? (void *)ka_engine(c) : NULL)) {
-        ka_close(c);
+                        c->ka ? (void *)lp_nr_ka_engine(c) : NULL)) {
+        lp_nr_ka_close(c);
         nr->active--;
         free(c);
         return NULL;
@@ -380,9 +302,9 @@ static struct conn *conn_new(struct netrelay *nr, char **argv)
     return c;
 }
 
-static int spawn_cmd(struct conn *c)
+static int spawn_cmd(struct lp_nr_conn *c)
 {
-    struct netrelay *nr = c->nr;
+    struct lp_nr *nr = c->nr;
     uv_pipe_init(nr->loop, &c->srv.pipe, 0);
     uv_pipe_init(nr->loop, &c->srv_out.pipe, 0);
     c->srv_split = 1;
@@ -408,32 +330,40 @@ static int spawn_cmd(struct conn *c)
     json_t *av = json_array();
     for (char **a = nr->cmd; *a; a++)
         json_array_append_new(av, json_string(*a));
-    event(c, LI_EV_SPAWN, json_pack("{s:i, s:o}", "pid", c->proc.child.pid, "argv", av));
+    lp_nr_event(c, LI_EV_SPAWN, json_pack("{s:i, s:o}", "pid", c->proc.child.pid, "argv", av));
+    return 0;
+}
+
+int lp_nr_netcheck(struct lp_nr_conn *c, struct lp_diag *d)
+{
+    struct lp_nr *nr = c->nr;
+    if (nr->connect.kind == LP_ADDR_UNIX) return -1;
+    struct lp_diag_tls tls = {nr->connect.kind == LP_ADDR_TLS, nr->connect_files.ca,
+                              nr->connect_files.cert, nr->connect_files.key};
+    lp_diagnose_tls(nr->connect.host, nr->connect.port,
+                    nr->proto == LI_DAP ? LN_PROBE_DAP : LN_PROBE_LSP, &tls, d);
+    if (d->report) lp_nr_event(c, LI_EV_NETCHECK, d->report);
+    uv_update_time(nr->loop); /* netcheck blocked the loop for a while */
     return 0;
 }
 
 /* A connect failed: netcheck says which layer broke and why; its report
  * goes to stderr and the session, its verdict into nr->why. */
-static void diagnose(struct conn *c)
+static void diagnose(struct lp_nr_conn *c)
 {
-    struct netrelay *nr = c->nr;
-    if (nr->connect.kind == LP_ADDR_UNIX) return;
+    struct lp_nr *nr = c->nr;
     struct lp_diag d;
-    struct lp_diag_tls tls = {nr->connect.kind == LP_ADDR_TLS, nr->connect_files.ca,
-                              nr->connect_files.cert, nr->connect_files.key};
-    lp_diagnose_tls(nr->connect.host, nr->connect.port,
-                    nr->proto == LI_DAP ? LN_PROBE_DAP : LN_PROBE_LSP, &tls, &d);
-    if (d.report) event(c, LI_EV_NETCHECK, d.report);
+    if (lp_nr_netcheck(c, &d)) return;
     size_t n = strlen(nr->why);
     snprintf(nr->why + n, sizeof nr->why - n, ". netcheck: %s%s%s", d.verdict,
              *d.layers ? "\n" : "", d.layers);
 }
 
 /* The server side is ready (connected, and through TLS when asked). */
-static void server_ready(struct conn *c)
+static void server_ready(struct lp_nr_conn *c)
 {
-    struct netrelay *nr = c->nr;
-    event(c, LI_EV_CONNECTED, json_pack("{s:s}", "target", nr->connect.text));
+    struct lp_nr *nr = c->nr;
+    lp_nr_event(c, LI_EV_CONNECTED, json_pack("{s:s}", "target", nr->connect.text));
     if (nr->stdio_mode) {
         /* Only now are stdin and stdout taken over: had the connect failed,
          * they stay as they are for the answer inside the protocol. */
@@ -450,26 +380,26 @@ static void server_ready(struct conn *c)
     start_pumps(c);
 }
 
-static void tls_event(struct conn *c, struct lp_tls *t, const char *side)
+void lp_nr_tls_event(struct lp_nr_conn *c, struct lp_tls *t, const char *side)
 {
     char how[128], subj[256];
     lp_tls_describe(t, how, sizeof how);
     lp_tls_peer_subject(t, subj, sizeof subj);
     json_t *f = json_pack("{s:s, s:s}", "side", side, "protocol", how);
     if (*subj) json_object_set_new(f, "peer_certificate", json_string(subj));
-    event(c, LI_EV_TLS, f);
+    lp_nr_event(c, LI_EV_TLS, f);
 }
 
 /* The one way a connection to the server fails: the reason on stderr and
  * in the session, netcheck on the target, and (stdio mode) the answer
  * inside the protocol once the loop is over. */
-static void server_failed(struct conn *c, enum li_event ev, const char *what, const char *error,
-                          const char *ending)
+static void server_failed(struct lp_nr_conn *c, enum li_event ev, const char *what,
+                          const char *error, const char *ending)
 {
-    struct netrelay *nr = c->nr;
+    struct lp_nr *nr = c->nr;
     snprintf(nr->why, sizeof nr->why, "%s %s: %s", what, nr->connect.text, error);
     fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-    event(c, ev, json_pack("{s:s, s:s}", "target", nr->connect.text, "error", error));
+    lp_nr_event(c, ev, json_pack("{s:s, s:s}", "target", nr->connect.text, "error", error));
     diagnose(c);
     if (nr->stdio_mode) nr->exit_code = -1;
     conn_end(c, ending);
@@ -477,26 +407,27 @@ static void server_failed(struct conn *c, enum li_event ev, const char *what, co
 
 static void server_tls_done(struct lp_tls *t, int status)
 {
-    struct conn *c = lp_tls_data(t);
+    struct lp_nr_conn *c = lp_tls_data(t);
     if (status) {
         server_failed(c, LI_EV_TLS_FAILED, "TLS handshake failed with", lp_tls_error(t),
                       "TLS handshake failed");
         return;
     }
-    tls_event(c, t, "server");
+    lp_nr_tls_event(c, t, "server");
     server_ready(c);
 }
 
 static void on_connected(uv_connect_t *req, int status)
 {
-    struct conn *c = req->data;
+    struct lp_nr_conn *c = req->data;
     if (status) {
         server_failed(c, LI_EV_CONNECT_FAILED, "cannot connect to", uv_strerror(status),
                       "connect failed");
         return;
     }
     if (c->srv_tls) {
-        int r = lp_tls_handshake(c->srv_tls, TLS_HANDSHAKE_MS, TLS_CONFIRM_MS, server_tls_done, c);
+        int r = lp_tls_handshake(c->srv_tls, LP_NR_TLS_HANDSHAKE_MS, LP_NR_TLS_CONFIRM_MS,
+                                 server_tls_done, c);
         if (r) {
             fprintf(stderr, "lsptap: relay #%d: cannot start TLS: %s\n", c->id, uv_strerror(r));
             conn_end(c, "TLS unavailable");
@@ -506,25 +437,49 @@ static void on_connected(uv_connect_t *req, int status)
     server_ready(c);
 }
 
-/* A failed dial of the server: nr->why says why (the editor's error in
- * stdio mode), on stderr too. */
-static void connect_failed(struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void connect_failed(struct conn *c, const char *fmt, ...)
+int lp_nr_dial(struct lp_nr *nr, union lp_nr_stream *s, struct lp_tls **tls, uv_connect_t *req,
+               uv_connect_cb cb, char *err, size_t errlen)
 {
-    struct netrelay *nr = c->nr;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(nr->why, sizeof nr->why, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
-    if (nr->stdio_mode) nr->exit_code = -1;
+    if (nr->connect.kind == LP_ADDR_UNIX) {
+        uv_pipe_init(nr->loop, &s->pipe, 0);
+        uv_pipe_connect(req, &s->pipe, nr->connect.path, cb);
+        return 0;
+    }
+    struct addrinfo *res;
+    int g = resolve(&nr->connect, 0, &res);
+    if (g) {
+        snprintf(err, errlen, "cannot resolve %s: %s", nr->connect.host, gai_strerror(g));
+        return UV_EAI_NONAME;
+    }
+    uv_tcp_t *tcp = &s->tcp;
+    if (nr->connect.kind == LP_ADDR_TLS) {
+        *tls = lp_tls_new(nr->loop, nr->connect_ctx, 0, nr->connect.host);
+        if (!*tls) {
+            freeaddrinfo(res);
+            snprintf(err, errlen, "cannot connect to %s: %s", nr->connect.text,
+                     uv_strerror(UV_ENOMEM));
+            return UV_ENOMEM;
+        }
+        tcp = (uv_tcp_t *)lp_tls_stream(*tls);
+    } else {
+        uv_tcp_init(nr->loop, tcp);
+    }
+    /* LSP frames are small and answered one at a time: without NODELAY, a
+     * frame that arrives in two reads (gopls writes its header and body
+     * separately) waits for the peer's delayed ACK, 40 ms on Linux. */
+    uv_tcp_nodelay(tcp, 1);
+    int r = uv_tcp_connect(req, tcp, res->ai_addr, cb);
+    freeaddrinfo(res);
+    if (r) snprintf(err, errlen, "cannot connect to %s: %s", nr->connect.text, uv_strerror(r));
+    return r;
 }
 
-/* Starts the server side of c: a connection to --connect, or CMD. */
-static int open_server(struct conn *c)
+/* Starts the server side of c: a connection to --connect, or CMD. A failed
+ * dial is said on stderr and kept in nr->why (the editor's answer in stdio
+ * mode). */
+static int open_server(struct lp_nr_conn *c)
 {
-    struct netrelay *nr = c->nr;
+    struct lp_nr *nr = c->nr;
     if (nr->cmd) {
         int r = spawn_cmd(c);
         if (r) {
@@ -536,524 +491,22 @@ static int open_server(struct conn *c)
         return 0;
     }
     c->creq.data = c;
-    if (nr->connect.kind == LP_ADDR_UNIX) {
-        uv_pipe_init(nr->loop, &c->srv.pipe, 0);
-        uv_pipe_connect(&c->creq, &c->srv.pipe, nr->connect.path, on_connected);
-        return 0;
+    int r = lp_nr_dial(nr, &c->srv, &c->srv_tls, &c->creq, on_connected, nr->why, sizeof nr->why);
+    if (r) {
+        fprintf(stderr, "lsptap: relay #%d: %s\n", c->id, nr->why);
+        if (nr->stdio_mode) nr->exit_code = -1;
     }
-    struct addrinfo *res;
-    int g = resolve(&nr->connect, 0, &res);
-    if (g) {
-        connect_failed(c, "cannot resolve %s: %s", nr->connect.host, gai_strerror(g));
-        return UV_EAI_NONAME;
-    }
-    uv_tcp_t *tcp = &c->srv.tcp;
-    if (nr->connect.kind == LP_ADDR_TLS) {
-        c->srv_tls = lp_tls_new(nr->loop, nr->connect_ctx, 0, nr->connect.host);
-        if (!c->srv_tls) {
-            freeaddrinfo(res);
-            return UV_ENOMEM;
-        }
-        tcp = (uv_tcp_t *)lp_tls_stream(c->srv_tls);
-    } else {
-        uv_tcp_init(nr->loop, tcp);
-    }
-    /* LSP frames are small and answered one at a time: without NODELAY, a
-     * frame that arrives in two reads (gopls writes its header and body
-     * separately) waits for the peer's delayed ACK, 40 ms on Linux. */
-    uv_tcp_nodelay(tcp, 1);
-    int r = uv_tcp_connect(&c->creq, tcp, res->ai_addr, on_connected);
-    freeaddrinfo(res);
-    if (r) connect_failed(c, "cannot connect to %s: %s", nr->connect.text, uv_strerror(r));
     return r;
-}
-
-/* ---- keep-alive: relay --connect with this process's stdio ----
- *
- * After the handshake, a dropped connection does not end the session: the
- * editor's stdio stays open, the target is reconnected with backoff, and
- * lp_keepalive brings the new server to where the lost one was
- * (docs/keep-alive.md). From the first loss on, the editor's bytes go
- * through the engine (the c2s pump's filter) and each new connection's
- * output too (its own pump, `rd`); the engine writes to the editor through
- * c->s2c, whose source, the first connection, has ended. */
-
-#define KA_BACKOFF_FIRST_MS 100
-#define KA_BACKOFF_MAX_MS 5000
-#define KA_DIAG_KINDS 8
-
-struct ka_link {
-    struct conn *c; /* NULL once the link is abandoned */
-    union stream s; /* plain TCP or unix; with TLS the socket is tls's */
-    struct lp_tls *tls;
-    uv_connect_t creq;
-    struct lp_pump rd; /* the server's output into the engine */
-    int up;            /* connected (and through TLS): rd is reading */
-};
-
-struct ka_side {
-    struct li_state *st;
-    struct lp_ka *ka;
-    int engaged;          /* the server was lost at least once */
-    struct ka_link *link; /* the current new server; NULL while lost */
-    uv_timer_t timer;     /* the next reconnection attempt */
-    int timer_init;
-    uint64_t lost_ms; /* loop time of the loss */
-    uint64_t delay_ms;
-    unsigned attempts;
-    int diag_done[KA_DIAG_KINDS]; /* failure kinds netcheck already ran for */
-    int ndiag;
-    char last_error[256];
-    char ending[700]; /* set: the session ends with this */
-    int exit_code;
-};
-
-static struct lp_ka *ka_engine(struct conn *c)
-{
-    return c->ka->ka;
-}
-
-static uv_stream_t *ka_editor_out(struct conn *c)
-{
-    return c->ed_split ? &c->ed_out.s : &c->ed.s;
-}
-
-static void ka_to_server(void *ud, const char *d, size_t n)
-{
-    struct conn *c = ud;
-    if (c->ka->link && c->ka->link->up) lp_pump_write(&c->c2s, d, n);
-}
-
-static void ka_to_editor(void *ud, const char *d, size_t n)
-{
-    struct conn *c = ud;
-    lp_pump_write(&c->s2c, d, n);
-    li_session_feed(c->sess.li, LI_S2C, d, n, now(c));
-}
-
-static void ka_event(void *ud, enum li_event ev, json_t *f)
-{
-    event(ud, ev, f);
-}
-
-static void ka_say(void *ud, const char *line)
-{
-    (void)ud;
-    li_say("%s", line);
-}
-
-static void ka_lost_again(struct conn *c, const char *why);
-
-static void ka_drop(void *ud, const char *why)
-{
-    ka_lost_again(ud, why);
-}
-
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop};
-
-static int ka_open(struct conn *c)
-{
-    const struct lp_config *cfg = &c->nr->cfg;
-    struct ka_side *k = calloc(1, sizeof *k);
-    if (!k) return -1;
-    k->st = li_state_new((size_t)cfg->keepalive_max);
-    struct lp_ka_opts o = {(unsigned)cfg->restart_max, cfg->restart_window_s * 1000000,
-                           "reconnected", "the server"};
-    k->ka = k->st ? lp_ka_new(k->st, &o, &ka_cb, c) : NULL;
-    if (!k->ka) {
-        li_state_free(k->st);
-        free(k);
-        return -1;
-    }
-    c->ka = k;
-    return 0;
-}
-
-static void ka_link_closed(uv_handle_t *h)
-{
-    free((struct ka_link *)((char *)h - offsetof(struct ka_link, s)));
-}
-
-static void ka_link_tls_closed(void *arg)
-{
-    free(arg);
-}
-
-/* Abandons the current link: its handles close, its memory goes with
- * them; a connect still pending ends with UV_ECANCELED first. */
-static void ka_link_drop(struct conn *c)
-{
-    struct ka_link *ln = c->ka->link;
-    if (!ln) return;
-    c->ka->link = NULL;
-    ln->c = NULL;
-    /* Until the next link is up, the editor's pump points at the editor's
-     * own output: nothing is written there (ka_to_server needs a link),
-     * and the pump's backpressure check reads a live handle. */
-    lp_pump_set_dst(&c->c2s, ka_editor_out(c));
-    if (ln->tls)
-        lp_tls_close(ln->tls, ka_link_tls_closed, ln);
-    else if (ln->s.h.loop)
-        uv_close(&ln->s.h, ka_link_closed);
-    else
-        free(ln);
-}
-
-static void ka_free(struct ka_side *k)
-{
-    lp_ka_free(k->ka);
-    li_state_free(k->st);
-    free(k);
-}
-
-static void ka_timer_closed(uv_handle_t *h)
-{
-    ka_free(h->data);
-}
-
-/* The session is closed (or never opened): nothing calls the engine any
- * more. The side is freed with its timer. */
-static void ka_close(struct conn *c)
-{
-    struct ka_side *k = c->ka;
-    if (!k) return;
-    ka_link_drop(c);
-    c->ka = NULL;
-    if (!k->timer_init) {
-        ka_free(k);
-        return;
-    }
-    k->timer.data = k;
-    uv_close((uv_handle_t *)&k->timer, ka_timer_closed);
-}
-
-/* The session ends (as it would have without keep-alive): the editor's
- * output is shut after what is queued, then conn_check ends it. */
-static void ka_finish(struct conn *c, const char *ending, int exit_code)
-{
-    struct ka_side *k = c->ka;
-    if (*k->ending) return;
-    snprintf(k->ending, sizeof k->ending, "%s", ending);
-    k->exit_code = exit_code;
-    if (k->timer_init) uv_timer_stop(&k->timer);
-    ka_link_drop(c);
-    li_session_eof(c->sess.li, LI_S2C, now(c));
-    lp_pump_shutdown_dst(&c->s2c);
-    conn_check(c);
-}
-
-static int ka_holds(struct conn *c, char *ending, size_t cap)
-{
-    struct ka_side *k = c->ka;
-    *ending = '\0';
-    if (!k->engaged) return 0;
-    if (!*k->ending) return 1;
-    snprintf(ending, cap, "%s", k->ending);
-    if (c->nr->stdio_mode) c->nr->exit_code = k->exit_code;
-    return 0;
-}
-
-static void ka_attempt(uv_timer_t *t);
-
-static void ka_schedule(struct conn *c, uint64_t ms)
-{
-    struct ka_side *k = c->ka;
-    if (!k->timer_init) {
-        uv_timer_init(c->nr->loop, &k->timer);
-        k->timer.data = c;
-        k->timer_init = 1;
-    }
-    uv_timer_start(&k->timer, ka_attempt, ms, 0);
-}
-
-/* The server was lost (its connection ended, or the new one failed the
- * resume). Returns 0 when keep-alive goes on. */
-static int ka_loss(struct conn *c, const char *why)
-{
-    struct ka_side *k = c->ka;
-    int r = lp_ka_lost(k->ka, now(c), li_session_at_boundary(c->sess.li, LI_S2C), why);
-    if (r) return r;
-    if (!k->engaged) {
-        k->engaged = 1;
-        /* The first connection: closed here, not by conn_end. */
-        if (c->srv_tls) {
-            lp_tls_close(c->srv_tls, NULL, NULL);
-            c->srv_tls = NULL;
-        } else {
-            lp_close_once(&c->srv.h);
-        }
-        lp_pump_set_dst(&c->c2s, ka_editor_out(c));
-    }
-    ka_link_drop(c);
-    k->lost_ms = uv_now(c->nr->loop);
-    k->delay_ms = KA_BACKOFF_FIRST_MS;
-    k->attempts = 0;
-    ka_schedule(c, 0);
-    return 0;
-}
-
-static void ka_c2s_filter(struct lp_pump *p, const char *d, size_t n)
-{
-    struct conn *c = p->data;
-    /* The session first: the tracker must have every message before the
-     * engine builds a replay from it. */
-    li_session_feed(c->sess.li, LI_C2S, d, n, now(c));
-    if (c->ka) lp_ka_editor(c->ka->ka, d, n);
-}
-
-static int ka_server_ended(struct conn *c, int status, const char *error)
-{
-    struct ka_side *k = c->ka;
-    if (c->c2s.src_eof || *k->ending) return 0;
-    char why[600];
-    snprintf(why, sizeof why, "the connection to %s dropped%s%s%s", c->nr->connect.text,
-             status == UV_EOF ? "" : " (", status == UV_EOF ? "" : error,
-             status == UV_EOF ? "" : ")");
-    int r = ka_loss(c, why);
-    if (!r) {
-        event(c, LI_EV_SERVER_EOF, status == UV_EOF ? NULL : json_pack("{s:s}", "error", error));
-        c->c2s.filter = ka_c2s_filter;
-        return 1;
-    }
-    if (r == -ELOOP) { /* said and recorded; the session ends as it would have */
-        k->engaged = 1;
-        k->exit_code = 1;
-        snprintf(k->ending, sizeof k->ending, "crash loop: %s", why);
-    }
-    return 0; /* not kept: on_src_end goes on as without keep-alive */
-}
-
-static int ka_editor_ended(struct conn *c)
-{
-    struct ka_side *k = c->ka;
-    if (!k->engaged || (k->link && k->link->up) || *k->ending) return 0;
-    li_session_eof(c->sess.li, LI_C2S, now(c));
-    event(c, LI_EV_EDITOR_EOF, NULL);
-    ka_finish(c, "the editor closed its side while the server was away", 0);
-    return 1;
-}
-
-/* A later loss: the current link ended or failed the resume. */
-static void ka_lost_again(struct conn *c, const char *why)
-{
-    struct ka_side *k = c->ka;
-    if (*k->ending) return;
-    if (c->c2s.src_eof) {
-        ka_finish(c, "both sides closed", 0);
-        return;
-    }
-    int r = ka_loss(c, why);
-    struct li_state_info in;
-    li_state_info(k->st, &in);
-    if (r == -ELOOP)
-        ka_finish(c, "crash loop: the server was lost too often", 1);
-    else if (r && in.shutdown)
-        ka_finish(c, "both sides closed", 0);
-    else if (r)
-        ka_finish(c, "the server was lost and keep-alive could not go on", 1);
-}
-
-static void ka_rd_filter(struct lp_pump *p, const char *d, size_t n)
-{
-    struct conn *c = p->data;
-    if (c->ka && c->ka->link && &c->ka->link->rd == p) lp_ka_server(c->ka->ka, d, n, now(c));
-}
-
-static void ka_rd_end(struct lp_pump *p, int status)
-{
-    struct conn *c = p->data;
-    if (!c->ka || !c->ka->link || &c->ka->link->rd != p) return;
-    struct ka_link *ln = c->ka->link;
-    const char *e = ln->tls && *lp_tls_error(ln->tls) ? lp_tls_error(ln->tls) : uv_strerror(status);
-    char why[600];
-    snprintf(why, sizeof why, "the connection to %s dropped again%s%s%s", c->nr->connect.text,
-             status == UV_EOF ? "" : " (", status == UV_EOF ? "" : e, status == UV_EOF ? "" : ")");
-    event(c, LI_EV_SERVER_EOF, status == UV_EOF ? NULL : json_pack("{s:s}", "error", e));
-    ka_lost_again(c, why);
-}
-
-static void ka_rd_progress(struct lp_pump *p)
-{
-    conn_check(p->data);
-}
-
-static const struct lp_pump_cb ka_rd_cb = {NULL, ka_rd_end, NULL, ka_rd_progress};
-
-/* Whether netcheck already ran for this kind of failure; marks it. */
-static int ka_diag_once(struct ka_side *k, int kind)
-{
-    for (int i = 0; i < k->ndiag; i++)
-        if (k->diag_done[i] == kind) return 0;
-    if (k->ndiag < KA_DIAG_KINDS) k->diag_done[k->ndiag++] = kind;
-    return 1;
-}
-
-/* An attempt failed: say why (with netcheck, once per kind of failure),
- * then try again after the backoff, or give up once reconnect_ms passed. */
-static void ka_attempt_failed(struct conn *c, int kind, const char *error)
-{
-    struct ka_side *k = c->ka;
-    struct netrelay *nr = c->nr;
-    snprintf(k->last_error, sizeof k->last_error, "%s", error);
-    event(c, LI_EV_CONNECT_FAILED,
-          json_pack("{s:s, s:s, s:i}", "target", nr->connect.text, "error", error, "attempt",
-                    (int)k->attempts));
-    if (ka_diag_once(k, kind)) {
-        li_say("lsptap: relay #%d: reconnecting to %s failed: %s; retrying for up to %llu ms\n",
-               c->id, nr->connect.text, error, (unsigned long long)nr->cfg.reconnect_ms);
-        if (nr->connect.kind != LP_ADDR_UNIX) {
-            struct lp_diag d;
-            struct lp_diag_tls tls = {nr->connect.kind == LP_ADDR_TLS, nr->connect_files.ca,
-                                      nr->connect_files.cert, nr->connect_files.key};
-            lp_diagnose_tls(nr->connect.host, nr->connect.port, LN_PROBE_LSP, &tls, &d);
-            if (d.report) event(c, LI_EV_NETCHECK, d.report);
-            uv_update_time(nr->loop); /* netcheck blocked the loop for a while */
-        }
-    }
-    uint64_t spent = uv_now(nr->loop) - k->lost_ms;
-    if (spent >= nr->cfg.reconnect_ms) {
-        char why[700];
-        snprintf(why, sizeof why,
-                 "could not reconnect to %s within %llu ms (%u attempts; last: %s)",
-                 nr->connect.text, (unsigned long long)nr->cfg.reconnect_ms, k->attempts, error);
-        lp_ka_give_up(k->ka, why);
-        ka_finish(c, "reconnecting failed", 1);
-        return;
-    }
-    uint64_t d = k->delay_ms;
-    if (d > nr->cfg.reconnect_ms - spent) d = nr->cfg.reconnect_ms - spent;
-    k->delay_ms = k->delay_ms * 2 > KA_BACKOFF_MAX_MS ? KA_BACKOFF_MAX_MS : k->delay_ms * 2;
-    ka_schedule(c, d);
-}
-
-/* The new connection is up: its output into the engine, the editor's
- * bytes to it, and the replay. */
-static void ka_link_up(struct ka_link *ln)
-{
-    struct conn *c = ln->c;
-    struct ka_side *k = c->ka;
-    ln->up = 1;
-    uv_stream_t *s = ln->tls ? lp_tls_stream(ln->tls) : &ln->s.s;
-    lp_pump_init(&ln->rd, s, ka_editor_out(c), c->nr->cfg.high_mark, c->nr->cfg.low_mark, &ka_rd_cb,
-                 c);
-    ln->rd.close_src = ln->rd.close_dst = 0;
-    ln->rd.filter = ka_rd_filter;
-    lp_pump_set_dst(&c->c2s, s);
-    if (ln->tls) {
-        lp_pump_src_ops(&ln->rd, &lp_tls_ops, ln->tls);
-        lp_pump_dst_ops(&c->c2s, &lp_tls_ops, ln->tls);
-    }
-    uint64_t ms = uv_now(c->nr->loop) - k->lost_ms;
-    event(c, LI_EV_RECONNECT,
-          json_pack("{s:s, s:i, s:I}", "target", c->nr->connect.text, "attempts", (int)k->attempts,
-                    "ms", (json_int_t)ms));
-    int r = lp_ka_resume(k->ka, now(c));
-    if (r) {
-        ka_finish(c,
-                  r == -ECANCELED ? "the editor ended the session while the server was away"
-                                  : "keep-alive could not replay the session",
-                  0);
-        return;
-    }
-    lp_pump_start(&ln->rd);
-}
-
-static void ka_link_tls_done(struct lp_tls *t, int status)
-{
-    struct ka_link *ln = lp_tls_data(t);
-    if (!ln->c) return;
-    struct conn *c = ln->c;
-    if (status) {
-        char e[300];
-        snprintf(e, sizeof e, "TLS handshake failed: %s", lp_tls_error(t));
-        ka_link_drop(c);
-        ka_attempt_failed(c, 1, e);
-        return;
-    }
-    tls_event(c, t, "server");
-    ka_link_up(ln);
-}
-
-static void ka_connected(uv_connect_t *req, int status)
-{
-    struct ka_link *ln = req->data;
-    if (!ln->c) return; /* abandoned (UV_ECANCELED) */
-    struct conn *c = ln->c;
-    if (status) {
-        ka_link_drop(c);
-        ka_attempt_failed(c, status, uv_strerror(status));
-        return;
-    }
-    if (ln->tls) {
-        int r = lp_tls_handshake(ln->tls, TLS_HANDSHAKE_MS, TLS_CONFIRM_MS, ka_link_tls_done, ln);
-        if (r) {
-            ka_link_drop(c);
-            ka_attempt_failed(c, r, uv_strerror(r));
-        }
-        return;
-    }
-    ka_link_up(ln);
-}
-
-static void ka_attempt(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-    struct ka_side *k = c->ka;
-    struct netrelay *nr = c->nr;
-    if (!k || *k->ending || k->link) return;
-    k->attempts++;
-    struct ka_link *ln = calloc(1, sizeof *ln);
-    if (!ln) {
-        ka_attempt_failed(c, UV_ENOMEM, uv_strerror(UV_ENOMEM));
-        return;
-    }
-    ln->c = c;
-    ln->creq.data = ln;
-    k->link = ln;
-    if (nr->connect.kind == LP_ADDR_UNIX) {
-        uv_pipe_init(nr->loop, &ln->s.pipe, 0);
-        uv_pipe_connect(&ln->creq, &ln->s.pipe, nr->connect.path, ka_connected);
-        return;
-    }
-    struct addrinfo *res;
-    int g = resolve(&nr->connect, 0, &res);
-    if (g) {
-        char e[300];
-        snprintf(e, sizeof e, "cannot resolve %s: %s", nr->connect.host, gai_strerror(g));
-        ka_link_drop(c);
-        ka_attempt_failed(c, UV_EAI_NONAME, e);
-        return;
-    }
-    uv_tcp_t *tcp = &ln->s.tcp;
-    if (nr->connect.kind == LP_ADDR_TLS) {
-        ln->tls = lp_tls_new(nr->loop, nr->connect_ctx, 0, nr->connect.host);
-        if (!ln->tls) {
-            freeaddrinfo(res);
-            ka_link_drop(c);
-            ka_attempt_failed(c, UV_ENOMEM, uv_strerror(UV_ENOMEM));
-            return;
-        }
-        tcp = (uv_tcp_t *)lp_tls_stream(ln->tls);
-    } else {
-        uv_tcp_init(nr->loop, tcp);
-    }
-    uv_tcp_nodelay(tcp, 1); /* see open_server */
-    int r = uv_tcp_connect(&ln->creq, tcp, res->ai_addr, ka_connected);
-    freeaddrinfo(res);
-    if (r) {
-        ka_link_drop(c);
-        ka_attempt_failed(c, r, uv_strerror(r));
-    }
 }
 
 /* The editor's side passed the TLS handshake (its certificate, when the
  * listener asks for one, is valid): only now does a server start. */
 static void editor_tls_done(struct lp_tls *t, int status)
 {
-    struct conn *c = lp_tls_data(t);
+    struct lp_nr_conn *c = lp_tls_data(t);
     if (status) {
         fprintf(stderr, "lsptap: relay #%d: refused: %s\n", c->id, lp_tls_error(t));
-        event(c, LI_EV_TLS_REFUSED, json_pack("{s:s}", "error", lp_tls_error(t)));
+        lp_nr_event(c, LI_EV_TLS_REFUSED, json_pack("{s:s}", "error", lp_tls_error(t)));
         conn_end(c, "TLS handshake failed");
         return;
     }
@@ -1061,16 +514,16 @@ static void editor_tls_done(struct lp_tls *t, int status)
     lp_tls_peer_subject(t, subj, sizeof subj);
     li_say("lsptap: relay #%d: %s, client certificate %s\n", c->id,
            lp_tls_describe(t, how, sizeof how), *subj ? subj : "none");
-    tls_event(c, t, "editor");
+    lp_nr_tls_event(c, t, "editor");
     if (open_server(c)) conn_end(c, "server unavailable");
 }
 
 static void on_connection(uv_stream_t *l, int status)
 {
-    struct netrelay *nr = l->data;
+    struct lp_nr *nr = l->data;
     if (status) return;
     char *argv[] = {nr->cmd ? nr->cmd[0] : nr->connect.text, NULL};
-    struct conn *c = conn_new(nr, nr->cmd ? nr->cmd : argv);
+    struct lp_nr_conn *c = conn_new(nr, nr->cmd ? nr->cmd : argv);
     if (!c) return;
     uv_stream_t *ed = &c->ed.s;
     if (nr->listen.kind == LP_ADDR_TLS) {
@@ -1108,7 +561,8 @@ static void on_connection(uv_stream_t *l, int status)
         }
     }
     fprintf(stderr, "lsptap: relay #%d: accepted %s on %s\n", c->id, peer, nr->listen.text);
-    event(c, LI_EV_ACCEPTED, json_pack("{s:s, s:s}", "peer", peer, "listen", nr->listen.text));
+    lp_nr_event(c, LI_EV_ACCEPTED,
+                json_pack("{s:s, s:s}", "peer", peer, "listen", nr->listen.text));
     if (nr->active > nr->max_conns) {
         fprintf(stderr,
                 "lsptap: relay #%d: refused: %d connections are open, the limit is %d "
@@ -1118,7 +572,7 @@ static void on_connection(uv_stream_t *l, int status)
         return;
     }
     if (c->ed_tls) {
-        if (lp_tls_handshake(c->ed_tls, TLS_HANDSHAKE_MS, 0, editor_tls_done, c))
+        if (lp_tls_handshake(c->ed_tls, LP_NR_TLS_HANDSHAKE_MS, 0, editor_tls_done, c))
             conn_end(c, "TLS unavailable");
         return;
     }
@@ -1163,14 +617,14 @@ static int unix_live(const char *path)
 
 /* Removes our unix socket's file at exit, unless another file has taken
  * its name meanwhile. */
-static void remove_socket(struct netrelay *nr)
+static void remove_socket(struct lp_nr *nr)
 {
     struct stat st;
     if (!nr->sock_ino || lstat(nr->listen.path, &st)) return;
     if (st.st_dev == nr->sock_dev && st.st_ino == nr->sock_ino) unlink(nr->listen.path);
 }
 
-static int start_listener(struct netrelay *nr, char *err, size_t errlen)
+static int start_listener(struct lp_nr *nr, char *err, size_t errlen)
 {
     int r;
     uv_stream_t *l = &nr->listener.s;
@@ -1251,8 +705,7 @@ static int start_listener(struct netrelay *nr, char *err, size_t errlen)
 /* Which side --cert/--key belong to, the LSPTAP_TLS_* defaults, and the
  * OpenSSL contexts. Returns 0, or -1 with err set (a usage error) or
  * empty (a file problem, already said on stderr). */
-static int tls_setup(struct netrelay *nr, const char *cert, const char *key, char *err,
-                     size_t errlen)
+static int tls_setup(struct lp_nr *nr, const char *cert, const char *key, char *err, size_t errlen)
 {
     int tls_listen = nr->has_listen && nr->listen.kind == LP_ADDR_TLS;
     int tls_connect = nr->has_connect && nr->connect.kind == LP_ADDR_TLS;
@@ -1317,8 +770,8 @@ static void on_signal(uv_signal_t *s, int sig)
 
 int lp_netrelay_main(int argc, char **argv)
 {
-    static struct netrelay n;
-    struct netrelay *nr = &n;
+    static struct lp_nr n;
+    struct lp_nr *nr = &n;
     memset(nr, 0, sizeof *nr);
     char warn[4096], err[1024];
     lp_config_load(&nr->cfg, warn, sizeof warn);
@@ -1447,7 +900,7 @@ int lp_netrelay_main(int argc, char **argv)
     /* --connect alone: this process's stdio is the editor. */
     nr->stdio_mode = 1;
     char *argv1[] = {nr->connect.text, NULL};
-    struct conn *c = conn_new(nr, argv1);
+    struct lp_nr_conn *c = conn_new(nr, argv1);
     if (!c) return 70;
     if (open_server(c)) conn_end(c, "server unavailable");
     uv_run(nr->loop, UV_RUN_DEFAULT);
@@ -1465,7 +918,7 @@ int lp_netrelay_main(int argc, char **argv)
     }
     return nr->exit_code < 0 ? 1 : nr->exit_code;
 bad:
-    fprintf(stderr, "lsptap relay: %s\n", err);
+    li_say("lsptap relay: %s\n", err); /* it may quote an address typed with a credential */
     usage();
     return 2;
 }

@@ -52,6 +52,8 @@ struct check {
     uint16_t dest_port;
     int connect_code;
     char connect_status[160];
+    char userinfo[LN_CONNECT_USERINFO_MAX + 1]; /* HTTPS_PROXY's, sent as go does; a secret */
+    int has_userinfo;
 };
 
 /* The credentials of every URL in `in` masked: the userinfo of its
@@ -121,6 +123,18 @@ static int compose(const struct check *c, char *out, size_t cap)
                  "failed: %s",
                  c->role, target, through, cause, ln_layer_name((enum ln_layer)c->d.failed),
                  verdict);
+    } else if (c->connect_code == 407) {
+        type = 1;
+        snprintf(out, cap,
+                 "lsptap: gopls could not reach %s:%u through the HTTP proxy %s (go: %s). "
+                 "netcheck: every layer to the proxy is fine, but it answers CONNECT %s:%u with "
+                 "\"%s\": %s",
+                 c->dest, c->dest_port, target, cause, c->dest, c->dest_port, c->connect_status,
+                 c->has_userinfo
+                     ? "the proxy refuses the user name and password of HTTPS_PROXY "
+                       "(check them; a character such as @ : / % in them is written %XX)"
+                     : "the proxy wants a user name and password, and HTTPS_PROXY has "
+                       "none (put USER:PASSWORD and an @ before the host in its URL)");
     } else if (c->connect_code && c->connect_code != 200) {
         type = 1;
         snprintf(out, cap,
@@ -153,9 +167,10 @@ static void work(uv_work_t *req)
     /* The proxy answers: does it let go through to where it was going?
      * (An https proxy is not asked: the CONNECT would go inside TLS.) */
     if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls)
-        c->connect_code =
-            ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port, c->t.timeout_ms,
-                            c->connect_status, sizeof c->connect_status);
+        c->connect_code = ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port,
+                                          c->has_userinfo ? c->userinfo : NULL, c->t.timeout_ms,
+                                          c->connect_status, sizeof c->connect_status);
+    explicit_bzero(c->userinfo, sizeof c->userinfo);
 }
 
 static void after_work(uv_work_t *req, int status)
@@ -273,6 +288,7 @@ static void start_check(struct lp_netwatch *nw, const struct ln_gofail *g, const
     if (is_proxy && g->url_host[0] && g->url_https) {
         snprintf(c->dest, sizeof c->dest, "%s", g->url_host);
         c->dest_port = g->url_port;
+        c->has_userinfo = lp_net_proxy_userinfo(1, c->userinfo, sizeof c->userinfo);
     }
     snprintf(c->t.host, sizeof c->t.host, "%s", host);
     c->t.port = port;

@@ -91,3 +91,59 @@ test('doctor --net behind an HTTP proxy: the target is not dialled, the CONNECT 
   assert.deepEqual(connects, ['proxy.golang.org:443']);
   assert.ok(net.hints.some((h) => h.includes('answers CONNECT with "HTTP/1.1 403 Forbidden"')), JSON.stringify(net.hints));
 });
+
+// A loopback stand-in for a proxy that wants credentials: 200 to a CONNECT
+// with `Proxy-Authorization: Basic base64(alice:s3cr@t)`, 407 to any other.
+async function authProxy(t) {
+  const seen = [];
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(405);
+    res.end();
+  });
+  proxy.on('connect', (req, sock) => {
+    const auth = req.headers['proxy-authorization'] ?? null;
+    seen.push({ url: req.url, auth });
+    sock.on('error', () => {});
+    if (auth === `Basic ${Buffer.from('alice:s3cr@t').toString('base64')}`)
+      sock.end('HTTP/1.1 200 Connection established\r\n\r\n');
+    else
+      sock.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="lab"\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  return { port: proxy.address().port, seen };
+}
+
+const B64_SECRET = Buffer.from('alice:s3cr@t').toString('base64');
+
+test('doctor --net behind a proxy that wants credentials: the CONNECT carries HTTPS_PROXY\'s, decoded, and nothing prints them', { timeout: 120000 }, async (t) => {
+  const { port, seen } = await authProxy(t);
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org,direct', GOSUMDB: 'off',
+    HTTPS_PROXY: `http://alice:s3cr%40t@127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 0, `every check passes\n${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(seen, [{ url: 'proxy.golang.org:443', auth: `Basic ${B64_SECRET}` }]);
+  const mp = JSON.parse(r.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.deepEqual(mp.connect, { code: 200, status: 'HTTP/1.1 200 Connection established' });
+  assert.equal(mp.proxy_credentials, true);
+  assert.equal(mp.ok, true);
+  for (const secret of ['s3cr', B64_SECRET]) assert.ok(!(r.stdout + r.stderr).includes(secret), `${secret} printed`);
+});
+
+test('doctor --net: a 407 says whether HTTPS_PROXY\'s credentials were refused or missing', { timeout: 120000 }, async (t) => {
+  const { port, seen } = await authProxy(t);
+  const wrong = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off',
+    HTTPS_PROXY: `http://alice:wr0ngpw@127.0.0.1:${port}` }, []);
+  assert.equal(wrong.code, 1, wrong.stderr);
+  assert.equal(seen[0].auth, `Basic ${Buffer.from('alice:wr0ngpw').toString('base64')}`);
+  assert.match(wrong.stdout, new RegExp(`the HTTP proxy 127\\.0\\.0\\.1:${port} refuses the user name and password of HTTPS_PROXY \\("HTTP/1\\.1 407 Proxy Authentication Required"\\)`), wrong.stdout);
+  assert.ok(!(wrong.stdout + wrong.stderr).includes('wr0ngpw'), 'the password is not printed');
+
+  const none = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(none.code, 1, none.stderr);
+  assert.equal(seen[1].auth, null, 'no credentials, no header');
+  const mp = JSON.parse(none.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.connect.code, 407);
+  assert.equal(mp.proxy_credentials, false);
+  assert.equal(mp.failed_layer, 'application');
+  assert.match(mp.verdict, new RegExp(`wants a user name and password .*HTTPS_PROXY has none: put USER:PASSWORD and an @ before the host in its URL`), mp.verdict);
+});

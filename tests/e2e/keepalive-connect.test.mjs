@@ -8,42 +8,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  childEnv,
-  childPids,
-  collect,
-  copyExample,
-  freePort,
-  lsptapBin,
-  pidAlive,
-  realGopls,
-  spawnTracked,
-  standIn,
-  tempDir,
-  withTimeout,
-} from './lib/env.mjs';
+import { childEnv, childPids, copyExample, freePort, lsptapBin, pidAlive, standIn, tempDir, withTimeout } from './lib/env.mjs';
 import { makeCerts } from './lib/certs.mjs';
-import { editMain, hoverSees, openMain, settle, waitFor } from './lib/keepalive.mjs';
+import { editMain, hoverSees, openMain, settle, startListener, waitFor } from './lib/keepalive.mjs';
 import { startEditor } from './lib/lsp.mjs';
-import { listeningAt, MAIN } from './lib/relay.mjs';
+import { MAIN } from './lib/relay.mjs';
 import { findSession, readSession, validateSession } from './lib/session.mjs';
 
 const peers = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers');
 
-
-function startListener(t, ws, addr, sessions) {
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', addr, '--', realGopls()], {
-    cwd: ws,
-    env: childEnv({ LSPTAP_DIR: sessions }),
-  });
-  listener.err = collect(listener.stderr);
-  return listener;
-}
+// A peer of peers/ as the listener's server.
+const peer = (name) => [process.execPath, path.join(peers, name)];
 
 test('relay --connect: gopls behind the listener killed; the editor edits and hovers on, the second hover sees the edit', { timeout: 180000 }, async (t) => {
   const ws = copyExample(t);
-  const listener = startListener(t, ws, '127.0.0.1:0', tempDir(t));
-  const addr = await listeningAt(listener);
+  const listener = await startListener(t, { cwd: ws });
+  const addr = listener.addr;
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: ws, env: childEnv({ LSPTAP_DIR: sessions }) });
   await openMain(ed, ws);
@@ -85,8 +65,8 @@ test('relay --connect: gopls behind the listener killed; the editor edits and ho
 
 test('the gopls stand-in with -remote=ADDR (as VS Code starts it): the session survives the remote gopls being killed', { timeout: 180000 }, async (t) => {
   const ws = copyExample(t);
-  const listener = startListener(t, ws, '127.0.0.1:0', tempDir(t));
-  const addr = await listeningAt(listener);
+  const listener = await startListener(t, { cwd: ws });
+  const addr = listener.addr;
   const ed = startEditor(t, standIn(), [`-remote=${addr}`], { workspace: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
   await openMain(ed, ws);
   await hoverSees(ed, 'shout adds emphasis');
@@ -102,10 +82,9 @@ test('the gopls stand-in with -remote=ADDR (as VS Code starts it): the session s
 test('relay --connect tls://: gopls behind a TLS listener killed; the new connection passes TLS again and the session goes on', { timeout: 180000 }, async (t) => {
   const certs = makeCerts(t);
   const ws = copyExample(t);
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', 'tls://127.0.0.1:0',
-    '--cert', certs.file('server'), '--key', certs.file('server', 'key'), '--client-ca', certs.file('ca'),
-    '--', realGopls()], { cwd: ws, env: childEnv({ LSPTAP_DIR: tempDir(t) }) });
-  const port = (await listeningAt(listener)).split(':').pop();
+  const listener = await startListener(t, { addr: 'tls://127.0.0.1:0', cwd: ws,
+    args: ['--cert', certs.file('server'), '--key', certs.file('server', 'key'), '--client-ca', certs.file('ca')] });
+  const port = listener.addr.split(':').pop();
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', `tls://127.0.0.1:${port}`, '--ca', certs.file('ca'),
     '--cert', certs.file('client'), '--key', certs.file('client', 'key')], { workspace: ws, env: childEnv({ LSPTAP_DIR: sessions }) });
@@ -127,8 +106,7 @@ test('relay --connect: the listener itself restarted; lsptap reconnects with bac
   const ws = copyExample(t);
   const port = await freePort();
   const addr = `127.0.0.1:${port}`;
-  let listener = startListener(t, ws, addr, tempDir(t));
-  await listeningAt(listener);
+  let listener = await startListener(t, { addr, cwd: ws });
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
     workspace: ws,
@@ -143,29 +121,40 @@ test('relay --connect: the listener itself restarted; lsptap reconnects with bac
   await waitFor('the failed reconnection on stderr', () => /reconnecting to 127\.0\.0\.1:\d+ failed: connection refused/.test(ed.stderr.text()));
   await waitFor('netcheck\'s report', () => /lsptap: netcheck: +transport +fail +connection refused/.test(ed.stderr.text()));
   editMain(ed, 2, 'LOUD ');
-  listener = startListener(t, ws, addr, tempDir(t));
-  await listeningAt(listener);
+  listener = await startListener(t, { addr, cwd: ws });
   await hoverSees(ed, 'shout adds LOUD emphasis', 90000);
   const st = await ed.shutdown();
   assert.equal(st.code, 0, ed.stderr.text());
-  const s = readSession(findSession(sessions));
-  // The last reconnection is the one to the new listener, after failed
-  // attempts. (An earlier one may have reached the dying listener's socket,
-  // which the kernel still completed a handshake on, and dropped at once.)
-  const rc = s.events.filter((e) => e.event === 'reconnect').at(-1);
-  assert.ok(rc && rc.attempts >= 2, JSON.stringify(rc));
-  assert.ok(s.events.some((e) => e.event === 'connect_failed'));
-  assert.ok(s.events.some((e) => e.event === 'netcheck'));
+  const ev = readSession(findSession(sessions)).events;
+  const all = JSON.stringify(ev.filter((e) => ['server_lost', 'reconnect', 'connect_failed'].includes(e.event)));
+  const at = (e) => ev.indexOf(e);
+  const reconnects = ev.filter((e) => e.event === 'reconnect');
+  const lost = ev.filter((e) => e.event === 'server_lost');
+  const refused = ev.filter((e) => e.event === 'connect_failed');
+  assert.ok(refused.length >= 1 && refused.every((e) => e.error === 'connection refused'), all);
+  assert.ok(ev.some((e) => e.event === 'netcheck'));
+  // The last reconnection is the one to the new listener: after a refusal,
+  // after failed attempts, and nothing was lost after it.
+  const last = reconnects.at(-1);
+  assert.ok(last && at(last) > at(refused[0]) && last.attempts >= 2, all);
+  assert.ok(lost.every((e) => at(e) < at(last)), `no loss after the new listener took over: ${all}`);
+  // Every earlier one reached the dying listener (its socket, which the
+  // kernel still completed a handshake on, until it closed and refused) and
+  // was dropped at once: one loss for the kill, one for each such reconnect.
+  assert.match(lost[0].why, /^the connection to 127\.0\.0\.1:\d+ dropped(?! again)/, all);
+  for (const rc of reconnects.slice(0, -1)) {
+    assert.ok(at(rc) < at(refused[0]), `a reconnection before the last one is to the dying listener: ${all}`);
+    const next = ev.slice(at(rc) + 1).find((e) => e.event === 'server_lost' || e.event === 'reconnect');
+    assert.match(next?.why ?? '', /^the connection to 127\.0\.0\.1:\d+ dropped again/, all);
+  }
+  assert.equal(lost.length, reconnects.length, `one loss for the kill and one per reconnection the dying listener dropped: ${all}`);
 });
 
 test('relay --connect: requests in flight at the drop: the safe one answered by the new server, the command told to run again', { timeout: 60000 }, async (t) => {
   // peers/forgetful.mjs exits at the first hover, with it and a command in
   // flight; its successor answers.
   const mark = path.join(tempDir(t), 'dropped');
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'forgetful.mjs')], {
-    env: childEnv({ LSPTAP_DIR: tempDir(t), PEER_MARK: mark }),
-  });
-  const addr = await listeningAt(listener);
+  const { addr } = await startListener(t, { server: peer('forgetful.mjs'), env: { PEER_MARK: mark } });
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], { workspace: tempDir(t), env: childEnv({ LSPTAP_DIR: sessions }) });
   await ed.initialize();
@@ -189,10 +178,7 @@ test('relay --connect: requests in flight at the drop: the safe one answered by 
 test('relay --connect: a target that drops every time ends after restart_max, with the forensics', { timeout: 120000 }, async (t) => {
   // The server answers initialize, then exits (peers/drops.mjs); the
   // listener starts a new one for every connection.
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'drops.mjs')], {
-    env: childEnv({ LSPTAP_DIR: tempDir(t) }),
-  });
-  const addr = await listeningAt(listener);
+  const { addr } = await startListener(t, { server: peer('drops.mjs') });
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
     workspace: tempDir(t),
@@ -227,10 +213,7 @@ test('relay --connect: a target that drops every time ends after restart_max, wi
 });
 
 test('relay --connect with LSPTAP_KEEPALIVE=off: a dropped connection ends the session as before', { timeout: 120000 }, async (t) => {
-  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '127.0.0.1:0', '--', process.execPath, path.join(peers, 'drops.mjs')], {
-    env: childEnv({ LSPTAP_DIR: tempDir(t) }),
-  });
-  const addr = await listeningAt(listener);
+  const { addr } = await startListener(t, { server: peer('drops.mjs') });
   const sessions = tempDir(t);
   const ed = startEditor(t, lsptapBin(), ['relay', '--connect', addr], {
     workspace: tempDir(t),

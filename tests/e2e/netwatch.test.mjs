@@ -105,6 +105,37 @@ test('an HTTP proxy that refuses CONNECT: every layer to it is fine, and its ans
   assert.ok(connects.filter((u) => u === 'proxy.golang.org:443').length >= 2, `go's CONNECT and lsptap's: ${connects}`);
 });
 
+test('an HTTP proxy that wants other credentials: lsptap\'s CONNECT carries HTTPS_PROXY\'s as go\'s does, and the 407 says they were refused', { timeout: 120000 }, async (t) => {
+  // 407 to every CONNECT, whatever it carries: nothing leaves loopback.
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(407);
+    res.end();
+  });
+  const auths = [];
+  proxy.on('connect', (req, sock) => {
+    auths.push(req.headers['proxy-authorization'] ?? null);
+    sock.on('error', () => {});
+    sock.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="lab"\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://alice:wr0ng%40pw@127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.equal(shown.params.type, 1);
+  assert.match(text, /answers CONNECT proxy\.golang\.org:443 with "HTTP\/1\.1 407 Proxy Authentication Required": the proxy refuses the user name and password of HTTPS_PROXY/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].connect.code, 407);
+  // go's CONNECTs and lsptap's: every one with the same header.
+  const want = `Basic ${Buffer.from('alice:wr0ng@pw').toString('base64')}`;
+  assert.ok(auths.length >= 2 && auths.every((a) => a === want), JSON.stringify(auths));
+  const everything = ed.stderr.text() + JSON.stringify(ed.logs) + fs.readFileSync(findSession(sessions), 'utf8');
+  assert.ok(!everything.includes('wr0ng'), 'the password is nowhere');
+});
+
 test('LSPTAP_NET_SHOW=off: stderr and the session get the diagnosis, the editor does not', { timeout: 120000 }, async (t) => {
   const port = await freePort();
   const { ed, sessions } = await needyEditor(t, `http://127.0.0.1:${port}`, { LSPTAP_NET_SHOW: 'off' });

@@ -142,3 +142,19 @@ test('netcheck: a target typed with a credential is not echoed with it', { timeo
     assert.ok(!(r.stdout + r.stderr).includes('TOK7gggg'), `${target}: ${r.stderr}`);
   }
 });
+
+test('netcheck: a target with user information or a URL is refused with the reason and the HOST:PORT to give, before any lookup', { timeout: 30000 }, (t) => {
+  const cases = [
+    ['u:TOK8hhhh@127.0.0.1:1', /"u:REDACTED@127\.0\.0\.1:1": a user name and password before '@' are not part of HOST:PORT; give the host and port alone: 127\.0\.0\.1:1/],
+    ['user@h.invalid:1', /"user@h\.invalid:1": a user name before '@' is not part of HOST:PORT; give the host and port alone: h\.invalid:1/],
+    ['http://u:TOK8hhhh@h.invalid:1/x', /"http:\/\/u:REDACTED@h\.invalid:1\/x": a URL \("http:\/\/"\), not HOST:PORT; give the host and port alone: h\.invalid:1/],
+  ];
+  for (const [target, reason] of cases) {
+    const r = spawnSync(lsptapBin(), ['netcheck', target, '--timeout', '2'], { env: childEnv(), timeout: 20000, encoding: 'utf8' });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 2, `${target}: a usage error\n${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, reason, target);
+    assert.equal(r.stdout, '', `${target}: no layer ran`);
+    assert.ok(!(r.stdout + r.stderr).includes('TOK8hhhh'), `${target}: ${r.stderr}`);
+  }
+});

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "env/lp_netenv.h"
@@ -74,6 +75,25 @@ static void test_refuses_with_a_reason(void **state)
         {"nohost", LISTEN, "\"nohost\": expected HOST:PORT"},
         {"a-host-name-longer-than-the-sixty-three-bytes-this-test-gives-it.example:1", 0,
          "host name too long"},
+        /* What is typed for HOST:PORT but is not: named, with the HOST:PORT to
+         * give instead, and nothing before the '@' repeated outside the quote. */
+        {"u:x@h:1", 0,
+         "\"u:x@h:1\": a user name and password before '@' are not part of HOST:PORT; give the "
+         "host and port alone: h:1"},
+        {"user@host:1", 0,
+         "\"user@host:1\": a user name before '@' is not part of HOST:PORT; give the host and "
+         "port alone: host:1"},
+        {"u:p@ss@h:1", LISTEN,
+         "password before '@' are not part of HOST:PORT; give the host and port alone: h:1"},
+        {"u@[::1]:80", LISTEN, "give the host and port alone: [::1]:80"},
+        {"http://u:p@h:1", 0,
+         "\"http://u:p@h:1\": a URL (\"http://\"), not HOST:PORT; give the host and port alone: "
+         "h:1"},
+        {"https://proxy.example/mod@v1", LN_HP_PORT_OPTIONAL,
+         "a URL (\"https://\"), not HOST:PORT; give the host and port alone: proxy.example:PORT"},
+        {"https://[::1]/x", 0, "give the host and port alone: [::1]:PORT"},
+        {"u:pw://h:1", 0,
+         "\"u:pw://h:1\": a URL, not HOST:PORT; give the host and port alone: h:1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char host[64] = "", err[200] = "";
@@ -81,6 +101,8 @@ static void test_refuses_with_a_reason(void **state)
         assert_int_equal(parse(cases[i].in, cases[i].flags, host, &port, err), -EINVAL);
         if (!strstr(err, cases[i].words))
             fail_msg("%s: \"%s\" lacks \"%s\"", cases[i].in, err, cases[i].words);
+        const char *after_quote = err + strlen(cases[i].in) + 2;
+        assert_null(strstr(after_quote, "u:"));
         assert_int_equal(port, 7); /* untouched on error */
     }
 }
@@ -121,6 +143,45 @@ static void test_url_authority(void **state)
     assert_string_equal(host, "2001:db8::1");
     assert_int_equal(port, 443);
     assert_int_equal(lp_net_authority("/path", 1, host, sizeof host, &port), 0);
+    /* A password with a raw '@' in it: the host is after the last one, as go's
+     * url.Parse has it. */
+    assert_int_equal(lp_net_authority("u:p@ss@proxy.example:3128", 0, host, sizeof host, &port), 1);
+    assert_string_equal(host, "proxy.example");
+    assert_int_equal(port, 3128);
+}
+
+/* The proxy URL's credentials as net/http sends them: percent-decoded, the
+ * user name and password split at the first raw ':', the last '@' ending
+ * them; none for a URL without them or a proxy that is not HTTP. */
+static void test_proxy_userinfo(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *https_proxy, *want; /* want NULL: none */
+    } cases[] = {
+        {"http://alice:s3cr%40t@proxy.example:3128", "alice:s3cr@t"},
+        {"http://u:p@ss@proxy.example:3128/x@y", "u:p@ss"},
+        {"bob@proxy.example:3128", "bob:"},
+        {"http://a%3Ab:c:d@proxy.example", "a:b:c:d"},
+        {"http://proxy.example:3128", NULL},
+        {"socks5://u:p@proxy.example:1080", NULL},
+    };
+    unsetenv("https_proxy");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64] = "";
+        setenv("HTTPS_PROXY", cases[i].https_proxy, 1);
+        int r = lp_net_proxy_userinfo(1, out, sizeof out);
+        if (!cases[i].want) {
+            assert_int_equal(r, 0);
+            continue;
+        }
+        assert_int_equal(r, 1);
+        assert_string_equal(out, cases[i].want);
+    }
+    char small[4];
+    setenv("HTTPS_PROXY", "http://alice:s3cret@proxy.example", 1);
+    assert_int_equal(lp_net_proxy_userinfo(1, small, sizeof small), 0); /* never cut */
+    unsetenv("HTTPS_PROXY");
 }
 
 static void test_relay_addresses(void **state)
@@ -147,6 +208,8 @@ static void test_relay_addresses(void **state)
     assert_non_null(strstr(err, "port must be a number from 0 to 65535"));
     assert_int_equal(lp_addr_parse("unix:", &a, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "a unix socket path must be"));
+    assert_int_equal(lp_addr_parse("tcp://u:x@h:1", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "a user name and password before '@'"));
 }
 
 static void test_loopback(void **state)
@@ -181,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_length_bounds_the_input),
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),
+        cmocka_unit_test(test_proxy_userinfo),
         cmocka_unit_test(test_relay_addresses),
         cmocka_unit_test(test_loopback),
     };

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { until } from './env.mjs';
-import { MAIN } from './relay.mjs';
+import { childEnv, collect, lsptapBin, realGopls, spawnTracked, tempDir, until } from './env.mjs';
+import { listeningAt, MAIN } from './relay.mjs';
 
 // main.go, 0-based: line 11 is "// shout adds emphasis; ...", line 19 calls
 // shout at character 14.
@@ -41,3 +41,16 @@ export function editMain(ed, version, text) {
 
 // A request's outcome, answer or error, as a value.
 export const settle = (p) => p.then((r) => ({ result: r }), (e) => ({ error: e }));
+
+// `lsptap relay --listen ADDR [ARGS...] -- SERVER...` (the real gopls unless
+// given), its sessions in a temp dir, its stderr collected (`.err`);
+// resolves once it listens, with the address it printed as `.addr`.
+export async function startListener(t, { addr = '127.0.0.1:0', server = [realGopls()], args = [], cwd, env = {} } = {}) {
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', addr, ...args, '--', ...server], {
+    cwd,
+    env: childEnv({ LSPTAP_DIR: tempDir(t), ...env }),
+  });
+  listener.err = collect(listener.stderr);
+  listener.addr = await listeningAt(listener);
+  return listener;
+}

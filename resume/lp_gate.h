@@ -30,9 +30,13 @@ typedef void (*lp_gate_raw_fn)(void *ud, const char *data, size_t len);
 struct lp_gate {
     struct li_buf buf; /* the start of a frame not yet whole */
     uint64_t raw_left; /* bytes of an oversized frame still to pass through raw */
+    size_t rest;       /* during lp_gate_feed: the chunk's bytes after the piece handed out */
 };
 
-/* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. */
+/* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. The
+ * frames and raw runs are parsed in `data` and handed out from there (zero
+ * copy); only a frame the chunk ends inside is copied, to be completed by
+ * the next chunk. A callback must not feed, flush or free this gate. */
 void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
                   lp_gate_raw_fn on_raw, void *ud);
 
@@ -40,7 +44,10 @@ void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame
  * gate: for turning it off, or at end of stream. */
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud);
 
-/* 1 when nothing is buffered: the stream is at a frame boundary. */
+/* 1 when nothing is buffered: the stream is at a frame boundary. From a
+ * callback: 1 when nothing follows the piece being handed out, neither
+ * buffered nor in the rest of the chunk, so the stream is at a frame
+ * boundary once that piece has gone on. */
 int lp_gate_idle(const struct lp_gate *g);
 
 void lp_gate_free(struct lp_gate *g);

@@ -488,7 +488,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
             size_t olen;
             char *out = lp_rewrite_id(body, blen, m.id, nid, nlen, &olen);
             if (out) {
-                lp_relay_forward(g, out, olen);
+                lp_relay_forward_msg(g, out, olen, olen - (blen - m.id.len + nlen), NULL);
                 free(out);
                 return;
             }

@@ -649,7 +649,7 @@ static void ka_drop(void *ud, const char *why)
     ka_lost_again(ud, why);
 }
 
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop};
+static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop, NULL};
 
 static int ka_open(struct conn *c)
 {

@@ -552,8 +552,7 @@ void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len,
 {
     struct lp_relay *r = g->r;
     lp_pump_write(&g->s2c, frame, len);
-    li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_relay_now_us(r), frame + hdr,
-                               len - hdr, m);
+    li_session_feed_frame(r->o->sess, LI_S2C, frame, len, hdr, lp_relay_now_us(r), m);
     show_flush(r);
 }
 

@@ -175,9 +175,10 @@ void lp_relay_show(struct lp_relay *r, int type, const char *text);
  * `data` is copied before the call returns. From a filter these must keep
  * the editor's stream whole: whole frames, or bytes passed on as received. */
 void lp_relay_forward(struct lp_relay_gen *g, const char *data, size_t len);
-/* lp_relay_forward of one whole frame (hdr: its header's length) whose
- * body the caller classified as m (li_classify, LI_LSP): the inspector
- * takes m instead of classifying the body again. */
+/* lp_relay_forward of one whole frame the caller framed (hdr: its header
+ * block's length), whose body it classified as m (li_classify, LI_LSP; NULL
+ * when it did not): the inspector records the frame without framing it, or
+ * classifying its body, again (li_session_feed_frame). */
 void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len, size_t hdr,
                           const struct li_msg *m);
 /* Bytes to the current server's stdin (copied). 0 or a libuv error. */

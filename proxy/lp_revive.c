@@ -182,6 +182,12 @@ static void ka_to_editor(void *ud, const char *d, size_t n)
     lp_relay_forward(lp_relay_current(v->r), d, n); /* feeds the session as s2c too */
 }
 
+static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct lp_revive *v = ud;
+    lp_relay_forward_msg(lp_relay_current(v->r), frame, len, hdr, NULL);
+}
+
 static void ka_event(void *ud, enum li_event ev, json_t *f)
 {
     struct lp_revive *v = ud;
@@ -208,7 +214,8 @@ static void ka_drop(void *ud, const char *why)
     lp_relay_kill_group(lp_relay_current(v->r));
 }
 
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop};
+static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event,
+                                      ka_say,       ka_drop,      ka_to_editor_frame};
 
 /* ---- losses ---- */
 

@@ -650,6 +650,15 @@ static void finish_resume(struct lp_ka *ka, uint64_t now_us)
                     (json_int_t)forgotten, "held", (json_int_t)qn, "ms", (json_int_t)ms));
 }
 
+/* A whole frame for the editor: as a frame when the relay takes one. */
+static void editor_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+{
+    if (ka->cb.to_editor_frame)
+        ka->cb.to_editor_frame(ka->ud, frame, len, hdr);
+    else
+        ka->cb.to_editor(ka->ud, frame, len);
+}
+
 static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
                          uint64_t now_us)
 {
@@ -686,14 +695,14 @@ static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t
             char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, nid, nlen, &olen);
             if (out) {
                 ka->s.remapped++;
-                ka->cb.to_editor(ka->ud, out, olen);
+                editor_frame(ka, out, olen, olen - (len - hdr - m.id.len + nlen));
                 free(out);
                 return;
             }
             lp_idset_del(&ka->remap, nid, nlen);
         }
     }
-    ka->cb.to_editor(ka->ud, frame, len);
+    editor_frame(ka, frame, len, hdr);
 }
 
 struct srv_ctx {

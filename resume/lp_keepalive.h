@@ -66,6 +66,11 @@ struct lp_ka_cb {
      * error, or sent something lsptap cannot follow): the relay drops it and
      * treats that as another loss. why is one sentence. May be NULL. */
     void (*drop)(void *ud, const char *why);
+    /* One whole frame for the editor out of the new server's output (as
+     * framed here, or with its id remapped); hdr: its header block's
+     * length. For a relay whose inspector can take the frame without
+     * framing it again (lp_relay_forward_msg). May be NULL: to_editor. */
+    void (*to_editor_frame)(void *ud, const char *frame, size_t len, size_t hdr);
 };
 
 struct lp_ka_opts {

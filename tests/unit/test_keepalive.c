@@ -87,7 +87,7 @@ static void on_drop(void *ud, const char *why)
     snprintf(r->dropped, sizeof r->dropped, "%s", why);
 }
 
-static const struct lp_ka_cb cbs = {to_server, to_editor, on_event, on_say, on_drop};
+static const struct lp_ka_cb cbs = {to_server, to_editor, on_event, on_say, on_drop, NULL};
 
 static struct rig *rig_new(unsigned restart_max)
 {

@@ -27,10 +27,6 @@
 #define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */
 #define HELD_MAX ((size_t)1 << 20)   /* server bytes held while repairing */
 
-/* A server that dies closes its stdout a moment before its exit status
- * arrives: how long the judgement waits for the status (hs_output_closed). */
-#define EOF_WAIT_MS 300
-
 extern char **environ;
 
 /* Handshake states (docs/repair.md). */
@@ -56,7 +52,6 @@ struct lp_handshake {
     int restarted;      /* the second server runs (at most one repair per session) */
     int gave_up;
     uv_timer_t init_timer, window;
-    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status (hs_output_closed) */
     /* The editor's stream, framed once: before a restart its frames are
      * watched and kept for the replay, after it they are forwarded one by
      * one (a frame cut short by the restart is completed here). */
@@ -146,8 +141,7 @@ static void hs_start(void *ctx, struct lp_relay *r)
     if (!getcwd(h->cwd, sizeof h->cwd)) h->cwd[0] = '\0';
     uv_timer_init(loop, &h->init_timer);
     uv_timer_init(loop, &h->window);
-    uv_timer_init(loop, &h->eof_wait);
-    h->init_timer.data = h->window.data = h->eof_wait.data = h;
+    h->init_timer.data = h->window.data = h;
 }
 
 static void hs_stop(void *ctx)
@@ -232,7 +226,6 @@ static void hs_end(struct lp_handshake *h, const char *why)
     h->state = HS_DONE;
     uv_timer_stop(&h->init_timer);
     uv_timer_stop(&h->window);
-    uv_timer_stop(&h->eof_wait);
     lp_relay_event(h->r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", why));
 }
 
@@ -789,21 +782,6 @@ static void env_checked(uv_work_t *w, int status)
     restart(h);
 }
 
-static void eof_waited(uv_timer_t *t)
-{
-    struct lp_handshake *h = t->data;
-    hs_failure(h, "%s closed its output before the handshake completed", h->argv0);
-}
-
-static void hs_output_closed(struct lp_handshake *h)
-{
-    /* A server that dies closes its stdout a moment before its exit status
-     * arrives; "was killed by signal 9" tells the user more than "closed
-     * its output", so the judgement waits for the status, briefly (the
-     * exit handler then judges, and this timer is stopped). */
-    uv_timer_start(&h->eof_wait, eof_waited, EOF_WAIT_MS, 0);
-}
-
 /* The handshake failed (printf format for the reason): checks the
  * environment and then restarts the server or gives up. Ignored when not
  * supervising or already repairing. */
@@ -822,7 +800,6 @@ static void hs_failure(struct lp_handshake *h, const char *fmt, ...)
     h->state = HS_REPAIRING;
     uv_timer_stop(&h->init_timer);
     uv_timer_stop(&h->window);
-    uv_timer_stop(&h->eof_wait);
     lp_relay_say(h->r, "lsptap: the handshake failed: %s; checking the environment.\n", h->reason);
     lp_relay_event(h->r, LI_EV_HANDSHAKE_FAILED,
                    json_pack("{s:s, s:i}", "reason", h->reason, "server", h->restarted + 1));
@@ -854,7 +831,9 @@ static enum lp_relay_verdict hs_on_server_end(void *ctx, struct lp_relay_gen *g,
                                            : "the editor closed its side");
     if (!supervising(h)) return LP_RELAY_PASS;
     if (what == LP_RELAY_OUT_CLOSED) {
-        hs_output_closed(h);
+        /* The relay asks about a stdout's end once the exit status is in
+         * (then the exit was judged first) or did not come in time. */
+        hs_failure(h, "%s closed its output before the handshake completed", h->argv0);
         return LP_RELAY_TAKEN;
     }
     struct lp_relay_gen_info gi;

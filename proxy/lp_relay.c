@@ -29,6 +29,11 @@
  * than a loop iteration closes the old one's pipes. */
 #define GEN_SLOTS 4
 
+/* A server that dies closes its stdout a moment before its exit status
+ * arrives: how long the end of its stdout waits for the status before the
+ * supervisor is asked about it (out_closed). */
+#define EOF_WAIT_MS 300
+
 /* One server process and its two output directions. */
 struct lp_relay_gen {
     struct lp_relay *r;
@@ -69,6 +74,10 @@ struct lp_relay {
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
     uv_async_t notify;
+    /* The current generation's stdout ended and its supervisor has not been
+     * told: it is told after the exit, or when eof_wait fires. */
+    int out_held;
+    uv_timer_t eof_wait;
     /* lsptap's own messages for the editor waiting for the end of the
      * frame the server is in the middle of (lp_relay_show). */
     char *show_wait;
@@ -83,6 +92,9 @@ static int notify_pending;
 
 static void maybe_finish(struct lp_relay *r);
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g);
+static void out_closed(struct lp_relay *r, struct lp_relay_gen *g);
+static int unhold_output(struct lp_relay *r);
+static void eof_waited(uv_timer_t *t);
 static void gen_retire_done(struct lp_relay_gen *g);
 static void c2s_end(struct lp_relay *r);
 static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
@@ -117,7 +129,7 @@ void lp_relay_gen_info(const struct lp_relay_gen *g, struct lp_relay_gen_info *o
         .exited = g->exited,
         .exit_status = g->exit_status,
         .term_signal = g->term_signal,
-        .out_eof = g->s2c.src_eof,
+        .out_eof = g->s2c.src_eof && !(g == g->r->cur && g->r->out_held),
         .err_eof = g->errp.src_eof,
         .retired = g->retired,
     };
@@ -334,9 +346,15 @@ static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *e
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
     lp_relay_event(r, name, f);
-    if (ask_super(r, g, LP_RELAY_EXITED) == LP_RELAY_TAKEN) return;
-    if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
-    maybe_finish(r);
+    /* The exit is the judged end: asked first (the stdout's end still held,
+     * so it looks as when the exit comes first), then the stdout's end,
+     * unless a restart or a release made it moot meanwhile. */
+    uv_timer_stop(&r->eof_wait);
+    if (ask_super(r, g, LP_RELAY_EXITED) != LP_RELAY_TAKEN) {
+        if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
+        maybe_finish(r);
+    }
+    if (unhold_output(r)) out_closed(r, g);
 }
 
 static void server_event(struct lp_server *s, const struct lp_server_event *ev)
@@ -448,6 +466,32 @@ static void on_dst_error(struct lp_pump *p, int status)
     if (p == &g->s2c) editor_went_away(r, status);
 }
 
+/* g's stdout ended and its supervisor is told now: unless it takes the
+ * end, the editor's stdout ends after it. */
+static void out_closed(struct lp_relay *r, struct lp_relay_gen *g)
+{
+    if (ask_super(r, g, LP_RELAY_OUT_CLOSED) == LP_RELAY_TAKEN) return;
+    finish_output(r, g); /* a frame the supervisor held, cut short, reaches the inspector first */
+    li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
+}
+
+/* A held stdout end is no longer held (the exit came, a restart or the
+ * supervisor's release made it moot). Returns 1 when one was held. */
+static int unhold_output(struct lp_relay *r)
+{
+    int held = r->out_held;
+    r->out_held = 0;
+    if (held) uv_timer_stop(&r->eof_wait);
+    return held;
+}
+
+/* No exit status within EOF_WAIT_MS: the stdout's end is told alone. */
+static void eof_waited(uv_timer_t *t)
+{
+    struct lp_relay *r = t->data;
+    if (unhold_output(r)) out_closed(r, r->cur);
+}
+
 /* The editor's stdout gets EOF once the current server's stdout has ended
  * and no other server can follow. */
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g)
@@ -482,9 +526,12 @@ static void on_src_end(struct lp_pump *p, int status)
         say_flush(r);
         return;
     }
-    if (ask_super(r, g, LP_RELAY_OUT_CLOSED) == LP_RELAY_TAKEN) return;
-    finish_output(r, g); /* a frame the supervisor held, cut short, reaches the inspector first */
-    li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
+    if (r->so && r->so->on_server_end && !g->exited) {
+        r->out_held = 1; /* until the exit status is known, briefly */
+        uv_timer_start(&r->eof_wait, eof_waited, EOF_WAIT_MS, 0);
+        return;
+    }
+    out_closed(r, g);
 }
 
 static void on_progress(struct lp_pump *p)
@@ -765,6 +812,7 @@ int lp_relay_restart(struct lp_relay *r, char **env)
     struct lp_relay_gen *old = r->cur, *g;
     int rc = spawn_gen(r, env, &g);
     if (rc) return rc;
+    unhold_output(r); /* the old server's stdout end is moot now */
     old->retired = 1;
     lp_relay_kill_group(old);
     lp_pump_stop_src(&old->s2c);
@@ -783,6 +831,7 @@ void lp_relay_release(struct lp_relay *r)
 {
     struct lp_relay_gen *g = r->cur;
     if (r->finishing) return;
+    unhold_output(r); /* the end is the relay's: nobody is asked about it */
     if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
@@ -827,6 +876,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     if (r->so && r->so->start) r->so->start(r->sctx, r);
     uv_timer_init(r->loop, &r->say_timer);
     r->say_timer.data = r;
+    uv_timer_init(r->loop, &r->eof_wait);
+    r->eof_wait.data = r;
     if (o->netwatch) {
         static const struct lp_netwatch_hooks hooks = {nw_say, lp_nw_show, nw_event, NULL};
         struct lp_netwatch_hooks h = hooks;

@@ -8,7 +8,10 @@
  *   supervisor passes, the session ends with the last server's status;
  * - once the supervisor filters the editor's stream, bytes reach the server
  *   only as the supervisor forwards them, and what it still holds at the
- *   editor's EOF goes out before the server's stdin is closed.
+ *   editor's EOF goes out before the server's stdin is closed;
+ * - a server's stdout end is told after its exit when the exit follows
+ *   (the exit first, with its status), and alone when the server keeps
+ *   running (the relay waits a moment for the status, then asks).
  *
  * lp_relay_run drives this process's stdin, stdout and stderr on the
  * default loop, so each case runs it in a forked child whose stdio are
@@ -51,6 +54,8 @@ struct seen {
     unsigned max_seq;
     int c2s_chunks, c2s_end_calls, s2c_calls;
     size_t s2c_bytes;
+    int asked[4][3]; /* the first ends asked: what, gi.exited, gi.out_eof */
+    int nasked;
 };
 
 /* The supervisor's state: lives in the child. */
@@ -165,6 +170,27 @@ static const struct lp_relay_super_ops filterer = {
     .c2s_filter = filter_c2s,
     .on_c2s_end = filter_c2s_end,
     .s2c_filter = filter_s2c,
+    .stop = sup_stop,
+};
+
+/* ---- a supervisor that records the order of a server's ends ---- */
+
+static enum lp_relay_verdict recorder_end(void *ctx, struct lp_relay_gen *g, enum lp_relay_end what)
+{
+    struct sup *u = ctx;
+    struct lp_relay_gen_info gi;
+    lp_relay_gen_info(g, &gi);
+    if (u->s.nasked < 4) {
+        int *a = u->s.asked[u->s.nasked++];
+        a[0] = (int)what, a[1] = gi.exited, a[2] = gi.out_eof;
+    }
+    if (!gi.exited) lp_relay_kill_group(g); /* a server that keeps running is not waited for */
+    return LP_RELAY_PASS;
+}
+
+static const struct lp_relay_super_ops recorder = {
+    .start = sup_start,
+    .on_server_end = recorder_end,
     .stop = sup_stop,
 };
 
@@ -303,12 +329,58 @@ static void filters_both_directions(void **state)
     assert_int_equal(s.restarts, 0);
 }
 
+/* The server closes its stdout and exits at once: however the two arrive,
+ * the supervisor is asked about the exit first (the status is known, the
+ * stdout's end not yet told), then about the stdout's end. */
+static void the_exit_is_asked_before_a_stdout_end_it_follows(void **state)
+{
+    (void)state;
+    static char *argv[] = {"/bin/sh", "-c", "echo out; exec 1>&-; exit 3", NULL};
+    struct run t;
+    struct seen s;
+    start_relay(&t, argv, &recorder);
+    char out[64];
+    read_until(t.out, out, sizeof out, 0, NULL);
+    finish_relay(&t, &s);
+    assert_string_equal(out, "out\n");
+    assert_int_equal(s.exit_code, 3);
+    assert_int_equal(s.nasked, 2);
+    assert_int_equal(s.asked[0][0], LP_RELAY_EXITED);
+    assert_int_equal(s.asked[0][1], 1);
+    assert_int_equal(s.asked[0][2], 0);
+    assert_int_equal(s.asked[1][0], LP_RELAY_OUT_CLOSED);
+    assert_int_equal(s.asked[1][1], 1);
+    assert_int_equal(s.asked[1][2], 1);
+}
+
+/* The server closes its stdout and keeps running: the stdout's end is
+ * asked alone (then the supervisor kills it, and the exit follows). */
+static void a_stdout_end_without_an_exit_is_asked_alone(void **state)
+{
+    (void)state;
+    static char *argv[] = {"/bin/sh", "-c", "exec 1>&-; exec sleep 60", NULL};
+    struct run t;
+    struct seen s;
+    start_relay(&t, argv, &recorder);
+    char out[64];
+    read_until(t.out, out, sizeof out, 0, NULL);
+    finish_relay(&t, &s);
+    assert_int_equal(s.exit_code, 128 + SIGKILL);
+    assert_int_equal(s.nasked, 2);
+    assert_int_equal(s.asked[0][0], LP_RELAY_OUT_CLOSED);
+    assert_int_equal(s.asked[0][1], 0);
+    assert_int_equal(s.asked[0][2], 1);
+    assert_int_equal(s.asked[1][0], LP_RELAY_EXITED);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restarts_past_the_slots),
         cmocka_unit_test(filters_both_directions),
+        cmocka_unit_test(the_exit_is_asked_before_a_stdout_end_it_follows),
+        cmocka_unit_test(a_stdout_end_without_an_exit_is_asked_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

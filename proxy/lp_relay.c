@@ -21,6 +21,7 @@
 #include "io/lp_stdio.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_server_event.h"
+#include "resume/lp_gate.h"
 
 /* Generation slots: the current server and retired ones whose handles are
  * still closing. A retired slot is reused once nothing points into it
@@ -78,6 +79,12 @@ struct lp_relay {
      * told: it is told after the exit, or when eof_wait fires. */
     int out_held;
     uv_timer_t eof_wait;
+    /* The editor's stream framed once, while a supervisor watches or
+     * filters it: pieces go to the inspector and then to the supervisor. */
+    struct lp_gate c2s_gate;
+    int c2s_watch;     /* lp_relay_watch_c2s */
+    int c2s_framing;   /* the editor's bytes go through c2s_gate */
+    int c2s_tail_seen; /* what c2s_gate held at the editor's EOF was inspected */
     /* lsptap's own messages for the editor waiting for the end of the
      * frame the server is in the middle of (lp_relay_show). */
     char *show_wait;
@@ -97,6 +104,7 @@ static int unhold_output(struct lp_relay *r);
 static void eof_waited(uv_timer_t *t);
 static void gen_retire_done(struct lp_relay_gen *g);
 static void c2s_end(struct lp_relay *r);
+static void c2s_bytes(struct lp_relay *r, const char *data, size_t len);
 static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
                                        enum lp_relay_end what);
 
@@ -444,8 +452,7 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-        if (r->so && r->so->on_c2s) r->so->on_c2s(r->sctx, data, len);
+        c2s_bytes(r, data, len);
         return;
     }
     /* The server's stdout; its stderr always goes through err_filter. */
@@ -508,6 +515,12 @@ static void on_src_end(struct lp_pump *p, int status)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
+        if (r->c2s_framing) { /* a frame cut short: the session's stream ends with it */
+            size_t n;
+            const char *held = lp_gate_pending(&r->c2s_gate, &n);
+            if (n) li_session_feed(r->o->sess, LI_C2S, held, n, lp_relay_now_us(r));
+            r->c2s_tail_seen = 1;
+        }
         li_session_eof(r->o->sess, LI_C2S, lp_relay_now_us(r));
         lp_relay_event(r, LI_EV_EDITOR_EOF,
                        status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
@@ -774,18 +787,76 @@ static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *
     return r->so && r->so->on_server_end ? r->so->on_server_end(r->sctx, g, what) : LP_RELAY_PASS;
 }
 
-static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+/* ---- the editor's stream, framed once for a supervisor ---- */
+
+/* One piece of the editor's stream: inspected, then the supervisor's. */
+static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t hdr)
 {
-    struct lp_relay *r = p->data;
-    li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-    r->so->c2s_filter(r->sctx, data, len);
+    struct li_msg m;
+    const struct li_msg *mp = NULL;
+    if (hdr) {
+        li_classify(LI_LSP, data + hdr, len - hdr, 0, &m);
+        mp = &m;
+        li_session_feed_frame(r->o->sess, LI_C2S, data, len, hdr, lp_relay_now_us(r), mp);
+    } else if (!r->c2s_tail_seen) {
+        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
+    }
+    if (r->c2s.filter)
+        r->so->c2s_filter(r->sctx, data, len, hdr, mp);
+    else if (r->c2s_watch && r->so->on_c2s)
+        r->so->on_c2s(r->sctx, data, len, hdr, mp);
 }
 
+static void c2s_gate_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    c2s_piece(ud, frame, len, hdr);
+}
+
+static void c2s_gate_raw(void *ud, const char *data, size_t len)
+{
+    c2s_piece(ud, data, len, 0);
+}
+
+/* Framing stops once nobody wants the pieces, at a frame boundary (from a
+ * gate callback too: lp_gate_idle then says whether anything follows). */
+static void c2s_framing_check(struct lp_relay *r)
+{
+    if (!r->c2s_watch && !r->c2s.filter && lp_gate_idle(&r->c2s_gate)) r->c2s_framing = 0;
+}
+
+/* The editor's bytes, after they were forwarded (or instead, filtering). */
+static void c2s_bytes(struct lp_relay *r, const char *data, size_t len)
+{
+    if (!r->c2s_framing) {
+        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
+        return;
+    }
+    lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
+    c2s_framing_check(r);
+}
+
+static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    c2s_bytes(p->data, data, len);
+}
+
+/* The editor's input ended while filtered: a frame it cut short goes to
+ * the supervisor as bytes (inspected already), then the end. */
 static void c2s_end(struct lp_relay *r)
 {
     if (!r->c2s.filter) return;
+    lp_gate_flush(&r->c2s_gate, c2s_gate_raw, r);
     r->c2s.filter = NULL;
     if (r->so->on_c2s_end) r->so->on_c2s_end(r->sctx);
+}
+
+void lp_relay_watch_c2s(struct lp_relay *r, int on)
+{
+    r->c2s_watch = on;
+    if (on)
+        r->c2s_framing = 1;
+    else
+        c2s_framing_check(r);
 }
 
 int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
@@ -796,6 +867,7 @@ int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
 void lp_relay_filter_c2s(struct lp_relay *r)
 {
     r->c2s.filter = c2s_filter;
+    r->c2s_framing = 1;
     if (r->c2s.src_eof) { /* a partial last frame will not be completed now */
         c2s_end(r);
         lp_pump_shutdown_dst(&r->c2s);
@@ -936,6 +1008,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     if (r->say_wait_len) fwrite(r->say_wait, 1, r->say_wait_len, stderr);
     free(r->say_wait);
     free(r->show_wait); /* the stream ended inside a frame: nowhere to put them */
+    lp_gate_free(&r->c2s_gate);
     res->stderr_mid_line = mid;
 
     res->read[LI_C2S] = r->c2s.read;

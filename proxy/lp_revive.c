@@ -335,26 +335,27 @@ static void rv_stop(void *ctx)
     v->r = NULL;
 }
 
-static void rv_on_c2s(void *ctx, const char *data, size_t len)
+static void rv_on_c2s(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m)
 {
     struct lp_revive *v = ctx;
-    lp_handshake_ops.on_c2s(v->hs, data, len);
+    lp_handshake_ops.on_c2s(v->hs, data, len, hdr, m);
 }
 
-static void rv_c2s_filter(void *ctx, const char *data, size_t len)
+static void rv_c2s_filter(void *ctx, const char *data, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
     struct lp_revive *v = ctx;
     if (v->engaged)
-        lp_ka_editor(v->ka, data, len);
+        lp_ka_editor_piece(v->ka, data, len, hdr);
     else
-        lp_handshake_ops.c2s_filter(v->hs, data, len);
+        lp_handshake_ops.c2s_filter(v->hs, data, len, hdr, m);
 }
 
 static void rv_on_c2s_end(void *ctx)
 {
     struct lp_revive *v = ctx;
     if (!v->engaged) {
-        lp_handshake_ops.on_c2s_end(v->hs);
+        if (lp_handshake_ops.on_c2s_end) lp_handshake_ops.on_c2s_end(v->hs);
         return;
     }
     /* The editor left while no server runs: nothing is left to keep. With

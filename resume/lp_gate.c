@@ -152,6 +152,12 @@ void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud)
     li_buf_reset(&g->buf);
 }
 
+const char *lp_gate_pending(const struct lp_gate *g, size_t *len)
+{
+    *len = g->buf.len;
+    return g->buf.p;
+}
+
 int lp_gate_idle(const struct lp_gate *g)
 {
     return g->buf.len == 0 && g->raw_left == 0 && g->rest == 0;

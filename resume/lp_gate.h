@@ -44,6 +44,10 @@ void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame
  * gate: for turning it off, or at end of stream. */
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud);
 
+/* The bytes held (the start of a frame not yet whole), without taking
+ * them: valid until the next call on g. *len 0 when none. */
+const char *lp_gate_pending(const struct lp_gate *g, size_t *len);
+
 /* 1 when nothing is buffered: the stream is at a frame boundary. From a
  * callback: 1 when nothing follows the piece being handed out, neither
  * buffered nor in the rest of the chunk, so the stream is at a frame

@@ -1,5 +1,6 @@
 #include "resume/lp_keepalive.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -358,6 +359,17 @@ static void ed_raw(void *ud, const char *data, size_t len)
         hold(ka, data, len, 1);
     else
         ka->cb.to_server(ka->ud, data, len);
+}
+
+void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr)
+{
+    assert(lp_gate_idle(&ka->ed_gate)); /* one framer per stream: not with lp_ka_editor */
+    if (ed_passthrough(ka))
+        ka->cb.to_server(ka->ud, data, len);
+    else if (hdr)
+        ed_frame(ka, data, len, hdr);
+    else
+        ed_raw(ka, data, len);
 }
 
 void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len)

@@ -520,17 +520,43 @@ static void s2c_raw(void *ud, const char *data, size_t len)
 }
 
 /* The server's output, message by message: forwarded, held or dropped. */
+/* The first server's output goes straight through again once its
+ * handshake is over (nothing was changed), from a frame boundary. */
+static int raw_again(const struct lp_handshake *h, unsigned seq)
+{
+    return seq == 0 && h->state >= HS_DONE && h->state != HS_REPAIRING && !h->init_by_lsptap;
+}
+
+static void s2c_frame_gated(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct s2c_feed *fd = ud;
+    s2c_frame(ud, frame, len, hdr);
+    if (raw_again(fd->h, fd->seq)) lp_gate_stop(gate_of(fd->h, fd->g), 1);
+}
+
+static void s2c_raw_gated(void *ud, const char *data, size_t len)
+{
+    struct s2c_feed *fd = ud;
+    s2c_raw(ud, data, len);
+    if (raw_again(fd->h, fd->seq)) lp_gate_stop(gate_of(fd->h, fd->g), 1);
+}
+
+/* The server's output, message by message: forwarded, held or dropped.
+ * When the handshake ends inside a chunk, the rest of it from the next
+ * frame boundary goes on as it is (a stream of large frames may never
+ * reach a boundary at a chunk's end). */
 static void hs_s2c_filter(void *ctx, struct lp_relay_gen *g, const char *data, size_t len)
 {
     struct lp_handshake *h = ctx;
     struct s2c_feed fd = {h, g, seq_of(g)};
     struct lp_gate *gate = gate_of(h, g);
-    lp_gate_feed(gate, data, len, s2c_frame, s2c_raw, &fd);
-    /* Once the first server's handshake is over, bytes go straight through
-     * again, from the first frame boundary. */
-    if (fd.seq == 0 && h->state >= HS_DONE && h->state != HS_REPAIRING && !h->init_by_lsptap &&
-        lp_gate_idle(gate))
+    if (raw_again(h, fd.seq)) lp_gate_stop(gate, 1);
+    size_t n = lp_gate_feed(gate, data, len, s2c_frame_gated, s2c_raw_gated, &fd);
+    if (n < len || (raw_again(h, fd.seq) && lp_gate_idle(gate))) {
+        lp_gate_stop(gate, 0);
         lp_relay_gen_raw(g);
+        if (n < len) lp_relay_forward(g, data + n, len - n);
+    }
 }
 
 static void hs_on_s2c_end(void *ctx, struct lp_relay_gen *g)

@@ -805,6 +805,9 @@ static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t h
         r->so->c2s_filter(r->sctx, data, len, hdr, mp);
     else if (r->c2s_watch && r->so->on_c2s)
         r->so->on_c2s(r->sctx, data, len, hdr, mp);
+    /* Nobody wants the pieces any more: chunks again from the next frame
+     * boundary, even inside this chunk. */
+    if (!r->c2s_watch && !r->c2s.filter) lp_gate_stop(&r->c2s_gate, 1);
 }
 
 static void c2s_gate_frame(void *ud, const char *frame, size_t len, size_t hdr)
@@ -817,22 +820,20 @@ static void c2s_gate_raw(void *ud, const char *data, size_t len)
     c2s_piece(ud, data, len, 0);
 }
 
-/* Framing stops once nobody wants the pieces, at a frame boundary (from a
- * gate callback too: lp_gate_idle then says whether anything follows). */
-static void c2s_framing_check(struct lp_relay *r)
-{
-    if (!r->c2s_watch && !r->c2s.filter && lp_gate_idle(&r->c2s_gate)) r->c2s_framing = 0;
-}
-
-/* The editor's bytes, after they were forwarded (or instead, filtering). */
+/* The editor's bytes, after they were forwarded (or instead, filtering).
+ * Framing stops at the frame boundary where nobody wants the pieces any
+ * more (lp_gate_stop): the rest of the chunk goes to the inspector as
+ * read, whose framer is at that boundary too. */
 static void c2s_bytes(struct lp_relay *r, const char *data, size_t len)
 {
-    if (!r->c2s_framing) {
-        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-        return;
+    size_t n = 0;
+    if (r->c2s_framing) {
+        n = lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
+        if (n == len && !(!r->c2s_watch && !r->c2s.filter && lp_gate_idle(&r->c2s_gate))) return;
+        r->c2s_framing = 0;
+        lp_gate_stop(&r->c2s_gate, 0);
     }
-    lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
-    c2s_framing_check(r);
+    if (n < len) li_session_feed(r->o->sess, LI_C2S, data + n, len - n, lp_relay_now_us(r));
 }
 
 static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
@@ -853,10 +854,13 @@ static void c2s_end(struct lp_relay *r)
 void lp_relay_watch_c2s(struct lp_relay *r, int on)
 {
     r->c2s_watch = on;
-    if (on)
+    if (on) {
         r->c2s_framing = 1;
-    else
-        c2s_framing_check(r);
+        lp_gate_stop(&r->c2s_gate, 0);
+    } else if (!r->c2s.filter) {
+        lp_gate_stop(&r->c2s_gate, 1); /* at the next frame boundary */
+        if (lp_gate_idle(&r->c2s_gate)) r->c2s_framing = 0;
+    }
 }
 
 int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
@@ -868,6 +872,7 @@ void lp_relay_filter_c2s(struct lp_relay *r)
 {
     r->c2s.filter = c2s_filter;
     r->c2s_framing = 1;
+    lp_gate_stop(&r->c2s_gate, 0);
     if (r->c2s.src_eof) { /* a partial last frame will not be completed now */
         c2s_end(r);
         lp_pump_shutdown_dst(&r->c2s);

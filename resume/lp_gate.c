@@ -124,12 +124,14 @@ static size_t feed_buffered(struct lp_gate *g, const char *data, size_t len,
     return m;
 }
 
-void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
-                  lp_gate_raw_fn on_raw, void *ud)
+size_t lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                    lp_gate_raw_fn on_raw, void *ud)
 {
+    size_t taken = 0;
     while (len) {
         size_t n;
-        if (g->raw_left) { /* the rest of an oversized frame */
+        if (g->stop && !g->buf.len && !g->raw_left) break; /* a frame boundary: the caller's */
+        if (g->raw_left) {                                 /* the rest of an oversized frame */
             n = len < g->raw_left ? len : (size_t)g->raw_left;
             g->raw_left -= n;
             g->rest = len - n;
@@ -142,14 +144,23 @@ void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame
         assert(n <= len); /* a step takes only bytes it was given */
         data += n;
         len -= n;
+        taken += n;
     }
+    if (g->stop && !g->buf.len && !g->raw_left) g->stop = 0;
     g->rest = 0;
+    return taken;
+}
+
+void lp_gate_stop(struct lp_gate *g, int stop)
+{
+    g->stop = stop;
 }
 
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud)
 {
     if (g->buf.len) on_raw(ud, g->buf.p, g->buf.len);
     li_buf_reset(&g->buf);
+    g->stop = 0;
 }
 
 const char *lp_gate_pending(const struct lp_gate *g, size_t *len)

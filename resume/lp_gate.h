@@ -31,14 +31,24 @@ struct lp_gate {
     struct li_buf buf; /* the start of a frame not yet whole */
     uint64_t raw_left; /* bytes of an oversized frame still to pass through raw */
     size_t rest;       /* during lp_gate_feed: the chunk's bytes after the piece handed out */
+    int stop;          /* lp_gate_stop: return at the next frame boundary */
 };
 
 /* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. The
  * frames and raw runs are parsed in `data` and handed out from there (zero
  * copy); only a frame the chunk ends inside is copied, to be completed by
- * the next chunk. A callback must not feed, flush or free this gate. */
-void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
-                  lp_gate_raw_fn on_raw, void *ud);
+ * the next chunk. Returns the bytes taken: len, unless lp_gate_stop was
+ * called, when it returns at the next frame boundary (nothing held) and
+ * data[taken..len) is the caller's, the gate empty. A callback must not
+ * feed, flush or free this gate. */
+size_t lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                    lp_gate_raw_fn on_raw, void *ud);
+
+/* stop 1: the caller stops framing through g (from a callback too): the
+ * running or next lp_gate_feed returns at the first frame boundary, leaving
+ * the rest of its chunk to the caller; until that boundary the gate goes on
+ * handing out pieces. stop 0 withdraws a request not yet met. */
+void lp_gate_stop(struct lp_gate *g, int stop);
 
 /* Hands out whatever is buffered (a partial frame) as raw and empties the
  * gate: for turning it off, or at end of stream. */

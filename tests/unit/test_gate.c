@@ -253,6 +253,53 @@ static void idle_from_a_callback_means_nothing_follows(void **state)
     lp_gate_free(&g);
 }
 
+/* lp_gate_stop: the feed returns at the next frame boundary, the rest of
+ * the chunk left to the caller. */
+struct stopper {
+    struct lp_gate *g;
+    int frames, stop_after;
+};
+
+static void stop_frame(void *ud, const char *f, size_t n, size_t hdr)
+{
+    struct stopper *s = ud;
+    (void)f, (void)n, (void)hdr;
+    if (++s->frames == s->stop_after) lp_gate_stop(s->g, 1);
+}
+
+static void stop_raw(void *ud, const char *d, size_t n)
+{
+    (void)ud, (void)d, (void)n;
+    fail_msg("no raw bytes in this stream");
+}
+
+static void stop_returns_at_the_next_frame_boundary(void **state)
+{
+    (void)state;
+    const char in[] =
+        "Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n[]Content-Length: 2\r\n\r\n{}";
+    struct lp_gate g = {0};
+    struct stopper s = {&g, 0, 1};
+    /* Asked from the first frame's callback: the other two are the caller's. */
+    assert_int_equal(lp_gate_feed(&g, in, sizeof in - 1, stop_frame, stop_raw, &s), 23);
+    assert_int_equal(s.frames, 1);
+    assert_true(lp_gate_idle(&g));
+    /* Asked while a frame is held: it is completed first. */
+    s = (struct stopper){&g, 0, 0};
+    assert_int_equal(lp_gate_feed(&g, in, 30, stop_frame, stop_raw, &s), 30);
+    lp_gate_stop(&g, 1);
+    assert_int_equal(lp_gate_feed(&g, in + 30, sizeof in - 1 - 30, stop_frame, stop_raw, &s), 16);
+    assert_int_equal(s.frames, 2);
+    /* Asked with nothing held: nothing is taken. */
+    lp_gate_stop(&g, 1);
+    assert_int_equal(lp_gate_feed(&g, in, 23, stop_frame, stop_raw, &s), 0);
+    /* Withdrawn: everything is taken again. */
+    lp_gate_stop(&g, 0);
+    assert_int_equal(lp_gate_feed(&g, in, sizeof in - 1, stop_frame, stop_raw, &s), sizeof in - 1);
+    assert_int_equal(s.frames, 5);
+    lp_gate_free(&g);
+}
+
 static void rewrite_id_replaces_only_the_top_level_id(void **state)
 {
     (void)state;
@@ -305,6 +352,7 @@ int main(void)
         cmocka_unit_test(a_frame_completed_across_many_chunks),
         cmocka_unit_test(raw_bytes_between_frames_come_out_alone),
         cmocka_unit_test(idle_from_a_callback_means_nothing_follows),
+        cmocka_unit_test(stop_returns_at_the_next_frame_boundary),
         cmocka_unit_test(rewrite_id_replaces_only_the_top_level_id),
         cmocka_unit_test(idset_keeps_exact_tokens),
     };

@@ -1,5 +1,6 @@
 #include "proxy/lp_relay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -358,11 +359,12 @@ static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *e
      * so it looks as when the exit comes first), then the stdout's end,
      * unless a restart or a release made it moot meanwhile. */
     uv_timer_stop(&r->eof_wait);
-    if (ask_super(r, g, LP_RELAY_EXITED) != LP_RELAY_TAKEN) {
-        if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
-        maybe_finish(r);
-    }
+    int passed = ask_super(r, g, LP_RELAY_EXITED) != LP_RELAY_TAKEN;
+    if (passed && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     if (unhold_output(r)) out_closed(r, g);
+    /* After the stdout's end: ending the editor's stdout may be all that
+     * was left (a dead editor's is done at once, with no progress to come). */
+    if (passed) maybe_finish(r);
 }
 
 static void server_event(struct lp_server *s, const struct lp_server_event *ev)
@@ -505,6 +507,7 @@ static void finish_output(struct lp_relay *r, struct lp_relay_gen *g)
 {
     if (g->retired || (holds(r) & LP_RELAY_HOLD_OUTPUT) || !g->s2c.src_eof) return;
     if (g->s2c.filter) {
+        assert(r->so);        /* only a supervisor filters */
         g->s2c.filter = NULL; /* what the supervisor holds is a cut-short frame: pass it on */
         if (r->so->on_s2c_end) r->so->on_s2c_end(r->sctx, g);
     }

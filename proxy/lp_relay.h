@@ -70,7 +70,8 @@ struct lp_relay_gen_info {
     int exited;      /* reaped: exit_status / term_signal are valid */
     int exit_status; /* 0 when killed */
     int term_signal; /* 0 unless killed by a signal */
-    int out_eof;     /* its stdout reached EOF */
+    int out_eof;     /* its stdout reached EOF, and the supervisor was told (a held
+                        end is not told yet: see on_server_end) */
     int err_eof;     /* its stderr reached EOF */
     int retired;     /* replaced by a later generation: its output no longer read */
 };
@@ -142,7 +143,12 @@ struct lp_relay_super_ops {
      * of g's output, unchanged (lp_relay_forward). */
     void (*on_s2c_end)(void *ctx, struct lp_relay_gen *g);
     /* The current generation's process ended or its stdout closed (never
-     * asked for a retired one). LP_RELAY_PASS: the relay handles it as
+     * asked for a retired one). A server that dies closes its stdout a
+     * moment before its exit status arrives, and the status says more:
+     * so a stdout's end is held until the exit (then the exit is asked
+     * first, the stdout's end right after, unless the answer retired the
+     * generation or released its end) or for 300 ms (then it is asked
+     * alone, the exit later). LP_RELAY_PASS: the relay handles it as
      * without a supervisor. LP_RELAY_TAKEN: the relay does nothing more
      * about it, until the supervisor starts a new generation or calls
      * lp_relay_release. */

@@ -176,10 +176,17 @@ static int ed_passthrough(const struct lp_ka *ka)
            lp_gate_idle(&ka->ed_gate);
 }
 
+/* Nothing left to remap or drop: the server's bytes may pass as read,
+ * from the next frame boundary (even inside a chunk: a stream of large
+ * frames may never end one at a boundary). */
+static int srv_clear(const struct lp_ka *ka)
+{
+    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n;
+}
+
 static int srv_passthrough(const struct lp_ka *ka)
 {
-    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n &&
-           lp_gate_idle(&ka->srv_gate);
+    return srv_clear(ka) && lp_gate_idle(&ka->srv_gate);
 }
 
 int lp_ka_passthrough(const struct lp_ka *ka)
@@ -727,6 +734,7 @@ static void srv_frame(void *ud, const char *frame, size_t len, size_t hdr)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return; /* dropped during this chunk */
     srv_frame_at(c->ka, frame, len, hdr, c->now_us);
+    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
 }
 
 static void srv_raw(void *ud, const char *data, size_t len)
@@ -734,6 +742,7 @@ static void srv_raw(void *ud, const char *data, size_t len)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return;
     c->ka->cb.to_editor(c->ka->ud, data, len);
+    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
 }
 
 void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_us)
@@ -744,5 +753,8 @@ void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_u
         return;
     }
     struct srv_ctx c = {ka, now_us};
-    lp_gate_feed(&ka->srv_gate, data, len, srv_frame, srv_raw, &c);
+    lp_gate_stop(&ka->srv_gate, srv_clear(ka));
+    size_t n = lp_gate_feed(&ka->srv_gate, data, len, srv_frame, srv_raw, &c);
+    lp_gate_stop(&ka->srv_gate, 0);
+    if (n < len && ka->phase != LP_KA_LOST) ka->cb.to_editor(ka->ud, data + n, len - n);
 }

@@ -694,8 +694,8 @@ static void give_up(struct lp_handshake *h, const char *found)
 }
 
 /* The editor's messages so far, minus its replies to the first server,
- * go to the new one; a frame cut short is still in the editor's gate,
- * which completes it with what follows (hs_c2s_filter). */
+ * go to the new one; a frame cut short is still in the relay's framer of
+ * the editor's stream, which completes it with what follows (hs_c2s_filter). */
 static void replay(struct lp_handshake *h)
 {
     if (h->replay_len) lp_relay_to_server(h->r, h->replay, h->replay_len);
@@ -721,7 +721,7 @@ static void restart(struct lp_handshake *h)
         return;
     }
     struct lp_relay_gen *g = lp_relay_current(h->r);
-    h->restarted = 1; /* the editor's gate forwards from here */
+    h->restarted = 1; /* the editor's frames are forwarded from here (hs_c2s_filter) */
     if (h->held_dropped || h->held_len)
         lp_relay_event(h->r, LI_EV_DROPPED,
                        json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",

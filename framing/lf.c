@@ -394,19 +394,25 @@ size_t lf_write_header(char *out, size_t cap, uint64_t content_length)
 
 static const struct lf_stream_cb lf__no_cb;
 
+/* The stream at a frame boundary at `offset`: nothing buffered or pending. */
+static void lf__boundary(struct lf_stream *s)
+{
+    s->state = LF_ST_HEADER;
+    s->block_off = s->offset;
+    s->body_left = 0;
+    s->scan_end = 0;
+    s->hdr_len = 0;
+    s->last_len = 0;
+}
+
 void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_stream_cb *cb, void *ud)
 {
     s->cb = cb ? cb : &lf__no_cb;
     s->ud = ud;
     s->max_len = max_len ? max_len : LF_DEFAULT_MAX_LEN;
     s->offset = 0;
-    s->state = LF_ST_HEADER;
-    s->body_left = 0;
-    s->block_off = 0;
     s->skip_off = 0;
-    s->scan_end = 0;
-    s->hdr_len = 0;
-    s->last_len = 0;
+    lf__boundary(s);
 }
 
 static void lf__error(struct lf_stream *s, int code, uint64_t off)
@@ -594,6 +600,24 @@ void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len)
     }
 }
 
+int lf_stream_pass(struct lf_stream *s, const char *frame, size_t len, uint64_t *off)
+{
+    if (s->state == LF_ST_RESYNC) {
+        /* A "Content-Length:" partly buffered cannot go on into another
+         * one (the pattern has a single 'c'), so the skip ends at frame[0]. */
+        int found;
+        if (len < LF__PATTERN_LEN || lf_resync(frame, LF__PATTERN_LEN, &found) != 0 || !found)
+            return -1;
+        if (s->cb->on_skip) s->cb->on_skip(s->ud, s->skip_off, s->offset - s->skip_off);
+    } else if (s->state != LF_ST_HEADER || s->hdr_len > 0) {
+        return -1;
+    }
+    *off = s->offset;
+    s->offset += len;
+    lf__boundary(s);
+    return 0;
+}
+
 int lf_stream_finish(struct lf_stream *s)
 {
     int rc = LF_PARTIAL;
@@ -608,11 +632,6 @@ int lf_stream_finish(struct lf_stream *s)
     } else {
         rc = 0;
     }
-    s->state = LF_ST_HEADER;
-    s->block_off = s->offset;
-    s->scan_end = 0;
-    s->hdr_len = 0;
-    s->last_len = 0;
-    s->body_left = 0;
+    lf__boundary(s);
     return rc;
 }

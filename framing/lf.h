@@ -145,6 +145,18 @@ void lf_stream_init(struct lf_stream *s, uint64_t max_len, const struct lf_strea
 /* Feeds len bytes; calls the callbacks synchronously. Always consumes all.
  * A callback must not feed or finish the stream that called it. */
 void lf_stream_feed(struct lf_stream *s, const char *buf, size_t len);
+/* The next `len` bytes of the stream are one whole frame (header block and
+ * body) that the caller has framed itself from the same bytes (lf_parse, or
+ * a framer built on it): the stream steps over them without scanning them
+ * again, as if they had been fed, except that on_header, on_body and on_end
+ * are not called (the caller has the frame). When the stream was skipping
+ * bytes after an error, the frame's "Content-Length:" ends the skip and
+ * on_skip reports it, as lf_stream_feed would have. Returns 0 with the
+ * frame's stream offset in *off; or -1 when a frame cannot start here (the
+ * stream is inside a header block or a body, or is skipping and `frame`
+ * does not start with "Content-Length:"): nothing changed, and the caller
+ * feeds the bytes with lf_stream_feed instead. */
+int lf_stream_pass(struct lf_stream *s, const char *frame, size_t len, uint64_t *off);
 /* End of stream: reports a trailing partial header or body as an error
  * (LF_PARTIAL as code: "stream ended inside a frame") and pending skips.
  * Returns 0 when the stream ended on a frame boundary, else LF_PARTIAL

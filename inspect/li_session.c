@@ -36,7 +36,7 @@ struct dirstate {
     struct li_buf acc;    /* the body (or its prefix), when it came in pieces */
     char tail[TAIL_KEEP]; /* the last bytes of an oversized body */
     size_t tail_len;
-    const struct li_msg *hint; /* li_session_feed_classified: hint_body's classification */
+    const struct li_msg *hint; /* li_session_feed_frame: hint_body's classification */
     const char *hint_body;
     size_t hint_len;
 };
@@ -645,15 +645,26 @@ void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, siz
     lf_stream_feed(&d->lf, buf, len);
 }
 
-void li_session_feed_classified(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                                uint64_t t_us, const char *body, size_t body_len,
-                                const struct li_msg *m)
+void li_session_feed_frame(struct li_session *s, enum li_dir dir, const char *frame, size_t len,
+                           size_t hdr_len, uint64_t t_us, const struct li_msg *m)
 {
     struct dirstate *d = &s->d[dir];
+    uint64_t off;
+    assert(hdr_len > 0 && hdr_len <= len); /* the caller's frame has a header block */
+    d->t_us = t_us;
     d->hint = m;
-    d->hint_body = body;
-    d->hint_len = body_len;
-    li_session_feed(s, dir, buf, len, t_us);
+    d->hint_body = frame + hdr_len;
+    d->hint_len = len - hdr_len;
+    if (lf_stream_pass(&d->lf, frame, len, &off) == 0) {
+        /* What the framer's callbacks would have been given for it. */
+        struct lf_frame f = {.content_length = len - hdr_len, .header_len = hdr_len};
+        s->c.bytes[dir] += len;
+        on_header(d, &f, off);
+        if (len > hdr_len) on_body(d, frame + hdr_len, len - hdr_len);
+        on_end(d);
+    } else {
+        li_session_feed(s, dir, frame, len, t_us);
+    }
     d->hint = NULL;
 }
 

@@ -90,29 +90,35 @@ int li_session_redact_with(struct li_session *s, char *const envp[]);
 void li_session_write_header(struct li_session *s, json_t *fields);
 
 /* Bytes read from one side, exactly as read (already forwarded). t_us is the
- * monotonic time since the session started, in microseconds. */
+ * monotonic time since the session started, in microseconds. The session
+ * frames them itself (lf_stream). A caller that frames the stream itself
+ * (lp_gate, on a supervised direction) passes its whole frames to
+ * li_session_feed_frame and the bytes in between that do not frame here:
+ * they are recorded as framing errors and skipped bytes exactly as if the
+ * whole stream had come here, and a frame after them ends the skip. */
 void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                      uint64_t t_us);
 
-/* li_session_feed() for a caller that has classified a message in buf
- * already (the proxy's handshake supervision decides on each message before
- * forwarding it): `m` is what li_classify(proto, body, body_len, 0, m)
- * returned, with the session's proto, for body[0..body_len), a span inside
- * buf. When the session frames that very body in place (buf holds the whole
- * frame and the stream was at a frame boundary) it takes m instead of
- * scanning the body a second time; otherwise it classifies as
- * li_session_feed() does. m is only read during the call. */
-void li_session_feed_classified(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                                uint64_t t_us, const char *body, size_t body_len,
-                                const struct li_msg *m);
+/* One whole frame (hdr_len bytes of header block, then its body) that the
+ * caller framed itself from this direction's stream (lf_parse, lp_gate),
+ * already forwarded: recorded as li_session_feed would record the same
+ * bytes, without framing them again. `m` (may be NULL) is what
+ * li_classify(proto, body, len - hdr_len, 0, m) returned for its body with
+ * the session's proto: then the body is not scanned again either. Where a
+ * frame cannot start in what the session has seen (the caller began
+ * framing inside a frame, so the two disagree), the bytes are framed as
+ * li_session_feed does and m is used only if the body is framed in place.
+ * m is only read during the call. */
+void li_session_feed_frame(struct li_session *s, enum li_dir dir, const char *frame, size_t len,
+                           size_t hdr_len, uint64_t t_us, const struct li_msg *m);
 
-/* End of stream in one direction: a frame cut short is recorded as a
- * framing error. */
 /* 1 when the bytes fed in `dir` so far end on a frame boundary (no header
  * or body in progress, no garbage being skipped): something inserted into
  * that stream now cannot split a frame. */
 int li_session_at_boundary(const struct li_session *s, enum li_dir dir);
 
+/* End of stream in one direction: a frame cut short is recorded as a
+ * framing error. */
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us);
 
 /* An event line: {"t_us":..,"event":li_event_name(ev), ...fields} (the

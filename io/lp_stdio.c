@@ -4,6 +4,18 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+int lp_write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? -errno : -EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 static void *copy_thread(void *arg)
 {
     struct lp_bridge *b = arg;
@@ -12,22 +24,17 @@ static void *copy_thread(void *arg)
         ssize_t n = read(b->from, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t w = write(b->to, buf + off, (size_t)(n - off));
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) {
-                /* Closing our end of the pipe makes the loop's next write fail
-                 * (EPIPE) instead of filling a pipe nobody reads; err says
-                 * what really happened (ENOSPC on a full disk...). */
-                b->err = w < 0 ? errno : EIO;
-                close(b->from);
-                b->from = -1;
-                goto out;
-            }
-            off += w;
+        int rc = lp_write_all(b->to, buf, (size_t)n);
+        if (rc) {
+            /* Closing our end of the pipe makes the loop's next write fail
+             * (EPIPE) instead of filling a pipe nobody reads; err says what
+             * really happened (ENOSPC on a full disk...). */
+            b->err = -rc;
+            close(b->from);
+            b->from = -1;
+            break;
         }
     }
-out:
     close(b->to);
     return NULL;
 }

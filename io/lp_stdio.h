@@ -28,4 +28,11 @@ int lp_stdio_open(uv_loop_t *loop, uv_pipe_t *h, int fd, int reading, struct lp_
  * (call after the handle is closed). No-op otherwise. */
 void lp_bridge_join(struct lp_bridge *b);
 
+/* Writes all n bytes of p to fd, blocking (a file, a terminal, a blocking
+ * pipe), past EINTR. Returns 0, or a negative errno for the write that
+ * failed (-EIO when one wrote nothing); the bytes after it are not
+ * written. For the bridges and lsptap's own output to files, never for a
+ * descriptor the loop watches. */
+int lp_write_all(int fd, const char *p, size_t n);
+
 #endif

@@ -21,6 +21,7 @@
 #include "inspect/li_redact.h"
 #include "io/lp_pump.h"
 #include "io/lp_server.h"
+#include "io/lp_stdio.h"
 #include "netcheck/ln_hostport.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_serve.h"
@@ -123,13 +124,7 @@ static void emit(struct dlv *d, struct out *o, const char *p, size_t n)
 {
     if (!o->open || !n) return;
     if (o->fd >= 0) {
-        while (n) {
-            ssize_t w = write(o->fd, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) return;
-            p += w;
-            n -= (size_t)w;
-        }
+        (void)lp_write_all(o->fd, p, n); /* lsptap's and dlv's lines: a failure drops the rest */
         return;
     }
     uv_write_t *req = malloc(sizeof *req + n);
@@ -164,13 +159,7 @@ static void say(struct dlv *d, const char *fmt, ...)
 static void emit_log(struct dlv *d, const char *p, size_t n)
 {
     if (d->log_file >= 0) {
-        while (n) {
-            ssize_t w = write(d->log_file, p, n);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) return;
-            p += w;
-            n -= (size_t)w;
-        }
+        (void)lp_write_all(d->log_file, p, n);
     } else if (d->a.log_fd == 2) {
         emit(d, &d->err, p, n);
         lp_tail_keep(d->err_tail, sizeof d->err_tail, &d->err_tail_len, p, n);

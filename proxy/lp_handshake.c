@@ -27,10 +27,6 @@
 #define REPLAY_MAX ((size_t)8 << 20) /* editor bytes kept for a restart */
 #define HELD_MAX ((size_t)1 << 20)   /* server bytes held while repairing */
 
-/* A server that dies closes its stdout a moment before its exit status
- * arrives: how long the judgement waits for the status (hs_output_closed). */
-#define EOF_WAIT_MS 300
-
 extern char **environ;
 
 /* Handshake states (docs/repair.md). */
@@ -56,11 +52,10 @@ struct lp_handshake {
     int restarted;      /* the second server runs (at most one repair per session) */
     int gave_up;
     uv_timer_t init_timer, window;
-    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status (hs_output_closed) */
-    /* The editor's stream, framed once: before a restart its frames are
-     * watched and kept for the replay, after it they are forwarded one by
-     * one (a frame cut short by the restart is completed here). */
-    struct lp_gate c2s;
+    /* The editor's stream comes framed by the relay (once, for the
+     * inspector too): before a restart its frames are watched and kept for
+     * the replay, after it they are forwarded one by one (a frame cut
+     * short by the restart is completed in the relay's framer). */
     struct lp_gate s2c[2]; /* each server's output, by generation seq */
     uint64_t c2s_bytes;    /* what the editor sent while watched (REPLAY_MAX) */
     char *replay;          /* the editor's frames but its replies, and bytes that do
@@ -146,8 +141,8 @@ static void hs_start(void *ctx, struct lp_relay *r)
     if (!getcwd(h->cwd, sizeof h->cwd)) h->cwd[0] = '\0';
     uv_timer_init(loop, &h->init_timer);
     uv_timer_init(loop, &h->window);
-    uv_timer_init(loop, &h->eof_wait);
-    h->init_timer.data = h->window.data = h->eof_wait.data = h;
+    h->init_timer.data = h->window.data = h;
+    lp_relay_watch_c2s(r, 1);
 }
 
 static void hs_stop(void *ctx)
@@ -155,7 +150,6 @@ static void hs_stop(void *ctx)
     struct lp_handshake *h = ctx;
     lp_gate_free(&h->s2c[0]);
     lp_gate_free(&h->s2c[1]);
-    lp_gate_free(&h->c2s);
     lp_idset_free(&h->answered);
     lp_idset_free(&h->pending0);
     lp_idset_free(&h->remap);
@@ -232,7 +226,7 @@ static void hs_end(struct lp_handshake *h, const char *why)
     h->state = HS_DONE;
     uv_timer_stop(&h->init_timer);
     uv_timer_stop(&h->window);
-    uv_timer_stop(&h->eof_wait);
+    lp_relay_watch_c2s(h->r, 0);
     lp_relay_event(h->r, LI_EV_SUPERVISION_OFF, json_pack("{s:s}", "reason", why));
 }
 
@@ -261,36 +255,36 @@ static void keep(struct lp_handshake *h, const char *data, size_t len, int is_ms
 
 /* Before a restart: the editor's frames are watched for initialize and
  * replies, and kept for a replay. */
-static void seen_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr)
+static void seen_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr,
+                           const struct li_msg *m)
 {
-    struct li_msg m;
-    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
+    int ok = m->kind != LI_K_INVALID;
     if (h->state == HS_WAIT_INIT &&
-        !(ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize"))) {
+        !(ok && m->kind == LI_K_REQUEST && method_is(m, "initialize"))) {
         hs_end(h, "the editor's first message is not initialize");
         return;
     }
-    if (!ok || m.kind != LI_K_RESPONSE)
+    if (!ok || m->kind != LI_K_RESPONSE)
         keep(h, frame, len, 1);
     else
         h->replay_framed += len;
     if (!ok) return;
-    if (m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !h->init_id_len &&
-        m.id.len < sizeof h->init_id) {
+    if (m->kind == LI_K_REQUEST && method_is(m, "initialize") && !h->init_id_len &&
+        m->id.len < sizeof h->init_id) {
         workspace_of(h, frame + hdr, len - hdr);
-        memcpy(h->init_id, m.id.p, m.id.len);
-        h->init_id_len = m.id.len;
+        memcpy(h->init_id, m->id.p, m->id.len);
+        h->init_id_len = m->id.len;
         if (h->state == HS_WAIT_INIT) h->state = HS_WAIT_RESULT;
         uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
-    } else if ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
-               (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))) {
+    } else if ((m->kind == LI_K_REQUEST && method_is(m, "shutdown")) ||
+               (m->kind == LI_K_NOTIFICATION && method_is(m, "exit"))) {
         /* The editor is ending the session: whatever follows is no failure. */
         if (h->state < HS_REPAIRING) hs_end(h, "the editor ended the session");
-    } else if (m.kind == LI_K_NOTIFICATION && method_is(&m, "initialized")) {
+    } else if (m->kind == LI_K_NOTIFICATION && method_is(m, "initialized")) {
         /* gopls loads the workspace after initialized: the window counts from here. */
         if (h->state == HS_LOADING) restart_window(h);
-    } else if (m.kind == LI_K_RESPONSE && m.id.p) {
-        lp_idset_del(&h->pending0, m.id.p, m.id.len);
+    } else if (m->kind == LI_K_RESPONSE && m->id.p) {
+        lp_idset_del(&h->pending0, m->id.p, m->id.len);
     }
 }
 
@@ -304,32 +298,15 @@ static void seen_c2s_raw(struct lp_handshake *h, const char *data, size_t len)
     keep(h, data, len, 0);
 }
 
-static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr);
-
-static void c2s_frame(void *ud, const char *frame, size_t len, size_t hdr)
-{
-    struct lp_handshake *h = ud;
-    if (h->restarted)
-        fwd_c2s_frame(h, frame, len, hdr);
-    else
-        seen_c2s_frame(h, frame, len, hdr);
-}
-
-static void c2s_raw(void *ud, const char *data, size_t len)
-{
-    struct lp_handshake *h = ud;
-    if (h->restarted)
-        lp_relay_to_server(h->r, data, len);
-    else
-        seen_c2s_raw(h, data, len);
-}
-
-/* Every chunk the editor sends, forwarded already, while the handshake is
- * judged and before a restart. */
-static void hs_on_c2s(void *ctx, const char *data, size_t len)
+/* The editor's stream, piece by piece (forwarded and inspected already),
+ * while the handshake is judged and before a restart. */
+static void hs_on_c2s(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m)
 {
     struct lp_handshake *h = ctx;
-    if (!supervising(h)) return;
+    if (!supervising(h)) {
+        lp_relay_watch_c2s(h->r, 0);
+        return;
+    }
     if (h->c2s_bytes + len > REPLAY_MAX) {
         lp_relay_say(h->r,
                      "lsptap: the editor sent more than %zu MiB during the handshake; a restart "
@@ -338,10 +315,14 @@ static void hs_on_c2s(void *ctx, const char *data, size_t len)
         lp_relay_event(h->r, LI_EV_SUPERVISION_OFF,
                        json_pack("{s:s}", "reason", "replay buffer full"));
         h->state = HS_DONE;
+        lp_relay_watch_c2s(h->r, 0);
         return;
     }
     h->c2s_bytes += len;
-    lp_gate_feed(&h->c2s, data, len, c2s_frame, c2s_raw, h);
+    if (hdr)
+        seen_c2s_frame(h, data, len, hdr, m);
+    else
+        seen_c2s_raw(h, data, len);
 }
 
 /* ---- handshake supervision: what the server sends ---- */
@@ -488,7 +469,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
             size_t olen;
             char *out = lp_rewrite_id(body, blen, m.id, nid, nlen, &olen);
             if (out) {
-                lp_relay_forward(g, out, olen);
+                lp_relay_forward_msg(g, out, olen, olen - (blen - m.id.len + nlen), NULL);
                 free(out);
                 return;
             }
@@ -539,17 +520,43 @@ static void s2c_raw(void *ud, const char *data, size_t len)
 }
 
 /* The server's output, message by message: forwarded, held or dropped. */
+/* The first server's output goes straight through again once its
+ * handshake is over (nothing was changed), from a frame boundary. */
+static int raw_again(const struct lp_handshake *h, unsigned seq)
+{
+    return seq == 0 && h->state >= HS_DONE && h->state != HS_REPAIRING && !h->init_by_lsptap;
+}
+
+static void s2c_frame_gated(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct s2c_feed *fd = ud;
+    s2c_frame(ud, frame, len, hdr);
+    if (raw_again(fd->h, fd->seq)) lp_gate_stop(gate_of(fd->h, fd->g), 1);
+}
+
+static void s2c_raw_gated(void *ud, const char *data, size_t len)
+{
+    struct s2c_feed *fd = ud;
+    s2c_raw(ud, data, len);
+    if (raw_again(fd->h, fd->seq)) lp_gate_stop(gate_of(fd->h, fd->g), 1);
+}
+
+/* The server's output, message by message: forwarded, held or dropped.
+ * When the handshake ends inside a chunk, the rest of it from the next
+ * frame boundary goes on as it is (a stream of large frames may never
+ * reach a boundary at a chunk's end). */
 static void hs_s2c_filter(void *ctx, struct lp_relay_gen *g, const char *data, size_t len)
 {
     struct lp_handshake *h = ctx;
     struct s2c_feed fd = {h, g, seq_of(g)};
     struct lp_gate *gate = gate_of(h, g);
-    lp_gate_feed(gate, data, len, s2c_frame, s2c_raw, &fd);
-    /* Once the first server's handshake is over, bytes go straight through
-     * again, from the first frame boundary. */
-    if (fd.seq == 0 && h->state >= HS_DONE && h->state != HS_REPAIRING && !h->init_by_lsptap &&
-        lp_gate_idle(gate))
+    if (raw_again(h, fd.seq)) lp_gate_stop(gate, 1);
+    size_t n = lp_gate_feed(gate, data, len, s2c_frame_gated, s2c_raw_gated, &fd);
+    if (n < len || (raw_again(h, fd.seq) && lp_gate_idle(gate))) {
+        lp_gate_stop(gate, 0);
         lp_relay_gen_raw(g);
+        if (n < len) lp_relay_forward(g, data + n, len - n);
+    }
 }
 
 static void hs_on_s2c_end(void *ctx, struct lp_relay_gen *g)
@@ -560,32 +567,32 @@ static void hs_on_s2c_end(void *ctx, struct lp_relay_gen *g)
 
 /* After a restart, the editor's replies to the first server are dropped
  * and replies to remapped requests get their original id back. */
-static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr)
+static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
-    struct li_msg m;
-    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
+    int ok = m->kind != LI_K_INVALID;
     if (ok && h->state < HS_REPAIRING &&
-        ((m.kind == LI_K_REQUEST && method_is(&m, "shutdown")) ||
-         (m.kind == LI_K_NOTIFICATION && method_is(&m, "exit"))))
+        ((m->kind == LI_K_REQUEST && method_is(m, "shutdown")) ||
+         (m->kind == LI_K_NOTIFICATION && method_is(m, "exit"))))
         hs_end(h, "the editor ended the session");
-    if (ok && m.kind == LI_K_REQUEST && method_is(&m, "initialize") && !h->init_id_len &&
-        m.id.len < sizeof h->init_id) {
-        memcpy(h->init_id, m.id.p, m.id.len);
-        h->init_id_len = m.id.len;
+    if (ok && m->kind == LI_K_REQUEST && method_is(m, "initialize") && !h->init_id_len &&
+        m->id.len < sizeof h->init_id) {
+        memcpy(h->init_id, m->id.p, m->id.len);
+        h->init_id_len = m->id.len;
         if (h->state == HS_WAIT_INIT) {
             h->state = HS_WAIT_RESULT;
             uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
         }
     }
-    if (ok && m.kind == LI_K_RESPONSE && m.id.p) {
-        if (lp_idset_del(&h->pending0, m.id.p, m.id.len)) {
+    if (ok && m->kind == LI_K_RESPONSE && m->id.p) {
+        if (lp_idset_del(&h->pending0, m->id.p, m->id.len)) {
             lp_relay_event(h->r, LI_EV_DROPPED,
                            json_pack("{s:s, s:s%}", "what", "reply to the first server", "id",
-                                     m.id.p, m.id.len));
+                                     m->id.p, m->id.len));
             return;
         }
         size_t olen;
-        char *out = lp_idset_restore(&h->remap, frame + hdr, len - hdr, m.id, &olen);
+        char *out = lp_idset_restore(&h->remap, frame + hdr, len - hdr, m->id, &olen);
         if (out) {
             lp_relay_to_server(h->r, out, olen);
             free(out);
@@ -595,20 +602,17 @@ static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len,
     lp_relay_to_server(h->r, frame, len);
 }
 
-/* The editor's bytes after a restart (inspected already). */
-static void hs_c2s_filter(void *ctx, const char *data, size_t len)
+/* The editor's stream after a restart, piece by piece (inspected
+ * already): what does not frame goes on as it is, as it would have
+ * without a restart. */
+static void hs_c2s_filter(void *ctx, const char *data, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
     struct lp_handshake *h = ctx;
-    lp_gate_feed(&h->c2s, data, len, c2s_frame, c2s_raw, h);
-}
-
-/* The editor's input ended after a restart: what the gate holds (junk, a
- * frame cut short) goes to the server as it is, as it would have without
- * a restart. */
-static void hs_on_c2s_end(void *ctx)
-{
-    struct lp_handshake *h = ctx;
-    lp_gate_flush(&h->c2s, c2s_raw, h);
+    if (hdr)
+        fwd_c2s_frame(h, data, len, hdr, m);
+    else
+        lp_relay_to_server(h->r, data, len);
 }
 
 /* ---- handshake supervision: deciding ---- */
@@ -626,7 +630,7 @@ static void window_fired(uv_timer_t *t)
         free(h->replay);
         h->replay = NULL;
         h->replay_len = h->replay_cap = 0;
-        lp_gate_free(&h->c2s);
+        lp_relay_watch_c2s(h->r, 0);
     }
     lp_relay_release(h->r);
 }
@@ -690,8 +694,8 @@ static void give_up(struct lp_handshake *h, const char *found)
 }
 
 /* The editor's messages so far, minus its replies to the first server,
- * go to the new one; a frame cut short is still in the editor's gate,
- * which completes it with what follows (hs_c2s_filter). */
+ * go to the new one; a frame cut short is still in the relay's framer of
+ * the editor's stream, which completes it with what follows (hs_c2s_filter). */
 static void replay(struct lp_handshake *h)
 {
     if (h->replay_len) lp_relay_to_server(h->r, h->replay, h->replay_len);
@@ -717,7 +721,7 @@ static void restart(struct lp_handshake *h)
         return;
     }
     struct lp_relay_gen *g = lp_relay_current(h->r);
-    h->restarted = 1; /* the editor's gate forwards from here */
+    h->restarted = 1; /* the editor's frames are forwarded from here (hs_c2s_filter) */
     if (h->held_dropped || h->held_len)
         lp_relay_event(h->r, LI_EV_DROPPED,
                        json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",
@@ -789,21 +793,6 @@ static void env_checked(uv_work_t *w, int status)
     restart(h);
 }
 
-static void eof_waited(uv_timer_t *t)
-{
-    struct lp_handshake *h = t->data;
-    hs_failure(h, "%s closed its output before the handshake completed", h->argv0);
-}
-
-static void hs_output_closed(struct lp_handshake *h)
-{
-    /* A server that dies closes its stdout a moment before its exit status
-     * arrives; "was killed by signal 9" tells the user more than "closed
-     * its output", so the judgement waits for the status, briefly (the
-     * exit handler then judges, and this timer is stopped). */
-    uv_timer_start(&h->eof_wait, eof_waited, EOF_WAIT_MS, 0);
-}
-
 /* The handshake failed (printf format for the reason): checks the
  * environment and then restarts the server or gives up. Ignored when not
  * supervising or already repairing. */
@@ -822,7 +811,6 @@ static void hs_failure(struct lp_handshake *h, const char *fmt, ...)
     h->state = HS_REPAIRING;
     uv_timer_stop(&h->init_timer);
     uv_timer_stop(&h->window);
-    uv_timer_stop(&h->eof_wait);
     lp_relay_say(h->r, "lsptap: the handshake failed: %s; checking the environment.\n", h->reason);
     lp_relay_event(h->r, LI_EV_HANDSHAKE_FAILED,
                    json_pack("{s:s, s:i}", "reason", h->reason, "server", h->restarted + 1));
@@ -854,7 +842,9 @@ static enum lp_relay_verdict hs_on_server_end(void *ctx, struct lp_relay_gen *g,
                                            : "the editor closed its side");
     if (!supervising(h)) return LP_RELAY_PASS;
     if (what == LP_RELAY_OUT_CLOSED) {
-        hs_output_closed(h);
+        /* The relay asks about a stdout's end once the exit status is in
+         * (then the exit was judged first) or did not come in time. */
+        hs_failure(h, "%s closed its output before the handshake completed", h->argv0);
         return LP_RELAY_TAKEN;
     }
     struct lp_relay_gen_info gi;
@@ -879,7 +869,6 @@ const struct lp_relay_super_ops lp_handshake_ops = {
     .start = hs_start,
     .on_c2s = hs_on_c2s,
     .c2s_filter = hs_c2s_filter,
-    .on_c2s_end = hs_on_c2s_end,
     .s2c_filter = hs_s2c_filter,
     .on_s2c_end = hs_on_s2c_end,
     .on_server_end = hs_on_server_end,

@@ -95,7 +95,7 @@ static void ka_drop(void *ud, const char *why)
     ka_lost_again(ud, why);
 }
 
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop};
+static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop, NULL};
 
 int lp_nr_ka_open(struct lp_nr_conn *c)
 {

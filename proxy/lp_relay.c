@@ -1,5 +1,6 @@
 #include "proxy/lp_relay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -21,6 +22,7 @@
 #include "io/lp_stdio.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_server_event.h"
+#include "resume/lp_gate.h"
 
 /* Generation slots: the current server and retired ones whose handles are
  * still closing. A retired slot is reused once nothing points into it
@@ -28,6 +30,11 @@
  * times; more than this many at once only when servers are replaced faster
  * than a loop iteration closes the old one's pipes. */
 #define GEN_SLOTS 4
+
+/* A server that dies closes its stdout a moment before its exit status
+ * arrives: how long the end of its stdout waits for the status before the
+ * supervisor is asked about it (out_closed). */
+#define EOF_WAIT_MS 300
 
 /* One server process and its two output directions. */
 struct lp_relay_gen {
@@ -69,6 +76,16 @@ struct lp_relay {
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
     uv_async_t notify;
+    /* The current generation's stdout ended and its supervisor has not been
+     * told: it is told after the exit, or when eof_wait fires. */
+    int out_held;
+    uv_timer_t eof_wait;
+    /* The editor's stream framed once, while a supervisor watches or
+     * filters it: pieces go to the inspector and then to the supervisor. */
+    struct lp_gate c2s_gate;
+    int c2s_watch;     /* lp_relay_watch_c2s */
+    int c2s_framing;   /* the editor's bytes go through c2s_gate */
+    int c2s_tail_seen; /* what c2s_gate held at the editor's EOF was inspected */
     /* lsptap's own messages for the editor waiting for the end of the
      * frame the server is in the middle of (lp_relay_show). */
     char *show_wait;
@@ -83,8 +100,12 @@ static int notify_pending;
 
 static void maybe_finish(struct lp_relay *r);
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g);
+static void out_closed(struct lp_relay *r, struct lp_relay_gen *g);
+static int unhold_output(struct lp_relay *r);
+static void eof_waited(uv_timer_t *t);
 static void gen_retire_done(struct lp_relay_gen *g);
 static void c2s_end(struct lp_relay *r);
+static void c2s_bytes(struct lp_relay *r, const char *data, size_t len);
 static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
                                        enum lp_relay_end what);
 
@@ -117,7 +138,7 @@ void lp_relay_gen_info(const struct lp_relay_gen *g, struct lp_relay_gen_info *o
         .exited = g->exited,
         .exit_status = g->exit_status,
         .term_signal = g->term_signal,
-        .out_eof = g->s2c.src_eof,
+        .out_eof = g->s2c.src_eof && !(g == g->r->cur && g->r->out_held),
         .err_eof = g->errp.src_eof,
         .retired = g->retired,
     };
@@ -334,9 +355,16 @@ static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *e
     r->res->exit_status = (int)status;
     r->res->term_signal = term_signal;
     lp_relay_event(r, name, f);
-    if (ask_super(r, g, LP_RELAY_EXITED) == LP_RELAY_TAKEN) return;
-    if (!g->s2c.src_eof || !g->errp.src_eof) lp_server_drain(&g->proc);
-    maybe_finish(r);
+    /* The exit is the judged end: asked first (the stdout's end still held,
+     * so it looks as when the exit comes first), then the stdout's end,
+     * unless a restart or a release made it moot meanwhile. */
+    uv_timer_stop(&r->eof_wait);
+    int passed = ask_super(r, g, LP_RELAY_EXITED) != LP_RELAY_TAKEN;
+    if (passed && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
+    if (unhold_output(r)) out_closed(r, g);
+    /* After the stdout's end: ending the editor's stdout may be all that
+     * was left (a dead editor's is done at once, with no progress to come). */
+    if (passed) maybe_finish(r);
 }
 
 static void server_event(struct lp_server *s, const struct lp_server_event *ev)
@@ -426,8 +454,7 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-        if (r->so && r->so->on_c2s) r->so->on_c2s(r->sctx, data, len);
+        c2s_bytes(r, data, len);
         return;
     }
     /* The server's stdout; its stderr always goes through err_filter. */
@@ -448,12 +475,39 @@ static void on_dst_error(struct lp_pump *p, int status)
     if (p == &g->s2c) editor_went_away(r, status);
 }
 
+/* g's stdout ended and its supervisor is told now: unless it takes the
+ * end, the editor's stdout ends after it. */
+static void out_closed(struct lp_relay *r, struct lp_relay_gen *g)
+{
+    if (ask_super(r, g, LP_RELAY_OUT_CLOSED) == LP_RELAY_TAKEN) return;
+    finish_output(r, g); /* a frame the supervisor held, cut short, reaches the inspector first */
+    li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
+}
+
+/* A held stdout end is no longer held (the exit came, a restart or the
+ * supervisor's release made it moot). Returns 1 when one was held. */
+static int unhold_output(struct lp_relay *r)
+{
+    int held = r->out_held;
+    r->out_held = 0;
+    if (held) uv_timer_stop(&r->eof_wait);
+    return held;
+}
+
+/* No exit status within EOF_WAIT_MS: the stdout's end is told alone. */
+static void eof_waited(uv_timer_t *t)
+{
+    struct lp_relay *r = t->data;
+    if (unhold_output(r)) out_closed(r, r->cur);
+}
+
 /* The editor's stdout gets EOF once the current server's stdout has ended
  * and no other server can follow. */
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g)
 {
     if (g->retired || (holds(r) & LP_RELAY_HOLD_OUTPUT) || !g->s2c.src_eof) return;
     if (g->s2c.filter) {
+        assert(r->so);        /* only a supervisor filters */
         g->s2c.filter = NULL; /* what the supervisor holds is a cut-short frame: pass it on */
         if (r->so->on_s2c_end) r->so->on_s2c_end(r->sctx, g);
     }
@@ -464,6 +518,12 @@ static void on_src_end(struct lp_pump *p, int status)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
+        if (r->c2s_framing) { /* a frame cut short: the session's stream ends with it */
+            size_t n;
+            const char *held = lp_gate_pending(&r->c2s_gate, &n);
+            if (n) li_session_feed(r->o->sess, LI_C2S, held, n, lp_relay_now_us(r));
+            r->c2s_tail_seen = 1;
+        }
         li_session_eof(r->o->sess, LI_C2S, lp_relay_now_us(r));
         lp_relay_event(r, LI_EV_EDITOR_EOF,
                        status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
@@ -482,9 +542,12 @@ static void on_src_end(struct lp_pump *p, int status)
         say_flush(r);
         return;
     }
-    if (ask_super(r, g, LP_RELAY_OUT_CLOSED) == LP_RELAY_TAKEN) return;
-    finish_output(r, g); /* a frame the supervisor held, cut short, reaches the inspector first */
-    li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
+    if (r->so && r->so->on_server_end && !g->exited) {
+        r->out_held = 1; /* until the exit status is known, briefly */
+        uv_timer_start(&r->eof_wait, eof_waited, EOF_WAIT_MS, 0);
+        return;
+    }
+    out_closed(r, g);
 }
 
 static void on_progress(struct lp_pump *p)
@@ -552,8 +615,7 @@ void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len,
 {
     struct lp_relay *r = g->r;
     lp_pump_write(&g->s2c, frame, len);
-    li_session_feed_classified(r->o->sess, LI_S2C, frame, len, lp_relay_now_us(r), frame + hdr,
-                               len - hdr, m);
+    li_session_feed_frame(r->o->sess, LI_S2C, frame, len, hdr, lp_relay_now_us(r), m);
     show_flush(r);
 }
 
@@ -728,18 +790,80 @@ static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *
     return r->so && r->so->on_server_end ? r->so->on_server_end(r->sctx, g, what) : LP_RELAY_PASS;
 }
 
-static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+/* ---- the editor's stream, framed once for a supervisor ---- */
+
+/* One piece of the editor's stream: inspected, then the supervisor's. */
+static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t hdr)
 {
-    struct lp_relay *r = p->data;
-    li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-    r->so->c2s_filter(r->sctx, data, len);
+    struct li_msg m;
+    const struct li_msg *mp = NULL;
+    if (hdr) {
+        li_classify(LI_LSP, data + hdr, len - hdr, 0, &m);
+        mp = &m;
+        li_session_feed_frame(r->o->sess, LI_C2S, data, len, hdr, lp_relay_now_us(r), mp);
+    } else if (!r->c2s_tail_seen) {
+        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
+    }
+    if (r->c2s.filter)
+        r->so->c2s_filter(r->sctx, data, len, hdr, mp);
+    else if (r->c2s_watch && r->so->on_c2s)
+        r->so->on_c2s(r->sctx, data, len, hdr, mp);
+    /* Nobody wants the pieces any more: chunks again from the next frame
+     * boundary, even inside this chunk. */
+    if (!r->c2s_watch && !r->c2s.filter) lp_gate_stop(&r->c2s_gate, 1);
 }
 
+static void c2s_gate_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    c2s_piece(ud, frame, len, hdr);
+}
+
+static void c2s_gate_raw(void *ud, const char *data, size_t len)
+{
+    c2s_piece(ud, data, len, 0);
+}
+
+/* The editor's bytes, after they were forwarded (or instead, filtering).
+ * Framing stops at the frame boundary where nobody wants the pieces any
+ * more (lp_gate_stop): the rest of the chunk goes to the inspector as
+ * read, whose framer is at that boundary too. */
+static void c2s_bytes(struct lp_relay *r, const char *data, size_t len)
+{
+    size_t n = 0;
+    if (r->c2s_framing) {
+        n = lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
+        if (n == len && !(!r->c2s_watch && !r->c2s.filter && lp_gate_idle(&r->c2s_gate))) return;
+        r->c2s_framing = 0;
+        lp_gate_stop(&r->c2s_gate, 0);
+    }
+    if (n < len) li_session_feed(r->o->sess, LI_C2S, data + n, len - n, lp_relay_now_us(r));
+}
+
+static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
+{
+    c2s_bytes(p->data, data, len);
+}
+
+/* The editor's input ended while filtered: a frame it cut short goes to
+ * the supervisor as bytes (inspected already), then the end. */
 static void c2s_end(struct lp_relay *r)
 {
     if (!r->c2s.filter) return;
+    lp_gate_flush(&r->c2s_gate, c2s_gate_raw, r);
     r->c2s.filter = NULL;
     if (r->so->on_c2s_end) r->so->on_c2s_end(r->sctx);
+}
+
+void lp_relay_watch_c2s(struct lp_relay *r, int on)
+{
+    r->c2s_watch = on;
+    if (on) {
+        r->c2s_framing = 1;
+        lp_gate_stop(&r->c2s_gate, 0);
+    } else if (!r->c2s.filter) {
+        lp_gate_stop(&r->c2s_gate, 1); /* at the next frame boundary */
+        if (lp_gate_idle(&r->c2s_gate)) r->c2s_framing = 0;
+    }
 }
 
 int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
@@ -750,6 +874,8 @@ int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
 void lp_relay_filter_c2s(struct lp_relay *r)
 {
     r->c2s.filter = c2s_filter;
+    r->c2s_framing = 1;
+    lp_gate_stop(&r->c2s_gate, 0);
     if (r->c2s.src_eof) { /* a partial last frame will not be completed now */
         c2s_end(r);
         lp_pump_shutdown_dst(&r->c2s);
@@ -766,6 +892,7 @@ int lp_relay_restart(struct lp_relay *r, char **env)
     struct lp_relay_gen *old = r->cur, *g;
     int rc = spawn_gen(r, env, &g);
     if (rc) return rc;
+    unhold_output(r); /* the old server's stdout end is moot now */
     old->retired = 1;
     lp_relay_kill_group(old);
     lp_pump_stop_src(&old->s2c);
@@ -784,6 +911,7 @@ void lp_relay_release(struct lp_relay *r)
 {
     struct lp_relay_gen *g = r->cur;
     if (r->finishing) return;
+    unhold_output(r); /* the end is the relay's: nobody is asked about it */
     if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
@@ -828,6 +956,8 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     if (r->so && r->so->start) r->so->start(r->sctx, r);
     uv_timer_init(r->loop, &r->say_timer);
     r->say_timer.data = r;
+    uv_timer_init(r->loop, &r->eof_wait);
+    r->eof_wait.data = r;
     if (o->netwatch) {
         static const struct lp_netwatch_hooks hooks = {nw_say, lp_nw_show, nw_event, NULL};
         struct lp_netwatch_hooks h = hooks;
@@ -886,6 +1016,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     if (r->say_wait_len) fwrite(r->say_wait, 1, r->say_wait_len, stderr);
     free(r->say_wait);
     free(r->show_wait); /* the stream ended inside a frame: nowhere to put them */
+    lp_gate_free(&r->c2s_gate);
     res->stderr_mid_line = mid;
 
     res->read[LI_C2S] = r->c2s.read;

@@ -70,7 +70,8 @@ struct lp_relay_gen_info {
     int exited;      /* reaped: exit_status / term_signal are valid */
     int exit_status; /* 0 when killed */
     int term_signal; /* 0 unless killed by a signal */
-    int out_eof;     /* its stdout reached EOF */
+    int out_eof;     /* its stdout reached EOF, and the supervisor was told (a held
+                        end is not told yet: see on_server_end) */
     int err_eof;     /* its stderr reached EOF */
     int retired;     /* replaced by a later generation: its output no longer read */
 };
@@ -113,16 +114,22 @@ struct lp_relay_super_ops {
      * call here: nothing runs yet). The relay closes every handle on its
      * loop when it ends (uv_walk), the supervisor's too. */
     void (*start)(void *ctx, struct lp_relay *r);
-    /* Every chunk the editor sends, after it was forwarded to the current
-     * server and inspected; not while c2s_filter is on. */
-    void (*on_c2s)(void *ctx, const char *data, size_t len);
-    /* After lp_relay_filter_c2s: every chunk the editor sends, inspected
-     * but not forwarded. The supervisor forwards what it decides with
-     * lp_relay_to_server. */
-    void (*c2s_filter)(void *ctx, const char *data, size_t len);
-    /* The editor's input ended while c2s_filter was on (the filter is off
-     * now): the supervisor sends on what it still holds
-     * (lp_relay_to_server); the server's stdin is shut down right after. */
+    /* While the supervisor watches the editor's stream (lp_relay_watch_c2s)
+     * and does not filter it: the stream piece by piece, after it was
+     * forwarded to the current server (as read) and inspected. A piece is a
+     * whole frame (hdr: its header block's length; m: its body classified,
+     * li_classify with LI_LSP) or a run of bytes that do not frame (hdr 0,
+     * m NULL). The relay frames the stream once (resume/lp_gate.h), for the
+     * inspector and the supervisor alike. */
+    void (*on_c2s)(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m);
+    /* After lp_relay_filter_c2s: the editor's stream piece by piece, as for
+     * on_c2s, inspected but not forwarded. The supervisor forwards what it
+     * decides with lp_relay_to_server. */
+    void (*c2s_filter)(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m);
+    /* The editor's input ended while c2s_filter was on: a frame it cut
+     * short went to c2s_filter as bytes (hdr 0), and the filter is off now.
+     * The supervisor sends on what it still holds (lp_relay_to_server); the
+     * server's stdin is shut down right after. */
     void (*on_c2s_end)(void *ctx);
     /* A new generation's stdout starts filtered when this is set: every
      * chunk the server writes comes here instead of going to the editor
@@ -136,7 +143,12 @@ struct lp_relay_super_ops {
      * of g's output, unchanged (lp_relay_forward). */
     void (*on_s2c_end)(void *ctx, struct lp_relay_gen *g);
     /* The current generation's process ended or its stdout closed (never
-     * asked for a retired one). LP_RELAY_PASS: the relay handles it as
+     * asked for a retired one). A server that dies closes its stdout a
+     * moment before its exit status arrives, and the status says more:
+     * so a stdout's end is held until the exit (then the exit is asked
+     * first, the stdout's end right after, unless the answer retired the
+     * generation or released its end) or for 300 ms (then it is asked
+     * alone, the exit later). LP_RELAY_PASS: the relay handles it as
      * without a supervisor. LP_RELAY_TAKEN: the relay does nothing more
      * about it, until the supervisor starts a new generation or calls
      * lp_relay_release. */
@@ -175,13 +187,18 @@ void lp_relay_show(struct lp_relay *r, int type, const char *text);
  * `data` is copied before the call returns. From a filter these must keep
  * the editor's stream whole: whole frames, or bytes passed on as received. */
 void lp_relay_forward(struct lp_relay_gen *g, const char *data, size_t len);
-/* lp_relay_forward of one whole frame (hdr: its header's length) whose
- * body the caller classified as m (li_classify, LI_LSP): the inspector
- * takes m instead of classifying the body again. */
+/* lp_relay_forward of one whole frame the caller framed (hdr: its header
+ * block's length), whose body it classified as m (li_classify, LI_LSP; NULL
+ * when it did not): the inspector records the frame without framing it, or
+ * classifying its body, again (li_session_feed_frame). */
 void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len, size_t hdr,
                           const struct li_msg *m);
 /* Bytes to the current server's stdin (copied). 0 or a libuv error. */
 int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len);
+/* on: the editor's stream goes to ops->on_c2s piece by piece from now on
+ * (framed once, for the inspector too); off: it goes by as read again
+ * from the next frame boundary. May be called from ops->start. */
+void lp_relay_watch_c2s(struct lp_relay *r, int on);
 /* The editor's bytes go to ops->c2s_filter from now on (see there). When
  * the editor's input has ended already, ops->on_c2s_end is called at once
  * and the server's stdin shut down. */

@@ -18,9 +18,6 @@
 #include "inspect/li_state.h"
 #include "resume/lp_keepalive.h"
 
-/* A server that dies closes its stdout a moment before its exit status
- * arrives: how long a loss waits for the status (as lp_handshake does). */
-#define EOF_WAIT_MS 300
 /* The server's stderr lines kept in the forensics of a crash loop. */
 #define FORENSIC_LINES 40
 
@@ -35,17 +32,16 @@ struct lp_revive {
     struct li_state *st;
     struct lp_ka *ka;
     struct lp_relay *r;
-    int ended;           /* the session ends as without keep-alive: every end passes */
-    int engaged;         /* keep-alive took a loss: the handshake supervision is behind */
-    int took_out;        /* the current generation's stdout end was taken (eof_wait) */
-    int deciding;        /* a loss was taken; the relay must not end (HOLD_END) */
-    int server_up;       /* the current generation was restarted and resumed */
-    unsigned cur_seq;    /* the generation a loss is being decided for */
-    uint64_t err_mark;   /* res->stderr_bytes when the current generation started */
-    uint64_t lost_us;    /* when the server was lost, for the restart event */
-    char drop_why[512];  /* the engine dropped the new server: why */
-    uv_timer_t eof_wait; /* stdout closed: a moment for the exit status */
-    uv_timer_t again;    /* the restart, outside the relay's callbacks */
+    int ended;          /* the session ends as without keep-alive: every end passes */
+    int engaged;        /* keep-alive took a loss: the handshake supervision is behind */
+    int took_out;       /* the current generation's stdout end was taken */
+    int deciding;       /* a loss was taken; the relay must not end (HOLD_END) */
+    int server_up;      /* the current generation was restarted and resumed */
+    unsigned cur_seq;   /* the generation a loss is being decided for */
+    uint64_t err_mark;  /* res->stderr_bytes when the current generation started */
+    uint64_t lost_us;   /* when the server was lost, for the restart event */
+    char drop_why[512]; /* the engine dropped the new server: why */
+    uv_timer_t again;   /* the restart, outside the relay's callbacks */
 };
 
 static const struct lp_ka_cb ka_cb;
@@ -182,6 +178,12 @@ static void ka_to_editor(void *ud, const char *d, size_t n)
     lp_relay_forward(lp_relay_current(v->r), d, n); /* feeds the session as s2c too */
 }
 
+static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct lp_revive *v = ud;
+    lp_relay_forward_msg(lp_relay_current(v->r), frame, len, hdr, NULL);
+}
+
 static void ka_event(void *ud, enum li_event ev, json_t *f)
 {
     struct lp_revive *v = ud;
@@ -208,7 +210,8 @@ static void ka_drop(void *ud, const char *why)
     lp_relay_kill_group(lp_relay_current(v->r));
 }
 
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop};
+static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event,
+                                      ka_say,       ka_drop,      ka_to_editor_frame};
 
 /* ---- losses ---- */
 
@@ -230,7 +233,6 @@ static void end_session(struct lp_revive *v)
     v->ended = 1;
     v->deciding = 0;
     v->server_up = 0;
-    uv_timer_stop(&v->eof_wait);
     uv_timer_stop(&v->again);
     lp_relay_release(v->r);
 }
@@ -294,7 +296,6 @@ static void loss_why(struct lp_revive *v, struct lp_relay_gen *g, char *why, siz
 static void lost(struct lp_revive *v, struct lp_relay_gen *g)
 {
     char why[800];
-    uv_timer_stop(&v->eof_wait);
     if (lp_relay_editor_left(v->r) || !handshake_over(v)) {
         end_session(v); /* the editor left, or said shutdown, meanwhile */
         return;
@@ -316,24 +317,14 @@ static void lost(struct lp_revive *v, struct lp_relay_gen *g)
     uv_timer_start(&v->again, restart_now, 0, 0);
 }
 
-static void eof_waited(uv_timer_t *t)
-{
-    struct lp_revive *v = t->data;
-    struct lp_relay_gen *g = lp_relay_current(v->r);
-    struct lp_relay_gen_info gi;
-    lp_relay_gen_info(g, &gi);
-    if (gi.seq == v->cur_seq && !v->deciding) lost(v, g);
-}
-
 /* ---- the hook ---- */
 
 static void rv_start(void *ctx, struct lp_relay *r)
 {
     struct lp_revive *v = ctx;
     v->r = r;
-    uv_timer_init(lp_relay_loop(r), &v->eof_wait);
     uv_timer_init(lp_relay_loop(r), &v->again);
-    v->eof_wait.data = v->again.data = v;
+    v->again.data = v;
     lp_handshake_ops.start(v->hs, r);
 }
 
@@ -344,26 +335,27 @@ static void rv_stop(void *ctx)
     v->r = NULL;
 }
 
-static void rv_on_c2s(void *ctx, const char *data, size_t len)
+static void rv_on_c2s(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m)
 {
     struct lp_revive *v = ctx;
-    lp_handshake_ops.on_c2s(v->hs, data, len);
+    lp_handshake_ops.on_c2s(v->hs, data, len, hdr, m);
 }
 
-static void rv_c2s_filter(void *ctx, const char *data, size_t len)
+static void rv_c2s_filter(void *ctx, const char *data, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
     struct lp_revive *v = ctx;
     if (v->engaged)
-        lp_ka_editor(v->ka, data, len);
+        lp_ka_editor_piece(v->ka, data, len, hdr);
     else
-        lp_handshake_ops.c2s_filter(v->hs, data, len);
+        lp_handshake_ops.c2s_filter(v->hs, data, len, hdr, m);
 }
 
 static void rv_on_c2s_end(void *ctx)
 {
     struct lp_revive *v = ctx;
     if (!v->engaged) {
-        lp_handshake_ops.on_c2s_end(v->hs);
+        if (lp_handshake_ops.on_c2s_end) lp_handshake_ops.on_c2s_end(v->hs);
         return;
     }
     /* The editor left while no server runs: nothing is left to keep. With
@@ -420,11 +412,9 @@ static enum lp_relay_verdict rv_on_server_end(void *ctx, struct lp_relay_gen *g,
     lp_relay_gen_info(g, &gi);
     if (!v->engaged) v->cur_seq = gi.seq;
     if (v->deciding) return LP_RELAY_TAKEN; /* the loss is being dealt with */
-    if (what == LP_RELAY_OUT_CLOSED && !gi.exited) {
-        v->took_out = 1;
-        uv_timer_start(&v->eof_wait, eof_waited, EOF_WAIT_MS, 0);
-        return LP_RELAY_TAKEN;
-    }
+    /* A stdout's end comes once the exit status is known, or did not come
+     * in time (the relay waits for it): a loss either way. */
+    if (what == LP_RELAY_OUT_CLOSED && !gi.exited) v->took_out = 1;
     lost(v, g);
     return LP_RELAY_TAKEN;
 }
@@ -433,8 +423,7 @@ static unsigned rv_holds(void *ctx)
 {
     const struct lp_revive *v = ctx;
     unsigned h = v->engaged ? 0u : lp_handshake_ops.holds(v->hs);
-    return h | (v->deciding || uv_is_active((const uv_handle_t *)&v->eof_wait) ? LP_RELAY_HOLD_END
-                                                                               : 0u);
+    return h | (v->deciding ? LP_RELAY_HOLD_END : 0u);
 }
 
 const struct lp_relay_super_ops lp_revive_ops = {

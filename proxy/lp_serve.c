@@ -18,6 +18,7 @@
 #include "inspect/li_redact.h"
 #include "inspect/li_say.h"
 #include "inspect/li_session.h"
+#include "io/lp_stdio.h"
 #include "proxy/lp_handshake.h"
 #include "proxy/lp_log.h"
 #include "proxy/lp_netwatch.h"
@@ -320,17 +321,6 @@ static void queue(struct unavailable *u, const char *p, size_t n)
     if (li_buf_reserve(&u->out, n) == 0) li_buf_put(&u->out, p, n); /* all of it or none */
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void reply(struct unavailable *u, json_t *msg)
 {
     char *body = json_dumps(msg, JSON_COMPACT);
@@ -403,7 +393,7 @@ int lp_serve_unavailable(const struct lp_config *cfg, const char *role, char **a
         /* Replies are written after the feed returns, then recorded as what
          * the editor received. */
         if (u.out.len) {
-            write_all(1, u.out.p, u.out.len);
+            (void)lp_write_all(1, u.out.p, u.out.len);
             li_session_feed(s.li, LI_S2C, u.out.p, u.out.len, lp_session_now(&s));
             li_buf_reset(&u.out);
         }

@@ -1,66 +1,177 @@
 #include "resume/lp_gate.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "framing/lf.h"
 
-void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
-                  lp_gate_raw_fn on_raw, void *ud)
+/* The gate parses in the caller's chunk and copies only the start of a
+ * frame the chunk ends in (and a possible "Content-Length:" cut by the
+ * chunk's end after bytes that did not frame). `rest` counts the chunk's
+ * bytes not yet handed out, so lp_gate_idle() asked from a callback says
+ * whether anything follows the piece being handed out. */
+
+/* Keeps data[0..len) for the next chunk; out of memory, it goes on as raw. */
+static void keep(struct lp_gate *g, const char *data, size_t len, lp_gate_raw_fn on_raw, void *ud)
 {
-    if (g->raw_left) { /* the rest of an oversized frame */
-        size_t n = len < g->raw_left ? len : (size_t)g->raw_left;
-        on_raw(ud, data, n);
-        g->raw_left -= n;
-        data += n;
-        len -= n;
-    }
-    if (!len) return;
-    if (li_buf_reserve(&g->buf, len)) { /* no memory: pass everything on untouched */
-        if (g->buf.len) on_raw(ud, g->buf.p, g->buf.len);
-        li_buf_reset(&g->buf);
+    if (li_buf_reserve(&g->buf, len)) {
         on_raw(ud, data, len);
         return;
     }
     li_buf_put(&g->buf, data, len);
-    while (g->buf.len) {
-        struct lf_frame f;
-        int r = lf_parse(g->buf.p, g->buf.len, 0, 0, &f, NULL);
-        if (r == LF_PARTIAL) return;
-        if (r > 0) {
-            uint64_t total = (uint64_t)r + f.content_length;
-            if (total > LP_GATE_MAX_FRAME) {
-                size_t n = g->buf.len < total ? g->buf.len : (size_t)total;
-                on_raw(ud, g->buf.p, n);
-                g->raw_left = total - n;
-                li_buf_consume(&g->buf, n);
-                continue;
-            }
-            if (g->buf.len < total) return;
-            on_frame(ud, g->buf.p, (size_t)total, (size_t)r);
-            li_buf_consume(&g->buf, (size_t)total);
-            continue;
+}
+
+/* A whole frame, or bytes that are not one, at data[0..len) with nothing
+ * buffered: hands out what is decided and returns the bytes taken. */
+static size_t feed_in_place(struct lp_gate *g, const char *data, size_t len,
+                            lp_gate_frame_fn on_frame, lp_gate_raw_fn on_raw, void *ud)
+{
+    struct lf_frame f;
+    int r = lf_parse(data, len, 0, 0, &f, NULL);
+    if (r > 0) {
+        uint64_t total = (uint64_t)r + f.content_length;
+        if (total > LP_GATE_MAX_FRAME) { /* streamed through raw, never held whole */
+            size_t n = len < total ? len : (size_t)total;
+            g->raw_left = total - n;
+            g->rest = len - n;
+            on_raw(ud, data, n);
+            return n;
         }
-        /* Not a header: everything up to the next "Content-Length:" goes
-         * on as it is (never the first byte again, or this would loop). */
-        int found;
-        size_t skip = 1 + lf_resync(g->buf.p + 1, g->buf.len - 1, &found);
+        if (len >= total) {
+            g->rest = len - (size_t)total;
+            on_frame(ud, data, (size_t)total, (size_t)r);
+            return (size_t)total;
+        }
+    }
+    if (r > 0 || r == LF_PARTIAL) { /* the chunk ends inside this frame */
+        g->rest = 0;
+        keep(g, data, len, on_raw, ud);
+        return len;
+    }
+    /* Not a header: everything up to the next "Content-Length:" goes on as
+     * it is (never the first byte again, or this would loop); a match cut
+     * short by the chunk's end is kept. */
+    int found;
+    size_t skip = 1 + lf_resync(data + 1, len - 1, &found);
+    g->rest = len - skip;
+    on_raw(ud, data, skip);
+    if (found) return skip;
+    g->rest = 0;
+    if (skip < len) keep(g, data + skip, len - skip, on_raw, ud);
+    return len;
+}
+
+/* A frame began in an earlier chunk (its bytes in buf): takes from data
+ * what it needs to be decided, and hands it out once it is. Returns the
+ * bytes of data taken; buf is then empty, or all of data was taken. */
+static size_t feed_buffered(struct lp_gate *g, const char *data, size_t len,
+                            lp_gate_frame_fn on_frame, lp_gate_raw_fn on_raw, void *ud)
+{
+    struct lf_frame f;
+    size_t pre = g->buf.len;
+    int r = lf_parse(g->buf.p, pre, 0, 0, &f, NULL);
+    /* The rest of the body, or enough to decide the header block. */
+    size_t want = r > 0 ? (size_t)((uint64_t)r + f.content_length) - pre
+                        : (pre < LF_MAX_HEADER_BLOCK ? LF_MAX_HEADER_BLOCK - pre : 1);
+    size_t m = len < want ? len : want;
+    if (li_buf_reserve(&g->buf, m)) { /* no memory: pass everything on untouched */
+        size_t n = g->buf.len;
+        g->buf.len = 0;
+        g->rest = len;
+        on_raw(ud, g->buf.p, n);
+        g->rest = 0;
+        on_raw(ud, data, len);
+        return len;
+    }
+    li_buf_put(&g->buf, data, m);
+    if (r <= 0) r = lf_parse(g->buf.p, g->buf.len, pre, 0, &f, NULL);
+    size_t have = g->buf.len;
+    if (r == LF_PARTIAL) return m; /* m == len: the block is still undecided */
+    if (r > 0) {
+        uint64_t total = (uint64_t)r + f.content_length;
+        if (total > LP_GATE_MAX_FRAME) { /* have < total: it all goes on raw */
+            g->raw_left = total - have;
+            g->buf.len = 0;
+            g->rest = len - m;
+            on_raw(ud, g->buf.p, have);
+            return m;
+        }
+        if (have < total) return m; /* m == len */
+        /* The header block may have been decided with bytes past the frame:
+         * those stay in data. */
+        g->buf.len = 0;
+        g->rest = len - ((size_t)total - pre);
+        on_frame(ud, g->buf.p, (size_t)total, (size_t)r);
+        return (size_t)total - pre;
+    }
+    int found;
+    size_t skip = 1 + lf_resync(g->buf.p + 1, have - 1, &found);
+    if (skip < pre) { /* the next start is among the earlier bytes: data waits */
+        g->buf.len = pre;
+        g->rest = len;
         on_raw(ud, g->buf.p, skip);
         li_buf_consume(&g->buf, skip);
-        if (!found) return;
+        return 0;
     }
+    g->buf.len = 0;
+    g->rest = found ? len - (skip - pre) : (have - skip) + (len - m);
+    on_raw(ud, g->buf.p, skip);
+    if (found) return skip - pre;
+    memmove(g->buf.p, g->buf.p + skip, have - skip); /* a "Content-Length:" cut short */
+    g->buf.len = have - skip;
+    return m;
+}
+
+size_t lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                    lp_gate_raw_fn on_raw, void *ud)
+{
+    size_t taken = 0;
+    while (len) {
+        size_t n;
+        if (g->stop && !g->buf.len && !g->raw_left) break; /* a frame boundary: the caller's */
+        if (g->raw_left) {                                 /* the rest of an oversized frame */
+            n = len < g->raw_left ? len : (size_t)g->raw_left;
+            g->raw_left -= n;
+            g->rest = len - n;
+            on_raw(ud, data, n);
+        } else if (g->buf.len) {
+            n = feed_buffered(g, data, len, on_frame, on_raw, ud);
+        } else {
+            n = feed_in_place(g, data, len, on_frame, on_raw, ud);
+        }
+        assert(n <= len); /* a step takes only bytes it was given */
+        data += n;
+        len -= n;
+        taken += n;
+    }
+    if (g->stop && !g->buf.len && !g->raw_left) g->stop = 0;
+    g->rest = 0;
+    return taken;
+}
+
+void lp_gate_stop(struct lp_gate *g, int stop)
+{
+    g->stop = stop;
 }
 
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud)
 {
     if (g->buf.len) on_raw(ud, g->buf.p, g->buf.len);
     li_buf_reset(&g->buf);
+    g->stop = 0;
+}
+
+const char *lp_gate_pending(const struct lp_gate *g, size_t *len)
+{
+    *len = g->buf.len;
+    return g->buf.p;
 }
 
 int lp_gate_idle(const struct lp_gate *g)
 {
-    return g->buf.len == 0 && g->raw_left == 0;
+    return g->buf.len == 0 && g->raw_left == 0 && g->rest == 0;
 }
 
 void lp_gate_free(struct lp_gate *g)

@@ -30,17 +30,38 @@ typedef void (*lp_gate_raw_fn)(void *ud, const char *data, size_t len);
 struct lp_gate {
     struct li_buf buf; /* the start of a frame not yet whole */
     uint64_t raw_left; /* bytes of an oversized frame still to pass through raw */
+    size_t rest;       /* during lp_gate_feed: the chunk's bytes after the piece handed out */
+    int stop;          /* lp_gate_stop: return at the next frame boundary */
 };
 
-/* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. */
-void lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
-                  lp_gate_raw_fn on_raw, void *ud);
+/* Feeds bytes; calls on_frame / on_raw synchronously, in stream order. The
+ * frames and raw runs are parsed in `data` and handed out from there (zero
+ * copy); only a frame the chunk ends inside is copied, to be completed by
+ * the next chunk. Returns the bytes taken: len, unless lp_gate_stop was
+ * called, when it returns at the next frame boundary (nothing held) and
+ * data[taken..len) is the caller's, the gate empty. A callback must not
+ * feed, flush or free this gate. */
+size_t lp_gate_feed(struct lp_gate *g, const char *data, size_t len, lp_gate_frame_fn on_frame,
+                    lp_gate_raw_fn on_raw, void *ud);
+
+/* stop 1: the caller stops framing through g (from a callback too): the
+ * running or next lp_gate_feed returns at the first frame boundary, leaving
+ * the rest of its chunk to the caller; until that boundary the gate goes on
+ * handing out pieces. stop 0 withdraws a request not yet met. */
+void lp_gate_stop(struct lp_gate *g, int stop);
 
 /* Hands out whatever is buffered (a partial frame) as raw and empties the
  * gate: for turning it off, or at end of stream. */
 void lp_gate_flush(struct lp_gate *g, lp_gate_raw_fn on_raw, void *ud);
 
-/* 1 when nothing is buffered: the stream is at a frame boundary. */
+/* The bytes held (the start of a frame not yet whole), without taking
+ * them: valid until the next call on g. *len 0 when none. */
+const char *lp_gate_pending(const struct lp_gate *g, size_t *len);
+
+/* 1 when nothing is buffered: the stream is at a frame boundary. From a
+ * callback: 1 when nothing follows the piece being handed out, neither
+ * buffered nor in the rest of the chunk, so the stream is at a frame
+ * boundary once that piece has gone on. */
 int lp_gate_idle(const struct lp_gate *g);
 
 void lp_gate_free(struct lp_gate *g);

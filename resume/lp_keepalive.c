@@ -1,5 +1,6 @@
 #include "resume/lp_keepalive.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,10 +175,17 @@ static int ed_passthrough(const struct lp_ka *ka)
            lp_gate_idle(&ka->ed_gate);
 }
 
+/* Nothing left to remap or drop: the server's bytes may pass as read,
+ * from the next frame boundary (even inside a chunk: a stream of large
+ * frames may never end one at a boundary). */
+static int srv_clear(const struct lp_ka *ka)
+{
+    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n;
+}
+
 static int srv_passthrough(const struct lp_ka *ka)
 {
-    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n &&
-           lp_gate_idle(&ka->srv_gate);
+    return srv_clear(ka) && lp_gate_idle(&ka->srv_gate);
 }
 
 int lp_ka_passthrough(const struct lp_ka *ka)
@@ -358,6 +366,17 @@ static void ed_raw(void *ud, const char *data, size_t len)
         hold(ka, data, len, 1);
     else
         ka->cb.to_server(ka->ud, data, len);
+}
+
+void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr)
+{
+    assert(lp_gate_idle(&ka->ed_gate)); /* one framer per stream: not with lp_ka_editor */
+    if (ed_passthrough(ka))
+        ka->cb.to_server(ka->ud, data, len);
+    else if (hdr)
+        ed_frame(ka, data, len, hdr);
+    else
+        ed_raw(ka, data, len);
 }
 
 void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len)
@@ -650,6 +669,15 @@ static void finish_resume(struct lp_ka *ka, uint64_t now_us)
                     (json_int_t)forgotten, "held", (json_int_t)qn, "ms", (json_int_t)ms));
 }
 
+/* A whole frame for the editor: as a frame when the relay takes one. */
+static void editor_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+{
+    if (ka->cb.to_editor_frame)
+        ka->cb.to_editor_frame(ka->ud, frame, len, hdr);
+    else
+        ka->cb.to_editor(ka->ud, frame, len);
+}
+
 static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
                          uint64_t now_us)
 {
@@ -686,14 +714,14 @@ static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t
             char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, nid, nlen, &olen);
             if (out) {
                 ka->s.remapped++;
-                ka->cb.to_editor(ka->ud, out, olen);
+                editor_frame(ka, out, olen, olen - (len - hdr - m.id.len + nlen));
                 free(out);
                 return;
             }
             lp_idset_del(&ka->remap, nid, nlen);
         }
     }
-    ka->cb.to_editor(ka->ud, frame, len);
+    editor_frame(ka, frame, len, hdr);
 }
 
 struct srv_ctx {
@@ -706,6 +734,7 @@ static void srv_frame(void *ud, const char *frame, size_t len, size_t hdr)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return; /* dropped during this chunk */
     srv_frame_at(c->ka, frame, len, hdr, c->now_us);
+    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
 }
 
 static void srv_raw(void *ud, const char *data, size_t len)
@@ -713,6 +742,7 @@ static void srv_raw(void *ud, const char *data, size_t len)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return;
     c->ka->cb.to_editor(c->ka->ud, data, len);
+    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
 }
 
 void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_us)
@@ -723,5 +753,8 @@ void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_u
         return;
     }
     struct srv_ctx c = {ka, now_us};
-    lp_gate_feed(&ka->srv_gate, data, len, srv_frame, srv_raw, &c);
+    lp_gate_stop(&ka->srv_gate, srv_clear(ka));
+    size_t n = lp_gate_feed(&ka->srv_gate, data, len, srv_frame, srv_raw, &c);
+    lp_gate_stop(&ka->srv_gate, 0);
+    if (n < len && ka->phase != LP_KA_LOST) ka->cb.to_editor(ka->ud, data + n, len - n);
 }

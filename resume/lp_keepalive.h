@@ -66,6 +66,11 @@ struct lp_ka_cb {
      * error, or sent something lsptap cannot follow): the relay drops it and
      * treats that as another loss. why is one sentence. May be NULL. */
     void (*drop)(void *ud, const char *why);
+    /* One whole frame for the editor out of the new server's output (as
+     * framed here, or with its id remapped); hdr: its header block's
+     * length. For a relay whose inspector can take the frame without
+     * framing it again (lp_relay_forward_msg). May be NULL: to_editor. */
+    void (*to_editor_frame)(void *ud, const char *frame, size_t len, size_t hdr);
 };
 
 struct lp_ka_opts {
@@ -117,6 +122,11 @@ int lp_ka_resume(struct lp_ka *ka, uint64_t now_us);
 
 /* Bytes from the editor, from the first loss on. */
 void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len);
+/* lp_ka_editor for a relay that frames the editor's stream itself (once,
+ * for its inspector too): one piece at a time, a whole frame (hdr: its
+ * header block's length) or bytes that do not frame (hdr 0). One engine
+ * takes the editor's stream one way or the other, never both. */
+void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr);
 
 /* Bytes from the current (new) server, from lp_ka_resume on. now_us dates
  * the end of the resume. */

@@ -916,6 +916,39 @@ static void test_stream_header_across_the_limit(void **state)
     expect_stream(in, sizeof(in), 0, want, ARRAY_LEN(want));
 }
 
+/* lf_stream_pass: a frame the caller framed is stepped over where a frame
+ * can start (a boundary; skipping, when it starts with "Content-Length:",
+ * and the skip is reported as feeding it would), refused elsewhere. */
+static void test_stream_pass_only_where_a_frame_can_start(void **state)
+{
+    (void)state;
+    static const char in[] = F2 "junk\nContent-Le" F2 F2;
+    uint64_t off = 99;
+    memset(&got, 0, sizeof got);
+    got.in = in;
+    got.in_len = sizeof in - 1;
+    got.chunk = in;
+    got.chunk_len = sizeof in - 1;
+    lf_stream_init(&stream, 0, &rec_cb, &got);
+    assert_int_equal(lf_stream_pass(&stream, in, 23, &off), 0);
+    assert_int_equal(off, 0);
+    got.cursor = 23;
+    lf_stream_feed(&stream, in + 23, 15); /* an error, then skipping */
+    assert_int_equal(lf_stream_pass(&stream, "{}", 2, &off), -1);
+    assert_int_equal(lf_stream_pass(&stream, in + 38, 23, &off), 0);
+    assert_int_equal(off, 38);
+    got.cursor += 23;
+    lf_stream_feed(&stream, in + 61, 19); /* inside a header block */
+    assert_int_equal(lf_stream_pass(&stream, in, 23, &off), -1);
+    lf_stream_feed(&stream, in + 80, 3); /* inside a body */
+    assert_int_equal(lf_stream_pass(&stream, in, 23, &off), -1);
+    lf_stream_feed(&stream, in + 83, 1);
+    const struct ev want[] = {ERR(LF_EBADHDR, 27), SKIP(23, 15), HDR(61, 21, 2), BODY(82, 2), END};
+    expect_events(&got, want, ARRAY_LEN(want), "passed");
+    assert_int_equal(stream.offset, sizeof in - 1);
+    assert_int_equal(lf_stream_finish(&stream), 0);
+}
+
 static void test_stream_works_without_callbacks(void **state)
 {
     (void)state;
@@ -974,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_stream_long_run_of_content_length),
         cmocka_unit_test(test_stream_header_across_the_limit),
         cmocka_unit_test(test_stream_works_without_callbacks),
+        cmocka_unit_test(test_stream_pass_only_where_a_frame_can_start),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

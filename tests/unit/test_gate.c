@@ -144,6 +144,162 @@ static void an_oversized_frame_streams_through_raw(void **state)
     free(in);
 }
 
+/* Feeds `in` in pieces of `step` bytes (the last one shorter). */
+static void feed_steps(const char *in, size_t len, size_t step, struct seen *s)
+{
+    struct lp_gate g = {0};
+    memset(s, 0, sizeof *s);
+    for (size_t off = 0; off < len; off += step)
+        lp_gate_feed(&g, in + off, len - off < step ? len - off : step, on_frame, on_raw, s);
+    lp_gate_flush(&g, on_raw, s);
+    lp_gate_free(&g);
+}
+
+static void several_frames_and_a_partial_one_in_one_chunk(void **state)
+{
+    (void)state;
+    const char in[] =
+        "Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n[]Content-Length: 5\r\n\r\n{\"a";
+    struct lp_gate g = {0};
+    struct seen s = {0};
+    lp_gate_feed(&g, in, sizeof in - 1, on_frame, on_raw, &s);
+    assert_int_equal(s.frames, 2);
+    assert_memory_equal(s.log, "FContent-Length: 2\r\n\r\n{}|FContent-Length: 2\r\n\r\n[]|", 50);
+    /* Only the frame the chunk ends inside is kept. */
+    assert_int_equal(g.buf.len, 24);
+    assert_false(lp_gate_idle(&g));
+    lp_gate_feed(&g, "\"}Content-Length: 0\r\n\r\n", 23, on_frame, on_raw, &s);
+    assert_int_equal(s.frames, 4);
+    assert_true(lp_gate_idle(&g));
+    assert_memory_equal(s.log + 50, "FContent-Length: 5\r\n\r\n{\"a\"}|FContent-Length: 0\r\n\r\n|",
+                        48);
+    lp_gate_free(&g);
+}
+
+static void a_frame_completed_across_many_chunks(void **state)
+{
+    (void)state;
+    const char in[] = "Content-Length: 12\r\nContent-Type: application/vscode-jsonrpc; "
+                      "charset=utf-8\r\n\r\n{\"id\":12345}Content-Length: 2\r\n\r\n{}";
+    size_t len = sizeof in - 1;
+    for (size_t step = 1; step <= len; step++) {
+        struct seen s;
+        feed_steps(in, len, step, &s);
+        assert_int_equal(s.frames, 2);
+        assert_int_equal(s.alllen, len);
+        assert_memory_equal(s.all, in, len);
+        assert_int_equal(s.log[0], 'F');
+        assert_int_equal(s.log[len - 23 + 1], '|');
+    }
+}
+
+static void raw_bytes_between_frames_come_out_alone(void **state)
+{
+    (void)state;
+    const char in[] = "Content-Length: 2\r\n\r\n{}junk Content-Lx content-lengthContent-Length: "
+                      "1\r\n\r\nxbad\r\n\r\nContent-Length: 2\r\n\r\n[]";
+    size_t len = sizeof in - 1;
+    struct seen whole;
+    feed_steps(in, len, len, &whole);
+    assert_int_equal(whole.frames, 3);
+    const char want[] = "FContent-Length: 2\r\n\r\n{}|Rjunk Content-Lx content-length|"
+                        "FContent-Length: 1\r\n\r\nx|Rbad\r\n\r\n|FContent-Length: 2\r\n\r\n[]|";
+    assert_int_equal(whole.loglen, sizeof want - 1);
+    assert_memory_equal(whole.log, want, sizeof want - 1);
+    /* However the stream is cut, the same frames come out, and every byte
+     * once, in order; raw runs may come in more pieces. */
+    for (size_t step = 1; step < len; step++) {
+        struct seen s;
+        feed_steps(in, len, step, &s);
+        assert_int_equal(s.frames, 3);
+        assert_int_equal(s.alllen, len);
+        assert_memory_equal(s.all, in, len);
+    }
+}
+
+/* A callback asking lp_gate_idle: 1 only when nothing follows the piece. */
+struct idle_seen {
+    struct lp_gate *g;
+    char idle[16];
+    int n;
+};
+
+static void idle_frame(void *ud, const char *f, size_t n, size_t hdr)
+{
+    struct idle_seen *s = ud;
+    (void)f, (void)n, (void)hdr;
+    s->idle[s->n++] = lp_gate_idle(s->g) ? 'I' : 'b';
+}
+
+static void idle_raw(void *ud, const char *d, size_t n)
+{
+    struct idle_seen *s = ud;
+    (void)d, (void)n;
+    s->idle[s->n++] = lp_gate_idle(s->g) ? 'i' : 'r';
+}
+
+static void idle_from_a_callback_means_nothing_follows(void **state)
+{
+    (void)state;
+    struct lp_gate g = {0};
+    struct idle_seen s = {&g, {0}, 0};
+    const char a[] = "Content-Length: 2\r\n\r\n{}xContent-Length: 2\r\n\r\n{}";
+    lp_gate_feed(&g, a, sizeof a - 1, idle_frame, idle_raw, &s);
+    const char b[] = "Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n{";
+    lp_gate_feed(&g, b, sizeof b - 1, idle_frame, idle_raw, &s);
+    lp_gate_feed(&g, "}", 1, idle_frame, idle_raw, &s);
+    assert_int_equal(s.n, 5);
+    assert_memory_equal(s.idle, "brIbI", 5);
+    lp_gate_free(&g);
+}
+
+/* lp_gate_stop: the feed returns at the next frame boundary, the rest of
+ * the chunk left to the caller. */
+struct stopper {
+    struct lp_gate *g;
+    int frames, stop_after;
+};
+
+static void stop_frame(void *ud, const char *f, size_t n, size_t hdr)
+{
+    struct stopper *s = ud;
+    (void)f, (void)n, (void)hdr;
+    if (++s->frames == s->stop_after) lp_gate_stop(s->g, 1);
+}
+
+static void stop_raw(void *ud, const char *d, size_t n)
+{
+    (void)ud, (void)d, (void)n;
+    fail_msg("no raw bytes in this stream");
+}
+
+static void stop_returns_at_the_next_frame_boundary(void **state)
+{
+    (void)state;
+    const char in[] =
+        "Content-Length: 2\r\n\r\n{}Content-Length: 2\r\n\r\n[]Content-Length: 2\r\n\r\n{}";
+    struct lp_gate g = {0};
+    struct stopper s = {&g, 0, 1};
+    /* Asked from the first frame's callback: the other two are the caller's. */
+    assert_int_equal(lp_gate_feed(&g, in, sizeof in - 1, stop_frame, stop_raw, &s), 23);
+    assert_int_equal(s.frames, 1);
+    assert_true(lp_gate_idle(&g));
+    /* Asked while a frame is held: it is completed first. */
+    s = (struct stopper){&g, 0, 0};
+    assert_int_equal(lp_gate_feed(&g, in, 30, stop_frame, stop_raw, &s), 30);
+    lp_gate_stop(&g, 1);
+    assert_int_equal(lp_gate_feed(&g, in + 30, sizeof in - 1 - 30, stop_frame, stop_raw, &s), 16);
+    assert_int_equal(s.frames, 2);
+    /* Asked with nothing held: nothing is taken. */
+    lp_gate_stop(&g, 1);
+    assert_int_equal(lp_gate_feed(&g, in, 23, stop_frame, stop_raw, &s), 0);
+    /* Withdrawn: everything is taken again. */
+    lp_gate_stop(&g, 0);
+    assert_int_equal(lp_gate_feed(&g, in, sizeof in - 1, stop_frame, stop_raw, &s), sizeof in - 1);
+    assert_int_equal(s.frames, 5);
+    lp_gate_free(&g);
+}
+
 static void rewrite_id_replaces_only_the_top_level_id(void **state)
 {
     (void)state;
@@ -192,6 +348,11 @@ int main(void)
         cmocka_unit_test(garbage_passes_through_unchanged),
         cmocka_unit_test(a_cut_short_frame_is_flushed_raw),
         cmocka_unit_test(an_oversized_frame_streams_through_raw),
+        cmocka_unit_test(several_frames_and_a_partial_one_in_one_chunk),
+        cmocka_unit_test(a_frame_completed_across_many_chunks),
+        cmocka_unit_test(raw_bytes_between_frames_come_out_alone),
+        cmocka_unit_test(idle_from_a_callback_means_nothing_follows),
+        cmocka_unit_test(stop_returns_at_the_next_frame_boundary),
         cmocka_unit_test(rewrite_id_replaces_only_the_top_level_id),
         cmocka_unit_test(idset_keeps_exact_tokens),
     };

@@ -25,6 +25,7 @@ struct rig {
     char srv[CAP], ed[CAP], events[4096], said[CAP], dropped[512];
     size_t srv_len, ed_len;
     int drops;
+    int as_read; /* the editor gets chunks as read: not tracked frame by frame */
 };
 
 static void append(char *buf, size_t *len, const char *d, size_t n)
@@ -62,7 +63,7 @@ static void to_editor(void *ud, const char *d, size_t n)
 {
     struct rig *r = ud;
     append(r->ed, &r->ed_len, d, n);
-    track_frames(r, LI_S2C, d, n);
+    if (!r->as_read) track_frames(r, LI_S2C, d, n);
 }
 
 static void on_event(void *ud, enum li_event ev, json_t *f)
@@ -87,7 +88,7 @@ static void on_drop(void *ud, const char *why)
     snprintf(r->dropped, sizeof r->dropped, "%s", why);
 }
 
-static const struct lp_ka_cb cbs = {to_server, to_editor, on_event, on_say, on_drop};
+static const struct lp_ka_cb cbs = {to_server, to_editor, on_event, on_say, on_drop, NULL};
 
 static struct rig *rig_new(unsigned restart_max)
 {
@@ -530,6 +531,41 @@ static void pieces_and_a_cut_frame(void **state)
     assert_non_null(strstr(r->ed, "\"id\":\"lsptap-k1:n:1\""));
 }
 
+/* Once nothing is left to drop or remap, the new server's bytes pass as
+ * read from the next frame boundary, inside the chunk that got there: a
+ * frame cut by the chunk's end is not held for its end. */
+static void passthrough_from_a_boundary_inside_a_chunk(void **state)
+{
+    (void)state;
+    struct rig *r = rig_new(5);
+    ed_live(r, INIT);
+    srv_live(r, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"capabilities\":{}}}");
+    ed_live(r, INITIALIZED);
+    ed_live(r, DIDOPEN);
+    assert_int_equal(lp_ka_lost(r->ka, 0, 1, "lost"), 0);
+    assert_int_equal(lp_ka_resume(r->ka, 0), 0);
+    clear(r);
+    char chunk[1024];
+    const char *note = "{\"jsonrpc\":\"2.0\",\"method\":\"window/logMessage\",\"params\":{}}";
+    int n = snprintf(chunk, sizeof chunk, "%s%s",
+                     frame("{\"jsonrpc\":\"2.0\",\"id\":"
+                           "\"lsptap-k1:initialize\",\"result\":{}}"),
+                     frame(note));
+    size_t cut = (size_t)n - 10; /* the notification's last 10 bytes come later */
+    r->as_read = 1;
+    lp_ka_server(r->ka, chunk, cut, 1);
+    assert_int_equal(lp_ka_phase(r->ka), LP_KA_LIVE);
+    assert_true(lp_ka_passthrough(r->ka));
+    const char *nf = frame(note);
+    size_t nlen = strlen(nf);
+    /* The cut frame went on as read. */
+    assert_non_null(memmem(r->ed, r->ed_len, nf, nlen - 10));
+    assert_null(strstr(r->ed, nf));
+    lp_ka_server(r->ka, chunk + cut, 10, 1);
+    assert_non_null(strstr(r->ed, nf));
+    rig_free(r);
+}
+
 /* Held messages are bounded (16 MiB): past it they are dropped, said once,
  * and what was held still follows the replay. */
 static void held_messages_are_bounded(void **state)
@@ -574,6 +610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lost_again_while_resuming, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(pieces_and_a_cut_frame, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(held_messages_are_bounded, rig_setup, rig_teardown),
+        cmocka_unit_test(passthrough_from_a_boundary_inside_a_chunk),
     };
     return cmocka_run_group_tests_name("keepalive", tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
  *   supervisor passes, the session ends with the last server's status;
  * - once the supervisor filters the editor's stream, bytes reach the server
  *   only as the supervisor forwards them, and what it still holds at the
- *   editor's EOF goes out before the server's stdin is closed.
+ *   editor's EOF goes out before the server's stdin is closed;
+ * - a server's stdout end is told after its exit when the exit follows
+ *   (the exit first, with its status), and alone when the server keeps
+ *   running (the relay waits a moment for the status, then asks).
  *
  * lp_relay_run drives this process's stdin, stdout and stderr on the
  * default loop, so each case runs it in a forked child whose stdio are
@@ -51,6 +54,11 @@ struct seen {
     unsigned max_seq;
     int c2s_chunks, c2s_end_calls, s2c_calls;
     size_t s2c_bytes;
+    int asked[4][3]; /* the first ends asked: what, gi.exited, gi.out_eof */
+    int nasked;
+    int frames, requests; /* whole frames on_c2s got, and of those requests */
+    size_t raw_bytes;     /* bytes on_c2s got as not framing */
+    uint64_t c2s_messages, c2s_bytes, c2s_framing_errors; /* the session's counts */
 };
 
 /* The supervisor's state: lives in the child. */
@@ -117,12 +125,18 @@ static const struct lp_relay_super_ops restarter = {
 
 /* ---- a supervisor that filters both directions ---- */
 
+static void filter_start(void *ctx, struct lp_relay *r)
+{
+    sup_start(ctx, r);
+    lp_relay_watch_c2s(r, 1);
+}
+
 /* The first chunk passes as it is; then the editor's stream is filtered. */
-static void filter_on_c2s(void *ctx, const char *data, size_t len)
+static void filter_on_c2s(void *ctx, const char *data, size_t len, size_t hdr,
+                          const struct li_msg *m)
 {
     struct sup *u = ctx;
-    (void)data;
-    (void)len;
+    (void)data, (void)len, (void)hdr, (void)m;
     u->s.c2s_chunks++;
     if (!u->filtering) {
         u->filtering = 1;
@@ -131,9 +145,10 @@ static void filter_on_c2s(void *ctx, const char *data, size_t len)
 }
 
 /* Whole lines go to the server in capitals; the rest waits. */
-static void filter_c2s(void *ctx, const char *data, size_t len)
+static void filter_c2s(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m)
 {
     struct sup *u = ctx;
+    (void)hdr, (void)m;
     for (size_t i = 0; i < len && u->held_len < sizeof u->held; i++) {
         u->held[u->held_len++] = (char)toupper((unsigned char)data[i]);
         if (data[i] == '\n') {
@@ -160,11 +175,53 @@ static void filter_s2c(void *ctx, struct lp_relay_gen *g, const char *data, size
 }
 
 static const struct lp_relay_super_ops filterer = {
-    .start = sup_start,
+    .start = filter_start,
     .on_c2s = filter_on_c2s,
     .c2s_filter = filter_c2s,
     .on_c2s_end = filter_c2s_end,
     .s2c_filter = filter_s2c,
+    .stop = sup_stop,
+};
+
+/* ---- a supervisor that records the order of a server's ends ---- */
+
+static enum lp_relay_verdict recorder_end(void *ctx, struct lp_relay_gen *g, enum lp_relay_end what)
+{
+    struct sup *u = ctx;
+    struct lp_relay_gen_info gi;
+    lp_relay_gen_info(g, &gi);
+    if (u->s.nasked < 4) {
+        int *a = u->s.asked[u->s.nasked++];
+        a[0] = (int)what, a[1] = gi.exited, a[2] = gi.out_eof;
+    }
+    if (!gi.exited) lp_relay_kill_group(g); /* a server that keeps running is not waited for */
+    return LP_RELAY_PASS;
+}
+
+static const struct lp_relay_super_ops recorder = {
+    .start = sup_start,
+    .on_server_end = recorder_end,
+    .stop = sup_stop,
+};
+
+/* ---- a supervisor that watches the editor's stream ---- */
+
+static void watch_c2s(void *ctx, const char *data, size_t len, size_t hdr, const struct li_msg *m)
+{
+    struct sup *u = ctx;
+    (void)data;
+    if (!hdr) {
+        u->s.raw_bytes += len;
+        return;
+    }
+    u->s.frames++;
+    u->s.requests += m && m->kind == LI_K_REQUEST;
+    if (u->s.frames == 2) lp_relay_watch_c2s(u->r, 0); /* enough: chunks again */
+}
+
+static const struct lp_relay_super_ops watcher = {
+    .start = filter_start,
+    .on_c2s = watch_c2s,
     .stop = sup_stop,
 };
 
@@ -205,6 +262,11 @@ static void start_relay(struct run *t, char **argv, const struct lp_relay_super_
                                   .super = ops,
                                   .super_ctx = &u};
         u.s.rc = lp_relay_run(&o, &res);
+        struct li_counts lc;
+        li_session_counts(sess, &lc);
+        u.s.c2s_messages = lc.messages[LI_C2S];
+        u.s.c2s_bytes = lc.bytes[LI_C2S];
+        u.s.c2s_framing_errors = lc.framing_errors[LI_C2S];
         u.s.restarts = res.restarts;
         u.s.exit_code = lp_relay_exit_code(&res);
         ssize_t n = write(rep[1], &u.s, sizeof u.s);
@@ -303,12 +365,94 @@ static void filters_both_directions(void **state)
     assert_int_equal(s.restarts, 0);
 }
 
+/* The server closes its stdout and exits at once: however the two arrive,
+ * the supervisor is asked about the exit first (the status is known, the
+ * stdout's end not yet told), then about the stdout's end. */
+static void the_exit_is_asked_before_a_stdout_end_it_follows(void **state)
+{
+    (void)state;
+    static char *argv[] = {"/bin/sh", "-c", "echo out; exec 1>&-; exit 3", NULL};
+    struct run t;
+    struct seen s;
+    start_relay(&t, argv, &recorder);
+    char out[64];
+    read_until(t.out, out, sizeof out, 0, NULL);
+    finish_relay(&t, &s);
+    assert_string_equal(out, "out\n");
+    assert_int_equal(s.exit_code, 3);
+    assert_int_equal(s.nasked, 2);
+    assert_int_equal(s.asked[0][0], LP_RELAY_EXITED);
+    assert_int_equal(s.asked[0][1], 1);
+    assert_int_equal(s.asked[0][2], 0);
+    assert_int_equal(s.asked[1][0], LP_RELAY_OUT_CLOSED);
+    assert_int_equal(s.asked[1][1], 1);
+    assert_int_equal(s.asked[1][2], 1);
+}
+
+/* The server closes its stdout and keeps running: the stdout's end is
+ * asked alone (then the supervisor kills it, and the exit follows). */
+static void a_stdout_end_without_an_exit_is_asked_alone(void **state)
+{
+    (void)state;
+    static char *argv[] = {"/bin/sh", "-c", "exec 1>&-; exec sleep 60", NULL};
+    struct run t;
+    struct seen s;
+    start_relay(&t, argv, &recorder);
+    char out[64];
+    read_until(t.out, out, sizeof out, 0, NULL);
+    finish_relay(&t, &s);
+    assert_int_equal(s.exit_code, 128 + SIGKILL);
+    assert_int_equal(s.nasked, 2);
+    assert_int_equal(s.asked[0][0], LP_RELAY_OUT_CLOSED);
+    assert_int_equal(s.asked[0][1], 0);
+    assert_int_equal(s.asked[0][2], 1);
+    assert_int_equal(s.asked[1][0], LP_RELAY_EXITED);
+}
+
+/* A watching supervisor gets the editor's stream framed (frames whole,
+ * however they were written, with their classification; garbage as bytes)
+ * until it stops watching after two frames; the inspector records every
+ * frame, framed by the relay and then as read again from that frame
+ * boundary, and the server gets every byte. */
+static void a_watcher_gets_whole_frames(void **state)
+{
+    (void)state;
+    static char *argv[] = {"/bin/cat", NULL};
+    static const char req[] =
+        "Content-Length: 46\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\"}";
+    static const char note[] =
+        "Content-Length: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
+    struct run t;
+    struct seen s;
+    start_relay(&t, argv, &watcher);
+    char all[512];
+    int n = snprintf(all, sizeof all, "%sjunk\n%s%s", req, note, req);
+    /* Written in pieces that cut the frames anywhere. */
+    for (int off = 0; off < n; off += 7)
+        assert_true(write(t.in, all + off, n - off < 7 ? (size_t)(n - off) : 7) > 0);
+    shutdown(t.in, SHUT_WR);
+    char out[512];
+    size_t got = read_until(t.out, out, sizeof out, 0, NULL);
+    finish_relay(&t, &s);
+    assert_int_equal(got, (size_t)n);
+    assert_memory_equal(out, all, (size_t)n);
+    assert_int_equal(s.frames, 2);
+    assert_int_equal(s.requests, 1);
+    assert_int_equal(s.raw_bytes, 5);
+    assert_int_equal(s.c2s_messages, 3);
+    assert_int_equal(s.c2s_bytes, (uint64_t)n);
+    assert_int_equal(s.c2s_framing_errors, 1);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restarts_past_the_slots),
         cmocka_unit_test(filters_both_directions),
+        cmocka_unit_test(the_exit_is_asked_before_a_stdout_end_it_follows),
+        cmocka_unit_test(a_stdout_end_without_an_exit_is_asked_alone),
+        cmocka_unit_test(a_watcher_gets_whole_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

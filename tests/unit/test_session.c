@@ -447,8 +447,8 @@ static void test_split_feeding(void **state)
     li_session_free(s);
 }
 
-/* li_session_feed_classified: the caller's classification of the body is
- * taken when the session frames that very body in place. A hint that names
+/* li_session_feed_frame: the caller's classification of the body is taken
+ * when the session records the frame without framing it. A hint that names
  * another message shows that the body was not scanned again; a true one
  * gives the line li_session_feed gives. */
 static void test_classified_hint_taken_in_place(void **state)
@@ -462,8 +462,8 @@ static void test_classified_hint_taken_in_place(void **state)
     assert_int_equal(li_classify(LI_LSP, INITIALIZED, strlen(INITIALIZED), 0, &other), 0);
     assert_int_equal(li_classify(LI_LSP, body, strlen(HOVER), 0, &hover), 0);
     struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
-    li_session_feed_classified(s, LI_S2C, buf, (size_t)n, 7, body, strlen(HOVER), &other);
-    li_session_feed_classified(s, LI_C2S, buf, (size_t)n, 7, body, strlen(HOVER), &hover);
+    li_session_feed_frame(s, LI_S2C, buf, (size_t)n, (size_t)(body - buf), 7, &other);
+    li_session_feed_frame(s, LI_C2S, buf, (size_t)n, (size_t)(body - buf), 7, &hover);
     frame(s, LI_C2S, HOVER, 7);
     assert_int_equal(nlines, 3);
     assert_str(0, "kind", "notification");
@@ -472,22 +472,24 @@ static void test_classified_hint_taken_in_place(void **state)
     li_session_free(s);
 }
 
-/* The hint is ignored when the body is not framed in place: it came in
- * pieces (the stream was inside the body), or the hint is for other bytes. */
+/* The hint is ignored when the body is not framed in place: the session's
+ * stream was inside a frame when the caller's frame came, so the bytes are
+ * framed as li_session_feed frames them (the frame's body arrives in two
+ * pieces and is classified from them). */
 static void test_classified_hint_ignored_elsewhere(void **state)
 {
     (void)state;
     static const char *INITIALIZED = "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
-    char buf[512], copy[512];
+    char buf[512];
     int n = snprintf(buf, sizeof buf, "Content-Length: %zu\r\n\r\n%s", strlen(HOVER), HOVER);
-    memcpy(copy, buf, (size_t)n);
-    const char *body = buf + n - strlen(HOVER);
+    size_t hdr = (size_t)n - strlen(HOVER);
     struct li_msg other;
     assert_int_equal(li_classify(LI_LSP, INITIALIZED, strlen(INITIALIZED), 0, &other), 0);
     struct li_session *s = new_session(LI_LSP, LI_REC_FULL, 0, 0);
     li_session_feed(s, LI_C2S, buf, (size_t)n - 5, 7);
-    li_session_feed_classified(s, LI_C2S, buf + n - 5, 5, 7, body, strlen(HOVER), &other);
-    li_session_feed_classified(s, LI_C2S, copy, (size_t)n, 7, body, strlen(HOVER), &other);
+    li_session_feed(s, LI_C2S, buf + n - 5, 5, 7);
+    li_session_feed(s, LI_C2S, buf, hdr + 3, 7);
+    li_session_feed_frame(s, LI_C2S, buf + hdr + 3, (size_t)n - hdr - 3, 2, 7, &other);
     assert_int_equal(nlines, 2);
     for (int i = 0; i < 2; i++) {
         assert_str(i, "kind", "request");

@@ -10,6 +10,7 @@
 
 #include "framing/lf.h"
 #include "inspect/li_frames.h"
+#include "io/lp_stdio.h"
 #include "replay/li_replay.h"
 #include "replay/lp_replay.h"
 
@@ -36,20 +37,7 @@ static void put(struct sv *s, json_t *msg)
     char hdr[LF_HEADER_MAX_OUT];
     size_t len = strlen(text), h = lf_write_header(hdr, sizeof hdr, len);
     assert(h > 0); /* LF_HEADER_MAX_OUT always suffices */
-    const char *parts[2] = {hdr, text};
-    size_t lens[2] = {h, len};
-    for (int i = 0; i < 2 && !s->write_failed; i++) {
-        size_t off = 0;
-        while (off < lens[i]) {
-            ssize_t n = write(1, parts[i] + off, lens[i] - off);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                s->write_failed = 1;
-                break;
-            }
-            off += (size_t)n;
-        }
-    }
+    if (lp_write_all(1, hdr, h) < 0 || lp_write_all(1, text, len) < 0) s->write_failed = 1;
     free(text);
 }
 

@@ -59,12 +59,6 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
     return 0;
 }
 
-static int resolve(const struct lp_addr *a, int passive, struct addrinfo **res)
-{
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = passive ? AI_PASSIVE : 0};
-    return getaddrinfo(*a->host ? a->host : NULL, a->port, &hints, res);
-}
-
 /* 1 when every address host resolves to is loopback (127/8, ::1); unix
  * sockets count as local. 0 otherwise or when it does not resolve. */
 static int lp_addr_is_local(const struct lp_addr *a)
@@ -72,7 +66,7 @@ static int lp_addr_is_local(const struct lp_addr *a)
     if (a->kind == LP_ADDR_UNIX) return 1;
     if (!*a->host) return 0; /* ":PORT" means every interface */
     struct addrinfo *res, *ai;
-    if (resolve(a, 1, &res)) return 0;
+    if (lp_nr_resolve(a, 1, &res)) return 0;
     int local = 1;
     for (ai = res; ai; ai = ai->ai_next)
         local &= ln_sockaddr_is_loopback(ai->ai_addr);
@@ -151,7 +145,7 @@ static void conn_end(struct lp_nr_conn *c, const char *ending)
     }
 }
 
-void lp_nr_conn_check(struct lp_nr_conn *c)
+static void conn_check(struct lp_nr_conn *c)
 {
     /* The connection is over when the server is: it closed its side and
      * everything it said reached the editor (and, for CMD, it exited). The
@@ -209,7 +203,7 @@ static void on_dst_error(struct lp_pump *p, int status)
 
 static void on_progress(struct lp_pump *p)
 {
-    lp_nr_conn_check(p->data);
+    conn_check(p->data);
 }
 
 static const struct lp_pump_cb pump_cb = {on_bytes, on_src_end, on_dst_error, on_progress};
@@ -256,7 +250,7 @@ static void drain_over(struct lp_nr_conn *c, const struct lp_server_event *ev)
     lp_pump_stop_src(&c->s2c);
     li_session_eof(c->sess.li, LI_S2C, lp_nr_now(c));
     lp_pump_shutdown_dst(&c->s2c);
-    lp_nr_conn_check(c);
+    conn_check(c);
 }
 
 static void server_event(struct lp_server *s, const struct lp_server_event *ev)
@@ -271,7 +265,7 @@ static void server_event(struct lp_server *s, const struct lp_server_event *ev)
         lp_nr_event(c, name, f);
         if (ev->type == LP_SERVER_EXIT) {
             if (!c->s2c.src_eof) lp_server_drain(s);
-            lp_nr_conn_check(c);
+            conn_check(c);
         }
         break;
     case LP_SERVER_DRAIN:
@@ -285,6 +279,7 @@ static struct lp_nr_conn *conn_new(struct lp_nr *nr, char **argv)
     struct lp_nr_conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->nr = nr;
+    c->check = conn_check;
     c->id = ++nr->next_id;
     nr->active++;
     if (nr->stdio_mode && nr->proto == LI_LSP && nr->cfg.keepalive && lp_nr_ka_open(c)) {
@@ -334,19 +329,6 @@ static int spawn_cmd(struct lp_nr_conn *c)
     return 0;
 }
 
-int lp_nr_netcheck(struct lp_nr_conn *c, struct lp_diag *d)
-{
-    struct lp_nr *nr = c->nr;
-    if (nr->connect.kind == LP_ADDR_UNIX) return -1;
-    struct lp_diag_tls tls = {nr->connect.kind == LP_ADDR_TLS, nr->connect_files.ca,
-                              nr->connect_files.cert, nr->connect_files.key};
-    lp_diagnose_tls(nr->connect.host, nr->connect.port,
-                    nr->proto == LI_DAP ? LN_PROBE_DAP : LN_PROBE_LSP, &tls, d);
-    if (d->report) lp_nr_event(c, LI_EV_NETCHECK, d->report);
-    uv_update_time(nr->loop); /* netcheck blocked the loop for a while */
-    return 0;
-}
-
 /* A connect failed: netcheck says which layer broke and why; its report
  * goes to stderr and the session, its verdict into nr->why. */
 static void diagnose(struct lp_nr_conn *c)
@@ -378,16 +360,6 @@ static void server_ready(struct lp_nr_conn *c)
         c->ed_split = 1;
     }
     start_pumps(c);
-}
-
-void lp_nr_tls_event(struct lp_nr_conn *c, struct lp_tls *t, const char *side)
-{
-    char how[128], subj[256];
-    lp_tls_describe(t, how, sizeof how);
-    lp_tls_peer_subject(t, subj, sizeof subj);
-    json_t *f = json_pack("{s:s, s:s}", "side", side, "protocol", how);
-    if (*subj) json_object_set_new(f, "peer_certificate", json_string(subj));
-    lp_nr_event(c, LI_EV_TLS, f);
 }
 
 /* The one way a connection to the server fails: the reason on stderr and
@@ -435,43 +407,6 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     server_ready(c);
-}
-
-int lp_nr_dial(struct lp_nr *nr, union lp_nr_stream *s, struct lp_tls **tls, uv_connect_t *req,
-               uv_connect_cb cb, char *err, size_t errlen)
-{
-    if (nr->connect.kind == LP_ADDR_UNIX) {
-        uv_pipe_init(nr->loop, &s->pipe, 0);
-        uv_pipe_connect(req, &s->pipe, nr->connect.path, cb);
-        return 0;
-    }
-    struct addrinfo *res;
-    int g = resolve(&nr->connect, 0, &res);
-    if (g) {
-        snprintf(err, errlen, "cannot resolve %s: %s", nr->connect.host, gai_strerror(g));
-        return UV_EAI_NONAME;
-    }
-    uv_tcp_t *tcp = &s->tcp;
-    if (nr->connect.kind == LP_ADDR_TLS) {
-        *tls = lp_tls_new(nr->loop, nr->connect_ctx, 0, nr->connect.host);
-        if (!*tls) {
-            freeaddrinfo(res);
-            snprintf(err, errlen, "cannot connect to %s: %s", nr->connect.text,
-                     uv_strerror(UV_ENOMEM));
-            return UV_ENOMEM;
-        }
-        tcp = (uv_tcp_t *)lp_tls_stream(*tls);
-    } else {
-        uv_tcp_init(nr->loop, tcp);
-    }
-    /* LSP frames are small and answered one at a time: without NODELAY, a
-     * frame that arrives in two reads (gopls writes its header and body
-     * separately) waits for the peer's delayed ACK, 40 ms on Linux. */
-    uv_tcp_nodelay(tcp, 1);
-    int r = uv_tcp_connect(req, tcp, res->ai_addr, cb);
-    freeaddrinfo(res);
-    if (r) snprintf(err, errlen, "cannot connect to %s: %s", nr->connect.text, uv_strerror(r));
-    return r;
 }
 
 /* Starts the server side of c: a connection to --connect, or CMD. A failed
@@ -663,7 +598,7 @@ static int start_listener(struct lp_nr *nr, char *err, size_t errlen)
         }
     } else {
         struct addrinfo *res;
-        int g = resolve(&nr->listen, 1, &res);
+        int g = lp_nr_resolve(&nr->listen, 1, &res);
         if (g) {
             snprintf(err, errlen, "cannot resolve %s: %s", nr->listen.text, gai_strerror(g));
             return -1;

@@ -4,14 +4,14 @@
  * lp_netrelay_ka.c (keep-alive's reconnection for --connect with this
  * process's stdio), the way lp_revive supervises the stdio relay.
  *
- * Calls go both ways, each through this header only: the relay owns the
- * connection (struct lp_nr_conn) and its one close path (conn_end, reached
- * through lp_nr_conn_check); it opens keep-alive's side for a connection,
- * lends it the first server's end (lp_nr_ka_server_ended, _editor_ended)
- * and asks it whether the session may end (lp_nr_ka_holds). Keep-alive
- * dials the target again (lp_nr_dial), says how (lp_nr_tls_event,
- * lp_nr_netcheck) and asks the relay to look at the connection again
- * (lp_nr_conn_check) once it set its ending. Everything runs on the loop.
+ * Calls go one way: the relay (lp_netrelay.c) owns the connection
+ * (struct lp_nr_conn) and its one close path, which keep-alive reaches
+ * through the connection's `check` callback; it opens keep-alive's side
+ * for a connection, lends it the first server's end
+ * (lp_nr_ka_server_ended, _editor_ended) and asks it whether the session
+ * may end (lp_nr_ka_holds). Both reach the --connect target through
+ * lp_nr_target.c: dial it (lp_nr_dial), say how (lp_nr_tls_event) and
+ * netcheck it (lp_nr_netcheck). Everything runs on the loop.
  */
 #ifndef LSPTAP_PROXY_LP_NETRELAY_INT_H
 #define LSPTAP_PROXY_LP_NETRELAY_INT_H
@@ -31,6 +31,7 @@
 #define LP_NR_TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */
 #define LP_NR_TLS_CONFIRM_MS 1000    /* TLS 1.3: wait for the server's word on our certificate */
 
+struct addrinfo;
 struct lp_diag;
 struct lp_nr;
 struct lp_nr_ka;
@@ -64,6 +65,9 @@ struct lp_nr_conn {
     int open_handles;
     int done;
     struct lp_nr_ka *ka; /* keep-alive (--connect with stdio, LSP); NULL when off */
+    /* The relay's "is the connection over?", for keep-alive to call once it
+     * set its ending or wrote a new server's output; c may be freed on return. */
+    void (*check)(struct lp_nr_conn *c);
 };
 
 /* The relay: its settings, addresses, listener and, in stdio mode, the
@@ -97,11 +101,10 @@ static inline void lp_nr_event(struct lp_nr_conn *c, enum li_event ev, json_t *f
     lp_session_event(&c->sess, ev, f);
 }
 
-/* ---- the relay's, for keep-alive (lp_netrelay.c) ---- */
+/* ---- the --connect target, for both (lp_nr_target.c) ---- */
 
-/* Ends c when the server's side is over (and keep-alive does not hold it);
- * c may be freed on return. */
-void lp_nr_conn_check(struct lp_nr_conn *c);
+/* getaddrinfo for a (AI_PASSIVE when passive; a NULL host for ""). */
+int lp_nr_resolve(const struct lp_addr *a, int passive, struct addrinfo **res);
 
 /* Starts a connection to --connect on s (plain TCP or unix) or, for
  * tls://, on a new *tls (which then owns the socket; s is unused). cb runs

@@ -185,7 +185,7 @@ static void ka_finish(struct lp_nr_conn *c, const char *ending, int exit_code)
     ka_link_drop(c);
     li_session_eof(c->sess.li, LI_S2C, lp_nr_now(c));
     lp_pump_shutdown_dst(&c->s2c);
-    lp_nr_conn_check(c);
+    c->check(c);
 }
 
 int lp_nr_ka_holds(struct lp_nr_conn *c, char *ending, size_t cap)
@@ -321,7 +321,8 @@ static void ka_rd_end(struct lp_pump *p, int status)
 
 static void ka_rd_progress(struct lp_pump *p)
 {
-    lp_nr_conn_check(p->data);
+    struct lp_nr_conn *c = p->data;
+    c->check(c);
 }
 
 static const struct lp_pump_cb ka_rd_cb = {NULL, ka_rd_end, NULL, ka_rd_progress};

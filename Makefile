@@ -76,6 +76,9 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(FAULT_HELPERS) $(B)/liblsptap.a
 $(B)/tests/test_alloc_%: UNIT_EXTRA = $(FAULT_HELPERS) -Wl,--wrap=malloc,--wrap=calloc \
   -Wl,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
+# Who frames keep-alive's streams: the session's and the gates' entries, counted.
+$(B)/tests/test_nr_ka_frame: UNIT_EXTRA = -Wl,--wrap=li_session_feed,--wrap=lp_gate_feed
+
 $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/liblsptap.a $(LDLIBS)

@@ -119,6 +119,7 @@ static void conn_end(struct lp_nr_conn *c, const char *ending)
 {
     if (c->done) return;
     c->done = 1;
+    lp_nr_ka_editor_tail(c); /* every byte the editor sent is in the record */
     struct li_counts k;
     li_session_counts(c->sess.li, &k);
     json_t *extra = json_pack("{s:s, s:i}", "ending", ending, "connection", c->id);

@@ -139,8 +139,19 @@ struct lp_ka *lp_nr_ka_engine(struct lp_nr_conn *c);
  * 1: keep-alive took it (reconnecting); 0: the relay goes on as without. */
 int lp_nr_ka_server_ended(struct lp_nr_conn *c, int status, const char *error);
 
-/* The editor's input ended. 1: keep-alive ended the session itself. */
+/* The editor's input ended (what keep-alive's framer held of it reaches
+ * the session first, as lp_nr_ka_editor_tail). 1: keep-alive ended the
+ * session itself. */
 int lp_nr_ka_editor_ended(struct lp_nr_conn *c);
+
+/* The start of a frame keep-alive's framer of the editor's stream holds
+ * (from the first loss on, the editor's bytes are framed there once for
+ * the session and the engine) goes to the session as bytes, as if it had
+ * framed them itself, and what the editor still sends goes to the session
+ * as read: before the editor's end or the session's close, so the record
+ * has every byte. The engine never gets that tail (the server gets no half
+ * frame). Once only; no-op when c->ka is NULL. */
+void lp_nr_ka_editor_tail(struct lp_nr_conn *c);
 
 /* 1 while keep-alive holds the session open. 0 otherwise, with the
  * ending to write in ending ("" when keep-alive never engaged), and the

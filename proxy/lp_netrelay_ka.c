@@ -21,6 +21,7 @@
 #include "inspect/li_say.h"
 #include "inspect/li_state.h"
 #include "proxy/lp_netrelay_int.h"
+#include "resume/lp_gate.h"
 #include "resume/lp_keepalive.h"
 
 #define KA_BACKOFF_FIRST_MS 100
@@ -40,6 +41,10 @@ struct ka_link {
 struct lp_nr_ka {
     struct li_state *st;
     struct lp_ka *ka;
+    /* The editor's stream from the first loss on, framed once here for the
+     * session (li_session_feed_frame) and the engine (lp_ka_editor_piece). */
+    struct lp_gate ed_gate;
+    int ed_tail;          /* lp_nr_ka_editor_tail ran: the gate is done with */
     int engaged;          /* the server was lost at least once */
     struct ka_link *link; /* the current new server; NULL while lost */
     uv_timer_t timer;     /* the next reconnection attempt */
@@ -77,6 +82,15 @@ static void ka_to_editor(void *ud, const char *d, size_t n)
     li_session_feed(c->sess.li, LI_S2C, d, n, lp_nr_now(c));
 }
 
+/* A whole frame the engine framed (or remapped): recorded as the editor
+ * gets it, without framing it again. */
+static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct lp_nr_conn *c = ud;
+    lp_pump_write(&c->s2c, frame, len);
+    li_session_feed_frame(c->sess.li, LI_S2C, frame, len, hdr, lp_nr_now(c), NULL);
+}
+
 static void ka_event(void *ud, enum li_event ev, json_t *f)
 {
     lp_nr_event(ud, ev, f);
@@ -95,7 +109,8 @@ static void ka_drop(void *ud, const char *why)
     ka_lost_again(ud, why);
 }
 
-static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event, ka_say, ka_drop, NULL};
+static const struct lp_ka_cb ka_cb = {ka_to_server, ka_to_editor, ka_event,
+                                      ka_say,       ka_drop,      ka_to_editor_frame};
 
 int lp_nr_ka_open(struct lp_nr_conn *c)
 {
@@ -147,6 +162,7 @@ static void ka_link_drop(struct lp_nr_conn *c)
 
 static void ka_free(struct lp_nr_ka *k)
 {
+    lp_gate_free(&k->ed_gate);
     lp_ka_free(k->ka);
     li_state_free(k->st);
     free(k);
@@ -238,13 +254,41 @@ static int ka_loss(struct lp_nr_conn *c, const char *why)
     return 0;
 }
 
+/* One piece of the editor's stream: the session first (the tracker must
+ * have every message before the engine builds a replay from it), then the
+ * engine, both without framing it again. */
+static void ka_ed_frame(void *ud, const char *frame, size_t len, size_t hdr)
+{
+    struct lp_nr_conn *c = ud;
+    struct li_msg m;
+    li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m); /* keep-alive is for LSP sessions */
+    li_session_feed_frame(c->sess.li, LI_C2S, frame, len, hdr, lp_nr_now(c), &m);
+    lp_ka_editor_piece(c->ka->ka, frame, len, hdr);
+}
+
+static void ka_ed_raw(void *ud, const char *data, size_t len)
+{
+    struct lp_nr_conn *c = ud;
+    li_session_feed(c->sess.li, LI_C2S, data, len, lp_nr_now(c));
+    lp_ka_editor_piece(c->ka->ka, data, len, 0);
+}
+
 static void ka_c2s_filter(struct lp_pump *p, const char *d, size_t n)
 {
     struct lp_nr_conn *c = p->data;
-    /* The session first: the tracker must have every message before the
-     * engine builds a replay from it. */
-    li_session_feed(c->sess.li, LI_C2S, d, n, lp_nr_now(c));
-    if (c->ka) lp_ka_editor(c->ka->ka, d, n);
+    if (c->ka && !c->ka->ed_tail)
+        lp_gate_feed(&c->ka->ed_gate, d, n, ka_ed_frame, ka_ed_raw, c);
+    else /* the session is ending: it records what still comes */
+        li_session_feed(c->sess.li, LI_C2S, d, n, lp_nr_now(c));
+}
+
+void lp_nr_ka_editor_tail(struct lp_nr_conn *c)
+{
+    if (!c->ka || c->ka->ed_tail) return;
+    c->ka->ed_tail = 1; /* the gate itself goes with the side (ka_free) */
+    size_t n;
+    const char *held = lp_gate_pending(&c->ka->ed_gate, &n);
+    if (n) li_session_feed(c->sess.li, LI_C2S, held, n, lp_nr_now(c));
 }
 
 int lp_nr_ka_server_ended(struct lp_nr_conn *c, int status, const char *error)
@@ -273,6 +317,7 @@ int lp_nr_ka_server_ended(struct lp_nr_conn *c, int status, const char *error)
 int lp_nr_ka_editor_ended(struct lp_nr_conn *c)
 {
     struct lp_nr_ka *k = c->ka;
+    lp_nr_ka_editor_tail(c);
     if (!k->engaged || (k->link && k->link->up) || *k->ending) return 0;
     li_session_eof(c->sess.li, LI_C2S, lp_nr_now(c));
     lp_nr_event(c, LI_EV_EDITOR_EOF, NULL);

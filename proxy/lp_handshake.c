@@ -67,6 +67,10 @@ struct lp_handshake {
     struct lp_idset remap;               /* generation 1's request ids as the editor sees them */
     char *held;                          /* generation 0's frames held while repairing */
     size_t held_len;
+    struct held_frame { /* each held frame's length and header block's, in order */
+        size_t len, hdr;
+    } * held_frames;
+    size_t held_n, held_cap;
     uint64_t held_dropped;
     char reason[1024];
     uv_work_t work; /* the environment check: reads env and cwd, writes report */
@@ -127,6 +131,31 @@ char **lp_handshake_env(const struct lp_handshake *h)
     return h->restarted && h->report ? h->report->envp : h->env;
 }
 
+/* The held frames go (a restart replaced the server that sent them). */
+static void drop_held(struct lp_handshake *h)
+{
+    free(h->held);
+    h->held = NULL;
+    h->held_len = 0;
+    free(h->held_frames);
+    h->held_frames = NULL;
+    h->held_n = h->held_cap = 0;
+}
+
+/* The held frames go to the editor as they came, each as the frame it was
+ * held as: the inspector records them without framing them again
+ * (lp_relay_forward_msg). */
+static void release_held(struct lp_handshake *h, struct lp_relay_gen *g)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < h->held_n; i++) {
+        const struct held_frame *f = &h->held_frames[i];
+        lp_relay_forward_msg(g, h->held + off, f->len, f->hdr, NULL);
+        off += f->len;
+    }
+    drop_held(h);
+}
+
 void lp_handshake_free(struct lp_handshake *h)
 {
     free(h);
@@ -155,8 +184,7 @@ static void hs_stop(void *ctx)
     lp_idset_free(&h->remap);
     free(h->replay);
     h->replay = NULL;
-    free(h->held);
-    h->held = NULL;
+    drop_held(h);
     if (h->report) lp_env_report_free(h->report);
     h->report = NULL;
     h->r = NULL;
@@ -217,12 +245,7 @@ static void workspace_of(struct lp_handshake *h, const char *body, size_t len)
 /* Supervision ends without a verdict: back to plain relaying. */
 static void hs_end(struct lp_handshake *h, const char *why)
 {
-    if (h->held_len) { /* held while repairing: it goes on as it was */
-        lp_relay_forward(lp_relay_current(h->r), h->held, h->held_len);
-        free(h->held);
-        h->held = NULL;
-        h->held_len = 0;
-    }
+    release_held(h, lp_relay_current(h->r)); /* held while repairing: it goes on as it was */
     h->state = HS_DONE;
     uv_timer_stop(&h->init_timer);
     uv_timer_stop(&h->window);
@@ -327,8 +350,21 @@ static void hs_on_c2s(void *ctx, const char *data, size_t len, size_t hdr, const
 
 /* ---- handshake supervision: what the server sends ---- */
 
-static void hold(struct lp_handshake *h, const char *frame, size_t len)
+/* A whole frame (hdr: its header block's length) held until the repair
+ * is decided. Its bounds are kept with it, so releasing it frames nothing
+ * again (release_held). */
+static void hold(struct lp_handshake *h, const char *frame, size_t len, size_t hdr)
 {
+    if (h->held_n == h->held_cap) {
+        size_t nc = h->held_cap ? h->held_cap * 2 : 16;
+        struct held_frame *nf = realloc(h->held_frames, nc * sizeof *nf);
+        if (!nf) {
+            h->held_dropped++;
+            return;
+        }
+        h->held_frames = nf;
+        h->held_cap = nc;
+    }
     char *nh = h->held_len + len <= HELD_MAX ? realloc(h->held, h->held_len + len) : NULL;
     if (!nh) {
         h->held_dropped++;
@@ -337,6 +373,7 @@ static void hold(struct lp_handshake *h, const char *frame, size_t len)
     h->held = nh;
     memcpy(h->held + h->held_len, frame, len);
     h->held_len += len;
+    h->held_frames[h->held_n++] = (struct held_frame){len, hdr};
 }
 
 static int matches_failure(struct lp_handshake *h, const char *text, size_t len)
@@ -410,7 +447,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
     size_t blen = len - hdr;
     struct li_msg m;
     if (h->state == HS_REPAIRING) { /* decided once the environment is checked */
-        hold(h, frame, len);
+        hold(h, frame, len, hdr);
         return;
     }
     if (li_classify(LI_LSP, body, blen, 0, &m)) {
@@ -429,7 +466,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
                            json_pack("{s:s, s:s}", "what", "initialize result", "why",
                                      "the editor already has one"));
         } else if (m.is_error && h->state < HS_DONE) {
-            hold(h, frame, len);
+            hold(h, frame, len, hdr);
             char text[600] = "";
             json_error_t e;
             json_t *err = m.error.p ? json_loadb(m.error.p, m.error.len, 0, &e) : NULL;
@@ -488,7 +525,7 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
         h->state < HS_DONE)
         lv = load_failure(h, body, blen, is_log, text, sizeof text);
     if (lv == LOAD_FAILED) {
-        hold(h, frame, len);
+        hold(h, frame, len, hdr);
         hs_failure(h, "%s reported: %s", h->argv0, text);
         return;
     }
@@ -684,11 +721,7 @@ static void give_up(struct lp_handshake *h, const char *found)
     } else {
         show_message(g, 1, text);
     }
-    if (h->held_len)
-        lp_relay_forward(g, h->held, h->held_len); /* the server's own words, unchanged */
-    free(h->held);
-    h->held = NULL;
-    h->held_len = 0;
+    release_held(h, g); /* the server's own words, unchanged */
     if (lp_gate_idle(gate_of(h, g)) && !h->restarted && !h->init_by_lsptap) lp_relay_gen_raw(g);
     lp_relay_release(h->r); /* the server's end, taken while judging, is the session's */
 }
@@ -726,9 +759,7 @@ static void restart(struct lp_handshake *h)
         lp_relay_event(h->r, LI_EV_DROPPED,
                        json_pack("{s:s, s:I}", "what", "the first server's held messages", "bytes",
                                  (json_int_t)h->held_len));
-    free(h->held);
-    h->held = NULL;
-    h->held_len = 0;
+    drop_held(h);
     replay(h);
     lp_relay_filter_c2s(h->r);
 

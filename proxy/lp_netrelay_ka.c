@@ -263,14 +263,14 @@ static void ka_ed_frame(void *ud, const char *frame, size_t len, size_t hdr)
     struct li_msg m;
     li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m); /* keep-alive is for LSP sessions */
     li_session_feed_frame(c->sess.li, LI_C2S, frame, len, hdr, lp_nr_now(c), &m);
-    lp_ka_editor_piece(c->ka->ka, frame, len, hdr);
+    if (c->ka) lp_ka_editor_piece(c->ka->ka, frame, len, hdr); /* NULL: the session closed */
 }
 
 static void ka_ed_raw(void *ud, const char *data, size_t len)
 {
     struct lp_nr_conn *c = ud;
     li_session_feed(c->sess.li, LI_C2S, data, len, lp_nr_now(c));
-    lp_ka_editor_piece(c->ka->ka, data, len, 0);
+    if (c->ka) lp_ka_editor_piece(c->ka->ka, data, len, 0);
 }
 
 static void ka_c2s_filter(struct lp_pump *p, const char *d, size_t n)

@@ -210,6 +210,32 @@ static void test_proxy_userinfo(void **state)
     unsetenv("HTTPS_PROXY");
 }
 
+/* The variable go's httpproxy.FromEnvironment takes the proxy from: upper
+ * case first, then lower case, an empty value counting as unset; no
+ * fallback from https to HTTP_PROXY. */
+static void test_proxy_variable(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"};
+    for (size_t i = 0; i < 4; i++)
+        unsetenv(vars[i]);
+    assert_null(lp_net_proxy_variable(1));
+    setenv("HTTP_PROXY", "http://p:1", 1);
+    assert_null(lp_net_proxy_variable(1));
+    assert_string_equal(lp_net_proxy_variable(0), "HTTP_PROXY");
+    setenv("https_proxy", "http://p:1", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "https_proxy");
+    setenv("HTTPS_PROXY", "", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "https_proxy");
+    setenv("HTTPS_PROXY", "http://q:1", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "HTTPS_PROXY");
+    unsetenv("HTTP_PROXY");
+    setenv("http_proxy", "http://p:1", 1);
+    assert_string_equal(lp_net_proxy_variable(0), "http_proxy");
+    for (size_t i = 0; i < 4; i++)
+        unsetenv(vars[i]);
+}
+
 static void test_relay_addresses(void **state)
 {
     (void)state;
@@ -272,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),
         cmocka_unit_test(test_proxy_userinfo),
+        cmocka_unit_test(test_proxy_variable),
         cmocka_unit_test(test_relay_addresses),
         cmocka_unit_test(test_loopback),
     };

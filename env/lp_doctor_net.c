@@ -56,7 +56,13 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
 {
     char p[LN_HOST_MAX + 16], st[160], verdict[2 * sizeof p + sizeof st + 200];
     snprintf(p, sizeof p, "%s:%u", phost, pport);
-    json_t *o = json_pack("{s:s, s:o}", "through_proxy", p, "netcheck", json_null());
+    /* The variable the proxy came from, as the user spelled it: a message
+     * naming HTTPS_PROXY when https_proxy is the one set sends them looking
+     * for a setting they never made. */
+    const char *var = lp_net_proxy_variable(tls);
+    if (!var) var = tls ? "HTTPS_PROXY" : "HTTP_PROXY";
+    json_t *o = json_pack("{s:s, s:s, s:o}", "through_proxy", p, "proxy_variable", var, "netcheck",
+                          json_null());
     if (!tls || ptls) {
         *ok = 1;
         snprintf(verdict, sizeof verdict,
@@ -70,7 +76,7 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
     /* With the proxy URL's credentials, as go sends them: a proxy that wants
      * them answers 407 to a CONNECT without. */
     char ui[LN_CONNECT_USERINFO_MAX + 1];
-    int cred = lp_net_proxy_userinfo(1, ui, sizeof ui);
+    int cred = lp_net_proxy_userinfo(tls, ui, sizeof ui);
     int code = ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st);
     explicit_bzero(ui, sizeof ui);
     json_object_set_new(o, "connect", json_pack("{s:i, s:s}", "code", code, "status", st));
@@ -80,14 +86,14 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
         snprintf(verdict, sizeof verdict, "the HTTP proxy %s opens a tunnel to it (\"%s\")", p, st);
     else if (code == 407 && cred)
         snprintf(verdict, sizeof verdict,
-                 "the HTTP proxy %s refuses the user name and password of HTTPS_PROXY (\"%s\"): "
+                 "the HTTP proxy %s refuses the user name and password of %s (\"%s\"): "
                  "check them (a character such as @ : / %% in them is written %%XX)",
-                 p, st);
+                 p, var, st);
     else if (code == 407)
         snprintf(verdict, sizeof verdict,
-                 "the HTTP proxy %s wants a user name and password (\"%s\"), and HTTPS_PROXY has "
+                 "the HTTP proxy %s wants a user name and password (\"%s\"), and %s has "
                  "none: put USER:PASSWORD and an @ before the host in its URL",
-                 p, st);
+                 p, st, var);
     else if (code > 0)
         snprintf(verdict, sizeof verdict, "the HTTP proxy %s answers CONNECT with \"%s\"", p, st);
     else

@@ -8,11 +8,29 @@
 #include "netcheck/ln.h"
 #include "netcheck/ln_hostport.h"
 
+/* The first of upper, lower that is set and not empty, as httpproxy's
+ * getEnvAny reads them; *name (when not NULL) says which. */
+static const char *env2_named(const char *upper, const char *lower, const char **name)
+{
+    const char *v = getenv(upper), *n = upper;
+    if (!v || !*v) v = getenv(n = lower);
+    if (name) *name = v && *v ? n : NULL;
+    return v && *v ? v : NULL;
+}
+
 static const char *env2(const char *upper, const char *lower)
 {
-    const char *v = getenv(upper);
-    if (!v || !*v) v = getenv(lower);
-    return v && *v ? v : NULL;
+    return env2_named(upper, lower, NULL);
+}
+
+const char *lp_net_proxy_variable(int https)
+{
+    const char *name;
+    if (https)
+        env2_named("HTTPS_PROXY", "https_proxy", &name);
+    else
+        env2_named("HTTP_PROXY", "http_proxy", &name);
+    return name;
 }
 
 /* NO_PROXY as golang.org/x/net/http/httpproxy reads it: "*", a domain

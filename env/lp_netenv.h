@@ -32,6 +32,13 @@ int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint1
  * never prints it and clears it after use. */
 int lp_net_proxy_userinfo(int https, char *out, size_t cap);
 
+/* The name of the variable go's net/http takes the proxy for that scheme's
+ * requests from, as httpproxy.FromEnvironment reads them: "HTTPS_PROXY",
+ * else "https_proxy" (https), "HTTP_PROXY", else "http_proxy" (http), the
+ * first set and not empty; NULL when neither is. What a message about the
+ * proxy names, so that the user finds the setting they made. */
+const char *lp_net_proxy_variable(int https);
+
 /* What host is to go: "module proxy (GOPROXY)", "checksum database
  * (GOSUMDB)", "HTTP proxy", or "server". */
 const char *lp_net_role(const char *host, int is_proxy);

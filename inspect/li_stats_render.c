@@ -175,22 +175,38 @@ static void print_keepalive(const struct li_stats *st, FILE *out)
     }
 }
 
-/* The columns a peer's text takes once escaped, as li_redact_printed will
- * print it: a control byte is four (\x1b), "é" one. */
-static int width_of(const char *s)
+/* A peer's text as the table shows it: redacted, then escaped as one line
+ * (a '\n' in a name must not break the table), in a new string the caller
+ * frees (NULL when out of memory). Redacted here, before its width is taken,
+ * because li_redact_printed's pass over the whole page comes after the
+ * padding: a secret it replaced by REDACTED would shift the row. What is
+ * shown is printable and redacted, so that pass leaves it as it is. */
+static char *shown(const char *s)
 {
-    return (int)li_escape_width(s, strlen(s), 0);
+    size_t n;
+    char *r = li_redact(s, strlen(s), environ, &n);
+    if (!r) return NULL;
+    char *e = li_escape_dup(r, n, 0);
+    free(r);
+    return e;
 }
 
-/* s, escaped now (one line: a '\n' in a name must not break the table),
- * then blanks to w columns. The escaped text is printable, so the escaping
- * of the whole page leaves it as it is. */
+/* The columns s takes as shown: a control byte is four (\x1b), "é" one. */
+static int width_of(const char *s)
+{
+    char *e = shown(s);
+    int w = e ? (int)li_escape_width(e, strlen(e), 0) : 1;
+    free(e);
+    return w;
+}
+
+/* s as shown, then blanks to w columns. */
 static void put_col(FILE *out, const char *s, int w)
 {
-    char *e = li_escape_dup(s, strlen(s), 0);
+    char *e = shown(s);
     const char *t = e ? e : "?";
     fputs(t, out);
-    for (int k = width_of(t); k < w; k++)
+    for (int k = (int)li_escape_width(t, strlen(t), 0); k < w; k++)
         fputc(' ', out);
     free(e);
 }

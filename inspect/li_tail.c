@@ -283,6 +283,11 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
             pid = (long)json_integer_value(json_object_get(v, "pid"));
             start = parse_start(v);
         }
+        /* The recorded strings redacted before the line is laid out: a name
+         * padded first and redacted after would shift the columns by the
+         * difference between the secret and REDACTED. The line is redacted
+         * again as a whole (what event_text composes from several members). */
+        li_redact_json_with(v, secrets);
         if (li_tail_format(v, f, text, sizeof text)) {
             li_redact_buf_with(text, sizeof text, secrets);
             fprintf(out, "%s\n", text);

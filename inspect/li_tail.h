@@ -37,6 +37,8 @@ int li_tail_format(json_t *line, const struct li_tail_filter *f, char *out, size
  * writes it is gone (li_tail_writer_alive, checked at the end of the file,
  * then the file read once more). Only a regular file is read, and a line
  * longer than LI_READER_LINE_MAX is skipped with a note on stderr.
+ * Every line is redacted (li_redact with environ's secrets) before it is
+ * laid out, so that a padded name keeps its column, and printed redacted.
  * Returns 0; 1 with err filled when it stopped because the writer is gone;
  * 2 with err filled when the file cannot be opened/read. */
 int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,

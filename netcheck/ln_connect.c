@@ -14,18 +14,39 @@
 #include "netcheck/ln_classify.h"
 
 /* The status code of an HTTP status line ("HTTP/1.1 403 Forbidden" -> 403),
- * or -1 when it is not one. */
+ * or -1 when it is not one, as go's http.ReadResponse reads the line: the
+ * version up to the first space is HTTP/X.Y (one digit each,
+ * http.ParseHTTPVersion), blanks, then the code is three digits ended by a
+ * space or the line's end. "HTTP/1.1 2000" is no 200: go refuses it. */
 static int ln_http_status(const char *line, size_t len)
 {
-    if (len < 12 || memcmp(line, "HTTP/", 5)) return -1;
-    const char *sp = memchr(line, ' ', len);
-    if (!sp || (size_t)(sp - line) + 4 > len) return -1;
+    const char *sp = memchr(line, ' ', len), *end = line + len;
+    if (!sp || sp - line != 8 || memcmp(line, "HTTP/", 5) || line[6] != '.' || line[5] < '0' ||
+        line[5] > '9' || line[7] < '0' || line[7] > '9')
+        return -1;
+    while (sp < end && *sp == ' ')
+        sp++;
+    if (end - sp < 3 || (end - sp > 3 && sp[3] != ' ')) return -1;
     int code = 0;
-    for (int i = 1; i <= 3; i++) {
+    for (int i = 0; i < 3; i++) {
         if (sp[i] < '0' || sp[i] > '9') return -1;
         code = code * 10 + (sp[i] - '0');
     }
     return code;
+}
+
+int ln_connect_reply(const char *buf, size_t n, char *status, size_t cap)
+{
+    size_t ll = 0;
+    while (ll < n && buf[ll] != '\r' && buf[ll] != '\n')
+        ll++;
+    if (!n) {
+        snprintf(status, cap, "the proxy closed the connection without answering");
+        return -ECONNRESET;
+    }
+    ln_escape(buf, ll, 120, status, cap);
+    int rc = ln_http_status(buf, ll);
+    return rc < 0 ? -EPROTO : rc;
 }
 
 /* A non-blocking connect with its own timeout. Returns the fd or -errno. */
@@ -122,13 +143,7 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
             snprintf(status, cap, "no answer to CONNECT within %d ms", timeout_ms);
             rc = n;
         } else {
-            size_t ll = 0;
-            while (ll < (size_t)n && buf[ll] != '\r' && buf[ll] != '\n')
-                ll++;
-            ln_escape(buf, ll, 120, status, cap);
-            rc = ln_http_status(buf, ll);
-            if (rc < 0) rc = n ? -EPROTO : -ECONNRESET;
-            if (!n) snprintf(status, cap, "the proxy closed the connection without answering");
+            rc = ln_connect_reply(buf, (size_t)n, status, cap);
         }
     }
     close(fd);

@@ -22,6 +22,16 @@
  * went wrong, never the credentials; the request is cleared from memory
  * after it is sent. Blocking. */
 #define LN_CONNECT_USERINFO_MAX 1024
+
+/* What the proxy's reply says: buf[0..n) is what was read of it (the
+ * status line and what came with it; any bytes, from the network). Returns
+ * the status code when its first line is a status line as go's
+ * http.ReadResponse reads one (HTTP/X.Y, blanks, three digits ended by a
+ * space or the line's end), -EPROTO when it is not, -ECONNRESET when n is 0
+ * (the proxy closed without a word). `status` (cap >= 1) gets the first line
+ * escaped (ln_escape, at most 120 of its bytes) or what went wrong; always
+ * terminated. Pure: what ln_http_connect does with the bytes it reads. */
+int ln_connect_reply(const char *buf, size_t n, char *status, size_t cap);
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
                     const char *userinfo, int timeout_ms, char *status, size_t cap);
 

@@ -54,7 +54,7 @@ static int is_scheme(const char *p, size_t n)
  * with the HOST:PORT inside it to give instead; what precedes the '@' is
  * never repeated (the quote is the caller's to redact). 0 when s is
  * neither. */
-static int not_hostport(const char *s, size_t len, char *err, size_t errlen)
+static int not_hostport(const char *s, size_t len, unsigned flags, char *err, size_t errlen)
 {
     const char *end = s + len, *a = s, *scheme = NULL;
     for (const char *q = s; q + 2 < end && *q != '/'; q++)
@@ -78,6 +78,15 @@ static int not_hostport(const char *s, size_t len, char *err, size_t errlen)
     for (const char *q = hp; q < end; q++)
         if (*q == ']') tail = q;
     int n = (int)(end - hp), has_port = memchr(tail, ':', (size_t)(end - tail)) != NULL;
+    /* The scheme says what the port is when the URL leaves it out (https: 443,
+     * http: 80, as a browser and go's net/http dial), and whether the
+     * connection is TLS: a caller with a --tls option is answered with it. */
+    size_t sl = scheme ? (size_t)(scheme - s) : 0;
+    int https = sl == 5 && !strncasecmp(s, "https", 5),
+        http = sl == 4 && !strncasecmp(s, "http", 4),
+        tls = https || (sl == 3 && !strncasecmp(s, "tls", 3));
+    const char *port = has_port ? "" : https ? ":443" : http ? ":80" : ":PORT";
+    const char *opt = tls && (flags & LN_HP_TLS_OPTION) ? " --tls" : "";
     char what[200];
     if (scheme && is_scheme(s, (size_t)(scheme - s)))
         snprintf(what, sizeof what, "a URL (\"%.*s://\"), not HOST:PORT", (int)(scheme - s), s);
@@ -89,10 +98,11 @@ static int not_hostport(const char *s, size_t len, char *err, size_t errlen)
                  memchr(a, ':', (size_t)(at - a)) ? "are" : "is");
     char msg[400];
     if (n <= 0 || n > QUOTE_MAX)
-        snprintf(msg, sizeof msg, "%s; give the host and port alone", what);
+        snprintf(msg, sizeof msg, "%s; give the host and port alone%s", what,
+                 *opt ? ", with --tls" : "");
     else
-        snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s", what, n, hp,
-                 has_port ? "" : ":PORT");
+        snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s%s%s", what, n, hp, port,
+                 opt, has_port || !https ? "" : " (443 is https's default port)");
     return bad(err, errlen, s, len, msg);
 }
 
@@ -100,7 +110,7 @@ int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, siz
                       uint16_t *port, char *err, size_t errlen)
 {
     assert(cap > 0); /* room for the terminating NUL at least */
-    if (not_hostport(s, len, err, errlen)) return -EINVAL;
+    if (not_hostport(s, len, flags, err, errlen)) return -EINVAL;
     const char *end = s + len, *h, *he, *colon;
     if (len && s[0] == '[') {
         h = s + 1;

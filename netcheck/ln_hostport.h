@@ -21,6 +21,8 @@ enum {
     LN_HP_PORT_ZERO = 1 << 1,     /* port 0: the system picks one (a listener) */
     LN_HP_PORT_OPTIONAL = 1 << 2, /* "HOST", "[V6]", "HOST:" (a URL's authority): *port
                                      is left as the caller set it */
+    LN_HP_TLS_OPTION = 1 << 3,    /* the caller has a --tls option (netcheck): a tls:// or
+                                     https:// URL's suggestion is "HOST:PORT --tls" */
 };
 
 /* Parses the first len bytes of s (which need not be NUL-terminated there).
@@ -28,7 +30,10 @@ enum {
  * without brackets, NUL-terminated. Returns 0, or -EINVAL with a sentence in
  * err that quotes the input and says what is wrong with it: no ':PORT',
  * '[' without ']', an IPv6 address without brackets, an empty host, a host
- * longer than cap - 1 bytes, a port that is not a number in range. */
+ * longer than cap - 1 bytes, a port that is not a number in range. A URL
+ * or user information before '@' is named, with the HOST:PORT inside it to
+ * give instead (an http:// or https:// URL without a port: its default, 80
+ * or 443). */
 int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
                       uint16_t *port, char *err, size_t errlen);
 

@@ -15,5 +15,6 @@ void ln_target_init(struct ln_target *t)
 
 int ln_target_parse(struct ln_target *t, const char *hp, char *err, size_t errlen)
 {
-    return ln_hostport_parse(hp, strlen(hp), 0, t->host, sizeof t->host, &t->port, err, errlen);
+    return ln_hostport_parse(hp, strlen(hp), LN_HP_TLS_OPTION, t->host, sizeof t->host, &t->port,
+                             err, errlen);
 }

@@ -147,3 +147,28 @@ test('doctor --net: a 407 says whether HTTPS_PROXY\'s credentials were refused o
   assert.equal(mp.failed_layer, 'application');
   assert.match(mp.verdict, new RegExp(`wants a user name and password .*HTTPS_PROXY has none: put USER:PASSWORD and an @ before the host in its URL`), mp.verdict);
 });
+
+// go's net/http takes the proxy from HTTPS_PROXY, else https_proxy
+// (httpproxy.FromEnvironment): the 407 message names the one set, so that the
+// user finds the setting they made.
+test('doctor --net: a 407 names the proxy variable actually set (https_proxy in lower case)', { timeout: 120000 }, async (t) => {
+  const { port, seen } = await authProxy(t);
+  const lower = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off',
+    https_proxy: `http://alice:wr0ngpw@127.0.0.1:${port}` }, ['--json']);
+  assert.equal(lower.code, 1, lower.stderr);
+  assert.equal(seen.length, 1, 'the CONNECT went through https_proxy\'s proxy');
+  const mp = JSON.parse(lower.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.match(mp.verdict, /refuses the user name and password of https_proxy \(/, mp.verdict);
+  assert.ok(!mp.verdict.includes('HTTPS_PROXY'), mp.verdict);
+  assert.equal(mp.proxy_variable, 'https_proxy');
+  assert.ok(!(lower.stdout + lower.stderr).includes('wr0ngpw'), 'the password is not printed');
+
+  // Upper case wins when both are set, as in go: the lower-case one is not used.
+  const both = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off',
+    HTTPS_PROXY: `http://127.0.0.1:${port}`, https_proxy: `http://alice:wr0ngpw@127.0.0.1:${port}` }, ['--json']);
+  assert.equal(both.code, 1, both.stderr);
+  assert.equal(seen[1].auth, null, 'HTTPS_PROXY\'s URL, without credentials');
+  const bp = JSON.parse(both.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(bp.proxy_variable, 'HTTPS_PROXY');
+  assert.match(bp.verdict, /wants a user name and password .*, and HTTPS_PROXY has none/, bp.verdict);
+});

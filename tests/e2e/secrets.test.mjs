@@ -148,6 +148,8 @@ test('netcheck: a target with user information or a URL is refused with the reas
     ['u:TOK8hhhh@127.0.0.1:1', /"u:REDACTED@127\.0\.0\.1:1": a user name and password before '@' are not part of HOST:PORT; give the host and port alone: 127\.0\.0\.1:1/],
     ['user@h.invalid:1', /"user@h\.invalid:1": a user name before '@' is not part of HOST:PORT; give the host and port alone: h\.invalid:1/],
     ['http://u:TOK8hhhh@h.invalid:1/x', /"http:\/\/u:REDACTED@h\.invalid:1\/x": a URL \("http:\/\/"\), not HOST:PORT; give the host and port alone: h\.invalid:1/],
+    ['tls://h.invalid:1', /"tls:\/\/h\.invalid:1": a URL \("tls:\/\/"\), not HOST:PORT; give the host and port alone: h\.invalid:1 --tls$/m],
+    ['https://u:TOK8hhhh@h.invalid/x', /give the host and port alone: h\.invalid:443 --tls \(443 is https's default port\)$/m],
   ];
   for (const [target, reason] of cases) {
     const r = spawnSync(lsptapBin(), ['netcheck', target, '--timeout', '2'], { env: childEnv(), timeout: 20000, encoding: 'utf8' });

@@ -113,12 +113,64 @@ static void test_credentials_too_long_are_refused_unsent(void **state)
     assert_null(strstr(status, "aaaa"));
 }
 
+/* A reply that go's http.ReadResponse refuses is no status: "HTTP/1.1
+ * 2000" was read as 200 (the tunnel open) while go fails the CONNECT with
+ * "malformed HTTP status code". Through the stand-in, the whole path. */
+static void test_a_reply_go_refuses_is_not_a_status(void **state)
+{
+    (void)state;
+    struct proxy p;
+    char status[160];
+    proxy_start(&p, "HTTP/1.1 2000 Connection established\r\n\r\n");
+    int code = ln_http_connect("127.0.0.1", p.port, "h", 443, NULL, 10000, status, sizeof status);
+    proxy_stop(&p);
+    assert_int_equal(code, -EPROTO);
+    assert_string_equal(status, "HTTP/1.1 2000 Connection established");
+}
+
+/* ln_connect_reply on its own: what a status line is, as go reads one. */
+static void test_reply_status_lines(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int code;
+        const char *status;
+    } cases[] = {
+        {"HTTP/1.1 200 Connection established\r\n\r\n", 200, "HTTP/1.1 200 Connection established"},
+        {"HTTP/1.0 407 Proxy Authentication Required\r\n", 407,
+         "HTTP/1.0 407 Proxy Authentication Required"},
+        {"HTTP/1.1 200\r\n", 200, "HTTP/1.1 200"},
+        {"HTTP/1.1   403 Forbidden\n", 403, "HTTP/1.1   403 Forbidden"}, /* blanks trimmed */
+        {"HTTP/2.0 502 Bad Gateway\r\n", 502, "HTTP/2.0 502 Bad Gateway"},
+        {"HTTP/1.1 2000 OK\r\n", -EPROTO, "HTTP/1.1 2000 OK"},
+        {"HTTP/1.1 20\r\n", -EPROTO, "HTTP/1.1 20"},
+        {"HTTP/1.1 2x0 OK\r\n", -EPROTO, "HTTP/1.1 2x0 OK"},
+        {"HTTP/2 200 OK\r\n", -EPROTO, "HTTP/2 200 OK"},       /* go: malformed version */
+        {"HTTP/1.11 200 OK\r\n", -EPROTO, "HTTP/1.11 200 OK"}, /* go: malformed version */
+        {"HTTP/1.1\r\n", -EPROTO, "HTTP/1.1"},
+        {"SSH-2.0-OpenSSH_9.6\r\n", -EPROTO, "SSH-2.0-OpenSSH_9.6"},
+        {"HTTP/1.1 200 \x1b[2J\r\n", 200, "HTTP/1.1 200 \\x1b[2J"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char status[160] = "?";
+        int code = ln_connect_reply(cases[i].in, strlen(cases[i].in), status, sizeof status);
+        if (code != cases[i].code) fail_msg("%s: %d, not %d", cases[i].in, code, cases[i].code);
+        assert_string_equal(status, cases[i].status);
+    }
+    char status[8];
+    assert_int_equal(ln_connect_reply("", 0, status, sizeof status), -ECONNRESET);
+    assert_int_equal(strlen(status), sizeof status - 1); /* cut, terminated */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_credentials_go_in_proxy_authorization),
         cmocka_unit_test(test_no_credentials_no_header_and_407_is_the_code),
         cmocka_unit_test(test_credentials_too_long_are_refused_unsent),
+        cmocka_unit_test(test_a_reply_go_refuses_is_not_a_status),
+        cmocka_unit_test(test_reply_status_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -90,8 +90,19 @@ static void test_refuses_with_a_reason(void **state)
          "\"http://u:p@h:1\": a URL (\"http://\"), not HOST:PORT; give the host and port alone: "
          "h:1"},
         {"https://proxy.example/mod@v1", LN_HP_PORT_OPTIONAL,
-         "a URL (\"https://\"), not HOST:PORT; give the host and port alone: proxy.example:PORT"},
-        {"https://[::1]/x", 0, "give the host and port alone: [::1]:PORT"},
+         "a URL (\"https://\"), not HOST:PORT; give the host and port alone: proxy.example:443 "
+         "(443 is https's default port)"},
+        {"https://[::1]/x", 0, "give the host and port alone: [::1]:443 (443 is https's"},
+        {"http://h.example", 0, "give the host and port alone: h.example:80"},
+        {"ftp://h.example", 0, "give the host and port alone: h.example:PORT"},
+        /* netcheck has --tls: a TLS URL is answered with it. */
+        {"tls://h:1", LN_HP_TLS_OPTION,
+         "\"tls://h:1\": a URL (\"tls://\"), not HOST:PORT; give the host and port alone: h:1 "
+         "--tls"},
+        {"HTTPS://u:p@h.example/x", LN_HP_TLS_OPTION,
+         "give the host and port alone: h.example:443 --tls (443 is https's default port)"},
+        {"https://h:8443", LN_HP_TLS_OPTION, "give the host and port alone: h:8443 --tls"},
+        {"tls://", LN_HP_TLS_OPTION, "give the host and port alone, with --tls"},
         {"u:pw://h:1", 0,
          "\"u:pw://h:1\": a URL, not HOST:PORT; give the host and port alone: h:1"},
     };
@@ -105,6 +116,21 @@ static void test_refuses_with_a_reason(void **state)
         assert_null(strstr(after_quote, "u:"));
         assert_int_equal(port, 7); /* untouched on error */
     }
+}
+
+/* --tls is suggested only to a caller that has it (netcheck): lsptap relay's
+ * addresses take tls:// themselves. */
+static void test_tls_hint_only_with_the_option(void **state)
+{
+    (void)state;
+    char host[64], err[200] = "";
+    uint16_t port = 7;
+    assert_int_equal(parse("tls://h:1", 0, host, &port, err), -EINVAL);
+    assert_null(strstr(err, "--tls"));
+    assert_int_equal(parse("https://h", LISTEN, host, &port, err), -EINVAL);
+    assert_null(strstr(err, "--tls"));
+    assert_int_equal(parse("http://h:1", LN_HP_TLS_OPTION, host, &port, err), -EINVAL);
+    assert_null(strstr(err, "--tls"));
 }
 
 /* Only the first len bytes count: a URL's authority ends at its path. */
@@ -184,6 +210,32 @@ static void test_proxy_userinfo(void **state)
     unsetenv("HTTPS_PROXY");
 }
 
+/* The variable go's httpproxy.FromEnvironment takes the proxy from: upper
+ * case first, then lower case, an empty value counting as unset; no
+ * fallback from https to HTTP_PROXY. */
+static void test_proxy_variable(void **state)
+{
+    (void)state;
+    static const char *const vars[] = {"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"};
+    for (size_t i = 0; i < 4; i++)
+        unsetenv(vars[i]);
+    assert_null(lp_net_proxy_variable(1));
+    setenv("HTTP_PROXY", "http://p:1", 1);
+    assert_null(lp_net_proxy_variable(1));
+    assert_string_equal(lp_net_proxy_variable(0), "HTTP_PROXY");
+    setenv("https_proxy", "http://p:1", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "https_proxy");
+    setenv("HTTPS_PROXY", "", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "https_proxy");
+    setenv("HTTPS_PROXY", "http://q:1", 1);
+    assert_string_equal(lp_net_proxy_variable(1), "HTTPS_PROXY");
+    unsetenv("HTTP_PROXY");
+    setenv("http_proxy", "http://p:1", 1);
+    assert_string_equal(lp_net_proxy_variable(0), "http_proxy");
+    for (size_t i = 0; i < 4; i++)
+        unsetenv(vars[i]);
+}
+
 static void test_relay_addresses(void **state)
 {
     (void)state;
@@ -241,10 +293,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts),
         cmocka_unit_test(test_refuses_with_a_reason),
+        cmocka_unit_test(test_tls_hint_only_with_the_option),
         cmocka_unit_test(test_length_bounds_the_input),
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),
         cmocka_unit_test(test_proxy_userinfo),
+        cmocka_unit_test(test_proxy_variable),
         cmocka_unit_test(test_relay_addresses),
         cmocka_unit_test(test_loopback),
     };

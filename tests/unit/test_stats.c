@@ -678,6 +678,42 @@ static void test_columns_hold_for_escaped_names(void **state)
     li_stats_free(st);
 }
 
+/* A name holding a secret of the environment is shown with REDACTED in its
+ * place, and the table is padded by what is shown: the widest name is
+ * "x/REDACTED" (ten columns), not the 23 bytes of the name as recorded, and
+ * the counts stay under REQ. */
+static void test_columns_hold_for_redacted_names(void **state)
+{
+    (void)state;
+    setenv("LSPTAP_TEST_TOKEN", "k7Qz93longsecretvalue", 1);
+    const char *path = session_of(
+        "redacted.jsonl",
+        "{\"t_us\":1,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":\"short\","
+        "\"id\":1}\n"
+        "{\"t_us\":2,\"dir\":\"c2s\",\"bytes\":50,\"kind\":\"request\",\"method\":"
+        "\"x/k7Qz93longsecretvalue\",\"id\":\"k7Qz93longsecretvalue\"}\n");
+    struct li_stats *st;
+    char err[256];
+    assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    li_stats_print(st, mem);
+    fclose(mem);
+    unsetenv("LSPTAP_TEST_TOKEN");
+    assert_null(strstr(text, "k7Qz93"));
+    assert_non_null(strstr(text, "\nMETHOD        REQ "));
+    assert_non_null(strstr(text, "\nshort           1 "));
+    assert_non_null(strstr(text, "\nx/REDACTED      1 "));
+    /* The pending table: methods to ten columns, ids to ten ("REDACTED" and
+     * its quotes). */
+    assert_non_null(strstr(text, "\nDIR  METHOD      ID          "));
+    assert_non_null(strstr(text, "\nc2s  short       1           "));
+    assert_non_null(strstr(text, "\nc2s  x/REDACTED  \"REDACTED\"  "));
+    free(text);
+    li_stats_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -697,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_dropped_lines_warn),
         cmocka_unit_test(test_keepalive_events),
         cmocka_unit_test(test_columns_hold_for_escaped_names),
+        cmocka_unit_test(test_columns_hold_for_redacted_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

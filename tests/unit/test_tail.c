@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -116,6 +118,38 @@ static void test_columns_hold_for_any_name(void **state)
                         line_of("5us", "request", "m", 1, "id \"\\u202e\"", 11, "80 B"));
 }
 
+/* A name or id holding a secret of the environment: the file's lines are
+ * redacted before they are laid out, so the padding is that of REDACTED and
+ * the id and size columns stay where they are for any other name. */
+static void test_columns_hold_for_redacted_names(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/lsptap-test-tail-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"lsptap\":1,\"protocol\":\"lsp\"}\n"
+          "{\"t_us\":5,\"dir\":\"c2s\",\"bytes\":80,\"kind\":\"request\","
+          "\"method\":\"x/k7Qz93longsecretvalue\",\"id\":\"k7Qz93longsecretvalue\"}\n",
+          f);
+    fclose(f);
+    setenv("LSPTAP_TEST_TOKEN", "k7Qz93longsecretvalue", 1);
+    char *text = NULL, err[256] = "";
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int rc = li_tail_file(path, NULL, 0, NULL, NULL, NULL, mem, err, sizeof err);
+    fclose(mem);
+    unsetenv("LSPTAP_TEST_TOKEN");
+    unlink(path);
+    assert_int_equal(rc, 0);
+    char want[600];
+    snprintf(want, sizeof want, "%s\n",
+             line_of("5us", "request", "x/REDACTED", 10, "id \"REDACTED\"", 12 /* 13: no pad */,
+                     "80 B"));
+    assert_string_equal(text, want);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_control_bytes_stay_out),
         cmocka_unit_test(test_columns_hold_for_any_name),
+        cmocka_unit_test(test_columns_hold_for_redacted_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,7 @@ static struct lp_nr_conn *conn_new(struct lp_nr *nr, char **argv)
         free(c);
         return NULL;
     }
+    c->sess.lazy = !nr->stdio_mode; /* the listener outlives its editors: no disk on the loop */
     return c;
 }
 

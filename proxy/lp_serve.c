@@ -104,7 +104,7 @@ static void session_msg(void *ud, enum li_dir dir, const struct li_msg *m, const
                         size_t len, int64_t latency_us)
 {
     struct lp_session *s = ud;
-    if (s->log && dir == LI_C2S &&
+    if (s->log && !s->lazy && dir == LI_C2S &&
         (s->proto == LI_DAP ? m->kind == LI_K_REQUEST && name_is(m, "disconnect")
                             : (m->kind == LI_K_REQUEST && name_is(m, "shutdown")) ||
                                   (m->kind == LI_K_NOTIFICATION && name_is(m, "exit"))))

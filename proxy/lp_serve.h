@@ -23,12 +23,17 @@ struct lp_session {
     enum li_proto proto;
     li_msg_fn on_msg; /* the caller's, called after lp_serve's own look */
     void *msg_ud;
+    /* Set after lp_session_open where the process outlives the editor (relay
+     * --listen): the file is never written from the loop's thread
+     * (lp_log_eager), the editor's goodbye included, since no editor can
+     * kill this process right after `exit`. */
+    int lazy;
 };
 
 /* Opens the session file (or says on stderr why recording is off: the
  * session goes on), creates the inspector and writes the header line.
  * Once the editor sends `shutdown` or `exit` (DAP: `disconnect`) the file
- * is written line by line as the loop produces them (lp_log_eager), so an
+ * is written (unless s->lazy) line by line as the loop produces them (lp_log_eager), so an
  * editor that kills the server's process group right after `exit` still
  * finds the ending in the file. s must stay where it is until
  * lp_session_close: the inspector calls back with its address. */

@@ -39,7 +39,18 @@ struct lp_log {
     int said;     /* the write error was reported on stderr */
     int (*notify)(const char *line);
     uint64_t dropped;
+    int ending; /* lp_log_finish: the closing lines pass the cap */
+    /* lp_log_close_async: the writer closes the file itself and wakes the
+     * loop through `done_async`; result is lp_log_close's return value. */
+    int async;
+    int result;
+    uv_async_t done_async;
+    lp_log_done_fn done;
+    void *done_ud;
+    struct lp_log *next_closing; /* the loop thread's list of closes not yet reported */
 };
+
+static struct lp_log *closing_list;
 
 static int mkdir_p(char *path)
 {
@@ -179,6 +190,19 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Closes the file; returns 0, the negative errno of the first write error,
+ * or -ENOENT when the file was removed while it was written. */
+static int finish_file(struct lp_log *l)
+{
+    int failed = l->failed;
+    /* Writes to a file whose directory was removed still succeed, into an
+     * inode nobody can open: say so rather than name a path that is gone. */
+    struct stat st;
+    if (!failed && !fstat(l->fd, &st) && st.st_nlink == 0) failed = ENOENT;
+    if (close(l->fd) && !failed) failed = errno;
+    return -failed;
+}
+
 static void *writer(void *arg)
 {
     struct lp_log *l = arg;
@@ -219,8 +243,15 @@ static void *writer(void *arg)
         if (mine.cap > l->limit * 2) /* one oversize line grew it: give the memory back */
             li_buf_free(&mine);
     }
+    int async = l->async;
     pthread_mutex_unlock(&l->mu);
     li_buf_free(&mine);
+    if (async) {
+        /* close() may wait for the disk too (NFS flushes on close): done
+         * here, so the loop only joins a thread that has finished. */
+        l->result = finish_file(l);
+        uv_async_send(&l->done_async);
+    }
     return NULL;
 }
 
@@ -256,7 +287,7 @@ void lp_log_linev(void *log, const struct li_piece *v, int n)
         pthread_mutex_unlock(&l->mu);
         return;
     }
-    if (l->q.len - l->big + len > l->limit) {
+    if (l->q.len - l->big + len > l->limit && !l->ending) {
         /* A line larger than the whole cap would find the queue too full
          * whenever anything else waits, so such lines are queued past the
          * cap, up to the inspection cap's worth at once (any one line when
@@ -381,15 +412,21 @@ void lp_log_eager(struct lp_log *l)
     pthread_mutex_unlock(&l->mu);
 }
 
-void lp_log_drain(struct lp_log *l)
+uint64_t lp_log_finish(struct lp_log *l)
 {
     pthread_mutex_lock(&l->mu);
-    l->draining = 1;
-    pthread_cond_broadcast(&l->cv);
-    while (l->q.len && !l->failed)
-        pthread_cond_wait(&l->cv, &l->mu);
-    l->draining = 0;
+    l->ending = 1;
+    uint64_t d = l->dropped;
     pthread_mutex_unlock(&l->mu);
+    return d;
+}
+
+static void free_log(struct lp_log *l)
+{
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    li_buf_free(&l->q);
+    free(l);
 }
 
 int lp_log_close(struct lp_log *l)
@@ -399,15 +436,55 @@ int lp_log_close(struct lp_log *l)
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->thread, NULL);
-    int failed = l->failed;
-    /* Writes to a file whose directory was removed still succeed, into an
-     * inode nobody can open: say so rather than name a path that is gone. */
-    struct stat st;
-    if (!failed && !fstat(l->fd, &st) && st.st_nlink == 0) failed = ENOENT;
-    if (close(l->fd) && !failed) failed = errno;
-    pthread_mutex_destroy(&l->mu);
-    pthread_cond_destroy(&l->cv);
-    li_buf_free(&l->q);
-    free(l);
-    return -failed;
+    int r = finish_file(l);
+    free_log(l);
+    return r;
+}
+
+static void async_closed(uv_handle_t *h)
+{
+    free_log(h->data);
+}
+
+/* On the loop thread, once the writer has closed the file (from its
+ * uv_async_t, or lp_log_wait_closes): the join returns at once. */
+static void report_closed(struct lp_log *l)
+{
+    for (struct lp_log **p = &closing_list; *p; p = &(*p)->next_closing) {
+        if (*p == l) {
+            *p = l->next_closing;
+            break;
+        }
+    }
+    pthread_join(l->thread, NULL);
+    l->done(l->done_ud, l->result);
+    uv_close((uv_handle_t *)&l->done_async, async_closed);
+}
+
+static void on_done_async(uv_async_t *a)
+{
+    report_closed(a->data);
+}
+
+int lp_log_close_async(struct lp_log *l, uv_loop_t *loop, lp_log_done_fn done, void *ud)
+{
+    int r = uv_async_init(loop, &l->done_async, on_done_async);
+    if (r) return r;
+    l->done_async.data = l;
+    l->done = done;
+    l->done_ud = ud;
+    l->next_closing = closing_list;
+    closing_list = l;
+    pthread_mutex_lock(&l->mu);
+    l->async = 1;
+    l->closing = 1;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    return 0;
+}
+
+void lp_log_wait_closes(void)
+{
+    while (closing_list)
+        report_closed(closing_list);
 }

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <uv.h>
+
 #include "env/lp_config.h"
 #include "inspect/li_session.h"
 
@@ -66,14 +68,36 @@ uint64_t lp_log_dropped(struct lp_log *l);
  * thread-safe. */
 void lp_log_eager(struct lp_log *l);
 
-/* Blocks until every queued line is written (or writing failed): the
- * closing lines must not be dropped for a queue that is full at the end. */
-void lp_log_drain(struct lp_log *l);
+/* The session is ending: from now on lines are never dropped for the cap
+ * (the closing lines must not be lost to a queue that is full at the end),
+ * so the caller queues only its few closing lines before closing. Returns
+ * the lines dropped so far. Thread-safe. */
+uint64_t lp_log_finish(struct lp_log *l);
 
-/* Flushes the queue, stops the thread, closes the file and frees l. Blocks:
- * call it after the relay has finished. Returns 0, the negative errno of
- * the first write error, or -ENOENT when the file was removed (with its
- * directory, say) while it was written: what it held is gone. */
+/* Flushes the queue, stops the thread, closes the file and frees l. Blocks
+ * until the disk has taken every line: call it where nothing else waits on
+ * this thread (after the relay's loop has finished). Returns 0, the
+ * negative errno of the first write error, or -ENOENT when the file was
+ * removed (with its directory, say) while it was written: what it held is
+ * gone. */
 int lp_log_close(struct lp_log *l);
+
+/* Called on the loop's thread once the file is complete and closed, with
+ * what lp_log_close would have returned; l is freed right after. */
+typedef void (*lp_log_done_fn)(void *ud, int result);
+
+/* lp_log_close without waiting for the disk, for a loop that relays other
+ * streams meanwhile (docs/design.md principle 1): returns at once; the
+ * writer thread writes what is queued, closes the file and wakes loop (a
+ * uv_async_t), whose thread calls done. The handle keeps loop running
+ * until then. Call from loop's thread; no more lines after it. Returns 0,
+ * or a libuv error (nothing started: l is as it was). */
+int lp_log_close_async(struct lp_log *l, uv_loop_t *loop, lp_log_done_fn done, void *ud);
+
+/* For a process that ends without running its loop to the end (SIGINT):
+ * waits for every close lp_log_close_async started and not yet reported,
+ * and calls their done now, so no session file is cut short. Loop thread
+ * only. */
+void lp_log_wait_closes(void);
 
 #endif

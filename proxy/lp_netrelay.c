@@ -125,9 +125,11 @@ static void conn_end(struct lp_nr_conn *c, const char *ending)
     json_t *extra = json_pack("{s:s, s:i}", "ending", ending, "connection", c->id);
     char role[32];
     snprintf(role, sizeof role, "relay #%d", c->id);
-    lp_session_close(&c->sess, role, extra, ending, 0);
-    json_decref(extra);
     c->open_handles++; /* hold c until every close below has run */
+    /* The file is completed off the loop; c is held until it is. */
+    if (lp_session_close_async(&c->sess, c->nr->loop, role, extra, ending, 0, tls_closed, c))
+        c->open_handles++;
+    json_decref(extra);
     close_tls(c, c->ed_tls);
     close_h(c, &c->ed.h);
     if (c->ed_split) close_h(c, &c->ed_out.h);
@@ -295,6 +297,7 @@ static struct lp_nr_conn *conn_new(struct lp_nr *nr, char **argv)
         free(c);
         return NULL;
     }
+    c->sess.lazy = !nr->stdio_mode; /* the listener outlives its editors: no disk on the loop */
     return c;
 }
 
@@ -829,7 +832,8 @@ int lp_netrelay_main(int argc, char **argv)
             return 1;
         }
         uv_run(nr->loop, UV_RUN_DEFAULT);
-        remove_socket(nr); /* SIGINT, SIGTERM or the end of the loop */
+        lp_session_wait_closes(); /* a session closing at SIGINT still gets its whole file */
+        remove_socket(nr);        /* SIGINT, SIGTERM or the end of the loop */
         return 0;
     }
 

@@ -104,7 +104,7 @@ static void session_msg(void *ud, enum li_dir dir, const struct li_msg *m, const
                         size_t len, int64_t latency_us)
 {
     struct lp_session *s = ud;
-    if (s->log && dir == LI_C2S &&
+    if (s->log && !s->lazy && dir == LI_C2S &&
         (s->proto == LI_DAP ? m->kind == LI_K_REQUEST && name_is(m, "disconnect")
                             : (m->kind == LI_K_REQUEST && name_is(m, "shutdown")) ||
                                   (m->kind == LI_K_NOTIFICATION && name_is(m, "exit"))))
@@ -195,42 +195,117 @@ static void say_pending(const struct lp_session *s, const char *role, int crashe
     if (n > 16) li_say("lsptap:   ... and %zu more (see the session file)\n", n - 16);
 }
 
+/* What the one-line summary needs once the file is complete. */
+struct closing {
+    struct li_counts c;
+    uint64_t dropped;
+    char *role, *ending;
+    char path[4096];
+    void (*done)(void *ud);
+    void *ud;
+};
+
+/* Counts, pending requests and the closing lines: everything of the close
+ * but the file's own. Frees the inspector; s->log stays for the caller. */
+static void close_begin(struct lp_session *s, const char *role, json_t *extra, int crashed,
+                        struct closing *k)
+{
+    li_session_counts(s->li, &k->c);
+    say_pending(s, role, crashed);
+    k->dropped = 0;
+    k->path[0] = '\0';
+    if (s->log) {
+        k->dropped = lp_log_finish(s->log);
+        json_object_set_new(extra, "dropped_lines", json_integer((json_int_t)k->dropped));
+        snprintf(k->path, sizeof k->path, "%s", lp_log_path(s->log));
+    }
+    li_session_write_summary(s->li, lp_session_now(s), extra);
+    li_session_free(s->li);
+    s->li = NULL;
+}
+
+/* The user's line, after the file is complete: r is lp_log_close's. */
+static void say_ended(const struct closing *k, const char *role, const char *ending, int recorded,
+                      int r)
+{
+    char where[4200] = "not recorded";
+    if (recorded && r == -ENOENT)
+        snprintf(where, sizeof where,
+                 "not recorded: the session file %s was removed while it was written", k->path);
+    else if (recorded && r)
+        snprintf(where, sizeof where, "recording failed (%s)", strerror(-r));
+    else if (recorded)
+        snprintf(where, sizeof where, "recorded in %s", k->path);
+    char drops[96] = "";
+    if (k->dropped)
+        snprintf(drops, sizeof drops, "; %llu session lines dropped (disk too slow or failing)",
+                 (unsigned long long)k->dropped);
+    li_say("lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
+           "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
+           role, ending, (unsigned long long)k->c.messages[LI_C2S],
+           (unsigned long long)k->c.messages[LI_S2C], (unsigned long long)k->c.error_replies,
+           k->c.pending[LI_C2S] + k->c.pending[LI_S2C],
+           (unsigned long long)(k->c.framing_errors[0] + k->c.framing_errors[1]), where, drops);
+}
+
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
                       int crashed)
 {
-    struct li_counts c;
-    li_session_counts(s->li, &c);
-    say_pending(s, role, crashed);
-    uint64_t dropped = 0;
-    if (s->log) {
-        lp_log_drain(s->log);
-        dropped = lp_log_dropped(s->log);
-        json_object_set_new(extra, "dropped_lines", json_integer((json_int_t)dropped));
+    static struct closing k; /* 4 KiB of path: not on the stack; one loop thread */
+    close_begin(s, role, extra, crashed, &k);
+    int r = s->log ? lp_log_close(s->log) : 0;
+    say_ended(&k, role, ending, s->log != NULL, r);
+    s->log = NULL;
+}
+
+static void closed_async(void *ud, int r)
+{
+    struct closing *k = ud;
+    say_ended(k, k->role, k->ending, 1, r);
+    void (*done)(void *) = k->done;
+    void *done_ud = k->ud;
+    free(k->role);
+    free(k->ending);
+    free(k);
+    done(done_ud);
+}
+
+int lp_session_close_async(struct lp_session *s, uv_loop_t *loop, const char *role, json_t *extra,
+                           const char *ending, int crashed, void (*done)(void *ud), void *ud)
+{
+    struct closing *k = s->log ? calloc(1, sizeof *k) : NULL;
+    if (k) {
+        k->role = strdup(role);
+        k->ending = strdup(ending);
     }
-    li_session_write_summary(s->li, lp_session_now(s), extra);
-    char where[4200] = "not recorded";
-    if (s->log) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s", lp_log_path(s->log));
-        snprintf(where, sizeof where, "recorded in %s", path);
-        int r = lp_log_close(s->log);
-        if (r == -ENOENT)
-            snprintf(where, sizeof where,
-                     "not recorded: the session file %s was removed while it was written", path);
-        else if (r)
-            snprintf(where, sizeof where, "recording failed (%s)", strerror(-r));
+    if (!k || !k->role || !k->ending) {
+        if (k) {
+            free(k->role);
+            free(k->ending);
+            free(k);
+        }
+        lp_session_close(s, role, extra, ending, crashed); /* nothing recorded, or no memory */
+        return 0;
     }
-    char drops[96] = "";
-    if (dropped)
-        snprintf(drops, sizeof drops, "; %llu session lines dropped (disk too slow or failing)",
-                 (unsigned long long)dropped);
-    li_say("lsptap: %s session ended: %s; %llu messages editor->server, %llu server->editor, "
-           "%llu error replies, %zu pending, %llu framing errors; %s%s\n",
-           role, ending, (unsigned long long)c.messages[LI_C2S],
-           (unsigned long long)c.messages[LI_S2C], (unsigned long long)c.error_replies,
-           c.pending[LI_C2S] + c.pending[LI_S2C],
-           (unsigned long long)(c.framing_errors[0] + c.framing_errors[1]), where, drops);
-    li_session_free(s->li);
+    close_begin(s, role, extra, crashed, k);
+    k->done = done;
+    k->ud = ud;
+    if (lp_log_close_async(s->log, loop, closed_async, k)) {
+        int r = lp_log_close(s->log); /* no handle to wake the loop: wait, as before */
+        say_ended(k, role, ending, 1, r);
+        free(k->role);
+        free(k->ending);
+        free(k);
+        s->log = NULL;
+        return 0;
+    }
+    s->log = NULL;
+    return 1;
+}
+
+void lp_session_wait_closes(void)
+{
+    lp_log_wait_closes();
 }
 
 int lp_serve_stdio(const struct lp_config *cfg, const char *role, enum li_proto proto, char **argv)

@@ -7,6 +7,7 @@
 #define LSPTAP_PROXY_LP_SERVE_H
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "env/lp_config.h"
 #include "inspect/li_events.h"
@@ -22,12 +23,17 @@ struct lp_session {
     enum li_proto proto;
     li_msg_fn on_msg; /* the caller's, called after lp_serve's own look */
     void *msg_ud;
+    /* Set after lp_session_open where the process outlives the editor (relay
+     * --listen): the file is never written from the loop's thread
+     * (lp_log_eager), the editor's goodbye included, since no editor can
+     * kill this process right after `exit`. */
+    int lazy;
 };
 
 /* Opens the session file (or says on stderr why recording is off: the
  * session goes on), creates the inspector and writes the header line.
  * Once the editor sends `shutdown` or `exit` (DAP: `disconnect`) the file
- * is written line by line as the loop produces them (lp_log_eager), so an
+ * is written (unless s->lazy) line by line as the loop produces them (lp_log_eager), so an
  * editor that kills the server's process group right after `exit` still
  * finds the ending in the file. s must stay where it is until
  * lp_session_close: the inspector calls back with its address. */
@@ -45,6 +51,22 @@ void lp_session_event(struct lp_session *s, enum li_event ev, json_t *fields);
  * summary. `crashed` words the pending report. Frees the inspector. */
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
                       int crashed);
+
+/* lp_session_close for a loop that relays other sessions: the closing
+ * lines are queued, the inspector freed, and it returns without waiting
+ * for the disk (docs/design.md principle 1). Returns 1 when the file is
+ * still being completed: then, from loop's thread once it is, the one-line
+ * summary ("recorded in FILE") is printed and done(ud) is called; the loop
+ * runs until then. Returns 0 when the session is closed already (not
+ * recorded, or no memory to wait: it waited for the disk) and done is not
+ * called. Loop thread only. */
+int lp_session_close_async(struct lp_session *s, uv_loop_t *loop, const char *role, json_t *extra,
+                           const char *ending, int crashed, void (*done)(void *ud), void *ud);
+
+/* At an exit that does not run the loop to its end (SIGINT): waits for the
+ * files lp_session_close_async is still completing, and prints their
+ * lines, so none is cut short. */
+void lp_session_wait_closes(void);
 
 /* role: "gopls" or "dlv" (names the session file). argv[0] is the path of
  * the real server; the child gets argv as given. Returns the exit code. */

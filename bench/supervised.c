@@ -15,7 +15,7 @@
  * gets (lp_ka_editor_piece). ka-twice: that path as it was before, for
  * comparison: each piece fed to li_session_feed (the session frames it),
  * then framed again by a gate whose frames are classified (the engine's
- * lp_ka_editor).
+ * lp_ka_editor, since removed).
  *
  * Prints one line, `result mode=supervised body=... count=... line_bytes=...`.
  * Exit 0, or 2 for a usage error.
@@ -58,7 +58,7 @@ static void on_frame(void *ud, const char *f, size_t n, size_t hdr)
     if (r->engine) li_classify(LI_LSP, f + hdr, n - hdr, 0, &m);
 }
 
-/* ka-twice: the engine's own gate, after the session framed the piece. */
+/* ka-twice: the engine's former own gate, after the session framed the piece. */
 static void engine_frame(void *ud, const char *f, size_t n, size_t hdr)
 {
     struct li_msg m;

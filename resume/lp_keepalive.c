@@ -1,6 +1,5 @@
 #include "resume/lp_keepalive.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,7 +36,7 @@ struct lp_ka {
     size_t init_id_len;
     struct li_state_replay rp;
     int have_rp;
-    struct lp_gate ed_gate, srv_gate;
+    struct lp_gate srv_gate;   /* the editor's stream is framed by the relay */
     struct lp_idset forgotten; /* ids (as the editor saw them) of lost servers' requests */
     struct lp_idset remap;     /* the editor's id -> the new server's id */
     struct held *q;
@@ -151,7 +150,6 @@ void lp_ka_free(struct lp_ka *ka)
     queue_clear(ka);
     free(ka->q);
     if (ka->have_rp) li_state_replay_free(&ka->rp);
-    lp_gate_free(&ka->ed_gate);
     lp_gate_free(&ka->srv_gate);
     lp_idset_free(&ka->forgotten);
     lp_idset_free(&ka->remap);
@@ -171,8 +169,7 @@ void lp_ka_stats(const struct lp_ka *ka, struct lp_ka_stats *out)
 
 static int ed_passthrough(const struct lp_ka *ka)
 {
-    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n &&
-           lp_gate_idle(&ka->ed_gate);
+    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n;
 }
 
 /* Nothing left to remap or drop: the server's bytes may pass as read,
@@ -347,9 +344,8 @@ static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t h
     ka->cb.to_server(ka->ud, frame, len);
 }
 
-static void ed_frame(void *ud, const char *frame, size_t len, size_t hdr)
+static void ed_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
 {
-    struct lp_ka *ka = ud;
     if (ka->phase == LP_KA_LOST)
         lost_frame(ka, frame, len, hdr);
     else if (ka->phase == LP_KA_RESUMING)
@@ -358,9 +354,8 @@ static void ed_frame(void *ud, const char *frame, size_t len, size_t hdr)
         live_frame(ka, frame, len, hdr);
 }
 
-static void ed_raw(void *ud, const char *data, size_t len)
+static void ed_raw(struct lp_ka *ka, const char *data, size_t len)
 {
-    struct lp_ka *ka = ud;
     if (ka->phase == LP_KA_LOST) return; /* the tail of a frame the old server had */
     if (ka->phase == LP_KA_RESUMING)
         hold(ka, data, len, 1);
@@ -370,22 +365,12 @@ static void ed_raw(void *ud, const char *data, size_t len)
 
 void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr)
 {
-    assert(lp_gate_idle(&ka->ed_gate)); /* one framer per stream: not with lp_ka_editor */
     if (ed_passthrough(ka))
         ka->cb.to_server(ka->ud, data, len);
     else if (hdr)
         ed_frame(ka, data, len, hdr);
     else
         ed_raw(ka, data, len);
-}
-
-void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len)
-{
-    if (ed_passthrough(ka)) {
-        ka->cb.to_server(ka->ud, data, len);
-        return;
-    }
-    lp_gate_feed(&ka->ed_gate, data, len, ed_frame, ed_raw, ka);
 }
 
 /* ---- the loss ---- */

@@ -13,9 +13,10 @@
  *   2. The server is lost: lp_ka_lost() says whether to keep the session
  *      (the tracker is usable, the editor has not said shutdown/exit, the
  *      crash-loop budget is not spent, the editor's stream is between
- *      frames). From then on every byte the editor sends goes to
- *      lp_ka_editor() and every byte of a new server to lp_ka_server(); the
- *      engine decides what is forwarded.
+ *      frames). From then on the relay frames the editor's stream (once,
+ *      for its inspector too) and hands every piece of it to
+ *      lp_ka_editor_piece(), and every byte of a new server goes to
+ *      lp_ka_server(); the engine decides what is forwarded.
  *   3. A new server is up: lp_ka_resume() sends it `initialize` with the
  *      editor's params and an id of lsptap's own. The new server's result is
  *      swallowed; then the rest of the replay (initialized, folders,
@@ -120,12 +121,11 @@ int lp_ka_lost(struct lp_ka *ka, uint64_t now_us, int editor_at_boundary, const 
  * stopped tracking meanwhile; -ENOMEM. */
 int lp_ka_resume(struct lp_ka *ka, uint64_t now_us);
 
-/* Bytes from the editor, from the first loss on. */
-void lp_ka_editor(struct lp_ka *ka, const char *data, size_t len);
-/* lp_ka_editor for a relay that frames the editor's stream itself (once,
- * for its inspector too): one piece at a time, a whole frame (hdr: its
- * header block's length) or bytes that do not frame (hdr 0). One engine
- * takes the editor's stream one way or the other, never both. */
+/* The editor's bytes, from the first loss on, as the relay framed them
+ * (lp_gate: the engine does not frame the editor's stream itself): one
+ * piece at a time, in stream order, a whole frame (hdr: its header block's
+ * length) or bytes that do not frame (hdr 0). data is only valid during
+ * the call. */
 void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr);
 
 /* Bytes from the current (new) server, from lp_ka_resume on. now_us dates
@@ -142,7 +142,8 @@ enum lp_ka_phase lp_ka_phase(const struct lp_ka *ka);
 
 /* 1 when bytes pass through unchanged: live, no request of a lost server
  * left for the editor to answer, no remapped id outstanding, no partial
- * frame held. */
+ * frame of the server's held (a partial frame of the editor's is the
+ * relay's, in its own gate). */
 int lp_ka_passthrough(const struct lp_ka *ka);
 
 /* Counts, for tests and the relay's messages. */

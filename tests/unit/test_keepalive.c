@@ -15,6 +15,7 @@
 
 #include "inspect/li_msg.h"
 #include "inspect/li_state.h"
+#include "resume/lp_gate.h"
 #include "resume/lp_keepalive.h"
 
 #define CAP (1 << 16)
@@ -22,6 +23,7 @@
 struct rig {
     struct li_state *st;
     struct lp_ka *ka;
+    struct lp_gate ed_gate; /* frames the editor's stream once, as the relays do */
     char srv[CAP], ed[CAP], events[4096], said[CAP], dropped[512];
     size_t srv_len, ed_len;
     int drops;
@@ -103,6 +105,7 @@ static struct rig *rig_new(unsigned restart_max)
 
 static void rig_free(struct rig *r)
 {
+    lp_gate_free(&r->ed_gate);
     lp_ka_free(r->ka);
     li_state_free(r->st);
     free(r);
@@ -131,12 +134,35 @@ static void srv_live(struct rig *r, const char *body)
     track_frames(r, LI_S2C, f, strlen(f));
 }
 
+/* A whole frame out of the rig's gate: the session sees it (classified
+ * once, fed to the tracker), then the engine, as the relays do. */
+static void ed_frame(void *ud, const char *f, size_t len, size_t hdr)
+{
+    struct rig *r = ud;
+    struct li_msg m;
+    li_classify(LI_LSP, f + hdr, len - hdr, 0, &m);
+    lp_ka_on_msg(r->ka, LI_C2S, &m, f + hdr, len - hdr, 0);
+    lp_ka_editor_piece(r->ka, f, len, hdr);
+}
+
+static void ed_raw(void *ud, const char *d, size_t len)
+{
+    struct rig *r = ud;
+    lp_ka_editor_piece(r->ka, d, len, 0);
+}
+
+/* Bytes from the editor after a loss, in any pieces: the rig's gate frames
+ * them and hands each frame or raw run to the engine. */
+static void ed_bytes(struct rig *r, const char *d, size_t n)
+{
+    assert_int_equal(lp_gate_feed(&r->ed_gate, d, n, ed_frame, ed_raw, r), n);
+}
+
 /* The editor sends body after a loss: the session sees it, then the engine. */
 static void ed_sends(struct rig *r, const char *body)
 {
     char *f = frame(body);
-    track_frames(r, LI_C2S, f, strlen(f));
-    lp_ka_editor(r->ka, f, strlen(f));
+    ed_bytes(r, f, strlen(f));
 }
 
 static void srv_sends(struct rig *r, const char *body, uint64_t now)
@@ -505,12 +531,12 @@ static void pieces_and_a_cut_frame(void **state)
     session_up(r);
     lose(r);
     /* The end of a frame the lost server got the start of. */
-    lp_ka_editor(r->ka, "\"params\":{}}", 12);
+    ed_bytes(r, "\"params\":{}}", 12);
     const char *save = frame("{\"jsonrpc\":\"2.0\",\"method\":\"textDocument/didSave\",\"params\":{"
                              "\"textDocument\":{\"uri\":\"file:///w/a.go\"}}}");
     size_t n = strlen(save);
     for (size_t i = 0; i < n; i += 7)
-        lp_ka_editor(r->ka, save + i, n - i < 7 ? n - i : 7);
+        ed_bytes(r, save + i, n - i < 7 ? n - i : 7);
     assert_int_equal(lp_ka_resume(r->ka, 0), 0);
     const char *res = frame("{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k1:initialize\",\"result\":{}}");
     for (size_t i = 0; i < strlen(res); i++)
@@ -581,7 +607,7 @@ static void held_messages_are_bounded(void **state)
     strcpy(body + n + big, "\"}");
     int fl = snprintf(f, big + 200, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
     for (int i = 0; i < 20; i++)
-        lp_ka_editor(r->ka, f, (size_t)fl);
+        ed_bytes(r, f, (size_t)fl);
     assert_non_null(strstr(r->said, "more than 16 MiB"));
     assert_null(strstr(strstr(r->said, "more than 16 MiB") + 1, "more than 16 MiB"));
     struct lp_ka_stats st;

@@ -4,8 +4,8 @@
  *
  * - the editor's stream goes through keep-alive's one gate, whose frames
  *   reach the session (li_session_feed_frame) and the engine
- *   (lp_ka_editor_piece): no frame of it goes to li_session_feed, and the
- *   engine's own gate (lp_ka_editor) is never used;
+ *   (lp_ka_editor_piece): no frame of it goes to li_session_feed, and no
+ *   other gate frames it again;
  * - the new server's frames reach the session as frames (the engine's
  *   to_editor_frame), never through li_session_feed;
  * - the session records the same message lines as when the same bytes are
@@ -267,7 +267,7 @@ static void editor_stream_framed_once(void **state)
         assert_int_equal(lp_nr_ka_editor_ended(r.c), 1); /* no server: keep-alive ends it */
         counting = 0;
         assert_int_equal(fed_markers, 0);
-        assert_int_equal(gate_calls, pieces); /* keep-alive's gate, not the engine's too */
+        assert_int_equal(gate_calls, pieces); /* keep-alive's gate only: framed once */
         assert_int_equal(gate_bytes, ed1.len);
 
         char *want = message_lines(&ref, "c2s"), *got = message_lines(&r.rec, "c2s");

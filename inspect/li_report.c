@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "inspect/li_buf.h"
+#include "inspect/li_hindex.h"
 #include "inspect/li_redact.h"
 #include "inspect/li_stats.h"
 
@@ -49,10 +50,7 @@ static char *xstrdup(const char *s)
 
 static uint32_t hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % NBUCKETS;
+    return li_hash(s, strlen(s)) % NBUCKETS;
 }
 
 /* "0:7", "1:\"abc\"": the direction the request travelled and its id text. */

@@ -217,7 +217,8 @@ static void print_table(const struct li_stats *st, FILE *out)
     int w = 6;
     for (size_t i = 0; i < st->nrows; i++) {
         row_name(name, sizeof name, &st->rows[i]);
-        if (width_of(name) > w) w = width_of(name);
+        int nw = width_of(name);
+        if (nw > w) w = nw;
     }
     fmt_bytes(a, sizeof a, st->bytes[0] + st->bytes[1]);
     fmt_us(b, sizeof b, (int64_t)st->last_t_us);
@@ -255,8 +256,9 @@ static void print_table(const struct li_stats *st, FILE *out)
     if (p->n) {
         int mw = 6, iw = 2;
         for (size_t i = 0; i < p->n; i++) {
-            if (width_of(p->v[i].method) > mw) mw = width_of(p->v[i].method);
-            if (width_of(p->v[i].id) > iw) iw = width_of(p->v[i].id);
+            int m = width_of(p->v[i].method), iwd = width_of(p->v[i].id);
+            if (m > mw) mw = m;
+            if (iwd > iw) iw = iwd;
         }
         fprintf(out, "%-3s  %-*s  %-*s  %8s  %s%s\n", "DIR", mw, "METHOD", iw, "ID", "AGE",
                 "CANCELLED", st->parts ? "  SESSION" : "");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "inspect/li_buf.h"
+#include "io/lp_stdio.h"
 
 /* The writer wakes when this much is queued, else every WAKE_MS: waking it
  * for every line put a thread switch into every request's round trip. */
@@ -176,20 +177,6 @@ void lp_log_set_notify(struct lp_log *l, int (*fn)(const char *line))
     pthread_mutex_unlock(&l->mu);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Closes the file; returns 0, the negative errno of the first write error,
  * or -ENOENT when the file was removed while it was written. */
 static int finish_file(struct lp_log *l)
@@ -226,7 +213,7 @@ static void *writer(void *arg)
         l->writing = 1;
         l->big = 0;
         pthread_mutex_unlock(&l->mu);
-        int e = l->failed ? 0 : write_all(l->fd, full.p, full.len);
+        int e = l->failed ? 0 : -lp_write_all(l->fd, full.p, full.len);
         pthread_mutex_lock(&l->mu);
         l->writing = 0;
         if (e && !l->failed) {
@@ -263,7 +250,7 @@ static void write_queue_now(struct lp_log *l)
     while (l->writing)
         pthread_cond_wait(&l->cv, &l->mu);
     if (!l->q.len || l->failed) return;
-    int e = write_all(l->fd, l->q.p, l->q.len);
+    int e = -lp_write_all(l->fd, l->q.p, l->q.len);
     li_buf_reset(&l->q);
     l->big = 0;
     if (e) {

@@ -793,6 +793,12 @@ static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *
 /* ---- the editor's stream, framed once for a supervisor ---- */
 
 /* One piece of the editor's stream: inspected, then the supervisor's. */
+/* Someone wants the editor's stream piece by piece: a watcher or a filter. */
+static int c2s_wanted(const struct lp_relay *r)
+{
+    return r->c2s_watch || r->c2s.filter != NULL;
+}
+
 static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t hdr)
 {
     struct li_msg m;
@@ -810,7 +816,7 @@ static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t h
         r->so->on_c2s(r->sctx, data, len, hdr, mp);
     /* Nobody wants the pieces any more: chunks again from the next frame
      * boundary, even inside this chunk. */
-    if (!r->c2s_watch && !r->c2s.filter) lp_gate_stop(&r->c2s_gate, 1);
+    if (!c2s_wanted(r)) lp_gate_stop(&r->c2s_gate, 1);
 }
 
 static void c2s_gate_frame(void *ud, const char *frame, size_t len, size_t hdr)
@@ -832,7 +838,7 @@ static void c2s_bytes(struct lp_relay *r, const char *data, size_t len)
     size_t n = 0;
     if (r->c2s_framing) {
         n = lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
-        if (n == len && !(!r->c2s_watch && !r->c2s.filter && lp_gate_idle(&r->c2s_gate))) return;
+        if (n == len && (c2s_wanted(r) || !lp_gate_idle(&r->c2s_gate))) return;
         r->c2s_framing = 0;
         lp_gate_stop(&r->c2s_gate, 0);
     }

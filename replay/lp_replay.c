@@ -505,22 +505,18 @@ static void server_event(struct lp_server *s, const struct lp_server_event *ev)
     case LP_SERVER_EXIT:
         server_exited(r, ev->status, ev->signal);
         break;
-    case LP_SERVER_TERMINATE:
+    case LP_SERVER_TERMINATE: {
         r->killed = 1;
-        if (ev->why == LP_SERVER_IGNORED)
-            happen(r,
-                   json_pack("{s:s, s:s, s:I}", "what", "terminate", "signal", "SIGKILL",
-                             "after_ms", (json_int_t)ev->after_ms),
-                   "the server ignored SIGTERM for %llu ms; sending SIGKILL to its process group",
-                   (unsigned long long)ev->after_ms);
-        else
-            happen(r,
-                   json_pack("{s:s, s:s, s:I}", "what", "terminate", "signal", "SIGTERM",
-                             "after_ms", (json_int_t)ev->after_ms),
-                   "the server still runs %llu ms after its stdin was closed; sending SIGTERM to "
-                   "its process group",
-                   (unsigned long long)ev->after_ms);
+        int hard = ev->why == LP_SERVER_IGNORED;
+        happen(r,
+               json_pack("{s:s, s:s, s:I}", "what", "terminate", "signal",
+                         hard ? "SIGKILL" : "SIGTERM", "after_ms", (json_int_t)ev->after_ms),
+               hard ? "the server ignored SIGTERM for %llu ms; sending SIGKILL to its process group"
+                    : "the server still runs %llu ms after its stdin was closed; sending SIGTERM "
+                      "to its process group",
+               (unsigned long long)ev->after_ms);
         break;
+    }
     case LP_SERVER_DRAIN:
         drain_over(r, ev);
         break;

@@ -167,27 +167,23 @@ void lp_ka_stats(const struct lp_ka *ka, struct lp_ka_stats *out)
     out->forgotten = ka->forgotten.n;
 }
 
-static int ed_passthrough(const struct lp_ka *ka)
-{
-    return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n;
-}
-
-/* Nothing left to remap or drop: the server's bytes may pass as read,
- * from the next frame boundary (even inside a chunk: a stream of large
- * frames may never end one at a boundary). */
-static int srv_clear(const struct lp_ka *ka)
+/* Nothing left to remap or drop: the editor's pieces pass as they come,
+ * and the server's bytes may pass as read from the next frame boundary
+ * (even inside a chunk: a stream of large frames may never end one at a
+ * boundary). */
+static int clear(const struct lp_ka *ka)
 {
     return ka->phase == LP_KA_LIVE && !ka->forgotten.n && !ka->remap.n;
 }
 
 static int srv_passthrough(const struct lp_ka *ka)
 {
-    return srv_clear(ka) && lp_gate_idle(&ka->srv_gate);
+    return clear(ka) && lp_gate_idle(&ka->srv_gate);
 }
 
 int lp_ka_passthrough(const struct lp_ka *ka)
 {
-    return ed_passthrough(ka) && srv_passthrough(ka);
+    return clear(ka) && srv_passthrough(ka);
 }
 
 /* ---- what the tracker sees ---- */
@@ -365,7 +361,7 @@ static void ed_raw(struct lp_ka *ka, const char *data, size_t len)
 
 void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr)
 {
-    if (ed_passthrough(ka))
+    if (clear(ka))
         ka->cb.to_server(ka->ud, data, len);
     else if (hdr)
         ed_frame(ka, data, len, hdr);
@@ -719,7 +715,7 @@ static void srv_frame(void *ud, const char *frame, size_t len, size_t hdr)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return; /* dropped during this chunk */
     srv_frame_at(c->ka, frame, len, hdr, c->now_us);
-    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
+    lp_gate_stop(&c->ka->srv_gate, clear(c->ka));
 }
 
 static void srv_raw(void *ud, const char *data, size_t len)
@@ -727,7 +723,7 @@ static void srv_raw(void *ud, const char *data, size_t len)
     struct srv_ctx *c = ud;
     if (c->ka->phase == LP_KA_LOST) return;
     c->ka->cb.to_editor(c->ka->ud, data, len);
-    lp_gate_stop(&c->ka->srv_gate, srv_clear(c->ka));
+    lp_gate_stop(&c->ka->srv_gate, clear(c->ka));
 }
 
 void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_us)
@@ -738,7 +734,7 @@ void lp_ka_server(struct lp_ka *ka, const char *data, size_t len, uint64_t now_u
         return;
     }
     struct srv_ctx c = {ka, now_us};
-    lp_gate_stop(&ka->srv_gate, srv_clear(ka));
+    lp_gate_stop(&ka->srv_gate, clear(ka));
     size_t n = lp_gate_feed(&ka->srv_gate, data, len, srv_frame, srv_raw, &c);
     lp_gate_stop(&ka->srv_gate, 0);
     if (n < len && ka->phase != LP_KA_LOST) ka->cb.to_editor(ka->ud, data + n, len - n);

@@ -97,6 +97,9 @@ test('relay --listen -- CMD: after the editor\'s EOF, SIGTERM then SIGKILL reach
   assert.equal(exit.signal, 9, JSON.stringify(exit));
   assert.equal(exit.signal_name, 'Killed');
   assert.equal(exit.pid, eventsNamed(s, 'spawn')[0].pid);
+  // A SIGKILL that reached the server alone would leave `sleep 1000` holding
+  // its stdout until the drain killed the group: then orphans_killed.
+  assert.deepEqual(eventsNamed(s, 'orphans_killed'), [], 'the SIGKILL itself reached the whole group');
 });
 
 // The server exits at the editor's EOF, but what it started still holds its

@@ -190,6 +190,7 @@ static void a_frame_completed_across_many_chunks(void **state)
         assert_memory_equal(s.all, in, len);
         assert_int_equal(s.log[0], 'F');
         assert_int_equal(s.log[len - 23 + 1], '|');
+        assert_int_equal(s.loglen, len + 4); /* two "F...|" pieces, no raw run */
     }
 }
 

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "env/lp_config.h"
+#include "fdread.h"
 #include "inspect/li_buf.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_handshake.h"
@@ -60,20 +61,6 @@ static void sink(void *ud, const char *line, size_t len)
 
 static const char INIT[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
                            "\"processId\":null,\"rootUri\":null,\"capabilities\":{}}}";
-
-/* Reads fd until `want` has arrived (or EOF when want is NULL). */
-static size_t read_until(int fd, char *buf, size_t cap, size_t have, const char *want)
-{
-    while (have + 1 < cap) {
-        buf[have] = '\0';
-        if (want && strstr(buf, want)) break;
-        ssize_t n = read(fd, buf + have, cap - 1 - have);
-        if (n <= 0) break;
-        have += (size_t)n;
-    }
-    buf[have] = '\0';
-    return have;
-}
 
 static void held_frames_released_as_frames(void **state)
 {
@@ -135,11 +122,11 @@ static void held_frames_released_as_frames(void **state)
     /* lsptap's showMessage, then what it held, in order: the error and
      * both notifications. */
     static char got[65536];
-    size_t n = read_until(out[0], got, sizeof got, 0, "x/" MARK "b");
+    size_t n = fdread_until(out[0], got, sizeof got, 0, "x/" MARK "b");
     close(in[0]);
-    read_until(out[0], got, sizeof got, n, NULL); /* to the end of the session */
+    fdread_until(out[0], got, sizeof got, n, NULL); /* to the end of the session */
     static char errtext[65536];
-    read_until(err[0], errtext, sizeof errtext, 0, NULL);
+    fdread_until(err[0], errtext, sizeof errtext, 0, NULL);
     size_t head[3] = {0};
     assert_int_equal(read(rep[0], head, sizeof head), (ssize_t)sizeof head);
     char *lines = calloc(1, head[2] + 1);

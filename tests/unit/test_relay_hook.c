@@ -37,6 +37,7 @@
 #include <uv.h>
 
 #include "env/lp_config.h"
+#include "fdread.h"
 #include "inspect/li_session.h"
 #include "proxy/lp_relay.h"
 
@@ -279,24 +280,10 @@ static void start_relay(struct run *t, char **argv, const struct lp_relay_super_
     t->report = rep[0];
 }
 
-/* Reads fd until `want` has arrived (or EOF when want is NULL). */
-static size_t read_until(int fd, char *buf, size_t cap, size_t have, const char *want)
-{
-    while (have + 1 < cap) {
-        buf[have] = '\0';
-        if (want && strstr(buf, want)) break;
-        ssize_t n = read(fd, buf + have, cap - 1 - have);
-        if (n <= 0) break;
-        have += (size_t)n;
-    }
-    buf[have] = '\0';
-    return have;
-}
-
 static void finish_relay(struct run *t, struct seen *s)
 {
     char err[8192];
-    read_until(t->err, err, sizeof err, 0, NULL);
+    fdread_until(t->err, err, sizeof err, 0, NULL);
     close(t->in);
     ssize_t n = read(t->report, s, sizeof *s);
     int status = 0;
@@ -316,7 +303,7 @@ static void restarts_past_the_slots(void **state)
     struct seen s;
     start_relay(&t, argv, &restarter);
     char out[4096];
-    size_t n = read_until(t.out, out, sizeof out, 0, NULL); /* the editor's stdout ends */
+    size_t n = fdread_until(t.out, out, sizeof out, 0, NULL); /* the editor's stdout ends */
     finish_relay(&t, &s);
 
     char want[4096] = "";
@@ -348,11 +335,11 @@ static void filters_both_directions(void **state)
     char out[4096];
     /* Before the filter: as sent. */
     assert_int_equal(write(t.in, "one\n", 4), 4);
-    size_t n = read_until(t.out, out, sizeof out, 0, "one\n");
+    size_t n = fdread_until(t.out, out, sizeof out, 0, "one\n");
     /* Filtered: whole lines in capitals, the rest at the editor's EOF. */
     assert_int_equal(write(t.in, "two\nta", 6), 6);
     shutdown(t.in, SHUT_WR);
-    n = read_until(t.out, out, sizeof out, n, NULL);
+    n = fdread_until(t.out, out, sizeof out, n, NULL);
     finish_relay(&t, &s);
 
     assert_string_equal(out, "one\nTWO\nTA");
@@ -363,6 +350,15 @@ static void filters_both_directions(void **state)
     assert_int_equal(s.s2c_bytes, n); /* every byte of the server's through the filter */
     assert_true(s.s2c_calls >= 1);
     assert_int_equal(s.restarts, 0);
+}
+
+/* The i-th question the supervisor was asked: what ended, and whether the
+ * exit status and the stdout's end were known then. */
+static void assert_asked(const struct seen *s, int i, int what, int exited, int out_eof)
+{
+    assert_int_equal(s->asked[i][0], what);
+    assert_int_equal(s->asked[i][1], exited);
+    assert_int_equal(s->asked[i][2], out_eof);
 }
 
 /* The server closes its stdout and exits at once: however the two arrive,
@@ -376,17 +372,13 @@ static void the_exit_is_asked_before_a_stdout_end_it_follows(void **state)
     struct seen s;
     start_relay(&t, argv, &recorder);
     char out[64];
-    read_until(t.out, out, sizeof out, 0, NULL);
+    fdread_until(t.out, out, sizeof out, 0, NULL);
     finish_relay(&t, &s);
     assert_string_equal(out, "out\n");
     assert_int_equal(s.exit_code, 3);
     assert_int_equal(s.nasked, 2);
-    assert_int_equal(s.asked[0][0], LP_RELAY_EXITED);
-    assert_int_equal(s.asked[0][1], 1);
-    assert_int_equal(s.asked[0][2], 0);
-    assert_int_equal(s.asked[1][0], LP_RELAY_OUT_CLOSED);
-    assert_int_equal(s.asked[1][1], 1);
-    assert_int_equal(s.asked[1][2], 1);
+    assert_asked(&s, 0, LP_RELAY_EXITED, 1, 0);
+    assert_asked(&s, 1, LP_RELAY_OUT_CLOSED, 1, 1);
 }
 
 /* The server closes its stdout and keeps running: the stdout's end is
@@ -399,14 +391,13 @@ static void a_stdout_end_without_an_exit_is_asked_alone(void **state)
     struct seen s;
     start_relay(&t, argv, &recorder);
     char out[64];
-    read_until(t.out, out, sizeof out, 0, NULL);
+    fdread_until(t.out, out, sizeof out, 0, NULL);
     finish_relay(&t, &s);
     assert_int_equal(s.exit_code, 128 + SIGKILL);
+    assert_string_equal(out, "");
     assert_int_equal(s.nasked, 2);
-    assert_int_equal(s.asked[0][0], LP_RELAY_OUT_CLOSED);
-    assert_int_equal(s.asked[0][1], 0);
-    assert_int_equal(s.asked[0][2], 1);
-    assert_int_equal(s.asked[1][0], LP_RELAY_EXITED);
+    assert_asked(&s, 0, LP_RELAY_OUT_CLOSED, 0, 1);
+    assert_asked(&s, 1, LP_RELAY_EXITED, 1, 1);
 }
 
 /* A watching supervisor gets the editor's stream framed (frames whole,
@@ -432,7 +423,7 @@ static void a_watcher_gets_whole_frames(void **state)
         assert_true(write(t.in, all + off, n - off < 7 ? (size_t)(n - off) : 7) > 0);
     shutdown(t.in, SHUT_WR);
     char out[512];
-    size_t got = read_until(t.out, out, sizeof out, 0, NULL);
+    size_t got = fdread_until(t.out, out, sizeof out, 0, NULL);
     finish_relay(&t, &s);
     assert_int_equal(got, (size_t)n);
     assert_memory_equal(out, all, (size_t)n);

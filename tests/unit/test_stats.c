@@ -82,6 +82,23 @@ static json_int_t num(json_t *o, const char *path)
     return json_integer_value(v);
 }
 
+/* What li_stats_print writes for st (the caller frees it). */
+static char *printed(const struct li_stats *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    li_stats_print(st, mem);
+    fclose(mem);
+    /* A copy: gcc takes the buffer open_memstream filled for one that
+     * lives in this frame (-Wdangling-pointer). */
+    char *copy = strdup(text);
+    free(text);
+    assert_non_null(copy);
+    return copy;
+}
+
 static void test_percentile_nearest_rank(void **state)
 {
     (void)state;
@@ -151,11 +168,7 @@ static void test_fixture_report(void **state)
     assert_true(json_is_true(json_object_get(o, "complete")));
     json_decref(o);
 
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    li_stats_print(st, mem);
-    fclose(mem);
+    char *text = printed(st);
     assert_non_null(strstr(
         text, "ended    The server exited with status 0 while the editor was still connected.\n"));
     assert_non_null(strstr(text, "pending  1 request unanswered at the end (listed below)\n"));
@@ -566,11 +579,7 @@ static void test_merge_sessions(void **state)
     assert_true(json_is_false(json_object_get(o, "complete")));
     json_decref(o);
 
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    li_stats_print(m, mem);
-    fclose(mem);
+    char *text = printed(m);
     assert_non_null(strstr(text, "session  2 sessions\n"));
     assert_non_null(strstr(text, "merge-crash.jsonl: 34 messages, 400.0ms; The session file ends "
                                  "without a summary"));
@@ -597,11 +606,7 @@ static void test_dropped_lines_warn(void **state)
     assert_non_null(strstr(w, "3 session lines were dropped while recording"));
     free(w);
     json_decref(o);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    li_stats_print(st, f);
-    fclose(f);
+    char *text = printed(st);
     assert_non_null(strstr(text, "note: 3 session lines were dropped"));
     free(text);
     li_stats_free(st);
@@ -629,11 +634,7 @@ static void test_keepalive_events(void **state)
     json_t *o = li_stats_json(st);
     assert_int_equal(json_array_size(json_object_get(o, "keepalive")), 4);
     json_decref(o);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    li_stats_print(st, mem);
-    fclose(mem);
+    char *text = printed(st);
     assert_non_null(strstr(text,
                            "kept     lost: the connection to h:1 dropped (2 documents open, "
                            "1 requests in flight)\n"
@@ -660,11 +661,7 @@ static void test_columns_hold_for_escaped_names(void **state)
     struct li_stats *st;
     char err[256];
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    li_stats_print(st, mem);
-    fclose(mem);
+    char *text = printed(st);
     /* The widest name, "esc\x1bape", is ten columns. */
     assert_non_null(strstr(text, "\nMETHOD        REQ "));
     assert_non_null(strstr(text, "\ncaf\xc3\xa9            1 "));
@@ -695,11 +692,7 @@ static void test_columns_hold_for_redacted_names(void **state)
     struct li_stats *st;
     char err[256];
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    li_stats_print(st, mem);
-    fclose(mem);
+    char *text = printed(st);
     unsetenv("LSPTAP_TEST_TOKEN");
     assert_null(strstr(text, "k7Qz93"));
     assert_non_null(strstr(text, "\nMETHOD        REQ "));

@@ -494,22 +494,13 @@ static void s2c_frame(void *ud, const char *frame, size_t len, size_t hdr)
     }
     if (fd->seq == 1 && m.kind == LI_K_REQUEST && m.id.p) {
         /* Its ids could collide with the first server's: the editor sees
-         * "lsptap-2:<id>", and the reply is mapped back below. */
-        char nid[200];
-        size_t nlen;
-        if (m.id.p[0] == '"')
-            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-2:s:%.*s", (int)(m.id.len - 1),
-                                    m.id.p + 1);
-        else
-            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-2:n:%.*s\"", (int)m.id.len, m.id.p);
-        if (nlen < sizeof nid && !lp_idset_add(&h->remap, nid, nlen, m.id.p, m.id.len)) {
-            size_t olen;
-            char *out = lp_rewrite_id(body, blen, m.id, nid, nlen, &olen);
-            if (out) {
-                lp_relay_forward_msg(g, out, olen, olen - (blen - m.id.len + nlen), NULL);
-                free(out);
-                return;
-            }
+         * "lsptap-2:<id>", and the reply is mapped back in the c2s path. */
+        size_t olen, ohdr;
+        char *out = lp_idset_remap(&h->remap, "lsptap-2:", body, blen, m.id, &olen, &ohdr);
+        if (out) {
+            lp_relay_forward_msg(g, out, olen, ohdr, NULL);
+            free(out);
+            return;
         }
         lp_relay_forward_msg(g, frame, len, hdr, &m);
         return;

@@ -266,3 +266,24 @@ char *lp_idset_restore(struct lp_idset *remap, const char *body, size_t len, str
     lp_idset_del(remap, id.p, id.len);
     return out;
 }
+
+char *lp_idset_remap(struct lp_idset *remap, const char *prefix, const char *body, size_t len,
+                     struct li_span id, size_t *out_len, size_t *out_hdr)
+{
+    char nid[LP_IDSET_REMAP_MAX];
+    int n;
+    if (id.len && id.p[0] == '"')
+        n = snprintf(nid, sizeof nid, "\"%ss:%.*s", prefix, (int)(id.len - 1), id.p + 1);
+    else
+        n = snprintf(nid, sizeof nid, "\"%sn:%.*s\"", prefix, (int)id.len, id.p);
+    if (n < 0 || (size_t)n >= sizeof nid) return NULL;
+    size_t nlen = (size_t)n;
+    if (lp_idset_get(remap, nid, nlen) || lp_idset_add(remap, nid, nlen, id.p, id.len)) return NULL;
+    char *out = lp_rewrite_id(body, len, id, nid, nlen, out_len);
+    if (!out) {
+        lp_idset_del(remap, nid, nlen);
+        return NULL;
+    }
+    *out_hdr = *out_len - (len - id.len + nlen);
+    return out;
+}

@@ -88,6 +88,29 @@ const char *lp_idset_get(const struct lp_idset *s, const char *key, size_t klen)
 int lp_idset_del(struct lp_idset *s, const char *key, size_t klen);
 void lp_idset_free(struct lp_idset *s);
 
+/* The longest id lp_idset_remap makes, quotes included, plus one. */
+#define LP_IDSET_REMAP_MAX 200
+
+/* A server's request (frame body `body`, top-level id at `id`, a span
+ * inside body) goes on to the editor under an id of lsptap's own, so that
+ * it cannot collide with a request id the editor already has from another
+ * server: the JSON string "<prefix>s:ID" for a string id (ID its text
+ * without the quotes, escapes as they were), "<prefix>n:ID" for a number.
+ * prefix names the server, e.g. "lsptap-2:" (the handshake's restarted
+ * gopls) or "lsptap-k1:" (keep-alive's first new server). The new id is
+ * added to remap with the original id as its value, for lp_idset_restore.
+ * Returns the new frame (as lp_rewrite_id; caller frees), its length in
+ * *out_len and its header block's length in *out_hdr. NULL, remap as it
+ * was, when the request must go on as it is:
+ *   - the new id is in remap already: the server sent this id again before
+ *     the editor answered it (a collision). Renamed twice, the editor's
+ *     first reply would take the entry with it and the second would reach
+ *     the server under lsptap's id, which it never sent;
+ *   - the new id would be LP_IDSET_REMAP_MAX bytes or longer;
+ *   - out of memory. */
+char *lp_idset_remap(struct lp_idset *remap, const char *prefix, const char *body, size_t len,
+                     struct li_span id, size_t *out_len, size_t *out_hdr);
+
 /* The editor's reply to a server request that lsptap sent on under a new id:
  * when `id` is a key of `remap`, the entry is removed and a new frame with
  * the server's original id is returned (as lp_rewrite_id; caller frees).

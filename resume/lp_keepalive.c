@@ -681,25 +681,15 @@ static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t
     if (ok && m.kind == LI_K_REQUEST && m.id.p && ka->forgotten.n) {
         /* The editor may still answer a lost server's request with this id:
          * it sees "lsptap-kN:<id>" instead, mapped back in live_frame. */
-        char nid[200];
-        size_t nlen;
-        if (m.id.p[0] == '"')
-            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-k%u:s:%.*s", ka->gen,
-                                    (int)(m.id.len - 1), m.id.p + 1);
-        else
-            nlen = (size_t)snprintf(nid, sizeof nid, "\"lsptap-k%u:n:%.*s\"", ka->gen,
-                                    (int)m.id.len, m.id.p);
-        if (nlen < sizeof nid && !lp_idset_get(&ka->remap, nid, nlen) &&
-            !lp_idset_add(&ka->remap, nid, nlen, m.id.p, m.id.len)) {
-            size_t olen;
-            char *out = lp_rewrite_id(frame + hdr, len - hdr, m.id, nid, nlen, &olen);
-            if (out) {
-                ka->s.remapped++;
-                editor_frame(ka, out, olen, olen - (len - hdr - m.id.len + nlen));
-                free(out);
-                return;
-            }
-            lp_idset_del(&ka->remap, nid, nlen);
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "lsptap-k%u:", ka->gen);
+        size_t olen, ohdr;
+        char *out = lp_idset_remap(&ka->remap, prefix, frame + hdr, len - hdr, m.id, &olen, &ohdr);
+        if (out) {
+            ka->s.remapped++;
+            editor_frame(ka, out, olen, ohdr);
+            free(out);
+            return;
         }
     }
     editor_frame(ka, frame, len, hdr);

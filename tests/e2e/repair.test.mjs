@@ -324,6 +324,27 @@ test('after a restart the new server\'s requests get lsptap-2 ids, and the repli
   assertMatchesTraffic(s, 's2c', ed.received);
 });
 
+// A server that sends a request id again before the editor answered it
+// (JSON-RPC wants ids in flight unique; lsptap must still not misroute):
+// the first is renamed lsptap-2:n:7, the second goes on as 7, and the
+// server gets its own id 7 back in both replies. Renamed twice, the editor
+// got two requests with one id and the second server never had its second
+// reply.
+test('after a restart a request id sent twice before the reply is renamed once: both replies come back as 7', { timeout: 60000 }, async (t) => {
+  const { ws, ed, log, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'request-dup' }));
+  await ed.initialize();
+  await openMain(ed, ws);
+  const second = () => starts()[1]?.pid;
+  const repliesTo2 = () => log().filter((l) => l.pid === second() && l.msg && !('method' in l.msg));
+  const configs = () => ed.received.filter((m) => m.method === 'workspace/configuration');
+  await until(() => configs().length >= 3, 30000, `the second server's requests to reach the editor ${describe(ed)}`);
+  assert.deepEqual(configs().map((m) => [m.id, m.params.items.length]), [[1, 2], ['lsptap-2:n:7', 1], [7, 2]], 'the ids the editor saw');
+  await until(() => repliesTo2().length >= 2, 30000, `the editor's replies to reach the second server ${describe(ed)}`);
+  const got = repliesTo2().map((l) => ({ id: l.msg.id, items: l.msg.result?.length }));
+  assert.deepEqual(got.sort((a, b) => a.items - b.items), [{ id: 7, items: 1 }, { id: 7, items: 2 }]);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null }, ed.stderr.text());
+});
+
 test('initialize answered with an error: repaired, and the editor\'s initialize succeeds', { timeout: 60000 }, async (t) => {
   const { ed, sessions, starts } = fakeEditor(t, cleanEnv({ GOFLAGS: '-mod=bogus', PEER_MODE: 'init-error' }));
   const init = await ed.initialize();

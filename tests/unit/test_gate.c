@@ -342,6 +342,79 @@ static void idset_keeps_exact_tokens(void **state)
     lp_idset_free(&s);
 }
 
+/* A frame's body after lp_idset_remap / lp_idset_restore: checks the header
+ * block it was given and returns the body, NUL-terminated (caller frees). */
+static char *body_of(const char *frame, size_t len, size_t hdr)
+{
+    char want[64];
+    int h = snprintf(want, sizeof want, "Content-Length: %zu\r\n\r\n", len - hdr);
+    assert_int_equal(hdr, (size_t)h);
+    assert_memory_equal(frame, want, hdr);
+    char *b = strndup(frame + hdr, len - hdr);
+    assert_non_null(b);
+    return b;
+}
+
+/* lp_idset_remap: a string id and a number get their own kind of new id;
+ * a second request with an id already renamed and not yet answered (the
+ * server sent id 7 twice) goes on as it is, and the editor's replies give
+ * the server 7 both times: the first through the entry, the second as it
+ * was sent. Renamed twice, the second reply would have reached the server
+ * as "lsptap-2:n:7". */
+static void remap_renames_once_per_outstanding_id(void **state)
+{
+    (void)state;
+    struct lp_idset remap = {0};
+    const char num[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"workspace/configuration\"}";
+    const char str[] = "{\"jsonrpc\":\"2.0\",\"id\":\"cfg-a\",\"method\":\"x\"}";
+    struct li_msg m;
+    size_t len, hdr;
+
+    assert_int_equal(li_classify(LI_LSP, str, sizeof str - 1, 0, &m), 0);
+    char *out = lp_idset_remap(&remap, "lsptap-k3:", str, sizeof str - 1, m.id, &len, &hdr);
+    assert_non_null(out);
+    char *b = body_of(out, len, hdr);
+    assert_string_equal(b, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-k3:s:cfg-a\",\"method\":\"x\"}");
+    free(b), free(out);
+    assert_string_equal(lp_idset_get(&remap, "\"lsptap-k3:s:cfg-a\"", 19), "\"cfg-a\"");
+
+    assert_int_equal(li_classify(LI_LSP, num, sizeof num - 1, 0, &m), 0);
+    out = lp_idset_remap(&remap, "lsptap-2:", num, sizeof num - 1, m.id, &len, &hdr);
+    assert_non_null(out);
+    b = body_of(out, len, hdr);
+    assert_string_equal(
+        b, "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-2:n:7\",\"method\":\"workspace/configuration\"}");
+    free(b), free(out);
+    assert_int_equal(remap.n, 2);
+
+    /* The same id again before the editor answered: not renamed. */
+    assert_null(lp_idset_remap(&remap, "lsptap-2:", num, sizeof num - 1, m.id, &len, &hdr));
+    assert_int_equal(remap.n, 2);
+    assert_string_equal(lp_idset_get(&remap, "\"lsptap-2:n:7\"", 14), "7");
+
+    /* The editor answers what it saw: "lsptap-2:n:7", then 7. */
+    const char r1[] = "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-2:n:7\",\"result\":[{}]}";
+    const char r2[] = "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[{}]}";
+    assert_int_equal(li_classify(LI_LSP, r1, sizeof r1 - 1, 0, &m), 0);
+    out = lp_idset_restore(&remap, r1, sizeof r1 - 1, m.id, &len);
+    assert_non_null(out);
+    b = body_of(out, len, len - (sizeof r2 - 1));
+    assert_string_equal(b, r2);
+    free(b), free(out);
+    assert_int_equal(li_classify(LI_LSP, r2, sizeof r2 - 1, 0, &m), 0);
+    assert_null(lp_idset_restore(&remap, r2, sizeof r2 - 1, m.id, &len)); /* goes on as it is */
+    assert_int_equal(remap.n, 1);
+
+    /* Too long for a new id: not renamed, nothing added. */
+    char big[LP_IDSET_REMAP_MAX + 64];
+    int n = snprintf(big, sizeof big, "{\"jsonrpc\":\"2.0\",\"id\":\"%0*d\",\"method\":\"x\"}",
+                     LP_IDSET_REMAP_MAX, 0);
+    assert_int_equal(li_classify(LI_LSP, big, (size_t)n, 0, &m), 0);
+    assert_null(lp_idset_remap(&remap, "lsptap-2:", big, (size_t)n, m.id, &len, &hdr));
+    assert_int_equal(remap.n, 1);
+    lp_idset_free(&remap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -356,6 +429,7 @@ int main(void)
         cmocka_unit_test(stop_returns_at_the_next_frame_boundary),
         cmocka_unit_test(rewrite_id_replaces_only_the_top_level_id),
         cmocka_unit_test(idset_keeps_exact_tokens),
+        cmocka_unit_test(remap_renames_once_per_outstanding_id),
     };
     return cmocka_run_group_tests_name("gate", tests, NULL, NULL);
 }

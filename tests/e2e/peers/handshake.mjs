@@ -14,6 +14,9 @@
 //   slow          answers initialize after PEER_DELAY_MS (default 2000)
 //   request       like load-failure, but first sends the editor a
 //                 workspace/configuration request with id 1
+//   request-dup   like request; a working start then sends
+//                 workspace/configuration with id 7 twice (1 and 2 items),
+//                 in one write, so both reach lsptap before any reply
 // A working start answers initialize with serverInfo "fake-gopls"; in mode
 // request it then sends workspace/configuration with id 1 and with id
 // "cfg-a". Other requests get {"echo": method, "pid": pid}; shutdown gets
@@ -33,9 +36,13 @@ const log = (o) => {
 };
 log({ start: true, goflags: process.env.GOFLAGS ?? null, fails });
 
-function send(msg) {
+function frame(msg) {
   const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', ...msg }));
-  process.stdout.write(Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]));
+  return Buffer.concat([Buffer.from(`Content-Length: ${body.length}\r\n\r\n`), body]);
+}
+
+function send(msg) {
+  process.stdout.write(frame(msg));
 }
 
 const loadFailure = () =>
@@ -72,7 +79,17 @@ function handle(msg) {
         send({ id: 'cfg-a', method: 'workspace/configuration', params: { items: [{ section: 'a' }, { section: 'b' }, { section: 'c' }] } });
       }
     }
-    if (fails && (mode === 'load-failure' || mode === 'request')) setTimeout(loadFailure, Number(process.env.PEER_LOAD_MS || 0));
+    if (mode === 'request-dup') {
+      if (fails) {
+        send({ id: 1, method: 'workspace/configuration', params: { items: [{ section: 'gopls' }, { section: 'go' }] } });
+      } else {
+        process.stdout.write(Buffer.concat([
+          frame({ id: 7, method: 'workspace/configuration', params: { items: [{ section: 'a' }] } }),
+          frame({ id: 7, method: 'workspace/configuration', params: { items: [{ section: 'a' }, { section: 'b' }] } }),
+        ]));
+      }
+    }
+    if (fails && (mode === 'load-failure' || mode === 'request' || mode === 'request-dup')) setTimeout(loadFailure, Number(process.env.PEER_LOAD_MS || 0));
     return;
   }
   if (msg.method === 'exit') process.exit(0);

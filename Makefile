@@ -77,7 +77,8 @@ $(B)/tests/test_alloc_%: UNIT_EXTRA = $(FAULT_HELPERS) -Wl,--wrap=malloc,--wrap=
   -Wl,--wrap=realloc,--wrap=free,--wrap=strdup,--wrap=strndup
 
 # Who frames keep-alive's streams: the session's and the gates' entries, counted.
-$(B)/tests/test_nr_ka_frame: UNIT_EXTRA = -Wl,--wrap=li_session_feed,--wrap=lp_gate_feed
+$(B)/tests/test_nr_ka_frame: UNIT_EXTRA = -Wl,--wrap=li_session_feed,--wrap=lp_gate_feed \
+  -Wl,--wrap=li_classify
 $(B)/tests/test_hs_held: UNIT_EXTRA = -Wl,--wrap=li_session_feed
 
 $(B)/bench/%: bench/%.c $(B)/liblsptap.a

@@ -84,11 +84,12 @@ static void ka_to_editor(void *ud, const char *d, size_t n)
 
 /* A whole frame the engine framed (or remapped): recorded as the editor
  * gets it, without framing it again. */
-static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr)
+static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr,
+                               const struct li_msg *m)
 {
     struct lp_nr_conn *c = ud;
     lp_pump_write(&c->s2c, frame, len);
-    li_session_feed_frame(c->sess.li, LI_S2C, frame, len, hdr, lp_nr_now(c), NULL);
+    li_session_feed_frame(c->sess.li, LI_S2C, frame, len, hdr, lp_nr_now(c), m);
 }
 
 static void ka_event(void *ud, enum li_event ev, json_t *f)
@@ -263,14 +264,14 @@ static void ka_ed_frame(void *ud, const char *frame, size_t len, size_t hdr)
     struct li_msg m;
     li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m); /* keep-alive is for LSP sessions */
     li_session_feed_frame(c->sess.li, LI_C2S, frame, len, hdr, lp_nr_now(c), &m);
-    if (c->ka) lp_ka_editor_piece(c->ka->ka, frame, len, hdr); /* NULL: the session closed */
+    if (c->ka) lp_ka_editor_piece(c->ka->ka, frame, len, hdr, &m); /* NULL: the session closed */
 }
 
 static void ka_ed_raw(void *ud, const char *data, size_t len)
 {
     struct lp_nr_conn *c = ud;
     li_session_feed(c->sess.li, LI_C2S, data, len, lp_nr_now(c));
-    if (c->ka) lp_ka_editor_piece(c->ka->ka, data, len, 0);
+    if (c->ka) lp_ka_editor_piece(c->ka->ka, data, len, 0, NULL);
 }
 
 static void ka_c2s_filter(struct lp_pump *p, const char *d, size_t n)

@@ -178,10 +178,11 @@ static void ka_to_editor(void *ud, const char *d, size_t n)
     lp_relay_forward(lp_relay_current(v->r), d, n); /* feeds the session as s2c too */
 }
 
-static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr)
+static void ka_to_editor_frame(void *ud, const char *frame, size_t len, size_t hdr,
+                               const struct li_msg *m)
 {
     struct lp_revive *v = ud;
-    lp_relay_forward_msg(lp_relay_current(v->r), frame, len, hdr, NULL);
+    lp_relay_forward_msg(lp_relay_current(v->r), frame, len, hdr, m);
 }
 
 static void ka_event(void *ud, enum li_event ev, json_t *f)
@@ -346,7 +347,7 @@ static void rv_c2s_filter(void *ctx, const char *data, size_t len, size_t hdr,
 {
     struct lp_revive *v = ctx;
     if (v->engaged)
-        lp_ka_editor_piece(v->ka, data, len, hdr);
+        lp_ka_editor_piece(v->ka, data, len, hdr, m);
     else
         lp_handshake_ops.c2s_filter(v->hs, data, len, hdr, m);
 }

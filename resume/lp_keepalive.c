@@ -295,20 +295,19 @@ static int covered(const struct li_msg *m)
 /* The server is gone: requests wait for the replay, replies go nowhere,
  * notifications the replay does not cover are held. `shutdown` is answered
  * at once: there is no server to shut down. */
-static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, const struct li_msg *m)
 {
-    struct li_msg m;
-    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
-    if (ok && m.kind == LI_K_RESPONSE && m.id.p) lp_idset_del(&ka->forgotten, m.id.p, m.id.len);
-    if (ok && m.kind == LI_K_REQUEST && span_is(m.method, "shutdown") && m.id.p) {
+    int ok = m->kind != LI_K_INVALID;
+    if (ok && m->kind == LI_K_RESPONSE && m->id.p) lp_idset_del(&ka->forgotten, m->id.p, m->id.len);
+    if (ok && m->kind == LI_K_REQUEST && span_is(m->method, "shutdown") && m->id.p) {
         char b[256];
-        if (m.id.len < 160) {
+        if (m->id.len < 160) {
             int n = snprintf(b, sizeof b, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"result\":null}",
-                             (int)m.id.len, m.id.p);
+                             (int)m->id.len, m->id.p);
             send_framed(ka, ka->cb.to_editor, b, (size_t)n);
         }
     }
-    if (ok && covered(&m)) {
+    if (ok && covered(m)) {
         ka->s.dropped++;
         return;
     }
@@ -317,20 +316,19 @@ static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, size_t h
 
 /* Live after a loss: replies to a lost server are dropped, replies to a
  * remapped request get the server's id back. */
-static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
+                       const struct li_msg *m)
 {
-    struct li_msg m;
-    int ok = !li_classify(LI_LSP, frame + hdr, len - hdr, 0, &m);
-    if (ok && m.kind == LI_K_RESPONSE && m.id.p) {
-        if (lp_idset_del(&ka->forgotten, m.id.p, m.id.len)) {
+    if (m->kind == LI_K_RESPONSE && m->id.p) {
+        if (lp_idset_del(&ka->forgotten, m->id.p, m->id.len)) {
             ka->s.dropped++;
             event(ka, LI_EV_DROPPED,
-                  json_pack("{s:s, s:s%}", "what", "reply to a lost server's request", "id", m.id.p,
-                            m.id.len));
+                  json_pack("{s:s, s:s%}", "what", "reply to a lost server's request", "id",
+                            m->id.p, m->id.len));
             return;
         }
         size_t olen;
-        char *out = lp_idset_restore(&ka->remap, frame + hdr, len - hdr, m.id, &olen);
+        char *out = lp_idset_restore(&ka->remap, frame + hdr, len - hdr, m->id, &olen);
         if (out) {
             ka->cb.to_server(ka->ud, out, olen);
             free(out);
@@ -340,14 +338,22 @@ static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t h
     ka->cb.to_server(ka->ud, frame, len);
 }
 
-static void ed_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+static void ed_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
+                     const struct li_msg *m)
 {
+    if (ka->phase == LP_KA_RESUMING) {
+        hold(ka, frame, len, 0); /* decided when it is sent, after the replay */
+        return;
+    }
+    struct li_msg own;
+    if (!m) {
+        li_classify(LI_LSP, frame + hdr, len - hdr, 0, &own);
+        m = &own;
+    }
     if (ka->phase == LP_KA_LOST)
-        lost_frame(ka, frame, len, hdr);
-    else if (ka->phase == LP_KA_RESUMING)
-        hold(ka, frame, len, 0);
+        lost_frame(ka, frame, len, m);
     else
-        live_frame(ka, frame, len, hdr);
+        live_frame(ka, frame, len, hdr, m);
 }
 
 static void ed_raw(struct lp_ka *ka, const char *data, size_t len)
@@ -359,12 +365,13 @@ static void ed_raw(struct lp_ka *ka, const char *data, size_t len)
         ka->cb.to_server(ka->ud, data, len);
 }
 
-void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr)
+void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr,
+                        const struct li_msg *m)
 {
     if (clear(ka))
         ka->cb.to_server(ka->ud, data, len);
     else if (hdr)
-        ed_frame(ka, data, len, hdr);
+        ed_frame(ka, data, len, hdr, m);
     else
         ed_raw(ka, data, len);
 }
@@ -624,9 +631,12 @@ static void finish_resume(struct lp_ka *ka, uint64_t now_us)
         } else {
             const char *sep = memmem(q[i].data, q[i].len, "\r\n\r\n", 4);
             size_t hdr = sep ? (size_t)(sep - q[i].data) + 4 : 0;
-            if (sep && hdr <= q[i].len)
-                live_frame(ka, q[i].data, q[i].len, hdr);
-            else
+            if (sep && hdr <= q[i].len) {
+                /* Held as bytes: the relay's classification is gone. */
+                struct li_msg m;
+                li_classify(LI_LSP, q[i].data + hdr, q[i].len - hdr, 0, &m);
+                live_frame(ka, q[i].data, q[i].len, hdr, &m);
+            } else
                 ka->cb.to_server(ka->ud, q[i].data, q[i].len);
         }
         free(q[i].data);
@@ -650,11 +660,13 @@ static void finish_resume(struct lp_ka *ka, uint64_t now_us)
                     (json_int_t)forgotten, "held", (json_int_t)qn, "ms", (json_int_t)ms));
 }
 
-/* A whole frame for the editor: as a frame when the relay takes one. */
-static void editor_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr)
+/* A whole frame for the editor: as a frame when the relay takes one, with
+ * its body's classification when m is not NULL. */
+static void editor_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
+                         const struct li_msg *m)
 {
     if (ka->cb.to_editor_frame)
-        ka->cb.to_editor_frame(ka->ud, frame, len, hdr);
+        ka->cb.to_editor_frame(ka->ud, frame, len, hdr, m);
     else
         ka->cb.to_editor(ka->ud, frame, len);
 }
@@ -687,12 +699,12 @@ static void srv_frame_at(struct lp_ka *ka, const char *frame, size_t len, size_t
         char *out = lp_idset_remap(&ka->remap, prefix, frame + hdr, len - hdr, m.id, &olen, &ohdr);
         if (out) {
             ka->s.remapped++;
-            editor_frame(ka, out, olen, ohdr);
+            editor_frame(ka, out, olen, ohdr, NULL); /* m's spans are the old body's */
             free(out);
             return;
         }
     }
-    editor_frame(ka, frame, len, hdr);
+    editor_frame(ka, frame, len, hdr, &m);
 }
 
 struct srv_ctx {

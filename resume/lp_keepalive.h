@@ -69,9 +69,14 @@ struct lp_ka_cb {
     void (*drop)(void *ud, const char *why);
     /* One whole frame for the editor out of the new server's output (as
      * framed here, or with its id remapped); hdr: its header block's
-     * length. For a relay whose inspector can take the frame without
-     * framing it again (lp_relay_forward_msg). May be NULL: to_editor. */
-    void (*to_editor_frame)(void *ud, const char *frame, size_t len, size_t hdr);
+     * length; m: its body classified (li_classify, LI_LSP, not truncated;
+     * kind LI_K_INVALID when it is no message), or NULL when the engine
+     * has no classification of these bytes (a remapped frame). For a relay
+     * whose inspector can take the frame without framing or classifying it
+     * again (lp_relay_forward_msg, li_session_feed_frame). frame and m are
+     * only valid during the call. May be NULL: to_editor. */
+    void (*to_editor_frame)(void *ud, const char *frame, size_t len, size_t hdr,
+                            const struct li_msg *m);
 };
 
 struct lp_ka_opts {
@@ -124,9 +129,14 @@ int lp_ka_resume(struct lp_ka *ka, uint64_t now_us);
 /* The editor's bytes, from the first loss on, as the relay framed them
  * (lp_gate: the engine does not frame the editor's stream itself): one
  * piece at a time, in stream order, a whole frame (hdr: its header block's
- * length) or bytes that do not frame (hdr 0). data is only valid during
- * the call. */
-void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr);
+ * length) or bytes that do not frame (hdr 0). m: a frame's body as the
+ * relay classified it for its inspector (li_classify(LI_LSP, data + hdr,
+ * len - hdr, 0, m), whatever it returned), so the engine does not
+ * classify it again; NULL: the engine classifies it itself (and for bytes
+ * that do not frame, where it is not read). data and m are only valid
+ * during the call. */
+void lp_ka_editor_piece(struct lp_ka *ka, const char *data, size_t len, size_t hdr,
+                        const struct li_msg *m);
 
 /* Bytes from the current (new) server, from lp_ka_resume on. now_us dates
  * the end of the resume. */

@@ -28,6 +28,10 @@ struct rig {
     size_t srv_len, ed_len;
     int drops;
     int as_read; /* the editor gets chunks as read: not tracked frame by frame */
+    int no_msg;  /* the editor's frames reach the engine unclassified (m NULL) */
+    /* The engine's frames for the editor (to_editor_frame), with and
+     * without the body's classification. */
+    unsigned with_msg, without_msg;
 };
 
 static void append(char *buf, size_t *len, const char *d, size_t n)
@@ -90,7 +94,28 @@ static void on_drop(void *ud, const char *why)
     snprintf(r->dropped, sizeof r->dropped, "%s", why);
 }
 
-static const struct lp_ka_cb cbs = {to_server, to_editor, on_event, on_say, on_drop, NULL};
+/* A frame for the editor: m, when given, must be what li_classify makes of
+ * the body (the relay records it with m instead of classifying it). */
+static void to_editor_frame(void *ud, const char *f, size_t len, size_t hdr, const struct li_msg *m)
+{
+    struct rig *r = ud;
+    if (m) {
+        struct li_msg own;
+        li_classify(LI_LSP, f + hdr, len - hdr, 0, &own);
+        assert_int_equal(m->kind, own.kind);
+        assert_ptr_equal(m->id.p, own.id.p);
+        assert_int_equal(m->id.len, own.id.len);
+        assert_ptr_equal(m->method.p, own.method.p);
+        assert_int_equal(m->is_error, own.is_error);
+        r->with_msg++;
+    } else {
+        r->without_msg++;
+    }
+    to_editor(ud, f, len);
+}
+
+static const struct lp_ka_cb cbs = {to_server, to_editor, on_event,
+                                    on_say,    on_drop,   to_editor_frame};
 
 static struct rig *rig_new(unsigned restart_max)
 {
@@ -142,13 +167,13 @@ static void ed_frame(void *ud, const char *f, size_t len, size_t hdr)
     struct li_msg m;
     li_classify(LI_LSP, f + hdr, len - hdr, 0, &m);
     lp_ka_on_msg(r->ka, LI_C2S, &m, f + hdr, len - hdr, 0);
-    lp_ka_editor_piece(r->ka, f, len, hdr);
+    lp_ka_editor_piece(r->ka, f, len, hdr, r->no_msg ? NULL : &m);
 }
 
 static void ed_raw(void *ud, const char *d, size_t len)
 {
     struct rig *r = ud;
-    lp_ka_editor_piece(r->ka, d, len, 0);
+    lp_ka_editor_piece(r->ka, d, len, 0, NULL);
 }
 
 /* Bytes from the editor after a loss, in any pieces: the rig's gate frames
@@ -244,6 +269,16 @@ static int rig_setup(void **state)
     return 0;
 }
 
+/* The same, the editor's frames given to the engine without their
+ * classification (m NULL): the engine classifies them itself, alike. */
+static int rig_setup_no_msg(void **state)
+{
+    struct rig *r = rig_new(5);
+    r->no_msg = 1;
+    *state = r;
+    return 0;
+}
+
 static int rig_teardown(void **state)
 {
     rig_free(*state);
@@ -327,11 +362,15 @@ static void lost_servers_requests_are_forgotten_and_ids_remapped(void **state)
     assert_false(lp_ka_passthrough(r->ka));
     /* The new server's request 1 would collide with the lost one's. */
     clear(r);
+    unsigned with = r->with_msg;
     srv_sends(r,
               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"workspace/configuration\","
               "\"params\":{\"items\":[]}}",
               2);
     assert_non_null(strstr(r->ed, "\"id\":\"lsptap-k1:n:1\""));
+    /* Renamed, it goes without the classification of the old body. */
+    assert_int_equal(r->without_msg, 1);
+    assert_int_equal(r->with_msg, with);
     /* The editor's late reply to the lost server: dropped. */
     ed_sends(r, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null}");
     assert_int_equal(r->srv_len, 0);
@@ -624,6 +663,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(resume_replays_state_and_requests, rig_setup, rig_teardown),
         cmocka_unit_test_setup_teardown(lost_servers_requests_are_forgotten_and_ids_remapped,
                                         rig_setup, rig_teardown),
+        /* The engine classifying the editor's frames itself (m NULL). */
+        {"lost_servers_requests_are_forgotten_and_ids_remapped, m NULL",
+         lost_servers_requests_are_forgotten_and_ids_remapped, rig_setup_no_msg, rig_teardown,
+         NULL},
+        {"resume_replays_state_and_requests, m NULL", resume_replays_state_and_requests,
+         rig_setup_no_msg, rig_teardown, NULL},
+        {"shutdown_while_lost_is_answered, m NULL", shutdown_while_lost_is_answered,
+         rig_setup_no_msg, rig_teardown, NULL},
         cmocka_unit_test_setup_teardown(unsafe_and_cancelled_requests_are_answered, rig_setup,
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(editor_messages_while_resuming_follow_the_replay, rig_setup,

@@ -8,14 +8,18 @@
  *   other gate frames it again;
  * - the new server's frames reach the session as frames (the engine's
  *   to_editor_frame), never through li_session_feed;
+ * - each frame's body, either way, is classified once: by the relay for
+ *   the editor's (the session and the engine take that li_msg), by the
+ *   engine for the server's (the session takes the engine's);
  * - the session records the same message lines as when the same bytes are
  *   fed to li_session_feed, in pieces of every size, with a cut-short frame
  *   at the editor's end recorded too.
  *
  * The connection is built by hand (no dial): the editor's side is a
  * socketpair the test never reads from the relay's side of, the first
- * server a TCP handle that was never connected. li_session_feed and
- * lp_gate_feed are wrapped (-Wl,--wrap) to see who frames what.
+ * server a TCP handle that was never connected. li_session_feed,
+ * lp_gate_feed and li_classify are wrapped (-Wl,--wrap) to see who frames
+ * and classifies what.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +47,7 @@ static int counting;       /* the wraps record only from the loss on */
 static size_t fed_markers; /* li_session_feed calls whose bytes hold a message of the test's */
 static size_t gate_calls;  /* lp_gate_feed calls, any gate */
 static size_t gate_bytes;
+static size_t classified_ed, classified_srv; /* li_classify calls on the test's bodies */
 
 void __real_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                             uint64_t t_us);
@@ -68,6 +73,18 @@ size_t __wrap_lp_gate_feed(struct lp_gate *g, const char *data, size_t len,
         gate_bytes += len;
     }
     return __real_lp_gate_feed(g, data, len, on_frame, on_raw, ud);
+}
+
+int __real_li_classify(enum li_proto proto, const char *body, size_t len, int truncated,
+                       struct li_msg *m);
+int __wrap_li_classify(enum li_proto proto, const char *body, size_t len, int truncated,
+                       struct li_msg *m);
+int __wrap_li_classify(enum li_proto proto, const char *body, size_t len, int truncated,
+                       struct li_msg *m)
+{
+    if (counting && memmem(body, len, "\"test/ed\"", 9)) classified_ed++;
+    if (counting && memmem(body, len, "\"test/srv\"", 10)) classified_srv++;
+    return __real_li_classify(proto, body, len, truncated, m);
 }
 
 /* ---- streams ---- */
@@ -260,7 +277,7 @@ static void editor_stream_framed_once(void **state)
         rig_open(&r);
         rig_lose(&r, &ed0, &srv0);
         counting = 1;
-        fed_markers = gate_calls = gate_bytes = 0;
+        fed_markers = gate_calls = gate_bytes = classified_ed = 0;
         size_t pieces = 0;
         for (size_t off = 0; off < ed1.len; off += step, pieces++)
             r.c->c2s.filter(&r.c->c2s, ed1.p + off, ed1.len - off < step ? ed1.len - off : step);
@@ -269,6 +286,7 @@ static void editor_stream_framed_once(void **state)
         assert_int_equal(fed_markers, 0);
         assert_int_equal(gate_calls, pieces); /* keep-alive's gate only: framed once */
         assert_int_equal(gate_bytes, ed1.len);
+        assert_int_equal(classified_ed, 20); /* once a frame: the relay's li_msg is passed on */
 
         char *want = message_lines(&ref, "c2s"), *got = message_lines(&r.rec, "c2s");
         assert_string_equal(got, want);
@@ -310,11 +328,12 @@ static void new_server_frames_recorded_once(void **state)
     frame(&init, "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"capabilities\":{}}}");
     lp_ka_server(ka, init.p, init.len, lp_nr_now(r.c));
     counting = 1;
-    fed_markers = 0;
+    fed_markers = classified_srv = 0;
     for (size_t off = 0; off < srv1.len; off += 29)
         lp_ka_server(ka, srv1.p + off, srv1.len - off < 29 ? srv1.len - off : 29, lp_nr_now(r.c));
     counting = 0;
     assert_int_equal(fed_markers, 0);
+    assert_int_equal(classified_srv, 10); /* the engine's, which the session takes */
 
     struct li_buf ref = reference(&ed0, &srv0, &ed1, &srv1);
     char *want = message_lines(&ref, "s2c"), *got = message_lines(&r.rec, "s2c");

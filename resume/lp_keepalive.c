@@ -297,9 +297,8 @@ static int covered(const struct li_msg *m)
  * at once: there is no server to shut down. */
 static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, const struct li_msg *m)
 {
-    int ok = m->kind != LI_K_INVALID;
-    if (ok && m->kind == LI_K_RESPONSE && m->id.p) lp_idset_del(&ka->forgotten, m->id.p, m->id.len);
-    if (ok && m->kind == LI_K_REQUEST && span_is(m->method, "shutdown") && m->id.p) {
+    if (m->kind == LI_K_RESPONSE && m->id.p) lp_idset_del(&ka->forgotten, m->id.p, m->id.len);
+    if (m->kind == LI_K_REQUEST && span_is(m->method, "shutdown") && m->id.p) {
         char b[256];
         if (m->id.len < 160) {
             int n = snprintf(b, sizeof b, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"result\":null}",
@@ -307,7 +306,7 @@ static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, const st
             send_framed(ka, ka->cb.to_editor, b, (size_t)n);
         }
     }
-    if (ok && covered(m)) {
+    if (covered(m)) { /* never one that is no message (LI_K_INVALID): held */
         ka->s.dropped++;
         return;
     }

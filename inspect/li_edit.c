@@ -6,6 +6,11 @@
 
 #include "inspect/li_text.h"
 
+const char *li_edit_enc_name(enum li_edit_enc e)
+{
+    return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
+}
+
 /* From the start of line *l at off, walks to the start of `line`. Returns
  * that offset, or len when the text has fewer lines (*past set). */
 static size_t walk_lines(const char *t, size_t len, size_t *l, size_t off, uint64_t line, int *past,

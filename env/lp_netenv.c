@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "inspect/li_text.h"
 #include "netcheck/ln.h"
 #include "netcheck/ln_hostport.h"
 
@@ -97,14 +98,6 @@ int lp_net_proxy_for(int https, const char *host, char *phost, size_t cap, uint1
     return lp_net_authority(h, *ptls, phost, cap, pport);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 int lp_net_proxy_userinfo(int https, char *out, size_t cap)
 {
     int tls;
@@ -118,9 +111,10 @@ int lp_net_proxy_userinfo(int https, char *out, size_t cap)
     size_t n = 0;
     int colon = 0;
     for (const char *p = h; p < at; p++) {
-        int c = (unsigned char)*p;
-        if (c == '%' && p + 2 < at && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-            c = hexval(p[1]) * 16 + hexval(p[2]);
+        int c = (unsigned char)*p, hi, lo;
+        if (c == '%' && p + 2 < at && (hi = li_hexval((unsigned char)p[1])) >= 0 &&
+            (lo = li_hexval((unsigned char)p[2])) >= 0) {
+            c = hi * 16 + lo;
             p += 2;
         } else if (c == ':' && !colon) {
             colon = 1;

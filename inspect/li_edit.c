@@ -4,36 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the UTF-8 sequence at s[0..n) and its code point; an invalid
- * sequence is one byte (U+FFFD). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+#include "inspect/li_text.h"
+
+const char *li_edit_enc_name(enum li_edit_enc e)
 {
-    unsigned char c = s[0];
-    *cp = 0xFFFD;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
-        return 2;
-    }
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80) return 1;
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 1;
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-        return 4;
-    }
-    return 1;
+    return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
 }
 
 /* From the start of line *l at off, walks to the start of `line`. Returns
@@ -72,7 +47,8 @@ static size_t walk_chars(const char *t, size_t len, size_t off, uint64_t charact
     uint64_t units = 0;
     while (off < len && units < character && t[off] != '\n' && t[off] != '\r') {
         uint32_t cp;
-        size_t n = utf8_seq((const unsigned char *)t + off, len - off, &cp);
+        size_t n = li_utf8_decode((const unsigned char *)t + off, len - off, &cp);
+        if (!n) n = 1; /* a bad byte is one unit in every encoding, as U+FFFD */
         unsigned u = enc == LI_ENC_UTF8                       ? (unsigned)n
                      : (enc == LI_ENC_UTF16 && cp >= 0x10000) ? 2
                                                               : 1;

@@ -35,6 +35,10 @@
 /* How the `character` of a Position counts. */
 enum li_edit_enc { LI_ENC_UTF16 = 0, LI_ENC_UTF8, LI_ENC_UTF32 };
 
+/* The encoding's name as LSP writes it in positionEncodings ("utf-16",
+ * "utf-8", "utf-32"): a static string. */
+const char *li_edit_enc_name(enum li_edit_enc e);
+
 /* The byte offset in text[0..len) of Position (line, character) counted in
  * `enc`, by the rules above. No state: walks from the text's start. */
 size_t li_edit_offset(const char *text, size_t len, uint64_t line, uint64_t character,

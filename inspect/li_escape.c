@@ -5,31 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The code point of the UTF-8 sequence at s[0..n) and its length, or 0 when
- * it is not well-formed (overlong, surrogate, cut short, past U+10FFFF). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t v, min;
-    if (c < 0x80) return *cp = c, 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, v = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, v = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, v = c & 0x07, min = 0x10000;
-    else
-        return 0;
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        v = v << 6 | (s[i] & 0x3f);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
-    *cp = v;
-    return len;
-}
+#include "inspect/li_text.h"
 
 static int invisible(uint32_t cp)
 {
@@ -46,7 +22,7 @@ static size_t escape_one(const char *s, size_t n, int flags, char *tmp, size_t *
 {
     const unsigned char *u = (const unsigned char *)s;
     uint32_t c;
-    size_t l = utf8_next(u, n, &c);
+    size_t l = li_utf8_decode(u, n, &c);
     *cp = LI_ESCAPED;
     if (!l) {
         *tl = (size_t)snprintf(tmp, 8, "\\x%02x", u[0]);

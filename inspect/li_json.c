@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "inspect/li_text.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -107,14 +109,6 @@ size_t li_utf8_valid_prefix(const char *s, size_t len)
     return (size_t)(p - (const unsigned char *)s);
 }
 
-static int hexval(unsigned c)
-{
-    if (c - '0' < 10) return (int)(c - '0');
-    c |= 0x20;
-    if (c - 'a' < 6) return (int)(c - 'a' + 10);
-    return -1;
-}
-
 /* Reads the 4 hex digits after "\u" at p; returns the code unit or -1. */
 static long hex4(struct scan *s, const unsigned char *p)
 {
@@ -124,7 +118,7 @@ static long hex4(struct scan *s, const unsigned char *p)
             out_of_input(s);
             return -1;
         }
-        int h = hexval(p[i]);
+        int h = li_hexval(p[i]);
         if (h < 0) {
             fail(s, p + i, "invalid \\u escape");
             return -1;

@@ -25,6 +25,7 @@
 
 #include "inspect/li_buf.h"
 #include "inspect/li_scrub_int.h"
+#include "inspect/li_text.h"
 
 /* clang-format off */
 static const char *const kind_names[LI_SCRUB_KINDS] = {
@@ -445,13 +446,6 @@ static void put_path(struct li_scrub *s, struct li_buf *o, const char *p, size_t
     }
 }
 
-int li_scrub_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    c = (char)tolower((unsigned char)c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* file://[authority]/path[?query][#fragment]: the path is percent-decoded,
  * scrubbed as a path (so it matches the same path written plainly), and
  * written back; placeholders need no escaping. */
@@ -474,8 +468,8 @@ static void put_file_uri(struct li_scrub *s, struct li_buf *o, const char *p, si
     struct li_buf dec = {0};
     for (size_t i = a; i < e; i++) {
         int h, l;
-        if (p[i] == '%' && i + 2 < e && (h = li_scrub_hexval(p[i + 1])) >= 0 &&
-            (l = li_scrub_hexval(p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < e && (h = li_hexval((unsigned char)p[i + 1])) >= 0 &&
+            (l = li_hexval((unsigned char)p[i + 2])) >= 0) {
             li_buf_ch(&dec, (char)(h * 16 + l));
             i += 2;
         } else {

@@ -52,7 +52,4 @@ void li_scrub_count_value(struct li_scrub *s, enum li_scrub_kind k, const char *
 /* 1 when p[0..n) starts with lit (lower case), compared without regard to case. */
 int li_scrub_starts_ci(const char *p, size_t n, const char *lit);
 
-/* The value of a hex digit, or -1. */
-int li_scrub_hexval(char c);
-
 #endif

@@ -14,6 +14,7 @@
 #include "inspect/li_reader.h"
 #include "inspect/li_scrub.h"
 #include "inspect/li_scrub_int.h"
+#include "inspect/li_text.h"
 
 /* ---- JSON by schema ---------------------------------------------------------- */
 
@@ -344,8 +345,8 @@ static void root_from_uri(struct li_scrub *s, const json_t *u)
     struct li_buf dec = {0};
     for (; *p && *p != '?' && *p != '#'; p++) {
         int h, l;
-        if (*p == '%' && p[1] && p[2] && (h = li_scrub_hexval(p[1])) >= 0 &&
-            (l = li_scrub_hexval(p[2])) >= 0) {
+        if (*p == '%' && p[1] && p[2] && (h = li_hexval((unsigned char)p[1])) >= 0 &&
+            (l = li_hexval((unsigned char)p[2])) >= 0) {
             li_buf_ch(&dec, (char)(h * 16 + l));
             p += 2;
         } else {

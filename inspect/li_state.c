@@ -11,6 +11,7 @@
 #include "inspect/li_edit.h"
 #include "inspect/li_hindex.h"
 #include "inspect/li_json.h"
+#include "inspect/li_jval.h"
 #include "inspect/li_list.h"
 
 struct doc {
@@ -74,11 +75,6 @@ struct li_state {
 };
 
 /* ---- lifetime and limits ---------------------------------------------------- */
-
-static const char *li_state_enc_name(enum li_edit_enc e)
-{
-    return e == LI_ENC_UTF8 ? "utf-8" : e == LI_ENC_UTF32 ? "utf-32" : "utf-16";
-}
 
 struct li_state *li_state_new(size_t max_bytes)
 {
@@ -236,232 +232,17 @@ static int splice(struct li_state *st, struct doc *d, size_t a, size_t b, const 
 
 /* ---- reading messages without a tree ------------------------------------
  *
- * didOpen and didChange carry whole texts: building a jansson tree for them
- * costs about 250 instructions a byte, 30 ms for a 400 KiB file on the
- * relay's thread. And jansson's parser drops characters when an allocation
- * fails (its lexer ignores a failed append), which would make a tracked
- * state silently wrong. The body was validated by li_classify, so it is
- * read in place: li_json_scan for an object's members, a skipper for array
- * elements, and a string decoder that copies the runs between escapes. */
-
-struct jv {
-    struct li_span s; /* the value's JSON text; p NULL when absent */
-    enum li_jtype t;
-};
-
-struct want {
-    const char *const *keys;
-    int n;
-    struct jv *out;
-};
-
-static void want_member(void *ud, const struct li_json_member *mb)
-{
-    struct want *w = ud;
-    for (int i = 0; i < w->n; i++) {
-        size_t kl = strlen(w->keys[i]);
-        if (mb->key.len == kl + 2 && memcmp(mb->key.p + 1, w->keys[i], kl) == 0) {
-            w->out[i].s = mb->val;
-            w->out[i].t = mb->type;
-        }
-    }
-}
-
-/* The members named keys[0..n) of the object v (absent ones stay NULL). */
-static void members(const struct jv *v, const char *const *keys, int n, struct jv *out)
-{
-    struct want w = {keys, n, out};
-    struct li_json_result r;
-    memset(out, 0, (size_t)n * sizeof *out);
-    if (v->t == LI_J_OBJECT) li_json_scan(v->s.p, v->s.len, 0, want_member, &w, &r);
-}
-
-static const char *skip_ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-/* p at the opening quote of a valid string: just past its closing quote. */
-static const char *skip_string(const char *p, const char *end)
-{
-    const char *from = p + 1;
-    for (;;) {
-        const char *q = memchr(from, '"', (size_t)(end - from));
-        if (!q) return end;
-        size_t bs = 0;
-        while (q - bs > from && q[-1 - (ptrdiff_t)bs] == '\\')
-            bs++;
-        if (bs % 2 == 0) return q + 1;
-        from = q + 1;
-    }
-}
-
-/* p at the start of a valid value: just past it. */
-static const char *skip_value(const char *p, const char *end)
-{
-    if (*p == '"') return skip_string(p, end);
-    if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != ']' && *p != '}' && *p != ' ' && *p != '\t' &&
-               *p != '\n' && *p != '\r')
-            p++;
-        return p;
-    }
-    int depth = 0;
-    while (p < end) {
-        if (*p == '"') {
-            p = skip_string(p, end);
-            continue;
-        }
-        if (*p == '{' || *p == '[') depth++;
-        if ((*p == '}' || *p == ']') && --depth == 0) return p + 1;
-        p++;
-    }
-    return end;
-}
-
-/* The next element of an array whose text is [*pp, end): 1 with *el set,
- * or 0 after the last. *pp starts just past the '['. */
-static int next_element(const char **pp, const char *end, struct jv *el)
-{
-    const char *p = skip_ws(*pp, end);
-    if (p < end && *p == ',') p = skip_ws(p + 1, end);
-    if (p >= end || *p == ']') return 0;
-    const char *q = skip_value(p, end);
-    el->s.p = p;
-    el->s.len = (size_t)(q - p);
-    el->t = li_json_type_of(*p);
-    *pp = q;
-    return 1;
-}
-
-static unsigned hex4(const char *p)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    return v;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | cp >> 6);
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | cp >> 12);
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | cp >> 18);
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* Decodes the valid JSON string v (a string, at least its two quotes) into
- * out, which has room for v->s.len bytes: a decoded string is never longer
- * than its JSON text. Returns the decoded length. */
-static size_t decode_into(const struct jv *v, char *out)
-{
-    const char *p = v->s.p + 1, *end = v->s.p + v->s.len - 1;
-    char *o = out;
-    while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        size_t run = (size_t)((bs ? bs : end) - p);
-        memcpy(o, p, run);
-        o += run;
-        p += run;
-        if (!bs || p + 1 >= end) break;
-        char c = p[1];
-        p += 2;
-        switch (c) {
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u': {
-            if (end - p < 4) break;
-            uint32_t cp = hex4(p);
-            p += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
-                uint32_t lo = hex4(p + 2);
-                if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    p += 6;
-                }
-            }
-            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD; /* the scanner lets none through */
-            o += put_utf8(o, cp);
-            break;
-        }
-        default: /* '"', '\\', '/' */
-            *o++ = c;
-        }
-    }
-    return (size_t)(o - out);
-}
-
-/* v decoded into a new buffer (NUL-terminated; *n without it). NULL when v
- * is no string or out of memory. */
-static char *decode_string(const struct jv *v, size_t *n)
-{
-    if (v->t != LI_J_STRING || v->s.len < 2) return NULL;
-    char *out = malloc(v->s.len);
-    if (!out) return NULL;
-    *n = decode_into(v, out);
-    out[*n] = '\0';
-    return out;
-}
-
-/* A JSON integer (non-negative unless neg is set). *ok says whether v was
- * one in range; the value is -1 otherwise. */
-static int64_t int_of(const struct jv *v, int neg, int *ok)
-{
-    char buf[24];
-    *ok = 0;
-    if (v->t != LI_J_NUMBER || v->s.len == 0 || v->s.len >= sizeof buf) return -1;
-    memcpy(buf, v->s.p, v->s.len);
-    buf[v->s.len] = '\0';
-    if (strpbrk(buf, ".eE") || (!neg && buf[0] == '-')) return -1;
-    errno = 0;
-    char *e;
-    long long x = strtoll(buf, &e, 10);
-    if (errno || *e) return -1;
-    *ok = 1;
-    return x;
-}
+ * The body was validated by li_classify: li_jval reads what the tracker
+ * needs in place (why not jansson: li_jval.h). */
 
 /* The position encoding a JSON string names, or -1. */
-static int enc_of(const struct jv *v)
+static int enc_of(const struct li_jval *v)
 {
     char buf[16];
     if (v->t != LI_J_STRING || v->s.len > sizeof buf) return -1;
-    size_t n = decode_into(v, buf);
+    size_t n = li_jval_decode_into(v, buf);
     for (int k = 0; k < 3; k++) {
-        const char *e = li_state_enc_name((enum li_edit_enc)k);
+        const char *e = li_edit_enc_name((enum li_edit_enc)k);
         if (strlen(e) == n && memcmp(buf, e, n) == 0) return k;
     }
     return -1;
@@ -470,10 +251,9 @@ static int enc_of(const struct jv *v)
 static const char *const k_td[] = {"uri", "languageId", "version", "text"};
 enum { TD_URI, TD_LANG, TD_VERSION, TD_TEXT };
 
-static struct jv params_of(const struct li_msg *m)
+static struct li_jval params_of(const struct li_msg *m)
 {
-    struct jv v = {m->params, m->params.p ? li_json_type_of(m->params.p[0]) : LI_J_NONE};
-    return v;
+    return li_jval_of(m->params);
 }
 
 /* ---- folders ---------------------------------------------------------------- */
@@ -537,16 +317,16 @@ static int folder_add(struct li_state *st, char *uri, char *name)
 
 /* A WorkspaceFolder object, decoded. Returns 0, 1 when it has no uri string
  * (skipped), -1 out of memory. */
-static int read_folder(const struct jv *el, char **uri, char **name)
+static int read_folder(const struct li_jval *el, char **uri, char **name)
 {
     static const char *const k[] = {"uri", "name"};
-    struct jv f[2] = {0};
+    struct li_jval f[2] = {0};
     size_t n;
-    members(el, k, 2, f);
+    li_jval_members(el, k, 2, f);
     *uri = *name = NULL;
     if (f[0].t != LI_J_STRING) return 1;
-    *uri = decode_string(&f[0], &n);
-    *name = f[1].t == LI_J_STRING ? decode_string(&f[1], &n) : strdup("");
+    *uri = li_jval_string(&f[0], &n);
+    *name = f[1].t == LI_J_STRING ? li_jval_string(&f[1], &n) : strdup("");
     if (*uri && *name) return 0;
     free(*uri);
     free(*name);
@@ -555,20 +335,20 @@ static int read_folder(const struct jv *el, char **uri, char **name)
 
 /* Initialize's folders: workspaceFolders, else rootUri. Returns 0, or -1
  * when the tracker gave up. */
-static int initial_folders(struct li_state *st, const struct jv *params)
+static int initial_folders(struct li_state *st, const struct li_jval *params)
 {
     static const char *const k[] = {"workspaceFolders", "rootUri"};
-    struct jv f[2] = {0}, el = {0};
-    members(params, k, 2, f);
+    struct li_jval f[2] = {0}, el = {0};
+    li_jval_members(params, k, 2, f);
     free_folders(st->folders, st->nfolders);
     free_folders(st->init_folders, st->ninit_folders);
     st->folders = st->init_folders = NULL;
     st->nfolders = st->cap_folders = st->ninit_folders = 0;
     int rc = 0;
     if (f[0].t == LI_J_ARRAY) {
-        const char *p = f[0].s.p + 1, *end = f[0].s.p + f[0].s.len;
+        struct li_jval_iter it;
         char *uri, *name;
-        while (rc == 0 && next_element(&p, end, &el)) {
+        for (li_jval_elements(&f[0], &it); rc == 0 && li_jval_next(&it, &el);) {
             int r = read_folder(&el, &uri, &name);
             if (r < 0) rc = -1;
             if (r != 0) continue;
@@ -581,7 +361,7 @@ static int initial_folders(struct li_state *st, const struct jv *params)
         }
     } else if (f[1].t == LI_J_STRING) {
         size_t n = 0;
-        char *root = decode_string(&f[1], &n);
+        char *root = li_jval_string(&f[1], &n);
         while (root && n > 0 && root[n - 1] == '/')
             n--;
         size_t s = n;
@@ -616,17 +396,17 @@ static int initial_folders(struct li_state *st, const struct jv *params)
 static void did_change_folders(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"event"}, *const k_event[] = {"added", "removed"};
-    struct jv params = params_of(m), ev = {0}, f[2] = {0}, el = {0};
-    members(&params, k_params, 1, &ev);
-    members(&ev, k_event, 2, f);
+    struct li_jval params = params_of(m), ev = {0}, f[2] = {0}, el = {0};
+    li_jval_members(&params, k_params, 1, &ev);
+    li_jval_members(&ev, k_event, 2, f);
     if (f[0].t != LI_J_ARRAY || f[1].t != LI_J_ARRAY) {
         give_up(st, "workspace/didChangeWorkspaceFolders has no event.added and event.removed "
                     "arrays");
         return;
     }
-    const char *p = f[1].s.p + 1, *end = f[1].s.p + f[1].s.len;
+    struct li_jval_iter it;
     char *uri, *name;
-    while (next_element(&p, end, &el)) {
+    for (li_jval_elements(&f[1], &it); li_jval_next(&it, &el);) {
         int r = read_folder(&el, &uri, &name);
         if (r < 0) goto oom;
         if (r > 0) continue;
@@ -635,9 +415,7 @@ static void did_change_folders(struct li_state *st, const struct li_msg *m)
         free(uri);
         free(name);
     }
-    p = f[0].s.p + 1;
-    end = f[0].s.p + f[0].s.len;
-    while (next_element(&p, end, &el)) {
+    for (li_jval_elements(&f[0], &it); li_jval_next(&it, &el);) {
         int r = read_folder(&el, &uri, &name);
         if (r < 0) goto oom;
         if (r == 0 && (r = folder_add(st, uri, name)) == -2) {
@@ -661,18 +439,18 @@ size_t li_state_folders(const struct li_state *st, const struct li_state_folder 
 /* ---- initialize ---------------------------------------------------------- */
 
 /* The encodings the editor offered in capabilities.general.positionEncodings. */
-static void read_offered(struct li_state *st, const struct jv *params)
+static void read_offered(struct li_state *st, const struct li_jval *params)
 {
     static const char *const k1[] = {"capabilities"}, *const k2[] = {"general"},
                              *const k3[] = {"positionEncodings"};
-    struct jv c = {0}, g = {0}, pe = {0}, el = {0};
-    members(params, k1, 1, &c);
-    members(&c, k2, 1, &g);
-    members(&g, k3, 1, &pe);
+    struct li_jval c = {0}, g = {0}, pe = {0}, el = {0};
+    li_jval_members(params, k1, 1, &c);
+    li_jval_members(&c, k2, 1, &g);
+    li_jval_members(&g, k3, 1, &pe);
     memset(st->offered, 0, sizeof st->offered);
     if (pe.t != LI_J_ARRAY) return;
-    const char *p = pe.s.p + 1, *end = pe.s.p + pe.s.len;
-    while (next_element(&p, end, &el)) {
+    struct li_jval_iter it;
+    for (li_jval_elements(&pe, &it); li_jval_next(&it, &el);) {
         int k = enc_of(&el);
         if (k >= 0) st->offered[k] = 1;
     }
@@ -680,7 +458,7 @@ static void read_offered(struct li_state *st, const struct jv *params)
 
 static void on_initialize(struct li_state *st, const struct li_msg *m, const char *body)
 {
-    struct jv params = params_of(m);
+    struct li_jval params = params_of(m);
     if (!body) {
         give_up(st, "the editor's initialize is over the inspection cap");
         return;
@@ -717,13 +495,11 @@ static void on_initialize_result(struct li_state *st, const struct li_msg *m, co
                         "position encoding is unknown");
         return;
     }
-    const char *p = skip_ws(body, body + len);
-    struct jv top = {{p, len - (size_t)(p - body)},
-                     p < body + len ? li_json_type_of(*p) : LI_J_NONE};
-    struct jv r = {0}, c = {0}, pe = {0};
-    members(&top, k1, 1, &r);
-    members(&r, k2, 1, &c);
-    members(&c, k3, 1, &pe);
+    struct li_jval top = li_jval_top(body, len);
+    struct li_jval r = {0}, c = {0}, pe = {0};
+    li_jval_members(&top, k1, 1, &r);
+    li_jval_members(&r, k2, 1, &c);
+    li_jval_members(&c, k3, 1, &pe);
     st->enc = LI_ENC_UTF16;
     if (!pe.s.p) return;
     int k = enc_of(&pe);
@@ -786,11 +562,9 @@ size_t li_state_config_answers(const struct li_state *st, const struct li_state_
 static void config_answer(struct li_state *st, struct req *r, const char *body, size_t len)
 {
     static const char *const k[] = {"result"};
-    const char *p = skip_ws(body, body + len);
-    struct jv top = {{p, len - (size_t)(p - body)},
-                     p < body + len ? li_json_type_of(*p) : LI_J_NONE};
-    struct jv res = {0};
-    members(&top, k, 1, &res);
+    struct li_jval top = li_jval_top(body, len);
+    struct li_jval res = {0};
+    li_jval_members(&top, k, 1, &res);
     if (!res.s.p) {
         give_up(st, "the editor's answer to workspace/configuration %s has no result", r->id);
         return;
@@ -925,8 +699,8 @@ static void track_request(struct li_state *st, enum li_dir dir, const struct li_
         }
     } else if (dir == LI_S2C && body && strcmp(method, "workspace/configuration") == 0) {
         static const char *const k[] = {"items"};
-        struct jv params = params_of(m), items = {0};
-        members(&params, k, 1, &items);
+        struct li_jval params = params_of(m), items = {0};
+        li_jval_members(&params, k, 1, &items);
         if (items.s.p && !(r->items = memdup0(items.s.p, items.s.len))) {
             free_req(r);
             give_up(st, "out of memory tracking a request");
@@ -1008,21 +782,21 @@ static void on_cancel(struct li_state *st, enum li_dir dir, const struct li_msg 
 static void did_open(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td = {0}, f[4] = {0};
+    struct li_jval params = params_of(m), td = {0}, f[4] = {0};
     int ok;
-    members(&params, k_params, 1, &td);
-    members(&td, k_td, 4, f);
-    int64_t version = int_of(&f[TD_VERSION], 1, &ok);
+    li_jval_members(&params, k_params, 1, &td);
+    li_jval_members(&td, k_td, 4, f);
+    int64_t version = li_jval_int(&f[TD_VERSION], 1, &ok);
     struct doc *d = calloc(1, sizeof *d);
     if (!d) {
         give_up(st, "out of memory keeping an open document");
         return;
     }
-    d->uri = decode_string(&f[TD_URI], &d->uri_len);
+    d->uri = li_jval_string(&f[TD_URI], &d->uri_len);
     size_t tl = 0;
-    char *text = decode_string(&f[TD_TEXT], &tl);
+    char *text = li_jval_string(&f[TD_TEXT], &tl);
     size_t ll = 0;
-    d->lang = f[TD_LANG].s.p ? decode_string(&f[TD_LANG], &ll) : strdup("");
+    d->lang = f[TD_LANG].s.p ? li_jval_string(&f[TD_LANG], &ll) : strdup("");
     li_edit_text_init(&d->text, text, text ? tl : 0);
     if (!d->uri || !text || !d->lang || !ok) {
         int shape = !ok || f[TD_URI].t != LI_J_STRING || f[TD_TEXT].t != LI_J_STRING ||
@@ -1051,13 +825,13 @@ static void did_open(struct li_state *st, const struct li_msg *m)
 }
 
 /* A Position object's line and character. Returns 0, or -1 when malformed. */
-static int position_of(const struct jv *v, uint64_t *line, uint64_t *ch)
+static int position_of(const struct li_jval *v, uint64_t *line, uint64_t *ch)
 {
     static const char *const k_pos[] = {"line", "character"};
-    struct jv f[2] = {0};
+    struct li_jval f[2] = {0};
     int ok1, ok2;
-    members(v, k_pos, 2, f);
-    int64_t l = int_of(&f[0], 0, &ok1), c = int_of(&f[1], 0, &ok2);
+    li_jval_members(v, k_pos, 2, f);
+    int64_t l = li_jval_int(&f[0], 0, &ok1), c = li_jval_int(&f[1], 0, &ok2);
     if (!ok1 || !ok2) return -1;
     *line = (uint64_t)l;
     *ch = (uint64_t)c;
@@ -1065,14 +839,14 @@ static int position_of(const struct jv *v, uint64_t *line, uint64_t *ch)
 }
 
 /* One entry of contentChanges. Returns 0, or -1 when the tracker gave up. */
-static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, size_t idx)
+static int apply_change(struct li_state *st, struct doc *d, const struct li_jval *c, size_t idx)
 {
     static const char *const k_change[] = {"range", "text"};
     static const char *const k_range[] = {"start", "end"};
-    struct jv f[2] = {0}, r[2] = {0};
-    members(c, k_change, 2, f);
+    struct li_jval f[2] = {0}, r[2] = {0};
+    li_jval_members(c, k_change, 2, f);
     size_t n;
-    char *s = decode_string(&f[1], &n);
+    char *s = li_jval_string(&f[1], &n);
     if (!s) {
         if (f[1].t == LI_J_STRING)
             give_up(st, "out of memory applying an edit");
@@ -1088,7 +862,7 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
         return rc;
     }
     uint64_t al, ac, bl, bc;
-    members(&f[0], k_range, 2, r);
+    li_jval_members(&f[0], k_range, 2, r);
     if (position_of(&r[0], &al, &ac) < 0 || position_of(&r[1], &bl, &bc) < 0) {
         free(s);
         give_up(st, "textDocument/didChange for %.128s: contentChanges[%zu] has a malformed range",
@@ -1105,12 +879,12 @@ static int apply_change(struct li_state *st, struct doc *d, const struct jv *c, 
 
 /* The open document td.uri names, or NULL; *bad is 1 when td has no uri
  * string, 2 when memory ran out, else 0. */
-static struct doc *doc_of(struct li_state *st, const struct jv *td, int *bad)
+static struct doc *doc_of(struct li_state *st, const struct li_jval *td, int *bad)
 {
-    struct jv f[1] = {0};
+    struct li_jval f[1] = {0};
     size_t n;
-    members(td, k_td, 1, f);
-    char *uri = decode_string(&f[TD_URI], &n);
+    li_jval_members(td, k_td, 1, f);
+    char *uri = li_jval_string(&f[TD_URI], &n);
     *bad = uri ? 0 : f[TD_URI].t == LI_J_STRING ? 2 : 1;
     struct doc *d = uri ? find_doc(st, uri, n) : NULL;
     free(uri);
@@ -1120,9 +894,9 @@ static struct doc *doc_of(struct li_state *st, const struct jv *td, int *bad)
 static void did_change(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument", "contentChanges"};
-    struct jv params = params_of(m), f[2] = {0}, v[3] = {0}, c = {0};
+    struct li_jval params = params_of(m), f[2] = {0}, v[3] = {0}, c = {0};
     int bad, ok;
-    members(&params, k_params, 2, f);
+    li_jval_members(&params, k_params, 2, f);
     struct doc *d = doc_of(st, &f[0], &bad);
     if (bad == 2) {
         give_up(st, "out of memory reading textDocument/didChange");
@@ -1136,23 +910,24 @@ static void did_change(struct li_state *st, const struct li_msg *m)
         st->unknown_docs++;
         return;
     }
-    members(&f[0], k_td, 3, v);
-    int64_t version = int_of(&v[TD_VERSION], 1, &ok);
+    li_jval_members(&f[0], k_td, 3, v);
+    int64_t version = li_jval_int(&v[TD_VERSION], 1, &ok);
     if (ok) {
         if (version <= d->version) st->out_of_order++;
         d->version = version;
     }
-    const char *p = f[1].s.p + 1, *end = f[1].s.p + f[1].s.len;
-    for (size_t i = 0; next_element(&p, end, &c); i++)
+    struct li_jval_iter it;
+    li_jval_elements(&f[1], &it);
+    for (size_t i = 0; li_jval_next(&it, &c); i++)
         if (apply_change(st, d, &c, i) < 0) break;
 }
 
 static void did_close(struct li_state *st, const struct li_msg *m)
 {
     static const char *const k_params[] = {"textDocument"};
-    struct jv params = params_of(m), td = {0};
+    struct li_jval params = params_of(m), td = {0};
     int bad;
-    members(&params, k_params, 1, &td);
+    li_jval_members(&params, k_params, 1, &td);
     struct doc *d = doc_of(st, &td, &bad);
     if (bad == 2)
         give_up(st, "out of memory reading textDocument/didClose");
@@ -1168,10 +943,10 @@ static void did_close(struct li_state *st, const struct li_msg *m)
 static void method_of(const struct li_msg *m, char *buf)
 {
     char tmp[LI_STATE_MAX_METHOD * 6 + 2]; /* each character may take a 6-byte escape */
-    struct jv v = {m->method, LI_J_STRING};
+    struct li_jval v = {m->method, LI_J_STRING};
     buf[0] = '\0';
     if (!v.s.p || v.s.len < 2 || v.s.len > sizeof tmp || v.s.p[0] != '"') return;
-    size_t n = decode_into(&v, tmp);
+    size_t n = li_jval_decode_into(&v, tmp);
     if (n >= LI_STATE_MAX_METHOD || memchr(tmp, '\0', n)) return;
     memcpy(buf, tmp, n);
     buf[n] = '\0';

@@ -13,7 +13,7 @@
  * messages a restart sends, in order.
  *
  * Pure: no I/O, no event loop, no JSON tree: li_classify has validated the
- * body, and the tracker reads what it needs in place (li_json_scan), so a
+ * body, and the tracker reads what it needs in place (li_jval), so a
  * 400 KiB didOpen costs about a millisecond and no failed allocation can
  * make it misread a message. Not thread-safe: one tracker per session, fed
  * from one thread.

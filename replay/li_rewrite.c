@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "inspect/li_buf.h"
+#include "inspect/li_text.h"
 
 static int name_byte(unsigned char c)
 {
@@ -12,19 +13,11 @@ static int name_byte(unsigned char c)
            c == '.' || c == '_' || c == '~';
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /* The byte at s[i] (decoding a %XX escape): sets *w to its width. */
 static int byte_at(const char *s, size_t len, size_t i, size_t *w)
 {
     if (s[i] == '%' && i + 2 < len) {
-        int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+        int h = li_hexval((unsigned char)s[i + 1]), l = li_hexval((unsigned char)s[i + 2]);
         if (h >= 0 && l >= 0) {
             *w = 3;
             return h * 16 + l;

@@ -153,12 +153,26 @@ static void test_check(void **state)
     li_edit_text_free(&t);
 }
 
+/* The names LSP gives the encodings, which li_state matches
+ * positionEncodings against. */
+static void test_enc_name(void **state)
+{
+    (void)state;
+    assert_string_equal(li_edit_enc_name(LI_ENC_UTF16), "utf-16");
+    assert_string_equal(li_edit_enc_name(LI_ENC_UTF8), "utf-8");
+    assert_string_equal(li_edit_enc_name(LI_ENC_UTF32), "utf-32");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_offset_each_encoding), cmocka_unit_test(test_offset_invalid_utf8),
-        cmocka_unit_test(test_line_breaks),          cmocka_unit_test(test_splice_and_cache),
-        cmocka_unit_test(test_whole_replacement),    cmocka_unit_test(test_check),
+        cmocka_unit_test(test_offset_each_encoding),
+        cmocka_unit_test(test_offset_invalid_utf8),
+        cmocka_unit_test(test_line_breaks),
+        cmocka_unit_test(test_splice_and_cache),
+        cmocka_unit_test(test_whole_replacement),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_enc_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_proc.h"
+
 enum {
     DR_IO_TIMEOUT_MS = 30000, /* no progress for this long: the relay is stuck */
     DR_WARMUP = 100,          /* latency round trips not counted */
@@ -147,44 +149,13 @@ static size_t dr_read_some(int fd, char *buf, size_t cap, const char *what)
     }
 }
 
-/* VmHWM from /proc/PID/status, in KiB; -1 when unreadable. */
-static long dr_hwm_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
-
-/* utime+stime from /proc/PID/stat (fields 14 and 15), in ms; -1 when unreadable. */
-static double dr_cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* Samples CMD's usage, closes its stdin, drains its stdout to EOF (counting
  * bytes nobody asked for), and reaps it; SIGKILL after the I/O timeout. */
 static void dr_finish(struct dr_child *c, struct dr_usage *u, long long *extra)
 {
     char buf[65536];
-    u->hwm_kib = dr_hwm_kib(c->pid);
-    u->cpu_ms = dr_cpu_ms(c->pid);
+    u->hwm_kib = bench_status_kib(c->pid, "VmHWM");
+    u->cpu_ms = bench_cpu_ms(c->pid);
     close(c->to_child);
     *extra = 0;
     int fl = fcntl(c->from_child, F_GETFL);

@@ -59,6 +59,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_proc.h"
+
 enum {
     HC_IO_TIMEOUT_MS = 30000, /* no byte from a server for this long: it is stuck */
     HC_LOAD_TIMEOUT_MS = 60000,
@@ -272,37 +274,6 @@ static char *hc_canonical_result(json_t *resp)
     return json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 }
 
-/* VmHWM from /proc/PID/status, in KiB; -1 when unreadable. */
-static long hc_hwm_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
-    fclose(f);
-    return kib;
-}
-
-/* utime+stime from /proc/PID/stat (fields 14 and 15), in ms; -1 when unreadable. */
-static double hc_cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-    unsigned long long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* Closes the command's stdin, drains its stdout to EOF and reaps it
  * (SIGKILL after the I/O timeout) into s->status. */
 static void hc_reap(struct hc_sess *s)
@@ -470,8 +441,8 @@ static void hc_hover_once(struct hc_sess *s, int i)
 static void hc_finish(struct hc_sess *s)
 {
     if (s->dead) return;
-    s->hwm_kib = hc_hwm_kib(s->pid);
-    s->cpu_ms = hc_cpu_ms(s->pid);
+    s->hwm_kib = bench_status_kib(s->pid, "VmHWM");
+    s->cpu_ms = bench_cpu_ms(s->pid);
     if (!hc_send(s, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"shutdown\"}", ++s->id))
         json_decref(hc_wait_response(s, s->id));
     hc_send(s, "{\"jsonrpc\":\"2.0\",\"method\":\"exit\"}");

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_proc.h"
+
 enum {
     SK_IO_TIMEOUT_MS = 30000, /* no answer for this long: the relay is stuck */
     SK_HIST_US = 100000,      /* latency histogram: 1 µs buckets up to 100 ms */
@@ -114,23 +116,6 @@ static void sk_load(const char *dir, struct sk_script *s)
         sk_fail("the script's index does not match c2s.bin and s2c.bin");
 }
 
-static long sk_status_kib(pid_t pid, const char *key)
-{
-    char path[64], line[256];
-    long kib = -1;
-    size_t kl = strlen(key);
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, kl) && line[kl] == ':') {
-            kib = strtol(line + kl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return kib;
-}
-
 static int sk_fds(pid_t pid)
 {
     char path[64];
@@ -142,22 +127,6 @@ static int sk_fds(pid_t pid)
         n += e->d_name[0] != '.';
     closedir(d);
     return n;
-}
-
-static double sk_cpu_ms(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    unsigned long long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void sk_write_all(int fd, const char *p, size_t n)
@@ -257,10 +226,10 @@ int main(int argc, char **argv)
         double t = (sk_now_us() - t0) / 1e6;
         if (loops == 1) { /* the handshake and the first of everything are done */
             fds_start = sk_fds(sk_child);
-            rss_start = sk_status_kib(sk_child, "VmRSS");
+            rss_start = bench_status_kib(sk_child, "VmRSS");
         }
         if (t >= next_sample) {
-            printf("rss t_s=%.0f kib=%ld fds=%d\n", t, sk_status_kib(sk_child, "VmRSS"),
+            printf("rss t_s=%.0f kib=%ld fds=%d\n", t, bench_status_kib(sk_child, "VmRSS"),
                    sk_fds(sk_child));
             fflush(stdout);
             next_sample += sample_s;
@@ -269,8 +238,8 @@ int main(int argc, char **argv)
     }
     double secs = (sk_now_us() - t0) / 1e6;
     int fds_end = sk_fds(sk_child);
-    long rss_end = sk_status_kib(sk_child, "VmRSS"), hwm = sk_status_kib(sk_child, "VmHWM");
-    double cpu = sk_cpu_ms(sk_child);
+    long rss_end = bench_status_kib(sk_child, "VmRSS"), hwm = bench_status_kib(sk_child, "VmHWM");
+    double cpu = bench_cpu_ms(sk_child);
     close(to);
     char drain[65536];
     long long extra = 0;

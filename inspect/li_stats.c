@@ -423,6 +423,14 @@ static json_t *last_json(const struct li_stats *st, int dir)
     return a;
 }
 
+/* How the editor said goodbye, when it did (said_exit): the words the
+ * ending's summary uses. */
+static const char *goodbye(const struct li_stats *st)
+{
+    if (strcmp(st->protocol, "dap") == 0) return "disconnect";
+    return st->said_shutdown ? "shutdown and exit" : "exit (without shutdown)";
+}
+
 json_t *li_stats_ending(const struct li_stats *st)
 {
     char what[512];
@@ -452,16 +460,13 @@ json_t *li_stats_ending(const struct li_stats *st)
         /* Not a crash: eglot, for one, SIGKILLs the server's process group
          * about 10 ms after exit; lsptap writes each line at once after
          * shutdown (docs/session-format.md), so the traffic is all here. */
-        const char *bye = strcmp(st->protocol, "dap") == 0 ? "disconnect"
-                          : st->said_shutdown              ? "shutdown and exit"
-                                                           : "exit (without shutdown)";
         how = "killed_after_exit";
         abnormal = 0;
         snprintf(what, sizeof what,
                  "Killed right after a clean ending: the editor sent %s%s%s, then lsptap was "
                  "killed before it could write the summary (as editors that kill the server's "
                  "process group after exit do); every message relayed is in the file.",
-                 bye, st->exit ? ", the server " : "", st->exit ? died : "");
+                 goodbye(st), st->exit ? ", the server " : "", st->exit ? died : "");
     } else if (!st->summary) {
         how = "unfinished";
         snprintf(
@@ -474,19 +479,16 @@ json_t *li_stats_ending(const struct li_stats *st)
     } else if (st->said_exit && (!killed || st->terminated)) {
         /* The editor said goodbye; a server that then had to be signalled
          * still ended on the editor's request, but not cleanly. */
-        const char *bye = strcmp(st->protocol, "dap") == 0 ? "disconnect"
-                          : st->said_shutdown              ? "shutdown and exit"
-                                                           : "exit (without shutdown)";
         how = "normal";
         abnormal = killed || code != 0;
         if (st->terminated)
             snprintf(what, sizeof what,
                      "Shutdown: the editor sent %s, but the server did not exit by itself; "
                      "lsptap sent it %s, and it %s.",
-                     bye, st->terminate_signal, died);
+                     goodbye(st), st->terminate_signal, died);
         else
-            snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.", bye,
-                     died);
+            snprintf(what, sizeof what, "Normal shutdown: the editor sent %s; the server %s.",
+                     goodbye(st), died);
     } else if (editor_left) {
         char left[128];
         snprintf(left, sizeof left, "it %s %s", st->editor_left,

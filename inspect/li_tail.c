@@ -12,6 +12,7 @@
 
 #include "inspect/li_buf.h"
 #include "inspect/li_escape.h"
+#include "inspect/li_proc.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_redact.h"
 
@@ -160,22 +161,9 @@ static void nap(void)
  * it does not exist, is a zombie, or /proc cannot tell. */
 static long long proc_start(long pid)
 {
-    char p[64], buf[1024];
-    snprintf(p, sizeof p, "/proc/%ld/stat", pid);
-    FILE *f = fopen(p, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *q = strrchr(buf, ')');
-    if (!q || q[1] != ' ' || q[2] == 'Z' || q[2] == 'X') return -1;
-    /* Field 22, starttime, counts clock ticks since boot; fields 3.. follow ")". */
-    unsigned long long ticks = 0;
-    q += 2;
-    for (int field = 3; field < 22 && q; field++)
-        if ((q = strchr(q, ' '))) q++;
-    if (!q || sscanf(q, "%llu", &ticks) != 1) return -1;
-    f = fopen("/proc/stat", "r");
+    struct li_proc_stat st;
+    if (li_proc_stat(pid, &st) || st.state == 'Z' || st.state == 'X') return -1;
+    FILE *f = fopen("/proc/stat", "r");
     if (!f) return -1;
     long long btime = -1;
     char line[256];
@@ -184,7 +172,7 @@ static long long proc_start(long pid)
     fclose(f);
     long hz = sysconf(_SC_CLK_TCK);
     if (btime < 0 || hz <= 0) return -1;
-    return btime + (long long)(ticks / (unsigned long long)hz);
+    return btime + (long long)(st.starttime / (unsigned long long)hz);
 }
 
 int li_tail_writer_alive(long pid, long long session_start)

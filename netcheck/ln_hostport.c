@@ -149,6 +149,26 @@ int ln_hostport_format(char *buf, size_t len, const char *host, unsigned port)
     return snprintf(buf, len, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
 }
 
+const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    const void *a = sa->sa_family == AF_INET6
+                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len)) snprintf(buf, len, "?");
+    return buf;
+}
+
+const char *ln_addrport_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char a[64];
+    ln_addr_str(sa, a, sizeof(a));
+    if (sa->sa_family == AF_INET6)
+        snprintf(buf, len, "[%s]:%u", a, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
+    else
+        snprintf(buf, len, "%s:%u", a, ntohs(((const struct sockaddr_in *)sa)->sin_port));
+    return buf;
+}
+
 int ln_sockaddr_is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET)

@@ -47,6 +47,16 @@ struct sockaddr;
  * (other families included). */
 int ln_sockaddr_is_loopback(const struct sockaddr *sa);
 
+/* An AF_INET or AF_INET6 address's host into buf: "127.0.0.1", "::1" (no
+ * port, no brackets); "?" when it cannot be printed (another family, buf
+ * too small). Returns buf. */
+const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+
+/* An AF_INET or AF_INET6 address as HOST:PORT into buf: "127.0.0.1:4389",
+ * "[::1]:4389", the form ln_hostport_parse reads back (snprintf's
+ * truncation). Returns buf. */
+const char *ln_addrport_str(const struct sockaddr *sa, char *buf, size_t len);
+
 /* 1 when host is "localhost" (any case) or a loopback address literal. */
 int ln_host_is_loopback(const char *host);
 

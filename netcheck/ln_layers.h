@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "netcheck/ln.h"
+#include "netcheck/ln_hostport.h" /* ln_addr_str, ln_addrport_str */
 #include "netcheck/ln_netlink.h"
 
 #define LN_MAX_ADDRS 8
@@ -64,10 +65,6 @@ void ln_hint(struct ln_layer_result *res, const char *fmt, ...)
 /* The layers that need an address: when the name resolved to none, the
  * result is "skipped, no address to WHAT" and 1 is returned; else 0. */
 int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, const char *what);
-/* "127.0.0.1" / "::1" (no port) into buf. */
-const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len);
-/* "127.0.0.1:4389" / "[::1]:4389". */
-const char *ln_addrport_str(const struct sockaddr *sa, char *buf, size_t len);
 /* The ICMP error the kernel queued for fd (IP_RECVERR, IPV6_RECVERR), read
  * without waiting: 1 with ic filled (from: the reporting router, "" when
  * unknown; local: that router is this host), 0 when there is none. The

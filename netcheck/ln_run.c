@@ -55,26 +55,6 @@ int ln_skip_unresolved(const struct ln_ctx *c, struct ln_layer_result *res, cons
     return 1;
 }
 
-const char *ln_addr_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-    const void *a = sa->sa_family == AF_INET6
-                        ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                        : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
-    if (!inet_ntop(sa->sa_family, a, buf, (socklen_t)len)) snprintf(buf, len, "?");
-    return buf;
-}
-
-const char *ln_addrport_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-    char a[64];
-    ln_addr_str(sa, a, sizeof(a));
-    if (sa->sa_family == AF_INET6)
-        snprintf(buf, len, "[%s]:%u", a, ntohs(((const struct sockaddr_in6 *)sa)->sin6_port));
-    else
-        snprintf(buf, len, "%s:%u", a, ntohs(((const struct sockaddr_in *)sa)->sin_port));
-    return buf;
-}
-
 void ln_ctx_init(struct ln_ctx *c)
 {
     memset(c, 0, sizeof(*c));

@@ -430,23 +430,6 @@ static void on_err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 
 /* ---- the editor's side ---- */
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const void *)ss;
-        uv_ip6_name(s6, ip, sizeof ip);
-        port = ntohs(s6->sin6_port);
-        snprintf(out, len, "[%s]:%d", ip, port);
-    } else {
-        const struct sockaddr_in *s4 = (const void *)ss;
-        uv_ip4_name(s4, ip, sizeof ip);
-        port = ntohs(s4->sin_port);
-        snprintf(out, len, "%s:%d", ip, port);
-    }
-}
-
 static int resolve(const char *hostport, struct sockaddr_storage *ss, char *err, size_t errlen)
 {
     char host[256], port[32];
@@ -641,7 +624,7 @@ static void on_connection(uv_stream_t *l, int status)
     int plen = sizeof peer;
     char who[300] = "?";
     if (!uv_tcp_getpeername(&d->editor, (struct sockaddr *)&peer, &plen))
-        format_addr(&peer, who, sizeof who);
+        ln_addrport_str((const struct sockaddr *)&peer, who, sizeof who);
     event(d, LI_EV_ACCEPTED, json_pack("{s:s}", "peer", who));
     /* dlv dap serves one client; so does its stand-in. */
     lp_close_once((uv_handle_t *)l);
@@ -744,7 +727,7 @@ static int start_reverse(struct dlv *d)
     struct sockaddr_storage bound;
     int blen = sizeof bound;
     uv_tcp_getsockname(&d->rev_listener, (struct sockaddr *)&bound, &blen);
-    format_addr(&bound, d->dlv_addr, sizeof d->dlv_addr);
+    ln_addrport_str((const struct sockaddr *)&bound, d->dlv_addr, sizeof d->dlv_addr);
     snprintf(d->rev_arg, sizeof d->rev_arg, "--client-addr=%s", d->dlv_addr);
     return 0;
 }
@@ -790,7 +773,7 @@ static void go_listen(struct dlv *d)
     struct sockaddr_storage bound;
     int blen = sizeof bound;
     uv_tcp_getsockname(&d->listener, (struct sockaddr *)&bound, &blen);
-    format_addr(&bound, d->our_addr, sizeof d->our_addr);
+    ln_addrport_str((const struct sockaddr *)&bound, d->our_addr, sizeof d->our_addr);
     char line[400];
     int n = snprintf(line, sizeof line, ANNOUNCE "%s\n", d->our_addr);
     emit(d, &d->out, line, (size_t)n);

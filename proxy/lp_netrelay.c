@@ -621,17 +621,8 @@ static int start_listener(struct lp_nr *nr, char *err, size_t errlen)
     if (nr->listen.kind != LP_ADDR_UNIX) {
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        char ip[INET6_ADDRSTRLEN] = "?";
         uv_tcp_getsockname(&nr->listener.tcp, (struct sockaddr *)&ss, &len);
-        if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-            snprintf(shown, sizeof shown, "[%s]:%d", ip,
-                     ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
-        } else {
-            uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-            snprintf(shown, sizeof shown, "%s:%d", ip,
-                     ntohs(((struct sockaddr_in *)&ss)->sin_port));
-        }
+        ln_addrport_str((const struct sockaddr *)&ss, shown, sizeof shown);
     } else {
         snprintf(shown, sizeof shown, "unix:%s", nr->listen.path);
     }

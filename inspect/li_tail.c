@@ -157,12 +157,10 @@ static void nap(void)
     nanosleep(&ts, NULL);
 }
 
-/* When the process `pid` started (wall clock, seconds), from /proc; -1 when
- * it does not exist, is a zombie, or /proc cannot tell. */
-static long long proc_start(long pid)
+/* A process's start (clock ticks since boot, from /proc/PID/stat) as wall
+ * clock seconds; -1 when /proc cannot tell. */
+static long long boot_seconds(unsigned long long starttime)
 {
-    struct li_proc_stat st;
-    if (li_proc_stat(pid, &st) || st.state == 'Z' || st.state == 'X') return -1;
     FILE *f = fopen("/proc/stat", "r");
     if (!f) return -1;
     long long btime = -1;
@@ -172,18 +170,23 @@ static long long proc_start(long pid)
     fclose(f);
     long hz = sysconf(_SC_CLK_TCK);
     if (btime < 0 || hz <= 0) return -1;
-    return btime + (long long)(st.starttime / (unsigned long long)hz);
+    return btime + (long long)(starttime / (unsigned long long)hz);
 }
 
 int li_tail_writer_alive(long pid, long long session_start)
 {
     if (pid <= 0) return 1; /* nothing to go by */
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
-    long long started = proc_start(pid);
-    if (started < 0) return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    struct li_proc_stat st;
+    int rc = li_proc_stat(pid, &st);
+    if (rc == -ENOENT) return 0;
+    if (rc) return 1; /* /proc cannot tell; kill() found the pid */
+    /* A zombie writes nothing more: kill() succeeds on it, /proc says 'Z'. */
+    if (st.state == 'Z' || st.state == 'X') return 0;
+    long long started = boot_seconds(st.starttime);
     /* A process that started after the session cannot be its writer: the
      * pid was reused. 2 s of slack for the clock's and /proc's rounding. */
-    return session_start < 0 || started <= session_start + 2;
+    return started < 0 || session_start < 0 || started <= session_start + 2;
 }
 
 static long long parse_start(json_t *header)

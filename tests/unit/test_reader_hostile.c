@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "inspect/li_ls.h"
+#include "inspect/li_proc.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_tail.h"
 #include "tmpdir.h"
@@ -161,12 +162,34 @@ static void test_tail_stops_when_writer_gone(void **state)
     unlink(reused);
 }
 
+/* An lsptap that exited but was not reaped (its parent does not wait) is
+ * a zombie: kill(pid, 0) still succeeds on it, yet it writes nothing more.
+ * tail -f must stop, not follow it forever. */
+static void test_zombie_writer_is_gone(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (!child) _exit(0);
+    struct li_proc_stat st;
+    for (;;) { /* not waited for: poll until it is a zombie */
+        assert_int_equal(li_proc_stat(child, &st), 0);
+        if (st.state == 'Z') break;
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(kill(child, 0), 0); /* what kill() alone would believe */
+    assert_false(li_tail_writer_alive((long)child, -1));
+    assert_int_equal(waitpid(child, NULL, 0), child);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fifo_refused),
         cmocka_unit_test(test_long_line_skipped),
         cmocka_unit_test(test_tail_stops_when_writer_gone),
+        cmocka_unit_test(test_zombie_writer_is_gone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -486,18 +486,8 @@ static void on_connection(uv_stream_t *l, int status)
     if (nr->listen.kind != LP_ADDR_UNIX) {
         struct sockaddr_storage ss;
         int len = sizeof ss;
-        if (!uv_tcp_getpeername((uv_tcp_t *)ed, (struct sockaddr *)&ss, &len)) {
-            char ip[INET6_ADDRSTRLEN] = "?";
-            int port = 0;
-            if (ss.ss_family == AF_INET6) {
-                uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            } else {
-                uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof ip);
-                port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            }
-            snprintf(peer, sizeof peer, "%s:%d", ip, port);
-        }
+        if (!uv_tcp_getpeername((uv_tcp_t *)ed, (struct sockaddr *)&ss, &len))
+            ln_addrport_str((struct sockaddr *)&ss, peer, sizeof peer); /* [v6]:port */
     }
     fprintf(stderr, "lsptap: relay #%d: accepted %s on %s\n", c->id, peer, nr->listen.text);
     lp_nr_event(c, LI_EV_ACCEPTED,

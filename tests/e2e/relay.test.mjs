@@ -2,6 +2,7 @@
 // The editor is VS Code's client library; gopls is the real one.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import { childEnv, collect, copyExample, freePort, lsptapBin, realGopls, spawnTracked, tempDir, waitForPort, withTimeout } from './lib/env.mjs';
@@ -97,4 +98,29 @@ test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, asyn
     assert.equal(st.code, 2, `${args.join(' ')}: ${err.text()}`);
     assert.match(err.text(), re);
   }
+});
+
+test('relay --listen on [::1]: an IPv6 peer is named [::1]:PORT, the form HOST:PORT parsers read back', { timeout: 30000 }, async (t) => {
+  const sessions = tempDir(t);
+  const listener = spawnTracked(t, lsptapBin(), ['relay', '--listen', '[::1]:0', '--', 'cat'], {
+    env: childEnv({ LSPTAP_DIR: sessions }),
+  });
+  const lerr = collect(listener.stderr);
+  const addr = await listeningAt(listener);
+  const m = /^\[::1\]:(\d+)$/.exec(addr);
+  assert.ok(m, `listening at ${addr}`);
+  const sock = net.connect({ host: '::1', port: Number(m[1]) });
+  await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+  const local = `[::1]:${sock.localPort}`;
+  sock.end();
+  const deadline = Date.now() + 15000;
+  while (Date.now() < deadline && !lerr.text().includes('accepted')) await new Promise((r) => setTimeout(r, 50));
+  assert.match(lerr.text(), new RegExp(`relay #1: accepted ${local.replace(/[[\]]/g, '\\$&')} on \\[::1\\]:`));
+  let ev;
+  while (Date.now() < deadline && !ev) {
+    const files = fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl'));
+    if (files.length) ev = readSession(path.join(sessions, files[0])).events.find((e) => e.event === 'accepted');
+    if (!ev) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(ev?.peer, local);
 });

@@ -36,7 +36,9 @@
  * supervisor is asked about it (out_closed). */
 #define EOF_WAIT_MS 300
 
-/* One server process and its two output directions. */
+/* One server process and its two output directions. The process's own
+ * state (pid, running, exited, exit status, signal) is read from proc, its
+ * one source: the generation keeps only what lp_server does not know. */
 struct lp_relay_gen {
     struct lp_relay *r;
     unsigned seq;          /* start order: 0 is the session's first server */
@@ -49,8 +51,7 @@ struct lp_relay_gen {
      * close callback ran too (libuv runs one iteration's together). */
     uv_timer_t closer;
     int closed;
-    int pid, running, exited, retired;
-    int exit_status, term_signal;
+    int retired; /* replaced by a later generation (lp_relay_restart) */
 };
 
 struct lp_relay {
@@ -133,11 +134,11 @@ void lp_relay_gen_info(const struct lp_relay_gen *g, struct lp_relay_gen_info *o
 {
     *out = (struct lp_relay_gen_info){
         .seq = g->seq,
-        .pid = g->pid,
-        .running = g->running,
-        .exited = g->exited,
-        .exit_status = g->exit_status,
-        .term_signal = g->term_signal,
+        .pid = g->proc.child.pid,
+        .running = g->proc.running,
+        .exited = g->proc.exited,
+        .exit_status = (int)g->proc.exit_status,
+        .term_signal = g->proc.term_signal,
         .out_eof = g->s2c.src_eof && !(g == g->r->cur && g->r->out_held),
         .err_eof = g->errp.src_eof,
         .retired = g->retired,
@@ -338,10 +339,6 @@ static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *e
     struct lp_relay *r = g->r;
     int64_t status = ev->status;
     int term_signal = ev->signal;
-    g->running = 0;
-    g->exited = 1;
-    g->exit_status = (int)status;
-    g->term_signal = term_signal;
     enum li_event name;
     json_t *f = lp_server_event_fields(ev, &name);
     if (g->retired) {
@@ -409,7 +406,7 @@ static void close_walk(uv_handle_t *h, void *arg);
 static void signal_cb(uv_signal_t *s, int signum)
 {
     struct lp_relay *r = s->data;
-    if (lp_relay_current(r)->running) {
+    if (lp_relay_current(r)->proc.running) {
         lp_relay_event(r, LI_EV_SIGNAL,
                        json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         /* A SIGTERM passed on is followed by SIGKILL after kill_ms if the
@@ -466,7 +463,7 @@ static void on_dst_error(struct lp_pump *p, int status)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        if (lp_relay_current(r)->running)
+        if (lp_relay_current(r)->proc.running)
             lp_relay_say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
                          r->o->argv[0], uv_strerror(status));
         return;
@@ -542,7 +539,7 @@ static void on_src_end(struct lp_pump *p, int status)
         say_flush(r);
         return;
     }
-    if (r->so && r->so->on_server_end && !g->exited) {
+    if (r->so && r->so->on_server_end && !g->proc.exited) {
         r->out_held = 1; /* until the exit status is known, briefly */
         uv_timer_start(&r->eof_wait, eof_waited, EOF_WAIT_MS, 0);
         return;
@@ -635,12 +632,12 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void maybe_finish(struct lp_relay *r)
 {
     struct lp_relay_gen *g = lp_relay_current(r);
-    if (r->finishing || g->running || !g->exited) return;
+    if (r->finishing || g->proc.running || !g->proc.exited) return;
     if (holds(r) & LP_RELAY_HOLD_END) return;
     if (!g->s2c.src_eof || !g->errp.src_eof) return;
     if (g->s2c.writes || g->errp.writes || r->say_writes || !g->s2c.dst_done) return;
     for (int i = 0; i < GEN_SLOTS; i++)
-        if (r->gen[i].used && r->gen[i].retired && (r->gen[i].running || r->gen[i].s2c.writes))
+        if (r->gen[i].used && r->gen[i].retired && (r->gen[i].proc.running || r->gen[i].s2c.writes))
             return;
     r->finishing = 1;
     /* The editor's input no longer matters: nobody is left to read it. */
@@ -689,7 +686,7 @@ static void gen_closed(uv_handle_t *h)
  * SIGCHLD watcher at the exit): the closer goes last. */
 static void gen_retire_done(struct lp_relay_gen *g)
 {
-    if (!g->retired || g->running || uv_is_closing((uv_handle_t *)&g->closer)) return;
+    if (!g->retired || g->proc.running || uv_is_closing((uv_handle_t *)&g->closer)) return;
     lp_server_close(&g->proc, NULL);
     uv_close((uv_handle_t *)&g->closer, gen_closed);
 }
@@ -761,11 +758,9 @@ static int spawn_gen(struct lp_relay *r, char **env, struct lp_relay_gen **out)
         return rc;
     }
     r->next_seq++;
-    g->running = 1;
-    g->pid = g->proc.child.pid;
     if (r->grace_started) lp_server_input_closed(&g->proc); /* the editor's input ended */
-    json_t *f =
-        json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
+    json_t *f = json_pack("{s:i, s:s, s:o}", "pid", g->proc.child.pid, "path", o->argv[0], "argv",
+                          argv_json(o->argv));
     if (g->seq) json_object_set_new(f, "restart", json_true());
     lp_relay_event(r, LI_EV_SPAWN, f);
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
@@ -907,7 +902,7 @@ int lp_relay_restart(struct lp_relay *r, char **env)
     gen_retire_done(old);
     r->cur = g;
     r->res->restarts++;
-    r->res->pid = g->pid;
+    r->res->pid = g->proc.child.pid;
     r->res->exited = 0;
     lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
     return 0;
@@ -918,7 +913,7 @@ void lp_relay_release(struct lp_relay *r)
     struct lp_relay_gen *g = r->cur;
     if (r->finishing) return;
     unhold_output(r); /* the end is the relay's: nobody is asked about it */
-    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
+    if (g->proc.exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
     maybe_finish(r);
@@ -985,7 +980,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         if (r->so && r->so->stop) r->so->stop(r->sctx);
         return rc;
     }
-    res->pid = r->cur->pid;
+    res->pid = r->cur->proc.child.pid;
 
     if ((rc = lp_stdio_open(r->loop, &r->ed_in, 0, 1, &r->in_bridge)) ||
         (rc = lp_stdio_open(r->loop, &r->ed_out, 1, 0, &r->out_bridge)) ||

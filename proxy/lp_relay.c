@@ -3,7 +3,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,14 +14,12 @@
 #include <uv.h>
 
 #include "framing/lf.h"
-#include "inspect/li_escape.h"
-#include "inspect/li_redact.h"
 #include "io/lp_pump.h"
 #include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "proxy/lp_netwatch.h"
+#include "proxy/lp_relay_int.h"
 #include "proxy/lp_server_event.h"
-#include "resume/lp_gate.h"
 
 /* Generation slots: the current server and retired ones whose handles are
  * still closing. A retired slot is reused once nothing points into it
@@ -36,7 +33,9 @@
  * supervisor is asked about it (out_closed). */
 #define EOF_WAIT_MS 300
 
-/* One server process and its two output directions. */
+/* One server process and its two output directions. The process's own
+ * state (pid, running, exited, exit status, signal) is read from proc, its
+ * one source: the generation keeps only what lp_server does not know. */
 struct lp_relay_gen {
     struct lp_relay *r;
     unsigned seq;          /* start order: 0 is the session's first server */
@@ -49,8 +48,7 @@ struct lp_relay_gen {
      * close callback ran too (libuv runs one iteration's together). */
     uv_timer_t closer;
     int closed;
-    int pid, running, exited, retired;
-    int exit_status, term_signal;
+    int retired; /* replaced by a later generation (lp_relay_restart) */
 };
 
 struct lp_relay {
@@ -67,36 +65,22 @@ struct lp_relay {
     uint64_t s2c_read, s2c_written; /* of generations whose slot was reused */
     uv_signal_t sig[LP_SERVER_NSIGNALS];
     struct lp_bridge in_bridge, out_bridge, err_bridge;
-    size_t say_writes; /* lsptap's own stderr lines in flight */
-    char *say_wait;    /* lsptap's lines waiting for the server's stderr to end a line */
-    size_t say_wait_len;
-    int err_mid_line; /* the server's stderr so far ends inside a line */
-    uv_timer_t say_timer;
-    int grace_started; /* the editor's input ended: each server's grace time runs */
+    struct lp_relay_stderr err_lines; /* lsptap's lines between the server's */
+    int grace_started;                /* the editor's input ended: each server's grace time runs */
     int finishing;
     size_t tail_len; /* ring position in res->stderr_tail */
-    uv_async_t notify;
     /* The current generation's stdout ended and its supervisor has not been
      * told: it is told after the exit, or when eof_wait fires. */
     int out_held;
     uv_timer_t eof_wait;
     /* The editor's stream framed once, while a supervisor watches or
      * filters it: pieces go to the inspector and then to the supervisor. */
-    struct lp_gate c2s_gate;
-    int c2s_watch;     /* lp_relay_watch_c2s */
-    int c2s_framing;   /* the editor's bytes go through c2s_gate */
-    int c2s_tail_seen; /* what c2s_gate held at the editor's EOF was inspected */
+    struct lp_relay_c2s c2s_frames;
     /* lsptap's own messages for the editor waiting for the end of the
      * frame the server is in the middle of (lp_relay_show). */
     char *show_wait;
     size_t show_wait_len;
 };
-
-/* One line from another thread (the session writer) for stderr. */
-static pthread_mutex_t notify_mu = PTHREAD_MUTEX_INITIALIZER;
-static uv_async_t *notify_async; /* NULL when no relay loop runs */
-static char notify_line[4096];
-static int notify_pending;
 
 static void maybe_finish(struct lp_relay *r);
 static void finish_output(struct lp_relay *r, struct lp_relay_gen *g);
@@ -105,7 +89,6 @@ static int unhold_output(struct lp_relay *r);
 static void eof_waited(uv_timer_t *t);
 static void gen_retire_done(struct lp_relay_gen *g);
 static void c2s_end(struct lp_relay *r);
-static void c2s_bytes(struct lp_relay *r, const char *data, size_t len);
 static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *g,
                                        enum lp_relay_end what);
 
@@ -133,11 +116,11 @@ void lp_relay_gen_info(const struct lp_relay_gen *g, struct lp_relay_gen_info *o
 {
     *out = (struct lp_relay_gen_info){
         .seq = g->seq,
-        .pid = g->pid,
-        .running = g->running,
-        .exited = g->exited,
-        .exit_status = g->exit_status,
-        .term_signal = g->term_signal,
+        .pid = g->proc.child.pid,
+        .running = g->proc.running,
+        .exited = g->proc.exited,
+        .exit_status = (int)g->proc.exit_status,
+        .term_signal = g->proc.term_signal,
         .out_eof = g->s2c.src_eof && !(g == g->r->cur && g->r->out_held),
         .err_eof = g->errp.src_eof,
         .retired = g->retired,
@@ -149,119 +132,16 @@ int lp_relay_editor_left(const struct lp_relay *r)
     return r->c2s.src_eof || r->res->editor_gone || r->finishing;
 }
 
-static void say_write(struct lp_relay *r, const char *line, size_t len);
 static void show_flush(struct lp_relay *r);
 
-static void say_flush(struct lp_relay *r)
-{
-    if (!r->say_wait_len) return;
-    say_write(r, r->say_wait, r->say_wait_len);
-    free(r->say_wait);
-    r->say_wait = NULL;
-    r->say_wait_len = 0;
-    uv_timer_stop(&r->say_timer);
-}
-
-/* The server left a line unfinished for a while: lsptap's lines go anyway,
- * on a line of their own. Not while lsptap itself holds the server's stderr
- * back (the editor is behind): the rest of that line is already waiting. */
-static void say_timeout(uv_timer_t *t)
-{
-    struct lp_relay *r = t->data;
-    struct lp_pump *err = &r->cur->errp;
-    if (err->paused && !err->src_eof) {
-        uv_timer_start(&r->say_timer, say_timeout, 200, 0);
-        return;
-    }
-    if (r->err_mid_line) {
-        say_write(r, "\n", 1);
-        r->err_mid_line = 0;
-    }
-    say_flush(r);
-}
-
-static void say_done(uv_write_t *req, int status)
-{
-    struct lp_relay *r = req->data;
-    (void)status;
-    free(req);
-    r->say_writes--;
-    maybe_finish(r);
-}
-
 /* lsptap's own line on stderr, through the same stream as the server's
- * stderr so the two never interleave inside a write. */
+ * stderr (lp_relay_stderr.c). */
 void lp_relay_say(struct lp_relay *r, const char *fmt, ...)
 {
-    char raw[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(raw, sizeof raw, fmt, ap);
+    lp_relay_stderr_say(&r->err_lines, fmt, ap);
     va_end(ap);
-    if (n < 0) return;
-    /* lsptap's lines quote the server (its errors, its method names): they
-     * are redacted and escaped like every text lsptap prints. */
-    size_t rl = 0;
-    char *red = li_redact(raw, (size_t)n < sizeof raw ? (size_t)n : sizeof raw - 1, environ, &rl);
-    char *line = red ? li_escape_dup(red, rl, LI_ESC_KEEP_NL) : NULL;
-    free(red);
-    if (!line) return;
-    size_t len = strlen(line);
-    if (r->err_mid_line && r->say_timer.loop) {
-        /* Never inside one of the server's lines: wait for its end. */
-        char *nw = realloc(r->say_wait, r->say_wait_len + len);
-        if (nw) {
-            r->say_wait = nw;
-            memcpy(r->say_wait + r->say_wait_len, line, len);
-            r->say_wait_len += len;
-            if (!uv_is_active((uv_handle_t *)&r->say_timer))
-                uv_timer_start(&r->say_timer, say_timeout, 200, 0);
-            free(line);
-            return;
-        }
-    }
-    say_write(r, line, len);
-    free(line);
-}
-
-static void say_write(struct lp_relay *r, const char *line, size_t len)
-{
-    uv_write_t *req = malloc(sizeof *req + len);
-    if (!req) return;
-    char *copy = (char *)(req + 1);
-    memcpy(copy, line, len);
-    uv_buf_t b = uv_buf_init(copy, (unsigned)len);
-    req->data = r;
-    if (!r->ed_err.loop || uv_write(req, (uv_stream_t *)&r->ed_err, &b, 1, say_done))
-        free(req);
-    else
-        r->say_writes++;
-}
-
-int lp_relay_notify(const char *line)
-{
-    int taken = -1;
-    pthread_mutex_lock(&notify_mu);
-    if (notify_async && !notify_pending) {
-        snprintf(notify_line, sizeof notify_line, "%s", line);
-        notify_pending = 1;
-        uv_async_send(notify_async);
-        taken = 0;
-    }
-    pthread_mutex_unlock(&notify_mu);
-    return taken;
-}
-
-static void notified(uv_async_t *a)
-{
-    struct lp_relay *r = a->data;
-    char line[sizeof notify_line];
-    pthread_mutex_lock(&notify_mu);
-    int have = notify_pending;
-    if (have) memcpy(line, notify_line, sizeof line);
-    notify_pending = 0;
-    pthread_mutex_unlock(&notify_mu);
-    if (have) lp_relay_say(r, "%s", line);
 }
 
 void lp_relay_event(struct lp_relay *r, enum li_event ev, json_t *fields)
@@ -338,10 +218,6 @@ static void child_exited(struct lp_relay_gen *g, const struct lp_server_event *e
     struct lp_relay *r = g->r;
     int64_t status = ev->status;
     int term_signal = ev->signal;
-    g->running = 0;
-    g->exited = 1;
-    g->exit_status = (int)status;
-    g->term_signal = term_signal;
     enum li_event name;
     json_t *f = lp_server_event_fields(ev, &name);
     if (g->retired) {
@@ -383,25 +259,28 @@ static void server_event(struct lp_server *s, const struct lp_server_event *ev)
     }
 }
 
-/* The server's stderr, forwarded as read, except that lsptap's waiting
- * lines go in right after the last complete line. */
+/* The server's stderr: its tail kept for the result, then forwarded as
+ * read with lsptap's waiting lines after its last complete line. */
 static void err_filter(struct lp_pump *p, const char *data, size_t len)
 {
     struct lp_relay *r = p->data;
     r->res->stderr_bytes += len;
     lp_tail_keep(r->res->stderr_tail, sizeof r->res->stderr_tail - 1, &r->tail_len, data, len);
     r->res->stderr_tail[r->tail_len] = '\0';
-    const char *nl = r->say_wait_len ? memrchr(data, '\n', len) : NULL;
-    if (nl) {
-        size_t head = (size_t)(nl + 1 - data);
-        lp_pump_write(p, data, head);
-        say_flush(r);
-        lp_pump_write(p, data + head, len - head);
-    } else {
-        lp_pump_write(p, data, len);
-    }
-    r->err_mid_line = len && data[len - 1] != '\n';
-    if (!r->err_mid_line) say_flush(r);
+    lp_relay_stderr_server(&r->err_lines, p, data, len);
+}
+
+/* lp_relay_stderr's questions and news (struct lp_relay_stderr). */
+static int err_held(void *ud)
+{
+    struct lp_relay *r = ud;
+    const struct lp_pump *err = &r->cur->errp;
+    return err->paused && !err->src_eof;
+}
+
+static void err_written(void *ud)
+{
+    maybe_finish(ud);
 }
 
 static void close_walk(uv_handle_t *h, void *arg);
@@ -409,7 +288,7 @@ static void close_walk(uv_handle_t *h, void *arg);
 static void signal_cb(uv_signal_t *s, int signum)
 {
     struct lp_relay *r = s->data;
-    if (lp_relay_current(r)->running) {
+    if (lp_relay_current(r)->proc.running) {
         lp_relay_event(r, LI_EV_SIGNAL,
                        json_pack("{s:i, s:s}", "signal", signum, "action", "passed on"));
         /* A SIGTERM passed on is followed by SIGKILL after kill_ms if the
@@ -454,7 +333,7 @@ static void on_bytes(struct lp_pump *p, const char *data, size_t len)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        c2s_bytes(r, data, len);
+        lp_relay_c2s_bytes(&r->c2s_frames, data, len);
         return;
     }
     /* The server's stdout; its stderr always goes through err_filter. */
@@ -466,7 +345,7 @@ static void on_dst_error(struct lp_pump *p, int status)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        if (lp_relay_current(r)->running)
+        if (lp_relay_current(r)->proc.running)
             lp_relay_say(r, "lsptap: writing to %s failed (%s); its input is lost from here.\n",
                          r->o->argv[0], uv_strerror(status));
         return;
@@ -518,12 +397,7 @@ static void on_src_end(struct lp_pump *p, int status)
 {
     struct lp_relay *r = p->data;
     if (p == &r->c2s) {
-        if (r->c2s_framing) { /* a frame cut short: the session's stream ends with it */
-            size_t n;
-            const char *held = lp_gate_pending(&r->c2s_gate, &n);
-            if (n) li_session_feed(r->o->sess, LI_C2S, held, n, lp_relay_now_us(r));
-            r->c2s_tail_seen = 1;
-        }
+        lp_relay_c2s_input_end(&r->c2s_frames);
         li_session_eof(r->o->sess, LI_C2S, lp_relay_now_us(r));
         lp_relay_event(r, LI_EV_EDITOR_EOF,
                        status == UV_EOF ? NULL : json_pack("{s:s}", "error", uv_strerror(status)));
@@ -538,11 +412,10 @@ static void on_src_end(struct lp_pump *p, int status)
         lp_relay_say(r, "lsptap: reading %s's %s failed: %s\n", r->o->argv[0],
                      p == &g->s2c ? "stdout" : "stderr", uv_strerror(status));
     if (p != &g->s2c) { /* our stderr stays open for lsptap's own lines */
-        r->err_mid_line = 0;
-        say_flush(r);
+        lp_relay_stderr_server_end(&r->err_lines);
         return;
     }
-    if (r->so && r->so->on_server_end && !g->exited) {
+    if (r->so && r->so->on_server_end && !g->proc.exited) {
         r->out_held = 1; /* until the exit status is known, briefly */
         uv_timer_start(&r->eof_wait, eof_waited, EOF_WAIT_MS, 0);
         return;
@@ -624,23 +497,19 @@ void lp_relay_forward_msg(struct lp_relay_gen *g, const char *frame, size_t len,
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (h->type == UV_ASYNC) { /* no more lines from other threads */
-        pthread_mutex_lock(&notify_mu);
-        notify_async = NULL;
-        pthread_mutex_unlock(&notify_mu);
-    }
+    if (h->type == UV_ASYNC) lp_relay_stderr_detach(); /* no more lines from other threads */
     lp_close_once(h);
 }
 
 static void maybe_finish(struct lp_relay *r)
 {
     struct lp_relay_gen *g = lp_relay_current(r);
-    if (r->finishing || g->running || !g->exited) return;
+    if (r->finishing || g->proc.running || !g->proc.exited) return;
     if (holds(r) & LP_RELAY_HOLD_END) return;
     if (!g->s2c.src_eof || !g->errp.src_eof) return;
-    if (g->s2c.writes || g->errp.writes || r->say_writes || !g->s2c.dst_done) return;
+    if (g->s2c.writes || g->errp.writes || r->err_lines.writes || !g->s2c.dst_done) return;
     for (int i = 0; i < GEN_SLOTS; i++)
-        if (r->gen[i].used && r->gen[i].retired && (r->gen[i].running || r->gen[i].s2c.writes))
+        if (r->gen[i].used && r->gen[i].retired && (r->gen[i].proc.running || r->gen[i].s2c.writes))
             return;
     r->finishing = 1;
     /* The editor's input no longer matters: nobody is left to read it. */
@@ -689,7 +558,7 @@ static void gen_closed(uv_handle_t *h)
  * SIGCHLD watcher at the exit): the closer goes last. */
 static void gen_retire_done(struct lp_relay_gen *g)
 {
-    if (!g->retired || g->running || uv_is_closing((uv_handle_t *)&g->closer)) return;
+    if (!g->retired || g->proc.running || uv_is_closing((uv_handle_t *)&g->closer)) return;
     lp_server_close(&g->proc, NULL);
     uv_close((uv_handle_t *)&g->closer, gen_closed);
 }
@@ -761,11 +630,9 @@ static int spawn_gen(struct lp_relay *r, char **env, struct lp_relay_gen **out)
         return rc;
     }
     r->next_seq++;
-    g->running = 1;
-    g->pid = g->proc.child.pid;
     if (r->grace_started) lp_server_input_closed(&g->proc); /* the editor's input ended */
-    json_t *f =
-        json_pack("{s:i, s:s, s:o}", "pid", g->pid, "path", o->argv[0], "argv", argv_json(o->argv));
+    json_t *f = json_pack("{s:i, s:s, s:o}", "pid", g->proc.child.pid, "path", o->argv[0], "argv",
+                          argv_json(o->argv));
     if (g->seq) json_object_set_new(f, "restart", json_true());
     lp_relay_event(r, LI_EV_SPAWN, f);
     size_t hi = o->cfg->high_mark, lo = o->cfg->low_mark;
@@ -790,86 +657,26 @@ static enum lp_relay_verdict ask_super(struct lp_relay *r, struct lp_relay_gen *
     return r->so && r->so->on_server_end ? r->so->on_server_end(r->sctx, g, what) : LP_RELAY_PASS;
 }
 
-/* ---- the editor's stream, framed once for a supervisor ---- */
-
-/* One piece of the editor's stream: inspected, then the supervisor's. */
-/* Someone wants the editor's stream piece by piece: a watcher or a filter. */
-static int c2s_wanted(const struct lp_relay *r)
-{
-    return r->c2s_watch || r->c2s.filter != NULL;
-}
-
-static void c2s_piece(struct lp_relay *r, const char *data, size_t len, size_t hdr)
-{
-    struct li_msg m;
-    const struct li_msg *mp = NULL;
-    if (hdr) {
-        li_classify(LI_LSP, data + hdr, len - hdr, 0, &m);
-        mp = &m;
-        li_session_feed_frame(r->o->sess, LI_C2S, data, len, hdr, lp_relay_now_us(r), mp);
-    } else if (!r->c2s_tail_seen) {
-        li_session_feed(r->o->sess, LI_C2S, data, len, lp_relay_now_us(r));
-    }
-    if (r->c2s.filter)
-        r->so->c2s_filter(r->sctx, data, len, hdr, mp);
-    else if (r->c2s_watch && r->so->on_c2s)
-        r->so->on_c2s(r->sctx, data, len, hdr, mp);
-    /* Nobody wants the pieces any more: chunks again from the next frame
-     * boundary, even inside this chunk. */
-    if (!c2s_wanted(r)) lp_gate_stop(&r->c2s_gate, 1);
-}
-
-static void c2s_gate_frame(void *ud, const char *frame, size_t len, size_t hdr)
-{
-    c2s_piece(ud, frame, len, hdr);
-}
-
-static void c2s_gate_raw(void *ud, const char *data, size_t len)
-{
-    c2s_piece(ud, data, len, 0);
-}
-
-/* The editor's bytes, after they were forwarded (or instead, filtering).
- * Framing stops at the frame boundary where nobody wants the pieces any
- * more (lp_gate_stop): the rest of the chunk goes to the inspector as
- * read, whose framer is at that boundary too. */
-static void c2s_bytes(struct lp_relay *r, const char *data, size_t len)
-{
-    size_t n = 0;
-    if (r->c2s_framing) {
-        n = lp_gate_feed(&r->c2s_gate, data, len, c2s_gate_frame, c2s_gate_raw, r);
-        if (n == len && (c2s_wanted(r) || !lp_gate_idle(&r->c2s_gate))) return;
-        r->c2s_framing = 0;
-        lp_gate_stop(&r->c2s_gate, 0);
-    }
-    if (n < len) li_session_feed(r->o->sess, LI_C2S, data + n, len - n, lp_relay_now_us(r));
-}
+/* ---- the editor's stream, framed once for a supervisor (lp_relay_c2s.c) ---- */
 
 static void c2s_filter(struct lp_pump *p, const char *data, size_t len)
 {
-    c2s_bytes(p->data, data, len);
+    struct lp_relay *r = p->data;
+    lp_relay_c2s_bytes(&r->c2s_frames, data, len);
 }
 
-/* The editor's input ended while filtered: a frame it cut short goes to
- * the supervisor as bytes (inspected already), then the end. */
+/* The editor's input ended: while filtered, what the supervisor holds goes
+ * out before EOF. c2s_frames.filtering is the state; the pump's filter is
+ * only how the relay stops forwarding, and the pump reads nothing more. */
 static void c2s_end(struct lp_relay *r)
 {
-    if (!r->c2s.filter) return;
-    lp_gate_flush(&r->c2s_gate, c2s_gate_raw, r);
     r->c2s.filter = NULL;
-    if (r->so->on_c2s_end) r->so->on_c2s_end(r->sctx);
+    lp_relay_c2s_end(&r->c2s_frames);
 }
 
 void lp_relay_watch_c2s(struct lp_relay *r, int on)
 {
-    r->c2s_watch = on;
-    if (on) {
-        r->c2s_framing = 1;
-        lp_gate_stop(&r->c2s_gate, 0);
-    } else if (!r->c2s.filter) {
-        lp_gate_stop(&r->c2s_gate, 1); /* at the next frame boundary */
-        if (lp_gate_idle(&r->c2s_gate)) r->c2s_framing = 0;
-    }
+    lp_relay_c2s_watch(&r->c2s_frames, on);
 }
 
 int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
@@ -880,8 +687,7 @@ int lp_relay_to_server(struct lp_relay *r, const char *data, size_t len)
 void lp_relay_filter_c2s(struct lp_relay *r)
 {
     r->c2s.filter = c2s_filter;
-    r->c2s_framing = 1;
-    lp_gate_stop(&r->c2s_gate, 0);
+    lp_relay_c2s_filter(&r->c2s_frames);
     if (r->c2s.src_eof) { /* a partial last frame will not be completed now */
         c2s_end(r);
         lp_pump_shutdown_dst(&r->c2s);
@@ -907,7 +713,7 @@ int lp_relay_restart(struct lp_relay *r, char **env)
     gen_retire_done(old);
     r->cur = g;
     r->res->restarts++;
-    r->res->pid = g->pid;
+    r->res->pid = g->proc.child.pid;
     r->res->exited = 0;
     lp_pump_set_dst(&r->c2s, (uv_stream_t *)&g->in);
     return 0;
@@ -918,7 +724,7 @@ void lp_relay_release(struct lp_relay *r)
     struct lp_relay_gen *g = r->cur;
     if (r->finishing) return;
     unhold_output(r); /* the end is the relay's: nobody is asked about it */
-    if (g->exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
+    if (g->proc.exited && (!g->s2c.src_eof || !g->errp.src_eof)) lp_server_drain(&g->proc);
     finish_output(r, g);
     if (g->s2c.src_eof) li_session_eof(r->o->sess, LI_S2C, lp_relay_now_us(r));
     maybe_finish(r);
@@ -951,6 +757,10 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     r->so = o->super;
     r->sctx = o->super_ctx;
     r->loop = uv_default_loop();
+    r->c2s_frames = (struct lp_relay_c2s){
+        .sess = o->sess, .hr_start = o->hr_start, .so = r->so, .sctx = r->sctx};
+    r->err_lines = (struct lp_relay_stderr){
+        .out = (uv_stream_t *)&r->ed_err, .held = err_held, .written = err_written, .ud = r};
     /* A closed editor or server must be an EPIPE on the write, handled as
      * "gone", not a signal that kills the relay. libuv resets signal
      * dispositions in the child, so gopls keeps the default. */
@@ -960,8 +770,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         saved_fl[fd] = fcntl(fd, F_GETFL);
 
     if (r->so && r->so->start) r->so->start(r->sctx, r);
-    uv_timer_init(r->loop, &r->say_timer);
-    r->say_timer.data = r;
+    lp_relay_stderr_open(&r->err_lines, r->loop);
     uv_timer_init(r->loop, &r->eof_wait);
     r->eof_wait.data = r;
     if (o->netwatch) {
@@ -970,12 +779,6 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         h.ud = r;
         lp_netwatch_bind(o->netwatch, r->loop, &h);
     }
-    uv_async_init(r->loop, &r->notify, notified);
-    r->notify.data = r;
-    uv_unref((uv_handle_t *)&r->notify);
-    pthread_mutex_lock(&notify_mu);
-    notify_async = &r->notify;
-    pthread_mutex_unlock(&notify_mu);
 
     int rc = spawn_gen(r, o->env, &r->cur);
     if (rc) {
@@ -985,7 +788,7 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
         if (r->so && r->so->stop) r->so->stop(r->sctx);
         return rc;
     }
-    res->pid = r->cur->pid;
+    res->pid = r->cur->proc.child.pid;
 
     if ((rc = lp_stdio_open(r->loop, &r->ed_in, 0, 1, &r->in_bridge)) ||
         (rc = lp_stdio_open(r->loop, &r->ed_out, 1, 0, &r->out_bridge)) ||
@@ -1009,21 +812,9 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     for (int fd = 0; fd < 3; fd++)
         if (saved_fl[fd] >= 0) fcntl(fd, F_SETFL, saved_fl[fd]);
     /* Lines that could not go out through the loop go out now. */
-    int mid = r->err_mid_line;
-    pthread_mutex_lock(&notify_mu);
-    notify_async = NULL;
-    if ((notify_pending || r->say_wait_len) && mid) {
-        fputc('\n', stderr); /* the server's last line was unfinished */
-        mid = 0;
-    }
-    if (notify_pending) fputs(notify_line, stderr);
-    notify_pending = 0;
-    pthread_mutex_unlock(&notify_mu);
-    if (r->say_wait_len) fwrite(r->say_wait, 1, r->say_wait_len, stderr);
-    free(r->say_wait);
+    res->stderr_mid_line = lp_relay_stderr_close(&r->err_lines);
     free(r->show_wait); /* the stream ended inside a frame: nowhere to put them */
-    lp_gate_free(&r->c2s_gate);
-    res->stderr_mid_line = mid;
+    lp_relay_c2s_free(&r->c2s_frames);
 
     res->read[LI_C2S] = r->c2s.read;
     res->written[LI_C2S] = r->c2s.written;

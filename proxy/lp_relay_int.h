@@ -66,7 +66,8 @@ void lp_relay_stderr_say(struct lp_relay_stderr *e, const char *fmt, va_list ap)
 void lp_relay_stderr_server(struct lp_relay_stderr *e, struct lp_pump *p, const char *data,
                             size_t len);
 
-/* The server's stderr ended: lsptap's waiting lines go now. */
+/* The server's stderr ended: a line it left unfinished is ended with a
+ * newline (lsptap's lines start lines), and lsptap's waiting lines go now. */
 void lp_relay_stderr_server_end(struct lp_relay_stderr *e);
 
 /* The relay's loop is closing its handles: lp_relay_notify takes no more

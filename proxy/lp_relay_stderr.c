@@ -172,6 +172,9 @@ void lp_relay_stderr_server(struct lp_relay_stderr *e, struct lp_pump *p, const 
 
 void lp_relay_stderr_server_end(struct lp_relay_stderr *e)
 {
+    /* Nothing will finish the server's last line now: end it, so that
+     * lsptap's lines (waiting or still to come) start lines. */
+    if (e->mid_line) say_write(e, "\n", 1);
     e->mid_line = 0;
     say_flush(e);
 }

@@ -156,6 +156,23 @@ static void test_unfinished_server_line_gets_a_newline_first(void **state)
     assert_int_equal(fx.e.mid_line, 0);
 }
 
+/* The server's stderr ends inside a line (it exited mid-write): lsptap's
+ * waiting line must not be glued to it. */
+static void test_server_end_inside_a_line_ends_the_line(void **state)
+{
+    (void)state;
+    server("server: unfinished");
+    say("lsptap: reading gopls's stderr failed\n");
+    lp_relay_stderr_server_end(&fx.e);
+    WAIT_FOR(ALL_OUT);
+    assert_string_equal(got(), "server: unfinished\nlsptap: reading gopls's stderr failed\n");
+    say("lsptap: gopls exited\n"); /* a later line goes at once, on its own line */
+    assert_int_equal(fx.e.wait_len, 0);
+    WAIT_FOR(ALL_OUT);
+    assert_string_equal(got(), "server: unfinished\nlsptap: reading gopls's stderr failed\n"
+                               "lsptap: gopls exited\n");
+}
+
 static void test_line_keeps_waiting_while_lsptap_holds_the_servers_stderr(void **state)
 {
     (void)state;
@@ -194,6 +211,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_line_at_a_line_boundary_goes_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_line_waits_for_the_servers_newline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_end_inside_a_line_ends_the_line, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unfinished_server_line_gets_a_newline_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(

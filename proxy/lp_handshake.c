@@ -612,22 +612,18 @@ static void fwd_c2s_frame(struct lp_handshake *h, const char *frame, size_t len,
             uv_timer_start(&h->init_timer, init_timeout, h->cfg->init_timeout_ms, 0);
         }
     }
-    if (ok && m->kind == LI_K_RESPONSE && m->id.p) {
-        if (lp_idset_del(&h->pending0, m->id.p, m->id.len)) {
-            lp_relay_event(h->r, LI_EV_DROPPED,
-                           json_pack("{s:s, s:s%}", "what", "reply to the first server", "id",
-                                     m->id.p, m->id.len));
-            return;
-        }
-        size_t olen;
-        char *out = lp_idset_restore(&h->remap, frame + hdr, len - hdr, m->id, &olen);
-        if (out) {
-            lp_relay_to_server(h->r, out, olen);
-            free(out);
-            return;
-        }
+    const char *send = frame;
+    size_t slen = len;
+    char *fresh = NULL;
+    if (ok &&
+        lp_idset_route_reply(&h->pending0, &h->remap, frame, len, hdr, m, &send, &slen, &fresh)) {
+        lp_relay_event(h->r, LI_EV_DROPPED,
+                       json_pack("{s:s, s:s%}", "what", "reply to the first server", "id", m->id.p,
+                                 m->id.len));
+        return;
     }
-    lp_relay_to_server(h->r, frame, len);
+    lp_relay_to_server(h->r, send, slen);
+    free(fresh);
 }
 
 /* The editor's stream after a restart, piece by piece (inspected

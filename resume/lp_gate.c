@@ -267,6 +267,23 @@ char *lp_idset_restore(struct lp_idset *remap, const char *body, size_t len, str
     return out;
 }
 
+int lp_idset_route_reply(struct lp_idset *gone, struct lp_idset *remap, const char *frame,
+                         size_t len, size_t hdr, const struct li_msg *m, const char **send,
+                         size_t *send_len, char **fresh)
+{
+    *send = frame;
+    *send_len = len;
+    *fresh = NULL;
+    if (m->kind != LI_K_RESPONSE || !m->id.p) return 0;
+    if (lp_idset_del(gone, m->id.p, m->id.len)) return 1;
+    *fresh = lp_idset_restore(remap, frame + hdr, len - hdr, m->id, send_len);
+    if (*fresh)
+        *send = *fresh;
+    else
+        *send_len = len;
+    return 0;
+}
+
 char *lp_idset_remap(struct lp_idset *remap, const char *prefix, const char *body, size_t len,
                      struct li_span id, size_t *out_len, size_t *out_hdr)
 {

@@ -119,4 +119,16 @@ char *lp_idset_remap(struct lp_idset *remap, const char *prefix, const char *bod
 char *lp_idset_restore(struct lp_idset *remap, const char *body, size_t len, struct li_span id,
                        size_t *out_len);
 
+/* An editor's frame (whole; its header block hdr bytes long, its body
+ * classified as m) on its way to a server that replaced another. Returns 1
+ * when it is a reply to a request of a server that is gone (its id a key of
+ * `gone`): the key is removed and the frame must be dropped. Otherwise 0,
+ * and *send, *send_len are what goes on: the frame itself, or for a reply to
+ * a request lsptap renamed (lp_idset_remap) a new frame with the server's
+ * own id (lp_idset_restore), which *fresh then holds. The caller frees
+ * *fresh (NULL when the frame goes on as it is). */
+int lp_idset_route_reply(struct lp_idset *gone, struct lp_idset *remap, const char *frame,
+                         size_t len, size_t hdr, const struct li_msg *m, const char **send,
+                         size_t *send_len, char **fresh);
+
 #endif

@@ -318,23 +318,19 @@ static void lost_frame(struct lp_ka *ka, const char *frame, size_t len, const st
 static void live_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,
                        const struct li_msg *m)
 {
-    if (m->kind == LI_K_RESPONSE && m->id.p) {
-        if (lp_idset_del(&ka->forgotten, m->id.p, m->id.len)) {
-            ka->s.dropped++;
-            event(ka, LI_EV_DROPPED,
-                  json_pack("{s:s, s:s%}", "what", "reply to a lost server's request", "id",
-                            m->id.p, m->id.len));
-            return;
-        }
-        size_t olen;
-        char *out = lp_idset_restore(&ka->remap, frame + hdr, len - hdr, m->id, &olen);
-        if (out) {
-            ka->cb.to_server(ka->ud, out, olen);
-            free(out);
-            return;
-        }
+    const char *send;
+    size_t slen;
+    char *fresh;
+    if (lp_idset_route_reply(&ka->forgotten, &ka->remap, frame, len, hdr, m, &send, &slen,
+                             &fresh)) {
+        ka->s.dropped++;
+        event(ka, LI_EV_DROPPED,
+              json_pack("{s:s, s:s%}", "what", "reply to a lost server's request", "id", m->id.p,
+                        m->id.len));
+        return;
     }
-    ka->cb.to_server(ka->ud, frame, len);
+    ka->cb.to_server(ka->ud, send, slen);
+    free(fresh);
 }
 
 static void ed_frame(struct lp_ka *ka, const char *frame, size_t len, size_t hdr,

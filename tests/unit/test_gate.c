@@ -415,6 +415,60 @@ static void remap_renames_once_per_outstanding_id(void **state)
     lp_idset_free(&remap);
 }
 
+/* Route `body` (framed here) as an editor's frame after a replacement. */
+static int route(struct lp_idset *gone, struct lp_idset *remap, const char *body, const char **send,
+                 size_t *slen, char **fresh, char *frame, size_t cap)
+{
+    int hdr = snprintf(frame, cap, "Content-Length: %zu\r\n\r\n", strlen(body));
+    int len = snprintf(frame + hdr, cap - (size_t)hdr, "%s", body) + hdr;
+    struct li_msg m;
+    assert_int_equal(li_classify(LI_LSP, frame + hdr, (size_t)(len - hdr), 0, &m), 0);
+    return lp_idset_route_reply(gone, remap, frame, (size_t)len, (size_t)hdr, &m, send, slen,
+                                fresh);
+}
+
+/* An editor's frame after a server was replaced: a reply to the gone
+ * server's request is dropped (once), a reply to a renamed request gets
+ * the server's id back, anything else goes on as it is, same bytes. */
+static void a_reply_is_dropped_restored_or_passed(void **state)
+{
+    (void)state;
+    struct lp_idset gone = {0}, remap = {0};
+    assert_int_equal(lp_idset_add(&gone, "3", 1, NULL, 0), 0);
+    assert_int_equal(lp_idset_add(&remap, "\"lsptap-2:n:7\"", 14, "7", 1), 0);
+    char frame[256];
+    const char *send;
+    size_t slen;
+    char *fresh;
+
+    const char *r3 = "{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":null}";
+    assert_int_equal(route(&gone, &remap, r3, &send, &slen, &fresh, frame, sizeof frame), 1);
+    assert_int_equal(gone.n, 0);
+    /* Its id is forgotten now: the same reply again goes on. */
+    assert_int_equal(route(&gone, &remap, r3, &send, &slen, &fresh, frame, sizeof frame), 0);
+    assert_ptr_equal(send, frame);
+    assert_int_equal(slen, strlen(frame));
+    assert_null(fresh);
+
+    const char *rn = "{\"jsonrpc\":\"2.0\",\"id\":\"lsptap-2:n:7\",\"result\":[{}]}";
+    assert_int_equal(route(&gone, &remap, rn, &send, &slen, &fresh, frame, sizeof frame), 0);
+    assert_non_null(fresh);
+    assert_ptr_equal(send, fresh);
+    char *b = body_of(send, slen, slen - strlen("{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[{}]}"));
+    assert_string_equal(b, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":[{}]}");
+    free(b), free(fresh);
+    assert_int_equal(remap.n, 0);
+
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"shutdown\"}";
+    assert_int_equal(lp_idset_add(&gone, "3", 1, NULL, 0), 0);
+    assert_int_equal(route(&gone, &remap, req, &send, &slen, &fresh, frame, sizeof frame), 0);
+    assert_ptr_equal(send, frame); /* a request with that id is no reply: it goes on */
+    assert_null(fresh);
+    assert_int_equal(gone.n, 1);
+    lp_idset_free(&gone);
+    lp_idset_free(&remap);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +484,7 @@ int main(void)
         cmocka_unit_test(rewrite_id_replaces_only_the_top_level_id),
         cmocka_unit_test(idset_keeps_exact_tokens),
         cmocka_unit_test(remap_renames_once_per_outstanding_id),
+        cmocka_unit_test(a_reply_is_dropped_restored_or_passed),
     };
     return cmocka_run_group_tests_name("gate", tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
  * workspace — every GOPROXY entry, GOSUMDB's host, the HTTP proxies of the
  * environment — without gopls (docs/doctor.md).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,13 +97,22 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
                  p, st, var);
     else if (code > 0)
         snprintf(verdict, sizeof verdict, "the HTTP proxy %s answers CONNECT with \"%s\"", p, st);
+    else if (code == -EPROTO)
+        snprintf(verdict, sizeof verdict,
+                 "the HTTP proxy %s answers CONNECT with something that is not HTTP (\"%s\"): "
+                 "check that %s names an HTTP proxy",
+                 p, st, var);
     else
         snprintf(verdict, sizeof verdict, "%s", st);
     json_object_set_new(o, "verdict", json_string(verdict));
+    /* Whatever answered, the connection worked: a refusal and a reply that
+     * is not HTTP at all (something else listens there) are both the
+     * application layer's, as netcheck names a wrong protocol. Transport is
+     * for no answer: not reached, reset, silent. */
     json_object_set_new(o, "failed_layer",
-                        *ok        ? json_null()
-                        : code > 0 ? json_string("application")
-                                   : json_string("transport"));
+                        *ok                           ? json_null()
+                        : code > 0 || code == -EPROTO ? json_string("application")
+                                                      : json_string("transport"));
     return o;
 }
 

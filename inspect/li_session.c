@@ -229,6 +229,7 @@ static void copy_members(json_t *dst, json_t *src, const char *skip1, const char
 
 void li_session_event(struct li_session *s, uint64_t t_us, enum li_event ev, json_t *fields)
 {
+    assert(s && "fed after close: lp_session_close and li_session_free end the feeding");
     if (s->o.record == LI_REC_OFF || !s->o.sink) return;
     json_t *o = event_obj(t_us, ev);
     copy_members(o, fields, "t_us", "event");
@@ -639,6 +640,7 @@ void li_session_free(struct li_session *s)
 void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                      uint64_t t_us)
 {
+    assert(s && "fed after close: lp_session_close and li_session_free end the feeding");
     struct dirstate *d = &s->d[dir];
     d->t_us = t_us;
     s->c.bytes[dir] += len;
@@ -648,6 +650,7 @@ void li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, siz
 void li_session_feed_frame(struct li_session *s, enum li_dir dir, const char *frame, size_t len,
                            size_t hdr_len, uint64_t t_us, const struct li_msg *m)
 {
+    assert(s && "fed after close: lp_session_close and li_session_free end the feeding");
     struct dirstate *d = &s->d[dir];
     uint64_t off;
     assert(hdr_len > 0 && hdr_len <= len); /* the caller's frame has a header block */
@@ -676,6 +679,7 @@ int li_session_at_boundary(const struct li_session *s, enum li_dir dir)
 
 void li_session_eof(struct li_session *s, enum li_dir dir, uint64_t t_us)
 {
+    assert(s && "fed after close: lp_session_close and li_session_free end the feeding");
     struct dirstate *d = &s->d[dir];
     d->t_us = t_us;
     lf_stream_finish(&d->lf);

@@ -77,6 +77,12 @@ struct li_session;
 struct li_session *li_session_new(const struct li_opts *o);
 void li_session_free(struct li_session *s);
 
+/* Feeding after the end is a bug, not a no-op: li_session_feed,
+ * li_session_feed_frame, li_session_eof and li_session_event assert() a
+ * session (a closed lp_session's li is NULL). Bytes recorded after the
+ * summary line would make the file's counts and ending lie, and a silent
+ * no-op would hide the caller that relays without recording. */
+
 /* Every line the session writes itself (header, events, summary; not the
  * messages' bodies, which are the recording) goes through li_redact; with
  * this, its last pass uses envp's secrets too (gathered now: later changes

@@ -87,6 +87,9 @@ static int not_hostport(const char *s, size_t len, unsigned flags, char *err, si
         tls = https || (sl == 3 && !strncasecmp(s, "tls", 3));
     const char *port = has_port ? "" : https ? ":443" : http ? ":80" : ":PORT";
     const char *opt = tls && (flags & LN_HP_TLS_OPTION) ? " --tls" : "";
+    /* A caller whose addresses say TLS themselves (tls://) is answered in
+     * that syntax: HOST:PORT alone would connect in plain TCP. */
+    const char *pre = tls && (flags & LN_HP_TLS_SCHEME) ? "tls://" : "";
     char what[200];
     if (scheme && is_scheme(s, (size_t)(scheme - s)))
         snprintf(what, sizeof what, "a URL (\"%.*s://\"), not HOST:PORT", (int)(scheme - s), s);
@@ -99,7 +102,12 @@ static int not_hostport(const char *s, size_t len, unsigned flags, char *err, si
     char msg[400];
     if (n <= 0 || n > QUOTE_MAX)
         snprintf(msg, sizeof msg, "%s; give the host and port alone%s", what,
-                 *opt ? ", with --tls" : "");
+                 *opt   ? ", with --tls"
+                 : *pre ? ", after tls://"
+                        : "");
+    else if (*pre)
+        snprintf(msg, sizeof msg, "%s; give tls:// and the host and port: tls://%.*s%s%s", what, n,
+                 hp, port, has_port || !https ? "" : " (443 is https's default port)");
     else
         snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s%s%s", what, n, hp, port,
                  opt, has_port || !https ? "" : " (443 is https's default port)");

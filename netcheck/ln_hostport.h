@@ -23,6 +23,9 @@ enum {
                                      is left as the caller set it */
     LN_HP_TLS_OPTION = 1 << 3,    /* the caller has a --tls option (netcheck): a tls:// or
                                      https:// URL's suggestion is "HOST:PORT --tls" */
+    LN_HP_TLS_SCHEME = 1 << 4,    /* the caller's addresses take a tls:// prefix (lsptap
+                                     relay's ADDR): an https:// URL's suggestion is
+                                     "tls://HOST:PORT" */
 };
 
 /* Parses the first len bytes of s (which need not be NUL-terminated there).
@@ -33,7 +36,8 @@ enum {
  * longer than cap - 1 bytes, a port that is not a number in range. A URL
  * or user information before '@' is named, with the HOST:PORT inside it to
  * give instead (an http:// or https:// URL without a port: its default, 80
- * or 443). */
+ * or 443), a TLS URL's in the caller's way of asking for TLS (the flags
+ * above). */
 int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
                       uint16_t *port, char *err, size_t errlen);
 

@@ -52,8 +52,8 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
         return -EINVAL;
     }
     uint16_t port;
-    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO, a->host,
-                              sizeof a->host, &port, err, errlen);
+    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO | LN_HP_TLS_SCHEME,
+                              a->host, sizeof a->host, &port, err, errlen);
     if (r) return r;
     snprintf(a->port, sizeof a->port, "%u", port);
     return 0;

@@ -48,7 +48,11 @@ void lp_session_event(struct lp_session *s, enum li_event ev, json_t *fields);
 
 /* Names pending requests on stderr, writes the closing lines (with the
  * members of `extra`, borrowed), closes the file and prints the one-line
- * summary. `crashed` words the pending report. Frees the inspector. */
+ * summary. `crashed` words the pending report. Frees the inspector and sets
+ * s->li and s->log to NULL (so does lp_session_close_async): the session is
+ * over, and a feed or lp_session_event after it stops on an assert()
+ * (inspect/li_session.h), since the summary is written and nothing may be
+ * recorded after it. Stop the streams that feed it first. */
 void lp_session_close(struct lp_session *s, const char *role, json_t *extra, const char *ending,
                       int crashed);
 

@@ -59,7 +59,8 @@ struct rp {
     uint64_t wait_since;     /* a causality or final wait began (hrtime), 0 none */
     uint64_t last_hr;        /* when the last message was sent */
     int64_t last_t;          /* its recorded t_us */
-    int all_sent, closing, exited, out_eof, err_eof, killed, write_failed, interrupted;
+    int all_sent, closing, exited, out_eof, err_eof, killed, write_failed;
+    int interrupted;  /* the signal lsptap got and passed on to the server, 0 none */
     size_t exited_at; /* session position when the server exited early, 0 none */
     struct tallies sreq, notes;
     json_t *events;         /* timeouts and other happenings, in order */
@@ -478,13 +479,45 @@ static void drain_over(struct rp *r, const struct lp_server_event *ev)
     maybe_stop(r);
 }
 
+/* The signal lsptap got, as a user knows it: Ctrl-C is SIGINT. */
+static const char *signal_words(int sig)
+{
+    switch (sig) {
+    case SIGINT:
+        return "SIGINT (Ctrl-C)";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "a signal";
+    }
+}
+
 static void server_exited(struct rp *r, int64_t status, int sig)
 {
     r->exited = 1;
     if (!r->all_sent && !r->killed) {
         size_t at = r->next < r->rec.n ? r->rec.m[r->next].pos : 0;
         r->exited_at = at ? at : 1;
-        if (sig)
+        /* Ended by what lsptap passed on: the user stopped the replay; the
+         * server did not fail. Said so, not as a crash by signal number. */
+        if (r->interrupted && sig == r->interrupted)
+            happen(r, json_pack("{s:s, s:i}", "what", "server_exit", "signal", sig),
+                   "the replay was interrupted at message %zu: lsptap got %s and passed it on to "
+                   "the server, which ended",
+                   at, signal_words(r->interrupted));
+        else if (r->interrupted && sig)
+            happen(r, json_pack("{s:s, s:i}", "what", "server_exit", "signal", sig),
+                   "the replay was interrupted at message %zu: lsptap got %s and passed it on to "
+                   "the server, which was then killed by signal %d",
+                   at, signal_words(r->interrupted), sig);
+        else if (r->interrupted)
+            happen(r, json_pack("{s:s, s:I}", "what", "server_exit", "status", (json_int_t)status),
+                   "the replay was interrupted at message %zu: lsptap got %s and passed it on to "
+                   "the server, which exited with status %lld",
+                   at, signal_words(r->interrupted), (long long)status);
+        else if (sig)
             happen(r, json_pack("{s:s, s:i}", "what", "server_exit", "signal", sig),
                    "the server was killed by signal %d before the replay ended (at message %zu)",
                    sig, at);
@@ -534,7 +567,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (!r->interrupted)
         happen(r, json_pack("{s:s, s:i}", "what", "signal", "signal", signum),
                "signal %d: passed on to the server; ending the replay", signum);
-    r->interrupted = 1;
+    if (!r->interrupted) r->interrupted = signum;
     lp_server_signal(&r->srv, signum);
     wind_down(r);
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { test } from 'node:test';
 import { childEnv, collect, copyExample, freePort, lsptapBin, tempDir } from './lib/env.mjs';
 
@@ -90,6 +91,31 @@ test('doctor --net behind an HTTP proxy: the target is not dialled, the CONNECT 
   assert.equal(net.checks.find((c) => c.variable === 'HTTPS_PROXY').ok, true);
   assert.deepEqual(connects, ['proxy.golang.org:443']);
   assert.ok(net.hints.some((h) => h.includes('answers CONNECT with "HTTP/1.1 403 Forbidden"')), JSON.stringify(net.hints));
+});
+
+// Something that is no HTTP proxy where HTTPS_PROXY points (an SSH server,
+// say): it answers the CONNECT, so the connection works and the failure is
+// in what came back, the application layer, not transport.
+test('doctor --net: a CONNECT answered with something that is not HTTP fails at the application layer', { timeout: 120000 }, async (t) => {
+  const connects = [];
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    sock.once('data', (d) => {
+      connects.push(d.toString('latin1').split('\r\n')[0]);
+      sock.end('SSH-2.0-OpenSSH_9.6\r\n');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const { port } = server.address();
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(connects, ['CONNECT proxy.golang.org:443 HTTP/1.1'], 'the proxy was asked');
+  const mp = JSON.parse(r.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.ok, false);
+  assert.deepEqual(mp.connect, { code: -71, status: 'SSH-2.0-OpenSSH_9.6' }, '-EPROTO, the line quoted');
+  assert.equal(mp.failed_layer, 'application', JSON.stringify(mp));
+  assert.equal(mp.verdict, `the HTTP proxy 127.0.0.1:${port} answers CONNECT with something that is not HTTP ("SSH-2.0-OpenSSH_9.6"): check that HTTPS_PROXY names an HTTP proxy`);
 });
 
 // A loopback stand-in for a proxy that wants credentials: 200 to a CONNECT

@@ -214,5 +214,11 @@ test('replay: SIGINT is passed on to the server and ends the replay; nothing the
   assert.deepEqual(whats, ['signal', 'server_exit', 'orphans_killed'], show);
   assert.equal(doc.events[0].signal, 2);
   assert.deepEqual(doc.server_exit, { status: 0, signal: 2 }, show);
+  // The report says the user stopped the replay, not that the server crashed.
+  const interrupted = /^the replay was interrupted at message \d+: lsptap got SIGINT \(Ctrl-C\) and passed it on to the server, which ended$/;
+  assert.match(doc.events[1].message, interrupted, show);
+  assert.equal(doc.events[1].signal, 2, show);
   assert.match(err.text(), /signal 2: passed on to the server; ending the replay/);
+  assert.match(err.text(), /^lsptap replay: the replay was interrupted at message \d+: lsptap got SIGINT \(Ctrl-C\)/m);
+  assert.ok(!/killed by signal/.test(out.text() + err.text()), show);
 });

@@ -87,6 +87,7 @@ test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, asyn
     [['relay'], /give --listen, --connect, or both/],
     [['relay', '--listen', '127.0.0.1:0'], /--listen needs a server/],
     [['relay', '--connect', 'nohost'], /is not HOST:PORT/],
+    [['relay', '--connect', 'https://h.invalid'], /"https:\/\/h\.invalid": a URL \("https:\/\/"\), not HOST:PORT; give tls:\/\/ and the host and port: tls:\/\/h\.invalid:443 \(443 is https's default port\)$/m],
     [['relay', '--connect', '127.0.0.1:1', '--ca', '/dev/null'], /--ca goes with --connect tls:/],
     [['relay', '--listen', 'tls://127.0.0.1:0', '--', '/bin/cat'], /needs its certificate and key: --cert FILE --key FILE/],
     [['relay', '--connect', 'tls://127.0.0.1:1', '--cert', '/dev/null'], /--cert and --key go together/],

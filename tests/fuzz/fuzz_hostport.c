@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *buf = malloc(size ? size : 1);
     if (!buf) return 0;
     memcpy(buf, data, size);
-    for (unsigned flags = 0; flags < 16; flags++) {
+    for (unsigned flags = 0; flags < 32; flags++) {
         one(buf, size, flags, 256);
         one(buf, size, flags, 4);
     }

@@ -133,6 +133,27 @@ static void test_tls_hint_only_with_the_option(void **state)
     assert_null(strstr(err, "--tls"));
 }
 
+/* A caller whose addresses take tls:// (lsptap relay) is told to write it:
+ * HOST:PORT alone would connect without TLS. */
+static void test_tls_scheme_hint(void **state)
+{
+    (void)state;
+    char host[64], err[200] = "";
+    uint16_t port = 7;
+    assert_int_equal(parse("https://h.example/x", LN_HP_TLS_SCHEME, host, &port, err), -EINVAL);
+    assert_string_equal(err, "\"https://h.example/x\": a URL (\"https://\"), not HOST:PORT; give "
+                             "tls:// and the host and port: tls://h.example:443 (443 is https's "
+                             "default port)");
+    assert_int_equal(parse("HTTPS://[::1]:8443", LN_HP_TLS_SCHEME, host, &port, err), -EINVAL);
+    assert_non_null(strstr(err, "give tls:// and the host and port: tls://[::1]:8443"));
+    assert_int_equal(parse("https://", LN_HP_TLS_SCHEME, host, &port, err), -EINVAL);
+    assert_non_null(strstr(err, "give the host and port alone, after tls://"));
+    /* Plain http stays plain. */
+    assert_int_equal(parse("http://h", LN_HP_TLS_SCHEME, host, &port, err), -EINVAL);
+    assert_non_null(strstr(err, "give the host and port alone: h:80"));
+    assert_null(strstr(err, "tls://"));
+}
+
 /* Only the first len bytes count: a URL's authority ends at its path. */
 static void test_length_bounds_the_input(void **state)
 {
@@ -262,6 +283,11 @@ static void test_relay_addresses(void **state)
     assert_non_null(strstr(err, "a unix socket path must be"));
     assert_int_equal(lp_addr_parse("tcp://u:x@h:1", &a, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "a user name and password before '@'"));
+    /* An https URL for ADDR: relay says TLS with tls://, not --tls, and
+     * h:443 alone would be plain TCP. */
+    assert_int_equal(lp_addr_parse("https://h", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "give tls:// and the host and port: tls://h:443"));
+    assert_null(strstr(err, "--tls"));
 }
 
 static void test_loopback(void **state)
@@ -294,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_accepts),
         cmocka_unit_test(test_refuses_with_a_reason),
         cmocka_unit_test(test_tls_hint_only_with_the_option),
+        cmocka_unit_test(test_tls_scheme_hint),
         cmocka_unit_test(test_length_bounds_the_input),
         cmocka_unit_test(test_format_brackets_v6),
         cmocka_unit_test(test_url_authority),

@@ -36,8 +36,10 @@
 #include "proxy/lp_relay.h"
 
 #define MARK "held-by-lsptap"
+#define LIVE "x/live-after"
 
 static size_t fed_held; /* li_session_feed calls carrying a held frame's bytes */
+static size_t fed_live; /* ... carrying the notification sent after the release */
 
 void __real_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                             uint64_t t_us);
@@ -51,6 +53,7 @@ void __wrap_li_session_feed(struct li_session *s, enum li_dir dir, const char *b
     if (dir == LI_S2C &&
         (memmem(buf, len, err, sizeof err - 1) || memmem(buf, len, note, sizeof note - 1)))
         fed_held++;
+    if (dir == LI_S2C && memmem(buf, len, LIVE, sizeof LIVE - 1)) fed_live++;
     __real_li_session_feed(s, dir, buf, len, t_us);
 }
 
@@ -61,15 +64,21 @@ static void sink(void *ud, const char *line, size_t len)
 
 static const char INIT[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{"
                            "\"processId\":null,\"rootUri\":null,\"capabilities\":{}}}";
+static const char INITIALIZED[] = "{\"jsonrpc\":\"2.0\",\"method\":\"initialized\",\"params\":{}}";
 
 static void held_frames_released_as_frames(void **state)
 {
     (void)state;
     char init[512];
     int ilen = snprintf(init, sizeof init, "Content-Length: %zu\r\n\r\n%s", strlen(INIT), INIT);
+    char inited[256];
+    int dlen = snprintf(inited, sizeof inited, "Content-Length: %zu\r\n\r\n%s", strlen(INITIALIZED),
+                        INITIALIZED);
     /* The server reads the initialize frame, answers it with an error and
-     * says two things (all held), then waits for its stdin to end. */
-    char script[1024];
+     * says two things (all held); then, once the editor's initialized has
+     * come (after the release), says a third thing, which is not held, and
+     * waits for its stdin to end. */
+    char script[1536];
     snprintf(script, sizeof script,
              "dd bs=1 count=%d of=/dev/null 2>/dev/null; "
              "e='{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32603,\"message\":\"" MARK
@@ -77,8 +86,11 @@ static void held_frames_released_as_frames(void **state)
              "a='{\"jsonrpc\":\"2.0\",\"method\":\"x/" MARK "a\",\"params\":{}}'; "
              "b='{\"jsonrpc\":\"2.0\",\"method\":\"x/" MARK "b\",\"params\":{}}'; "
              "printf 'Content-Length: %%d\\r\\n\\r\\n%%s' ${#e} \"$e\" ${#a} \"$a\" ${#b} \"$b\"; "
+             "dd bs=1 count=%d of=/dev/null 2>/dev/null; "
+             "l='{\"jsonrpc\":\"2.0\",\"method\":\"" LIVE "\",\"params\":{}}'; "
+             "printf 'Content-Length: %%d\\r\\n\\r\\n%%s' ${#l} \"$l\"; "
              "cat >/dev/null",
-             ilen);
+             ilen, dlen);
     char *argv[] = {"/bin/sh", "-c", script, NULL};
 
     int in[2], out[2], err[2], rep[2];
@@ -112,7 +124,7 @@ static void held_frames_released_as_frames(void **state)
                                   .super_ctx = h};
         int rc = lp_relay_run(&o, &res);
         li_session_eof(sess, LI_S2C, 1);
-        size_t head[3] = {(size_t)rc, fed_held, lines.len};
+        size_t head[4] = {(size_t)rc, fed_held, lines.len, fed_live};
         int ok = write(rep[1], head, sizeof head) == (ssize_t)sizeof head &&
                  write(rep[1], lines.p, lines.len) == (ssize_t)lines.len;
         _exit(ok && lp_handshake_gave_up(h) ? 0 : 1);
@@ -123,11 +135,13 @@ static void held_frames_released_as_frames(void **state)
      * both notifications. */
     static char got[65536];
     size_t n = fdread_until(out[0], got, sizeof got, 0, "x/" MARK "b");
+    assert_int_equal(write(in[0], inited, (size_t)dlen), dlen);
+    n = fdread_until(out[0], got, sizeof got, n, LIVE);
     close(in[0]);
     fdread_until(out[0], got, sizeof got, n, NULL); /* to the end of the session */
     static char errtext[65536];
     fdread_until(err[0], errtext, sizeof errtext, 0, NULL);
-    size_t head[3] = {0};
+    size_t head[4] = {0};
     assert_int_equal(read(rep[0], head, sizeof head), (ssize_t)sizeof head);
     char *lines = calloc(1, head[2] + 1);
     assert_non_null(lines);
@@ -153,6 +167,10 @@ static void held_frames_released_as_frames(void **state)
     /* Recorded: the error response and both notifications, as s2c
      * messages, none of them framed a second time. */
     assert_int_equal(head[1], 0);
+    /* The count can count: the server's later notification, relayed
+     * unheld, went through the wrapped li_session_feed (so 0 above is not
+     * a wrap that never ran). */
+    assert_int_equal(head[3], 1);
     static const char held_err[] = "-32603,\"message\":\"" MARK " 1\"", held_note[] = "\"x/" MARK;
     size_t msgs = 0;
     for (char *b = lines, *e; (e = strchr(b, '\n')); b = e + 1) {

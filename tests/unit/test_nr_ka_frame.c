@@ -270,7 +270,11 @@ static void editor_stream_framed_once(void **state)
         struct li_buf ed0 = {0}, srv0 = {0}, ed1 = {0};
         handshake(&ed0, &srv0);
         editor_after(&ed1, 20, 1);
-        li_buf_put(&ed1, "Content-Length: 50\r\n\r\n{\"jsonrpc\"", 32); /* cut short */
+        /* Cut short, with a marker: keep-alive's gate holds it, and the
+         * editor's end hands it to li_session_feed (lp_nr_ka_editor_tail). */
+        static const char cut[] =
+            "Content-Length: 80\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"test/ed";
+        li_buf_put(&ed1, cut, sizeof cut - 1);
         struct li_buf ref = reference(&ed0, &srv0, &ed1, NULL);
 
         struct rig r;
@@ -281,9 +285,12 @@ static void editor_stream_framed_once(void **state)
         size_t pieces = 0;
         for (size_t off = 0; off < ed1.len; off += step, pieces++)
             r.c->c2s.filter(&r.c->c2s, ed1.p + off, ed1.len - off < step ? ed1.len - off : step);
+        assert_int_equal(fed_markers, 0);                /* no frame went to li_session_feed */
         assert_int_equal(lp_nr_ka_editor_ended(r.c), 1); /* no server: keep-alive ends it */
         counting = 0;
-        assert_int_equal(fed_markers, 0);
+        /* The count can count: the held, cut-short tail did go there, from
+         * keep-alive's code through the wrap. */
+        assert_int_equal(fed_markers, 1);
         assert_int_equal(gate_calls, pieces); /* keep-alive's gate only: framed once */
         assert_int_equal(gate_bytes, ed1.len);
         assert_int_equal(classified_ed, 20); /* once a frame: the relay's li_msg is passed on */
@@ -349,6 +356,14 @@ static void new_server_frames_recorded_once(void **state)
     assert_string_equal(from, wfrom);
     free(want);
     free(got);
+    /* The count can count: bytes that do not frame reach the editor raw
+     * (to_editor), which keep-alive records through the wrapped
+     * li_session_feed. */
+    counting = 1;
+    static const char raw[] = "test/srv, not a frame\r\n\r\n";
+    lp_ka_server(ka, raw, sizeof raw - 1, lp_nr_now(r.c));
+    counting = 0;
+    assert_int_equal(fed_markers, 1);
     rig_close(&r);
     li_buf_free(&ed0);
     li_buf_free(&srv0);

@@ -4,7 +4,10 @@
  * and li_ls (which leaves it out with a note); a line longer than the
  * reader's cap is reported with its number and skipped, the lines after it
  * read; `tail` stops following a session whose writer is gone (its pid dead,
- * or reused by a process that started after the session).
+ * or reused by a process that started after the session). And li_reader on
+ * the fixture session cut short in its last line (the complete lines read,
+ * the cut one's number given) and with a malformed line in the middle
+ * (named with its number, the lines after it read).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,6 +54,74 @@ static const char *at(const char *name)
     char *p = buf[next++ % 8];
     snprintf(p, 512, "%s/%s", dir, name);
     return p;
+}
+
+/* Writes the first `keep` lines of the fixture session (tests/unit/data/),
+ * `insert_at3` before its third line, then `tail`, to a new file in dir. */
+static const char *variant(const char *name, int keep, const char *insert_at3, const char *tail)
+{
+    char fixture[1024];
+    const char *f = __FILE__, *slash = strrchr(f, '/');
+    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
+             slash ? f : ".");
+    const char *path = at(name);
+    FILE *in = fopen(fixture, "r"), *out = fopen(path, "w");
+    assert_non_null(in);
+    assert_non_null(out);
+    char *line = NULL;
+    size_t cap = 0;
+    for (int i = 1; i <= keep && getline(&line, &cap, in) > 0; i++) {
+        if (i == 3 && insert_at3) fputs(insert_at3, out);
+        fputs(line, out);
+    }
+    fputs(tail, out);
+    free(line);
+    fclose(in);
+    fclose(out);
+    return path;
+}
+
+static void test_truncated_last_line(void **state)
+{
+    (void)state;
+    const char *path = variant("crash.jsonl", 36, NULL, "{\"t_us\":400010,\"dir\":\"s2c\",\"by");
+    struct li_reader *r = li_reader_open(path, NULL, 0);
+    assert_non_null(r);
+    json_t *line;
+    size_t lineno = 0, n = 0;
+    char err[256];
+    int rc;
+    while ((rc = li_reader_next(r, &line, &lineno, err, sizeof err)) == LI_READ_LINE) {
+        n++;
+        json_decref(line);
+    }
+    assert_int_equal(rc, LI_READ_EOF);
+    assert_int_equal(n, 36);
+    assert_int_equal(li_reader_truncated(r), 37);
+    li_reader_close(r);
+    unlink(path);
+}
+
+static void test_malformed_middle_line(void **state)
+{
+    (void)state;
+    const char *path = variant("bad.jsonl", 100, "{\"t_us\": oops}\n", "");
+    struct li_reader *r = li_reader_open(path, NULL, 0);
+    json_t *line;
+    size_t lineno = 0;
+    char err[256];
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    json_decref(line);
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    json_decref(line);
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_BAD);
+    assert_int_equal(lineno, 3);
+    assert_non_null(strstr(err, "bad.jsonl:3: malformed line"));
+    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
+    assert_int_equal(lineno, 4);
+    json_decref(line);
+    li_reader_close(r);
+    unlink(path);
 }
 
 static void test_fifo_refused(void **state)
@@ -190,6 +261,8 @@ int main(void)
         cmocka_unit_test(test_long_line_skipped),
         cmocka_unit_test(test_tail_stops_when_writer_gone),
         cmocka_unit_test(test_zombie_writer_is_gone),
+        cmocka_unit_test(test_truncated_last_line),
+        cmocka_unit_test(test_malformed_middle_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,7 @@
-/* li_stats / li_reader / cmd_stats on fixture sessions. Percentiles in the
- * expectations are worked out by hand with the nearest-rank rule. */
+/* li_stats on fixture sessions (the reader's own cases are in
+ * test_reader_hostile.c, cmd_stats's exit codes in test_cmd_stats.c).
+ * Percentiles in the expectations are worked out by hand with the
+ * nearest-rank rule. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "cli/cli_args.c"
-#include "cli/cmd_stats.c"
-#include "inspect/li_reader.h"
+#include <jansson.h>
+
 #include "inspect/li_session.h"
+#include "inspect/li_stats.h"
 
 static char fixture[1024];
 static char tmpdir[] = "/tmp/lsptap-test-stats-XXXXXX";
@@ -189,21 +191,7 @@ static void test_truncated_last_line(void **state)
 {
     (void)state;
     const char *path = variant("crash.jsonl", 36, NULL, "{\"t_us\":400010,\"dir\":\"s2c\",\"by");
-    struct li_reader *r = li_reader_open(path, NULL, 0);
-    assert_non_null(r);
-    json_t *line;
-    size_t lineno = 0, n = 0;
     char err[256];
-    int rc;
-    while ((rc = li_reader_next(r, &line, &lineno, err, sizeof err)) == LI_READ_LINE) {
-        n++;
-        json_decref(line);
-    }
-    assert_int_equal(rc, LI_READ_EOF);
-    assert_int_equal(n, 36);
-    assert_int_equal(li_reader_truncated(r), 37);
-    li_reader_close(r);
-
     struct li_stats *st;
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
     json_t *o = li_stats_json(st);
@@ -223,22 +211,7 @@ static void test_malformed_middle_line(void **state)
 {
     (void)state;
     const char *path = variant("bad.jsonl", 100, "{\"t_us\": oops}\n", "");
-    struct li_reader *r = li_reader_open(path, NULL, 0);
-    json_t *line;
-    size_t lineno = 0;
     char err[256];
-    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
-    json_decref(line);
-    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
-    json_decref(line);
-    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_BAD);
-    assert_int_equal(lineno, 3);
-    assert_non_null(strstr(err, "bad.jsonl:3: malformed line"));
-    assert_int_equal(li_reader_next(r, &line, &lineno, err, sizeof err), LI_READ_LINE);
-    assert_int_equal(lineno, 4);
-    json_decref(line);
-    li_reader_close(r);
-
     struct li_stats *st;
     assert_int_equal(li_stats_load(path, &st, NULL, err, sizeof err), 0);
     json_t *o = li_stats_json(st);
@@ -326,47 +299,6 @@ static void test_session_lines_to_stats(void **state)
     assert_true(json_is_true(json_object_get(o2, "complete")));
     json_decref(o2);
     li_stats_free(st);
-}
-
-/* Runs cmd_stats with stdout and stderr sent to /dev/null. */
-static int run_stats(int argc, char **argv)
-{
-    fflush(stdout);
-    fflush(stderr);
-    int o = dup(1), e = dup(2);
-    FILE *null = fopen("/dev/null", "w");
-    dup2(fileno(null), 1);
-    dup2(fileno(null), 2);
-    int rc = cmd_stats(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(o, 1);
-    dup2(e, 2);
-    close(o);
-    close(e);
-    fclose(null);
-    return rc;
-}
-
-static void test_cmd_stats_exit_codes(void **state)
-{
-    (void)state;
-    char missing[512];
-    snprintf(missing, sizeof missing, "%s/nope.jsonl", tmpdir);
-    char *ok[] = {"stats", fixture, NULL};
-    char *js[] = {"stats", fixture, "--json", NULL};
-    char *bad[] = {"stats", missing, NULL};
-    char *none[] = {"stats", NULL};
-    char *opt[] = {"stats", "--frobnicate", fixture, NULL};
-    char *two[] = {"stats", fixture, fixture, "--json", NULL};
-    char *one_bad[] = {"stats", fixture, missing, NULL};
-    assert_int_equal(run_stats(4, two), 0);
-    assert_int_equal(run_stats(3, one_bad), 2);
-    assert_int_equal(run_stats(2, ok), 0);
-    assert_int_equal(run_stats(3, js), 0);
-    assert_int_equal(run_stats(2, bad), 2);
-    assert_int_equal(run_stats(1, none), 2);
-    assert_int_equal(run_stats(3, opt), 2);
 }
 
 /* A session file made of `body` after a header line. */
@@ -715,7 +647,6 @@ int main(void)
         cmocka_unit_test(test_truncated_last_line),
         cmocka_unit_test(test_malformed_middle_line),
         cmocka_unit_test(test_not_a_session),
-        cmocka_unit_test(test_cmd_stats_exit_codes),
         cmocka_unit_test(test_session_lines_to_stats),
         cmocka_unit_test(test_merge_sessions),
         cmocka_unit_test(test_ending_normal_shutdown),

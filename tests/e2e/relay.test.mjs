@@ -117,11 +117,17 @@ test('relay --listen on [::1]: an IPv6 peer is named [::1]:PORT, the form HOST:P
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline && !lerr.text().includes('accepted')) await new Promise((r) => setTimeout(r, 50));
   assert.match(lerr.text(), new RegExp(`relay #1: accepted ${local.replace(/[[\]]/g, '\\$&')} on \\[::1\\]:`));
-  let ev;
-  while (Date.now() < deadline && !ev) {
+  // The connection's session is read once its summary line is written.
+  let file;
+  while (Date.now() < deadline) {
     const files = fs.readdirSync(sessions).filter((f) => f.endsWith('.jsonl'));
-    if (files.length) ev = readSession(path.join(sessions, files[0])).events.find((e) => e.event === 'accepted');
-    if (!ev) await new Promise((r) => setTimeout(r, 50));
+    if (files.length && /"event":"summary"/.test(fs.readFileSync(path.join(sessions, files[0]), 'utf8'))) {
+      file = path.join(sessions, files[0]);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
+  assert.ok(file, 'the connection\'s session was finished');
+  const ev = readSession(file).events.find((e) => e.event === 'accepted');
   assert.equal(ev?.peer, local);
 });

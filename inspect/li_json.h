@@ -20,7 +20,12 @@
 
 #include <stddef.h>
 
-#include "inspect/li_msg.h"
+
+/* Raw JSON text of a value inside the body: a string keeps its quotes. */
+struct li_span {
+    const char *p; /* NULL when absent */
+    size_t len;
+};
 
 #define LI_JSON_MAX_DEPTH 512
 

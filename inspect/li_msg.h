@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inspect/li_json.h"
+
 enum li_proto { LI_LSP, LI_DAP };
 enum li_dir { LI_C2S = 0, LI_S2C = 1 }; /* editor->server, server->editor */
 
@@ -21,12 +23,6 @@ enum li_kind {
     LI_K_NOTIFICATION, /* LSP only */
     LI_K_EVENT,        /* DAP only */
     LI_K_INVALID,      /* not JSON, or JSON that is no JSON-RPC / DAP message */
-};
-
-/* Raw JSON text of a value inside the body: a string keeps its quotes. */
-struct li_span {
-    const char *p; /* NULL when absent */
-    size_t len;
 };
 
 struct li_msg {

@@ -23,6 +23,7 @@
 #include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "netcheck/ln_hostport.h"
+#include "proxy/lp_dlv_args.h"
 #include "proxy/lp_gopls.h"
 #include "proxy/lp_serve.h"
 #include "proxy/lp_server_event.h"

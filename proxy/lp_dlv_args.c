@@ -1,8 +1,8 @@
-/* dlv's command line, read as cobra reads it (lp_dlv.h). */
+/* dlv's command line, read as cobra reads it (lp_dlv_args.h). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/lp_dlv.h"
+#include "proxy/lp_dlv_args.h"
 
 static const char *const value_flags[] = {
     "listen", "l",    "log-dest", "log-output", "api-version", "backend",     "build-flags",

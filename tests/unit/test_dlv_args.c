@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/lp_dlv.h"
+#include "proxy/lp_dlv_args.h"
 
 #define PARSE(a, ...)                                                                              \
     do {                                                                                           \

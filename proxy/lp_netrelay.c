@@ -26,39 +26,6 @@
 
 /* ---- addresses ---- */
 
-int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
-{
-    memset(a, 0, sizeof *a);
-    snprintf(a->text, sizeof a->text, "%s", s);
-    if (!strncmp(s, "unix:", 5)) {
-        a->kind = LP_ADDR_UNIX;
-        if (!s[5] || strlen(s + 5) >= sizeof a->path) {
-            snprintf(err, errlen, "\"%s\": a unix socket path must be 1 to %zu bytes", s,
-                     sizeof a->path - 1);
-            return -EINVAL;
-        }
-        strcpy(a->path, s + 5);
-        return 0;
-    }
-    a->kind = LP_ADDR_TCP;
-    if (!strncmp(s, "tls://", 6)) {
-        a->kind = LP_ADDR_TLS;
-        s += 6;
-    } else if (!strncmp(s, "tcp://", 6)) {
-        s += 6;
-    }
-    if (!strchr(s, ':')) {
-        snprintf(err, errlen, "\"%s\" is not HOST:PORT, [IPV6]:PORT or unix:PATH", a->text);
-        return -EINVAL;
-    }
-    uint16_t port;
-    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO | LN_HP_TLS_SCHEME,
-                              a->host, sizeof a->host, &port, err, errlen);
-    if (r) return r;
-    snprintf(a->port, sizeof a->port, "%u", port);
-    return 0;
-}
-
 /* 1 when every address host resolves to is loopback (127/8, ::1); unix
  * sockets count as local. 0 otherwise or when it does not resolve. */
 static int lp_addr_is_local(const struct lp_addr *a)

@@ -17,24 +17,6 @@
 #ifndef LSPTAP_PROXY_LP_NETRELAY_H
 #define LSPTAP_PROXY_LP_NETRELAY_H
 
-#include <stddef.h>
-#include <sys/socket.h>
-
-enum lp_addr_kind { LP_ADDR_TCP, LP_ADDR_TLS, LP_ADDR_UNIX };
-
-struct lp_addr {
-    enum lp_addr_kind kind;
-    char host[256]; /* without brackets */
-    char port[16];
-    char path[108]; /* unix */
-    char text[400]; /* as given */
-};
-
-/* Parses ADDR: unix:PATH, or [tcp://|tls://] then HOST:PORT with an empty
- * host (every interface) and port 0 allowed (ln_hostport_parse). Returns 0,
- * or -EINVAL with a sentence in err quoting ADDR. */
-int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen);
-
 /* argv[0] is "relay". Returns the exit code. */
 int lp_netrelay_main(int argc, char **argv);
 

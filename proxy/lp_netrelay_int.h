@@ -25,7 +25,7 @@
 #include "io/lp_server.h"
 #include "io/lp_stdio.h"
 #include "io/lp_tls.h"
-#include "proxy/lp_netrelay.h"
+#include "proxy/lp_addr.h"
 #include "proxy/lp_serve.h"
 
 #define LP_NR_TLS_HANDSHAKE_MS 10000 /* a silent client must not hold a connection slot */

@@ -18,7 +18,7 @@
 
 #include "env/lp_netenv.h"
 #include "netcheck/ln_hostport.h"
-#include "proxy/lp_netrelay.h"
+#include "proxy/lp_addr.h"
 
 enum { LISTEN = LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO };
 

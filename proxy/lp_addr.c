@@ -1,0 +1,42 @@
+/* The relay's ADDR syntax (proxy/lp_addr.h). */
+#include "proxy/lp_addr.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netcheck/ln_hostport.h"
+
+int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    snprintf(a->text, sizeof a->text, "%s", s);
+    if (!strncmp(s, "unix:", 5)) {
+        a->kind = LP_ADDR_UNIX;
+        if (!s[5] || strlen(s + 5) >= sizeof a->path) {
+            snprintf(err, errlen, "\"%s\": a unix socket path must be 1 to %zu bytes", s,
+                     sizeof a->path - 1);
+            return -EINVAL;
+        }
+        strcpy(a->path, s + 5);
+        return 0;
+    }
+    a->kind = LP_ADDR_TCP;
+    if (!strncmp(s, "tls://", 6)) {
+        a->kind = LP_ADDR_TLS;
+        s += 6;
+    } else if (!strncmp(s, "tcp://", 6)) {
+        s += 6;
+    }
+    if (!strchr(s, ':')) {
+        snprintf(err, errlen, "\"%s\" is not HOST:PORT, [IPV6]:PORT or unix:PATH", a->text);
+        return -EINVAL;
+    }
+    uint16_t port;
+    int r = ln_hostport_parse(s, strlen(s), LN_HP_EMPTY_HOST | LN_HP_PORT_ZERO | LN_HP_TLS_SCHEME,
+                              a->host, sizeof a->host, &port, err, errlen);
+    if (r) return r;
+    snprintf(a->port, sizeof a->port, "%u", port);
+    return 0;
+}

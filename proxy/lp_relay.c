@@ -757,8 +757,13 @@ int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *res)
     r->so = o->super;
     r->sctx = o->super_ctx;
     r->loop = uv_default_loop();
-    r->c2s_frames = (struct lp_relay_c2s){
-        .sess = o->sess, .hr_start = o->hr_start, .so = r->so, .sctx = r->sctx};
+    const struct lp_relay_super_ops *so = r->so;
+    r->c2s_frames = (struct lp_relay_c2s){.sess = o->sess,
+                                          .hr_start = o->hr_start,
+                                          .watched = so ? so->on_c2s : NULL,
+                                          .filtered = so ? so->c2s_filter : NULL,
+                                          .ended = so ? so->on_c2s_end : NULL,
+                                          .ud = r->sctx};
     r->err_lines = (struct lp_relay_stderr){
         .out = (uv_stream_t *)&r->ed_err, .held = err_held, .written = err_written, .ud = r};
     /* A closed editor or server must be an EPIPE on the write, handled as

@@ -85,7 +85,7 @@ struct lp_relay_gen_info {
  * them (but start, which may call only lp_relay_loop), and from the
  * supervisor's own handles (timers, uv_work_t completions) on that loop,
  * until stop. Nothing of the relay may be touched from another thread
- * (lp_relay_notify excepted): a uv_work_t's work function reads only the
+ * (lp_relay_notify excepted, proxy/lp_relay_stderr.h): a uv_work_t's work function reads only the
  * supervisor's own data.
  *
  * Ownership: the relay borrows ops and ctx for lp_relay_run; the caller of
@@ -261,11 +261,6 @@ struct lp_relay_result {
  * to set up (then r->spawn_error tells whether the child was the problem).
  * `r` must not be NULL. */
 int lp_relay_run(const struct lp_relay_opts *o, struct lp_relay_result *r);
-
-/* Thread-safe: hands one line for stderr to the running relay's loop, so
- * it goes out with lsptap's other lines. Returns 0 when taken, -1 when no
- * relay is running or a line is already waiting. */
-int lp_relay_notify(const char *line);
 
 /* The process exit code for a result: the child's status, 128+N for signal
  * N, 127 when it could not be started. */

@@ -5,7 +5,6 @@
 
 #include "inspect/li_msg.h"
 #include "inspect/li_session.h"
-#include "proxy/lp_relay.h"
 #include "proxy/lp_relay_int.h"
 #include "resume/lp_gate.h"
 
@@ -34,9 +33,9 @@ static void piece(struct lp_relay_c2s *c, const char *data, size_t len, size_t h
         li_session_feed(c->sess, LI_C2S, data, len, now_us(c));
     }
     if (c->filtering)
-        c->so->c2s_filter(c->sctx, data, len, hdr, mp);
-    else if (c->watch && c->so->on_c2s)
-        c->so->on_c2s(c->sctx, data, len, hdr, mp);
+        c->filtered(c->ud, data, len, hdr, mp);
+    else if (c->watch && c->watched)
+        c->watched(c->ud, data, len, hdr, mp);
     /* Nobody wants the pieces any more: chunks again from the next frame
      * boundary, even inside this chunk. */
     if (!wanted(c)) lp_gate_stop(&c->gate, 1);
@@ -103,7 +102,7 @@ void lp_relay_c2s_end(struct lp_relay_c2s *c)
     if (!c->filtering) return;
     lp_gate_flush(&c->gate, gate_raw, c);
     c->filtering = 0;
-    if (c->so->on_c2s_end) c->so->on_c2s_end(c->sctx);
+    if (c->ended) c->ended(c->ud);
 }
 
 void lp_relay_c2s_free(struct lp_relay_c2s *c)

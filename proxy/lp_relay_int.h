@@ -23,9 +23,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "inspect/li_msg.h"
 #include "inspect/li_session.h"
 #include "io/lp_pump.h"
-#include "proxy/lp_relay.h"
 #include "resume/lp_gate.h"
 
 /* ---- this process's stderr (lp_relay_stderr.c) ---- */
@@ -84,10 +84,14 @@ int lp_relay_stderr_close(struct lp_relay_stderr *e);
 
 struct lp_relay_c2s {
     /* Set by the relay before use: */
-    struct li_session *sess;             /* fed the editor's stream (LI_C2S) while framing */
-    uint64_t hr_start;                   /* the session's start (lp_relay_opts), for t_us */
-    const struct lp_relay_super_ops *so; /* whoever watches or filters */
-    void *sctx;
+    struct li_session *sess; /* fed the editor's stream (LI_C2S) while framing */
+    uint64_t hr_start;       /* the session's start (lp_relay_opts), for t_us */
+    /* The supervisor's on_c2s, c2s_filter and on_c2s_end (lp_relay.h),
+     * with its context; NULL where it has none: */
+    void (*watched)(void *ud, const char *data, size_t len, size_t hdr, const struct li_msg *m);
+    void (*filtered)(void *ud, const char *data, size_t len, size_t hdr, const struct li_msg *m);
+    void (*ended)(void *ud);
+    void *ud;
     /* Read-only for the relay: */
     int filtering; /* lp_relay_c2s_filter on, until lp_relay_c2s_end */
     /* Private: */
@@ -98,14 +102,14 @@ struct lp_relay_c2s {
 };
 
 /* The editor's bytes, after they were forwarded to the server (or instead,
- * while filtering): to the session, and piece by piece to so->on_c2s or
- * so->c2s_filter while someone wants them. */
+ * while filtering): to the session, and piece by piece to watched or
+ * filtered while someone wants them. */
 void lp_relay_c2s_bytes(struct lp_relay_c2s *c, const char *data, size_t len);
 
 /* lp_relay_watch_c2s (lp_relay.h). */
 void lp_relay_c2s_watch(struct lp_relay_c2s *c, int on);
 
-/* Filtering starts: the bytes go to so->c2s_filter from the next
+/* Filtering starts: the bytes go to filtered from the next
  * lp_relay_c2s_bytes. The relay stops forwarding them itself. */
 void lp_relay_c2s_filter(struct lp_relay_c2s *c);
 
@@ -114,8 +118,8 @@ void lp_relay_c2s_filter(struct lp_relay_c2s *c);
 void lp_relay_c2s_input_end(struct lp_relay_c2s *c);
 
 /* After the editor's EOF was recorded, or filtering started after it:
- * while filtering, what the gate held goes to so->c2s_filter as bytes,
- * filtering ends and so->on_c2s_end is called. Nothing otherwise. */
+ * while filtering, what the gate held goes to filtered as bytes,
+ * filtering ends and ended is called. Nothing otherwise. */
 void lp_relay_c2s_end(struct lp_relay_c2s *c);
 
 /* Frees what the gate holds. */

@@ -1,5 +1,7 @@
 /* The stdio relay's stderr: lsptap's own lines between the server's
  * (proxy/lp_relay_int.h). */
+#include "proxy/lp_relay_stderr.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,7 +12,6 @@
 
 #include "inspect/li_escape.h"
 #include "inspect/li_redact.h"
-#include "proxy/lp_relay.h"
 #include "proxy/lp_relay_int.h"
 
 /* One line from another thread (the session writer) for stderr. */

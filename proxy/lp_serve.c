@@ -23,6 +23,7 @@
 #include "proxy/lp_log.h"
 #include "proxy/lp_netwatch.h"
 #include "proxy/lp_relay.h"
+#include "proxy/lp_relay_stderr.h"
 #include "proxy/lp_revive.h"
 
 /* Variables that decide how gopls and go behave; recorded in the header so a

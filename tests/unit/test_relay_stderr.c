@@ -27,8 +27,8 @@
 #include <uv.h>
 
 #include "io/lp_pump.h"
-#include "proxy/lp_relay.h"
 #include "proxy/lp_relay_int.h"
+#include "proxy/lp_relay_stderr.h"
 #include "uvtest.h"
 
 #define DEADLINE_MS 20000

@@ -17,6 +17,8 @@
 #include "inspect/li_escape.h"
 #include "inspect/li_stats.h"
 
+#include "fixture.h"
+
 /* Runs fn in a child with stderr on /dev/null; the child's wait status. */
 static int in_child(void (*fn)(void))
 {
@@ -24,11 +26,7 @@ static int in_child(void (*fn)(void))
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        /* cmocka catches these to fail a test; in the child they must end
-         * it, or a crash would go on running the tests in the child. */
-        static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT};
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
+        fixture_child_default_signals(); /* a crash ends the child */
         if (!freopen("/dev/null", "w", stderr)) _exit(3);
         fn();
         _exit(0);

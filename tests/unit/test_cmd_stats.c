@@ -15,6 +15,7 @@
 
 #include "cli/cli_args.c"
 #include "cli/cmd_stats.c"
+#include "fixture.h"
 #include "tmpdir.h"
 
 static char fixture[1024];
@@ -23,10 +24,7 @@ static char tmpdir[256];
 static int setup(void **state)
 {
     (void)state;
-    const char *f = __FILE__;
-    const char *slash = strrchr(f, '/');
-    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
-             slash ? f : ".");
+    snprintf(fixture, sizeof fixture, "%s", fixture_session());
     return tmpdir_make(tmpdir, sizeof tmpdir, "test-cmd-stats");
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "inspect/li_proc.h"
+#include "tests/unit/fixture.h"
 
 /* A real line (cat's), fields 14, 15 and 22 changed to tell them apart. */
 #define LINE_HEAD "12851 (a) b) S) R 12847 12847 6627 0 -1 4194304 100 0 0 0 "
@@ -85,18 +86,10 @@ static void test_live_process(void **state)
 static void test_zombie_then_gone(void **state)
 {
     (void)state;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (!pid) _exit(0);
-    /* Not waited for: a zombie once it has exited. Poll for that, with no
-     * bound but the test's own timeout. */
+    pid_t pid = fixture_zombie(); /* not waited for: polled until its state is 'Z' */
     struct li_proc_stat st;
-    for (;;) {
-        assert_int_equal(li_proc_stat(pid, &st), 0);
-        if (st.state == 'Z') break;
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    assert_int_equal(li_proc_stat(pid, &st), 0);
+    assert_int_equal(st.state, 'Z');
     assert_int_equal(waitpid(pid, NULL, 0), pid);
     assert_int_equal(li_proc_stat(pid, &st), -ENOENT); /* reaped: no such process */
 }

@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "inspect/li_ls.h"
-#include "inspect/li_proc.h"
 #include "inspect/li_reader.h"
 #include "inspect/li_tail.h"
 #include "tmpdir.h"
@@ -60,25 +60,7 @@ static const char *at(const char *name)
  * `insert_at3` before its third line, then `tail`, to a new file in dir. */
 static const char *variant(const char *name, int keep, const char *insert_at3, const char *tail)
 {
-    char fixture[1024];
-    const char *f = __FILE__, *slash = strrchr(f, '/');
-    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
-             slash ? f : ".");
-    const char *path = at(name);
-    FILE *in = fopen(fixture, "r"), *out = fopen(path, "w");
-    assert_non_null(in);
-    assert_non_null(out);
-    char *line = NULL;
-    size_t cap = 0;
-    for (int i = 1; i <= keep && getline(&line, &cap, in) > 0; i++) {
-        if (i == 3 && insert_at3) fputs(insert_at3, out);
-        fputs(line, out);
-    }
-    fputs(tail, out);
-    free(line);
-    fclose(in);
-    fclose(out);
-    return path;
+    return fixture_variant(at(name), keep, insert_at3, tail);
 }
 
 static void test_truncated_last_line(void **state)
@@ -239,16 +221,7 @@ static void test_tail_stops_when_writer_gone(void **state)
 static void test_zombie_writer_is_gone(void **state)
 {
     (void)state;
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (!child) _exit(0);
-    struct li_proc_stat st;
-    for (;;) { /* not waited for: poll until it is a zombie */
-        assert_int_equal(li_proc_stat(child, &st), 0);
-        if (st.state == 'Z') break;
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    pid_t child = fixture_zombie();
     assert_int_equal(kill(child, 0), 0); /* what kill() alone would believe */
     assert_false(li_tail_writer_alive((long)child, -1));
     assert_int_equal(waitpid(child, NULL, 0), child);

@@ -23,6 +23,7 @@
 #include "env/lp_config.h"
 #include "proxy/lp_serve.h"
 #include "tests/unit/fdread.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/tmpdir.h"
 
 static const char frame[] = "Content-Length: 40\r\n\r\n"
@@ -90,10 +91,7 @@ static int in_child(enum after what, char *err, size_t cap)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        /* cmocka catches these to fail a test: here they are the child's end. */
-        static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT};
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-            signal(sigs[i], SIG_DFL);
+        fixture_child_default_signals(); /* a crash ends the child */
         dup2(p[1], 2);
         close(p[0]);
         close(p[1]);

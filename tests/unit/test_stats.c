@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "fixture.h"
 #include "inspect/li_session.h"
 #include "inspect/li_stats.h"
 
@@ -24,10 +25,7 @@ static char tmpdir[] = "/tmp/lsptap-test-stats-XXXXXX";
 static int setup(void **state)
 {
     (void)state;
-    const char *f = __FILE__;
-    const char *slash = strrchr(f, '/');
-    snprintf(fixture, sizeof fixture, "%.*s/data/session-lsp.jsonl", slash ? (int)(slash - f) : 1,
-             slash ? f : ".");
+    snprintf(fixture, sizeof fixture, "%s", fixture_session());
     assert_non_null(mkdtemp(tmpdir));
     return 0;
 }
@@ -45,20 +43,7 @@ static const char *variant(const char *name, int keep, const char *insert_at3, c
 {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *in = fopen(fixture, "r"), *out = fopen(path, "w");
-    assert_non_null(in);
-    assert_non_null(out);
-    char *line = NULL;
-    size_t cap = 0;
-    for (int i = 1; i <= keep && getline(&line, &cap, in) > 0; i++) {
-        if (i == 3 && insert_at3) fputs(insert_at3, out);
-        fputs(line, out);
-    }
-    fputs(tail, out);
-    free(line);
-    fclose(in);
-    fclose(out);
-    return path;
+    return fixture_variant(path, keep, insert_at3, tail);
 }
 
 static json_t *method(json_t *report, const char *name)

@@ -20,7 +20,6 @@
 
 #include <stddef.h>
 
-
 /* Raw JSON text of a value inside the body: a string keeps its quotes. */
 struct li_span {
     const char *p; /* NULL when absent */

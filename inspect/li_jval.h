@@ -25,7 +25,6 @@
 #include <stdint.h>
 
 #include "inspect/li_json.h"
-#include "inspect/li_msg.h"
 
 /* A JSON value: its text (s.p NULL when absent) and its type (LI_J_NONE
  * when absent). A zeroed struct is an absent value. */

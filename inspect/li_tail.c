@@ -178,9 +178,10 @@ int li_tail_writer_alive(long pid, long long session_start)
     if (pid <= 0) return 1; /* nothing to go by */
     if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
     struct li_proc_stat st;
-    int rc = li_proc_stat(pid, &st);
-    if (rc == -ENOENT) return 0;
-    if (rc) return 1; /* /proc cannot tell; kill() found the pid */
+    /* /proc cannot tell (not mounted, hidepid, ...): kill() found the pid,
+     * or EPERM said it exists; one that was reaped meanwhile is ESRCH at
+     * the next check. */
+    if (li_proc_stat(pid, &st)) return 1;
     /* A zombie writes nothing more: kill() succeeds on it, /proc says 'Z'. */
     if (st.state == 'Z' || st.state == 'X') return 0;
     long long started = boot_seconds(st.starttime);

@@ -253,7 +253,8 @@ struct lp_relay_result {
     uint64_t read[2];    /* bytes read per li_dir */
     uint64_t written[2]; /* bytes written per li_dir */
     uint64_t stderr_bytes;
-    int stderr_mid_line;     /* the server's stderr ended inside a line */
+    int stderr_mid_line;     /* lsptap's stderr is still inside one of a server's lines
+                                (one whose stderr's end the relay did not see) */
     char stderr_tail[65536]; /* the last bytes of the child's stderr (NUL-terminated) */
 };
 

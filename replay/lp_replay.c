@@ -482,16 +482,10 @@ static void drain_over(struct rp *r, const struct lp_server_event *ev)
 /* The signal lsptap got, as a user knows it: Ctrl-C is SIGINT. */
 static const char *signal_words(int sig)
 {
-    switch (sig) {
-    case SIGINT:
-        return "SIGINT (Ctrl-C)";
-    case SIGTERM:
-        return "SIGTERM";
-    case SIGHUP:
-        return "SIGHUP";
-    default:
-        return "a signal";
-    }
+    return sig == SIGINT    ? "SIGINT (Ctrl-C)"
+           : sig == SIGTERM ? "SIGTERM"
+           : sig == SIGHUP  ? "SIGHUP"
+                            : "a signal";
 }
 
 static void server_exited(struct rp *r, int64_t status, int sig)

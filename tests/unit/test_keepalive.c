@@ -117,15 +117,24 @@ static void to_editor_frame(void *ud, const char *f, size_t len, size_t hdr, con
 static const struct lp_ka_cb cbs = {to_server, to_editor, on_event,
                                     on_say,    on_drop,   to_editor_frame};
 
-static struct rig *rig_new(unsigned restart_max)
+/* Without to_editor_frame: the engine hands every frame for the editor to
+ * to_editor as bytes, as it does for a relay that records none. */
+static const struct lp_ka_cb cbs_bytes = {to_server, to_editor, on_event, on_say, on_drop, NULL};
+
+static struct rig *rig_new_cb(unsigned restart_max, const struct lp_ka_cb *cb)
 {
     struct rig *r = calloc(1, sizeof *r);
     assert_non_null(r);
     r->st = li_state_new(0);
     struct lp_ka_opts o = {restart_max, 300 * 1000000ull, "reconnected", "gopls"};
-    r->ka = lp_ka_new(r->st, &o, &cbs, r);
+    r->ka = lp_ka_new(r->st, &o, cb, r);
     assert_non_null(r->ka);
     return r;
+}
+
+static struct rig *rig_new(unsigned restart_max)
+{
+    return rig_new_cb(restart_max, &cbs);
 }
 
 static void rig_free(struct rig *r)
@@ -276,6 +285,22 @@ static int rig_setup_no_msg(void **state)
     struct rig *r = rig_new(5);
     r->no_msg = 1;
     *state = r;
+    return 0;
+}
+
+/* The same, with the engine's frames for the editor going as bytes. */
+static int rig_setup_bytes(void **state)
+{
+    *state = rig_new_cb(5, &cbs_bytes);
+    return 0;
+}
+
+/* ...and at the end no frame went through to_editor_frame. */
+static int rig_teardown_bytes(void **state)
+{
+    struct rig *r = *state;
+    assert_int_equal(r->with_msg + r->without_msg, 0);
+    rig_free(r);
     return 0;
 }
 
@@ -671,6 +696,11 @@ int main(void)
          rig_setup_no_msg, rig_teardown, NULL},
         {"shutdown_while_lost_is_answered, m NULL", shutdown_while_lost_is_answered,
          rig_setup_no_msg, rig_teardown, NULL},
+        /* The engine's frames for the editor as bytes (no to_editor_frame). */
+        {"resume_replays_state_and_requests, bytes", resume_replays_state_and_requests,
+         rig_setup_bytes, rig_teardown_bytes, NULL},
+        {"shutdown_while_lost_is_answered, bytes", shutdown_while_lost_is_answered, rig_setup_bytes,
+         rig_teardown_bytes, NULL},
         cmocka_unit_test_setup_teardown(unsafe_and_cancelled_requests_are_answered, rig_setup,
                                         rig_teardown),
         cmocka_unit_test_setup_teardown(editor_messages_while_resuming_follow_the_replay, rig_setup,

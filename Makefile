@@ -50,7 +50,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-.PHONY: format-check all check unit e2e netns fuzz fuzz-smoke asan valgrind demo bench soak install uninstall clean deps format lint
+.PHONY: format-check test-index all check unit e2e netns fuzz fuzz-smoke asan valgrind demo bench soak install uninstall clean deps format lint
 all: $(B)/lsptap
 
 $(B)/obj/%.o: %.c
@@ -90,11 +90,13 @@ $(B)/bench/%: bench/%.c $(B)/liblsptap.a
 deps:
 	@scripts/deps.sh
 
-# The one test command: dependencies, build (gcc and clang), install layout,
-# unit, end-to-end, valgrind over a recorded session, fuzz smoke, the
-# sanitizer build's unit and end-to-end tests, and static analysis.
+# The one test command: dependencies, the format and test-index checks,
+# build (gcc and clang), install layout, unit, end-to-end, valgrind over a
+# recorded session, fuzz smoke, the sanitizer build's unit and end-to-end
+# tests, and static analysis.
 check: deps
 	$(MAKE) format-check
+	$(MAKE) test-index
 	scripts/check-fresh.sh
 	$(MAKE) all
 	$(MAKE) B=build-clang CC=clang all
@@ -212,6 +214,11 @@ format-check:
 	  sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | sort -u | \
 	  sed 's/^/format: differs from .clang-format (make format): /' | grep . && exit 1; \
 	  echo "format: $(words $(FORMAT_SRC)) files match .clang-format"
+
+# docs/testing.md names every unit test, e2e file and fuzz target
+# (scripts/check-test-index.sh); fails naming each one missing.
+test-index:
+	@scripts/check-test-index.sh
 
 # cppcheck and clang --analyze (scripts/lint.sh); fails on any finding.
 # About 2 minutes; the last step of make check.

@@ -78,7 +78,8 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
      * them answers 407 to a CONNECT without. */
     char ui[LN_CONNECT_USERINFO_MAX + 1];
     int cred = lp_net_proxy_userinfo(tls, ui, sizeof ui);
-    int code = ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st);
+    int code =
+        ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st, NULL);
     explicit_bzero(ui, sizeof ui);
     json_object_set_new(o, "connect", json_pack("{s:i, s:s}", "code", code, "status", st));
     json_object_set_new(o, "proxy_credentials", json_boolean(cred));

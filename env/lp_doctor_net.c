@@ -78,7 +78,9 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
      * them answers 407 to a CONNECT without. */
     char ui[LN_CONNECT_USERINFO_MAX + 1];
     int cred = lp_net_proxy_userinfo(tls, ui, sizeof ui);
-    int code = ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st);
+    int reached;
+    int code =
+        ln_http_connect(phost, pport, host, port, cred ? ui : NULL, 3000, st, sizeof st, &reached);
     explicit_bzero(ui, sizeof ui);
     json_object_set_new(o, "connect", json_pack("{s:i, s:s}", "code", code, "status", st));
     json_object_set_new(o, "proxy_credentials", json_boolean(cred));
@@ -95,24 +97,22 @@ static json_t *check_proxied(const char *phost, uint16_t pport, int ptls, const 
                  "the HTTP proxy %s wants a user name and password (\"%s\"), and %s has "
                  "none: put USER:PASSWORD and an @ before the host in its URL",
                  p, st, var);
-    else if (code > 0)
-        snprintf(verdict, sizeof verdict, "the HTTP proxy %s answers CONNECT with \"%s\"", p, st);
-    else if (code == -EPROTO)
-        snprintf(verdict, sizeof verdict,
-                 "the HTTP proxy %s answers CONNECT with something that is not HTTP (\"%s\"): "
-                 "check that %s names an HTTP proxy",
-                 p, st, var);
-    else
-        snprintf(verdict, sizeof verdict, "%s", st);
+    int layer = *ok ? -1 : LN_APP;
+    if (!*ok && code != 407) {
+        /* The words netwatch uses for the same answer, and their layer: once
+         * the connection to the proxy is made, a refusal, a reply that is not
+         * HTTP, a close without a reply and silence are the application
+         * layer's, as netcheck names them (a wrong protocol, "closes the
+         * connection at once", "silent"); transport is for a proxy that could
+         * not be reached. */
+        char who[sizeof p + 16];
+        snprintf(who, sizeof who, "the HTTP proxy %s", p);
+        layer =
+            ln_connect_explain(code, reached, who, NULL, st, var, 3000, verdict, sizeof verdict);
+    }
     json_object_set_new(o, "verdict", json_string(verdict));
-    /* Whatever answered, the connection worked: a refusal and a reply that
-     * is not HTTP at all (something else listens there) are both the
-     * application layer's, as netcheck names a wrong protocol. Transport is
-     * for no answer: not reached, reset, silent. */
     json_object_set_new(o, "failed_layer",
-                        *ok                           ? json_null()
-                        : code > 0 || code == -EPROTO ? json_string("application")
-                                                      : json_string("transport"));
+                        layer < 0 ? json_null() : json_string(ln_layer_name((enum ln_layer)layer)));
     return o;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netcheck/ln.h"
 #include "netcheck/ln_classify.h"
 
 /* The status code of an HTTP status line ("HTTP/1.1 403 Forbidden" -> 403),
@@ -93,8 +94,9 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 }
 
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
-                    const char *userinfo, int timeout_ms, char *status, size_t cap)
+                    const char *userinfo, int timeout_ms, char *status, size_t cap, int *reached)
 {
+    if (reached) *reached = 0;
     size_t ul = userinfo ? strlen(userinfo) : 0;
     if (ul > LN_CONNECT_USERINFO_MAX) {
         snprintf(status, cap, "the proxy credentials are longer than %d bytes",
@@ -117,6 +119,7 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
         snprintf(status, cap, "cannot connect to the proxy %s:%u: %s", proxy, pport, strerror(-fd));
         return fd;
     }
+    if (reached) *reached = 1;
     /* The request line, Host, and what net/http adds for a proxy URL with
      * credentials: Proxy-Authorization: Basic base64(USER:PASSWORD). */
     char auth[4 * ((LN_CONNECT_USERINFO_MAX + 2) / 3) + 1] = "";
@@ -139,8 +142,13 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
     } else {
         char buf[512] = "";
         int n = read_line(fd, buf, sizeof buf, timeout_ms);
-        if (n < 0) {
+        if (n == -ETIMEDOUT) {
             snprintf(status, cap, "no answer to CONNECT within %d ms", timeout_ms);
+            rc = n;
+        } else if (n < 0) {
+            /* A reset before any reply: the proxy hung up, as with EOF. */
+            snprintf(status, cap, "the proxy closed the connection without answering (%s)",
+                     strerror(-n));
             rc = n;
         } else {
             rc = ln_connect_reply(buf, (size_t)n, status, cap);
@@ -148,4 +156,70 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
     }
     close(fd);
     return rc;
+}
+
+/* What a status code means for a CONNECT, after "with \"<status>\": ". go
+ * takes exactly 200 as an open tunnel (net/http's Transport). */
+static void meaning(int code, const char *dest, char *out, size_t cap)
+{
+    const char *d = dest ? dest : "the destination";
+    if (code == 407)
+        snprintf(out, cap, "the proxy wants credentials");
+    else if (code == 405)
+        snprintf(out, cap, "the proxy does not allow CONNECT at all (it does not tunnel https)");
+    else if (code >= 400 && code < 500)
+        snprintf(out, cap, "the proxy refuses this destination (its allow list)");
+    else if (code == 502)
+        snprintf(out, cap, "the proxy could not reach %s itself (its own connection failed)", d);
+    else if (code == 504)
+        snprintf(out, cap,
+                 "the proxy could not reach %s itself in time (its own connection timed out)", d);
+    else if (code == 503)
+        snprintf(out, cap,
+                 "the proxy failed: it is unavailable or overloaded (some, Squid among them, "
+                 "answer 503 when their own connection to %s failed)",
+                 d);
+    else if (code >= 500 && code < 600)
+        snprintf(out, cap, "the proxy failed (an error of its own, not this destination's)");
+    else if (code >= 300 && code < 400)
+        snprintf(out, cap, "the proxy redirects CONNECT, which go does not follow: it wants 200");
+    else
+        snprintf(out, cap, "not an open tunnel: go wants 200");
+}
+
+int ln_connect_explain(int code, int reached, const char *who, const char *dest, const char *status,
+                       const char *var, int timeout_ms, char *out, size_t cap)
+{
+    char sp_dest[LN_HOST_MAX + 16] = "";
+    if (dest) snprintf(sp_dest, sizeof sp_dest, " %s", dest);
+    if (code == 200) {
+        snprintf(out, cap, "%s opens a tunnel%s%s (\"%s\")", who, dest ? " to " : "",
+                 dest ? dest : "", status);
+        return -1;
+    }
+    if (code > 0) {
+        char m[200];
+        meaning(code, dest, m, sizeof m);
+        snprintf(out, cap, "%s answers CONNECT%s with \"%s\": %s", who, sp_dest, status, m);
+        return LN_APP;
+    }
+    if (code == -EPROTO) {
+        snprintf(out, cap,
+                 "%s answers CONNECT%s with something that is not HTTP (\"%s\"): check that %s "
+                 "names an HTTP proxy",
+                 who, sp_dest, status, var);
+        return LN_APP;
+    }
+    if (!reached) {
+        snprintf(out, cap, "%s could not be reached to ask for CONNECT%s (%s)", who, sp_dest,
+                 status);
+        return LN_TRANSPORT;
+    }
+    if (code == -ETIMEDOUT)
+        snprintf(out, cap, "%s accepted the connection but did not answer CONNECT%s within %.1f s",
+                 who, sp_dest, timeout_ms / 1000.0);
+    else
+        snprintf(out, cap, "%s accepted the connection and closed it without answering CONNECT%s",
+                 who, sp_dest);
+    return LN_APP;
 }

@@ -20,7 +20,12 @@
  * -EPROTO for an answer that is not HTTP, -EAI_* mapped to -EHOSTUNREACH).
  * `status` gets the status line ("HTTP/1.1 403 Forbidden", escaped) or what
  * went wrong, never the credentials; the request is cleared from memory
- * after it is sent. Blocking. */
+ * after it is sent. `reached` (may be NULL) is set to 1 once the TCP
+ * connection to the proxy is made, 0 before: what follows a connection
+ * (-ETIMEDOUT for silence, -ECONNRESET for a close without a reply, -EIO
+ * when the proxy hung up before the request was sent, -EPROTO) is the
+ * proxy's answer, what precedes it is the network's, and -ETIMEDOUT alone
+ * cannot say which. Blocking. */
 #define LN_CONNECT_USERINFO_MAX 1024
 
 /* What the proxy's reply says: buf[0..n) is what was read of it (the
@@ -33,6 +38,30 @@
  * terminated. Pure: what ln_http_connect does with the bytes it reads. */
 int ln_connect_reply(const char *buf, size_t n, char *status, size_t cap);
 int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_t port,
-                    const char *userinfo, int timeout_ms, char *status, size_t cap);
+                    const char *userinfo, int timeout_ms, char *status, size_t cap, int *reached);
+
+/* What ln_http_connect's result means, in words a person acts on: `out`
+ * gets one clause whose subject is `who` ("it", "the HTTP proxy H:P"),
+ * naming `dest` ("host:port" as CONNECT asked for it; NULL: not repeated):
+ *   a status:     <who> answers CONNECT <dest> with "<status>": <meaning>,
+ *                 the meaning by code (4xx: it refuses this destination;
+ *                 502/504: it could not reach the destination itself; 503,
+ *                 other 5xx; 3xx and 2xx other than 200: go wants 200);
+ *   -EPROTO:      ... with something that is not HTTP ("<status>"): check
+ *                 that <var> names an HTTP proxy;
+ *   reached, -ETIMEDOUT: <who> accepted the connection but did not answer
+ *                 CONNECT <dest> within <timeout_ms> (in seconds);
+ *   reached, any other: <who> accepted the connection and closed it without
+ *                 answering CONNECT <dest>;
+ *   not reached:  <who> could not be reached to ask for CONNECT <dest>
+ *                 (<status>).
+ * 407 gets a generic clause: the callers name the credentials themselves.
+ * Returns the layer that failed, as netcheck's layers divide it: LN_APP
+ * once the proxy was reached (a refusal, a wrong protocol, a close without
+ * a reply and silence are its application layer's), LN_TRANSPORT when it
+ * was not; -1 for 200 (then `out` says the tunnel is open). `out` (cap >= 1)
+ * is always terminated. Pure. */
+int ln_connect_explain(int code, int reached, const char *who, const char *dest, const char *status,
+                       const char *var, int timeout_ms, char *out, size_t cap);
 
 #endif

@@ -54,7 +54,8 @@ static int is_scheme(const char *p, size_t n)
  * with the HOST:PORT inside it to give instead; what precedes the '@' is
  * never repeated (the quote is the caller's to redact). 0 when s is
  * neither. */
-static int not_hostport(const char *s, size_t len, unsigned flags, char *err, size_t errlen)
+static int not_hostport(const char *s, size_t len, unsigned flags, int after_tls, const char *quote,
+                        size_t qlen, char *err, size_t errlen)
 {
     const char *end = s + len, *a = s, *scheme = NULL;
     for (const char *q = s; q + 2 < end && *q != '/'; q++)
@@ -84,11 +85,12 @@ static int not_hostport(const char *s, size_t len, unsigned flags, char *err, si
     size_t sl = scheme ? (size_t)(scheme - s) : 0;
     int https = sl == 5 && !strncasecmp(s, "https", 5),
         http = sl == 4 && !strncasecmp(s, "http", 4),
-        tls = https || (sl == 3 && !strncasecmp(s, "tls", 3));
+        tls = https || after_tls || (sl == 3 && !strncasecmp(s, "tls", 3));
     const char *port = has_port ? "" : https ? ":443" : http ? ":80" : ":PORT";
     const char *opt = tls && (flags & LN_HP_TLS_OPTION) ? " --tls" : "";
     /* A caller whose addresses say TLS themselves (tls://) is answered in
-     * that syntax: HOST:PORT alone would connect in plain TCP. */
+     * that syntax: HOST:PORT alone would connect in plain TCP (so the tls://
+     * the user typed before user information is kept too). */
     const char *pre = tls && (flags & LN_HP_TLS_SCHEME) ? "tls://" : "";
     char what[200];
     if (scheme && is_scheme(s, (size_t)(scheme - s)))
@@ -111,40 +113,50 @@ static int not_hostport(const char *s, size_t len, unsigned flags, char *err, si
     else
         snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s%s%s", what, n, hp, port,
                  opt, has_port || !https ? "" : " (443 is https's default port)");
-    return bad(err, errlen, s, len, msg);
+    return bad(err, errlen, quote, qlen, msg);
 }
 
 int ln_hostport_parse(const char *s, size_t len, unsigned flags, char *host, size_t cap,
                       uint16_t *port, char *err, size_t errlen)
 {
     assert(cap > 0); /* room for the terminating NUL at least */
-    if (not_hostport(s, len, flags, err, errlen)) return -EINVAL;
+    /* Every sentence quotes the input as given, the caller's scheme too. */
+    const char *quote = s;
+    size_t qlen = len;
+    int after_tls = 0;
+    if ((flags & LN_HP_TLS_SCHEME) && len >= 6 &&
+        (!strncmp(s, "tls://", 6) || !strncmp(s, "tcp://", 6))) {
+        after_tls = !strncmp(s, "tls://", 6);
+        s += 6;
+        len -= 6;
+    }
+    if (not_hostport(s, len, flags, after_tls, quote, qlen, err, errlen)) return -EINVAL;
     const char *end = s + len, *h, *he, *colon;
     if (len && s[0] == '[') {
         h = s + 1;
         he = memchr(h, ']', len - 1);
-        if (!he) return bad(err, errlen, s, len, "'[' without ']'");
+        if (!he) return bad(err, errlen, quote, qlen, "'[' without ']'");
         colon = he + 1;
         if (colon == end && (flags & LN_HP_PORT_OPTIONAL))
             colon = NULL;
         else if (colon == end || *colon != ':')
-            return bad(err, errlen, s, len, "expected [ADDRESS]:PORT");
+            return bad(err, errlen, quote, qlen, "expected [ADDRESS]:PORT");
     } else {
         h = s;
         colon = NULL;
         for (const char *q = s; q < end; q++)
             if (*q == ':') colon = q;
         if (!colon && !(flags & LN_HP_PORT_OPTIONAL))
-            return bad(err, errlen, s, len, "expected HOST:PORT");
+            return bad(err, errlen, quote, qlen, "expected HOST:PORT");
         he = colon ? colon : end;
         if (memchr(h, ':', (size_t)(he - h)))
-            return bad(err, errlen, s, len, "an IPv6 address needs brackets: [ADDRESS]:PORT");
+            return bad(err, errlen, quote, qlen, "an IPv6 address needs brackets: [ADDRESS]:PORT");
     }
     size_t n = (size_t)(he - h);
-    if (!n && !(flags & LN_HP_EMPTY_HOST)) return bad(err, errlen, s, len, "empty host");
-    if (n >= cap) return bad(err, errlen, s, len, "host name too long");
+    if (!n && !(flags & LN_HP_EMPTY_HOST)) return bad(err, errlen, quote, qlen, "empty host");
+    if (n >= cap) return bad(err, errlen, quote, qlen, "host name too long");
     if (colon && parse_port(colon + 1, end, flags, port))
-        return bad(err, errlen, s, len,
+        return bad(err, errlen, quote, qlen,
                    flags & LN_HP_PORT_ZERO ? "port must be a number from 0 to 65535"
                                            : "port must be a number from 1 to 65535");
     memcpy(host, h, n);

@@ -23,9 +23,11 @@ enum {
                                      is left as the caller set it */
     LN_HP_TLS_OPTION = 1 << 3,    /* the caller has a --tls option (netcheck): a tls:// or
                                      https:// URL's suggestion is "HOST:PORT --tls" */
-    LN_HP_TLS_SCHEME = 1 << 4,    /* the caller's addresses take a tls:// prefix (lsptap
-                                     relay's ADDR): an https:// URL's suggestion is
-                                     "tls://HOST:PORT" */
+    LN_HP_TLS_SCHEME = 1 << 4,    /* the caller's addresses take a tcp:// or tls:// prefix
+                                     (lsptap relay's ADDR): it is skipped (the caller reads
+                                     which), the sentences quote it with the rest, and a
+                                     suggestion for an https:// URL or for what follows
+                                     tls:// is "tls://HOST:PORT" */
 };
 
 /* Parses the first len bytes of s (which need not be NUL-terminated there).

@@ -22,14 +22,12 @@ int lp_addr_parse(const char *s, struct lp_addr *a, char *err, size_t errlen)
         strcpy(a->path, s + 5);
         return 0;
     }
-    a->kind = LP_ADDR_TCP;
-    if (!strncmp(s, "tls://", 6)) {
-        a->kind = LP_ADDR_TLS;
-        s += 6;
-    } else if (!strncmp(s, "tcp://", 6)) {
-        s += 6;
-    }
-    if (!strchr(s, ':')) {
+    /* ln_hostport_parse skips the tcp:// or tls:// itself (LN_HP_TLS_SCHEME),
+     * so that its sentences quote the address as typed and a suggestion for
+     * "tls://user:pw@h:1" is "tls://h:1", not plain-TCP "h:1". */
+    a->kind = strncmp(s, "tls://", 6) ? LP_ADDR_TCP : LP_ADDR_TLS;
+    int scheme = a->kind == LP_ADDR_TLS || !strncmp(s, "tcp://", 6);
+    if (!strchr(s + (scheme ? 6 : 0), ':')) {
         snprintf(err, errlen, "\"%s\" is not HOST:PORT, [IPV6]:PORT or unix:PATH", a->text);
         return -EINVAL;
     }

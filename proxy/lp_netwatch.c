@@ -52,8 +52,12 @@ struct check {
     uint16_t dest_port;
     int connect_code;
     char connect_status[160];
+    int connect_reached;                        /* the TCP connection for the CONNECT was made */
+    int connect_layer;                          /* what ln_connect_explain says failed (-1: none) */
+    char connect_said[600];                     /* its words on the answer, "it ..." */
     char userinfo[LN_CONNECT_USERINFO_MAX + 1]; /* HTTPS_PROXY's, sent as go does; a secret */
     int has_userinfo;
+    const char *proxy_var; /* the variable go took the proxy from (a literal) */
 };
 
 /* The credentials of every URL in `in` masked: the userinfo of its
@@ -136,13 +140,16 @@ static int compose(const struct check *c, char *out, size_t cap)
                      : "the proxy wants a user name and password, and HTTPS_PROXY has "
                        "none (put USER:PASSWORD and an @ before the host in its URL)");
     } else if (c->connect_code && c->connect_code != 200) {
+        /* Each answer its own words (a 403 is a refusal, a 502 the proxy's
+         * own failure to reach the destination, a close or silence no
+         * answer at all): telling a user the proxy refuses the destination
+         * when it could not reach it sends them to the wrong person. */
         type = 1;
         snprintf(out, cap,
                  "lsptap: gopls could not reach %s:%u through the HTTP proxy %s (go: %s). "
-                 "netcheck: every layer to the proxy is fine, but it answers CONNECT %s:%u with "
-                 "\"%s\": the proxy refuses this destination (its allow list, or credentials "
-                 "it wants)",
-                 c->dest, c->dest_port, target, cause, c->dest, c->dest_port, c->connect_status);
+                 "netcheck: every layer to the proxy %s, but %s",
+                 c->dest, c->dest_port, target, cause,
+                 c->connect_reached ? "is fine" : "was fine a moment ago", c->connect_said);
     } else {
         type = 2;
         snprintf(out, cap,
@@ -166,10 +173,16 @@ static void work(uv_work_t *req)
     c->rc = lp_diagnose_target(&c->t, &c->d, &c->text);
     /* The proxy answers: does it let go through to where it was going?
      * (An https proxy is not asked: the CONNECT would go inside TLS.) */
-    if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls)
-        c->connect_code = ln_http_connect(c->t.host, c->t.port, c->dest, c->dest_port,
-                                          c->has_userinfo ? c->userinfo : NULL, c->t.timeout_ms,
-                                          c->connect_status, sizeof c->connect_status);
+    if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls) {
+        c->connect_code = ln_http_connect(
+            c->t.host, c->t.port, c->dest, c->dest_port, c->has_userinfo ? c->userinfo : NULL,
+            c->t.timeout_ms, c->connect_status, sizeof c->connect_status, &c->connect_reached);
+        char dest[LN_HOST_MAX + 16];
+        ln_hostport_format(dest, sizeof dest, c->dest, c->dest_port);
+        c->connect_layer = ln_connect_explain(c->connect_code, c->connect_reached, "it", dest,
+                                              c->connect_status, c->proxy_var, c->t.timeout_ms,
+                                              c->connect_said, sizeof c->connect_said);
+    }
     explicit_bzero(c->userinfo, sizeof c->userinfo);
 }
 
@@ -214,8 +227,9 @@ static void after_work(uv_work_t *req, int status)
                             c->d.failed >= 0
                                 ? json_string(ln_layer_name((enum ln_layer)c->d.failed))
                                 : json_null());
-        if (c->connect_code && c->connect_code != 200)
-            json_object_set_new(f, "failed_layer", json_string("application"));
+        if (c->connect_code && c->connect_code != 200 && c->connect_layer >= 0)
+            json_object_set_new(f, "failed_layer",
+                                json_string(ln_layer_name((enum ln_layer)c->connect_layer)));
         if (c->d.report) json_object_set(f, "report", c->d.report);
         nw->h.event(nw->h.ud, LI_EV_NETCHECK, f);
         if (nw->cfg->net_show) nw->h.show(nw->h.ud, type, msg);
@@ -289,6 +303,8 @@ static void start_check(struct lp_netwatch *nw, const struct ln_gofail *g, const
         snprintf(c->dest, sizeof c->dest, "%s", g->url_host);
         c->dest_port = g->url_port;
         c->has_userinfo = lp_net_proxy_userinfo(1, c->userinfo, sizeof c->userinfo);
+        c->proxy_var = lp_net_proxy_variable(1);
+        if (!c->proxy_var) c->proxy_var = "HTTPS_PROXY";
     }
     snprintf(c->t.host, sizeof c->t.host, "%s", host);
     c->t.port = port;

@@ -118,6 +118,84 @@ test('doctor --net: a CONNECT answered with something that is not HTTP fails at 
   assert.equal(mp.verdict, `the HTTP proxy 127.0.0.1:${port} answers CONNECT with something that is not HTTP ("SSH-2.0-OpenSSH_9.6"): check that HTTPS_PROXY names an HTTP proxy`);
 });
 
+// A proxy that takes the connection and then hangs up without a word, or
+// stays silent: it was reached, so, as netcheck counts "closes the
+// connection at once" and "silent", the failure is the application layer's,
+// and the verdict says what happened instead of quoting a status line.
+async function mute(t, how) {
+  const asked = [];
+  const socks = new Set();
+  const server = net.createServer((sock) => {
+    socks.add(sock);
+    sock.on('error', () => {});
+    if (how === 'at-once') {
+      sock.destroy();
+      return;
+    }
+    sock.once('data', (d) => {
+      asked.push(d.toString('latin1').split('\r\n')[0]);
+      if (how === 'close') sock.end();
+      else if (how === 'reset') sock.resetAndDestroy();
+      // 'silent': keep it open, say nothing
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of socks) s.destroy();
+    server.close();
+  });
+  return { port: server.address().port, asked };
+}
+
+for (const how of ['close', 'reset', 'at-once']) {
+  test(`doctor --net: a proxy that accepts the connection and closes it without answering CONNECT (${how}) fails at the application layer`, { timeout: 120000 }, async (t) => {
+    const { port, asked } = await mute(t, how);
+    const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+    assert.equal(r.code, 1, r.stderr);
+    if (how !== 'at-once') assert.deepEqual(asked, ['CONNECT proxy.golang.org:443 HTTP/1.1'], 'the proxy was asked');
+    const mp = JSON.parse(r.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+    assert.equal(mp.ok, false);
+    assert.equal(mp.failed_layer, 'application', JSON.stringify(mp));
+    assert.equal(mp.verdict, `the HTTP proxy 127.0.0.1:${port} accepted the connection and closed it without answering CONNECT`);
+    if (how !== 'at-once') {
+      assert.equal(mp.connect.code, -104, '-ECONNRESET');
+      assert.match(mp.connect.status, /^the proxy closed the connection without answering/);
+    }
+  });
+}
+
+test('doctor --net: a proxy that accepts the connection and never answers CONNECT fails at the application layer', { timeout: 120000 }, async (t) => {
+  const { port, asked } = await mute(t, 'silent');
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(asked, ['CONNECT proxy.golang.org:443 HTTP/1.1']);
+  const mp = JSON.parse(r.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.failed_layer, 'application', JSON.stringify(mp));
+  assert.equal(mp.connect.code, -110, '-ETIMEDOUT');
+  assert.equal(mp.verdict, `the HTTP proxy 127.0.0.1:${port} accepted the connection but did not answer CONNECT within 3.0 s`);
+});
+
+// A 502 is the proxy's failure to reach the destination, said in the words
+// netwatch uses.
+test('doctor --net: a 502 to CONNECT says the proxy could not reach the destination itself', { timeout: 120000 }, async (t) => {
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(502);
+    res.end();
+  });
+  proxy.on('connect', (req, sock) => {
+    sock.on('error', () => {});
+    sock.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const r = await doctor(t, { GOPROXY: 'https://proxy.golang.org', GOSUMDB: 'off', HTTPS_PROXY: `http://127.0.0.1:${port}` }, ['--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const mp = JSON.parse(r.stdout).net.checks.find((c) => c.variable === 'GOPROXY');
+  assert.equal(mp.failed_layer, 'application');
+  assert.equal(mp.verdict, `the HTTP proxy 127.0.0.1:${port} answers CONNECT with "HTTP/1.1 502 Bad Gateway": the proxy could not reach the destination itself (its own connection failed)`);
+});
+
 // A loopback stand-in for a proxy that wants credentials: 200 to a CONNECT
 // with `Proxy-Authorization: Basic base64(alice:s3cr@t)`, 407 to any other.
 async function authProxy(t) {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { test } from 'node:test';
 import path from 'node:path';
 import { childEnv, freePort, lsptapBin, peersDir, sleep, standIn, tempDir } from './lib/env.mjs';
@@ -103,6 +104,73 @@ test('an HTTP proxy that refuses CONNECT: every layer to it is fine, and its ans
   assert.equal(ev[0].failed_layer, 'application');
   assert.deepEqual(ev[0].connect, { to: 'proxy.golang.org', code: 403, status: 'HTTP/1.1 403 Forbidden' });
   assert.ok(connects.filter((u) => u === 'proxy.golang.org:443').length >= 2, `go's CONNECT and lsptap's: ${connects}`);
+});
+
+// A 502 is the proxy's own failure to reach the destination, not a refusal:
+// the user is told so, not sent to the proxy's allow list.
+test('an HTTP proxy that answers CONNECT with 502: the proxy could not reach the destination itself', { timeout: 120000 }, async (t) => {
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(502);
+    res.end();
+  });
+  const connects = [];
+  proxy.on('connect', (req, sock) => {
+    connects.push(req.url);
+    sock.on('error', () => {});
+    sock.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.equal(shown.params.type, 1);
+  assert.match(text, new RegExp(`^lsptap: gopls could not reach proxy\\.golang\\.org:443 through the HTTP proxy 127\\.0\\.0\\.1:${port} \\(go: Bad Gateway\\)\\. netcheck: `), text);
+  assert.match(text, /answers CONNECT proxy\.golang\.org:443 with "HTTP\/1\.1 502 Bad Gateway": the proxy could not reach proxy\.golang\.org:443 itself \(its own connection failed\)$/, text);
+  assert.doesNotMatch(text, /refuses|allow list/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].failed_layer, 'application');
+  assert.deepEqual(ev[0].connect, { to: 'proxy.golang.org', code: 502, status: 'HTTP/1.1 502 Bad Gateway' });
+});
+
+// The proxy refused go (403) and, asked again by lsptap, takes the
+// connection and hangs up without a word: that is no refusal and no status
+// line to quote, and it is said as it happened. go's CONNECT carries
+// net/http's User-Agent; lsptap's carries none, which tells them apart.
+test('an HTTP proxy that closes lsptap\'s CONNECT without a reply: said as such, at the application layer', { timeout: 120000 }, async (t) => {
+  const asked = [];
+  const server = net.createServer((sock) => {
+    sock.on('error', () => {});
+    let head = '';
+    sock.on('data', (d) => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      const fromGo = /^user-agent:/im.test(head);
+      asked.push(fromGo ? 'go' : 'lsptap');
+      if (fromGo) sock.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+      else sock.end();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const { port } = server.address();
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.equal(shown.params.type, 1);
+  assert.match(text, new RegExp(`^lsptap: gopls could not reach proxy\\.golang\\.org:443 through the HTTP proxy 127\\.0\\.0\\.1:${port} \\(go: Forbidden\\)\\. netcheck: `), text);
+  assert.match(text, /every layer to the proxy is fine, but it accepted the connection and closed it without answering CONNECT proxy\.golang\.org:443$/, text);
+  assert.doesNotMatch(text, /refuses|allow list|answers CONNECT/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].failed_layer, 'application');
+  assert.equal(ev[0].connect.code, -104, '-ECONNRESET');
+  assert.match(ev[0].connect.status, /^the proxy closed the connection without answering/);
+  assert.ok(asked.includes('go') && asked.includes('lsptap'), JSON.stringify(asked));
 });
 
 test('an HTTP proxy that wants other credentials: lsptap\'s CONNECT carries HTTPS_PROXY\'s as go\'s does, and the 407 says they were refused', { timeout: 120000 }, async (t) => {

@@ -88,6 +88,9 @@ test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, asyn
     [['relay', '--listen', '127.0.0.1:0'], /--listen needs a server/],
     [['relay', '--connect', 'nohost'], /is not HOST:PORT/],
     [['relay', '--connect', 'https://h.invalid'], /"https:\/\/h\.invalid": a URL \("https:\/\/"\), not HOST:PORT; give tls:\/\/ and the host and port: tls:\/\/h\.invalid:443 \(443 is https's default port\)$/m],
+    // Credentials in a TLS address: the hint keeps tls:// (h.invalid:1 alone
+    // would be plain TCP) and the password is redacted.
+    [['relay', '--connect', 'tls://u:TOK9iiii@h.invalid:1'], /^lsptap relay: "tls:\/\/u:REDACTED@h\.invalid:1": a user name and password before '@' are not part of HOST:PORT; give tls:\/\/ and the host and port: tls:\/\/h\.invalid:1$/m],
     [['relay', '--connect', '127.0.0.1:1', '--ca', '/dev/null'], /--ca goes with --connect tls:/],
     [['relay', '--listen', 'tls://127.0.0.1:0', '--', '/bin/cat'], /needs its certificate and key: --cert FILE --key FILE/],
     [['relay', '--connect', 'tls://127.0.0.1:1', '--cert', '/dev/null'], /--cert and --key go together/],
@@ -98,6 +101,7 @@ test('relay: usage errors name the problem and exit 2', { timeout: 20000 }, asyn
     const st = await withTimeout(child.exited, 10000, 'relay exit');
     assert.equal(st.code, 2, `${args.join(' ')}: ${err.text()}`);
     assert.match(err.text(), re);
+    assert.ok(!err.text().includes('TOK9iiii'), err.text());
   }
 });
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "env/lp_netenv.h"
+#include "inspect/li_redact.h"
 #include "netcheck/ln_hostport.h"
 #include "proxy/lp_addr.h"
 
@@ -283,6 +284,31 @@ static void test_relay_addresses(void **state)
     assert_non_null(strstr(err, "a unix socket path must be"));
     assert_int_equal(lp_addr_parse("tcp://u:x@h:1", &a, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "a user name and password before '@'"));
+    /* Credentials after tls://: the hint keeps the scheme (h:1 alone would
+     * be plain TCP), the quote is the address as typed, and the credentials
+     * are gone once the message is redacted on its way out (li_say). */
+    assert_int_equal(lp_addr_parse("tls://u:x@h:1", &a, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "\"tls://u:x@h:1\": a user name and password before '@' are not "
+                             "part of HOST:PORT; give tls:// and the host and port: tls://h:1");
+    char red[300];
+    li_redact_value(NULL, err, NULL, red, sizeof red);
+    assert_string_equal(red, "\"tls://u:REDACTED@h:1\": a user name and password before '@' are "
+                             "not part of HOST:PORT; give tls:// and the host and port: tls://h:1");
+    assert_int_equal(lp_addr_parse("tls://s3cret@[::1]:5", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "a user name before '@' is not part of HOST:PORT; give tls:// and "
+                                "the host and port: tls://[::1]:5"));
+    li_redact_value(NULL, err, NULL, red, sizeof red);
+    assert_null(strstr(red, "s3cret"));
+    /* Without tls:// the address is plain TCP, and so is the hint. */
+    assert_int_equal(lp_addr_parse("u:x@h:1", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "give the host and port alone: h:1"));
+    /* The scheme is quoted with the rest in the other sentences too. */
+    assert_int_equal(lp_addr_parse("tls://nohost", &a, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "\"tls://nohost\" is not HOST:PORT, [IPV6]:PORT or unix:PATH");
+    assert_int_equal(lp_addr_parse("tls://h:x", &a, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "\"tls://h:x\": port must be a number from 0 to 65535");
+    assert_int_equal(lp_addr_parse("tls://https://h", &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "give tls:// and the host and port: tls://h:443"));
     /* An https URL for ADDR: relay says TLS with tls://, not --tls, and
      * h:443 alone would be plain TCP. */
     assert_int_equal(lp_addr_parse("https://h", &a, err, sizeof err), -EINVAL);

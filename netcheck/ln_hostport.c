@@ -104,8 +104,8 @@ static int not_hostport(const char *s, size_t len, unsigned flags, int after_tls
     char msg[400];
     if (n <= 0 || n > QUOTE_MAX)
         snprintf(msg, sizeof msg, "%s; give the host and port alone%s", what,
-                 *opt   ? ", with --tls"
-                 : *pre ? ", after tls://"
+                 *pre   ? ", after tls://"
+                 : *opt ? ", with --tls"
                         : "");
     else if (*pre)
         snprintf(msg, sizeof msg, "%s; give tls:// and the host and port: tls://%.*s%s%s", what, n,

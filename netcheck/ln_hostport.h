@@ -27,7 +27,8 @@ enum {
                                      (lsptap relay's ADDR): it is skipped (the caller reads
                                      which), the sentences quote it with the rest, and a
                                      suggestion for an https:// URL or for what follows
-                                     tls:// is "tls://HOST:PORT" */
+                                     tls:// is "tls://HOST:PORT" (with LN_HP_TLS_OPTION
+                                     too, this one wins) */
 };
 
 /* Parses the first len bytes of s (which need not be NUL-terminated there).

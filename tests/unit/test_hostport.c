@@ -153,6 +153,14 @@ static void test_tls_scheme_hint(void **state)
     assert_int_equal(parse("http://h", LN_HP_TLS_SCHEME, host, &port, err), -EINVAL);
     assert_non_null(strstr(err, "give the host and port alone: h:80"));
     assert_null(strstr(err, "tls://"));
+    /* Both TLS flags: the address syntax's own tls:// wins, quoted or not. */
+    const unsigned both = LN_HP_TLS_SCHEME | LN_HP_TLS_OPTION;
+    assert_int_equal(parse("https://h.example", both, host, &port, err), -EINVAL);
+    assert_non_null(strstr(err, "tls://h.example:443"));
+    assert_null(strstr(err, "--tls"));
+    assert_int_equal(parse("https://", both, host, &port, err), -EINVAL);
+    assert_non_null(strstr(err, "give the host and port alone, after tls://"));
+    assert_null(strstr(err, "--tls"));
 }
 
 /* Only the first len bytes count: a URL's authority ends at its path. */

@@ -197,7 +197,7 @@ int ln_connect_explain(int code, int reached, const char *who, const char *dest,
                  dest ? dest : "", status);
         return -1;
     }
-    if (code > 0) {
+    if (code >= 0) { /* a status line, "000" too */
         char m[200];
         meaning(code, dest, m, sizeof m);
         snprintf(out, cap, "%s answers CONNECT%s with \"%s\": %s", who, sp_dest, status, m);

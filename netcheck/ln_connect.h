@@ -46,7 +46,8 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
  *   a status:     <who> answers CONNECT <dest> with "<status>": <meaning>,
  *                 the meaning by code (4xx: it refuses this destination;
  *                 502/504: it could not reach the destination itself; 503,
- *                 other 5xx; 3xx and 2xx other than 200: go wants 200);
+ *                 other 5xx; 3xx, 2xx other than 200 and 000: go wants
+ *                 200); a code of 0 is status "000", an answer like another;
  *   -EPROTO:      ... with something that is not HTTP ("<status>"): check
  *                 that <var> names an HTTP proxy;
  *   reached, -ETIMEDOUT: <who> accepted the connection but did not answer

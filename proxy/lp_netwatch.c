@@ -47,9 +47,11 @@ struct check {
     char *text; /* netcheck's rendered lines */
     int rc;
     /* Through an HTTP proxy: the CONNECT to the destination, when the
-     * proxy is reachable (connect_code 0: not tried). */
+     * proxy is reachable (connect_tried 0: not tried; a proxy may answer
+     * status 000). */
     char dest[LN_HOST_MAX];
     uint16_t dest_port;
+    int connect_tried;
     int connect_code;
     char connect_status[160];
     int connect_reached;                        /* the TCP connection for the CONNECT was made */
@@ -139,7 +141,7 @@ static int compose(const struct check *c, char *out, size_t cap)
                        "(check them; a character such as @ : / % in them is written %XX)"
                      : "the proxy wants a user name and password, and HTTPS_PROXY has "
                        "none (put USER:PASSWORD and an @ before the host in its URL)");
-    } else if (c->connect_code && c->connect_code != 200) {
+    } else if (c->connect_tried && c->connect_code != 200) {
         /* Each answer its own words (a 403 is a refusal, a 502 the proxy's
          * own failure to reach the destination, a close or silence no
          * answer at all): telling a user the proxy refuses the destination
@@ -174,6 +176,7 @@ static void work(uv_work_t *req)
     /* The proxy answers: does it let go through to where it was going?
      * (An https proxy is not asked: the CONNECT would go inside TLS.) */
     if (!c->rc && c->d.failed < 0 && c->dest[0] && !c->t.tls) {
+        c->connect_tried = 1;
         c->connect_code = ln_http_connect(
             c->t.host, c->t.port, c->dest, c->dest_port, c->has_userinfo ? c->userinfo : NULL,
             c->t.timeout_ms, c->connect_status, sizeof c->connect_status, &c->connect_reached);
@@ -219,7 +222,7 @@ static void after_work(uv_work_t *req, int status)
                       "tls", c->t.tls, "message_type", type, "message", msg);
         if (url[0]) json_object_set_new(f, "url", json_string(url));
         if (c->proxy[0]) json_object_set_new(f, "proxy", json_string(c->proxy));
-        if (c->connect_code)
+        if (c->connect_tried)
             json_object_set_new(f, "connect",
                                 json_pack("{s:s, s:i, s:s}", "to", c->dest, "code", c->connect_code,
                                           "status", c->connect_status));
@@ -227,7 +230,7 @@ static void after_work(uv_work_t *req, int status)
                             c->d.failed >= 0
                                 ? json_string(ln_layer_name((enum ln_layer)c->d.failed))
                                 : json_null());
-        if (c->connect_code && c->connect_code != 200 && c->connect_layer >= 0)
+        if (c->connect_tried && c->connect_code != 200 && c->connect_layer >= 0)
             json_object_set_new(f, "failed_layer",
                                 json_string(ln_layer_name((enum ln_layer)c->connect_layer)));
         if (c->d.report) json_object_set(f, "report", c->d.report);

@@ -136,6 +136,33 @@ test('an HTTP proxy that answers CONNECT with 502: the proxy could not reach the
   assert.deepEqual(ev[0].connect, { to: 'proxy.golang.org', code: 502, status: 'HTTP/1.1 502 Bad Gateway' });
 });
 
+// Status 000 is a status line all the same (go reads its three digits,
+// wants 200 and reports the reason phrase): lsptap's answer is named, not taken for "CONNECT not tried".
+test('an HTTP proxy that answers CONNECT with status 000: its answer is named, not missed', { timeout: 120000 }, async (t) => {
+  const proxy = http.createServer((req, res) => {
+    res.writeHead(502);
+    res.end();
+  });
+  proxy.on('connect', (req, sock) => {
+    sock.on('error', () => {});
+    sock.end('HTTP/1.1 000 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => proxy.close());
+  const { port } = proxy.address();
+  const { ed, sessions } = await needyEditor(t, 'https://proxy.golang.org', { HTTPS_PROXY: `http://127.0.0.1:${port}` });
+  const shown = await until(() => lsptapShows(ed)[0], 60000, `lsptap's showMessage ${describe(ed)}`);
+  const text = shown.params.message;
+  assert.equal(shown.params.type, 1, text);
+  assert.match(text, /answers CONNECT proxy\.golang\.org:443 with "HTTP\/1\.1 000 Service Unavailable": /, text);
+  assert.doesNotMatch(text, /finds no layer failing/, text);
+  assert.deepEqual(await ed.shutdown(), { code: 0, signal: null });
+  const ev = eventsNamed(checkedSession(sessions), 'netcheck');
+  assert.equal(ev.length, 1);
+  assert.equal(ev[0].failed_layer, 'application');
+  assert.deepEqual(ev[0].connect, { to: 'proxy.golang.org', code: 0, status: 'HTTP/1.1 000 Service Unavailable' });
+});
+
 // The proxy refused go (403) and, asked again by lsptap, takes the
 // connection and hangs up without a word: that is no refusal and no status
 // line to quote, and it is said as it happened. go's CONNECT carries

@@ -214,6 +214,11 @@ static void test_explain_each_answer(void **state)
          "it answers CONNECT h:443 with \"HTTP/1.1 204 No Content\": not an open tunnel: go "
          "wants 200",
          LN_APP},
+        /* Status 000 is an answer too (ln_connect_reply reads it as 0). */
+        {0, 1, "HTTP/1.1 000 Service Unavailable",
+         "it answers CONNECT h:443 with \"HTTP/1.1 000 Service Unavailable\": not an open "
+         "tunnel: go wants 200",
+         LN_APP},
         {-EPROTO, 1, "SSH-2.0-OpenSSH_9.6",
          "it answers CONNECT h:443 with something that is not HTTP (\"SSH-2.0-OpenSSH_9.6\"): "
          "check that https_proxy names an HTTP proxy",

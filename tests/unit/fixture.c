@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "env/lp_config.h"
 #include "inspect/li_proc.h"
+#include "proxy/lp_serve.h"
 
 const char *fixture_session(void)
 {
@@ -63,4 +65,17 @@ int fixture_zombie(void)
         struct timespec ts = {0, 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+int fixture_session_open(struct lp_session *s, struct lp_config *c, const char *dir,
+                         size_t log_buffer)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->dir, sizeof c->dir, "%s", dir);
+    c->record = LI_REC_FULL;
+    c->max_total = UINT64_MAX;
+    c->log_buffer = log_buffer;
+    c->max_inspect = 1 << 20;
+    char *argv[] = {"server", NULL};
+    return lp_session_open(s, c, "test", LI_LSP, argv, NULL, NULL);
 }

@@ -6,6 +6,8 @@
 #ifndef LSPTAP_TESTS_FIXTURE_H
 #define LSPTAP_TESTS_FIXTURE_H
 
+#include <stddef.h>
+
 /* The path of tests/unit/data/session-lsp.jsonl (a static buffer). */
 const char *fixture_session(void);
 
@@ -23,5 +25,15 @@ void fixture_child_default_signals(void);
  * with li_proc_stat (state 'Z'; no bound but the test's own timeout).
  * The caller reaps it with waitpid. */
 int fixture_zombie(void);
+
+struct lp_config;
+struct lp_session;
+
+/* Fills *c for a recording session in dir (full bodies, no size cap,
+ * log_buffer bytes of queue) and opens s with it, as the stand-in would for
+ * a server "server" (proxy/lp_serve.h; c must outlive s). Returns
+ * lp_session_open's result. */
+int fixture_session_open(struct lp_session *s, struct lp_config *c, const char *dir,
+                         size_t log_buffer);
 
 #endif

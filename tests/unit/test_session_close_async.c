@@ -28,6 +28,7 @@
 
 #include "env/lp_config.h"
 #include "proxy/lp_serve.h"
+#include "tests/unit/fixture.h"
 #include "tests/unit/tmpdir.h"
 #include "tests/unit/uvtest.h"
 
@@ -107,14 +108,7 @@ static void open_blocked(struct lp_session *s, struct reader *r, char *dir, size
     char fifo[300];
     assert_int_equal(tmpdir_make(dir, cap, name), 0);
     static struct lp_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.dir, sizeof c.dir, "%s", dir);
-    c.record = LI_REC_FULL;
-    c.max_total = UINT64_MAX;
-    c.log_buffer = 4 << 20;
-    c.max_inspect = 1 << 20;
-    char *argv[] = {"server", NULL};
-    assert_int_equal(lp_session_open(s, &c, "test", LI_LSP, argv, NULL, NULL), 0);
+    assert_int_equal(fixture_session_open(s, &c, dir, 4 << 20), 0);
     assert_non_null(s->log);
 
     snprintf(fifo, sizeof fifo, "%s/sink", dir);

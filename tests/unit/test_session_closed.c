@@ -38,14 +38,7 @@ static int setup(void **state)
     (void)state;
     if (tmpdir_make(dir, sizeof dir, "session-closed")) return -1;
     static struct lp_config c;
-    memset(&c, 0, sizeof c);
-    snprintf(c.dir, sizeof c.dir, "%s", dir);
-    c.record = LI_REC_FULL;
-    c.max_total = UINT64_MAX;
-    c.log_buffer = 1 << 20;
-    c.max_inspect = 1 << 20;
-    char *argv[] = {"server", NULL};
-    if (lp_session_open(&sess, &c, "test", LI_LSP, argv, NULL, NULL) || !sess.log) return -1;
+    if (fixture_session_open(&sess, &c, dir, 1 << 20) || !sess.log) return -1;
     snprintf(path, sizeof path, "%s", lp_log_path(sess.log));
     li_session_feed(sess.li, LI_C2S, frame, sizeof frame - 1, lp_session_now(&sess));
     json_t *extra = json_pack("{s:s}", "ending", "test over");

@@ -113,6 +113,20 @@ static int not_hostport(const char *s, size_t len, unsigned flags, int after_tls
     else
         snprintf(msg, sizeof msg, "%s; give the host and port alone: %.*s%s%s%s", what, n, hp, port,
                  opt, has_port || !https ? "" : " (443 is https's default port)");
+    /* The caller redacts what it prints, and user information is
+     * recognised by the '@' after it: a quote cut before the '@' would show
+     * a password (or a token given as the user name) whole. So when the cut
+     * would drop the '@', the secret is masked here, as the redactor writes
+     * it: "user:REDACTED@", or "REDACTED@" for a user name alone. */
+    char masked[QUOTE_MAX + 16];
+    if (at && (size_t)(at - quote) >= QUOTE_MAX) {
+        const char *colon = memchr(a, ':', (size_t)(at - a));
+        const char *secret = colon ? colon + 1 : a;
+        int m = snprintf(masked, sizeof masked, "%.*sREDACTED%.*s", (int)(secret - quote), quote,
+                         (int)(quote + qlen - at), at);
+        quote = masked;
+        qlen = m < 0 ? 0 : (size_t)m < sizeof masked ? (size_t)m : sizeof masked - 1;
+    }
     return bad(err, errlen, quote, qlen, msg);
 }
 

@@ -307,6 +307,17 @@ static void test_relay_addresses(void **state)
                                 "the host and port: tls://[::1]:5"));
     li_redact_value(NULL, err, NULL, red, sizeof red);
     assert_null(strstr(red, "s3cret"));
+    /* Secrets too long for the quote: cut, the quote would lose the '@'
+     * that tells the redactor what they are; they are masked before the cut. */
+    char longpw[200], longtok[200];
+    snprintf(longpw, sizeof longpw, "tls://user:%0*d@h.invalid:1", 90, 7);
+    assert_int_equal(lp_addr_parse(longpw, &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "\"tls://user:REDACTED@h.invalid:1\": a user name and password"));
+    assert_null(strstr(err, "0000"));
+    snprintf(longtok, sizeof longtok, "tls://ghp_%0*d@h.invalid:1", 90, 7);
+    assert_int_equal(lp_addr_parse(longtok, &a, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "\"tls://REDACTED@h.invalid:1\": a user name before '@'"));
+    assert_null(strstr(err, "ghp_"));
     /* Without tls:// the address is plain TCP, and so is the hint. */
     assert_int_equal(lp_addr_parse("u:x@h:1", &a, err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "give the host and port alone: h:1"));

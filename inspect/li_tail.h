@@ -49,7 +49,8 @@ int li_tail_file(const char *path, const struct li_tail_filter *f, int follow,
  * started at session_start (Unix seconds, -1 unknown), still runs: a live
  * process that is not a zombie and started no later than the session (a
  * pid reused by a newer process is not the writer). pid <= 0: unknown,
- * taken as alive. Linux /proc. */
+ * taken as alive. Linux /proc; where /proc cannot see the pid (not mounted,
+ * hidepid) a pid kill() finds is taken as alive, a zombie too. */
 int li_tail_writer_alive(long pid, long long session_start);
 
 /* The newest *.jsonl in dir by modification time (ties: the greater name)

@@ -51,6 +51,18 @@ int ln_connect_reply(const char *buf, size_t n, char *status, size_t cap)
 }
 
 /* A non-blocking connect with its own timeout. Returns the fd or -errno. */
+/* poll, again when a signal handled elsewhere in the process (libuv's
+ * SIGCHLD, when netwatch runs this on a worker thread) interrupts it: an
+ * interruption is neither the proxy's silence nor its hang-up. */
+static int poll_one(struct pollfd *p, int timeout_ms)
+{
+    int r;
+    do
+        r = poll(p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
 static int dial(const struct addrinfo *ai, int timeout_ms)
 {
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -61,7 +73,7 @@ static int dial(const struct addrinfo *ai, int timeout_ms)
         return -e;
     }
     struct pollfd p = {fd, POLLOUT, 0};
-    int r = poll(&p, 1, timeout_ms);
+    int r = poll_one(&p, timeout_ms);
     int err = 0;
     socklen_t el = sizeof err;
     if (r <= 0)
@@ -81,7 +93,7 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
     size_t n = 0;
     while (n + 1 < cap && !memchr(buf, '\n', n)) {
         struct pollfd p = {fd, POLLIN, 0};
-        int r = poll(&p, 1, timeout_ms);
+        int r = poll_one(&p, timeout_ms);
         if (r == 0) return n ? (int)n : -ETIMEDOUT;
         if (r < 0) return -errno;
         ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
@@ -197,8 +209,8 @@ int ln_connect_explain(int code, int reached, const char *who, const char *dest,
                  dest ? dest : "", status);
         return -1;
     }
-    if (code >= 0) { /* a status line, "000" too */
-        char m[200];
+    if (code >= 0) {               /* a status line, "000" too */
+        char m[LN_HOST_MAX + 200]; /* dest is named in some */
         meaning(code, dest, m, sizeof m);
         snprintf(out, cap, "%s answers CONNECT%s with \"%s\": %s", who, sp_dest, status, m);
         return LN_APP;
@@ -209,6 +221,10 @@ int ln_connect_explain(int code, int reached, const char *who, const char *dest,
                  "names an HTTP proxy",
                  who, sp_dest, status, var);
         return LN_APP;
+    }
+    if (code == -EINVAL) { /* nothing was sent: the request could not be made */
+        snprintf(out, cap, "%s was not asked for CONNECT%s: %s", who, sp_dest, status);
+        return -1;
     }
     if (!reached) {
         snprintf(out, cap, "%s could not be reached to ask for CONNECT%s (%s)", who, sp_dest,

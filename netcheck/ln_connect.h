@@ -55,7 +55,10 @@ int ln_http_connect(const char *proxy, uint16_t pport, const char *host, uint16_
  *   reached, any other: <who> accepted the connection and closed it without
  *                 answering CONNECT <dest>;
  *   not reached:  <who> could not be reached to ask for CONNECT <dest>
- *                 (<status>).
+ *                 (<status>);
+ *   -EINVAL:      <who> was not asked for CONNECT <dest>: <status> (the
+ *                 request could not be made, e.g. credentials over the limit;
+ *                 no layer failed: returns -1).
  * 407 gets a generic clause: the callers name the credentials themselves.
  * Returns the layer that failed, as netcheck's layers divide it: LN_APP
  * once the proxy was reached (a refusal, a wrong protocol, a close without

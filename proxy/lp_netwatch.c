@@ -56,7 +56,7 @@ struct check {
     char connect_status[160];
     int connect_reached;                        /* the TCP connection for the CONNECT was made */
     int connect_layer;                          /* what ln_connect_explain says failed (-1: none) */
-    char connect_said[600];                     /* its words on the answer, "it ..." */
+    char connect_said[1024];                    /* its words on the answer, "it ..." */
     char userinfo[LN_CONNECT_USERINFO_MAX + 1]; /* HTTPS_PROXY's, sent as go does; a secret */
     int has_userinfo;
     const char *proxy_var; /* the variable go took the proxy from (a literal) */
@@ -134,13 +134,15 @@ static int compose(const struct check *c, char *out, size_t cap)
         snprintf(out, cap,
                  "lsptap: gopls could not reach %s:%u through the HTTP proxy %s (go: %s). "
                  "netcheck: every layer to the proxy is fine, but it answers CONNECT %s:%u with "
-                 "\"%s\": %s",
+                 "\"%s\": the proxy %s %s%s",
                  c->dest, c->dest_port, target, cause, c->dest, c->dest_port, c->connect_status,
-                 c->has_userinfo
-                     ? "the proxy refuses the user name and password of HTTPS_PROXY "
-                       "(check them; a character such as @ : / % in them is written %XX)"
-                     : "the proxy wants a user name and password, and HTTPS_PROXY has "
-                       "none (put USER:PASSWORD and an @ before the host in its URL)");
+                 c->has_userinfo ? "refuses the user name and password of"
+                                 : "wants a user name and password, and",
+                 c->proxy_var ? c->proxy_var : "HTTPS_PROXY",
+                 c->has_userinfo ? " (check them; a character such as @ : / % in them is "
+                                   "written %XX)"
+                                 : " has none (put USER:PASSWORD and an @ before the host in "
+                                   "its URL)");
     } else if (c->connect_tried && c->connect_code != 200) {
         /* Each answer its own words (a 403 is a refusal, a 502 the proxy's
          * own failure to reach the destination, a close or silence no

@@ -1,9 +1,10 @@
 #!/bin/sh
 # scripts/check-test-index.sh — docs/testing.md's "Every test program" list
 # names every test: each tests/unit/test_*.c, tests/e2e/*.test.mjs and
-# tests/fuzz/fuzz_*.c must appear there in backquotes (`test_x.c`), and every
-# such name there must be a file. Prints each name missing on either side and
-# exits 1; 0 when they agree. Reads files only: no build, no network.
+# tests/fuzz/fuzz_*.c must start a list item there in backquotes
+# ("- `test_x.c` — ..."), and every such name there must be a file. Prints
+# each name missing on either side and exits 1; 0 when they agree. Reads
+# files only: no build, no network.
 set -eu
 cd "$(dirname "$0")/.."
 doc=docs/testing.md
@@ -17,8 +18,10 @@ if [ ! -s "$tmp/section" ]; then
   exit 1
 fi
 # shellcheck disable=SC2016 # the backquotes are the pattern's, not a command
-grep -oE '`(test_[A-Za-z0-9_]+\.c|[A-Za-z0-9_-]+\.test\.mjs|fuzz_[A-Za-z0-9_]+\.c)`' "$tmp/section" |
-  tr -d '`' | sort -u >"$tmp/listed"
+# Only a list item's own name counts ("- `test_x.c` — ..."): a name that
+# another item mentions in passing does not stand for a line of its own.
+grep -oE '^- `(test_[A-Za-z0-9_]+\.c|[A-Za-z0-9_-]+\.test\.mjs|fuzz_[A-Za-z0-9_]+\.c)`' "$tmp/section" |
+  sed 's/^- //' | tr -d '`' | sort -u >"$tmp/listed"
 for f in tests/unit/test_*.c tests/e2e/*.test.mjs tests/fuzz/fuzz_*.c; do
   [ -e "$f" ] && basename "$f"
 done | sort -u >"$tmp/files"

@@ -154,6 +154,8 @@ static void test_a_close_without_a_reply_is_reached_and_named(void **state)
         assert_int_equal(reached, 1);
         static const char said[] = "the proxy closed the connection without answering";
         if (strncmp(status, said, sizeof said - 1)) fail_msg("reset %d: %s", reset, status);
+        /* Each took its own path: the reset reached us as one. */
+        if (!strstr(status, "reset by peer") != !reset) fail_msg("reset %d: %s", reset, status);
     }
     /* Nothing listens (a port bound and closed, never listening): not
      * reached, the network's failure. */
@@ -234,6 +236,10 @@ static void test_explain_each_answer(void **state)
          "Connection timed out)",
          LN_TRANSPORT},
         {200, 1, "HTTP/1.1 200 OK", "it opens a tunnel to h:443 (\"HTTP/1.1 200 OK\")", -1},
+        /* Nothing was sent (credentials over the limit): no layer failed. */
+        {-EINVAL, 0, "the proxy credentials are longer than 1024 bytes",
+         "it was not asked for CONNECT h:443: the proxy credentials are longer than 1024 bytes",
+         -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[600] = "?";

@@ -161,13 +161,17 @@ static void nap(void)
  * clock seconds; -1 when /proc cannot tell. */
 static long long boot_seconds(unsigned long long starttime)
 {
-    FILE *f = fopen("/proc/stat", "r");
-    if (!f) return -1;
-    long long btime = -1;
-    char line[256];
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "btime %lld", &btime) == 1) break;
-    fclose(f);
+    /* The boot time does not change: read once, not at every check while
+     * tail -f follows. */
+    static long long btime = -1;
+    if (btime < 0) {
+        FILE *f = fopen("/proc/stat", "r");
+        if (!f) return -1;
+        char line[256];
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "btime %lld", &btime) == 1) break;
+        fclose(f);
+    }
     long hz = sysconf(_SC_CLK_TCK);
     if (btime < 0 || hz <= 0) return -1;
     return btime + (long long)(starttime / (unsigned long long)hz);

@@ -34,6 +34,7 @@
 #include "inspect/li_session.h"
 #include "proxy/lp_handshake.h"
 #include "proxy/lp_relay.h"
+#include "wrap_session.h"
 
 #define MARK "held-by-lsptap"
 #define LIVE "x/live-after"
@@ -41,10 +42,6 @@
 static size_t fed_held; /* li_session_feed calls carrying a held frame's bytes */
 static size_t fed_live; /* ... carrying the notification sent after the release */
 
-void __real_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                            uint64_t t_us);
-void __wrap_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                            uint64_t t_us);
 void __wrap_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                             uint64_t t_us)
 {

@@ -40,6 +40,7 @@
 #include "proxy/lp_netrelay_int.h"
 #include "resume/lp_gate.h"
 #include "resume/lp_keepalive.h"
+#include "tests/unit/wrap_session.h"
 
 /* ---- who frames what ---- */
 
@@ -49,10 +50,6 @@ static size_t gate_calls;  /* lp_gate_feed calls, any gate */
 static size_t gate_bytes;
 static size_t classified_ed, classified_srv; /* li_classify calls on the test's bodies */
 
-void __real_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                            uint64_t t_us);
-void __wrap_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
-                            uint64_t t_us);
 void __wrap_li_session_feed(struct li_session *s, enum li_dir dir, const char *buf, size_t len,
                             uint64_t t_us)
 {
